@@ -1,0 +1,412 @@
+package catalog
+
+import (
+	"embed"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed data/*.yaml
+var dataFS embed.FS
+
+// Lang is the language of a text: English or Dutch.
+type Lang string
+
+// The languages the knowledge base is written in.
+const (
+	English Lang = "en"
+	Dutch   Lang = "nl"
+)
+
+// Langs lists every language the knowledge base is written in.
+var Langs = []Lang{English, Dutch}
+
+// ParseLang turns "en", "nl" (any case, with or without a region such as
+// "nl_NL.UTF-8") into a Lang.
+func ParseLang(s string) (Lang, error) {
+	l := strings.ToLower(strings.TrimSpace(s))
+	if i := strings.IndexAny(l, "_-.@"); i >= 0 {
+		l = l[:i]
+	}
+	switch l {
+	case "en":
+		return English, nil
+	case "nl":
+		return Dutch, nil
+	}
+	return "", fmt.Errorf("catalog: unknown language %q (want en or nl)", s)
+}
+
+// Fault says where the cause of a failure usually lies, seen from the
+// person who uses sipcause: their own side, their telephone service, the
+// called party and the networks beyond, or the path in between.
+type Fault string
+
+// The fault locations.
+const (
+	FaultLocal    Fault = "local"    // your phone, PBX, router/firewall, settings or account
+	FaultProvider Fault = "provider" // your telephone service
+	FaultRemote   Fault = "remote"   // the called party or the networks beyond
+	FaultNetwork  Fault = "network"  // the path between, when it cannot be pinned down
+	FaultNone     Fault = "none"     // not a failure
+)
+
+// Faults lists every fault location.
+var Faults = []Fault{FaultLocal, FaultProvider, FaultRemote, FaultNetwork, FaultNone}
+
+// Valid reports whether f is one of the five fault words.
+func (f Fault) Valid() bool { return slices.Contains(Faults, f) }
+
+// Label returns the fault location as a person would say it in lang.
+func (f Fault) Label(lang Lang) string {
+	nl := lang == Dutch
+	switch f {
+	case FaultLocal:
+		if nl {
+			return "uw kant"
+		}
+		return "your side"
+	case FaultProvider:
+		if nl {
+			return "uw provider"
+		}
+		return "your provider"
+	case FaultRemote:
+		if nl {
+			return "gebelde kant"
+		}
+		return "remote side"
+	case FaultNetwork:
+		if nl {
+			return "netwerk"
+		}
+		return "network"
+	case FaultNone:
+		if nl {
+			return "geen storing"
+		}
+		return "no fault"
+	}
+	return string(f)
+}
+
+// Text is what the knowledge base says about an entry in one language.
+type Text struct {
+	Summary     string   `yaml:"summary" json:"summary"`         // one line
+	Explanation string   `yaml:"explanation" json:"explanation"` // what happened and the usual causes
+	Advice      []string `yaml:"advice" json:"advice"`           // what to do, step by step
+	Note        string   `yaml:"note,omitempty" json:"note,omitempty"`
+}
+
+// Code is one SIP response code of the IANA registry (RFC 3261 §21, §27.4).
+type Code struct {
+	Code       int      `yaml:"code"`
+	Reason     string   `yaml:"reason"`      // the registered reason phrase, exactly
+	WireReason string   `yaml:"wire_reason"` // the phrase sent on the wire when it differs (202)
+	RFC        []string `yaml:"rfc"`         // defining RFCs, "RFC 3261"
+	Ref        string   `yaml:"ref"`         // the section that defines it
+	Deprecated bool     `yaml:"deprecated"`
+	Fault      Fault    `yaml:"fault"`   // where the cause usually lies
+	Headers    []string `yaml:"headers"` // headers worth looking at with it
+	EN         Text     `yaml:"en"`
+	NL         Text     `yaml:"nl"`
+}
+
+// Class returns the response class 1..6 of the code.
+func (c Code) Class() int { return c.Code / 100 }
+
+// Text returns the texts in lang (English for an unknown language).
+func (c Code) Text(lang Lang) Text {
+	if lang == Dutch {
+		return c.NL
+	}
+	return c.EN
+}
+
+// Cause is an ITU-T Q.850 cause value (Q.850 §2.2.5), as carried in a
+// Reason header (RFC 3326) or mapped from ISUP by RFC 3398.
+type Cause struct {
+	Cause int    `yaml:"cause"`
+	Name  string `yaml:"name"`  // the Q.850 name
+	Class string `yaml:"class"` // the cause class from bits 7-5
+	Fault Fault  `yaml:"fault"` // where the cause usually lies
+	EN    string `yaml:"en"`    // a short meaning
+	NL    string `yaml:"nl"`
+}
+
+// Text returns the short meaning in lang.
+func (c Cause) Text(lang Lang) string {
+	if lang == Dutch {
+		return c.NL
+	}
+	return c.EN
+}
+
+// WarnCode is a Warning header warn-code (RFC 3261 §20.43, IANA warn-codes).
+type WarnCode struct {
+	Code int    `yaml:"code"`
+	Text string `yaml:"text"` // the recommended warn-text
+	RFC  string `yaml:"rfc"`
+	EN   string `yaml:"en"`
+	NL   string `yaml:"nl"`
+}
+
+// Meaning returns the plain-language meaning in lang.
+func (w WarnCode) Meaning(lang Lang) string {
+	if lang == Dutch {
+		return w.NL
+	}
+	return w.EN
+}
+
+// Mapping is one row of an RFC 3398 mapping table.
+type Mapping struct {
+	Cause int    `yaml:"cause"`
+	Code  int    `yaml:"code"`
+	Note  string `yaml:"note"`
+}
+
+type q850File struct {
+	Causes  []Cause   `yaml:"causes"`
+	ToSIP   []Mapping `yaml:"to_sip"`
+	FromSIP []Mapping `yaml:"from_sip"`
+}
+
+// Catalog is a loaded knowledge base. It is read-only and safe for
+// concurrent use.
+type Catalog struct {
+	codes    []Code
+	byCode   map[int]int
+	causes   []Cause
+	byCause  map[int]int
+	toSIP    map[int][]Mapping
+	fromSIP  map[int]Mapping
+	warnings []WarnCode
+	byWarn   map[int]int
+}
+
+var defaultCatalog = sync.OnceValues(func() (*Catalog, error) { return load() })
+
+// Default returns the knowledge base embedded in the binary. It panics only
+// if the embedded data is broken, which the package tests rule out.
+func Default() *Catalog {
+	c, err := defaultCatalog()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func load() (*Catalog, error) {
+	c := &Catalog{byCode: map[int]int{}, byCause: map[int]int{}, toSIP: map[int][]Mapping{}, fromSIP: map[int]Mapping{}, byWarn: map[int]int{}}
+	if err := decode("data/codes.yaml", &c.codes); err != nil {
+		return nil, err
+	}
+	sort.Slice(c.codes, func(i, j int) bool { return c.codes[i].Code < c.codes[j].Code })
+	for i, e := range c.codes {
+		if _, dup := c.byCode[e.Code]; dup {
+			return nil, fmt.Errorf("catalog: data/codes.yaml: code %d listed twice", e.Code)
+		}
+		if !e.Fault.Valid() {
+			return nil, fmt.Errorf("catalog: data/codes.yaml: code %d: bad fault %q", e.Code, e.Fault)
+		}
+		c.byCode[e.Code] = i
+	}
+	var q q850File
+	if err := decode("data/q850.yaml", &q); err != nil {
+		return nil, err
+	}
+	c.causes = q.Causes
+	sort.Slice(c.causes, func(i, j int) bool { return c.causes[i].Cause < c.causes[j].Cause })
+	for i, e := range c.causes {
+		if _, dup := c.byCause[e.Cause]; dup {
+			return nil, fmt.Errorf("catalog: data/q850.yaml: cause %d listed twice", e.Cause)
+		}
+		c.byCause[e.Cause] = i
+	}
+	for _, m := range q.ToSIP {
+		c.toSIP[m.Cause] = append(c.toSIP[m.Cause], m)
+	}
+	for _, m := range q.FromSIP {
+		c.fromSIP[m.Code] = m
+	}
+	if err := decode("data/warnings.yaml", &c.warnings); err != nil {
+		return nil, err
+	}
+	sort.Slice(c.warnings, func(i, j int) bool { return c.warnings[i].Code < c.warnings[j].Code })
+	for i, w := range c.warnings {
+		c.byWarn[w.Code] = i
+	}
+	return c, nil
+}
+
+func decode(name string, v any) error {
+	b, err := dataFS.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("catalog: %s: %w", name, err)
+	}
+	return nil
+}
+
+// Codes returns every registered code in ascending order.
+func (c *Catalog) Codes() []Code { return slices.Clone(c.codes) }
+
+// Lookup returns the registered entry for code. ok is false when code is
+// not in the registry; Lookup never panics.
+func (c *Catalog) Lookup(code int) (Code, bool) {
+	i, ok := c.byCode[code]
+	if !ok {
+		return Code{}, false
+	}
+	return c.codes[i], true
+}
+
+// Phrase returns the registered reason phrase of code, or "" when the code is
+// not registered.
+func (c *Catalog) Phrase(code int) string {
+	e, _ := c.Lookup(code)
+	return e.Reason
+}
+
+// Resolution is how a code is to be understood: the registered entry, or
+// for a code that is not registered the entry of its class's default.
+type Resolution struct {
+	Asked      int  // the code as given
+	Registered bool // false: Entry is the class default, per RFC 3261 §8.1.3.2
+	Entry      Code
+}
+
+// ErrCodeRange is returned by Resolve for a number outside 100..699.
+type ErrCodeRange struct{ Code int }
+
+func (e *ErrCodeRange) Error() string {
+	return fmt.Sprintf("catalog: %d is not a SIP status code (they run from 100 to 699)", e.Code)
+}
+
+// Resolve returns the entry to explain code with. A registered code gets
+// its own entry. An unregistered code from 100 to 699 gets the x00 code of
+// its class, as RFC 3261 §8.1.3.2 requires ("an unrecognized response
+// ... MUST be treated as being equivalent to the x00 response code of that
+// class"), except that an unknown 1xx is treated as 183 (Session Progress)
+// by the same section. Anything else is an *ErrCodeRange.
+func (c *Catalog) Resolve(code int) (Resolution, error) {
+	if code < 100 || code > 699 {
+		return Resolution{}, &ErrCodeRange{Code: code}
+	}
+	if e, ok := c.Lookup(code); ok {
+		return Resolution{Asked: code, Registered: true, Entry: e}, nil
+	}
+	def := code / 100 * 100
+	if def == 100 {
+		def = 183
+	}
+	e, _ := c.Lookup(def)
+	return Resolution{Asked: code, Entry: e}, nil
+}
+
+// Causes returns every assigned Q.850 cause value in ascending order.
+func (c *Catalog) Causes() []Cause { return slices.Clone(c.causes) }
+
+// Cause returns the Q.850 cause with value v; ok is false for an
+// unassigned (spare) value.
+func (c *Catalog) Cause(v int) (Cause, bool) {
+	i, ok := c.byCause[v]
+	if !ok {
+		return Cause{}, false
+	}
+	return c.causes[i], true
+}
+
+// CauseClass returns the Q.850 class of any value 0..127 from bits 7-5
+// (Q.850 §2.2.5.1), whether the value is assigned or not.
+func CauseClass(v int) string {
+	switch {
+	case v < 0 || v > 127:
+		return ""
+	case v < 32:
+		return "normal event"
+	case v < 48:
+		return "resource unavailable"
+	case v < 64:
+		return "service or option not available"
+	case v < 80:
+		return "service or option not implemented"
+	case v < 96:
+		return "invalid message"
+	case v < 112:
+		return "protocol error"
+	}
+	return "interworking"
+}
+
+// CauseToSIP maps a Q.850 cause received from ISUP to the SIP final response
+// a gateway sends, per RFC 3398 §7.2.4.1. Cause 22 has two rows (without and
+// with a diagnostic): the first is returned; use CauseToSIPAll for both.
+// A cause that the table leaves out maps to 500 (the section's default);
+// cause 16 (normal clearing) and 44 map to no response at all: 0.
+func (c *Catalog) CauseToSIP(cause int) int {
+	rows, ok := c.toSIP[cause]
+	if !ok {
+		return 500
+	}
+	return rows[0].Code
+}
+
+// CauseToSIPAll returns every RFC 3398 §7.2.4.1 row for cause, or nil when
+// the table has none (and the default of 500 applies).
+func (c *Catalog) CauseToSIPAll(cause int) []Mapping { return slices.Clone(c.toSIP[cause]) }
+
+// SIPToCause maps a SIP final response 4xx-6xx to the Q.850 cause a gateway
+// puts in the ISUP REL, per RFC 3398 §8.2.6.1. A code the table leaves out
+// maps to 31 (Normal, unspecified), the section's default; 487 has no
+// mapping and returns 0; 488 and 606 are decided "by Warning header" and get
+// the recommended default 31. Codes below 400 return 0.
+func (c *Catalog) SIPToCause(code int) int {
+	if code < 400 || code > 699 {
+		return 0
+	}
+	m, ok := c.fromSIP[code]
+	if !ok {
+		return 31
+	}
+	return m.Cause
+}
+
+// SIPToCauseMapping returns the RFC 3398 §8.2.6.1 row for code and whether
+// the table lists it.
+func (c *Catalog) SIPToCauseMapping(code int) (Mapping, bool) {
+	m, ok := c.fromSIP[code]
+	return m, ok
+}
+
+// WarnCodes returns every registered warn-code in ascending order.
+func (c *Catalog) WarnCodes() []WarnCode { return slices.Clone(c.warnings) }
+
+// WarnCode returns the registered warn-code w; ok is false when w is not
+// registered.
+func (c *Catalog) WarnCode(w int) (WarnCode, bool) {
+	i, ok := c.byWarn[w]
+	if !ok {
+		return WarnCode{}, false
+	}
+	return c.warnings[i], true
+}
+
+// Lookup returns the registered entry for code from the default catalog.
+func Lookup(code int) (Code, bool) { return Default().Lookup(code) }
+
+// Phrase returns the registered reason phrase of code, "" when unknown.
+func Phrase(code int) string { return Default().Phrase(code) }
+
+// Resolve explains any code 100..699 from the default catalog.
+func Resolve(code int) (Resolution, error) { return Default().Resolve(code) }
