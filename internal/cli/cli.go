@@ -1,0 +1,175 @@
+// Package cli implements the sipcause command line. Every subcommand takes
+// its options and writers, returns an error, and leaves exiting to main.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sipcause/sipcause/catalog"
+)
+
+// Exit statuses of the sipcause command.
+const (
+	ExitOK      = 0 // the input was read (failed calls are findings, not errors)
+	ExitDamaged = 1 // an input was damaged; a partial result was printed
+	ExitUsage   = 2 // bad usage or an argument that cannot be understood
+)
+
+// Env is what the command sees of its process: arguments, streams and
+// environment. Tests fill it in; main passes the real ones.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// IsTerminal reports whether w is a terminal (for colour and progress).
+	IsTerminal func(w io.Writer) bool
+}
+
+// UsageError is a mistake in how sipcause was called: exit status 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// DamagedError says an input could only be read in part: exit status 1.
+type DamagedError struct{ Err error }
+
+func (e *DamagedError) Error() string { return e.Err.Error() }
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+const usageText = `sipcause explains why a SIP call failed and whose side the problem is on.
+
+Usage:
+  sipcause code ARG...        explain a status code, status line, Reason or Warning value
+  sipcause codes              list every registered SIP response code
+  sipcause help               show this help
+
+Common flags:
+  --lang en|nl   language of the texts (default from LC_ALL, LC_MESSAGES, LANG)
+  --json         machine-readable output
+
+Exit status: 0 done, 1 an input was damaged (partial output), 2 bad usage.
+`
+
+// Main runs the sipcause command with args (without the program name) and
+// returns the exit status.
+func Main(args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.IsTerminal == nil {
+		env.IsTerminal = func(io.Writer) bool { return false }
+	}
+	err := run(args, env)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	var de *DamagedError
+	if errors.As(err, &de) {
+		return ExitDamaged
+	}
+	return ExitDamaged
+}
+
+func run(args []string, env Env) error {
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usageText)
+		return usagef("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "code":
+		return runCode(rest, env)
+	case "codes":
+		return runCodes(rest, env)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usageText)
+		return nil
+	}
+	return usagef("unknown command %q (try: sipcause help)", cmd)
+}
+
+// parseFlags parses fs over args, allowing flags after positional
+// arguments, and returns the positional arguments. "--" ends the flags.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s: flags: %s", fs.Name(), flagList(fs))
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func flagList(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(&b, " --%s", f.Name) })
+	return strings.TrimSpace(b.String())
+}
+
+// langFromEnv picks the language from the POSIX locale variables, in their
+// order of precedence: nl_* gives Dutch, anything else English.
+func langFromEnv(getenv func(string) string) catalog.Lang {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if s := getenv(v); s != "" {
+			if strings.HasPrefix(strings.ToLower(s), "nl") {
+				return catalog.Dutch
+			}
+			return catalog.English
+		}
+	}
+	return catalog.English
+}
+
+// langFlag registers --lang on fs; call resolve after parsing.
+func langFlag(fs *flag.FlagSet, env Env) func() (catalog.Lang, error) {
+	s := fs.String("lang", "", "language: en or nl")
+	return func() (catalog.Lang, error) {
+		if *s == "" {
+			return langFromEnv(env.Getenv), nil
+		}
+		l, err := catalog.ParseLang(*s)
+		if err != nil {
+			return "", usagef("--lang %q: want en or nl", *s)
+		}
+		return l, nil
+	}
+}
+
+// useColour reports whether to colour output written to w: only on a
+// terminal, and never when NO_COLOR is set (https://no-color.org).
+func useColour(env Env, w io.Writer) bool {
+	if env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
+		return false
+	}
+	return env.IsTerminal(w)
+}
+
+// OSEnv returns the Env of the running process.
+func OSEnv(isTerminal func(io.Writer) bool) Env {
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal}
+}
