@@ -374,7 +374,7 @@ func writeCodeText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "  %s\n", p.bold(tr(lang, "what to do")))
 		for i, s := range c.Advice {
-			item := wrap(s, "       ", 76)
+			item := wrap(s, "       ", 71)
 			fmt.Fprintf(w, "    %d. %s\n", i+1, strings.TrimLeft(item, " "))
 		}
 	}
