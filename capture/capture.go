@@ -1,0 +1,357 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Packet is one SIP message found in a capture, with where and when it was
+// seen.
+type Packet struct {
+	File      string
+	Frame     int       // 1-based frame number in the file (for logs: line number)
+	Time      time.Time // capture time (UTC)
+	Src, Dst  netip.AddrPort
+	Transport string // "udp", "tcp", "tls", "ws", "wss", "sctp"
+	Encap     string // outermost tunnel or "hep2"/"hep3"; "" when plain
+	Payload   []byte // exactly one SIP message (framed); valid until the next call to Next
+}
+
+// Integrity counts what the reader saw besides the SIP messages it returned,
+// so that a report can say how complete the capture was.
+type Integrity struct {
+	Frames              int `json:"frames"`               // frames (or log lines with a message) read
+	SIPMessages         int `json:"sip_messages"`         // packets returned by Next
+	Truncated           int `json:"truncated"`            // frames or messages cut short (snap length, capture end)
+	FragmentsIncomplete int `json:"fragments_incomplete"` // IP datagrams whose fragments never all arrived
+	TCPGaps             int `json:"tcp_gaps"`             // holes in TCP streams (segments never captured)
+	EncryptedSIP        int `json:"encrypted_sip"`        // TLS application-data records on SIP flows: SIP that cannot be decoded
+	Malformed           int `json:"malformed"`            // frames or messages whose headers could not be decoded
+	NonSIP              int `json:"non_sip"`              // frames that carried neither SIP nor part of it (RTP, DNS, ...)
+}
+
+// FormatError reports an input that is none of the formats the package reads.
+type FormatError struct {
+	File string
+}
+
+func (e *FormatError) Error() string {
+	return "capture: " + e.File + ": not a pcap, pcapng, HEP or SIP log file"
+}
+
+// FrameError reports damage that stops reading a file: a truncated or corrupt
+// record. Frame is the 1-based number of the frame that could not be read
+// (0 for the file header).
+type FrameError struct {
+	File  string
+	Frame int
+	Err   error
+}
+
+func (e *FrameError) Error() string {
+	return fmt.Sprintf("capture: %s frame %d: %v", e.File, e.Frame, e.Err)
+}
+
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// Limits that keep memory flat however large the capture is.
+const (
+	maxStreamBuffer = 256 << 10 // unframed bytes kept per TCP stream
+	maxOutOfOrder   = 256 << 10 // out-of-order bytes kept per TCP stream
+	maxStreams      = 8192      // TCP streams tracked at once
+	maxFragSets     = 1024      // IP datagrams being reassembled at once
+	maxFragBytes    = 8 << 20   // bytes held in all pending fragments
+	maxSCTPBuffer   = 256 << 10 // bytes of one fragmented SCTP message
+	maxSCTPStreams  = 1024      // SCTP streams with a fragmented message pending
+)
+
+// frameSource yields link-layer frames.
+type frameSource interface {
+	readFrame() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+}
+
+type pcapSource struct{ r *pcapgo.Reader }
+
+func (s pcapSource) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	d, ci, err := s.r.ZeroCopyReadPacketData()
+	return d, ci, s.r.LinkType(), err
+}
+
+type ngSource struct{ r *pcapgo.NgReader }
+
+func (s ngSource) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	d, ci, err := s.r.ZeroCopyReadPacketData()
+	lt := s.r.LinkType()
+	if len(ci.AncillaryData) > 0 {
+		if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			lt = l
+		}
+	}
+	return d, ci, lt, err
+}
+
+// Reader yields the SIP messages of one capture in capture order.
+type Reader struct {
+	name   string
+	format string
+	closer io.Closer
+
+	frames frameSource   // pcap, pcapng
+	hep    *bufio.Reader // raw HEP stream
+	logs   logSource     // text logs
+
+	frame int
+	integ Integrity
+	cur   frameInfo
+
+	out    []Packet // packets found in the current frame (or at the end)
+	outPos int
+	arena  []byte // payload storage for out
+	err    error  // returned once out is drained
+	ended  bool
+
+	frags   fragTable
+	streams streamTable
+	sctp    sctpTable
+}
+
+// frameInfo describes the frame being decoded.
+type frameInfo struct {
+	time      time.Time
+	encap     string
+	sip       bool // carried SIP, part of it, or a message being reassembled
+	encrypted bool
+	malformed bool
+	truncated bool // captured length is below the original length
+}
+
+// Open detects the format of r by its content (pcap in either byte order and
+// time resolution, pcapng, a raw HEP stream, a SIP text log; any of them
+// gzip-compressed) and returns a Reader for it. name is used in packets and
+// errors only. An unknown format yields a *FormatError.
+func Open(name string, r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, _ := br.Peek(4)
+	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &FrameError{File: name, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		zr.Multistream(true)
+		rd, err := Open(name, zr)
+		if err != nil {
+			return nil, err
+		}
+		rd.closer = multiCloser{rd.closer, zr}
+		return rd, nil
+	}
+	rd := &Reader{name: name}
+	if c, ok := r.(io.Closer); ok {
+		rd.closer = c
+	}
+	head, _ = br.Peek(512)
+	switch {
+	case isPcapMagic(head):
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, &FrameError{File: name, Err: err}
+		}
+		rd.format, rd.frames = "pcap", pcapSource{pr}
+	case len(head) >= 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a:
+		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, &FrameError{File: name, Err: err}
+		}
+		rd.format, rd.frames = "pcapng", ngSource{nr}
+	case isHEP3(head) || isHEP2(head):
+		rd.format, rd.hep = "hep", br
+	default:
+		ls, kind, ok := openTextLog(name, br, head)
+		if !ok {
+			return nil, &FormatError{File: name}
+		}
+		rd.format, rd.logs = "log:"+kind, ls
+	}
+	return rd, nil
+}
+
+func isPcapMagic(b []byte) bool {
+	if len(b) < 4 {
+		return false
+	}
+	switch string(b[:4]) {
+	case "\xd4\xc3\xb2\xa1", "\xa1\xb2\xc3\xd4", "\x4d\x3c\xb2\xa1", "\xa1\xb2\x3c\x4d":
+		return true
+	}
+	return false
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var errs []error
+	for _, c := range m {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// OpenFile opens the capture at path ("-" for standard input) with Open.
+func OpenFile(path string) (*Reader, error) {
+	if path == "-" {
+		return Open("-", io.NopCloser(os.Stdin))
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := Open(path, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return rd, nil
+}
+
+// Format names the detected input format: "pcap", "pcapng", "hep" or
+// "log:<kind>".
+func (r *Reader) Format() string { return r.format }
+
+// Integrity returns the counts so far; after Next returned io.EOF they cover
+// the whole capture.
+func (r *Reader) Integrity() Integrity { return r.integ }
+
+// Close releases the underlying file.
+func (r *Reader) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	c := r.closer
+	r.closer = nil
+	return c.Close()
+}
+
+// Next returns the next SIP message in capture order (TCP, WebSocket and
+// fragmented messages when their last byte arrives). At the end it returns
+// io.EOF, or a *FrameError when the file is damaged, after every message
+// before the damage. Problems within single packets are counted in
+// Integrity, not returned.
+func (r *Reader) Next() (Packet, error) {
+	for {
+		if r.outPos < len(r.out) {
+			p := r.out[r.outPos]
+			r.out[r.outPos] = Packet{}
+			r.outPos++
+			return p, nil
+		}
+		if r.err != nil {
+			return Packet{}, r.err
+		}
+		r.out, r.outPos, r.arena = r.out[:0], 0, r.arena[:0]
+		r.step()
+	}
+}
+
+// step reads one unit of input (frame, HEP packet, log message) and queues
+// the messages it completes; at the end of input it flushes and sets r.err.
+func (r *Reader) step() {
+	var err error
+	switch {
+	case r.frames != nil:
+		err = r.stepFrame()
+	case r.hep != nil:
+		err = r.stepHEPStream()
+	case r.logs != nil:
+		err = r.stepLog()
+	default:
+		err = io.EOF
+	}
+	if err == nil {
+		return
+	}
+	r.finish()
+	if errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		r.err = io.EOF
+		return
+	}
+	var fe *FrameError
+	if errors.As(err, &fe) {
+		r.err = fe
+		return
+	}
+	r.err = &FrameError{File: r.name, Frame: r.frame + 1, Err: err}
+}
+
+func (r *Reader) stepFrame() error {
+	data, ci, lt, err := r.frames.readFrame()
+	if err != nil {
+		return err
+	}
+	r.frame++
+	r.integ.Frames++
+	r.cur = frameInfo{time: ci.Timestamp.UTC(), truncated: ci.CaptureLength < ci.Length}
+	r.decodeLink(lt, data)
+	r.endFrame()
+	return nil
+}
+
+// endFrame classifies the frame for the integrity counts.
+func (r *Reader) endFrame() {
+	switch {
+	case r.cur.malformed:
+		r.integ.Malformed++
+	case r.cur.sip, r.cur.encrypted:
+	default:
+		r.integ.NonSIP++
+	}
+}
+
+// finish runs once at the end of input: messages still waiting in buffers are
+// counted, not returned, since they never completed.
+func (r *Reader) finish() {
+	if r.ended {
+		return
+	}
+	r.ended = true
+	r.integ.FragmentsIncomplete += r.frags.len()
+	r.frags.reset()
+	r.streams.flush(r)
+	r.sctp.reset()
+}
+
+// emit queues one SIP message found in the current frame.
+func (r *Reader) emit(src, dst netip.AddrPort, transport string, payload []byte) {
+	start := len(r.arena)
+	r.arena = append(r.arena, payload...)
+	r.out = append(r.out, Packet{
+		File:      r.name,
+		Frame:     r.frame,
+		Time:      r.cur.time,
+		Src:       src,
+		Dst:       dst,
+		Transport: transport,
+		Encap:     r.cur.encap,
+		Payload:   r.arena[start:len(r.arena):len(r.arena)],
+	})
+	r.integ.SIPMessages++
+	r.cur.sip = true
+}
+
+// setEncap records the outermost tunnel of the current frame.
+func (r *Reader) setEncap(e string) {
+	if r.cur.encap == "" {
+		r.cur.encap = e
+	}
+}
