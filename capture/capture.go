@@ -133,6 +133,7 @@ type frameInfo struct {
 	encrypted bool
 	malformed bool
 	truncated bool // captured length is below the original length
+	icmp      bool // decoding the datagram quoted in an ICMP error
 }
 
 // Open detects the format of r by its content (pcap in either byte order and

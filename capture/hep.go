@@ -16,9 +16,9 @@ import (
 // 1, 2 or 3 (HEP3 is also called EEP). It carries a captured message with the
 // addresses, ports and time of the original packet.
 type HEPPacket struct {
-	Version   int    // 1, 2 or 3
-	Family    uint8  // address family: 2 (IPv4) or 10 (IPv6)
-	Protocol  uint8  // IP protocol of the original packet: 6 TCP, 17 UDP, 132 SCTP
+	Version   int   // 1, 2 or 3
+	Family    uint8 // address family: 2 (IPv4) or 10 (IPv6)
+	Protocol  uint8 // IP protocol of the original packet: 6 TCP, 17 UDP, 132 SCTP
 	Src, Dst  netip.AddrPort
 	Time      time.Time // zero for HEP1, which has no time
 	CaptureID uint32

@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/binary"
 	"net/netip"
+	"slices"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -272,8 +273,9 @@ func (r *Reader) decodeIPv4(b []byte, depth int) {
 	switch {
 	case total >= ihl && total <= len(b):
 		b = b[:total] // drop Ethernet padding
-	case total > len(b) && r.cur.truncated:
-		// Cut by the snap length: decode what is there.
+	case total > len(b) && (r.cur.truncated || r.cur.icmp):
+		// Cut by the snap length, or quoted in part by ICMP: decode what is
+		// there.
 	case total == 0:
 		// TSO / offloaded capture: the length is left zero.
 	default:
@@ -286,6 +288,9 @@ func (r *Reader) decodeIPv4(b []byte, depth int) {
 	flags := binary.BigEndian.Uint16(b[6:])
 	more, off := flags&0x2000 != 0, int(flags&0x1fff)*8
 	payload := b[ihl:]
+	if (more || off > 0) && r.cur.icmp {
+		return // a quoted fragment: not part of any reassembly
+	}
 	if more || off > 0 {
 		key := fragKey{src: src, dst: dst, id: uint32(binary.BigEndian.Uint16(b[4:])), proto: proto}
 		whole, done := r.frags.add(r, key, off, more, payload)
@@ -357,6 +362,9 @@ func (r *Reader) decodeIPv6(b []byte, depth int) {
 				next = nh
 				continue
 			}
+			if r.cur.icmp {
+				return
+			}
 			key := fragKey{src: src, dst: dst, id: id, proto: nh, v6: true}
 			whole, done := r.frags.add(r, key, off, more, p)
 			if !done {
@@ -393,10 +401,33 @@ func (r *Reader) decodeIPPayload(src, dst netip.Addr, proto uint8, b []byte, dep
 	case 17:
 		r.decodeUDP(src, dst, b, depth)
 	case 6:
-		r.decodeTCP(src, dst, b)
+		if !r.cur.icmp { // a quoted segment must not enter the stream
+			r.decodeTCP(src, dst, b)
+		}
 	case 132:
 		r.decodeSCTP(src, dst, b)
+	case 1:
+		r.decodeICMP(b, depth, 3, 11, 12)
+	case 58:
+		r.decodeICMP(b, depth, 1, 3, 4)
 	}
+}
+
+// decodeICMP looks into an ICMP or ICMPv6 error message (RFC 792, RFC 4443
+// section 3), which quotes the start of the datagram that caused it. A SIP
+// message found there is returned with Encap "icmp" and the addresses of the
+// quoted datagram: it was sent, and the network answered with an error. Such
+// messages are also counted by tshark, which dissects the quoted payload.
+func (r *Reader) decodeICMP(b []byte, depth int, errorTypes ...byte) {
+	if len(b) < 8 || r.cur.icmp || !slices.Contains(errorTypes, b[0]) {
+		return
+	}
+	r.cur.icmp = true
+	save := r.cur.encap
+	r.cur.encap = "icmp"
+	r.decodeIPAny(b[8:], depth+1)
+	r.cur.encap = save
+	r.cur.icmp = false
 }
 
 // decodeGRE decodes a GRE header (RFC 2784, RFC 2890 key and sequence, RFC
