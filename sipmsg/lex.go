@@ -1,0 +1,140 @@
+package sipmsg
+
+// Lexical helpers for the RFC 3261 §25.1 basic rules. None allocates.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// tokenChars marks the RFC 3261 §25.1 token characters:
+// alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~".
+var tokenChars = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-32] = true
+	}
+	for _, c := range "-.!%*_+`'~" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isTokenChar(c byte) bool { return tokenChars[c] }
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tokenChars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// isPrintable reports whether b holds no ASCII control characters.
+func isPrintable(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func trimLWS(b []byte) []byte {
+	for len(b) > 0 && isLWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isLWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 32
+	}
+	return c
+}
+
+// equalFold compares ASCII case-insensitively without allocating.
+func equalFold[T ~string | ~[]byte](b T, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if lower(b[i]) != lower(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && equalFold(b[:len(prefix)], prefix)
+}
+
+// skipQuoted returns the index just past the quoted-string starting at
+// b[i] == '"' (RFC 3261 §25.1, with quoted-pair), or len(b) and false if
+// the closing quote is missing.
+func skipQuoted(b []byte, i int) (int, bool) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, true
+		}
+	}
+	return len(b), false
+}
+
+// indexTop returns the index of the first c in b that is outside quoted
+// strings and <...>, or -1.
+func indexTop(b []byte, c byte) int {
+	angle := false
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			j, _ := skipQuoted(b, i)
+			i = j - 1
+		case '<':
+			angle = true
+		case '>':
+			angle = false
+		case c:
+			if !angle {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// unquote strips one pair of surrounding double quotes, if present.
+func unquote(b []byte) []byte {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		return b[1 : len(b)-1]
+	}
+	return b
+}
