@@ -14,6 +14,7 @@ const (
 	lineEnd                   // explicitly ends the current message
 	lineOther                 // another log record: ends the current message
 	lineSkip                  // not message text, but does not end it either
+	lineJoin                  // the rest of the previous text line, which the log broke
 )
 
 // classified is one log line as its format reads it.
@@ -58,6 +59,20 @@ func (r *Reader) handle(c classified) (Message, bool) {
 		}
 		r.meta, r.haveMeta = c.meta, true
 		if len(c.text) > 0 {
+			return r.handle(classified{kind: lineText, text: c.text})
+		}
+		return Message{}, false
+	case lineJoin:
+		b := &r.b
+		switch {
+		case !b.active:
+		case !b.inBody:
+			b.head = b.head[:len(b.head)-2]
+			r.add(&b.head, bytes.TrimRight(c.text, " \t"), '\r', '\n')
+		case b.nbody > 0:
+			b.body = b.body[:len(b.body)-1]
+			r.add(&b.body, c.text, '\n')
+		default:
 			return r.handle(classified{kind: lineText, text: c.text})
 		}
 		return Message{}, false
@@ -257,46 +272,69 @@ func (r *Reader) finish() (Message, bool) {
 // Content-Length is cut to it, as RFC 3261 §18.3 says a receiver does; a
 // shorter one (the log cut it) is kept as it is.
 func (b *builder) fitBody() []byte {
-	// Blank lines at the end are the log's separators unless
-	// Content-Length counts them.
-	lines := b.body
-	n := b.nbody
-	for n > 0 && (len(lines) == 1 || bytes.HasSuffix(lines, []byte("\n\n"))) {
-		if b.clen >= 0 && len(lines)-n+2*(n-1) < b.clen {
-			break
+	// Blank lines at the end are the log's separators unless an exact
+	// fit needs them.
+	lines, n := b.body, b.nbody
+	if b.clen >= 0 {
+		for {
+			if out, ok := fitExact(lines, n, b.clen); ok {
+				return out
+			}
+			if !endsBlank(lines) {
+				break
+			}
+			lines, n = lines[:len(lines)-1], n-1
 		}
-		lines = lines[:len(lines)-1]
-		n--
 	}
+	for endsBlank(lines) {
+		lines, n = lines[:len(lines)-1], n-1
+	}
+	out := joinCRLF(lines, n, true)
+	if b.clen >= 0 && len(out) > b.clen {
+		out = out[:b.clen]
+	}
+	return out
+}
+
+// endsBlank reports whether the last of the LF-terminated lines is empty.
+func endsBlank(lines []byte) bool {
+	return len(lines) > 0 && (len(lines) == 1 || bytes.HasSuffix(lines, []byte("\n\n")))
+}
+
+// fitExact joins n LF-terminated lines so that they make exactly clen
+// bytes, if some choice of line ends does.
+func fitExact(lines []byte, n, clen int) ([]byte, bool) {
+	if n == 0 {
+		return nil, clen == 0
+	}
+	text := len(lines) - n // bytes without line ends
+	switch clen {
+	case text + 2*n:
+		return joinCRLF(lines, n, true), true
+	case text + 2*n - 2:
+		return joinCRLF(lines, n, false), true
+	case text + n:
+		return bytes.Clone(lines), true
+	case text + n - 1:
+		return bytes.Clone(lines[:len(lines)-1]), true
+	}
+	return nil, false
+}
+
+// joinCRLF joins n LF-terminated lines with CRLF, with or without a final
+// CRLF.
+func joinCRLF(lines []byte, n int, final bool) []byte {
 	if n == 0 {
 		return nil
 	}
-	text := len(lines) - n // bytes without line ends
-	crlf := func(final bool) []byte {
-		out := make([]byte, 0, text+2*n)
-		for rest := lines; len(rest) > 0; {
-			i := bytes.IndexByte(rest, '\n')
-			out = append(out, rest[:i]...)
-			rest = rest[i+1:]
-			if len(rest) > 0 || final {
-				out = append(out, '\r', '\n')
-			}
+	out := make([]byte, 0, len(lines)+n)
+	for rest := lines; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		out = append(out, rest[:i]...)
+		rest = rest[i+1:]
+		if len(rest) > 0 || final {
+			out = append(out, '\r', '\n')
 		}
-		return out
-	}
-	switch b.clen {
-	case text + 2*n:
-		return crlf(true)
-	case text + 2*n - 2:
-		return crlf(false)
-	case text + n:
-		return bytes.Clone(lines)
-	case text + n - 1:
-		return bytes.Clone(lines[:len(lines)-1])
-	}
-	out := crlf(true)
-	if b.clen >= 0 && len(out) > b.clen {
-		out = out[:b.clen]
 	}
 	return out
 }

@@ -68,6 +68,10 @@ func (p *ipoLog) classify(line []byte) classified {
 	for n < len(line) && line[n] == ' ' {
 		n++
 	}
+	if n == 0 && len(line) > 0 && p.indent > 0 {
+		// Monitor breaks long lines; the rest starts at column 0.
+		return classified{kind: lineJoin, text: line}
+	}
 	if p.indent < 0 && n < len(line) {
 		p.indent = n
 	}
