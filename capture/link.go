@@ -279,8 +279,9 @@ func (r *Reader) decodeIPv4(b []byte, depth int) {
 	case total == 0:
 		// TSO / offloaded capture: the length is left zero.
 	default:
+		// A length beyond the frame or below the header: count it, and
+		// decode what the frame holds, as Wireshark does.
 		r.cur.malformed = true
-		return
 	}
 	src := netip.AddrFrom4([4]byte(b[12:16]))
 	dst := netip.AddrFrom4([4]byte(b[16:20]))

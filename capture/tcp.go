@@ -247,6 +247,11 @@ func (r *Reader) drainOOO(s *tcpStream) {
 		}
 		s.ooo = s.ooo[1:]
 		s.oooBytes -= len(o.data)
+		if r.ended {
+			// Flushing at the end of the capture: the message completes
+			// with this segment, not with the last frame read.
+			r.frame, r.cur.time = o.frame, o.time
+		}
 		if int(-d) < len(o.data) {
 			r.deliver(s, o.data[-d:])
 		}
