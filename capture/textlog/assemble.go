@@ -272,18 +272,22 @@ func (r *Reader) finish() (Message, bool) {
 // Content-Length is cut to it, as RFC 3261 §18.3 says a receiver does; a
 // shorter one (the log cut it) is kept as it is.
 func (b *builder) fitBody() []byte {
-	// Blank lines at the end are the log's separators unless an exact
-	// fit needs them.
 	lines, n := b.body, b.nbody
 	if b.clen >= 0 {
-		for {
-			if out, ok := fitExact(lines, n, b.clen); ok {
-				return out
+		// Blank lines at the end are the log's separators unless an
+		// exact fit needs them. SIP bodies mostly have CRLF line ends
+		// (SDP, RFC 4566 §5), so those are tried first.
+		for _, crlf := range []bool{true, false} {
+			l, k := lines, n
+			for {
+				if out, ok := fitExact(l, k, b.clen, crlf); ok {
+					return out
+				}
+				if !endsBlank(l) {
+					break
+				}
+				l, k = l[:len(l)-1], k-1
 			}
-			if !endsBlank(lines) {
-				break
-			}
-			lines, n = lines[:len(lines)-1], n-1
 		}
 	}
 	for endsBlank(lines) {
@@ -301,21 +305,21 @@ func endsBlank(lines []byte) bool {
 	return len(lines) > 0 && (len(lines) == 1 || bytes.HasSuffix(lines, []byte("\n\n")))
 }
 
-// fitExact joins n LF-terminated lines so that they make exactly clen
-// bytes, if some choice of line ends does.
-func fitExact(lines []byte, n, clen int) ([]byte, bool) {
+// fitExact joins n LF-terminated lines with CRLF or LF line ends, with or
+// without a final one, so that they make exactly clen bytes, if it can.
+func fitExact(lines []byte, n, clen int, crlf bool) ([]byte, bool) {
 	if n == 0 {
 		return nil, clen == 0
 	}
 	text := len(lines) - n // bytes without line ends
-	switch clen {
-	case text + 2*n:
+	switch {
+	case crlf && clen == text+2*n:
 		return joinCRLF(lines, n, true), true
-	case text + 2*n - 2:
+	case crlf && clen == text+2*n-2:
 		return joinCRLF(lines, n, false), true
-	case text + n:
+	case !crlf && clen == text+n:
 		return bytes.Clone(lines), true
-	case text + n - 1:
+	case !crlf && clen == text+n-1:
 		return bytes.Clone(lines[:len(lines)-1]), true
 	}
 	return nil, false

@@ -342,6 +342,7 @@ func (p *j100Log) text(l []byte) classified {
 // passed over.
 type pjsipLog struct {
 	yl      yearless
+	clock   dayClock
 	inMsg   bool
 	wrapped int // message lines carry a syslog header: 1 yes, 0 no, -1 not known yet
 	tag     []byte
@@ -404,7 +405,11 @@ func (p *pjsipLog) unwrap(line []byte) (text []byte, wrapped bool, tag []byte, t
 	}
 	h, ok := parseSyslog(line)
 	if !ok {
-		return line, false, nil, kiwi, host
+		// A pjsua log on its own: "10:21:47.123 pjsua_core.c ...".
+		if tod, _, ok := parseClock(line); ok && kiwi.IsZero() {
+			t = p.clock.at(tod)
+		}
+		return line, false, nil, t, host
 	}
 	text, tag = h.rest, h.tag
 	// pjsip's own record prefix "pjsip: 19:01:46.418 sender ..." has the
