@@ -108,7 +108,7 @@ type Reader struct {
 
 	frames frameSource   // pcap, pcapng
 	hep    *bufio.Reader // raw HEP stream
-	logs   logSource     // text logs
+	logs   *logReader    // text logs
 
 	frame int
 	integ Integrity
@@ -177,7 +177,7 @@ func Open(name string, r io.Reader) (*Reader, error) {
 	case isHEP3(head) || isHEP2(head):
 		rd.format, rd.hep = "hep", br
 	default:
-		ls, kind, ok := openTextLog(name, br, head)
+		ls, kind, ok := openTextLog(name, br)
 		if !ok {
 			return nil, &FormatError{File: name}
 		}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // FuzzOpen feeds arbitrary files to Open and reads them to the end: no input
@@ -37,7 +39,7 @@ func FuzzOpen(f *testing.F) {
 				}
 				return
 			}
-			if !looksLikeSIP(p.Payload) {
+			if !sipmsg.LooksLikeSIP(p.Payload) {
 				t.Fatalf("payload is not SIP: %q", p.Payload)
 			}
 		}

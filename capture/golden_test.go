@@ -250,6 +250,10 @@ func synthCaptures(t testing.TB) map[string][]byte {
 		{data: sctpPkt(sctpData(3, 1, sipRequest("INVITE", "sc0", "")), sctpData(2, 2, opt[:60]))},
 		{data: sctpPkt(sctpData(1, 3, opt[60:])), at: ms},
 	})
+
+	// A plain text log of SIP messages: detected by content, read by
+	// package textlog.
+	m["log-raw"] = cat(sipRequest("INVITE", "l1", ""), []byte("\n"), sipResponse("404 Not Found", "l1"))
 	return m
 }
 

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/netip"
 	"time"
+
+	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // HEPPacket is one decoded HEP (Homer Encapsulation Protocol) packet, version
@@ -72,7 +74,7 @@ func isHEP2(b []byte) bool {
 		return false
 	}
 	p, err := DecodeHEP(b)
-	return err == nil && looksLikeSIP(trimKeepAlive(p.Payload))
+	return err == nil && sipmsg.LooksLikeSIP(trimKeepAlive(p.Payload))
 }
 
 // DecodeHEP decodes one HEP packet: HEP3 ("HEP3", total length, then chunks

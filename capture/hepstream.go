@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+
+	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // stepHEPStream reads one packet of a raw HEP stream file: HEP3 packets
@@ -62,10 +64,10 @@ func hep2Len(br *bufio.Reader) (int, error) {
 				hdr := len(b) - len(h.Payload)
 				m := h.Payload
 				m2 := trimKeepAlive(m)
-				if n := sipFrameLen(m2); n > 0 {
+				if n, ok := sipmsg.FrameLen(m2); ok {
 					return hdr + len(m) - len(m2) + n, nil
 				}
-				if len(m2) > 0 && !looksLikeSIP(m2) && len(m2) > 256 {
+				if len(m2) > 0 && !sipmsg.LooksLikeSIP(m2) && len(m2) > 256 {
 					return 0, errors.New("capture: HEP2: no SIP message after header")
 				}
 			}

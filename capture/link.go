@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // Link types (tcpdump.org/linktypes.html) read here.
@@ -538,7 +540,7 @@ func (r *Reader) datagram(src, dst netip.AddrPort, transport string, p []byte) {
 	if len(m) == 0 {
 		return
 	}
-	if !looksLikeSIP(m) {
+	if !sipmsg.LooksLikeSIP(m) {
 		if transport == "udp" && isDTLS(m) && (src.Port() == 5061 || dst.Port() == 5061) {
 			r.integ.EncryptedSIP++
 			r.cur.encrypted = true
@@ -585,12 +587,12 @@ func (r *Reader) emitHEP(h HEPPacket) {
 	tr := hepTransport(h.Protocol)
 	m := trimKeepAlive(h.Payload)
 	for len(m) > 0 {
-		if !looksLikeSIP(m) {
+		if !sipmsg.LooksLikeSIP(m) {
 			r.integ.Malformed++
 			break
 		}
-		n := sipFrameLen(m)
-		if n <= 0 || tr == "udp" {
+		n, ok := sipmsg.FrameLen(m)
+		if !ok || tr == "udp" {
 			n = len(m)
 		}
 		r.emit(h.Src, h.Dst, tr, m[:n])

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sipcause/sipcause/capture/textlog"
 )
 
 // sharedCaptures is the project's shared folder of real captures.
@@ -204,6 +206,53 @@ func TestManifestResponseCodes(t *testing.T) {
 				t.Errorf("TLS capture: EncryptedSIP = 0, want > 0")
 			}
 			t.Logf("%s; %+v", got, integ)
+		})
+	}
+}
+
+// TestManifestLogs reads the text logs of the manifest through Open, which
+// hands them to package textlog: the format is detected by content and every
+// message textlog finds comes out, in order, with its line number. How many
+// messages a log holds is textlog's business and tested there.
+func TestManifestLogs(t *testing.T) {
+	for _, row := range readManifest(t) {
+		if !strings.HasPrefix(row.format, "log") {
+			continue
+		}
+		t.Run(row.file, func(t *testing.T) {
+			path := filepath.Join(sharedCaptures, row.file)
+			pkts, integ, err := readAll(t, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			lr := textlog.NewReader(path, f)
+			var want []textlog.Message
+			for {
+				m, err := lr.Next()
+				if err != nil {
+					break
+				}
+				m.Payload = bytes.Clone(m.Payload)
+				want = append(want, m)
+			}
+			r, _ := OpenFile(path)
+			if format := r.Format(); format != "log:"+lr.Kind() {
+				t.Errorf("Format() = %q, want log:%s", format, lr.Kind())
+			}
+			r.Close()
+			if len(pkts) != len(want) || integ.SIPMessages != len(want) {
+				t.Fatalf("%d packets (%d counted), textlog has %d", len(pkts), integ.SIPMessages, len(want))
+			}
+			for i, p := range pkts {
+				if p.Frame != want[i].Line || p.Src != want[i].Src || p.Transport != want[i].Transport || !bytes.Equal(p.Payload, want[i].Payload) {
+					t.Errorf("packet %d: frame %d %s %s, textlog line %d %s %s", i, p.Frame, p.Src, p.Transport, want[i].Line, want[i].Src, want[i].Transport)
+				}
+			}
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // flowKey is one direction of a TCP connection.
@@ -335,14 +337,15 @@ func (r *Reader) frameStream(s *tcpStream) {
 			return
 		}
 		switch {
-		case looksLikeSIP(b):
-			n := sipFrameLen(b)
-			if n < 0 {
-				r.cur.malformed = true
+		case sipmsg.LooksLikeSIP(b):
+			n, ok := sipmsg.FrameLen(b)
+			if !ok && len(b) > sipmsg.MaxMessageSize {
+				r.integ.Malformed++ // no end of headers: not framed SIP
+				s.mode = modeUnknown
 				b = b[:0]
 				return
 			}
-			if n == 0 {
+			if !ok {
 				s.mode = modeSIP
 				r.cur.sip = true
 				return // wait for the rest

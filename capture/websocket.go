@@ -1,6 +1,10 @@
 package capture
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/sipcause/sipcause/sipmsg"
+)
 
 // WebSocket opcodes (RFC 6455 section 5.2).
 const (
@@ -74,7 +78,7 @@ func looksLikeWSFrame(b []byte) bool {
 	line := head[:m]
 	for i, c := range line {
 		if c == '\n' {
-			return looksLikeSIP(line[:i+1])
+			return sipmsg.LooksLikeSIP(line[:i+1])
 		}
 	}
 	return false
@@ -122,7 +126,7 @@ func (r *Reader) wsFrame(s *tcpStream, b []byte) (int, bool) {
 	if fin {
 		s.wsActive = false
 		m := trimKeepAlive(s.wsMsg)
-		if looksLikeSIP(m) {
+		if sipmsg.LooksLikeSIP(m) {
 			r.emit(s.key.src, s.key.dst, "ws", m)
 		} else if len(m) > 0 {
 			r.integ.Malformed++
