@@ -66,6 +66,10 @@ func (r *Reader) handle(c classified) (Message, bool) {
 		b := &r.b
 		switch {
 		case !b.active:
+		case !b.inBody && b.nfields == 0:
+			// A start line is complete when it is recognised: what
+			// follows it is not its rest.
+			return r.handle(classified{kind: lineText, text: c.text})
 		case !b.inBody:
 			b.head = b.head[:len(b.head)-2]
 			r.add(&b.head, bytes.TrimRight(c.text, " \t"), '\r', '\n')

@@ -294,7 +294,8 @@ func (p *j100Log) classify(line []byte) classified {
 			if r.part > 1 {
 				// The record goes on: what came before is its first part's
 				// last line, cut where the part ended.
-				p.carry = append(p.carry[:0], line[:i]...)
+				// Bounded: a line split in parts is still one line.
+				p.carry = append(p.carry[:0], line[:min(i, MaxLineLength)]...)
 				if len(r.text) > 0 {
 					p.joined = append(append(p.joined[:0], p.carry...), r.text...)
 					return p.text(p.joined)

@@ -245,3 +245,16 @@ func TestYearless(t *testing.T) {
 		t.Errorf("midnight: %v then %v", d1, d2)
 	}
 }
+
+// TestJ100CarryBounded feeds a J100 log whose every line ends in a part
+// marker: the carried text must not grow with the input.
+func TestJ100CarryBounded(t *testing.T) {
+	line := strings.Repeat("a", 1000) + "<167>Jan 11 09:01:09 192.168.50.94 SIPMESSAGE: -04:00 2022 920 1 .TEL | 0 [Part 02 of 02]\n"
+	p := &j100Log{}
+	for range 1000 {
+		p.classify([]byte(line[:len(line)-1]))
+	}
+	if len(p.carry) > MaxLineLength || cap(p.joined) > 4*MaxLineLength {
+		t.Errorf("carry %d bytes, joined cap %d", len(p.carry), cap(p.joined))
+	}
+}
