@@ -161,7 +161,7 @@ func LooksLikeSIP(b []byte) bool {
 		line = b[:i]
 	}
 	line = bytes.TrimSuffix(line, []byte{'\r'})
-	if len(line) >= 12 && hasPrefixFold(line, "SIP/2.0 ") {
+	if len(line) >= 11 && hasPrefixFold(line, "SIP/2.0 ") {
 		return isDigit(line[8]) && isDigit(line[9]) && isDigit(line[10]) && (len(line) == 11 || line[11] == ' ')
 	}
 	sp := bytes.IndexByte(line, ' ')

@@ -1,0 +1,99 @@
+package sipmsg
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fuzzSeeds adds every RFC 4475 vector and real message to the corpus.
+func fuzzSeeds(f *testing.F) [][]byte {
+	var seeds [][]byte
+	for _, pattern := range []string{"testdata/rfc4475/*.dat", "testdata/real/*.sip"} {
+		files, _ := filepath.Glob(pattern)
+		for _, file := range files {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
+			}
+			seeds = append(seeds, b)
+		}
+	}
+	if len(seeds) < 50 {
+		f.Fatalf("only %d seeds", len(seeds))
+	}
+	return seeds
+}
+
+// FuzzParse feeds hostile bytes to Parse and every accessor: none may
+// panic, and the documented bounds must hold.
+func FuzzParse(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		buf := append([]byte(nil), in...)
+		_ = LooksLikeSIP(buf)
+		if n, ok := FrameLen(buf); ok && (n < 0 || n > len(buf)) {
+			t.Fatalf("FrameLen = %d of %d", n, len(buf))
+		}
+		var m Message
+		if err := Parse(buf, &m); err != nil {
+			return
+		}
+		if len(m.Headers) > MaxHeaders || len(m.Warnings) > maxWarnings {
+			t.Fatalf("%d headers, %d warnings", len(m.Headers), len(m.Warnings))
+		}
+		for _, name := range []string{"Via", "Contact", "From", "To", "Call-ID", "CSeq", "Content-Type", "Allow", "Date", "X-Unknown"} {
+			_ = m.Get(name)
+			for range m.All(name) {
+			}
+		}
+		_ = m.CallID()
+		_, _, _ = m.CSeq()
+		_ = m.From().User()
+		_ = m.To().Param("tag")
+		for c := range m.Contacts() {
+			_, _ = ParseURI(c.URI)
+		}
+		for v := range m.Vias() {
+			_ = v.MagicCookie()
+		}
+		_, _ = m.TopVia()
+		_, _ = m.ContentLength()
+		_, _ = m.MaxForwards()
+		_, _ = m.Expires()
+		_ = m.IsMethod("INVITE")
+		_, _ = m.SDP()
+		_ = ParseCredentials(m.Get("WWW-Authenticate")).Nonce()
+		_ = m.Strict()
+		_ = Param(m.Get("Via"), "branch")
+		_, _ = ParseURI(m.RequestURI)
+	})
+}
+
+// FuzzSDP feeds hostile bytes to ParseSDP and the media helpers.
+func FuzzSDP(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		var m Message
+		if Parse(s, &m) == nil {
+			if b, ok := m.SDPBody(); ok {
+				f.Add(append([]byte(nil), b...))
+			}
+		}
+	}
+	f.Add([]byte("v=0\r\nc=IN IP4 1.2.3.4/127/3\r\nm=audio 0/2 RTP/AVP 0 8\r\na=sendonly\r\na=rtpmap:8 PCMA/8000/1\r\na=fmtp:8\r\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		s, err := ParseSDP(in)
+		if err != nil {
+			return
+		}
+		if len(s.Media) > MaxSDPMedia || len(s.Warnings) > maxWarnings {
+			t.Fatalf("%d media, %d warnings", len(s.Media), len(s.Warnings))
+		}
+		for i := -1; i <= len(s.Media); i++ {
+			_, _ = s.RTPEndpoint(i)
+			_ = s.EffectiveDirection(i).String()
+		}
+	})
+}
