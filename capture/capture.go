@@ -69,6 +69,7 @@ const (
 	maxStreamBuffer = 256 << 10 // unframed bytes kept per TCP stream
 	maxOutOfOrder   = 256 << 10 // out-of-order bytes kept per TCP stream
 	maxStreams      = 8192      // TCP streams tracked at once
+	maxStreamBytes  = 64 << 20  // bytes held by all TCP streams together
 	maxFragSets     = 1024      // IP datagrams being reassembled at once
 	maxFragBytes    = 8 << 20   // bytes held in all pending fragments
 	maxSCTPBuffer   = 256 << 10 // bytes of one fragmented SCTP message

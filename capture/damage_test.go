@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -78,5 +79,31 @@ func TestLimits(t *testing.T) {
 	}
 	if got := r.Integrity().FragmentsIncomplete; got != maxFragSets+10 {
 		t.Errorf("FragmentsIncomplete = %d, want %d", got, maxFragSets+10)
+	}
+}
+
+// TestStreamLimits opens more TCP streams than the table holds, each with
+// half a SIP message: the table stays within its stream and byte limits and
+// the evicted halves are counted as truncated.
+func TestStreamLimits(t *testing.T) {
+	half := sipRequest("INVITE", "big", string(bytes.Repeat([]byte("b"), 4000)))[:1400]
+	var frames []synthFrame
+	n := maxStreams + 100
+	for i := range n {
+		src := netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), uint16(1024+i))
+		frames = append(frames, synthFrame{data: tcpSeg(src, bob, 1, 0, half)})
+	}
+	r, err := Open("streams.pcap", bytes.NewReader(writePcap(t, layers.LinkTypeEthernet, false, frames)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.err == nil {
+		r.step()
+		if len(r.streams.m) > maxStreams || r.streams.bytes > maxStreamBytes {
+			t.Fatalf("%d streams holding %d bytes", len(r.streams.m), r.streams.bytes)
+		}
+	}
+	if got := r.Integrity().Truncated; got != n {
+		t.Errorf("Truncated = %d, want %d", got, n)
 	}
 }

@@ -54,7 +54,8 @@ type tcpStream struct {
 // streamTable holds the TCP streams being reassembled, at most maxStreams;
 // the least recently used are dropped to make room.
 type streamTable struct {
-	m map[flowKey]*tcpStream
+	m     map[flowKey]*tcpStream
+	bytes int // held by all streams (tcpStream.held)
 }
 
 // maxOutOfOrderSegments bounds how many early segments wait for a hole to
@@ -119,12 +120,20 @@ func (r *Reader) decodeTCP(src, dst netip.Addr, b []byte) {
 			r.integ.Truncated++
 			r.cur.truncated = false
 		}
+		before := s.held()
 		r.segment(s, seq, payload)
+		t.bytes += s.held() - before
+		for t.bytes > maxStreamBytes && len(t.m) > 1 {
+			t.evict(r)
+		}
 	}
 	if flags&tcpFIN != 0 && len(s.ooo) == 0 && len(s.buf) == 0 {
-		delete(t.m, k)
+		r.closeStream(s)
 	}
 }
+
+// held is the memory a stream holds for messages not yet complete.
+func (s *tcpStream) held() int { return len(s.buf) + s.oooBytes + len(s.wsMsg) }
 
 func (t *streamTable) create(r *Reader, k flowKey) *tcpStream {
 	if t.m == nil {
@@ -152,12 +161,16 @@ func (t *streamTable) evict(r *Reader) {
 
 // closeStream forgets a stream, counting what it still held.
 func (r *Reader) closeStream(s *tcpStream) {
+	if r.streams.m[s.key] != s {
+		return // closed already
+	}
 	if len(s.ooo) > 0 {
 		r.integ.TCPGaps++
 	}
 	if len(trimKeepAlive(s.buf)) > 0 && s.mode != modeTLS {
 		r.integ.Truncated++
 	}
+	r.streams.bytes -= s.held()
 	delete(r.streams.m, s.key)
 }
 
@@ -184,7 +197,7 @@ func (t *streamTable) flush(r *Reader) {
 	for _, s := range t.m {
 		r.closeStream(s)
 	}
-	t.m = nil
+	t.m, t.bytes = nil, 0
 }
 
 // segment adds one segment's payload to the stream.
