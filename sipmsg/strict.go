@@ -72,6 +72,10 @@ const (
 	CodeSDPNotAccepted     = "sdp-not-accepted"       // §13.2.1: offer in a type the peer does not Accept (notice)
 )
 
+// maxProblems bounds what Strict reports, so a header of 100 000 empty
+// list elements costs a loop, not 100 000 allocations.
+const maxProblems = 64
+
 // singleValued are header fields that may appear at most once (RFC 3261
 // §7.3.1 allows repetition only for comma-separated lists).
 var singleValued = [...]hid{hCallID, hCSeq, hFrom, hTo, hMaxForwards, hContentType, hExpires, hDate}
@@ -84,7 +88,9 @@ var singleValued = [...]hid{hCallID, hCSeq, hFrom, hTo, hMaxForwards, hContentTy
 func (m *Message) Strict() []Problem {
 	var ps []Problem
 	add := func(code string, sev Severity, header, msg string) {
-		ps = append(ps, Problem{Code: code, Severity: sev, Header: header, Msg: msg})
+		if len(ps) < maxProblems {
+			ps = append(ps, Problem{Code: code, Severity: sev, Header: header, Msg: msg})
+		}
 	}
 	for _, w := range m.Warnings {
 		add(w.Code, SeverityError, "", w.Msg)
