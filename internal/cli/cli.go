@@ -47,6 +47,8 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 const usageText = `sipcause explains why a SIP call failed and whose side the problem is on.
 
 Usage:
+  sipcause analyze FILE...     explain every call and registration in captures or logs
+  sipcause messages FILE...    list every SIP message in captures or logs
   sipcause code ARG...        explain a status code, status line, Reason or Warning value
   sipcause codes              list every registered SIP response code
   sipcause help               show this help
@@ -94,6 +96,10 @@ func run(args []string, env Env) error {
 		return runCode(rest, env)
 	case "codes":
 		return runCodes(rest, env)
+	case "analyze":
+		return runAnalyze(rest, env)
+	case "messages":
+		return runMessages(rest, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil

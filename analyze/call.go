@@ -1,0 +1,250 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Call outcomes.
+const (
+	OutcomeAnswered   = "answered"
+	OutcomeBusy       = "busy"
+	OutcomeRejected   = "rejected"
+	OutcomeCancelled  = "cancelled"
+	OutcomeNoAnswer   = "no_answer"
+	OutcomeTimeout    = "timeout"
+	OutcomeRedirected = "redirected"
+	OutcomeFailed     = "failed"
+	OutcomeIncomplete = "incomplete"
+)
+
+// Outcomes lists every call outcome.
+var Outcomes = []string{OutcomeAnswered, OutcomeBusy, OutcomeRejected, OutcomeCancelled, OutcomeNoAnswer,
+	OutcomeTimeout, OutcomeRedirected, OutcomeFailed, OutcomeIncomplete}
+
+// callState gathers the messages of one Call-ID that started with an
+// INVITE.
+type callState struct {
+	callID   string
+	order    int
+	file     string
+	byKey    map[string]*txn
+	invites  []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
+	reinv    []*txn // re-INVITEs and UPDATEs inside the dialog
+	byes     []*txn
+	acks2xx  []reqInfo
+	oks      int // 2xx responses to initial INVITEs, retransmissions included
+	msgs     []Exchange
+	frames   []int
+	first    time.Time
+	last     time.Time
+	retrans  int
+	total    int
+	dropped  int // messages beyond maxMessagesPerCall
+	reasons  []Decoded
+	warns    []Decoded
+	parseBad []int // frames whose Content-Length did not match the body
+	alg      []string
+	algFr    []int
+
+	linkedDown []*callState
+	linkedUp   *callState
+}
+
+// txns is an alias for the transaction map.
+type txns = map[string]*txn
+
+func (c *callState) add(a *Analyzer, m Message, retrans bool) {
+	if c.byKey == nil {
+		c.byKey = txns{}
+	}
+	if c.first.IsZero() {
+		c.first = m.Time
+		c.file = m.File
+	}
+	c.last = m.Time
+	c.total++
+	if retrans {
+		c.retrans++
+	}
+	if len(c.msgs) < maxMessagesPerCall {
+		c.msgs = append(c.msgs, exchangeOf(m, retrans))
+		c.frames = append(c.frames, m.Frame)
+	} else {
+		c.dropped++
+	}
+	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && len(c.parseBad) < 16 {
+		c.parseBad = append(c.parseBad, m.Frame)
+	}
+	if m.Request {
+		c.addRequest(m, retrans)
+	} else {
+		c.addResponse(m, retrans)
+	}
+}
+
+func (c *callState) addRequest(m Message, retrans bool) {
+	switch m.Method {
+	case "ACK":
+		// An ACK for a non-2xx final shares the INVITE's branch (RFC 3261 §17.1.1.3).
+		if t := c.byKey[txnKey(m, "INVITE")]; t != nil {
+			if t.final != nil && t.final.code >= 300 {
+				t.ackFrames = append(t.ackFrames, m.Frame)
+				return
+			}
+		}
+		if !retrans {
+			c.acks2xx = append(c.acks2xx, newReq(m))
+		}
+		return
+	case "CANCEL":
+		if t := c.byKey[txnKey(m, "INVITE")]; t != nil && t.cancel == nil {
+			r := newReq(m)
+			t.cancel = &r
+		}
+	}
+	key := txnKey(m, m.Method)
+	t := c.byKey[key]
+	if t != nil {
+		t.sends++
+		t.frames = append(t.frames, m.Frame)
+		t.lastSend = m.Time
+		return
+	}
+	t = &txn{key: key, method: m.Method, depth: len(m.Vias), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
+	c.byKey[key] = t
+	switch m.Method {
+	case "INVITE":
+		if m.To.Tag == "" {
+			c.invites = append(c.invites, t)
+		} else {
+			c.reinv = append(c.reinv, t)
+		}
+	case "UPDATE":
+		c.reinv = append(c.reinv, t)
+	case "BYE":
+		c.byes = append(c.byes, t)
+	}
+	c.noteHeaders(m)
+}
+
+func (c *callState) addResponse(m Message, retrans bool) {
+	t := c.byKey[txnKey(m, m.CSeqMethod)]
+	if t == nil {
+		return // the request was not captured
+	}
+	t.frames = append(t.frames, m.Frame)
+	c.noteHeaders(m)
+	if m.StatusCode < 200 {
+		if !retrans {
+			t.provisional = append(t.provisional, newResp(m))
+		}
+		return
+	}
+	t.finals++
+	if m.CSeqMethod == "INVITE" && m.StatusCode < 300 && m.To.Tag != "" {
+		for _, it := range c.invites {
+			if it == t {
+				c.oks++
+			}
+		}
+	}
+	if t.final == nil {
+		r := newResp(m)
+		t.final = &r
+	}
+}
+
+// noteHeaders keeps Reason and Warning header values for the explanation.
+func (c *callState) noteHeaders(m Message) {
+	for _, r := range m.Reasons {
+		if len(c.reasons) < 16 {
+			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame})
+		}
+	}
+	for _, w := range m.Warnings {
+		if len(c.warns) < 16 {
+			c.warns = append(c.warns, Decoded{Value: w, Frame: m.Frame})
+		}
+	}
+}
+
+func exchangeOf(m Message, retrans bool) Exchange {
+	label := m.Method
+	if !m.Request {
+		label = itoa(m.StatusCode) + " " + m.Reason
+		if m.CSeqMethod != "INVITE" {
+			label += " (" + m.CSeqMethod + ")"
+		}
+	} else if m.Method == "INVITE" && m.To.Tag != "" {
+		label = "re-INVITE"
+	}
+	if m.SDP != nil {
+		label += " (SDP)"
+	}
+	return Exchange{Frame: m.Frame, Time: m.Time.UTC(), Src: m.Src.String(), Dst: m.Dst.String(), Label: label, Retrans: retrans, File: m.File}
+}
+
+// primary returns the INVITE transactions of the first leg (the path of the
+// first INVITE), in order; later ones on the same path are retries after a
+// challenge or a redirect.
+func (c *callState) primary() []*txn {
+	if len(c.invites) == 0 {
+		return nil
+	}
+	p := c.invites[0]
+	src, dst := viaEndpoint(p.req.src, p.req.vias), unmapAP(p.req.dst)
+	var out []*txn
+	for _, t := range c.invites {
+		if viaEndpoint(t.req.src, t.req.vias) == src && unmapAP(t.req.dst) == dst {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// downstream returns the INVITE transactions further along the path than
+// the first leg (a proxy's forwarded INVITEs: more Via headers).
+func (c *callState) downstream(depth int) []*txn {
+	var out []*txn
+	for _, t := range c.invites {
+		if t.depth > depth {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// isPrivate reports whether ip is not reachable from the internet: RFC 1918,
+// RFC 6598 shared space, loopback, link-local and IPv6 unique-local.
+func isPrivate(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return true
+	}
+	return cgnat.Contains(ip)
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}

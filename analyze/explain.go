@@ -1,0 +1,691 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipcause/sipcause/catalog"
+)
+
+// explainCall turns a call's messages into a Call: what happened, the
+// outcome, where the cause lies and the findings that show it.
+func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
+	t := a.text
+	prim := c.primary()
+	first := prim[0]
+	last := prim[len(prim)-1]
+	for i := len(prim) - 1; i >= 0; i-- { // the last attempt that got an answer decides
+		if prim[i].final != nil || len(prim[i].provisional) > 0 {
+			last = prim[i]
+			break
+		}
+	}
+	req := first.req
+	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
+	call := &Call{
+		CallID: c.callID, From: req.from.URI, To: req.to.URI, Caller: req.from.User, Callee: req.to.User,
+		CallerName: req.from.Display, Asserted: req.pai, Src: callerEP.String(), Dst: calleeEP.String(),
+		Start: req.time.UTC(), Times: CallTimes{Invite: req.time.UTC()}, File: c.file,
+		Messages: c.msgs, Frames: c.frames, Findings: []Finding{},
+	}
+	if call.Callee == "" {
+		call.Callee = uriUser(req.ruri)
+	}
+	switch {
+	case rm.of(callerEP) == RoleLocal && rm.of(calleeEP) == RoleLocal:
+		call.Direction = "internal"
+	case rm.of(callerEP) == RoleLocal:
+		call.Direction = "outgoing"
+	case rm.of(calleeEP) == RoleLocal:
+		call.Direction = "incoming"
+	default:
+		call.Direction = "transit"
+	}
+	// Moments, from the primary leg.
+	var ringing bool
+	for _, x := range prim {
+		for _, p := range x.provisional {
+			pt := p.time.UTC()
+			if call.Times.FirstProvisional == nil {
+				call.Times.FirstProvisional = &pt
+			}
+			if p.code != 100 && call.Times.Ringing == nil {
+				call.Times.Ringing = &pt
+				ringing = true
+			}
+		}
+	}
+	fin := last.final
+	if fin != nil {
+		ft := fin.time.UTC()
+		call.Times.Final = &ft
+		call.FinalStatus = fin.code
+		call.Reason = fin.reason
+		call.Registered = a.cat.Phrase(fin.code)
+		if fin.code < 300 {
+			call.Times.Answer = &ft
+		}
+	}
+	end := c.last.UTC()
+	var byeBy string
+	if len(c.byes) > 0 {
+		b := c.byes[0]
+		bt := b.req.time.UTC()
+		call.Times.End = &bt
+		end = bt
+		if viaEndpoint(b.req.src, b.req.vias) == callerEP || b.req.from.Tag == req.from.Tag {
+			byeBy = "caller"
+		} else {
+			byeBy = "callee"
+		}
+		call.EndedBy = byeBy
+	}
+	call.End = end
+	if call.Times.Answer != nil && call.Times.End != nil {
+		call.DurationMS = call.Times.End.Sub(*call.Times.Answer).Milliseconds()
+	}
+	switch {
+	case call.Times.Ringing != nil:
+		call.PDDMS = call.Times.Ringing.Sub(req.time).Milliseconds()
+	case call.Times.Final != nil:
+		call.PDDMS = call.Times.Final.Sub(req.time).Milliseconds()
+	}
+
+	origin, hop := a.finalOrigin(c, first, fin)
+	if fin != nil {
+		call.FinalFrom = &Responder{Addr: origin.src.String(), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
+	}
+	call.Reasons = a.decodeReasons(c.reasons)
+	call.Warnings = a.decodeWarnings(c.warns)
+	for _, r := range call.Reasons {
+		if r.Meaning != "" && call.EndReason == "" && len(c.byes) > 0 {
+			call.EndReason = r.Value
+		}
+	}
+
+	// The outcome and the main finding.
+	fromName := func(r *respInfo) string {
+		if r == nil {
+			return ""
+		}
+		s := r.src.String()
+		if r.agent != "" {
+			s += " (" + r.agent + ")"
+		}
+		return s
+	}
+	v := vars{"to": calleeEP.String(), "from": fromName(origin), "what": "INVITE"}
+	if fin != nil {
+		v["code"] = strconv.Itoa(fin.code)
+		v["phrase"] = phraseOf(fin.reason, call.Registered)
+	}
+	var main Finding
+	fault := catalog.FaultNone
+	entry := catalog.Code{}
+	if fin != nil {
+		if res, err := a.cat.Resolve(fin.code); err == nil {
+			entry = res.Entry
+			fault = entry.Fault
+		}
+	}
+	code := call.FinalStatus
+	authSent := last.req.authNonce != "" || last.req.authUser != ""
+	cancelled := last.cancel != nil
+	for _, x := range prim {
+		if x.cancel != nil {
+			cancelled = true
+		}
+	}
+	anyResponse := false
+	for _, x := range prim {
+		if x.final != nil || len(x.provisional) > 0 {
+			anyResponse = true
+		}
+	}
+	captureEnd := a.last
+	switch {
+	case fin == nil && !anyResponse:
+		sends, span := 0, time.Duration(0)
+		for _, x := range prim {
+			sends += x.sends
+		}
+		span = last.lastSend.Sub(first.req.time)
+		waited := captureEnd.Sub(first.req.time)
+		v["count"] = strconv.Itoa(sends)
+		v["secs"] = secs(span)
+		switch {
+		case waited >= TimerB || sends >= 7:
+			call.Outcome = OutcomeTimeout
+			fault = catalog.FaultNetwork
+			main = t.finding("no-response", v, first.frames...)
+			call.Advice = t.advice("no-response")
+		case cancelled:
+			call.Outcome = OutcomeCancelled
+			fault = catalog.FaultNone
+			v["secs"] = secs(last.cancel.time.Sub(first.req.time))
+			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
+			main = t.finding("caller-cancelled", v, last.cancel.frame)
+		default:
+			call.Outcome = OutcomeIncomplete
+			v["secs"] = secs(captureEnd.Sub(c.last))
+			v["what"] = t.word("call", "oproep")
+			main = t.finding("incomplete", v, first.frame())
+		}
+	case fin == nil:
+		p := lastProvisional(prim)
+		v["code"], v["phrase"] = strconv.Itoa(p.code), phraseOf(p.reason, a.cat.Phrase(p.code))
+		v["to"] = p.src.String()
+		switch {
+		case cancelled:
+			call.Outcome = OutcomeCancelled
+			fault = catalog.FaultNone
+			v["secs"] = secs(last.cancel.time.Sub(first.req.time))
+			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
+			main = t.finding("caller-cancelled", v, last.cancel.frame)
+		case captureEnd.Sub(c.last) >= 3*time.Minute: // RFC 3261 Timer C
+			call.Outcome = OutcomeTimeout
+			v["secs"] = secs(captureEnd.Sub(first.req.time))
+			fault = catalog.FaultProvider
+			if ringing {
+				fault = catalog.FaultRemote
+			}
+			main = t.finding("no-final-response", v, p.frame)
+			call.Advice = t.advice("no-final-response")
+		default:
+			call.Outcome = OutcomeIncomplete
+			v["secs"] = secs(captureEnd.Sub(c.last))
+			v["what"] = t.word("call", "oproep")
+			main = t.finding("incomplete", v, p.frame)
+		}
+	case code < 300:
+		call.Outcome = OutcomeAnswered
+		fault = catalog.FaultNone
+	case code < 400:
+		call.Outcome = OutcomeRedirected
+		fault = catalog.FaultNone
+		v["value"] = fin.contact
+		main = t.finding("redirected", v, fin.frame)
+	default:
+		call.Outcome, main, fault = a.failure(c, call, prim, last, fin, origin, hop, rm, v, ringing, authSent, cancelled, fault)
+	}
+	if main.ID != "" {
+		main.Fault = string(fault)
+		call.Findings = append(call.Findings, main)
+	}
+	call.Fault = string(fault)
+	// Summary, explanation and advice.
+	if fin != nil {
+		tx := entry.Text(a.opt.Lang)
+		call.Summary = tx.Summary
+		if call.Advice == nil {
+			call.Advice = tx.Advice
+		}
+		call.Explanation = tx.Explanation
+		if main.ID != "" && main.Severity != "info" || main.ID == "caller-cancelled" || main.ID == "redirected" {
+			call.Explanation = main.Text + " " + tx.Explanation
+		}
+	} else if main.ID != "" {
+		call.Explanation = main.Text
+		call.Summary = firstSentence(main.Text)
+	}
+	if call.Outcome == OutcomeAnswered {
+		call.Summary = t.word("The call was answered.", "Het gesprek werd opgenomen.")
+		call.Explanation = call.Summary
+		call.Advice = nil
+	}
+	if call.Advice == nil {
+		call.Advice = []string{}
+	}
+	call.Findings = append(call.Findings, a.callSideFindings(c, call, prim, first, last, rm, v)...)
+	for i := range call.Findings {
+		if call.Findings[i].Frames == nil {
+			call.Findings[i].Frames = []int{}
+		}
+	}
+	return call
+}
+
+// failure classifies a 4xx-6xx final answer: outcome, main finding and
+// where the cause lies, refined by who sent it and what came before.
+func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin, origin *respInfo, hop int, rm roleMap,
+	v vars, ringing, authSent, cancelled bool, fault catalog.Fault) (string, Finding, catalog.Fault) {
+	t := a.text
+	code := fin.code
+	originRole := rm.of(unmapAP(origin.src))
+	callerLocal := rm.of(viaEndpoint(prim[0].req.src, prim[0].req.vias)) == RoleLocal
+	frames := []int{fin.frame}
+	if origin.frame != fin.frame {
+		frames = append(frames, origin.frame)
+	}
+	entry, _ := a.cat.Resolve(code)
+	v["meaning"] = entry.Entry.Text(a.opt.Lang).Summary
+
+	// A final answer made by a hop because the hop after it never answered.
+	if dn := a.silentDownstream(c, prim[0]); dn != nil && (code == 408 || code == 480 || code >= 500 && code < 600) {
+		v["to"] = unmapAP(dn.req.dst).String()
+		v["from"] = origin.src.String()
+		if originRole == RoleLocal {
+			return OutcomeFailed, t.finding("upstream-unreachable", v, append(frames, dn.frames...)...), catalog.FaultNetwork
+		}
+		v["what"] = "INVITE"
+		v["count"] = strconv.Itoa(dn.sends)
+		v["secs"] = secs(dn.lastSend.Sub(dn.req.time))
+		return OutcomeTimeout, t.finding("no-response", v, append(frames, dn.frames...)...), catalog.FaultRemote
+	}
+	// A B2BUA leg (another Call-ID) that explains this one.
+	for _, d := range c.linkedDown {
+		dp := d.primary()
+		if len(dp) == 0 {
+			continue
+		}
+		dl := dp[len(dp)-1]
+		if dl.final == nil && len(dl.provisional) == 0 && originRole == RoleLocal {
+			v["to"] = unmapAP(dl.req.dst).String()
+			v["from"] = origin.src.String()
+			return OutcomeFailed, t.finding("upstream-unreachable", v, append(frames, dl.frames...)...), catalog.FaultNetwork
+		}
+	}
+	switch {
+	case code == 486 || code == 600:
+		f := catalog.FaultRemote
+		if call.Direction == "incoming" && originRole == RoleLocal {
+			f = catalog.FaultLocal
+		}
+		return OutcomeBusy, t.finding("busy", v, frames...), f
+	case code == 487:
+		v["secs"] = "?"
+		cf := []int{fin.frame}
+		if lc := lastCancel(prim); lc != nil {
+			v["secs"] = secs(lc.time.Sub(prim[0].req.time))
+			cf = append([]int{lc.frame}, cf...)
+		}
+		if !cancelled {
+			// 487 without a CANCEL from the caller: a hop terminated it
+			// (forking answered elsewhere, or a BYE/CANCEL further on).
+			return OutcomeCancelled, t.finding("request-failed", v, frames...), catalog.FaultNone
+		}
+		return OutcomeCancelled, t.finding("caller-cancelled", v, cf...), catalog.FaultNone
+	case code == 401 || code == 407:
+		v["what"] = authWhat(a.text, prim)
+		return OutcomeRejected, t.finding("auth-failed", v, authFrames(prim)...), catalog.FaultLocal
+	case code == 403:
+		if authSent {
+			v["what"] = authWhat(a.text, prim)
+			return OutcomeRejected, t.finding("auth-failed", v, authFrames(prim)...), catalog.FaultLocal
+		}
+		return OutcomeRejected, t.finding("forbidden", v, frames...), fault
+	case code == 404 || code == 484 || code == 604 || code == 410 || code == 485:
+		v["to"] = call.Callee
+		f := catalog.FaultRemote
+		if originRole == RoleLocal && callerLocal {
+			f = catalog.FaultLocal // your own PBX does not know the number: its dial plan
+		}
+		return OutcomeRejected, t.finding("number-unknown", v, frames...), f
+	case code == 480:
+		if ringing {
+			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
+			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
+		}
+		if a.registrars[unmapAP(origin.src)] && !ringing {
+			return OutcomeRejected, t.finding("callee-not-registered", v, frames...), catalog.FaultRemote
+		}
+		return OutcomeRejected, t.finding("callee-unavailable", v, frames...), catalog.FaultRemote
+	case code == 408:
+		if ringing {
+			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
+			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
+		}
+		return OutcomeTimeout, t.finding("request-timeout", v, frames...), catalog.FaultNetwork
+	case code == 603 || code == 607 || code == 608:
+		return OutcomeRejected, t.finding("declined", v, frames...), catalog.FaultRemote
+	case code == 488 || code == 606 || code == 415:
+		v["what"] = codecWhat(a.text, prim[len(prim)-1].req.sdp, fin)
+		return OutcomeFailed, t.finding("codec-mismatch", v, frames...), catalog.FaultRemote
+	case code == 503:
+		f := catalog.FaultProvider
+		switch originRole {
+		case RoleLocal:
+			f = catalog.FaultLocal
+		case RoleRemote:
+			if hop > 1 {
+				f = catalog.FaultRemote
+			}
+		}
+		if fin.retryAfter >= 0 {
+			v["retry"] = t.word(" (Retry-After: "+strconv.Itoa(fin.retryAfter)+" s)", " (Retry-After: "+strconv.Itoa(fin.retryAfter)+" s)")
+			return OutcomeFailed, t.finding("overload", v, frames...), f
+		}
+		return OutcomeFailed, t.finding("service-unavailable", v, frames...), f
+	case code == 482:
+		return OutcomeFailed, t.finding("loop-detected", v, frames...), catalog.FaultProvider
+	case code == 483:
+		mf := prim[0].req.maxForwards
+		v["value"] = strconv.Itoa(mf)
+		f := catalog.FaultProvider
+		if mf >= 0 && mf <= 5 && callerLocal {
+			f = catalog.FaultLocal
+		}
+		return OutcomeFailed, t.finding("too-many-hops", v, append([]int{prim[0].req.frame}, frames...)...), f
+	case code == 422:
+		v["min"] = ""
+		if fin.minSE > 0 {
+			v["min"] = " (Min-SE: " + strconv.Itoa(fin.minSE) + " s)"
+		}
+		return OutcomeFailed, t.finding("session-interval-too-small", v, frames...), catalog.FaultLocal
+	case code >= 500 && code < 600:
+		f := fault
+		switch originRole {
+		case RoleLocal:
+			f = catalog.FaultLocal
+		case RoleRemote:
+			f = catalog.FaultRemote
+		}
+		return OutcomeFailed, t.finding("server-error", v, frames...), f
+	case code >= 600:
+		return OutcomeRejected, t.finding("request-failed", v, frames...), fault
+	}
+	out := OutcomeFailed
+	switch code {
+	case 402, 405, 410, 433, 470:
+		out = OutcomeRejected
+	}
+	return out, t.finding("request-failed", v, frames...), fault
+}
+
+// finalOrigin finds the host that generated the final answer: the
+// furthest hop in the capture that sent the same status for this call.
+func (a *Analyzer) finalOrigin(c *callState, first *txn, fin *respInfo) (*respInfo, int) {
+	if fin == nil {
+		return nil, 0
+	}
+	origin, depth := fin, first.depth
+	for _, t := range c.downstream(first.depth) {
+		if t.final != nil && t.final.code == fin.code && t.depth > depth {
+			origin, depth = t.final, t.depth
+		}
+	}
+	hop := depth - first.depth + 1
+	for _, d := range c.linkedDown { // a B2BUA's outgoing leg
+		for _, t := range d.primary() {
+			if t.final != nil && t.final.code == fin.code {
+				return t.final, hop + 1
+			}
+		}
+	}
+	return origin, hop
+}
+
+// silentDownstream returns a forwarded INVITE of this call that never got
+// any answer, if the capture shows one.
+func (a *Analyzer) silentDownstream(c *callState, first *txn) *txn {
+	for _, t := range c.downstream(first.depth) {
+		if t.final == nil && len(t.provisional) == 0 {
+			return t
+		}
+	}
+	return nil
+}
+
+func (t *txn) frame() int { return t.req.frame }
+
+func lastProvisional(prim []*txn) respInfo {
+	var p respInfo
+	for _, x := range prim {
+		if n := len(x.provisional); n > 0 {
+			p = x.provisional[n-1]
+		}
+	}
+	return p
+}
+
+func lastCancel(prim []*txn) *reqInfo {
+	for i := len(prim) - 1; i >= 0; i-- {
+		if prim[i].cancel != nil {
+			return prim[i].cancel
+		}
+	}
+	return nil
+}
+
+// authWhat describes how authentication went wrong.
+func authWhat(t *texts, prim []*txn) string {
+	challenges, withCreds := 0, 0
+	nonces := map[string]int{}
+	for _, x := range prim {
+		if x.final != nil && (x.final.code == 401 || x.final.code == 407) {
+			challenges++
+		}
+		if x.req.authNonce != "" {
+			withCreds++
+			nonces[x.req.authNonce]++
+		}
+	}
+	for _, n := range nonces {
+		if n > 1 {
+			return t.word("the same challenge (nonce) was answered more than once", "dezelfde uitdaging (nonce) werd meer dan eens beantwoord")
+		}
+	}
+	if withCreds > 0 {
+		return fmt.Sprintf(t.word("credentials were sent %d time(s) and refused", "inloggegevens zijn %d keer verstuurd en geweigerd"), withCreds)
+	}
+	return fmt.Sprintf(t.word("%d challenge(s) and no credentials sent", "%d uitdaging(en) en geen inloggegevens verstuurd"), challenges)
+}
+
+func authFrames(prim []*txn) []int {
+	var fs []int
+	for _, x := range prim {
+		if x.final != nil && x.final.code >= 400 {
+			fs = append(fs, x.req.frame, x.final.frame)
+		}
+	}
+	return fs
+}
+
+// codecWhat describes the media mismatch from the offer and the answer's
+// Warning header.
+func codecWhat(t *texts, offer *SDP, fin *respInfo) string {
+	var parts []string
+	if offer != nil {
+		var codecs []string
+		for _, m := range offer.Media {
+			codecs = append(codecs, m.Type+": "+strings.Join(m.Codecs, ", "))
+		}
+		if len(codecs) > 0 {
+			parts = append(parts, t.word("the offer had ", "het aanbod bevatte ")+strings.Join(codecs, "; "))
+		}
+	}
+	for _, w := range fin.warnings {
+		parts = append(parts, "Warning: "+w)
+	}
+	if len(parts) == 0 {
+		return strconv.Itoa(fin.code) + " " + fin.reason
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (a *Analyzer) decodeReasons(in []Decoded) []Decoded {
+	var out []Decoded
+	seen := map[string]bool{}
+	for _, d := range in {
+		if seen[d.Value] {
+			continue
+		}
+		seen[d.Value] = true
+		rs, err := catalog.ParseReason(d.Value)
+		if err != nil {
+			d.Meaning = a.text.word("malformed Reason header", "ongeldige Reason-header")
+			out = append(out, d)
+			continue
+		}
+		var ms []string
+		for _, r := range rs {
+			switch {
+			case r.IsQ850():
+				if q, ok := a.cat.Cause(r.Cause); ok {
+					ms = append(ms, fmt.Sprintf("Q.850 %d %s: %s", r.Cause, q.Name, q.Text(a.opt.Lang)))
+				} else {
+					ms = append(ms, fmt.Sprintf("Q.850 %d", r.Cause))
+				}
+			case r.IsSIP():
+				if res, err := a.cat.Resolve(r.Cause); err == nil {
+					ms = append(ms, fmt.Sprintf("SIP %d %s: %s", r.Cause, res.Entry.Reason, res.Entry.Text(a.opt.Lang).Summary))
+				}
+			default:
+				ms = append(ms, r.Protocol+" "+strconv.Itoa(r.Cause))
+			}
+		}
+		d.Meaning = strings.Join(ms, "; ")
+		out = append(out, d)
+	}
+	return out
+}
+
+func (a *Analyzer) decodeWarnings(in []Decoded) []Decoded {
+	var out []Decoded
+	seen := map[string]bool{}
+	for _, d := range in {
+		if seen[d.Value] {
+			continue
+		}
+		seen[d.Value] = true
+		ws, err := catalog.ParseWarning(d.Value)
+		if err != nil {
+			d.Meaning = a.text.word("malformed Warning header", "ongeldige Warning-header")
+			out = append(out, d)
+			continue
+		}
+		var ms []string
+		for _, w := range ws {
+			if wc, ok := a.cat.WarnCode(w.Code); ok {
+				ms = append(ms, fmt.Sprintf("%d %s: %s", w.Code, wc.Text, wc.Meaning(a.opt.Lang)))
+			} else {
+				ms = append(ms, fmt.Sprintf("%d %q", w.Code, w.Text))
+			}
+		}
+		d.Meaning = strings.Join(ms, "; ")
+		out = append(out, d)
+	}
+	return out
+}
+
+// callSideFindings are the warnings and context beyond the final answer:
+// challenges, NAT, ALG, ACK, retransmissions, Reason and Warning headers.
+func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first, last *txn, rm roleMap, v vars) []Finding {
+	t := a.text
+	var out []Finding
+	// A challenge that was answered and then succeeded is normal.
+	if call.Outcome == OutcomeAnswered || call.FinalStatus != 401 && call.FinalStatus != 407 {
+		for i, x := range prim {
+			if x.final != nil && (x.final.code == 401 || x.final.code == 407) && i+1 < len(prim) {
+				out = append(out, t.finding("auth-challenge", vars{"to": x.final.src.String(), "code": strconv.Itoa(x.final.code),
+					"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code))}, x.final.frame, prim[i+1].req.frame))
+				break
+			}
+		}
+	}
+	if f, ok := natFinding(t, first.req); ok {
+		out = append(out, f)
+	}
+	// 2xx without ACK, or 2xx retransmitted: RFC 3261 §13.3.1.4.
+	if call.Outcome == OutcomeAnswered && last.final != nil {
+		var what string
+		switch {
+		case len(c.acks2xx) == 0 && a.last.Sub(last.final.time) >= TimerB:
+			what = t.word("no ACK was seen for the 200 OK", "er kwam geen ACK op de 200 OK")
+		case c.oks >= 3:
+			what = fmt.Sprintf(t.word("the 200 OK was sent %d times before it was acknowledged", "de 200 OK werd %d keer verstuurd voordat hij werd bevestigd"), c.oks)
+		}
+		if what != "" && call.DurationMS > 0 && call.DurationMS >= 30000 && call.DurationMS <= 34000 {
+			what += t.word(", and the call ended after about 32 s", ", en het gesprek eindigde na ongeveer 32 s")
+		}
+		if what != "" {
+			out = append(out, t.finding("ack-missing", vars{"what": what}, last.final.frame))
+		}
+	}
+	// Signs of an ALG: Content-Length not matching the body.
+	if len(c.parseBad) > 0 {
+		out = append(out, t.finding("alg-suspected", vars{"what": t.word("Content-Length does not match the body", "Content-Length klopt niet met de inhoud")}, c.parseBad...))
+	}
+	// Retransmissions.
+	if c.total >= 6 && c.retrans*100/c.total >= 20 && call.Outcome != OutcomeTimeout {
+		out = append(out, t.finding("packet-loss", vars{"count": strconv.Itoa(c.retrans), "n": strconv.Itoa(c.total),
+			"value": strconv.Itoa(c.retrans * 100 / c.total), "from": call.Src, "to": call.Dst}))
+	}
+	for _, r := range call.Reasons {
+		out = append(out, t.finding("reason-header", vars{"from": "", "value": r.Value, "meaning": r.Meaning}, r.Frame))
+	}
+	for _, w := range call.Warnings {
+		out = append(out, t.finding("warning-header", vars{"from": "", "value": w.Value, "meaning": w.Meaning}, w.Frame))
+	}
+	return out
+}
+
+// natFinding reports a private address in Via, Contact or SDP of a request
+// sent from a public address.
+func natFinding(t *texts, r reqInfo) (Finding, bool) {
+	src := r.src.Addr().Unmap()
+	if !src.IsValid() || isPrivate(src) {
+		return Finding{}, false
+	}
+	check := func(header, host string) (Finding, bool) {
+		ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+		if err != nil || !isPrivate(ip) || ip.IsLoopback() {
+			return Finding{}, false
+		}
+		return t.finding("nat-private-address", vars{"header": header, "n": strconv.Itoa(r.frame), "local": ip.String(), "public": src.String()}, r.frame), true
+	}
+	if len(r.vias) > 0 && r.vias[0].Received == "" {
+		if f, ok := check("Via", r.vias[0].Host); ok {
+			return f, true
+		}
+	}
+	if f, ok := check("Contact", r.contactIP); ok {
+		return f, true
+	}
+	if r.sdp != nil {
+		if f, ok := check("SDP (c=)", r.sdp.Addr); ok {
+			return f, true
+		}
+		for _, m := range r.sdp.Media {
+			if f, ok := check("SDP (c=)", m.Addr); ok {
+				return f, true
+			}
+		}
+	}
+	return Finding{}, false
+}
+
+func phraseOf(wire, registered string) string {
+	if wire != "" {
+		return wire
+	}
+	return registered
+}
+
+func secs(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+func uriUser(uri string) string {
+	s := uri
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		s = s[i+1:]
+	}
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		return s[:i]
+	}
+	return ""
+}

@@ -1,0 +1,182 @@
+package analyze
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+// Meta is where and when a message was seen.
+type Meta struct {
+	File      string
+	Frame     int
+	Time      time.Time
+	Src, Dst  netip.AddrPort
+	Transport string
+}
+
+// FromSIP copies what the analyzer needs out of a parsed message. The
+// result owns its strings, so the parser's buffer may be reused.
+func FromSIP(meta Meta, m *sipmsg.Message) Message {
+	out := Message{
+		File: meta.File, Frame: meta.Frame, Time: meta.Time, Src: meta.Src, Dst: meta.Dst, Transport: meta.Transport,
+		Request: m.Request, StatusCode: m.StatusCode,
+		MaxForwards: -1, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: -1,
+		BodyLen: len(m.Body),
+	}
+	if m.Request {
+		out.Method = string(m.Method)
+		out.RequestURI = string(m.RequestURI)
+	} else {
+		out.Reason = string(m.Reason)
+	}
+	out.CallID = string(m.CallID())
+	if n, method, ok := m.CSeq(); ok {
+		out.CSeq, out.CSeqMethod = n, string(method)
+	}
+	out.From = party(m.From())
+	out.To = party(m.To())
+	if v := m.Get("P-Asserted-Identity"); v != nil {
+		if na, err := sipmsg.ParseNameAddr(v); err == nil {
+			out.PAI = string(na.URI)
+		}
+	}
+	for v := range m.Vias() {
+		if len(out.Vias) >= 16 {
+			break
+		}
+		out.Vias = append(out.Vias, Via{
+			Transport: string(v.Transport), Host: string(v.Host), Port: v.Port, Branch: string(v.Branch),
+			Received: string(v.Received), RPort: string(v.RPort), HasRPort: v.RPortSet,
+		})
+	}
+	for c := range m.Contacts() {
+		out.Contact = string(c.URI)
+		if u, err := sipmsg.ParseURI(c.URI); err == nil {
+			h := strings.Trim(string(u.Host), "[]")
+			if _, err := netip.ParseAddr(h); err == nil {
+				out.ContactIP = h
+			}
+		}
+		if e := c.Param("expires"); e != nil {
+			if n, err := strconv.Atoi(string(e)); err == nil {
+				out.Expires = n
+			}
+		}
+		break
+	}
+	if n, ok := m.MaxForwards(); ok {
+		out.MaxForwards = n
+	}
+	if n, ok := m.Expires(); ok {
+		out.Expires = n
+	}
+	out.RetryAfter = leadingInt(m.Get("Retry-After"))
+	out.MinExpires = leadingInt(m.Get("Min-Expires"))
+	out.MinSE = leadingInt(m.Get("Min-SE"))
+	for v := range m.All("Warning") {
+		if len(out.Warnings) < 8 {
+			out.Warnings = append(out.Warnings, string(v))
+		}
+	}
+	for v := range m.All("Reason") {
+		if len(out.Reasons) < 8 {
+			out.Reasons = append(out.Reasons, string(v))
+		}
+	}
+	out.UserAgent = string(m.Get("User-Agent"))
+	out.Server = string(m.Get("Server"))
+	for _, h := range []string{"Authorization", "Proxy-Authorization"} {
+		if v := m.Get(h); v != nil {
+			c := sipmsg.ParseCredentials(v)
+			out.AuthNonce = string(c.Nonce())
+			out.AuthUser = string(c.Param("username"))
+			break
+		}
+	}
+	for _, h := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
+		if v := m.Get(h); v != nil {
+			out.ChallengeNonce = string(sipmsg.ParseCredentials(v).Nonce())
+			break
+		}
+	}
+	if v := m.Get("Session-ID"); v != nil {
+		s := string(v)
+		if i := strings.IndexByte(s, ';'); i >= 0 {
+			s = s[:i]
+		}
+		out.SessionID = strings.ToLower(strings.TrimSpace(s))
+	}
+	for _, h := range []string{"X-CID", "X-Orig-Call-ID", "X-Original-Call-ID"} {
+		if v := m.Get(h); v != nil {
+			out.XCID = strings.TrimSpace(string(v))
+			break
+		}
+	}
+	if v := m.Get("P-Charging-Vector"); v != nil {
+		out.ICID = strings.Trim(string(sipmsg.Param(append([]byte(";"), v...), "icid-value")), `"`)
+	}
+	if n, ok := m.ContentLength(); ok {
+		out.ContentLength = n
+	}
+	if s, ok := m.SDP(); ok {
+		out.SDP = sdpOf(&s)
+	}
+	for _, w := range m.Warnings {
+		if len(out.ParseWarnings) < 8 {
+			out.ParseWarnings = append(out.ParseWarnings, w.Code)
+		}
+	}
+	return out
+}
+
+func party(n sipmsg.NameAddr) Party {
+	p := Party{Display: string(n.DisplayName), URI: string(n.URI), Tag: string(n.Tag)}
+	if u, err := sipmsg.ParseURI(n.URI); err == nil {
+		p.User = string(u.User)
+		p.Host = string(u.Host)
+	}
+	return p
+}
+
+func sdpOf(s *sipmsg.SDP) *SDP {
+	out := &SDP{Addr: s.Connection.Address}
+	for i, m := range s.Media {
+		md := Media{Type: m.Type, Port: m.Port, Proto: m.Proto, Addr: s.EffectiveConnection(i).Address, Direction: s.EffectiveDirection(i).String()}
+		for _, f := range m.Formats {
+			name := f
+			if pt, err := strconv.Atoi(f); err == nil {
+				if rm, ok := m.RTPMap[pt]; ok {
+					name = rm.Encoding
+				} else if n, ok := staticPayload[pt]; ok {
+					name = n
+				}
+			}
+			md.Codecs = append(md.Codecs, name)
+		}
+		out.Media = append(out.Media, md)
+	}
+	return out
+}
+
+// staticPayload names the RTP payload types RFC 3551 §6 assigns statically.
+var staticPayload = map[int]string{0: "PCMU", 3: "GSM", 4: "G723", 8: "PCMA", 9: "G722", 18: "G729", 13: "CN", 34: "H263"}
+
+func leadingInt(v []byte) int {
+	s := strings.TrimSpace(string(v))
+	end := 0
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	if end == 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(s[:end])
+	if err != nil {
+		return -1
+	}
+	return n
+}

@@ -1,0 +1,100 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Message is one SIP message as the analyzer needs it: where and when it was
+// seen, and the fields of RFC 3261 that matter for matching and explaining.
+// FromSIP fills it from a parsed message.
+type Message struct {
+	File      string
+	Frame     int
+	Time      time.Time
+	Src, Dst  netip.AddrPort
+	Transport string
+
+	Request    bool
+	Method     string // requests
+	RequestURI string
+	StatusCode int    // responses
+	Reason     string // the phrase on the wire
+
+	CallID     string
+	CSeq       uint32
+	CSeqMethod string
+	From, To   Party
+	PAI        string // P-Asserted-Identity URI (RFC 3325)
+	Vias       []Via  // top first
+	Contact    string // the first Contact URI
+	ContactIP  string // its host when it is an IP address
+
+	MaxForwards int // -1 when absent
+	Expires     int // Expires header or the first Contact's expires parameter; -1 when absent
+	RetryAfter  int // -1 when absent
+	MinExpires  int // -1 when absent
+	MinSE       int // -1 when absent
+
+	Warnings  []string // raw Warning header values
+	Reasons   []string // raw Reason header values
+	UserAgent string
+	Server    string
+
+	AuthUser       string // username in Authorization / Proxy-Authorization
+	AuthNonce      string // nonce in Authorization / Proxy-Authorization
+	ChallengeNonce string // nonce in WWW-Authenticate / Proxy-Authenticate
+
+	SessionID string // Session-ID (RFC 7989), the local uuid
+	XCID      string // X-CID / X-Orig-Call-ID style correlation header
+	ICID      string // icid-value of P-Charging-Vector (RFC 7315)
+
+	ContentLength int // declared; -1 when absent
+	BodyLen       int // bytes actually present
+	SDP           *SDP
+
+	ParseWarnings []string // what the tolerant parser found wrong
+}
+
+// Party is a From or To header (RFC 3261 §20.20, §20.39).
+type Party struct {
+	Display string
+	URI     string
+	User    string
+	Host    string
+	Tag     string
+}
+
+// Via is one Via header value (RFC 3261 §20.42, RFC 3581 rport).
+type Via struct {
+	Transport string
+	Host      string
+	Port      int
+	Branch    string
+	Received  string
+	RPort     string
+	HasRPort  bool
+}
+
+// SDP is the part of a session description (RFC 4566) the analyzer uses.
+type SDP struct {
+	Addr  string // session-level c= address
+	Media []Media
+}
+
+// Media is one m= line with its codecs.
+type Media struct {
+	Type      string   // audio, video, image
+	Port      int      // 0 = rejected stream
+	Proto     string   // RTP/AVP, RTP/SAVP, udptl
+	Addr      string   // media-level c= address, or the session one
+	Codecs    []string // encoding names, e.g. PCMU, PCMA, G722, telephone-event, t38
+	Direction string   // sendrecv, sendonly, recvonly, inactive
+}
+
+func (m *Message) topVia() (Via, bool) {
+	if len(m.Vias) == 0 {
+		return Via{}, false
+	}
+	return m.Vias[0], true
+}

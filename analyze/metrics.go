@@ -1,0 +1,204 @@
+package analyze
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+)
+
+// metrics computes the RFC 6076 metrics over the calls and registrations,
+// overall and per remote peer. A session attempt is one call: the retries
+// after a 401/407 challenge belong to the same attempt, as RFC 6076 §5.3
+// counts authentication inside the measured intervals. Calls whose outcome
+// the capture does not show (incomplete) are left out.
+func (a *Analyzer) metrics(rm roleMap) Metrics {
+	type acc struct {
+		attempts, redirected, ok, effective, ineffective, completed int
+		srd, srdFail, sdd, sdt, rrd                                []float64
+		regs, regFail                                              int
+	}
+	overall := &acc{}
+	peers := map[string]*acc{}
+	peer := func(name string) *acc {
+		p := peers[name]
+		if p == nil {
+			p = &acc{}
+			peers[name] = p
+		}
+		return p
+	}
+	for _, c := range a.rep.Calls {
+		if c.Outcome == OutcomeIncomplete {
+			continue
+		}
+		name := c.Dst
+		if c.Direction == "incoming" {
+			name = c.Src
+		}
+		for _, x := range []*acc{overall, peer(name)} {
+			x.attempts++
+			code := c.FinalStatus
+			switch {
+			case code >= 300 && code < 400:
+				x.redirected++
+			case code >= 200 && code < 300:
+				x.ok++
+				x.effective++
+			case code == 480 || code == 486 || code == 600 || code == 603:
+				x.effective++
+			}
+			if code == 408 || code == 500 || code == 503 || code == 504 || c.Outcome == OutcomeTimeout {
+				x.ineffective++
+			}
+			if code >= 200 && code < 300 {
+				x.completed++
+			}
+			// SRD (§4.3): to the first non-100 provisional, else the final.
+			switch {
+			case c.Times.Ringing != nil && code >= 200 && code < 300:
+				x.srd = append(x.srd, ms(c.Times.Ringing.Sub(c.Times.Invite)))
+			case code >= 200 && code < 300 && c.Times.Final != nil:
+				x.srd = append(x.srd, ms(c.Times.Final.Sub(c.Times.Invite)))
+			case code >= 400 && code != 401 && code != 402 && code != 407 && c.Times.Final != nil:
+				at := *c.Times.Final
+				if c.Times.Ringing != nil {
+					at = *c.Times.Ringing
+				}
+				x.srdFail = append(x.srdFail, ms(at.Sub(c.Times.Invite)))
+			}
+			if c.DurationMS > 0 {
+				x.sdt = append(x.sdt, float64(c.DurationMS))
+			}
+		}
+	}
+	// SDD (§4.4): BYE to its 2xx.
+	for _, c := range a.sortedCalls() {
+		for _, b := range c.byes {
+			if b.final != nil && b.final.code < 300 {
+				d := ms(b.final.time.Sub(b.req.time))
+				overall.sdd = append(overall.sdd, d)
+				if c.invites[0] != nil {
+					peer(unmapAP(c.invites[0].req.dst).String()).sdd = append(peer(unmapAP(c.invites[0].req.dst).String()).sdd, d)
+				}
+			}
+		}
+	}
+	// RRD (§4.1) and IRA (§4.2).
+	for _, r := range a.rep.Registrations {
+		if r.Outcome == RegIncomplete {
+			continue
+		}
+		for _, x := range []*acc{overall, peer(r.Dst)} {
+			x.regs++
+			switch r.Outcome {
+			case RegRegistered, RegUnregistered:
+				x.rrd = append(x.rrd, ms(r.End.Sub(r.Start)))
+			default:
+				x.regFail++
+			}
+		}
+	}
+	set := func(x *acc) MetricSet {
+		den := x.attempts - x.redirected
+		return MetricSet{
+			Attempts: x.attempts, Registers: x.regs,
+			SER: ratio(x.ok, den), SEER: ratio(x.effective, den), ISA: ratio(x.ineffective, x.attempts),
+			SCR: ratio(x.completed, x.attempts), IRA: ratio(x.regFail, x.regs),
+			SRD: distribution(x.srd), SRDFailed: distribution(x.srdFail), SDD: distribution(x.sdd),
+			SDT: distribution(x.sdt), RRD: distribution(x.rrd),
+		}
+	}
+	m := Metrics{Overall: set(overall), PerPeer: map[string]MetricSet{}}
+	for name, p := range peers {
+		m.PerPeer[name] = set(p)
+	}
+	return m
+}
+
+func (a *Analyzer) sortedCalls() []*callState {
+	out := make([]*callState, 0, len(a.calls))
+	for _, c := range a.calls {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
+	return out
+}
+
+func ms(d interface{ Milliseconds() int64 }) float64 {
+	type micro interface{ Microseconds() int64 }
+	if m, ok := d.(micro); ok {
+		return float64(m.Microseconds()) / 1000
+	}
+	return float64(d.Milliseconds())
+}
+
+func ratio(n, d int) *float64 {
+	if d <= 0 {
+		return nil
+	}
+	v := math.Round(float64(n)*10000/float64(d)) / 100
+	return &v
+}
+
+// distribution returns min, median, 95th percentile (nearest rank), max and
+// mean of xs.
+func distribution(xs []float64) Distribution {
+	if len(xs) == 0 {
+		return Distribution{}
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	rank := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[max(0, min(i, len(s)-1))]
+	}
+	var sum float64
+	for _, x := range s {
+		sum += x
+	}
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	r3 := func(x float64) float64 { return math.Round(x*1000) / 1000 }
+	return Distribution{Count: len(s), Min: r3(s[0]), Median: r3(med), P95: r3(rank(0.95)), Max: r3(s[len(s)-1]), Mean: r3(sum / float64(len(s)))}
+}
+
+// inputFindings are about the whole input: capture gaps and encrypted SIP.
+func (a *Analyzer) inputFindings() []Finding {
+	t := a.text
+	var out []Finding
+	i := a.integrity
+	var parts []string
+	if i.Truncated > 0 {
+		parts = append(parts, fmt.Sprintf(t.word("%d frames cut short by the snap length", "%d frames afgekapt door de snap length"), i.Truncated))
+	}
+	if i.FragmentsIncomplete > 0 {
+		parts = append(parts, fmt.Sprintf(t.word("%d IP fragment sets never completed", "%d IP-fragmentreeksen nooit compleet"), i.FragmentsIncomplete))
+	}
+	if i.TCPGaps > 0 {
+		parts = append(parts, fmt.Sprintf(t.word("%d gaps in TCP streams", "%d gaten in TCP-stromen"), i.TCPGaps))
+	}
+	if len(parts) > 0 {
+		out = append(out, t.finding("capture-gap", vars{"what": joinList(parts)}))
+	}
+	if i.EncryptedSIP > 0 {
+		out = append(out, t.finding("encrypted-sip", vars{"count": strconv.Itoa(i.EncryptedSIP)}))
+	}
+	for j := range out {
+		out[j].Frames = []int{}
+	}
+	return out
+}
+
+func joinList(parts []string) string {
+	s := ""
+	for i, p := range parts {
+		if i > 0 {
+			s += ", "
+		}
+		s += p
+	}
+	return s
+}

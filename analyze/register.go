@@ -1,0 +1,244 @@
+package analyze
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipcause/sipcause/catalog"
+)
+
+// regState gathers the REGISTER transactions of one Call-ID (RFC 3261
+// §10.2: a UA reuses its Call-ID for refreshes).
+type regState struct {
+	callID string
+	order  int
+	byKey  map[string]*txn
+	txns   []*txn
+	msgs   []Exchange
+	frames []int
+	last   time.Time
+}
+
+func (r *regState) add(a *Analyzer, m Message, retrans bool) {
+	if r.byKey == nil {
+		r.byKey = txns{}
+	}
+	r.last = m.Time
+	if len(r.msgs) < maxMessagesPerCall {
+		r.msgs = append(r.msgs, exchangeOf(m, retrans))
+		r.frames = append(r.frames, m.Frame)
+	}
+	if m.Request {
+		key := txnKey(m, m.Method)
+		if t := r.byKey[key]; t != nil {
+			t.sends++
+			t.frames = append(t.frames, m.Frame)
+			t.lastSend = m.Time
+			return
+		}
+		t := &txn{key: key, method: m.Method, depth: len(m.Vias), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
+		r.byKey[key] = t
+		r.txns = append(r.txns, t)
+		return
+	}
+	t := r.byKey[txnKey(m, m.CSeqMethod)]
+	if t == nil {
+		return
+	}
+	t.frames = append(t.frames, m.Frame)
+	if m.StatusCode < 200 {
+		if !retrans {
+			t.provisional = append(t.provisional, newResp(m))
+		}
+		return
+	}
+	t.finals++
+	if t.final == nil {
+		x := newResp(m)
+		t.final = &x
+	}
+}
+
+// Registration outcomes.
+const (
+	RegRegistered   = "registered"
+	RegUnregistered = "unregistered" // a successful de-registration (Expires: 0)
+	RegFailed       = "failed"
+	RegTimeout      = "timeout"
+	RegIncomplete   = "incomplete"
+)
+
+func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
+	t := a.text
+	first := r.txns[0]
+	last := r.txns[len(r.txns)-1]
+	for i := len(r.txns) - 1; i >= 0; i-- {
+		if r.txns[i].final != nil {
+			last = r.txns[i]
+			break
+		}
+	}
+	reg := &Register{
+		CallID: r.callID, AOR: first.req.to.URI, Contact: first.req.contact,
+		Src: viaEndpoint(first.req.src, first.req.vias).String(), Dst: unmapAP(first.req.dst).String(),
+		Start: first.req.time.UTC(), End: r.last.UTC(), Attempts: len(r.txns), Expires: -1,
+		Frames: r.frames, Messages: r.msgs, Findings: []Finding{},
+	}
+	v := vars{"to": reg.Dst, "what": "REGISTER", "value": first.req.to.User}
+	fault := catalog.FaultNone
+	fin := last.final
+	if fin != nil {
+		reg.FinalStatus, reg.Reason = fin.code, fin.reason
+		v["code"], v["phrase"] = strconv.Itoa(fin.code), phraseOf(fin.reason, a.cat.Phrase(fin.code))
+		from := fin.src.String()
+		if fin.agent != "" {
+			from += " (" + fin.agent + ")"
+		}
+		v["from"] = from
+		if res, err := a.cat.Resolve(fin.code); err == nil {
+			reg.Summary = res.Entry.Text(a.opt.Lang).Summary
+			v["meaning"] = reg.Summary
+			fault = res.Entry.Fault
+		}
+	}
+	var main Finding
+	switch {
+	case fin == nil:
+		sends := 0
+		for _, x := range r.txns {
+			sends += x.sends
+		}
+		v["count"] = strconv.Itoa(sends)
+		v["secs"] = secs(last.lastSend.Sub(first.req.time))
+		if a.last.Sub(last.req.time) >= TimerF || last.sends >= 7 {
+			reg.Outcome = RegTimeout
+			fault = catalog.FaultNetwork
+			main = t.finding("no-response", v, last.frames...)
+		} else {
+			reg.Outcome = RegIncomplete
+			v["secs"] = secs(a.last.Sub(r.last))
+			v["what"] = t.word("registration", "aanmelding")
+			main = t.finding("incomplete", v, last.frame())
+		}
+	case fin.code < 300:
+		reg.Expires = fin.expires
+		if reg.Expires < 0 {
+			reg.Expires = last.req.expires
+		}
+		if last.req.expires == 0 {
+			reg.Outcome = RegUnregistered
+		} else {
+			reg.Outcome = RegRegistered
+		}
+		fault = catalog.FaultNone
+		v["value"] = strconv.Itoa(reg.Expires)
+		main = t.finding("registered", v, fin.frame)
+	default:
+		reg.Outcome = RegFailed
+		authSent := last.req.authNonce != "" || last.req.authUser != ""
+		switch {
+		case fin.code == 401 || fin.code == 407 || fin.code == 403 && authSent:
+			v["what"] = authWhat(t, r.txns)
+			main = t.finding("auth-failed", v, authFrames(r.txns)...)
+			fault = catalog.FaultLocal
+		case fin.code == 404 || fin.code == 403 && strings.Contains(strings.ToLower(fin.reason), "user"):
+			main = t.finding("user-unknown", v, fin.frame)
+			fault = catalog.FaultLocal
+		case fin.code == 423:
+			v["value"] = strconv.Itoa(last.req.expires)
+			v["min"] = ""
+			if fin.minExpires > 0 {
+				v["min"] = " " + strconv.Itoa(fin.minExpires) + " s"
+			}
+			main = t.finding("interval-too-brief", v, last.req.frame, fin.frame)
+			fault = catalog.FaultLocal
+		case fin.code == 503 && fin.retryAfter >= 0:
+			v["retry"] = " (Retry-After: " + strconv.Itoa(fin.retryAfter) + " s)"
+			main = t.finding("overload", v, fin.frame)
+		default:
+			main = t.finding("register-rejected", v, fin.frame)
+			if fin.code == 403 || fin.code == 480 {
+				fault = catalog.FaultLocal // the account or user is not allowed to register
+			}
+		}
+	}
+	main.Fault = string(fault)
+	reg.Findings = append(reg.Findings, main)
+	if f, ok := natFinding(t, first.req); ok {
+		reg.Findings = append(reg.Findings, f)
+	}
+	if reg.Outcome == RegRegistered || reg.Outcome == RegUnregistered {
+		for i, x := range r.txns {
+			if x.final != nil && (x.final.code == 401 || x.final.code == 407) && i+1 < len(r.txns) {
+				reg.Findings = append(reg.Findings, t.finding("auth-challenge", vars{"to": x.final.src.String(),
+					"code": strconv.Itoa(x.final.code), "phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code))}, x.final.frame))
+				break
+			}
+		}
+	}
+	reg.Fault = string(fault)
+	if reg.Summary == "" {
+		reg.Summary = firstSentence(main.Text)
+	}
+	_ = rm
+	return reg
+}
+
+// dlgState gathers non-INVITE exchanges of one Call-ID and method.
+type dlgState struct {
+	callID   string
+	method   string
+	order    int
+	first    *reqInfo
+	requests int
+	final    *respInfo
+	frames   []int
+	last     time.Time
+	sends    int
+}
+
+func (d *dlgState) add(m Message, retrans bool) {
+	d.last = m.Time
+	if len(d.frames) < maxMessagesPerCall {
+		d.frames = append(d.frames, m.Frame)
+	}
+	if m.Request {
+		if d.first == nil {
+			r := newReq(m)
+			d.first = &r
+		}
+		d.sends++
+		if !retrans {
+			d.requests++
+		}
+		return
+	}
+	if m.StatusCode >= 200 {
+		r := newResp(m)
+		d.final = &r
+	}
+}
+
+func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
+	out := &Dialog{CallID: d.callID, Method: d.method, Requests: d.requests, Frames: d.frames}
+	if d.first != nil {
+		out.Src = viaEndpoint(d.first.src, d.first.vias).String()
+		out.Dst = unmapAP(d.first.dst).String()
+		out.Start = d.first.time.UTC()
+	}
+	switch {
+	case d.final != nil:
+		out.FinalStatus, out.Reason = d.final.code, d.final.reason
+		if d.final.code < 300 {
+			out.Outcome = "ok"
+		} else {
+			out.Outcome = "failed"
+		}
+	case d.first != nil && a.last.Sub(d.first.time) >= TimerF:
+		out.Outcome = "timeout"
+	default:
+		out.Outcome = "incomplete"
+	}
+	return out
+}

@@ -1,0 +1,232 @@
+package analyze
+
+import "time"
+
+// SchemaVersion is the version of the JSON report; it changes only when a
+// field is renamed or removed, or changes meaning.
+const SchemaVersion = 1
+
+// Report is the result of an analysis: one model that the report package
+// renders as text, JSON, CSV and HTML.
+type Report struct {
+	SchemaVersion int         `json:"schema_version"`
+	Lang          string      `json:"lang"`
+	Inputs        []Input     `json:"inputs"`
+	Summary       Summary     `json:"summary"`
+	Calls         []*Call     `json:"calls"`
+	Registrations []*Register `json:"registrations"`
+	Dialogs       []*Dialog   `json:"dialogs"`  // non-INVITE exchanges: OPTIONS, SUBSCRIBE/NOTIFY, MESSAGE, REFER, ...
+	Findings      []Finding   `json:"findings"` // about the whole input (capture gaps, packet loss)
+	Metrics       Metrics     `json:"metrics"`
+	Integrity     Integrity   `json:"integrity"`
+	Hosts         []Host      `json:"hosts"`
+}
+
+// Input is one file that was read.
+type Input struct {
+	File   string `json:"file"`
+	Format string `json:"format"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Summary counts what the input held.
+type Summary struct {
+	Messages      int            `json:"messages"`
+	Requests      map[string]int `json:"requests"`  // method -> request messages, retransmissions included
+	Responses     map[string]int `json:"responses"` // status code -> response messages, retransmissions included
+	Retransmitted int            `json:"retransmissions"`
+	Calls         int            `json:"calls"`
+	Answered      int            `json:"answered"`
+	Failed        int            `json:"failed"`
+	Outcomes      map[string]int `json:"outcomes"`
+	Registrations int            `json:"registrations"`
+	First         *time.Time     `json:"first,omitempty"`
+	Last          *time.Time     `json:"last,omitempty"`
+}
+
+// Integrity is what the capture readers counted about the input itself, so
+// that capture loss is never blamed on the network.
+type Integrity struct {
+	Frames              int `json:"frames"`
+	SIPMessages         int `json:"sip_messages"`
+	Truncated           int `json:"truncated"`
+	FragmentsIncomplete int `json:"fragments_incomplete"`
+	TCPGaps             int `json:"tcp_gaps"`
+	EncryptedSIP        int `json:"encrypted_sip"`
+	Malformed           int `json:"malformed"`
+	NonSIP              int `json:"non_sip"`
+}
+
+// Add adds the counts of o to i.
+func (i *Integrity) Add(o Integrity) {
+	i.Frames += o.Frames
+	i.SIPMessages += o.SIPMessages
+	i.Truncated += o.Truncated
+	i.FragmentsIncomplete += o.FragmentsIncomplete
+	i.TCPGaps += o.TCPGaps
+	i.EncryptedSIP += o.EncryptedSIP
+	i.Malformed += o.Malformed
+	i.NonSIP += o.NonSIP
+}
+
+// Host is one address seen, with the role the analyzer gave it.
+type Host struct {
+	Addr  string `json:"addr"`
+	Role  string `json:"role"` // local, provider, remote
+	Agent string `json:"agent,omitempty"`
+	Why   string `json:"why"`
+}
+
+// Finding is one observation with a stable ID, a severity, a text in the
+// report's language and the frames it rests on.
+type Finding struct {
+	ID       string `json:"id"`
+	Severity string `json:"severity"` // error, warning, info
+	Fault    string `json:"fault,omitempty"`
+	Text     string `json:"text"`
+	Frames   []int  `json:"frames"`
+}
+
+// Call is one INVITE dialog attempt: from the first INVITE to its end.
+type Call struct {
+	CallID      string     `json:"call_id"`
+	From        string     `json:"from"` // caller URI
+	To          string     `json:"to"`   // callee URI
+	Caller      string     `json:"caller"`
+	Callee      string     `json:"callee"`
+	CallerName  string     `json:"caller_name,omitempty"`
+	Asserted    string     `json:"asserted_identity,omitempty"`
+	Src         string     `json:"src"` // who sent the first INVITE
+	Dst         string     `json:"dst"` // where it went
+	Start       time.Time  `json:"start"`
+	End         time.Time  `json:"end"`
+	Times       CallTimes  `json:"times"`
+	FinalStatus int        `json:"final_status"`
+	Reason      string     `json:"reason"`            // the phrase on the wire
+	Registered  string     `json:"registered_reason"` // the registered phrase
+	Outcome     string     `json:"outcome"`
+	Fault       string     `json:"fault"`
+	Summary     string     `json:"summary"`
+	Explanation string     `json:"explanation"`
+	Advice      []string   `json:"advice"`
+	FinalFrom   *Responder `json:"final_from,omitempty"`
+	EndedBy     string     `json:"ended_by,omitempty"` // caller, callee, unknown
+	EndReason   string     `json:"end_reason,omitempty"`
+	DurationMS  int64      `json:"duration_ms"`
+	PDDMS       int64      `json:"post_dial_delay_ms"`
+	Direction   string     `json:"direction"` // outgoing, incoming, internal, unknown
+	Findings    []Finding  `json:"findings"`
+	Reasons     []Decoded  `json:"reasons,omitempty"`
+	Warnings    []Decoded  `json:"warnings,omitempty"`
+	Linked      []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
+	Frames      []int      `json:"frames"`
+	Messages    []Exchange `json:"messages"`
+	File        string     `json:"file,omitempty"`
+}
+
+// CallTimes are the moments of a call, from capture timestamps.
+type CallTimes struct {
+	Invite           time.Time  `json:"invite"`
+	FirstProvisional *time.Time `json:"first_provisional,omitempty"`
+	Ringing          *time.Time `json:"ringing,omitempty"`
+	Answer           *time.Time `json:"answer,omitempty"`
+	Final            *time.Time `json:"final,omitempty"`
+	End              *time.Time `json:"end,omitempty"`
+}
+
+// Responder is the host that generated a final response.
+type Responder struct {
+	Addr  string `json:"addr"`
+	Agent string `json:"agent,omitempty"` // Server or User-Agent
+	Role  string `json:"role"`            // local, provider, remote
+	Hop   int    `json:"hop"`             // 1 = the caller's next hop, 2 = one further, ...
+}
+
+// Decoded is a Reason or Warning header value with its meaning.
+type Decoded struct {
+	Value   string `json:"value"`
+	Meaning string `json:"meaning"`
+	Frame   int    `json:"frame"`
+}
+
+// Exchange is one message of a call, for the ladder diagram.
+type Exchange struct {
+	Frame   int       `json:"frame"`
+	Time    time.Time `json:"time"`
+	Src     string    `json:"src"`
+	Dst     string    `json:"dst"`
+	Label   string    `json:"label"` // INVITE, 180 Ringing, ...
+	Retrans bool      `json:"retransmission,omitempty"`
+	File    string    `json:"file,omitempty"`
+}
+
+// Register is one registration: a REGISTER with its challenges and retries
+// until a final answer.
+type Register struct {
+	CallID      string     `json:"call_id"`
+	AOR         string     `json:"aor"`
+	Contact     string     `json:"contact"`
+	Src         string     `json:"src"`
+	Dst         string     `json:"dst"`
+	Start       time.Time  `json:"start"`
+	End         time.Time  `json:"end"`
+	FinalStatus int        `json:"final_status"`
+	Reason      string     `json:"reason"`
+	Outcome     string     `json:"outcome"` // registered, unregistered, failed, timeout, incomplete
+	Expires     int        `json:"expires"`
+	Fault       string     `json:"fault"`
+	Summary     string     `json:"summary"`
+	Findings    []Finding  `json:"findings"`
+	Attempts    int        `json:"attempts"`
+	Frames      []int      `json:"frames"`
+	Messages    []Exchange `json:"messages"`
+}
+
+// Dialog is a non-INVITE exchange (OPTIONS, SUBSCRIBE/NOTIFY, MESSAGE,
+// REFER, PUBLISH, INFO outside a call), grouped by Call-ID.
+type Dialog struct {
+	CallID      string    `json:"call_id"`
+	Method      string    `json:"method"`
+	Src         string    `json:"src"`
+	Dst         string    `json:"dst"`
+	Start       time.Time `json:"start"`
+	Requests    int       `json:"requests"`
+	FinalStatus int       `json:"final_status"`
+	Reason      string    `json:"reason"`
+	Outcome     string    `json:"outcome"` // ok, failed, timeout, incomplete
+	Frames      []int     `json:"frames"`
+}
+
+// Metrics are the RFC 6076 end-to-end performance metrics over the input,
+// overall and per remote peer.
+type Metrics struct {
+	Overall MetricSet            `json:"overall"`
+	PerPeer map[string]MetricSet `json:"per_peer"`
+}
+
+// MetricSet is one set of RFC 6076 metrics. Ratios are percentages; nil
+// when the denominator is zero (RFC 6076 §4: undefined).
+type MetricSet struct {
+	Attempts  int          `json:"session_attempts"`
+	SER       *float64     `json:"ser"`  // §4.6 Session Establishment Ratio
+	SEER      *float64     `json:"seer"` // §4.7 Session Establishment Effectiveness Ratio
+	ISA       *float64     `json:"isa"`  // §4.8 Ineffective Session Attempts
+	SCR       *float64     `json:"scr"`  // §4.9 Session Completion Ratio
+	SRD       Distribution `json:"srd_success_ms"`
+	SRDFailed Distribution `json:"srd_failure_ms"`
+	SDD       Distribution `json:"sdd_ms"`
+	SDT       Distribution `json:"sdt_ms"`
+	RRD       Distribution `json:"rrd_ms"`
+	IRA       *float64     `json:"ira"` // §4.2 Ineffective Registration Attempts
+	Registers int          `json:"registration_attempts"`
+}
+
+// Distribution summarises durations in milliseconds.
+type Distribution struct {
+	Count  int     `json:"count"`
+	Min    float64 `json:"min"`
+	Median float64 `json:"median"`
+	P95    float64 `json:"p95"`
+	Max    float64 `json:"max"`
+	Mean   float64 `json:"mean"`
+}

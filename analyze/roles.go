@@ -1,0 +1,166 @@
+package analyze
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// Host roles, seen from the user of sipcause.
+const (
+	RoleLocal    = "local"    // the user's phones, PBX and router
+	RoleProvider = "provider" // the first hop the local side talks to
+	RoleRemote   = "remote"   // everything beyond
+)
+
+// roleMap gives every SIP endpoint a role.
+type roleMap struct {
+	role map[netip.AddrPort]string
+	why  map[netip.AddrPort]string
+}
+
+func (r roleMap) of(ep netip.AddrPort) string {
+	if s, ok := r.role[unmapAP(ep)]; ok {
+		return s
+	}
+	return RoleRemote
+}
+
+// roles works out which endpoints are the user's own. The user may say it
+// (Options.Local, Options.LocalHosts). Otherwise, in order: when private and
+// public addresses both occur, the private ones are local (the LAN behind
+// the router); else the endpoints that register are local (phones and PBXs
+// register with their provider); else the endpoints that start calls and
+// never receive one. The endpoints the local side sends requests to, or
+// receives requests from, are the provider; the rest is remote.
+func (a *Analyzer) roles() roleMap {
+	rm := roleMap{role: map[netip.AddrPort]string{}, why: map[netip.AddrPort]string{}}
+	eps := a.endpointList()
+	setLocal := func(ep netip.AddrPort, why string) {
+		rm.role[ep] = RoleLocal
+		rm.why[ep] = why
+	}
+	if len(a.opt.Local) > 0 || len(a.opt.LocalHosts) > 0 {
+		for _, ep := range eps {
+			for _, p := range a.opt.Local {
+				if p.Contains(ep.Addr()) {
+					setLocal(ep, "given with --local")
+				}
+			}
+			for _, name := range a.opt.LocalHosts {
+				if a.epNames[ep][strings.ToLower(name)] {
+					setLocal(ep, "given with --local")
+				}
+			}
+		}
+	} else {
+		var priv, pub bool
+		for _, ep := range eps {
+			if isPrivate(ep.Addr()) {
+				priv = true
+			} else {
+				pub = true
+			}
+		}
+		switch {
+		case priv && pub:
+			for _, ep := range eps {
+				if isPrivate(ep.Addr()) {
+					setLocal(ep, "private address")
+				}
+			}
+		case len(a.registering) > 0:
+			for ep := range a.registering {
+				setLocal(ep, "sends REGISTER")
+			}
+		default:
+			for ep := range a.callers {
+				if !a.callees[ep] {
+					setLocal(ep, "starts calls")
+				}
+			}
+		}
+	}
+	for _, pr := range a.pairs {
+		sl, dl := rm.role[pr[0]] == RoleLocal, rm.role[pr[1]] == RoleLocal
+		if sl && !dl {
+			if _, ok := rm.role[pr[1]]; !ok {
+				rm.role[pr[1]] = RoleProvider
+				rm.why[pr[1]] = "next hop of the local side"
+			}
+		}
+		if dl && !sl {
+			if _, ok := rm.role[pr[0]]; !ok {
+				rm.role[pr[0]] = RoleProvider
+				rm.why[pr[0]] = "sends requests to the local side"
+			}
+		}
+	}
+	for _, ep := range eps {
+		if _, ok := rm.role[ep]; !ok {
+			rm.role[ep] = RoleRemote
+			rm.why[ep] = "beyond the provider"
+		}
+	}
+	return rm
+}
+
+func (a *Analyzer) endpointList() []netip.AddrPort {
+	eps := make([]netip.AddrPort, 0, len(a.endpoints))
+	for ep := range a.endpoints {
+		eps = append(eps, ep)
+	}
+	sort.Slice(eps, func(i, j int) bool { return a.endpoints[eps[i]] < a.endpoints[eps[j]] })
+	return eps
+}
+
+// noteEndpoints records which endpoints talk SIP to which, for roles().
+func (a *Analyzer) noteEndpoints(m Message) {
+	src, dst := msgEndpoints(m)
+	for _, ep := range []netip.AddrPort{src, dst} {
+		if ep.IsValid() {
+			if _, ok := a.endpoints[ep]; !ok && len(a.endpoints) < maxOpenItems {
+				a.endpoints[ep] = a.order
+			}
+		}
+	}
+	if !m.Request || !src.IsValid() || !dst.IsValid() {
+		return
+	}
+	pk := [2]netip.AddrPort{src, dst}
+	if _, ok := a.pairSeen[pk]; !ok && len(a.pairs) < maxOpenItems {
+		a.pairSeen[pk] = struct{}{}
+		a.pairs = append(a.pairs, pk)
+	}
+	switch m.Method {
+	case "REGISTER":
+		a.registering[src] = true
+		a.registrars[dst] = true
+	case "INVITE":
+		if m.To.Tag == "" {
+			a.callers[src] = true
+			a.callees[dst] = true
+		}
+	}
+	names := a.epNames[src]
+	if names == nil {
+		names = map[string]bool{}
+		a.epNames[src] = names
+	}
+	if len(names) < 8 {
+		if v, ok := m.topVia(); ok {
+			names[strings.ToLower(v.Host)] = true
+		}
+		if m.From.Host != "" {
+			names[strings.ToLower(m.From.Host)] = true
+		}
+	}
+}
+
+func (a *Analyzer) hostList(rm roleMap) []Host {
+	out := []Host{}
+	for _, ep := range a.endpointList() {
+		out = append(out, Host{Addr: ep.String(), Role: rm.of(ep), Agent: a.agents[ep], Why: rm.why[ep]})
+	}
+	return out
+}

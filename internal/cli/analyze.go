@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/report"
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+// AnalyzeOptions are the options of `sipcause analyze`.
+type AnalyzeOptions struct {
+	Files      []string
+	Lang       catalog.Lang
+	Format     string // text, json, csv
+	HTMLFile   string // also write an HTML page here
+	Local      []netip.Prefix
+	LocalHosts []string
+	All        bool // text: show answered calls too
+	Redact     bool
+	Colour     bool
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+func runAnalyze(args []string, env Env) error {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asCSV := fs.Bool("csv", false, "print one CSV row per call")
+	html := fs.String("html", "", "also write a self-contained HTML report to this file")
+	all := fs.Bool("all", false, "text: show answered calls too")
+	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
+	var local listFlag
+	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
+	lang := langFlag(fs, env)
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	l, err := lang()
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("analyze: give at least one capture or log file (or - for standard input)")
+	}
+	if *asJSON && *asCSV {
+		return usagef("analyze: choose one of --json and --csv")
+	}
+	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact, Colour: useColour(env, env.Stdout)}
+	if *asJSON {
+		o.Format = "json"
+	}
+	if *asCSV {
+		o.Format = "csv"
+	}
+	for _, s := range local {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			o.Local = append(o.Local, p.Masked())
+		} else if ip, err := netip.ParseAddr(s); err == nil {
+			o.Local = append(o.Local, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		} else {
+			o.LocalHosts = append(o.LocalHosts, s)
+		}
+	}
+	return Analyze(o, env.Stdout, env.Stderr)
+}
+
+// Analyze reads the inputs, rebuilds the calls and writes the report.
+func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
+	a := analyze.New(analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang})
+	inputs, integ, readErr := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
+		a.Add(analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
+	})
+	var ue *UsageError
+	if errors.As(readErr, &ue) {
+		return readErr
+	}
+	for _, in := range inputs {
+		a.AddInput(in)
+	}
+	a.AddIntegrity(integ)
+	rep := a.Finish()
+	if o.Redact {
+		report.Redact(rep)
+	}
+	var err error
+	switch o.Format {
+	case "json":
+		err = report.JSON(stdout, rep)
+	case "csv":
+		err = report.CSV(stdout, rep)
+	default:
+		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Colour: o.Colour, All: o.All})
+	}
+	if err != nil {
+		return err
+	}
+	if o.HTMLFile != "" {
+		f, err := os.Create(o.HTMLFile)
+		if err != nil {
+			return usagef("analyze: --html: %v", err)
+		}
+		if err := report.HTML(f, rep, o.Lang); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "sipcause: wrote %s\n", o.HTMLFile)
+	}
+	return readErr
+}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+// MessageJSON is one line of `sipcause messages --json` (JSON Lines).
+type MessageJSON struct {
+	File      string   `json:"file"`
+	Frame     int      `json:"frame"`
+	Time      string   `json:"time"`
+	Src       string   `json:"src"`
+	Dst       string   `json:"dst"`
+	Transport string   `json:"transport"`
+	Encap     string   `json:"encap,omitempty"`
+	Method    string   `json:"method,omitempty"`
+	Status    int      `json:"status,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	RURI      string   `json:"request_uri,omitempty"`
+	CallID    string   `json:"call_id"`
+	CSeq      string   `json:"cseq"`
+	Warnings  []string `json:"warnings"`
+}
+
+// MessagesOptions are the options of `sipcause messages`.
+type MessagesOptions struct {
+	Files []string
+	JSON  bool
+}
+
+func runMessages(args []string, env Env) error {
+	fs := flag.NewFlagSet("messages", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON Lines")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("messages: give at least one capture or log file (or - for standard input)")
+	}
+	return Messages(MessagesOptions{Files: files, JSON: *asJSON}, env.Stdout, env.Stderr)
+}
+
+// Messages prints one line per SIP message, then the integrity counts.
+func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	var werr error
+	inputs, integ, err := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
+		j := MessageJSON{
+			File: p.File, Frame: p.Frame, Time: p.Time.UTC().Format(time.RFC3339Nano), Src: p.Src.String(), Dst: p.Dst.String(),
+			Transport: p.Transport, Encap: p.Encap, CallID: string(m.CallID()), Warnings: []string{},
+		}
+		if m.Request {
+			j.Method, j.RURI = string(m.Method), string(m.RequestURI)
+		} else {
+			j.Status, j.Reason = m.StatusCode, string(m.Reason)
+		}
+		if n, method, ok := m.CSeq(); ok {
+			j.CSeq = strconv.FormatUint(uint64(n), 10) + " " + string(method)
+		}
+		for _, w := range m.Warnings {
+			j.Warnings = append(j.Warnings, w.Code)
+		}
+		if werr != nil {
+			return
+		}
+		if o.JSON {
+			werr = enc.Encode(j)
+			return
+		}
+		start := j.Method + " " + j.RURI
+		if !m.Request {
+			start = strconv.Itoa(j.Status) + " " + j.Reason
+		}
+		_, werr = fmt.Fprintf(stdout, "%6d  %s  %-21s → %-21s %-4s  %-40s  %s  %s\n", j.Frame, p.Time.UTC().Format("2006-01-02 15:04:05.000000"),
+			j.Src, j.Dst, j.Transport, truncate(start, 40), j.CallID, j.CSeq)
+	})
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	if o.JSON {
+		if e := enc.Encode(map[string]any{"integrity": integ, "inputs": inputs}); e != nil {
+			return e
+		}
+	} else {
+		fmt.Fprintf(stderr, "integrity: %d frames, %d SIP messages, %d truncated, %d fragments incomplete, %d TCP gaps, %d encrypted (TLS), %d malformed, %d non-SIP\n",
+			integ.Frames, integ.SIPMessages, integ.Truncated, integ.FragmentsIncomplete, integ.TCPGaps, integ.EncryptedSIP, integ.Malformed, integ.NonSIP)
+	}
+	return err
+}

@@ -1,0 +1,330 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+)
+
+// TextOptions tune the text rendering.
+type TextOptions struct {
+	Lang   catalog.Lang
+	Colour bool // ANSI colours; only for a terminal
+	Width  int  // wrap width; 0 means 80
+	All    bool // show answered calls too, not only failures
+}
+
+// Text writes r for a person: a summary with the metrics, then one block
+// per failed call and registration.
+func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
+	if o.Width <= 0 {
+		o.Width = 80
+	}
+	p := paint{on: o.Colour}
+	l := labels(o.Lang)
+	s := r.Summary
+	fmt.Fprintln(w, p.bold(l["title"]))
+	kv := [][2]string{
+		{l["messages"], fmt.Sprintf("%d (%d %s)", s.Messages, s.Retransmitted, l["retransmissions"])},
+		{l["calls"], fmt.Sprintf("%d: %d %s, %d %s", s.Calls, s.Answered, outcomeLabel(o.Lang, "answered"), s.Failed, l["failed"])},
+	}
+	if s.First != nil {
+		kv = append(kv, [2]string{l["period"], s.First.Format("2006-01-02 15:04:05") + " – " + s.Last.Format("15:04:05") + " UTC"})
+	}
+	if len(s.Outcomes) > 0 {
+		var parts []string
+		for _, oc := range analyze.Outcomes {
+			if n := s.Outcomes[oc]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", outcomeLabel(o.Lang, oc), n))
+			}
+		}
+		kv = append(kv, [2]string{l["outcomes"], strings.Join(parts, ", ")})
+	}
+	regOK, regFail := 0, 0
+	for _, rg := range r.Registrations {
+		if rg.Outcome == "registered" || rg.Outcome == "unregistered" {
+			regOK++
+		} else if rg.Outcome != "incomplete" {
+			regFail++
+		}
+	}
+	kv = append(kv, [2]string{l["registrations"], fmt.Sprintf("%d: %d %s, %d %s", len(r.Registrations), regOK, l["ok"], regFail, l["failed"])})
+	m := r.Metrics.Overall
+	kv = append(kv, [2]string{"SER / SEER", pct(m.SER) + " / " + pct(m.SEER)},
+		[2]string{"ISA / SCR", pct(m.ISA) + " / " + pct(m.SCR)},
+		[2]string{l["pdd"], dist(m.SRD)},
+		[2]string{l["duration"], dist(m.SDT)})
+	if m.Registers > 0 {
+		kv = append(kv, [2]string{"RRD / IRA", dist(m.RRD) + " / " + pct(m.IRA)})
+	}
+	writeKV(w, p, kv)
+	if len(r.Metrics.PerPeer) > 1 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, p.bold(l["per peer"]))
+		peers := make([]string, 0, len(r.Metrics.PerPeer))
+		for k := range r.Metrics.PerPeer {
+			peers = append(peers, k)
+		}
+		sort.Strings(peers)
+		width := 0
+		for _, k := range peers {
+			width = max(width, len(k))
+		}
+		fmt.Fprintf(w, "  %s  %8s  %7s  %7s  %7s  %s\n", pad(l["peer"], width), l["attempts"], "SER", "SEER", "ISA", l["pdd"])
+		for _, k := range peers {
+			ms := r.Metrics.PerPeer[k]
+			if ms.Attempts == 0 && ms.Registers == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "  %s  %8d  %7s  %7s  %7s  %s\n", pad(k, width), ms.Attempts, pct(ms.SER), pct(ms.SEER), pct(ms.ISA), dist(ms.SRD))
+		}
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintln(w)
+		writeFinding(w, p, f, o.Width)
+	}
+	if r.Integrity.Frames > 0 {
+		i := r.Integrity
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, p.dim(fmt.Sprintf("%s: %d frames, %d SIP, %d truncated, %d fragments incomplete, %d TCP gaps, %d TLS, %d malformed, %d non-SIP",
+			l["capture"], i.Frames, i.SIPMessages, i.Truncated, i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)))
+	}
+	shown := 0
+	for _, c := range r.Calls {
+		if !o.All && (c.Outcome == analyze.OutcomeAnswered && len(problems(c.Findings)) == 0) {
+			continue
+		}
+		shown++
+		fmt.Fprintln(w)
+		writeCall(w, p, c, o, l)
+	}
+	for _, rg := range r.Registrations {
+		if !o.All && (rg.Outcome == "registered" || rg.Outcome == "unregistered") && len(problems(rg.Findings)) == 0 {
+			continue
+		}
+		shown++
+		fmt.Fprintln(w)
+		writeRegister(w, p, rg, o, l)
+	}
+	if shown == 0 && len(r.Calls)+len(r.Registrations) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, l["no failures"])
+	}
+	return nil
+}
+
+func problems(fs []analyze.Finding) []analyze.Finding {
+	var out []analyze.Finding
+	for _, f := range fs {
+		if f.Severity != "info" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[string]string) {
+	status := l["no final"]
+	if c.FinalStatus != 0 {
+		status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
+		if c.Registered != "" && !strings.EqualFold(c.Registered, c.Reason) {
+			status += " (" + c.Registered + ")"
+		}
+	}
+	head := fmt.Sprintf("%s %s → %s  %s", l["call"], orDash(c.Caller), orDash(c.Callee), c.Start.Format("2006-01-02 15:04:05.000"))
+	fmt.Fprintln(w, p.bold(head))
+	kv := [][2]string{
+		{l["status"], status},
+		{l["outcome"], outcomeLabel(o.Lang, c.Outcome)},
+		{l["fault"], p.fault(c.Fault, catalog.Fault(c.Fault).Label(o.Lang))},
+		{"Call-ID", c.CallID},
+		{l["path"], c.Src + " → " + c.Dst},
+	}
+	if c.FinalFrom != nil {
+		ff := c.FinalFrom.Addr
+		if c.FinalFrom.Agent != "" {
+			ff += " (" + c.FinalFrom.Agent + ")"
+		}
+		kv = append(kv, [2]string{l["answered by"], ff})
+	}
+	if c.EndedBy != "" {
+		kv = append(kv, [2]string{l["ended by"], c.EndedBy})
+	}
+	if c.DurationMS > 0 {
+		kv = append(kv, [2]string{l["duration"], fmtMS(float64(c.DurationMS))})
+	}
+	writeKV(w, p, kv)
+	if c.Explanation != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, wrapText(c.Explanation, "  ", o.Width-2))
+	}
+	if len(c.Advice) > 0 && c.Outcome != analyze.OutcomeAnswered {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  %s\n", p.bold(l["what to do"]))
+		for i, a := range c.Advice {
+			fmt.Fprintf(w, "    %d. %s\n", i+1, strings.TrimLeft(wrapText(a, "       ", o.Width-9), " "))
+		}
+	}
+	extra := c.Findings
+	if len(extra) > 0 && (c.Outcome != analyze.OutcomeAnswered) {
+		extra = extra[1:]
+	}
+	if len(extra) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  %s\n", p.bold(l["also"]))
+		for _, f := range extra {
+			writeFinding(w, p, f, o.Width)
+		}
+	}
+	if len(c.Findings) > 0 {
+		fmt.Fprintf(w, "  %s %s\n", p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
+	}
+}
+
+func writeRegister(w io.Writer, p paint, r *analyze.Register, o TextOptions, l map[string]string) {
+	status := l["no final"]
+	if r.FinalStatus != 0 {
+		status = strconv.Itoa(r.FinalStatus) + " " + r.Reason
+	}
+	fmt.Fprintln(w, p.bold(fmt.Sprintf("%s %s  %s", l["registration"], r.AOR, r.Start.Format("2006-01-02 15:04:05.000"))))
+	writeKV(w, p, [][2]string{
+		{l["status"], status},
+		{l["outcome"], outcomeLabel(o.Lang, r.Outcome)},
+		{l["fault"], p.fault(r.Fault, catalog.Fault(r.Fault).Label(o.Lang))},
+		{l["path"], r.Src + " → " + r.Dst},
+		{l["attempts"], strconv.Itoa(r.Attempts)},
+	})
+	for _, f := range r.Findings {
+		fmt.Fprintln(w)
+		writeFinding(w, p, f, o.Width)
+	}
+}
+
+func writeFinding(w io.Writer, p paint, f analyze.Finding, width int) {
+	mark := map[string]string{"error": "✗", "warning": "!", "info": "·"}[f.Severity]
+	fmt.Fprintf(w, "  %s %s\n", mark, p.bold("["+f.ID+"]"))
+	fmt.Fprintln(w, wrapText(f.Text, "    ", width-4))
+	if len(f.Frames) > 0 {
+		fmt.Fprintln(w, p.dim("    frames "+frameList(f.Frames)))
+	}
+}
+
+func frameList(fs []int) string {
+	if len(fs) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(fs))
+	for i, f := range fs {
+		if i == 12 {
+			parts = append(parts, fmt.Sprintf("… (+%d)", len(fs)-12))
+			break
+		}
+		parts = append(parts, strconv.Itoa(f))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func writeKV(w io.Writer, p paint, kv [][2]string) {
+	width := 0
+	for _, x := range kv {
+		width = max(width, utf8.RuneCountInString(x[0]))
+	}
+	for _, x := range kv {
+		fmt.Fprintf(w, "  %s  %s\n", p.dim(pad(x[0], width)), x[1])
+	}
+}
+
+func pct(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return strconv.FormatFloat(*v, 'f', 1, 64) + "%"
+}
+
+func dist(d analyze.Distribution) string {
+	if d.Count == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("median %s, p95 %s, max %s (n=%d)", fmtMS(d.Median), fmtMS(d.P95), fmtMS(d.Max), d.Count)
+}
+
+func fmtMS(ms float64) string {
+	d := time.Duration(ms * float64(time.Millisecond))
+	switch {
+	case d < time.Second:
+		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	}
+	return d.Round(time.Second).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
+
+func pad(s string, n int) string {
+	if c := utf8.RuneCountInString(s); c < n {
+		return s + strings.Repeat(" ", n-c)
+	}
+	return s
+}
+
+// wrapText breaks s into lines of at most width runes after indent.
+func wrapText(s, indent string, width int) string {
+	if width < 20 {
+		width = 20
+	}
+	var b strings.Builder
+	n := 0
+	for i, word := range strings.Fields(s) {
+		wl := utf8.RuneCountInString(word)
+		if i > 0 && n+1+wl > width {
+			b.WriteByte('\n')
+			n = 0
+		}
+		if n == 0 {
+			b.WriteString(indent)
+		} else {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += wl
+	}
+	return b.String()
+}
+
+type paint struct{ on bool }
+
+func (p paint) code(c, s string) string {
+	if !p.on {
+		return s
+	}
+	return "\x1b[" + c + "m" + s + "\x1b[0m"
+}
+func (p paint) bold(s string) string { return p.code("1", s) }
+func (p paint) dim(s string) string  { return p.code("2", s) }
+func (p paint) fault(f, s string) string {
+	switch f {
+	case "local":
+		return p.code("31", s)
+	case "provider":
+		return p.code("33", s)
+	case "remote":
+		return p.code("34", s)
+	case "network":
+		return p.code("35", s)
+	}
+	return p.code("32", s)
+}
