@@ -15,8 +15,8 @@ import (
 func (a *Analyzer) metrics(rm roleMap) Metrics {
 	type acc struct {
 		attempts, redirected, ok, effective, ineffective, completed int
-		srd, srdFail, sdd, sdt, rrd                                []float64
-		regs, regFail                                              int
+		srd, srdFail, sdd, sdt, rrd                                 []float64
+		regs, regFail                                               int
 	}
 	overall := &acc{}
 	peers := map[string]*acc{}
