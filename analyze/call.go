@@ -159,12 +159,12 @@ func (c *callState) addResponse(m Message, retrans bool) {
 func (c *callState) noteHeaders(m Message) {
 	for _, r := range m.Reasons {
 		if len(c.reasons) < 16 {
-			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame})
+			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame, From: m.Src.String()})
 		}
 	}
 	for _, w := range m.Warnings {
 		if len(c.warns) < 16 {
-			c.warns = append(c.warns, Decoded{Value: w, Frame: m.Frame})
+			c.warns = append(c.warns, Decoded{Value: w, Frame: m.Frame, From: m.Src.String()})
 		}
 	}
 }

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,13 +17,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	t := a.text
 	prim := c.primary()
 	first := prim[0]
-	last := prim[len(prim)-1]
-	for i := len(prim) - 1; i >= 0; i-- { // the last attempt that got an answer decides
-		if prim[i].final != nil || len(prim[i].provisional) > 0 {
-			last = prim[i]
-			break
-		}
-	}
+	last := prim[len(prim)-1] // the last attempt decides: earlier ones were challenged or redirected
 	req := first.req
 	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
 	call := &Call{
@@ -139,40 +134,33 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			cancelled = true
 		}
 	}
-	anyResponse := false
-	for _, x := range prim {
-		if x.final != nil || len(x.provisional) > 0 {
-			anyResponse = true
-		}
-	}
+	anyResponse := last.final != nil || len(last.provisional) > 0
 	captureEnd := a.last
 	switch {
 	case fin == nil && !anyResponse:
-		sends, span := 0, time.Duration(0)
-		for _, x := range prim {
-			sends += x.sends
-		}
-		span = last.lastSend.Sub(first.req.time)
-		waited := captureEnd.Sub(first.req.time)
+		sends := last.sends
+		span := last.lastSend.Sub(last.req.time)
+		waited := captureEnd.Sub(last.req.time)
 		v["count"] = strconv.Itoa(sends)
 		v["secs"] = secs(span)
 		switch {
 		case waited >= TimerB || sends >= 7:
 			call.Outcome = OutcomeTimeout
 			fault = catalog.FaultNetwork
-			main = t.finding("no-response", v, first.frames...)
+			main = t.finding("no-response", v, last.frames...)
 			call.Advice = t.advice("no-response")
 		case cancelled:
 			call.Outcome = OutcomeCancelled
 			fault = catalog.FaultNone
-			v["secs"] = secs(last.cancel.time.Sub(first.req.time))
+			lc := lastCancel(prim)
+			v["secs"] = secs(lc.time.Sub(first.req.time))
 			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
-			main = t.finding("caller-cancelled", v, last.cancel.frame)
+			main = t.finding("caller-cancelled", v, lc.frame)
 		default:
 			call.Outcome = OutcomeIncomplete
 			v["secs"] = secs(captureEnd.Sub(c.last))
 			v["what"] = t.word("call", "oproep")
-			main = t.finding("incomplete", v, first.frame())
+			main = t.finding("incomplete", v, last.frame())
 		}
 	case fin == nil:
 		p := lastProvisional(prim)
@@ -182,9 +170,10 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		case cancelled:
 			call.Outcome = OutcomeCancelled
 			fault = catalog.FaultNone
-			v["secs"] = secs(last.cancel.time.Sub(first.req.time))
+			lc := lastCancel(prim)
+			v["secs"] = secs(lc.time.Sub(first.req.time))
 			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
-			main = t.finding("caller-cancelled", v, last.cancel.frame)
+			main = t.finding("caller-cancelled", v, lc.frame)
 		case captureEnd.Sub(c.last) >= 3*time.Minute: // RFC 3261 Timer C
 			call.Outcome = OutcomeTimeout
 			v["secs"] = secs(captureEnd.Sub(first.req.time))
@@ -220,11 +209,15 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	if fin != nil {
 		tx := entry.Text(a.opt.Lang)
 		call.Summary = tx.Summary
-		if call.Advice == nil {
-			call.Advice = tx.Advice
-		}
 		call.Explanation = tx.Explanation
-		if main.ID != "" && main.Severity != "info" || main.ID == "caller-cancelled" || main.ID == "redirected" {
+		if own := t.advice(main.ID); len(own) > 0 {
+			// A specific diagnosis (wrong credentials, an unreachable next
+			// hop) replaces the general text about the code.
+			call.Advice = own
+			call.Explanation = main.Text
+			call.Summary = firstSentence(main.Text)
+		} else if main.ID != "" {
+			call.Advice = tx.Advice
 			call.Explanation = main.Text + " " + tx.Explanation
 		}
 	} else if main.ID != "" {
@@ -562,7 +555,7 @@ func (a *Analyzer) decodeWarnings(in []Decoded) []Decoded {
 			if wc, ok := a.cat.WarnCode(w.Code); ok {
 				ms = append(ms, fmt.Sprintf("%d %s: %s", w.Code, wc.Text, wc.Meaning(a.opt.Lang)))
 			} else {
-				ms = append(ms, fmt.Sprintf("%d %q", w.Code, w.Text))
+				ms = append(ms, fmt.Sprintf(a.text.word("%d is not a registered warn-code", "%d is geen geregistreerde warn-code"), w.Code))
 			}
 		}
 		d.Meaning = strings.Join(ms, "; ")
@@ -609,16 +602,46 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	if len(c.parseBad) > 0 {
 		out = append(out, t.finding("alg-suspected", vars{"what": t.word("Content-Length does not match the body", "Content-Length klopt niet met de inhoud")}, c.parseBad...))
 	}
-	// Retransmissions.
-	if c.total >= 6 && c.retrans*100/c.total >= 20 && call.Outcome != OutcomeTimeout {
-		out = append(out, t.finding("packet-loss", vars{"count": strconv.Itoa(c.retrans), "n": strconv.Itoa(c.total),
-			"value": strconv.Itoa(c.retrans * 100 / c.total), "from": call.Src, "to": call.Dst}))
+	// Forwarded INVITEs that nobody answered: a device further on is down
+	// or unreachable, even when the call itself went elsewhere.
+	if call.Outcome != OutcomeTimeout {
+		seen := map[netip.AddrPort]bool{}
+		for _, x := range c.downstream(first.depth) {
+			dst := unmapAP(x.req.dst)
+			if x.final != nil || len(x.provisional) > 0 || seen[dst] || (x.sends < 3 && a.last.Sub(x.req.time) < TimerB) {
+				continue
+			}
+			seen[dst] = true
+			f := t.finding("no-response", vars{"what": "INVITE", "to": dst.String(), "count": strconv.Itoa(x.sends),
+				"secs": secs(x.lastSend.Sub(x.req.time))}, x.frames...)
+			f.Severity, f.Fault = "warning", string(catalog.FaultRemote)
+			out = append(out, f)
+		}
+	}
+	// Retransmissions of requests that were answered in the end: loss or
+	// slowness on the path (unanswered ones are reported above).
+	sent, resent := 0, 0
+	var lossFrames []int
+	for _, x := range c.byKey {
+		if x.final == nil && len(x.provisional) == 0 || x.req.transport != "udp" && x.req.transport != "" {
+			continue
+		}
+		sent += x.sends
+		resent += x.sends - 1
+		if x.sends > 1 {
+			lossFrames = append(lossFrames, x.frames[1:]...)
+		}
+	}
+	if resent >= 3 && resent*100/sent >= 20 {
+		sort.Ints(lossFrames)
+		out = append(out, t.finding("packet-loss", vars{"count": strconv.Itoa(resent), "n": strconv.Itoa(sent),
+			"value": strconv.Itoa(resent * 100 / sent), "from": call.Src, "to": call.Dst}, lossFrames...))
 	}
 	for _, r := range call.Reasons {
-		out = append(out, t.finding("reason-header", vars{"from": "", "value": r.Value, "meaning": r.Meaning}, r.Frame))
+		out = append(out, t.finding("reason-header", vars{"from": r.From, "value": r.Value, "meaning": r.Meaning}, r.Frame))
 	}
 	for _, w := range call.Warnings {
-		out = append(out, t.finding("warning-header", vars{"from": "", "value": w.Value, "meaning": w.Meaning}, w.Frame))
+		out = append(out, t.finding("warning-header", vars{"from": w.From, "value": w.Value, "meaning": w.Meaning}, w.Frame))
 	}
 	return out
 }

@@ -72,13 +72,7 @@ const (
 func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
 	t := a.text
 	first := r.txns[0]
-	last := r.txns[len(r.txns)-1]
-	for i := len(r.txns) - 1; i >= 0; i-- {
-		if r.txns[i].final != nil {
-			last = r.txns[i]
-			break
-		}
-	}
+	last := r.txns[len(r.txns)-1] // the last attempt decides
 	reg := &Register{
 		CallID: r.callID, AOR: first.req.to.URI, Contact: first.req.contact,
 		Src: viaEndpoint(first.req.src, first.req.vias).String(), Dst: unmapAP(first.req.dst).String(),
@@ -105,12 +99,8 @@ func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
 	var main Finding
 	switch {
 	case fin == nil:
-		sends := 0
-		for _, x := range r.txns {
-			sends += x.sends
-		}
-		v["count"] = strconv.Itoa(sends)
-		v["secs"] = secs(last.lastSend.Sub(first.req.time))
+		v["count"] = strconv.Itoa(last.sends)
+		v["secs"] = secs(last.lastSend.Sub(last.req.time))
 		if a.last.Sub(last.req.time) >= TimerF || last.sends >= 7 {
 			reg.Outcome = RegTimeout
 			fault = catalog.FaultNetwork

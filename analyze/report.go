@@ -147,6 +147,7 @@ type Decoded struct {
 	Value   string `json:"value"`
 	Meaning string `json:"meaning"`
 	Frame   int    `json:"frame"`
+	From    string `json:"from"`
 }
 
 // Exchange is one message of a call, for the ladder diagram.

@@ -183,7 +183,7 @@ func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[strin
 			writeFinding(w, p, f, o.Width)
 		}
 	}
-	if len(c.Findings) > 0 {
+	if len(c.Findings) > 0 && c.Outcome != analyze.OutcomeAnswered {
 		fmt.Fprintf(w, "  %s %s\n", p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
 	}
 }
@@ -199,7 +199,7 @@ func writeRegister(w io.Writer, p paint, r *analyze.Register, o TextOptions, l m
 		{l["outcome"], outcomeLabel(o.Lang, r.Outcome)},
 		{l["fault"], p.fault(r.Fault, catalog.Fault(r.Fault).Label(o.Lang))},
 		{l["path"], r.Src + " → " + r.Dst},
-		{l["attempts"], strconv.Itoa(r.Attempts)},
+		{l["tries"], strconv.Itoa(r.Attempts)},
 	})
 	for _, f := range r.Findings {
 		fmt.Fprintln(w)
