@@ -150,11 +150,13 @@ func Open(name string, r io.Reader) (*Reader, error) {
 			return nil, &FrameError{File: name, Err: fmt.Errorf("gzip: %w", err)}
 		}
 		zr.Multistream(true)
-		rd, err := Open(name, zr)
+		rd, err := Open(name, zr) // rd closes zr
 		if err != nil {
 			return nil, err
 		}
-		rd.closer = multiCloser{rd.closer, zr}
+		if c, ok := r.(io.Closer); ok {
+			rd.closer = multiCloser{rd.closer, c}
+		}
 		return rd, nil
 	}
 	rd := &Reader{name: name}

@@ -131,6 +131,22 @@ func synthCaptures(t testing.TB) map[string][]byte {
 		ers := cat([]byte{0x10, 0x01, 0, 0, 0, 0, 0, 0}, udpEthFrame(src, dst, p))
 		return eth(etherIPv4, ipv4("198.51.100.1", "198.51.100.2", 47, cat(gre, ers), ipv4Opts{}))
 	}))
+	m["erspan3-ipv6-in-ipv4"] = writePcap(t, layers.LinkTypeEthernet, false, basicCall(func(src, dst netip.AddrPort, p []byte) []byte {
+		gre := cat(be16(0x1000), be16(etherERSPAN3), []byte{0, 0, 0, 1})
+		hdr := []byte{0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1} // O flag: platform subheader follows
+		inner := eth(etherIPv4, ipv4("203.0.113.1", "203.0.113.2", 41, udp6(alice6, bob6, p), ipv4Opts{}))
+		if src == bob {
+			inner = eth(etherIPv4, ipv4("203.0.113.2", "203.0.113.1", 41, udp6(bob6, alice6, p), ipv4Opts{}))
+		}
+		return eth(etherIPv4, ipv4("198.51.100.1", "198.51.100.2", 47, cat(gre, hdr, make([]byte, 8), inner), ipv4Opts{}))
+	}))
+	m["gtp-ext-mpls"] = writePcap(t, layers.LinkTypeEthernet, false, basicCall(func(src, dst netip.AddrPort, p []byte) []byte {
+		ip := udp4(src, dst, p)
+		// GTPv1-U G-PDU with the E flag and one PDU session container.
+		gtp := cat([]byte{0x34, 0xff}, be16(uint16(4+8+len(ip))), []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0x85}, []byte{1, 0x10, 0x01, 0}, ip)
+		outer := ipv4("198.51.100.1", "198.51.100.2", 17, udp(2152, 2152, gtp), ipv4Opts{})
+		return eth(etherMPLS, cat([]byte{0, 0x10, 0x01, 64}, outer)) // one MPLS label, bottom of stack
+	}))
 
 	// TCP: a message split in three segments arriving out of order with a
 	// retransmission, then keep-alives and two messages in one segment; the

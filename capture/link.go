@@ -459,7 +459,9 @@ func (r *Reader) decodeGRE(b []byte, depth int) {
 		r.short()
 		return
 	}
-	r.setEncap("gre")
+	if proto != etherERSPAN2 && proto != etherERSPAN3 {
+		r.setEncap("gre") // ERSPAN names itself
+	}
 	r.decodeEther(proto, b[n:], depth)
 }
 
