@@ -11,8 +11,8 @@ type Credentials struct {
 	Params []byte // auth-params after the scheme, as written
 }
 
-// ParseCredentials splits a challenge or credentials value into scheme
-// and parameters. It never fails: an empty value gives empty fields.
+// ParseCredentials splits a challenge or credentials value (RFC 3261
+// §25.1 challenge / credentials) into scheme and parameters. It never fails: an empty value gives empty fields.
 func ParseCredentials(v []byte) Credentials {
 	v = trimLWS(v)
 	i := bytes.IndexAny(v, " \t")
@@ -26,7 +26,7 @@ func ParseCredentials(v []byte) Credentials {
 // 3261 §22.4).
 func (c Credentials) IsDigest() bool { return equalFold(c.Scheme, "Digest") }
 
-// Param returns the value of an auth-param such as realm, nonce,
+// Param returns the value of an auth-param (RFC 3261 §25.1) such as realm, nonce,
 // algorithm, username, uri, response, qop, stale or opaque, with quotes
 // removed; nil if absent. Names compare case-insensitively.
 func (c Credentials) Param(name string) []byte {

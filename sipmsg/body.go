@@ -15,8 +15,9 @@ type Part struct {
 	Body    []byte
 }
 
-// Get returns the first part header value with the given name (case-
-// insensitive, compact forms mapped), nil if absent.
+// Get returns the first part header value with the given name (RFC 2045
+// §3 MIME headers; case-insensitive, RFC 3261 §7.3.3 compact forms
+// mapped), nil if absent.
 func (p *Part) Get(name string) []byte {
 	h := lookupHeaderString(name)
 	for i := range p.Headers {

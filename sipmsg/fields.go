@@ -112,7 +112,8 @@ func (u URI) IsSIP() bool { return equalFold(u.Scheme, "sip") || equalFold(u.Sch
 // absent or valueless.
 func (u URI) Param(name string) []byte { v, _ := paramIn(u.Params, name); return v }
 
-// HasParam reports whether the uri-parameter is present (e.g. "lr").
+// HasParam reports whether the uri-parameter is present (RFC 3261
+// §19.1.1), with or without a value, e.g. "lr".
 func (u URI) HasParam(name string) bool { _, ok := paramIn(u.Params, name); return ok }
 
 // NameAddr is a decoded From, To, Contact, Route, Record-Route or

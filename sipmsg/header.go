@@ -203,7 +203,9 @@ func (m *Message) Get(name string) []byte {
 	return nil
 }
 
-// Count returns how many header fields carry the given name (any form).
+// Count returns how many header fields carry the given name, compact
+// forms included (RFC 3261 §7.3.1, §7.3.3); Strict uses it to find
+// single-valued headers that appear twice.
 func (m *Message) Count(name string) int {
 	h := lookupHeaderString(name)
 	if h != hUnknown {

@@ -87,7 +87,8 @@ type ParseError struct {
 	Msg    string
 }
 
-// Error implements the error interface with a "sipmsg: " prefix.
+// Error implements the error interface with a "sipmsg: " prefix; the
+// message names what RFC 3261 §7.1/§7.2 start line was missing.
 func (e *ParseError) Error() string {
 	return "sipmsg: offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
 }
@@ -129,7 +130,8 @@ func (m *Message) warn(code string, off int, msg string) {
 	}
 }
 
-// HasWarning reports whether Parse recorded a warning with the given code.
+// HasWarning reports whether Parse recorded a warning with the given code
+// (one of the RFC 3261 §7/§18.3 Code… constants).
 func (m *Message) HasWarning(code string) bool {
 	for i := range m.Warnings {
 		if m.Warnings[i].Code == code {

@@ -24,7 +24,7 @@ const (
 	DirInactive
 )
 
-// String returns the SDP attribute name, "" for DirUnset.
+// String returns the SDP attribute name (RFC 8866 §6.7), "" for DirUnset.
 func (d Direction) String() string {
 	switch d {
 	case DirSendRecv:

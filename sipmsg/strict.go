@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Severity grades a Problem found by Strict.
+// Severity grades a Problem found by Strict: a violation of RFC 3261
+// (§7, §20, §25) or a notice about a well-formed message.
 type Severity uint8
 
 const (
@@ -19,7 +20,8 @@ const (
 	SeverityNotice
 )
 
-// String returns "error" or "notice".
+// String returns "error" or "notice", the words reports use for RFC 3261
+// violations and notices.
 func (s Severity) String() string {
 	switch s {
 	case SeverityError:
@@ -30,7 +32,7 @@ func (s Severity) String() string {
 	return ""
 }
 
-// Problem is one finding of Strict: a stable Code (a Code… constant),
+// Problem is one finding of Strict against RFC 3261: a stable Code (a Code… constant),
 // its Severity, the header field it concerns (canonical name, "" for the
 // start line or the message as a whole) and a short English Msg.
 type Problem struct {
