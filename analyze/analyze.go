@@ -291,6 +291,7 @@ func (a *Analyzer) Finish() *Report {
 		call := a.explainCall(c, roles)
 		if c.linkedUp != nil {
 			call.Linked = append(call.Linked, c.linkedUp.callID)
+			call.LegOf = c.linkedUp.callID
 		}
 		for _, d := range c.linkedDown {
 			call.Linked = append(call.Linked, d.callID)
@@ -303,7 +304,7 @@ func (a *Analyzer) Finish() *Report {
 	}
 	sort.Slice(regs, func(i, j int) bool { return regs[i].order < regs[j].order })
 	for _, r := range regs {
-		a.rep.Registrations = append(a.rep.Registrations, a.explainRegister(r, roles))
+		a.rep.Registrations = append(a.rep.Registrations, a.explainRegisters(r, roles)...)
 	}
 	dlgs := make([]*dlgState, 0, len(a.dlgs))
 	for _, d := range a.dlgs {

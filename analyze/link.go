@@ -38,7 +38,7 @@ func (a *Analyzer) linkLegs(calls []*callState) {
 				linked = true
 			case dr.time.Sub(ur.time) >= 0 && dr.time.Sub(ur.time) <= linkWindow &&
 				dr.src.Addr().Unmap() == ur.dst.Addr().Unmap() && dr.dst != ur.src &&
-				sameNumber(calledNumber(ur), calledNumber(dr)):
+				(sameNumber(calledNumber(ur), calledNumber(dr)) || sameNumber(ur.from.User, dr.from.User)):
 				linked = true
 			}
 			if linked {

@@ -29,8 +29,8 @@ func (a *Analyzer) metrics(rm roleMap) Metrics {
 		return p
 	}
 	for _, c := range a.rep.Calls {
-		if c.Outcome == OutcomeIncomplete {
-			continue
+		if c.Outcome == OutcomeIncomplete || c.LegOf != "" {
+			continue // a B2BUA's second leg is the same session attempt
 		}
 		name := c.Dst
 		if c.Direction == "incoming" {

@@ -69,15 +69,60 @@ const (
 	RegIncomplete   = "incomplete"
 )
 
-func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
+// groups splits the REGISTER transactions of a Call-ID into
+// registrations: each runs until a final answer other than a 401/407
+// challenge, so a refresh or a de-registration is a registration of its own.
+func (r *regState) groups() [][]*txn {
+	var out [][]*txn
+	var cur []*txn
+	for _, x := range r.txns {
+		cur = append(cur, x)
+		if x.final != nil && x.final.code != 401 && x.final.code != 407 {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func (a *Analyzer) explainRegisters(r *regState, rm roleMap) []*Register {
+	var out []*Register
+	for _, g := range r.groups() {
+		out = append(out, a.explainRegister(r, g, rm))
+	}
+	return out
+}
+
+func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Register {
 	t := a.text
-	first := r.txns[0]
-	last := r.txns[len(r.txns)-1] // the last attempt decides
+	first := group[0]
+	last := group[len(group)-1] // the last attempt decides
+	var frames []int
+	var msgs []Exchange
+	inGroup := map[int]bool{}
+	for _, x := range group {
+		for _, f := range x.frames {
+			inGroup[f] = true
+		}
+	}
+	for i, f := range r.frames {
+		if inGroup[f] {
+			frames = append(frames, f)
+			msgs = append(msgs, r.msgs[i])
+		}
+	}
+	end := last.lastSend
+	if last.final != nil {
+		end = last.final.time
+	}
 	reg := &Register{
 		CallID: r.callID, AOR: first.req.to.URI, Contact: first.req.contact,
 		Src: viaEndpoint(first.req.src, first.req.vias).String(), Dst: unmapAP(first.req.dst).String(),
-		Start: first.req.time.UTC(), End: r.last.UTC(), Attempts: len(r.txns), Expires: -1,
-		Frames: r.frames, Messages: r.msgs, Findings: []Finding{},
+		Start: first.req.time.UTC(), End: end.UTC(), Attempts: len(group), Expires: -1,
+		Frames: frames, Messages: msgs, Findings: []Finding{},
 	}
 	v := vars{"to": reg.Dst, "what": "REGISTER", "value": first.req.to.User}
 	fault := catalog.FaultNone
@@ -107,7 +152,7 @@ func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
 			main = t.finding("no-response", v, last.frames...)
 		} else {
 			reg.Outcome = RegIncomplete
-			v["secs"] = secs(a.last.Sub(r.last))
+			v["secs"] = secs(a.last.Sub(last.lastSend))
 			v["what"] = t.word("registration", "aanmelding")
 			main = t.finding("incomplete", v, last.frame())
 		}
@@ -123,14 +168,18 @@ func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
 		}
 		fault = catalog.FaultNone
 		v["value"] = strconv.Itoa(reg.Expires)
-		main = t.finding("registered", v, fin.frame)
+		if reg.Outcome == RegUnregistered {
+			main = t.finding("unregistered", v, fin.frame)
+		} else {
+			main = t.finding("registered", v, fin.frame)
+		}
 	default:
 		reg.Outcome = RegFailed
 		authSent := last.req.authNonce != "" || last.req.authUser != ""
 		switch {
 		case fin.code == 401 || fin.code == 407 || fin.code == 403 && authSent:
-			v["what"] = authWhat(t, r.txns)
-			main = t.finding("auth-failed", v, authFrames(r.txns)...)
+			v["what"] = authWhat(t, group)
+			main = t.finding("auth-failed", v, authFrames(group)...)
 			fault = catalog.FaultLocal
 		case fin.code == 404 || fin.code == 403 && strings.Contains(strings.ToLower(fin.reason), "user"):
 			main = t.finding("user-unknown", v, fin.frame)
@@ -159,8 +208,8 @@ func (a *Analyzer) explainRegister(r *regState, rm roleMap) *Register {
 		reg.Findings = append(reg.Findings, f)
 	}
 	if reg.Outcome == RegRegistered || reg.Outcome == RegUnregistered {
-		for i, x := range r.txns {
-			if x.final != nil && (x.final.code == 401 || x.final.code == 407) && i+1 < len(r.txns) {
+		for i, x := range group {
+			if x.final != nil && (x.final.code == 401 || x.final.code == 407) && i+1 < len(group) {
 				reg.Findings = append(reg.Findings, t.finding("auth-challenge", vars{"to": x.final.src.String(),
 					"code": strconv.Itoa(x.final.code), "phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code))}, x.final.frame))
 				break

@@ -119,6 +119,7 @@ type Call struct {
 	Reasons     []Decoded  `json:"reasons,omitempty"`
 	Warnings    []Decoded  `json:"warnings,omitempty"`
 	Linked      []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
+	LegOf       string     `json:"leg_of,omitempty"` // the Call-ID of the leg this one continues (a B2BUA's outgoing leg)
 	Frames      []int      `json:"frames"`
 	Messages    []Exchange `json:"messages"`
 	File        string     `json:"file,omitempty"`

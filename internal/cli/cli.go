@@ -49,6 +49,7 @@ const usageText = `sipcause explains why a SIP call failed and whose side the pr
 Usage:
   sipcause analyze FILE...     explain every call and registration in captures or logs
   sipcause messages FILE...    list every SIP message in captures or logs
+  sipcause flow FILE...        draw the ladder diagram of each call (--call ID, --width N)
   sipcause code ARG...        explain a status code, status line, Reason or Warning value
   sipcause codes              list every registered SIP response code
   sipcause help               show this help
@@ -100,6 +101,8 @@ func run(args []string, env Env) error {
 		return runAnalyze(rest, env)
 	case "messages":
 		return runMessages(rest, env)
+	case "flow":
+		return runFlow(rest, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/report"
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+// FlowOptions are the options of `sipcause flow`.
+type FlowOptions struct {
+	Files  []string
+	CallID string // only this call; "" means every call
+	Width  int    // terminal columns; 0 means 100
+}
+
+func runFlow(args []string, env Env) error {
+	fs := flag.NewFlagSet("flow", flag.ContinueOnError)
+	callID := fs.String("call", "", "show only the call with this Call-ID")
+	width := fs.Int("width", 100, "width of the diagram in columns")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("flow: give at least one capture or log file (or - for standard input)")
+	}
+	if *width < 40 || *width > 1000 {
+		return usagef("flow: --width %d: want 40 to 1000", *width)
+	}
+	return Flow(FlowOptions{Files: files, CallID: *callID, Width: *width}, env.Stdout, env.Stderr)
+}
+
+// Flow reads the inputs like Analyze and draws the ladder diagram of every
+// call, or of the one call asked for.
+func Flow(o FlowOptions, stdout, stderr io.Writer) error {
+	a := analyze.New(analyze.Options{})
+	_, integ, readErr := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
+		a.Add(analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
+	})
+	var ue *UsageError
+	if errors.As(readErr, &ue) {
+		return readErr
+	}
+	a.AddIntegrity(integ)
+	rep := a.Finish()
+	shown := 0
+	for _, c := range rep.Calls {
+		if o.CallID != "" && c.CallID != o.CallID {
+			continue
+		}
+		if err := report.Flow(stdout, c, o.Width); err != nil {
+			return err
+		}
+		shown++
+	}
+	if o.CallID != "" && shown == 0 {
+		if readErr != nil {
+			return readErr
+		}
+		return usagef("flow: no call with Call-ID %q", o.CallID)
+	}
+	if shown == 0 {
+		fmt.Fprintln(stdout, "No calls found.")
+	}
+	return readErr
+}
