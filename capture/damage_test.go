@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,4 +108,33 @@ func TestStreamLimits(t *testing.T) {
 	if got := r.Integrity().Truncated; got != n {
 		t.Errorf("Truncated = %d, want %d", got, n)
 	}
+}
+
+// TestTrickle sends a large message one byte per segment: it must come out
+// once, whole, at its last byte, without rescanning the buffer per segment.
+func TestTrickle(t *testing.T) {
+	msg := sipRequest("MESSAGE", "slow", string(bytes.Repeat([]byte("s"), 30000)))
+	frames := make([]synthFrame, 0, len(msg))
+	for i := range msg {
+		frames = append(frames, synthFrame{data: tcpSeg(alice, bob, uint32(1+i), 0, msg[i:i+1])})
+	}
+	start := time.Now()
+	pkts, _, err := readAll(t, writeTemp(t, writePcap(t, layers.LinkTypeEthernet, false, frames)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkts) != 1 || !bytes.Equal(pkts[0].Payload, msg) || pkts[0].Frame != len(msg) {
+		t.Fatalf("%d packets; want the whole message at frame %d", len(pkts), len(msg))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	path := filepath.Join(t.TempDir(), "capture")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

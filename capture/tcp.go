@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/sipcause/sipcause/sipmsg"
@@ -37,18 +38,23 @@ type segment struct {
 // delivered in sequence order, retransmitted bytes are dropped, segments
 // that arrive early wait (bounded) for the hole before them to fill.
 type tcpStream struct {
-	key       flowKey
-	started   bool
-	next      uint32 // next expected sequence number
-	buf       []byte // in-order bytes not yet framed
-	ooo       []segment
-	oooBytes  int
-	mode      streamMode
-	tlsSkip   int  // bytes of the current TLS record still to skip
-	tlsSIP    bool // the TLS flow is taken to carry SIP (see tlsCarriesSIP)
-	wsMsg     []byte
-	wsActive  bool // a fragmented WebSocket message is being collected
-	lastFrame int
+	key      flowKey
+	started  bool
+	next     uint32 // next expected sequence number
+	buf      []byte // in-order bytes not yet framed
+	ooo      []segment
+	oooBytes int
+	mode     streamMode
+	tlsSkip  int  // bytes of the current TLS record still to skip
+	tlsSIP   bool // the TLS flow is taken to carry SIP (see tlsCarriesSIP)
+	wsMsg    []byte
+	wsActive bool // a fragmented WebSocket message is being collected
+	// A SIP message at the front of buf waits for its end: framing is tried
+	// again only once pending bytes are there or, while its header section
+	// is incomplete, once an empty line may have arrived after scanned. So
+	// a message that trickles in one byte per segment costs linear time.
+	pending, scanned int
+	lastFrame        int
 }
 
 // streamTable holds the TCP streams being reassembled, at most maxStreams;
@@ -246,6 +252,7 @@ func (r *Reader) deliver(s *tcpStream, p []byte) {
 	if len(s.buf) > maxStreamBuffer {
 		r.integ.Truncated++
 		s.buf, s.mode = s.buf[:0], modeUnknown
+		s.resetWait()
 	}
 	if len(s.buf) == 0 && cap(s.buf) > 64<<10 {
 		s.buf = nil // give back the memory of an unusually large message
@@ -286,6 +293,7 @@ func (r *Reader) skipGap(s *tcpStream) {
 		r.integ.Truncated++
 	}
 	s.buf = s.buf[:0]
+	s.resetWait()
 	s.tlsSkip, s.wsActive, s.wsMsg = 0, false, s.wsMsg[:0]
 	if s.mode == modeSIP || s.mode == modeTLS {
 		s.mode = modeUnknown // resynchronise on the next start line
@@ -349,24 +357,31 @@ func (r *Reader) frameStream(s *tcpStream) {
 		if len(b) == 0 {
 			return
 		}
+		if !s.mayBeComplete(b) {
+			r.cur.sip = true
+			return
+		}
 		switch {
 		case sipmsg.LooksLikeSIP(b):
 			n, ok := sipmsg.FrameLen(b)
 			if !ok && len(b) > sipmsg.MaxMessageSize {
 				r.integ.Malformed++ // no end of headers: not framed SIP
 				s.mode = modeUnknown
+				s.resetWait()
 				b = b[:0]
 				return
 			}
 			if !ok {
 				s.mode = modeSIP
+				s.wait(b)
 				r.cur.sip = true
 				return // wait for the rest
 			}
 			s.mode = modeSIP
+			s.resetWait()
 			r.emit(s.key.src, s.key.dst, "tcp", b[:n])
 			b = b[n:]
-		case s.mode == modeSIP && bytes.IndexByte(b, '\n') < 0 && len(b) < 512:
+		case bytes.IndexByte(b, '\n') < 0 && len(b) < 512 && (s.mode == modeSIP || startLinePrefix(b)):
 			r.cur.sip = true
 			return // a start line cut by the segment boundary
 		case isHEP3(b):
@@ -511,4 +526,70 @@ func clientHelloSNI(b []byte) []byte {
 		return ext[5 : 5+l]
 	}
 	return nil
+}
+
+// mayBeComplete reports whether the bytes added to b since the last try can
+// have completed the SIP message at its front.
+func (s *tcpStream) mayBeComplete(b []byte) bool {
+	switch {
+	case s.pending > 0:
+		return len(b) >= s.pending
+	case s.scanned > 0:
+		from := max(0, s.scanned-3)
+		s.scanned = len(b)
+		return bytes.Contains(b[from:], []byte("\n\n")) || bytes.Contains(b[from:], []byte("\n\r\n"))
+	}
+	return true
+}
+
+// wait records how far the incomplete SIP message at the front of b has
+// been examined.
+func (s *tcpStream) wait(b []byte) {
+	if end, sep := headerEnd(b); end >= 0 {
+		s.pending, s.scanned = end+sep+minContentLength(b[:end]), 0
+		return
+	}
+	s.pending, s.scanned = 0, len(b)
+}
+
+func (s *tcpStream) resetWait() { s.pending, s.scanned = 0, 0 }
+
+// minContentLength returns the smallest Content-Length value (RFC 3261
+// section 20.14, compact form "l") in a header section, 0 when there is none
+// or it is unreadable: a lower bound of the body length sipmsg.FrameLen will
+// want, never more.
+func minContentLength(h []byte) int {
+	best := -1
+	for line := range bytes.SplitSeq(h, []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		if !bytes.EqualFold(name, []byte("Content-Length")) && !bytes.EqualFold(name, []byte("l")) {
+			continue
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSpace(value)))
+		if err != nil || n < 0 || n > sipmsg.MaxMessageSize {
+			return 0
+		}
+		if best < 0 || n < best {
+			best = n
+		}
+	}
+	return max(best, 0)
+}
+
+// startLinePrefix reports whether b, which holds no line end yet, may be the
+// beginning of a SIP start line: an upper-case letter then printable ASCII.
+func startLinePrefix(b []byte) bool {
+	if len(b) == 0 || b[0] < 'A' || b[0] > 'Z' {
+		return false
+	}
+	for _, c := range b {
+		if (c < 0x20 || c > 0x7e) && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
