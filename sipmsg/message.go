@@ -216,7 +216,7 @@ func FrameLen(stream []byte) (n int, ok bool) {
 		if pos > 0 {
 			if c := bytes.IndexByte(line, ':'); c > 0 {
 				name := bytes.TrimRight(line[:c], " \t")
-				if lookupHeader(name) == hContentLength {
+				if (len(name) == 1 && lower(name[0]) == 'l') || equalFold(name, "Content-Length") {
 					if v, ok := atoiSafe(trimLWS(line[c+1:])); ok && v <= MaxMessageSize {
 						cl = v
 					} else {
