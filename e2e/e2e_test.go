@@ -7,11 +7,13 @@
 // Run it as root with sipp (Debian: sip-tester), dumpcap and tshark
 // (tshark), and kamailio installed:
 //
-//	go test ./e2e
-//	go test ./e2e -run 'TestCalls/busy' -v
+//	go test ./e2e                           # about 45 s on an idle machine
+//	go test ./e2e -run 'TestCalls/busy' -v  # -v prints the SIP flow tshark saw
 //	go test ./e2e -e2e.keep /tmp/captures   # keep every capture as NAME.pcapng
 //
-// Without root or the tools, each test skips and says why. While
+// TestCalls runs the quick scenarios in parallel; TestUnanswered then runs
+// the two that wait for Timer B (32 s). Without root or the tools, or with
+// -short, each test skips and says why. While
 // `sipcause analyze` is not yet a command, each test still makes and checks
 // its capture, then skips the analyzer part.
 package e2e

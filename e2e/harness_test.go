@@ -31,6 +31,9 @@ const loopback = "127.0.0.1"
 // we do not try to detect).
 func requireTools(t *testing.T, names ...string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short (real SIP software, up to 40 s)")
+	}
 	if _, err := os.Stat("/proc/net/udp"); err != nil {
 		t.Skip("e2e: needs Linux (/proc/net) to capture on lo")
 	}
