@@ -22,13 +22,24 @@ type Packet struct {
 	Frame     int       // 1-based frame number in the file (for logs: line number)
 	Time      time.Time // capture time (UTC)
 	Src, Dst  netip.AddrPort
-	Transport string // "udp", "tcp", "tls", "ws", "wss", "sctp"
-	Encap     string // outermost tunnel or "hep2"/"hep3"; "" when plain
-	Payload   []byte // exactly one SIP message (framed); valid until the next call to Next
+	Transport string // "udp", "tcp", "ws", "sctp"; from logs also "tls", "wss", or "" when the log does not say
+	// Encap names how the message reached the capture: the outermost tunnel
+	// ("ipip", "gre", "erspan", "vxlan", "gtp", "pppoe"), "hep1"/"hep2"/"hep3"
+	// (addresses and time are then those of the HEP header), or "icmp" for a
+	// message quoted in an ICMP error sent back to its sender; "" when plain.
+	Encap   string
+	Payload []byte // exactly one SIP message (framed); valid until the next call to Next
 }
 
 // Integrity counts what the reader saw besides the SIP messages it returned,
-// so that a report can say how complete the capture was.
+// so that a report can say how complete the capture was. Each frame that
+// returned no SIP is counted once, as Malformed, as NonSIP, or not at all
+// when it held part of a message still being reassembled or encrypted SIP.
+//
+// EncryptedSIP counts TLS application-data records (RFC 8446 section 5.1)
+// on flows taken to carry SIP: TCP port 5061 at either end (RFC 3261
+// section 26.2, the sips default), or a ClientHello whose server name
+// contains "sip"; DTLS records on UDP port 5061 too. Other TLS is NonSIP.
 type Integrity struct {
 	Frames              int `json:"frames"`               // frames (or log lines with a message) read
 	SIPMessages         int `json:"sip_messages"`         // packets returned by Next
@@ -111,9 +122,10 @@ type Reader struct {
 	hep    *bufio.Reader // raw HEP stream
 	logs   *logReader    // text logs
 
-	frame int
-	integ Integrity
-	cur   frameInfo
+	frame    int
+	lastTime time.Time // of the last frame read (LastFrameTime)
+	integ    Integrity
+	cur      frameInfo
 
 	out    []Packet // packets found in the current frame (or at the end)
 	outPos int
@@ -306,6 +318,7 @@ func (r *Reader) stepFrame() error {
 	r.frame++
 	r.integ.Frames++
 	r.cur = frameInfo{time: ci.Timestamp.UTC(), truncated: ci.CaptureLength < ci.Length}
+	r.lastTime = r.cur.time
 	r.decodeLink(lt, data)
 	r.endFrame()
 	return nil

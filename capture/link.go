@@ -578,6 +578,9 @@ func (r *Reader) hepPacket(p []byte) bool {
 // emitHEP emits the SIP message(s) carried by a decoded HEP packet.
 func (r *Reader) emitHEP(h HEPPacket) {
 	r.cur.sip = true // HEP is a SIP carrier even when it holds something else
+	if r.hep != nil && !h.Time.IsZero() {
+		r.lastTime = h.Time // a raw HEP stream has no frame times of its own
+	}
 	if h.ProtoType != 1 && h.ProtoType != 0 {
 		return
 	}

@@ -35,6 +35,9 @@ func TestOpenFile(t *testing.T) {
 		}
 		n++
 	}
+	if want := synthStart.Add(2 * ms); !r.LastFrameTime().Equal(want) {
+		t.Errorf("LastFrameTime = %v, want %v", r.LastFrameTime(), want)
+	}
 	if n != 3 || r.Format() != "pcap" {
 		t.Errorf("%d packets from %s, want 3 from pcap", n, r.Format())
 	}
