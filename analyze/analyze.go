@@ -16,6 +16,9 @@ const (
 	T1     = 500 * time.Millisecond
 	TimerB = 64 * T1
 	TimerF = 64 * T1
+	// TimerC is the proxy's INVITE timer (RFC 3261 §16.6 step 11): more
+	// than 3 minutes of ringing without a final answer.
+	TimerC = 3 * time.Minute
 )
 
 // Limits that keep memory bounded whatever the input holds.
@@ -23,6 +26,8 @@ const (
 	maxMessagesPerCall = 2000 // messages kept for the ladder of one call
 	maxOpenItems       = 200000
 	idleClose          = 4 * time.Hour // an answered call with no BYE is closed after this much silence
+	settle             = TimerB        // quiet time after which a finished call can be reported
+	sweepEvery         = 4096          // messages between two sweeps for finished calls
 )
 
 // Options tune an analysis.
@@ -30,13 +35,20 @@ type Options struct {
 	// Local is the user's own side: addresses or networks of their phones,
 	// PBX and router. Empty means: work it out from the traffic.
 	Local []netip.Prefix
-	// LocalHosts are host names (as they appear in Via, Contact or From)
-	// that are the user's own.
+	// LocalHosts are host names (as they appear in Via or From) that are
+	// the user's own.
 	LocalHosts []string
 	// Lang is the language of the texts in the report.
 	Lang catalog.Lang
 	// Catalog is the knowledge base; nil means catalog.Default().
 	Catalog *catalog.Catalog
+	// OnCall, OnRegister and OnDialog, when set, receive each call,
+	// registration or other exchange as soon as it is finished, and the
+	// report does not keep it: memory then depends on the calls still open,
+	// not on the size of the input. When nil the report keeps them.
+	OnCall     func(*Call)
+	OnRegister func(*Register)
+	OnDialog   func(*Dialog)
 }
 
 // Analyzer turns time-ordered messages into a Report. It is not safe for
@@ -45,15 +57,14 @@ type Analyzer struct {
 	opt   Options
 	cat   *catalog.Catalog
 	text  *texts
-	calls map[string]*callState // by Call-ID
-	regs  map[string]*regState  // by Call-ID
-	dlgs  map[string]*dlgState  // by Call-ID+method
+	calls map[string]*callState // open calls by Call-ID
+	regs  map[string]*regState  // open registrations by Call-ID
+	dlgs  map[string]*dlgState  // open other exchanges by Call-ID and method
 	order int                   // arrival counter, for stable ordering
 	rep   Report
 	first time.Time
 	last  time.Time
-	seen  map[string]struct{} // request/response fingerprints, for retransmissions
-	hosts map[netip.Addr]*hostInfo
+	seen  map[string]time.Time // message fingerprints, for retransmissions
 
 	endpoints   map[netip.AddrPort]int // first seen (arrival order)
 	pairs       [][2]netip.AddrPort    // request paths, in order
@@ -65,19 +76,12 @@ type Analyzer struct {
 	epNames     map[netip.AddrPort]map[string]bool
 	agents      map[netip.AddrPort]string
 
-	done      []*callState
-	doneRegs  []*regState
-	doneDlgs  []*dlgState
-	integrity Integrity
-}
+	legIndex  map[netip.Addr][]*callState // recent calls by the address their INVITE went to
+	headerIdx map[string]*callState       // Call-ID, Session-ID and icid of recent calls
 
-type hostInfo struct {
-	addr       netip.Addr
-	registers  bool // sent a REGISTER
-	registrar  bool // received a REGISTER
-	invites    bool // sent an INVITE
-	agent      string
-	firstFrame int
+	metrics   metricAcc
+	integrity Integrity
+	sinceSwp  int
 }
 
 // New returns an Analyzer.
@@ -92,14 +96,17 @@ func New(opt Options) *Analyzer {
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(opt.Lang),
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
-		seen: map[string]struct{}{}, hosts: map[netip.Addr]*hostInfo{},
+		seen:      map[string]time.Time{},
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
 		epNames: map[netip.AddrPort]map[string]bool{}, agents: map[netip.AddrPort]string{},
+		legIndex: map[netip.Addr][]*callState{}, headerIdx: map[string]*callState{},
+		metrics: newMetricAcc(),
 		rep: Report{
 			SchemaVersion: SchemaVersion, Lang: string(opt.Lang),
 			Summary: Summary{Requests: map[string]int{}, Responses: map[string]int{}, Outcomes: map[string]int{}},
+			Calls:   []*Call{}, Registrations: []*Register{}, Dialogs: []*Dialog{},
 		},
 	}
 }
@@ -127,12 +134,20 @@ func (a *Analyzer) Add(m Message) {
 	} else {
 		s.Responses[strconv.Itoa(m.StatusCode)]++
 	}
-	a.noteHost(m)
+	a.noteAgent(m)
 	a.noteEndpoints(m)
 	retrans := a.isRetransmission(m)
 	if retrans {
 		s.Retransmitted++
 	}
+	a.route(m, retrans)
+	if a.sinceSwp++; a.sinceSwp >= sweepEvery {
+		a.sinceSwp = 0
+		a.sweep(false)
+	}
+}
+
+func (a *Analyzer) route(m Message, retrans bool) {
 	method := m.CSeqMethod
 	if m.Request {
 		method = m.Method
@@ -149,7 +164,7 @@ func (a *Analyzer) Add(m Message) {
 	case "REGISTER":
 		r := a.regs[m.CallID]
 		if r == nil {
-			if !m.Request {
+			if !m.Request || len(a.regs) >= maxOpenItems {
 				return // a response whose request was not captured
 			}
 			r = &regState{callID: m.CallID, order: a.order}
@@ -166,7 +181,7 @@ func (a *Analyzer) Add(m Message) {
 	key := m.CallID + "\x00" + method
 	d := a.dlgs[key]
 	if d == nil {
-		if !m.Request {
+		if !m.Request || len(a.dlgs) >= maxOpenItems {
 			return
 		}
 		d = &dlgState{callID: m.CallID, method: method, order: a.order}
@@ -181,11 +196,12 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	if c != nil {
 		return c
 	}
-	if !(m.Request && method == "INVITE" && m.To.Tag == "") {
+	if !(m.Request && method == "INVITE" && m.To.Tag == "") || len(a.calls) >= maxOpenItems {
 		return nil // mid-dialog traffic of a call whose start was not captured
 	}
-	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}}
+	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time}
 	a.calls[m.CallID] = c
+	a.linkNew(c, m)
 	return c
 }
 
@@ -215,80 +231,70 @@ func (a *Analyzer) isRetransmission(m Message) bool {
 	}
 	k := b.String()
 	if _, ok := a.seen[k]; ok {
+		a.seen[k] = m.Time
 		return true
 	}
 	if len(a.seen) >= maxOpenItems {
 		clear(a.seen) // bounded memory; late retransmissions count as new
 	}
-	a.seen[k] = struct{}{}
+	a.seen[k] = m.Time
 	return false
 }
 
-func (a *Analyzer) noteHost(m Message) {
-	if src, _ := msgEndpoints(m); src.IsValid() && a.agents[src] == "" && len(a.agents) < maxOpenItems {
-		switch {
-		case !m.Request && m.Server != "":
-			a.agents[src] = m.Server
-		case m.UserAgent != "":
-			a.agents[src] = m.UserAgent
-		}
+func (a *Analyzer) noteAgent(m Message) {
+	src, _ := msgEndpoints(m)
+	if !src.IsValid() || a.agents[src] != "" || len(a.agents) >= maxOpenItems {
+		return
 	}
-	src := a.host(m.Src.Addr(), m.Frame)
-	dst := a.host(m.Dst.Addr(), m.Frame)
-	if m.Request {
-		switch m.Method {
-		case "REGISTER":
-			if src != nil {
-				src.registers = true
-			}
-			if dst != nil {
-				dst.registrar = true
-			}
-		case "INVITE":
-			if src != nil && m.To.Tag == "" {
-				src.invites = true
-			}
-		}
-		if src != nil && src.agent == "" && m.UserAgent != "" {
-			src.agent = m.UserAgent
-		}
-	} else if src != nil && src.agent == "" {
-		if m.Server != "" {
-			src.agent = m.Server
-		} else if m.UserAgent != "" {
-			src.agent = m.UserAgent
-		}
+	switch {
+	case !m.Request && m.Server != "":
+		a.agents[src] = m.Server
+	case m.UserAgent != "":
+		a.agents[src] = m.UserAgent
 	}
 }
 
-func (a *Analyzer) host(ip netip.Addr, frame int) *hostInfo {
-	if !ip.IsValid() {
-		return nil
+// finished reports whether a call can be reported at time now: it ended
+// (BYE, a failure answer, no answer at all) and has been quiet long enough
+// for retransmissions and late ACKs, or it has been silent for hours.
+func (c *callState) finished(now time.Time) bool {
+	idle := now.Sub(c.last)
+	if idle >= idleClose {
+		return true
 	}
-	ip = ip.Unmap()
-	h := a.hosts[ip]
-	if h == nil {
-		if len(a.hosts) >= maxOpenItems {
-			return nil
-		}
-		h = &hostInfo{addr: ip, firstFrame: frame}
-		a.hosts[ip] = h
+	if idle < settle {
+		return false
 	}
-	return h
+	prim := c.primary()
+	if len(prim) == 0 {
+		return true
+	}
+	last := prim[len(prim)-1]
+	switch {
+	case last.final != nil && last.final.code < 300:
+		return len(c.byes) > 0
+	case last.final != nil:
+		return true
+	case len(last.provisional) == 0:
+		return true
+	}
+	return idle >= TimerC
 }
 
-// Finish closes every open call, registration and dialog and returns the
-// report. The Analyzer must not be used afterwards.
-func (a *Analyzer) Finish() *Report {
-	roles := a.roles()
-	calls := make([]*callState, 0, len(a.calls))
+// sweep reports the calls, registrations and exchanges that are finished;
+// at the end of the input (all) it reports everything still open.
+func (a *Analyzer) sweep(all bool) {
+	now := a.last
+	rm := a.roles()
+	var ready []*callState
 	for _, c := range a.calls {
-		calls = append(calls, c)
+		if all || c.finished(now) && c.downFinished(now) {
+			ready = append(ready, c)
+		}
 	}
-	sort.Slice(calls, func(i, j int) bool { return calls[i].order < calls[j].order })
-	a.linkLegs(calls)
-	for _, c := range calls {
-		call := a.explainCall(c, roles)
+	sort.Slice(ready, func(i, j int) bool { return ready[i].order < ready[j].order })
+	for _, c := range ready {
+		call := a.explainCall(c, rm)
 		if c.linkedUp != nil {
 			call.Linked = append(call.Linked, c.linkedUp.callID)
 			call.LegOf = c.linkedUp.callID
@@ -296,52 +302,103 @@ func (a *Analyzer) Finish() *Report {
 		for _, d := range c.linkedDown {
 			call.Linked = append(call.Linked, d.callID)
 		}
-		a.rep.Calls = append(a.rep.Calls, call)
+		a.metrics.addCall(call, c)
+		a.countOutcome(call)
+		delete(a.calls, c.callID)
+		a.unindex(c)
+		if a.opt.OnCall != nil {
+			a.opt.OnCall(call)
+		} else {
+			a.rep.Calls = append(a.rep.Calls, call)
+		}
 	}
-	regs := make([]*regState, 0, len(a.regs))
+	var regs []*regState
 	for _, r := range a.regs {
 		regs = append(regs, r)
 	}
 	sort.Slice(regs, func(i, j int) bool { return regs[i].order < regs[j].order })
 	for _, r := range regs {
-		a.rep.Registrations = append(a.rep.Registrations, a.explainRegisters(r, roles)...)
-	}
-	dlgs := make([]*dlgState, 0, len(a.dlgs))
-	for _, d := range a.dlgs {
-		dlgs = append(dlgs, d)
-	}
-	sort.Slice(dlgs, func(i, j int) bool { return dlgs[i].order < dlgs[j].order })
-	for _, d := range dlgs {
-		a.rep.Dialogs = append(a.rep.Dialogs, a.explainDialog(d))
-	}
-	s := &a.rep.Summary
-	for _, c := range a.rep.Calls {
-		s.Calls++
-		s.Outcomes[c.Outcome]++
-		if c.Outcome == OutcomeAnswered {
-			s.Answered++
-		} else if c.Outcome != OutcomeIncomplete {
-			s.Failed++
+		for _, reg := range a.closedRegisters(r, rm, now, all) {
+			a.metrics.addRegister(reg)
+			if a.opt.OnRegister != nil {
+				a.opt.OnRegister(reg)
+			} else {
+				a.rep.Registrations = append(a.rep.Registrations, reg)
+			}
+			a.rep.Summary.Registrations++
+		}
+		if len(r.txns) == 0 {
+			delete(a.regs, r.callID)
 		}
 	}
-	s.Registrations = len(a.rep.Registrations)
+	var dlgs []string
+	for k, d := range a.dlgs {
+		if all || now.Sub(d.last) >= settle {
+			dlgs = append(dlgs, k)
+		}
+	}
+	sort.Slice(dlgs, func(i, j int) bool { return a.dlgs[dlgs[i]].order < a.dlgs[dlgs[j]].order })
+	for _, k := range dlgs {
+		d := a.explainDialog(a.dlgs[k])
+		delete(a.dlgs, k)
+		if a.opt.OnDialog != nil {
+			a.opt.OnDialog(d)
+		} else {
+			a.rep.Dialogs = append(a.rep.Dialogs, d)
+		}
+	}
+	for k, t := range a.seen {
+		if now.Sub(t) > 2*TimerB {
+			delete(a.seen, k)
+		}
+	}
+}
+
+// downFinished reports whether the legs this call was forwarded on are
+// finished too, so that its explanation can use them.
+func (c *callState) downFinished(now time.Time) bool {
+	for _, d := range c.linkedDown {
+		if d.finished(now) == false && !d.emitted {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Analyzer) countOutcome(c *Call) {
+	s := &a.rep.Summary
+	s.Calls++
+	s.Outcomes[c.Outcome]++
+	if c.Outcome == OutcomeAnswered {
+		s.Answered++
+	} else if c.Outcome != OutcomeIncomplete {
+		s.Failed++
+	}
+}
+
+// ObserveEnd tells the analyzer that the input went on until t, also when
+// the last packets were not SIP (a TCP FIN, RTP): timers such as Timer B
+// run until the end of the capture, not the last SIP message.
+func (a *Analyzer) ObserveEnd(t time.Time) {
+	if t.After(a.last) {
+		a.last = t
+	}
+}
+
+// Finish reports everything still open and returns the report. The
+// Analyzer must not be used afterwards.
+func (a *Analyzer) Finish() *Report {
+	a.sweep(true)
+	rm := a.roles()
+	s := &a.rep.Summary
 	if !a.first.IsZero() {
 		f, l := a.first.UTC(), a.last.UTC()
 		s.First, s.Last = &f, &l
 	}
 	a.rep.Integrity = a.integrity
-	a.rep.Hosts = a.hostList(roles)
-	a.rep.Metrics = a.metrics(roles)
+	a.rep.Hosts = a.hostList(rm)
+	a.rep.Metrics = a.metrics.result()
 	a.rep.Findings = a.inputFindings()
-	if a.rep.Calls == nil {
-		a.rep.Calls = []*Call{}
-	}
-	if a.rep.Registrations == nil {
-		a.rep.Registrations = []*Register{}
-	}
-	if a.rep.Dialogs == nil {
-		a.rep.Dialogs = []*Dialog{}
-	}
 	if a.rep.Findings == nil {
 		a.rep.Findings = []Finding{}
 	}

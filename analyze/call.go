@@ -49,6 +49,9 @@ type callState struct {
 
 	linkedDown []*callState
 	linkedUp   *callState
+	emitted    bool
+	indexKeys  []string
+	indexAddr  netip.Addr
 }
 
 // txns is an alias for the transaction map.

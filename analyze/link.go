@@ -9,44 +9,86 @@ import (
 // must start to be taken as the same call.
 const linkWindow = 10 * time.Second
 
-// linkLegs links the legs of one call seen at several hops under different
-// Call-IDs: a B2BUA (Asterisk, FreeSWITCH, an SBC) makes a new Call-ID for
-// its outgoing leg. Headers link them where present: X-CID or a similar
-// header carrying the other Call-ID, Session-ID (RFC 7989) or the icid of
-// P-Charging-Vector. Without them, a leg that leaves the host the first leg
-// went to, within a few seconds, for the same dialled number, is the same
-// call.
-func (a *Analyzer) linkLegs(calls []*callState) {
-	byID := map[string]*callState{}
-	for _, c := range calls {
-		byID[c.callID] = c
+// linkNew links a new call to the leg it continues, when the same call is
+// seen at several hops under different Call-IDs: a B2BUA (Asterisk,
+// FreeSWITCH, an SBC) makes a new Call-ID for its outgoing leg. Headers
+// link them where present: X-CID or a similar header carrying the other
+// Call-ID, Session-ID (RFC 7989) or the icid of P-Charging-Vector (RFC
+// 7315). Without them, a leg that leaves the host the first leg went to,
+// within a few seconds, for the same dialled number or from the same
+// caller, is the same call.
+func (a *Analyzer) linkNew(dn *callState, m Message) {
+	var up *callState
+	for _, k := range []string{"cid:" + m.XCID, "sid:" + m.SessionID, "icid:" + m.ICID} {
+		if strings.HasSuffix(k, ":") {
+			continue
+		}
+		if c := a.headerIdx[k]; c != nil && c != dn {
+			up = c
+			break
+		}
 	}
-	for i, up := range calls {
-		ur := up.invites[0].req
-		for _, dn := range calls[i+1:] {
-			if dn.linkedUp != nil {
-				continue
+	src := m.Src.Addr().Unmap()
+	if up == nil {
+		cands := a.legIndex[src]
+		for i := len(cands) - 1; i >= 0; i-- {
+			c := cands[i]
+			ur := c.invites[0].req
+			if m.Time.Sub(ur.time) > linkWindow {
+				break
 			}
-			dr := dn.invites[0].req
-			linked := false
-			switch {
-			case dr.xcid != "" && dr.xcid == up.callID:
-				linked = true
-			case dr.sessionID != "" && dr.sessionID == ur.sessionID:
-				linked = true
-			case dr.icid != "" && dr.icid == ur.icid:
-				linked = true
-			case dr.time.Sub(ur.time) >= 0 && dr.time.Sub(ur.time) <= linkWindow &&
-				dr.src.Addr().Unmap() == ur.dst.Addr().Unmap() && dr.dst != ur.src &&
-				(sameNumber(calledNumber(ur), calledNumber(dr)) || sameNumber(ur.from.User, dr.from.User)):
-				linked = true
+			if unmapAP(ur.src) == unmapAP(m.Dst) {
+				continue // the answer path back to the caller, not a new leg
 			}
-			if linked {
-				dn.linkedUp = up
-				up.linkedDown = append(up.linkedDown, dn)
+			if sameNumber(calledNumber(ur), calledOf(m)) || sameNumber(ur.from.User, m.From.User) {
+				up = c
+				break
 			}
 		}
-		_ = byID
+	}
+	if up != nil {
+		dn.linkedUp = up
+		up.linkedDown = append(up.linkedDown, dn)
+	}
+	// Index the new call for the legs that may follow it.
+	dst := m.Dst.Addr().Unmap()
+	list := append(a.legIndex[dst], dn)
+	for len(list) > 0 && m.Time.Sub(list[0].first) > linkWindow { // keep only recent calls
+		list = list[1:]
+	}
+	if len(list) > 64 {
+		list = list[len(list)-64:]
+	}
+	a.legIndex[dst] = list
+	dn.indexKeys = nil
+	for _, k := range []string{"cid:" + m.CallID, "sid:" + m.SessionID, "icid:" + m.ICID} {
+		if !strings.HasSuffix(k, ":") && len(a.headerIdx) < maxOpenItems {
+			a.headerIdx[k] = dn
+			dn.indexKeys = append(dn.indexKeys, k)
+		}
+	}
+	dn.indexAddr = dst
+}
+
+// unindex forgets a call that has been reported.
+func (a *Analyzer) unindex(c *callState) {
+	c.emitted = true
+	for _, k := range c.indexKeys {
+		if a.headerIdx[k] == c {
+			delete(a.headerIdx, k)
+		}
+	}
+	list := a.legIndex[c.indexAddr]
+	for i, x := range list {
+		if x == c {
+			list = append(list[:i:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(a.legIndex, c.indexAddr)
+	} else {
+		a.legIndex[c.indexAddr] = list
 	}
 }
 
@@ -55,6 +97,13 @@ func calledNumber(r reqInfo) string {
 		return r.to.User
 	}
 	return uriUser(r.ruri)
+}
+
+func calledOf(m Message) string {
+	if m.To.User != "" {
+		return m.To.User
+	}
+	return uriUser(m.RequestURI)
 }
 
 // sameNumber compares dialled numbers loosely: the same digits at the end
@@ -80,3 +129,5 @@ func digits(s string) string {
 	}
 	return b.String()
 }
+
+

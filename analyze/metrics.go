@@ -7,98 +7,109 @@ import (
 	"strconv"
 )
 
-// metrics computes the RFC 6076 metrics over the calls and registrations,
-// overall and per remote peer. A session attempt is one call: the retries
-// after a 401/407 challenge belong to the same attempt, as RFC 6076 §5.3
-// counts authentication inside the measured intervals. Calls whose outcome
-// the capture does not show (incomplete) are left out.
-func (a *Analyzer) metrics(rm roleMap) Metrics {
-	type acc struct {
-		attempts, redirected, ok, effective, ineffective, completed int
-		srd, srdFail, sdd, sdt, rrd                                 []float64
-		regs, regFail                                               int
+// metricAcc accumulates the RFC 6076 metrics as calls and registrations
+// are reported, overall and per remote peer, so that no call needs to be
+// kept. A session attempt is one call: the retries after a 401/407
+// challenge belong to the same attempt, as RFC 6076 §5.3 counts
+// authentication inside the measured intervals. Calls whose outcome the
+// capture does not show (incomplete) and a B2BUA's second leg are left out.
+type metricAcc struct {
+	overall *acc
+	peers   map[string]*acc
+}
+
+type acc struct {
+	attempts, redirected, ok, effective, ineffective, completed int
+	srd, srdFail, sdd, sdt, rrd                                []float64
+	regs, regFail                                              int
+}
+
+func newMetricAcc() metricAcc { return metricAcc{overall: &acc{}, peers: map[string]*acc{}} }
+
+func (m *metricAcc) peer(name string) *acc {
+	p := m.peers[name]
+	if p == nil {
+		if len(m.peers) >= 10000 {
+			name = "other"
+			if p = m.peers[name]; p != nil {
+				return p
+			}
+		}
+		p = &acc{}
+		m.peers[name] = p
 	}
-	overall := &acc{}
-	peers := map[string]*acc{}
-	peer := func(name string) *acc {
-		p := peers[name]
-		if p == nil {
-			p = &acc{}
-			peers[name] = p
-		}
-		return p
+	return p
+}
+
+func (m *metricAcc) addCall(c *Call, cs *callState) {
+	if c.Outcome == OutcomeIncomplete || c.LegOf != "" {
+		return
 	}
-	for _, c := range a.rep.Calls {
-		if c.Outcome == OutcomeIncomplete || c.LegOf != "" {
-			continue // a B2BUA's second leg is the same session attempt
-		}
-		name := c.Dst
-		if c.Direction == "incoming" {
-			name = c.Src
-		}
-		for _, x := range []*acc{overall, peer(name)} {
-			x.attempts++
-			code := c.FinalStatus
-			switch {
-			case code >= 300 && code < 400:
-				x.redirected++
-			case code >= 200 && code < 300:
-				x.ok++
-				x.effective++
-			case code == 480 || code == 486 || code == 600 || code == 603:
-				x.effective++
-			}
-			if code == 408 || code == 500 || code == 503 || code == 504 || c.Outcome == OutcomeTimeout {
-				x.ineffective++
-			}
-			if code >= 200 && code < 300 {
-				x.completed++
-			}
-			// SRD (§4.3): to the first non-100 provisional, else the final.
-			switch {
-			case c.Times.Ringing != nil && code >= 200 && code < 300:
-				x.srd = append(x.srd, ms(c.Times.Ringing.Sub(c.Times.Invite)))
-			case code >= 200 && code < 300 && c.Times.Final != nil:
-				x.srd = append(x.srd, ms(c.Times.Final.Sub(c.Times.Invite)))
-			case code >= 400 && code != 401 && code != 402 && code != 407 && c.Times.Final != nil:
-				at := *c.Times.Final
-				if c.Times.Ringing != nil {
-					at = *c.Times.Ringing
-				}
-				x.srdFail = append(x.srdFail, ms(at.Sub(c.Times.Invite)))
-			}
-			if c.DurationMS > 0 {
-				x.sdt = append(x.sdt, float64(c.DurationMS))
-			}
+	name := c.Dst
+	if c.Direction == "incoming" {
+		name = c.Src
+	}
+	var sdd []float64
+	for _, b := range cs.byes {
+		if b.final != nil && b.final.code < 300 {
+			sdd = append(sdd, ms(b.final.time.Sub(b.req.time)))
 		}
 	}
-	// SDD (§4.4): BYE to its 2xx.
-	for _, c := range a.sortedCalls() {
-		for _, b := range c.byes {
-			if b.final != nil && b.final.code < 300 {
-				d := ms(b.final.time.Sub(b.req.time))
-				overall.sdd = append(overall.sdd, d)
-				if c.invites[0] != nil {
-					peer(unmapAP(c.invites[0].req.dst).String()).sdd = append(peer(unmapAP(c.invites[0].req.dst).String()).sdd, d)
-				}
+	for _, x := range []*acc{m.overall, m.peer(name)} {
+		x.attempts++
+		code := c.FinalStatus
+		switch {
+		case code >= 300 && code < 400:
+			x.redirected++
+		case code >= 200 && code < 300:
+			x.ok++
+			x.effective++
+		case code == 480 || code == 486 || code == 600 || code == 603:
+			x.effective++
+		}
+		if code == 408 || code == 500 || code == 503 || code == 504 || c.Outcome == OutcomeTimeout {
+			x.ineffective++
+		}
+		if code >= 200 && code < 300 {
+			x.completed++
+		}
+		// SRD (§4.3): to the first non-100 provisional, else the final.
+		switch {
+		case c.Times.Ringing != nil && code >= 200 && code < 300:
+			x.srd = append(x.srd, ms(c.Times.Ringing.Sub(c.Times.Invite)))
+		case code >= 200 && code < 300 && c.Times.Final != nil:
+			x.srd = append(x.srd, ms(c.Times.Final.Sub(c.Times.Invite)))
+		case code >= 400 && code != 401 && code != 402 && code != 407 && c.Times.Final != nil:
+			at := *c.Times.Final
+			if c.Times.Ringing != nil {
+				at = *c.Times.Ringing
 			}
+			x.srdFail = append(x.srdFail, ms(at.Sub(c.Times.Invite)))
+		}
+		if c.DurationMS > 0 {
+			x.sdt = append(x.sdt, float64(c.DurationMS))
+		}
+		x.sdd = append(x.sdd, sdd...)
+	}
+}
+
+// addRegister counts a registration for RRD (§4.1) and IRA (§4.2).
+func (m *metricAcc) addRegister(r *Register) {
+	if r.Outcome == RegIncomplete {
+		return
+	}
+	for _, x := range []*acc{m.overall, m.peer(r.Dst)} {
+		x.regs++
+		switch r.Outcome {
+		case RegRegistered, RegUnregistered:
+			x.rrd = append(x.rrd, ms(r.End.Sub(r.Start)))
+		default:
+			x.regFail++
 		}
 	}
-	// RRD (§4.1) and IRA (§4.2).
-	for _, r := range a.rep.Registrations {
-		if r.Outcome == RegIncomplete {
-			continue
-		}
-		for _, x := range []*acc{overall, peer(r.Dst)} {
-			x.regs++
-			switch r.Outcome {
-			case RegRegistered, RegUnregistered:
-				x.rrd = append(x.rrd, ms(r.End.Sub(r.Start)))
-			default:
-				x.regFail++
-			}
-		}
-	}
+}
+
+func (m *metricAcc) result() Metrics {
 	set := func(x *acc) MetricSet {
 		den := x.attempts - x.redirected
 		return MetricSet{
@@ -109,19 +120,10 @@ func (a *Analyzer) metrics(rm roleMap) Metrics {
 			SDT: distribution(x.sdt), RRD: distribution(x.rrd),
 		}
 	}
-	m := Metrics{Overall: set(overall), PerPeer: map[string]MetricSet{}}
-	for name, p := range peers {
-		m.PerPeer[name] = set(p)
+	out := Metrics{Overall: set(m.overall), PerPeer: map[string]MetricSet{}}
+	for name, p := range m.peers {
+		out.PerPeer[name] = set(p)
 	}
-	return m
-}
-
-func (a *Analyzer) sortedCalls() []*callState {
-	out := make([]*callState, 0, len(a.calls))
-	for _, c := range a.calls {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].order < out[j].order })
 	return out
 }
 

@@ -16,7 +16,7 @@ type regState struct {
 	byKey  map[string]*txn
 	txns   []*txn
 	msgs   []Exchange
-	frames []int
+	owner  []*txn // the transaction of each message in msgs
 	last   time.Time
 }
 
@@ -25,25 +25,26 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 		r.byKey = txns{}
 	}
 	r.last = m.Time
-	if len(r.msgs) < maxMessagesPerCall {
-		r.msgs = append(r.msgs, exchangeOf(m, retrans))
-		r.frames = append(r.frames, m.Frame)
-	}
+	var t *txn
 	if m.Request {
 		key := txnKey(m, m.Method)
-		if t := r.byKey[key]; t != nil {
+		if t = r.byKey[key]; t != nil {
 			t.sends++
 			t.frames = append(t.frames, m.Frame)
 			t.lastSend = m.Time
-			return
+		} else {
+			t = &txn{key: key, method: m.Method, depth: len(m.Vias), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
+			r.byKey[key] = t
+			r.txns = append(r.txns, t)
 		}
-		t := &txn{key: key, method: m.Method, depth: len(m.Vias), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
-		r.byKey[key] = t
-		r.txns = append(r.txns, t)
-		return
+	} else {
+		t = r.byKey[txnKey(m, m.CSeqMethod)]
 	}
-	t := r.byKey[txnKey(m, m.CSeqMethod)]
-	if t == nil {
+	if len(r.msgs) < maxMessagesPerCall {
+		r.msgs = append(r.msgs, exchangeOf(m, retrans))
+		r.owner = append(r.owner, t)
+	}
+	if m.Request || t == nil {
 		return
 	}
 	t.frames = append(t.frames, m.Frame)
@@ -76,6 +77,12 @@ func (r *regState) groups() [][]*txn {
 	var out [][]*txn
 	var cur []*txn
 	for _, x := range r.txns {
+		// A challenge answered much later than a UA would (it retries at
+		// once) means the first attempt was given up.
+		if n := len(cur); n > 0 && cur[n-1].final != nil && x.req.time.Sub(cur[n-1].final.time) > TimerF {
+			out = append(out, cur)
+			cur = nil
+		}
 		cur = append(cur, x)
 		if x.final != nil && x.final.code != 401 && x.final.code != 407 {
 			out = append(out, cur)
@@ -88,11 +95,44 @@ func (r *regState) groups() [][]*txn {
 	return out
 }
 
-func (a *Analyzer) explainRegisters(r *regState, rm roleMap) []*Register {
+// closedRegisters explains the registrations of r that are over (a final
+// answer other than a challenge, quiet for a while) and forgets them; at
+// the end of the input (all) it explains the rest too.
+func (a *Analyzer) closedRegisters(r *regState, rm roleMap, now time.Time, all bool) []*Register {
 	var out []*Register
-	for _, g := range r.groups() {
+	groups := r.groups()
+	done := 0
+	for i, g := range groups {
+		last := g[len(g)-1]
+		closed := last.final != nil && last.final.code != 401 && last.final.code != 407
+		quiet := now.Sub(r.last)
+		// Only the trailing group can still be going on: report it once it
+		// has been quiet long enough for retransmissions, or for its
+		// retry after a challenge.
+		if i == len(groups)-1 && !all && (quiet < settle || !closed && quiet < settle+TimerF) {
+			break
+		}
 		out = append(out, a.explainRegister(r, g, rm))
+		done += len(g)
 	}
+	if done == 0 {
+		return nil
+	}
+	gone := map[*txn]bool{}
+	for _, x := range r.txns[:done] {
+		gone[x] = true
+		delete(r.byKey, x.key)
+	}
+	r.txns = r.txns[done:]
+	var msgs []Exchange
+	var owner []*txn
+	for i, t := range r.owner {
+		if t != nil && !gone[t] {
+			msgs = append(msgs, r.msgs[i])
+			owner = append(owner, t)
+		}
+	}
+	r.msgs, r.owner = msgs, owner
 	return out
 }
 
@@ -100,17 +140,15 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	t := a.text
 	first := group[0]
 	last := group[len(group)-1] // the last attempt decides
-	var frames []int
-	var msgs []Exchange
-	inGroup := map[int]bool{}
+	frames := []int{}
+	msgs := []Exchange{}
+	inGroup := map[*txn]bool{}
 	for _, x := range group {
-		for _, f := range x.frames {
-			inGroup[f] = true
-		}
+		inGroup[x] = true
 	}
-	for i, f := range r.frames {
-		if inGroup[f] {
-			frames = append(frames, f)
+	for i, t := range r.owner {
+		if inGroup[t] {
+			frames = append(frames, r.msgs[i].Frame)
 			msgs = append(msgs, r.msgs[i])
 		}
 	}

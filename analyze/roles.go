@@ -120,7 +120,7 @@ func (a *Analyzer) noteEndpoints(m Message) {
 	for _, ep := range []netip.AddrPort{src, dst} {
 		if ep.IsValid() {
 			if _, ok := a.endpoints[ep]; !ok && len(a.endpoints) < maxOpenItems {
-				a.endpoints[ep] = a.order
+				a.endpoints[ep] = len(a.endpoints) // first seen; src before dst
 			}
 		}
 	}

@@ -87,7 +87,7 @@ func runAnalyze(args []string, env Env) error {
 // Analyze reads the inputs, rebuilds the calls and writes the report.
 func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	a := analyze.New(analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang})
-	inputs, integ, readErr := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
+	inputs, integ, end, readErr := readInputsEnd(o.Files, func(p capture.Packet, m *sipmsg.Message) {
 		a.Add(analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
 	})
 	var ue *UsageError
@@ -98,6 +98,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		a.AddInput(in)
 	}
 	a.AddIntegrity(integ)
+	a.ObserveEnd(end)
 	rep := a.Finish()
 	if o.Redact {
 		report.Redact(rep)

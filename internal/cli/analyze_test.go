@@ -248,11 +248,15 @@ func TestAnalyzeGolden(t *testing.T) {
 
 func TestAnalyzeDeterministic(t *testing.T) {
 	readManifest(t)
-	path := filepath.Join(sharedCaptures, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
-	a, _, _ := runCLI(t, nil, "analyze", "--json", path)
-	b, _, _ := runCLI(t, nil, "analyze", "--json", path)
-	if a != b || len(a) < 1000 {
-		t.Fatal("two runs on the same capture gave different reports")
+	for _, f := range []string{"goffinet-sip_captures__branch-scenario-sipp.pcapng", "goffinet-sip_captures__sip-488-Not-Acceptable-Here-codec-null.pcapng",
+		"sngrep__aaa.pcap", "goffinet-sip_captures__private-test-sip.pcapng"} {
+		path := filepath.Join(sharedCaptures, f)
+		first, _, _ := runCLI(t, nil, "analyze", "--json", path)
+		for i := 0; i < 4; i++ {
+			if again, _, _ := runCLI(t, nil, "analyze", "--json", path); again != first || len(first) < 1000 {
+				t.Fatalf("%s: two runs on the same capture gave different reports", f)
+			}
+		}
 	}
 }
 

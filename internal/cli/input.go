@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/capture"
@@ -25,6 +26,14 @@ type source struct {
 // the integrity counts, and an error: *UsageError when a file is no
 // capture at all, *DamagedError when one could only be read in part.
 func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]analyze.Input, analyze.Integrity, error) {
+	ins, integ, _, err := readInputsEnd(files, fn)
+	return ins, integ, err
+}
+
+// readInputsEnd is readInputs that also returns the time of the last frame
+// of any kind in the inputs.
+func readInputsEnd(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]analyze.Input, analyze.Integrity, time.Time, error) {
+	var end time.Time
 	var srcs []*source
 	var inputs []analyze.Input
 	var integ analyze.Integrity
@@ -38,9 +47,9 @@ func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]ana
 		if err != nil {
 			var fe *capture.FormatError
 			if errors.As(err, &fe) {
-				return nil, integ, usagef("%s: not a pcap, pcapng, HEP or SIP log file", f)
+				return nil, integ, end, usagef("%s: not a pcap, pcapng, HEP or SIP log file", f)
 			}
-			return nil, integ, usagef("%v", err)
+			return nil, integ, end, usagef("%v", err)
 		}
 		srcs = append(srcs, &source{name: f, rd: rd})
 	}
@@ -73,6 +82,9 @@ func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]ana
 			damaged = append(damaged, s.err)
 		}
 		inputs = append(inputs, in)
+		if t := s.rd.LastFrameTime(); t.After(end) {
+			end = t
+		}
 		ci := s.rd.Integrity()
 		integ.Add(analyze.Integrity{
 			Frames: ci.Frames, SIPMessages: ci.SIPMessages, Truncated: ci.Truncated,
@@ -81,9 +93,9 @@ func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]ana
 		})
 	}
 	if len(damaged) > 0 {
-		return inputs, integ, &DamagedError{Err: errors.Join(damaged...)}
+		return inputs, integ, end, &DamagedError{Err: errors.Join(damaged...)}
 	}
-	return inputs, integ, nil
+	return inputs, integ, end, nil
 }
 
 func (s *source) advance() {
