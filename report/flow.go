@@ -1,0 +1,217 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sipcause/sipcause/analyze"
+)
+
+// Flow layout, in terminal columns.
+const (
+	flowGutter     = 18 // "+123.456s #12345  "
+	flowMinSpacing = 16 // narrowest distance between two host columns
+	flowMaxSpacing = 48 // widest, so that a wide terminal keeps arrows readable
+	flowMaxHosts   = 6  // more hosts than this share the last column
+	flowNoteWidth  = 24 // right of the shared column: the address it stands for
+	flowMaxRows    = 2000
+)
+
+// Flow writes the ladder diagram of c for a terminal, like sngrep's flow
+// view: one column per host address, one row per message with its time
+// since the first message and its frame number at the left, requests and
+// responses drawn as arrows between the columns. Retransmissions are drawn
+// dashed and marked ↻. The diagram fits in width columns (0 means 100):
+// labels are cut to fit, and when more hosts took part than fit side by
+// side, the last column stands for all the rest and its arrows name the
+// address.
+//
+// Every string comes from SIP headers; control characters are dropped so
+// that a crafted header cannot move the cursor or change the terminal.
+func Flow(w io.Writer, c *analyze.Call, width int) error {
+	if width <= 0 {
+		width = 100
+	}
+	width = max(width, flowGutter+2*flowMinSpacing)
+	fmt.Fprintf(w, "%s → %s  %s\n", termSafe(orDash(c.Caller)), termSafe(orDash(c.Callee)), c.Start.UTC().Format("2006-01-02 15:04:05.000"))
+	status := "no final answer"
+	if c.FinalStatus != 0 {
+		status = strconv.Itoa(c.FinalStatus) + " " + termSafe(c.Reason)
+	}
+	fmt.Fprintf(w, "Call-ID %s  %s  %s\n\n", termSafe(c.CallID), status, c.Outcome)
+	if len(c.Messages) == 0 {
+		_, err := fmt.Fprintln(w, "  (no messages)")
+		return err
+	}
+
+	hosts := flowHosts(c.Messages)
+	ncol := min(len(hosts), flowMaxHosts, max(2, (width-flowGutter)/flowMinSpacing))
+	folded := len(hosts) > ncol
+	noteW := 0
+	if folded {
+		// Leave room right of the last column to name the addresses that
+		// share it.
+		noteW = flowNoteWidth
+		ncol = min(flowMaxHosts, max(2, (width-flowGutter-noteW)/flowMinSpacing))
+	}
+	col := map[string]int{}
+	for i, h := range hosts {
+		col[h] = min(i, ncol-1)
+	}
+	spacing := min((width-flowGutter-noteW)/ncol, flowMaxSpacing)
+	center := func(i int) int { return flowGutter + i*spacing + spacing/2 }
+
+	// Header: the addresses centred over their columns.
+	head := blankRow(width)
+	for i := 0; i < ncol; i++ {
+		name := hosts[i]
+		if i == ncol-1 && folded {
+			name = fmt.Sprintf("%d others", len(hosts)-ncol+1)
+		}
+		name = cut(name, spacing-1)
+		put(head, center(i)-utf8.RuneCountInString(name)/2, name)
+	}
+	line := blankRow(width)
+	for i := 0; i < ncol; i++ {
+		line[center(i)] = '┬'
+	}
+	fmt.Fprintln(w, strings.TrimRight(string(head), " "))
+	fmt.Fprintln(w, strings.TrimRight(string(line), " "))
+
+	t0 := c.Messages[0].Time
+	for n, m := range c.Messages {
+		if n == flowMaxRows {
+			fmt.Fprintf(w, "  … %d more messages\n", len(c.Messages)-n)
+			break
+		}
+		row := blankRow(width)
+		put(row, 0, fmt.Sprintf("%9s #%-6d", flowOffset(m.Time.Sub(t0)), m.Frame))
+		for i := 0; i < ncol; i++ {
+			row[center(i)] = '│'
+		}
+		label := termSafe(m.Label)
+		a, b := col[m.Src], col[m.Dst]
+		if m.Retrans {
+			label = "↻ " + label
+		}
+		dash := '─'
+		if m.Retrans {
+			dash = '╌'
+		}
+		last := center(ncol - 1)
+		switch {
+		case a == b && (folded && a == ncol-1):
+			// Two of the folded hosts: the note says it all.
+			put(row, last+2, cut("⟲ "+label+" "+m.Src+"→"+m.Dst, width-last-2))
+		case a == b:
+			// A host talking to itself on another port.
+			x := center(a) + 1
+			put(row, x, cut("⟲ "+label+" ("+m.Src+" → "+m.Dst+")", width-x))
+		default:
+			lo, hi := min(center(a), center(b)), max(center(a), center(b))
+			for x := lo + 1; x < hi; x++ {
+				row[x] = dash
+			}
+			if a < b {
+				row[hi-1] = '>'
+			} else {
+				row[lo+1] = '<'
+			}
+			room := hi - lo - 7
+			text := " " + cut(label, room) + " "
+			put(row, lo+(hi-lo-utf8.RuneCountInString(text))/2+1, text)
+			if folded && (a == ncol-1 || b == ncol-1) {
+				other := m.Dst
+				if a == ncol-1 {
+					other = m.Src
+				}
+				put(row, last+2, cut(other, width-last-2))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(string(row), " "))
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// flowHosts lists the addresses of the messages in order of first
+// appearance, the caller's first.
+func flowHosts(ms []analyze.Exchange) []string {
+	var hosts []string
+	seen := map[string]bool{}
+	for _, m := range ms {
+		for _, h := range []string{m.Src, m.Dst} {
+			if !seen[h] {
+				seen[h] = true
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	return hosts
+}
+
+// flowOffset formats d as seconds with milliseconds, or minutes past one
+// hour of capture.
+func flowOffset(d time.Duration) string {
+	if d < time.Hour {
+		return "+" + strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+	}
+	return "+" + d.Round(time.Second).String()
+}
+
+func blankRow(n int) []rune {
+	r := make([]rune, n)
+	for i := range r {
+		r[i] = ' '
+	}
+	return r
+}
+
+// put writes s into row from column x on, clipped to the row.
+func put(row []rune, x int, s string) {
+	for _, r := range s {
+		if x >= 0 && x < len(row) {
+			row[x] = r
+		}
+		x++
+	}
+}
+
+// cut shortens s to at most n runes, ending in … when it was cut.
+func cut(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// termSafe drops control characters (ESC, CR, BEL, ...) and the Unicode
+// bidi overrides, which a sender could use to rewrite what the terminal
+// shows.
+func termSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,396 @@
+package report
+
+import (
+	"net/netip"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+)
+
+// Redact replaces phone numbers, user names, display names and IP
+// addresses in every field of r by pseudonyms, so that a report can be
+// attached to a ticket or shared in public. Ports, domain names, user
+// agents, status codes, times and input file names are kept: they say what
+// went wrong, not who called whom.
+//
+// Pseudonyms are stable within a report: the same value always gets the
+// same one, in structured fields and inside free text (explanations,
+// findings, Reason and Warning values, Call-IDs). They are handed out in
+// order of first appearance while walking the report in a fixed order, so
+// the same report always redacts to the same bytes:
+//
+//   - IPv4 addresses become 198.18.x.y (RFC 2544 benchmarking range),
+//     IPv6 addresses 2001:db8::x (RFC 3849 documentation prefix), so
+//     "address:port" stays an address;
+//   - phone numbers (digits, perhaps with a leading +) become num-1, num-2...;
+//   - other user parts of SIP URIs become user-1, user-2...;
+//   - display names become name-1, name-2...
+//
+// Words such as "anonymous" that name no one are left alone: an anonymous
+// caller being refused is often the very finding.
+func Redact(r *analyze.Report) {
+	p := newPseudonyms()
+	walkReport(r, p.collector())
+	p.build()
+	walkReport(r, p.rewrite)
+}
+
+// field kinds, so the collecting pass knows what a value is.
+const (
+	kindText  = iota // free text: search it for addresses and URIs
+	kindAddr         // "ip:port" or "ip"
+	kindURI          // a SIP/tel URI, perhaps in name-addr form
+	kindUser         // a user part: number or name
+	kindName         // a display name
+	kindAgent        // Server/User-Agent: version numbers look like addresses, so only known values are replaced
+	kindKeep         // not sensitive (file names, enumerations), never changed
+)
+
+// fieldKind says, by JSON name, what the fields of the report hold. Any
+// field not named here is free text, so a field added to the model later
+// is redacted without anyone remembering to list it.
+var fieldKind = map[string]int{
+	"src": kindAddr, "dst": kindAddr, "addr": kindAddr, "per_peer": kindAddr,
+	"from": kindURI, "to": kindURI, "asserted_identity": kindURI, "aor": kindURI, "contact": kindURI,
+	"caller": kindUser, "callee": kindUser,
+	"caller_name": kindName,
+	"agent":       kindAgent,
+	"file":        kindKeep, "format": kindKeep, "lang": kindKeep, "severity": kindKeep, "fault": kindKeep,
+	"outcome": kindKeep, "role": kindKeep, "direction": kindKeep, "ended_by": kindKeep, "id": kindKeep,
+	"method": kindKeep, "registered_reason": kindKeep,
+	// Counts by method, status code and outcome.
+	"requests": kindKeep, "responses": kindKeep, "outcomes": kindKeep,
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// walkReport calls fn on every string of r, in the order of the fields of
+// the model (map keys sorted), and stores what fn returns.
+func walkReport(r *analyze.Report, fn func(kind int, s string) string) {
+	walkValue(reflect.ValueOf(r).Elem(), kindText, fn)
+}
+
+func walkValue(v reflect.Value, kind int, fn func(int, string) string) {
+	if kind == kindKeep {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(fn(kind, v.String()))
+		}
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkValue(v.Elem(), kind, fn)
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			return
+		}
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			k, ok := fieldKind[name]
+			if !ok {
+				k = kindText
+			}
+			walkValue(v.Field(i), k, fn)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkValue(v.Index(i), kind, fn)
+		}
+	case reflect.Map:
+		if v.IsNil() || v.Type().Key().Kind() != reflect.String {
+			return
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		out := reflect.MakeMapWithSize(v.Type(), len(keys))
+		for _, k := range keys {
+			nk := reflect.New(v.Type().Key()).Elem()
+			nk.SetString(fn(kind, k.String()))
+			nv := reflect.New(v.Type().Elem()).Elem()
+			nv.Set(v.MapIndex(k))
+			walkValue(nv, kindText, fn)
+			out.SetMapIndex(nk, nv)
+		}
+		if v.CanSet() {
+			v.Set(out)
+		}
+	}
+}
+
+// notPersonal are user parts and display names that identify no one.
+var notPersonal = map[string]bool{
+	"anonymous": true, "unknown": true, "restricted": true, "private": true,
+	"unavailable": true, "withheld": true, "invalid": true,
+}
+
+var (
+	// Candidates only; netip.ParseAddr decides.
+	reIPv4 = regexp.MustCompile(`\d{1,3}(?:\.\d{1,3}){3}`)
+	reIPv6 = regexp.MustCompile(`[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?`)
+	// The user part of a sip:, sips: or tel: URI in free text.
+	reURIUser = regexp.MustCompile(`(?i)(?:sips?:([^@\s<>;:"',]+)@|tel:(\+?[0-9][0-9.\-()]*))`)
+)
+
+// pseudonyms maps sensitive values to their stand-ins.
+type pseudonyms struct {
+	to       map[string]string
+	order    []string // originals, longest first after build
+	counts   [4]int   // ipv4, ipv6, number, user
+	names    int
+	byFirst  map[byte][]string
+	original map[string]bool
+}
+
+func newPseudonyms() *pseudonyms {
+	return &pseudonyms{to: map[string]string{}, original: map[string]bool{}}
+}
+
+func (p *pseudonyms) collector() func(int, string) string {
+	return func(kind int, s string) string {
+		if s == "" {
+			return s
+		}
+		switch kind {
+		case kindAddr:
+			p.noteAddr(s)
+		case kindURI:
+			p.noteURI(s)
+		case kindUser:
+			p.noteUser(s)
+		case kindName:
+			p.noteName(s)
+		case kindText:
+			p.noteText(s)
+		}
+		return s
+	}
+}
+
+func (p *pseudonyms) noteAddr(s string) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		p.noteIP(ap.Addr())
+		return
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		p.noteIP(a)
+		return
+	}
+	p.noteText(s)
+}
+
+func (p *pseudonyms) noteIP(a netip.Addr) {
+	a = a.Unmap()
+	if !a.IsValid() || a.IsUnspecified() || a.IsLoopback() {
+		return
+	}
+	s := a.String()
+	if _, ok := p.to[s]; ok {
+		return
+	}
+	p.original[s] = true
+	if a.Is4() {
+		p.counts[0]++
+		n := p.counts[0]
+		if n >= 1<<17 { // 198.18.0.0/15 is used up
+			p.to[s] = "ip-" + strconv.Itoa(n)
+			return
+		}
+		p.to[s] = netip.AddrFrom4([4]byte{198, 18 + byte(n>>16), byte(n >> 8), byte(n)}).String()
+		return
+	}
+	p.counts[1]++
+	p.to[s] = "2001:db8::" + strconv.FormatUint(uint64(p.counts[1]), 16)
+	// The long form of the same address may appear in text too.
+	if long := a.StringExpanded(); long != s {
+		p.to[long] = p.to[s]
+		p.original[long] = true
+	}
+}
+
+// noteURI takes a name-addr or addr-spec: "Name" <sip:user@host;p>.
+func (p *pseudonyms) noteURI(s string) {
+	if i := strings.IndexByte(s, '<'); i > 0 {
+		p.noteName(strings.Trim(strings.TrimSpace(s[:i]), `"`))
+	}
+	p.noteText(s)
+	// A host that is an address.
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		host := s[i+1:]
+		if j := strings.IndexAny(host, ";>?"); j >= 0 {
+			host = host[:j]
+		}
+		p.noteAddr(host)
+	}
+}
+
+func (p *pseudonyms) noteUser(s string) {
+	s = strings.TrimSpace(s)
+	if s == "" || notPersonal[strings.ToLower(s)] {
+		return
+	}
+	if _, ok := p.to[s]; ok {
+		return
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		p.noteIP(a)
+		return
+	}
+	p.original[s] = true
+	if isPhoneNumber(s) {
+		p.counts[2]++
+		p.to[s] = "num-" + strconv.Itoa(p.counts[2])
+		return
+	}
+	p.counts[3]++
+	p.to[s] = "user-" + strconv.Itoa(p.counts[3])
+}
+
+func (p *pseudonyms) noteName(s string) {
+	s = strings.TrimSpace(s)
+	if s == "" || notPersonal[strings.ToLower(s)] {
+		return
+	}
+	if _, ok := p.to[s]; ok {
+		return
+	}
+	if isPhoneNumber(s) {
+		p.noteUser(s)
+		return
+	}
+	p.original[s] = true
+	p.names++
+	p.to[s] = "name-" + strconv.Itoa(p.names)
+}
+
+// noteText finds addresses and URI user parts in free text.
+func (p *pseudonyms) noteText(s string) {
+	for _, m := range reURIUser.FindAllStringSubmatch(s, -1) {
+		u := m[1]
+		if u == "" {
+			u = m[2]
+		}
+		p.noteUser(u)
+	}
+	for _, loc := range reIPv4.FindAllStringIndex(s, -1) {
+		if bounded(s, loc[0], loc[1], true) {
+			if a, err := netip.ParseAddr(s[loc[0]:loc[1]]); err == nil {
+				p.noteIP(a)
+			}
+		}
+	}
+	if strings.Count(s, ":") >= 2 {
+		for _, loc := range reIPv6.FindAllStringIndex(s, -1) {
+			if a, err := netip.ParseAddr(s[loc[0]:loc[1]]); err == nil && a.Is6() && !a.Is4In6() {
+				p.noteIP(a)
+			}
+		}
+	}
+}
+
+// isPhoneNumber reports whether s is a number as dialled: digits with
+// perhaps a leading + and separators.
+func isPhoneNumber(s string) bool {
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' && i == 0, r == '-', r == '.', r == ' ', r == '(', r == ')', r == '*', r == '#':
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+// build orders the originals longest first, so that a longer value is
+// replaced before a shorter one inside it (a number inside a URI user part,
+// 10.0.0.1 inside 10.0.0.10). A pseudonym that happens to equal an original
+// value elsewhere in the report is harmless: replacement is one pass.
+func (p *pseudonyms) build() {
+	p.order = p.order[:0]
+	for k := range p.to {
+		p.order = append(p.order, k)
+	}
+	slices.SortFunc(p.order, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	p.byFirst = map[byte][]string{}
+	for _, k := range p.order {
+		p.byFirst[k[0]] = append(p.byFirst[k[0]], k)
+	}
+}
+
+// rewrite replaces every known value in s, in one pass from left to right,
+// matching only whole tokens: 10.0.0.1 is not found in 10.0.0.15, nor 123
+// in 41234.
+func (p *pseudonyms) rewrite(kind int, s string) string {
+	if s == "" || kind == kindKeep {
+		return s
+	}
+	if v, ok := p.to[s]; ok {
+		return v
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i < len(s); i++ {
+		cands := p.byFirst[s[i]]
+		if len(cands) == 0 || (i > 0 && wordByte(s[i-1]) && wordByte(s[i])) {
+			continue
+		}
+		for _, c := range cands {
+			if strings.HasPrefix(s[i:], c) && bounded(s, i, i+len(c), false) {
+				b.WriteString(s[last:i])
+				b.WriteString(p.to[c])
+				i += len(c) - 1
+				last = i + 1
+				break
+			}
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// bounded reports whether s[i:j] is a whole token: not glued to a letter
+// or digit on either side. With dots, an address followed by ".5" is not
+// whole either.
+func bounded(s string, i, j int, dots bool) bool {
+	if i > 0 && wordByte(s[i-1]) && wordByte(s[i]) {
+		return false
+	}
+	if j < len(s) && wordByte(s[j]) && wordByte(s[j-1]) {
+		return false
+	}
+	if dots {
+		if i > 0 && s[i-1] == '.' || j+1 < len(s) && s[j] == '.' && isDigit(s[j+1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func wordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
