@@ -211,7 +211,7 @@ func (r *Reader) segment(s *tcpStream, seq uint32, p []byte) {
 	if !s.started {
 		s.started, s.next = true, seq
 	}
-	d := int32(seq - s.next)
+	d := seqDiff(seq, s.next)
 	if d < 0 {
 		if int(-d) >= len(p) {
 			return // retransmission of bytes already delivered
@@ -227,7 +227,7 @@ func (r *Reader) segment(s *tcpStream, seq uint32, p []byte) {
 			}
 		}
 		s.ooo = append(s.ooo, segment{seq: seq, data: append([]byte(nil), p...), frame: r.frame, time: r.cur.time})
-		slices.SortStableFunc(s.ooo, func(a, b segment) int { return int(int32(a.seq - b.seq)) })
+		slices.SortStableFunc(s.ooo, func(a, b segment) int { return int(seqDiff(a.seq, b.seq)) })
 		s.oooBytes += len(p)
 		if s.oooBytes > maxOutOfOrder || len(s.ooo) > maxOutOfOrderSegments {
 			r.skipGap(s)
@@ -263,7 +263,7 @@ func (r *Reader) deliver(s *tcpStream, p []byte) {
 func (r *Reader) drainOOO(s *tcpStream) {
 	for len(s.ooo) > 0 {
 		o := s.ooo[0]
-		d := int32(o.seq - s.next)
+		d := seqDiff(o.seq, s.next)
 		if d > 0 {
 			return
 		}
@@ -593,3 +593,7 @@ func startLinePrefix(b []byte) bool {
 	}
 	return true
 }
+
+// seqDiff is a-b in sequence space (RFC 9293 section 3.4: comparisons are
+// modulo 2^32), widened so that negating it cannot overflow.
+func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
