@@ -68,7 +68,7 @@ type htmlHost struct {
 }
 
 type htmlFinding struct {
-	ID, Severity, SeverityLabel, Text, Frames string
+	ID, Severity, SeverityLabel, Text, Frames, FramesLabel string
 }
 
 type htmlCall struct {
@@ -218,7 +218,7 @@ func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
 				hc.KV = append(hc.KV, [2]string{"Reason / Warning", d.Value + " — " + d.Meaning})
 			}
 			if len(c.Linked) > 0 {
-				hc.KV = append(hc.KV, [2]string{"Linked", strings.Join(c.Linked, ", ")})
+				hc.KV = append(hc.KV, [2]string{l["linked"], strings.Join(c.Linked, ", ")})
 			}
 			hc.Explanation = c.Explanation
 			if c.Outcome != analyze.OutcomeAnswered {
@@ -263,7 +263,7 @@ func htmlFindings(fs []analyze.Finding, l map[string]string) []htmlFinding {
 		if sev != "error" && sev != "warning" {
 			sev = "info"
 		}
-		out = append(out, htmlFinding{ID: f.ID, Severity: sev, SeverityLabel: l[sev], Text: f.Text, Frames: frameList(f.Frames)})
+		out = append(out, htmlFinding{ID: f.ID, Severity: sev, SeverityLabel: l[sev], Text: f.Text, Frames: frameList(f.Frames), FramesLabel: l["frames"]})
 	}
 	return out
 }
