@@ -1,18 +1,172 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 
 	"github.com/sipcause/sipcause/analyze"
 )
 
-// JSON writes r as indented JSON. Map keys are sorted by encoding/json and
-// struct fields keep their declared order, so the same report always gives
-// the same bytes.
+// JSON writes r as indented JSON: schema_version and lang first, then the
+// calls, registrations and dialogs, then the summary and the rest. Map keys
+// are sorted, so the same report always gives the same bytes, and they are
+// the bytes a JSONStream writes for the same analysis.
 func JSON(w io.Writer, r *analyze.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	s := NewJSONStream(w, r.SchemaVersion, r.Lang, nil)
+	for _, c := range r.Calls {
+		s.Call(c)
+	}
+	for _, g := range r.Registrations {
+		s.Register(g)
+	}
+	for _, d := range r.Dialogs {
+		s.Dialog(d)
+	}
+	return s.Close(r)
+}
+
+// Spool is where a JSONStream keeps registrations and dialogs until the
+// calls are written: memory by default, a temporary file for large inputs.
+type Spool interface {
+	io.ReadWriter
+}
+
+// JSONStream writes a report while the analysis runs: each call as soon as
+// it is finished, so that memory does not grow with the input.
+type JSONStream struct {
+	w           *bufio.Writer
+	regs, dlgs  Spool
+	nCalls      int
+	nRegs, nDlg int
+	err         error
+}
+
+// NewJSONStream starts a report on w. spool, when not nil, makes the two
+// spools for registrations and dialogs (for example temporary files).
+func NewJSONStream(w io.Writer, schema int, lang string, spool func() (Spool, error)) *JSONStream {
+	s := &JSONStream{w: bufio.NewWriterSize(w, 64<<10)}
+	mk := func() Spool {
+		if spool != nil {
+			if sp, err := spool(); err == nil {
+				return sp
+			} else if s.err == nil {
+				s.err = err
+			}
+		}
+		return &bytes.Buffer{}
+	}
+	s.regs, s.dlgs = mk(), mk()
+	s.raw("{\n  \"schema_version\": ")
+	s.value(schema, "")
+	s.raw(",\n  \"lang\": ")
+	s.value(lang, "")
+	s.raw(",\n  \"calls\": [")
+	return s
+}
+
+func (s *JSONStream) raw(str string) {
+	if s.err == nil {
+		_, s.err = s.w.WriteString(str)
+	}
+}
+
+func (s *JSONStream) value(v any, indent string) {
+	if s.err != nil {
+		return
+	}
+	s.err = encodeTo(s.w, v, indent)
+}
+
+func encodeTo(w io.Writer, v any, indent string) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	return enc.Encode(r)
+	enc.SetIndent(indent, "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+	return err
+}
+
+func (s *JSONStream) element(dst io.Writer, n int, v any) {
+	if s.err != nil {
+		return
+	}
+	sep := ",\n    "
+	if n == 0 {
+		sep = "\n    "
+	}
+	if _, err := io.WriteString(dst, sep); err != nil {
+		s.err = err
+		return
+	}
+	s.err = encodeTo(dst, v, "    ")
+}
+
+// Call writes one call.
+func (s *JSONStream) Call(c *analyze.Call) {
+	s.element(s.w, s.nCalls, c)
+	s.nCalls++
+}
+
+// Register keeps one registration for the registrations array.
+func (s *JSONStream) Register(r *analyze.Register) {
+	s.element(s.regs, s.nRegs, r)
+	s.nRegs++
+}
+
+// Dialog keeps one other exchange for the dialogs array.
+func (s *JSONStream) Dialog(d *analyze.Dialog) {
+	s.element(s.dlgs, s.nDlg, d)
+	s.nDlg++
+}
+
+// Close writes the rest of the report (its Calls, Registrations and Dialogs
+// are not written again) and flushes.
+func (s *JSONStream) Close(r *analyze.Report) error {
+	closeArr := func(n int) {
+		if n > 0 {
+			s.raw("\n  ")
+		}
+		s.raw("]")
+	}
+	closeArr(s.nCalls)
+	s.raw(",\n  \"registrations\": [")
+	s.copySpool(s.regs)
+	closeArr(s.nRegs)
+	s.raw(",\n  \"dialogs\": [")
+	s.copySpool(s.dlgs)
+	closeArr(s.nDlg)
+	rest := []struct {
+		name string
+		v    any
+	}{
+		{"inputs", r.Inputs}, {"summary", r.Summary}, {"findings", r.Findings},
+		{"metrics", r.Metrics}, {"integrity", r.Integrity}, {"hosts", r.Hosts},
+	}
+	for _, f := range rest {
+		s.raw(",\n  \"" + f.name + "\": ")
+		s.value(f.v, "  ")
+	}
+	s.raw("\n}\n")
+	if s.err != nil {
+		return s.err
+	}
+	return s.w.Flush()
+}
+
+func (s *JSONStream) copySpool(sp Spool) {
+	if s.err != nil {
+		return
+	}
+	if sk, ok := sp.(io.Seeker); ok {
+		if _, err := sk.Seek(0, io.SeekStart); err != nil {
+			s.err = err
+			return
+		}
+	}
+	_, s.err = io.Copy(s.w, sp)
 }

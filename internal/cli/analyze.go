@@ -84,9 +84,46 @@ func runAnalyze(args []string, env Env) error {
 	return Analyze(o, env.Stdout, env.Stderr)
 }
 
-// Analyze reads the inputs, rebuilds the calls and writes the report.
+// Analyze reads the inputs, rebuilds the calls and writes the report. JSON
+// is streamed: each call is written when it is finished and memory stays
+// bounded by the calls still open. Text keeps only the calls it will show,
+// CSV keeps calls without their messages, and --html keeps everything (it
+// draws every ladder).
 func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
-	a := analyze.New(analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang})
+	aopt := analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang}
+	var stream *report.JSONStream
+	var kept []*analyze.Call
+	var spools []*os.File
+	defer func() {
+		for _, f := range spools {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	streaming := o.Format == "json" && o.HTMLFile == "" && !o.Redact
+	switch {
+	case streaming:
+		stream = report.NewJSONStream(stdout, analyze.SchemaVersion, string(o.Lang), func() (report.Spool, error) {
+			f, err := os.CreateTemp("", "sipcause-spool-*")
+			if err == nil {
+				spools = append(spools, f)
+			}
+			return f, err
+		})
+		aopt.OnCall, aopt.OnRegister, aopt.OnDialog = stream.Call, stream.Register, stream.Dialog
+	case o.HTMLFile == "" && o.Format == "text":
+		aopt.OnCall = func(c *analyze.Call) {
+			if o.All || c.Outcome != analyze.OutcomeAnswered || hasProblem(c.Findings) {
+				kept = append(kept, c)
+			}
+		}
+	case o.HTMLFile == "" && o.Format == "csv":
+		aopt.OnCall = func(c *analyze.Call) {
+			c.Messages, c.Frames = nil, nil
+			kept = append(kept, c)
+		}
+	}
+	a := analyze.New(aopt)
 	inputs, integ, end, readErr := readInputsEnd(o.Files, func(p capture.Packet, m *sipmsg.Message) {
 		a.Add(analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
 	})
@@ -100,14 +137,22 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	a.AddIntegrity(integ)
 	a.ObserveEnd(end)
 	rep := a.Finish()
+	if aopt.OnCall != nil && !streaming {
+		rep.Calls = kept
+		if rep.Calls == nil {
+			rep.Calls = []*analyze.Call{}
+		}
+	}
 	if o.Redact {
 		report.Redact(rep)
 	}
 	var err error
-	switch o.Format {
-	case "json":
+	switch {
+	case streaming:
+		err = stream.Close(rep)
+	case o.Format == "json":
 		err = report.JSON(stdout, rep)
-	case "csv":
+	case o.Format == "csv":
 		err = report.CSV(stdout, rep)
 	default:
 		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Colour: o.Colour, All: o.All})
@@ -130,4 +175,13 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "sipcause: wrote %s\n", o.HTMLFile)
 	}
 	return readErr
+}
+
+func hasProblem(fs []analyze.Finding) bool {
+	for _, f := range fs {
+		if f.Severity != "info" {
+			return true
+		}
+	}
+	return false
 }
