@@ -385,6 +385,15 @@ func (a *Analyzer) ObserveEnd(t time.Time) {
 	}
 }
 
+// Flush moves the analyzer's clock to now (when later than the last
+// message) and reports what is finished by then. A live collector calls it
+// on a timer, since with no traffic no message would move time on.
+func (a *Analyzer) Flush(now time.Time) {
+	a.ObserveEnd(now)
+	a.sinceSwp = 0
+	a.sweep(false)
+}
+
 // Finish reports everything still open and returns the report. The
 // Analyzer must not be used afterwards.
 func (a *Analyzer) Finish() *Report {
