@@ -210,15 +210,20 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		tx := entry.Text(a.opt.Lang)
 		call.Summary = tx.Summary
 		call.Explanation = tx.Explanation
+		call.Advice = tx.Advice
+		if main.ID != "" {
+			// The specific diagnosis comes first; what the code means in
+			// general is kept as background.
+			call.Explanation = main.Text
+			call.Background = tx.Explanation
+		}
 		if own := t.advice(main.ID); len(own) > 0 {
 			// A specific diagnosis (wrong credentials, an unreachable next
-			// hop) replaces the general text about the code.
+			// hop) has its own advice, and the code's general text would
+			// only distract.
 			call.Advice = own
-			call.Explanation = main.Text
 			call.Summary = firstSentence(main.Text)
-		} else if main.ID != "" {
-			call.Advice = tx.Advice
-			call.Explanation = main.Text + " " + tx.Explanation
+			call.Background = ""
 		}
 	} else if main.ID != "" {
 		call.Explanation = main.Text
@@ -227,6 +232,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	if call.Outcome == OutcomeAnswered {
 		call.Summary = t.word("The call was answered.", "Het gesprek werd opgenomen.")
 		call.Explanation = call.Summary
+		call.Background = ""
 		call.Advice = nil
 	}
 	if call.Advice == nil {

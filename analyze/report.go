@@ -107,7 +107,8 @@ type Call struct {
 	Outcome     string     `json:"outcome"`
 	Fault       string     `json:"fault"`
 	Summary     string     `json:"summary"`
-	Explanation string     `json:"explanation"`
+	Explanation string     `json:"explanation"`          // what happened here, in plain words
+	Background  string     `json:"background,omitempty"` // what the final status means in general
 	Advice      []string   `json:"advice"`
 	FinalFrom   *Responder `json:"final_from,omitempty"`
 	EndedBy     string     `json:"ended_by,omitempty"` // caller, callee, unknown

@@ -165,6 +165,11 @@ func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[strin
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, wrapText(c.Explanation, "  ", o.Width-2))
 	}
+	if c.Background != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  %s\n", p.bold(fmt.Sprintf(l["about"], c.FinalStatus, c.Registered)))
+		fmt.Fprintln(w, p.dim(wrapText(c.Background, "  ", o.Width-2)))
+	}
 	if len(c.Advice) > 0 && c.Outcome != analyze.OutcomeAnswered {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "  %s\n", p.bold(l["what to do"]))
