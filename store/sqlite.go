@@ -1,0 +1,410 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// SQLite is the embedded Store: one database file in WAL mode, written by
+// one connection at a time and read by several. Each PutCalls is one
+// transaction committed with synchronous=FULL, so a batch that was
+// acknowledged survives a killed process and a power cut, and a batch that
+// was not is rolled back whole: the file stays consistent.
+type SQLite struct {
+	w, r *sql.DB
+	path string
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS calls (
+	id           INTEGER PRIMARY KEY,
+	call_id      TEXT NOT NULL,
+	start        INTEGER NOT NULL,
+	caller       TEXT NOT NULL,
+	callee       TEXT NOT NULL,
+	from_uri     TEXT NOT NULL,
+	to_uri       TEXT NOT NULL,
+	final_status INTEGER NOT NULL,
+	outcome      TEXT NOT NULL,
+	fault        TEXT NOT NULL,
+	leg_of       TEXT NOT NULL,
+	pdd_ms       INTEGER NOT NULL,
+	duration_ms  INTEGER NOT NULL,
+	caller_name  TEXT NOT NULL,
+	reason       TEXT NOT NULL,
+	summary      TEXT NOT NULL,
+	json         BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_call_id ON calls(call_id);
+CREATE INDEX IF NOT EXISTS calls_start ON calls(start);
+CREATE INDEX IF NOT EXISTS calls_caller ON calls(caller);
+CREATE INDEX IF NOT EXISTS calls_callee ON calls(callee);
+CREATE INDEX IF NOT EXISTS calls_status ON calls(final_status, start);
+CREATE INDEX IF NOT EXISTS calls_outcome ON calls(outcome, start);
+CREATE INDEX IF NOT EXISTS calls_fault ON calls(fault, start);
+CREATE TABLE IF NOT EXISTS messages (
+	id        INTEGER PRIMARY KEY,
+	call      INTEGER NOT NULL,
+	frame     INTEGER NOT NULL,
+	time      INTEGER NOT NULL,
+	src       TEXT NOT NULL,
+	dst       TEXT NOT NULL,
+	transport TEXT NOT NULL,
+	raw       BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_call ON messages(call);
+CREATE TABLE IF NOT EXISTS registrations (
+	id           INTEGER PRIMARY KEY,
+	call_id      TEXT NOT NULL,
+	aor          TEXT NOT NULL,
+	start        INTEGER NOT NULL,
+	final_status INTEGER NOT NULL,
+	outcome      TEXT NOT NULL,
+	fault        TEXT NOT NULL,
+	json         BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS registrations_start ON registrations(start);
+CREATE INDEX IF NOT EXISTS registrations_aor ON registrations(aor);
+`
+
+// OpenSQLite opens or creates the database at path.
+func OpenSQLite(path string) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("store: empty database path")
+	}
+	dsn := func(extra string) string {
+		return "file:" + (&url.URL{Path: path}).EscapedPath() +
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" + extra
+	}
+	w, err := sql.Open("sqlite", dsn("&_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	if _, err := w.Exec(schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: %s: create schema: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &SQLite{w: w, r: r, path: path}, nil
+}
+
+// Path returns the database file name.
+func (s *SQLite) Path() string { return s.path }
+
+// PutCalls implements Store.
+func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	insCall, err := tx.PrepareContext(ctx, `INSERT INTO calls
+		(call_id, start, caller, callee, from_uri, to_uri, final_status, outcome, fault, leg_of, pdd_ms, duration_ms,
+		caller_name, reason, summary, json)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("store: prepare: %w", err)
+	}
+	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (call, frame, time, src, dst, transport, raw) VALUES (?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("store: prepare: %w", err)
+	}
+	for _, cr := range calls {
+		c := cr.Call
+		if c == nil {
+			continue
+		}
+		js, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("store: call %q: %w", c.CallID, err)
+		}
+		res, err := insCall.ExecContext(ctx, c.CallID, c.Start.UnixNano(), c.Caller, c.Callee, c.From, c.To,
+			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, c.Summary, js)
+		if err != nil {
+			return fmt.Errorf("store: call %q: %w", c.CallID, err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("store: call %q: %w", c.CallID, err)
+		}
+		for _, m := range cr.Messages {
+			if _, err := insMsg.ExecContext(ctx, id, m.Frame, m.Time.UnixNano(), m.Src, m.Dst, m.Transport, m.Raw); err != nil {
+				return fmt.Errorf("store: call %q frame %d: %w", c.CallID, m.Frame, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// PutRegistrations implements Store.
+func (s *SQLite) PutRegistrations(ctx context.Context, regs []*analyze.Register) error {
+	if len(regs) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO registrations (call_id, aor, start, final_status, outcome, fault, json) VALUES (?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("store: prepare: %w", err)
+	}
+	for _, r := range regs {
+		js, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("store: registration %q: %w", r.CallID, err)
+		}
+		if _, err := ins.ExecContext(ctx, r.CallID, r.AOR, r.Start.UnixNano(), r.FinalStatus, r.Outcome, r.Fault, js); err != nil {
+			return fmt.Errorf("store: registration %q: %w", r.CallID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// SearchCalls implements Store.
+func (s *SQLite) SearchCalls(ctx context.Context, q Query) ([]CallSummary, error) {
+	var where []string
+	var args []any
+	if q.Number != "" {
+		// LIKE with an escape character, so that % and _ in what was
+		// typed match themselves.
+		pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.Number) + "%"
+		where = append(where, `(caller LIKE ? ESCAPE '\' OR callee LIKE ? ESCAPE '\' OR from_uri LIKE ? ESCAPE '\' OR to_uri LIKE ? ESCAPE '\')`)
+		args = append(args, pat, pat, pat, pat)
+	}
+	if q.CallID != "" {
+		where = append(where, "call_id = ?")
+		args = append(args, q.CallID)
+	}
+	if q.Status != 0 {
+		where = append(where, "final_status = ?")
+		args = append(args, q.Status)
+	}
+	if q.Outcome != "" {
+		where = append(where, "outcome = ?")
+		args = append(args, q.Outcome)
+	}
+	if q.Fault != "" {
+		where = append(where, "fault = ?")
+		args = append(args, q.Fault)
+	}
+	if !q.From.IsZero() {
+		where = append(where, "start >= ?")
+		args = append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		where = append(where, "start < ?")
+		args = append(args, q.To.UnixNano())
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, MaxLimit)
+	query := `SELECT call_id, start, caller, callee, caller_name, final_status, reason, outcome, fault, summary,
+		duration_ms, pdd_ms FROM calls`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY start DESC, id DESC LIMIT ? OFFSET ?"
+	args = append(args, limit, max(q.Offset, 0))
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	defer rows.Close()
+	out := []CallSummary{}
+	for rows.Next() {
+		var c CallSummary
+		var start int64
+		if err := rows.Scan(&c.CallID, &start, &c.Caller, &c.Callee, &c.CallerName, &c.FinalStatus, &c.Reason,
+			&c.Outcome, &c.Fault, &c.Summary, &c.DurationMS, &c.PDDMS); err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		c.Start = time.Unix(0, start).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// GetCall implements Store.
+func (s *SQLite) GetCall(ctx context.Context, id string) (*CallRecord, error) {
+	var rowid int64
+	var js []byte
+	err := s.r.QueryRowContext(ctx, `SELECT id, json FROM calls WHERE call_id = ? ORDER BY start DESC, id DESC LIMIT 1`, id).Scan(&rowid, &js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get %q: %w", id, err)
+	}
+	cr := &CallRecord{Call: &analyze.Call{}}
+	if err := json.Unmarshal(js, cr.Call); err != nil {
+		return nil, fmt.Errorf("store: get %q: %w", id, err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT frame, time, src, dst, transport, raw FROM messages WHERE call = ? ORDER BY id`, rowid)
+	if err != nil {
+		return nil, fmt.Errorf("store: get %q: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m RawMessage
+		var t int64
+		if err := rows.Scan(&m.Frame, &t, &m.Src, &m.Dst, &m.Transport, &m.Raw); err != nil {
+			return nil, fmt.Errorf("store: get %q: %w", id, err)
+		}
+		m.Time = time.Unix(0, t).UTC()
+		cr.Messages = append(cr.Messages, m)
+	}
+	return cr, rows.Err()
+}
+
+// Timeline implements Store. Calls that continue another leg (a B2BUA's
+// second leg) and calls whose outcome the capture does not show are left
+// out, as in analyze's RFC 6076 metrics.
+func (s *SQLite) Timeline(ctx context.Context, from, to time.Time, step time.Duration) ([]Bucket, error) {
+	if step <= 0 || !to.After(from) {
+		return nil, errors.New("store: timeline: empty range")
+	}
+	if to.Sub(from)/step > 10000 {
+		return nil, errors.New("store: timeline: more than 10000 buckets")
+	}
+	f, st := from.UnixNano(), int64(step)
+	rows, err := s.r.QueryContext(ctx, `SELECT (start - ?) / ? AS b, count(*),
+		sum(final_status BETWEEN 200 AND 299),
+		sum(final_status BETWEEN 300 AND 399),
+		sum(final_status BETWEEN 200 AND 299 OR final_status IN (480, 486, 600, 603)),
+		sum(final_status IN (408, 500, 503, 504) OR outcome = 'timeout'),
+		sum(CASE WHEN pdd_ms > 0 THEN pdd_ms ELSE 0 END),
+		sum(pdd_ms > 0)
+		FROM calls WHERE start >= ? AND start < ? AND leg_of = '' AND outcome != 'incomplete'
+		GROUP BY b ORDER BY b`, f, st, f, to.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("store: timeline: %w", err)
+	}
+	defer rows.Close()
+	n := int((to.Sub(from) + step - 1) / step)
+	out := make([]Bucket, n)
+	for i := range out {
+		out[i].Start = from.Add(time.Duration(i) * step).UTC()
+	}
+	for rows.Next() {
+		var b int
+		var x Bucket
+		if err := rows.Scan(&b, &x.Attempts, &x.Answered, &x.Redirected, &x.Effective, &x.Ineffective, &x.PDDSumMS, &x.PDDCount); err != nil {
+			return nil, fmt.Errorf("store: timeline: %w", err)
+		}
+		if b >= 0 && b < n {
+			x.Start = out[b].Start
+			out[b] = x
+		}
+	}
+	return out, rows.Err()
+}
+
+// Stats implements Store.
+func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	var oldest, newest sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM messages),
+		(SELECT count(*) FROM registrations), (SELECT min(start) FROM calls), (SELECT max(start) FROM calls),
+		(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())`).
+		Scan(&st.Calls, &st.Messages, &st.Registrations, &oldest, &newest, &st.Bytes)
+	if err != nil {
+		return st, fmt.Errorf("store: stats: %w", err)
+	}
+	if oldest.Valid {
+		st.Oldest = time.Unix(0, oldest.Int64).UTC()
+		st.Newest = time.Unix(0, newest.Int64).UTC()
+	}
+	return st, nil
+}
+
+// retainChunk bounds one deleting transaction, so that retention never
+// holds the write lock long enough to stall the collector.
+const retainChunk = 2000
+
+// Retain implements Store.
+func (s *SQLite) Retain(ctx context.Context, before time.Time) (int64, error) {
+	t := before.UnixNano()
+	var total int64
+	for {
+		n, more, err := s.retainChunk(ctx, t)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+func (s *SQLite) retainChunk(ctx context.Context, t int64) (calls int64, more bool, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: retain: %w", err)
+	}
+	defer tx.Rollback()
+	sel := `SELECT id FROM calls WHERE start < ? ORDER BY start, id LIMIT ?`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE call IN (`+sel+`)`, t, retainChunk); err != nil {
+		return 0, false, fmt.Errorf("store: retain: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id IN (`+sel+`)`, t, retainChunk)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: retain: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	res, err = tx.ExecContext(ctx, `DELETE FROM registrations WHERE id IN (SELECT id FROM registrations WHERE start < ? LIMIT ?)`, t, retainChunk)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: retain: %w", err)
+	}
+	nr, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return 0, false, fmt.Errorf("store: retain: %w", err)
+	}
+	return n, n == retainChunk || nr == retainChunk, nil
+}
+
+// IntegrityCheck runs SQLite's PRAGMA integrity_check and returns nil when
+// the file is sound.
+func (s *SQLite) IntegrityCheck(ctx context.Context) error {
+	var res string
+	if err := s.w.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&res); err != nil {
+		return fmt.Errorf("store: integrity check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("store: integrity check: %s", res)
+	}
+	return nil
+}
+
+// Close implements Store. It checkpoints the WAL into the database file.
+func (s *SQLite) Close() error {
+	s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return errors.Join(s.r.Close(), s.w.Close())
+}

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func testCall(i int, status int, outcome string) CallRecord {
+	c := &analyze.Call{
+		CallID: fmt.Sprintf("call-%d@test", i), Caller: fmt.Sprintf("3120%07d", i), Callee: "31201234567",
+		From: fmt.Sprintf("sip:3120%07d@a.test", i), To: "sip:31201234567@b.test",
+		Start: t0.Add(time.Duration(i) * time.Minute), FinalStatus: status, Reason: "x", Outcome: outcome,
+		Fault: "remote", Summary: "summary", PDDMS: 1500, Findings: []analyze.Finding{}, Frames: []int{2 * i, 2*i + 1},
+	}
+	return CallRecord{Call: c, Messages: []RawMessage{
+		{Frame: 2 * i, Time: c.Start, Src: "10.0.0.1:5060", Dst: "10.0.0.2:5060", Transport: "udp", Raw: []byte("INVITE sip:x SIP/2.0\r\n\r\n")},
+		{Frame: 2*i + 1, Time: c.Start.Add(time.Second), Src: "10.0.0.2:5060", Dst: "10.0.0.1:5060", Transport: "udp", Raw: []byte("SIP/2.0 486 Busy Here\r\n\r\n")},
+	}}
+}
+
+func openTemp(t *testing.T) (*SQLite, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func TestPutSearchGet(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	var batch []CallRecord
+	for i := range 10 {
+		st, oc := 200, analyze.OutcomeAnswered
+		if i%2 == 1 {
+			st, oc = 486, analyze.OutcomeBusy
+		}
+		batch = append(batch, testCall(i, st, oc))
+	}
+	if err := s.PutCalls(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		q    Query
+		want int
+	}{
+		{"all", Query{}, 10},
+		{"status", Query{Status: 486}, 5},
+		{"outcome", Query{Outcome: analyze.OutcomeAnswered}, 5},
+		{"fault", Query{Fault: "remote"}, 10},
+		{"number", Query{Number: "31200000003"}, 1},
+		{"callee number", Query{Number: "1234567"}, 10},
+		{"like is escaped", Query{Number: "%"}, 0},
+		{"call-id", Query{CallID: "call-4@test"}, 1},
+		{"time range", Query{From: t0.Add(2 * time.Minute), To: t0.Add(5 * time.Minute)}, 3},
+		{"limit", Query{Limit: 3}, 3},
+	}
+	for _, tt := range tests {
+		got, err := s.SearchCalls(ctx, tt.q)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(got) != tt.want {
+			t.Errorf("%s: %d calls, want %d", tt.name, len(got), tt.want)
+		}
+	}
+	all, _ := s.SearchCalls(ctx, Query{})
+	if all[0].CallID != "call-9@test" {
+		t.Errorf("newest first: got %s", all[0].CallID)
+	}
+	cr, err := s.GetCall(ctx, "call-3@test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Call.FinalStatus != 486 || len(cr.Messages) != 2 || string(cr.Messages[1].Raw) != "SIP/2.0 486 Busy Here\r\n\r\n" {
+		t.Errorf("GetCall: %+v", cr)
+	}
+	if !cr.Messages[0].Time.Equal(t0.Add(3 * time.Minute)) {
+		t.Errorf("message time %v", cr.Messages[0].Time)
+	}
+	if _, err := s.GetCall(ctx, "nope"); err != ErrNotFound {
+		t.Errorf("GetCall(missing) = %v, want ErrNotFound", err)
+	}
+	tl, err := s.Timeline(ctx, t0, t0.Add(10*time.Minute), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl) != 2 || tl[0].Attempts != 5 || tl[0].Answered != 3 || tl[0].Effective != 5 {
+		t.Errorf("timeline: %+v", tl)
+	}
+	if ser, ok := tl[0].SER(); !ok || ser != 60 {
+		t.Errorf("SER = %v %v, want 60", ser, ok)
+	}
+	n, err := s.Retain(ctx, t0.Add(4*time.Minute))
+	if err != nil || n != 4 {
+		t.Fatalf("Retain = %d, %v; want 4", n, err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Calls != 6 || st.Messages != 12 || !st.Oldest.Equal(t0.Add(4*time.Minute)) {
+		t.Errorf("stats after retain: %+v", st)
+	}
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegistrations(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	regs := []*analyze.Register{{CallID: "r1", AOR: "sip:alice@x", Start: t0, FinalStatus: 200, Outcome: "registered", Fault: "none"}}
+	if err := s.PutRegistrations(ctx, regs); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.Stats(ctx)
+	if st.Registrations != 1 {
+		t.Errorf("registrations = %d", st.Registrations)
+	}
+	if _, err := s.Retain(ctx, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = s.Stats(ctx)
+	if st.Registrations != 0 {
+		t.Errorf("registrations after retain = %d", st.Registrations)
+	}
+}
+
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	if err := s.PutCalls(ctx, []CallRecord{testCall(1, 200, analyze.OutcomeAnswered)}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.GetCall(ctx, "call-1@test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKilledWriter kills a process that writes batches as fast as it can
+// with SIGKILL, then checks that the database is sound and holds every
+// batch the writer reported as committed.
+func TestKilledWriter(t *testing.T) {
+	if os.Getenv("SIPCAUSE_STORE_WRITER") != "" {
+		t.Skip("writer child")
+	}
+	path := filepath.Join(t.TempDir(), "killed.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWriterChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "SIPCAUSE_STORE_WRITER="+path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := 0
+	sc := bufio.NewScanner(out)
+	deadline := time.Now().Add(20 * time.Second)
+	for sc.Scan() && acked < 30 && time.Now().Before(deadline) {
+		if n, ok := strings.CutPrefix(sc.Text(), "acked "); ok {
+			acked, _ = strconv.Atoi(n)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if acked == 0 {
+		t.Fatal("the writer acknowledged nothing")
+	}
+	s, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.IntegrityCheck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Calls < int64(acked*50) || st.Calls%50 != 0 {
+		t.Fatalf("after kill -9: %d calls stored, %d acknowledged (batches of 50 are all or nothing)", st.Calls, acked*50)
+	}
+	if st.Messages != 2*st.Calls {
+		t.Fatalf("after kill -9: %d messages for %d calls", st.Messages, st.Calls)
+	}
+	t.Logf("killed after %d acknowledged batches; %d calls on disk", acked, st.Calls)
+}
+
+// TestWriterChild is the process TestKilledWriter kills.
+func TestWriterChild(t *testing.T) {
+	path := os.Getenv("SIPCAUSE_STORE_WRITER")
+	if path == "" {
+		t.Skip("only run by TestKilledWriter")
+	}
+	s, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := 1; ; b++ {
+		batch := make([]CallRecord, 50)
+		for i := range batch {
+			batch[i] = testCall(b*50+i, 486, analyze.OutcomeBusy)
+		}
+		if err := s.PutCalls(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("acked %d\n", b)
+	}
+}
+
+func BenchmarkPutCalls(b *testing.B) {
+	s, err := OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	batch := make([]CallRecord, 500)
+	for i := range batch {
+		batch[i] = testCall(i, 200, analyze.OutcomeAnswered)
+	}
+	for b.Loop() {
+		if err := s.PutCalls(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "calls/s")
+}
