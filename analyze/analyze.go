@@ -79,6 +79,9 @@ type Analyzer struct {
 	legIndex  map[netip.Addr][]*callState // recent calls by the address their INVITE went to
 	headerIdx map[string]*callState       // Call-ID, Session-ID and icid of recent calls
 
+	labels map[labelKey]string
+	addrs  map[netip.AddrPort]string
+
 	metrics   metricAcc
 	integrity Integrity
 	sinceSwp  int
@@ -102,7 +105,7 @@ func New(opt Options) *Analyzer {
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
 		epNames: map[netip.AddrPort]map[string]bool{}, agents: map[netip.AddrPort]string{},
 		legIndex: map[netip.Addr][]*callState{}, headerIdx: map[string]*callState{},
-		metrics: newMetricAcc(),
+		metrics: newMetricAcc(), labels: map[labelKey]string{}, addrs: map[netip.AddrPort]string{},
 		rep: Report{
 			SchemaVersion: SchemaVersion, Lang: string(opt.Lang),
 			Summary: Summary{Requests: map[string]int{}, Responses: map[string]int{}, Outcomes: map[string]int{}},
@@ -369,10 +372,11 @@ func (a *Analyzer) countOutcome(c *Call) {
 	s := &a.rep.Summary
 	s.Calls++
 	s.Outcomes[c.Outcome]++
-	if c.Outcome == OutcomeAnswered {
+	switch c.Outcome {
+	case OutcomeAnswered:
 		s.Answered++
-	} else if c.Outcome != OutcomeIncomplete {
-		s.Failed++
+	case OutcomeBusy, OutcomeRejected, OutcomeNoAnswer, OutcomeTimeout, OutcomeFailed:
+		s.Failed++ // a cancelled, redirected or unfinished call is no failure
 	}
 }
 

@@ -71,7 +71,7 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 		c.retrans++
 	}
 	if len(c.msgs) < maxMessagesPerCall {
-		c.msgs = append(c.msgs, exchangeOf(m, retrans))
+		c.msgs = append(c.msgs, a.exchangeOf(m, retrans))
 		c.frames = append(c.frames, m.Frame)
 	} else {
 		c.dropped++
@@ -172,20 +172,49 @@ func (c *callState) noteHeaders(m Message) {
 	}
 }
 
-func exchangeOf(m Message, retrans bool) Exchange {
-	label := m.Method
-	if !m.Request {
-		label = itoa(m.StatusCode) + " " + m.Reason
-		if m.CSeqMethod != "INVITE" {
-			label += " (" + m.CSeqMethod + ")"
+type labelKey struct {
+	code           int
+	reason, method string
+	reinvite, sdp  bool
+}
+
+// exchangeOf makes the ladder entry of a message. Addresses and labels
+// repeat from message to message, so their strings are made once.
+func (a *Analyzer) exchangeOf(m Message, retrans bool) Exchange {
+	k := labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.SDP != nil}
+	if m.Request {
+		k = labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.SDP != nil}
+	}
+	label, ok := a.labels[k]
+	if !ok {
+		label = m.Method
+		if !m.Request {
+			label = itoa(m.StatusCode) + " " + m.Reason
+			if m.CSeqMethod != "INVITE" {
+				label += " (" + m.CSeqMethod + ")"
+			}
+		} else if k.reinvite {
+			label = "re-INVITE"
 		}
-	} else if m.Method == "INVITE" && m.To.Tag != "" {
-		label = "re-INVITE"
+		if k.sdp {
+			label += " (SDP)"
+		}
+		if len(a.labels) < 4096 {
+			a.labels[k] = label
+		}
 	}
-	if m.SDP != nil {
-		label += " (SDP)"
+	return Exchange{Frame: m.Frame, Time: m.Time.UTC(), Src: a.addrString(m.Src), Dst: a.addrString(m.Dst), Label: label, Retrans: retrans, File: m.File}
+}
+
+func (a *Analyzer) addrString(ap netip.AddrPort) string {
+	if s, ok := a.addrs[ap]; ok {
+		return s
 	}
-	return Exchange{Frame: m.Frame, Time: m.Time.UTC(), Src: m.Src.String(), Dst: m.Dst.String(), Label: label, Retrans: retrans, File: m.File}
+	s := ap.String()
+	if len(a.addrs) < 65536 {
+		a.addrs[ap] = s
+	}
+	return s
 }
 
 // primary returns the INVITE transactions of the first leg (the path of the

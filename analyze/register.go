@@ -41,7 +41,7 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 		t = r.byKey[txnKey(m, m.CSeqMethod)]
 	}
 	if len(r.msgs) < maxMessagesPerCall {
-		r.msgs = append(r.msgs, exchangeOf(m, retrans))
+		r.msgs = append(r.msgs, a.exchangeOf(m, retrans))
 		r.owner = append(r.owner, t)
 	}
 	if m.Request || t == nil {

@@ -83,7 +83,9 @@ func encodeTo(w io.Writer, v any, indent string) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent(indent, "  ")
+	if indent != "" {
+		enc.SetIndent(indent, "  ")
+	}
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
@@ -103,7 +105,9 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 		s.err = err
 		return
 	}
-	s.err = encodeTo(dst, v, "    ")
+	// One compact line per element: half the work of indenting, and a
+	// stream that line-oriented tools can split.
+	s.err = encodeTo(dst, v, "")
 }
 
 // Call writes one call.

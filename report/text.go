@@ -98,7 +98,7 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 	}
 	shown := 0
 	for _, c := range r.Calls {
-		if !o.All && (c.Outcome == analyze.OutcomeAnswered && len(problems(c.Findings)) == 0) {
+		if !o.All && len(problems(c.Findings)) == 0 {
 			continue
 		}
 		shown++

@@ -10,10 +10,8 @@ import (
 	"strings"
 
 	"github.com/sipcause/sipcause/analyze"
-	"github.com/sipcause/sipcause/capture"
 	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/report"
-	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // AnalyzeOptions are the options of `sipcause analyze`.
@@ -101,6 +99,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		}
 	}()
 	streaming := o.Format == "json" && o.HTMLFile == "" && !o.Redact
+	var closeCalls func()
 	switch {
 	case streaming:
 		stream = report.NewJSONStream(stdout, analyze.SchemaVersion, string(o.Lang), func() (report.Spool, error) {
@@ -113,7 +112,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		aopt.OnCall, aopt.OnRegister, aopt.OnDialog = stream.Call, stream.Register, stream.Dialog
 	case o.HTMLFile == "" && o.Format == "text":
 		aopt.OnCall = func(c *analyze.Call) {
-			if o.All || c.Outcome != analyze.OutcomeAnswered || hasProblem(c.Findings) {
+			if o.All || hasProblem(c.Findings) {
 				kept = append(kept, c)
 			}
 		}
@@ -123,12 +122,27 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			kept = append(kept, c)
 		}
 	}
+	if streaming {
+		// Encode calls on their own goroutine, in order, while the
+		// analyzer goes on.
+		calls := make(chan *analyze.Call, 256)
+		done := make(chan struct{})
+		go func() {
+			for c := range calls {
+				stream.Call(c)
+			}
+			close(done)
+		}()
+		aopt.OnCall = func(c *analyze.Call) { calls <- c }
+		closeCalls = func() { close(calls); <-done }
+	}
 	a := analyze.New(aopt)
-	inputs, integ, end, readErr := readInputsEnd(o.Files, func(p capture.Packet, m *sipmsg.Message) {
-		a.Add(analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
-	})
+	inputs, integ, end, readErr := readPipelined(o.Files, a.Add)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
+		if closeCalls != nil {
+			closeCalls()
+		}
 		return readErr
 	}
 	for _, in := range inputs {
@@ -137,6 +151,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	a.AddIntegrity(integ)
 	a.ObserveEnd(end)
 	rep := a.Finish()
+	if closeCalls != nil {
+		closeCalls()
+	}
 	if aopt.OnCall != nil && !streaming {
 		rep.Calls = kept
 		if rep.Calls == nil {

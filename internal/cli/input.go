@@ -114,3 +114,40 @@ func (s *source) advance() {
 		s.err = err
 	}
 }
+
+// readPipelined reads and parses the inputs on one goroutine and hands the
+// messages to add, in order, on the calling goroutine, so that decoding and
+// analysis run side by side. It returns what readInputsEnd returns.
+func readPipelined(files []string, add func(analyze.Message)) ([]analyze.Input, analyze.Integrity, time.Time, error) {
+	const batch = 256
+	type result struct {
+		inputs []analyze.Input
+		integ  analyze.Integrity
+		end    time.Time
+		err    error
+	}
+	batches := make(chan []analyze.Message, 8)
+	res := make(chan result, 1)
+	go func() {
+		buf := make([]analyze.Message, 0, batch)
+		ins, integ, end, err := readInputsEnd(files, func(p capture.Packet, m *sipmsg.Message) {
+			buf = append(buf, analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
+			if len(buf) == batch {
+				batches <- buf
+				buf = make([]analyze.Message, 0, batch)
+			}
+		})
+		if len(buf) > 0 {
+			batches <- buf
+		}
+		close(batches)
+		res <- result{ins, integ, end, err}
+	}()
+	for b := range batches {
+		for i := range b {
+			add(b[i])
+		}
+	}
+	r := <-res
+	return r.inputs, r.integ, r.end, r.err
+}
