@@ -1,0 +1,318 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/catalog"
+)
+
+var t0 = time.Date(2026, 3, 2, 10, 42, 0, 0, time.UTC)
+
+// flow builds time-ordered messages for a test.
+type flow struct {
+	msgs  []Message
+	frame int
+}
+
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// req adds a request from src to dst at t0+at.
+func (f *flow) req(at time.Duration, src, dst, method, callID string, cseq uint32, branch, fromTag, toTag string, mod ...func(*Message)) {
+	f.frame++
+	s := ap(src)
+	m := Message{
+		Frame: f.frame, Time: t0.Add(at), Src: s, Dst: ap(dst), Transport: "udp", Request: true, Method: method,
+		RequestURI: "sip:0612345678@provider.example", CallID: callID, CSeq: cseq, CSeqMethod: method,
+		From:  Party{URI: "sip:0201234567@pbx.example", User: "0201234567", Host: "pbx.example", Tag: fromTag},
+		To:    Party{URI: "sip:0612345678@provider.example", User: "0612345678", Host: "provider.example", Tag: toTag},
+		Vias:  []Via{{Transport: "UDP", Host: s.Addr().String(), Port: int(s.Port()), Branch: branch}},
+		MaxForwards: 70, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: 0,
+	}
+	if method == "ACK" {
+		m.CSeqMethod = "ACK"
+	}
+	for _, fn := range mod {
+		fn(&m)
+	}
+	f.msgs = append(f.msgs, m)
+}
+
+// resp adds a response to the request with the given branch.
+func (f *flow) resp(at time.Duration, src, dst string, code int, reason, callID string, cseq uint32, method, branch, fromTag, toTag string, mod ...func(*Message)) {
+	f.frame++
+	d := ap(dst)
+	m := Message{
+		Frame: f.frame, Time: t0.Add(at), Src: ap(src), Dst: d, Transport: "udp", StatusCode: code, Reason: reason,
+		CallID: callID, CSeq: cseq, CSeqMethod: method,
+		From:  Party{URI: "sip:0201234567@pbx.example", User: "0201234567", Tag: fromTag},
+		To:    Party{URI: "sip:0612345678@provider.example", User: "0612345678", Tag: toTag},
+		Vias:  []Via{{Transport: "UDP", Host: d.Addr().String(), Port: int(d.Port()), Branch: branch}},
+		MaxForwards: -1, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: 0,
+	}
+	for _, fn := range mod {
+		fn(&m)
+	}
+	f.msgs = append(f.msgs, m)
+}
+
+func run(t *testing.T, msgs []Message, opt Options) *Report {
+	t.Helper()
+	a := New(opt)
+	for _, m := range msgs {
+		a.Add(m)
+	}
+	return a.Finish()
+}
+
+func callByID(t *testing.T, r *Report, id string) *Call {
+	t.Helper()
+	for _, c := range r.Calls {
+		if c.CallID == id {
+			return c
+		}
+	}
+	t.Fatalf("no call %q among %d", id, len(r.Calls))
+	return nil
+}
+
+func checkCall(t *testing.T, c *Call, status int, outcome, fault, finding string) {
+	t.Helper()
+	if c.FinalStatus != status || c.Outcome != outcome || c.Fault != fault {
+		t.Errorf("%s: status %d outcome %s fault %s; want %d %s %s", c.CallID, c.FinalStatus, c.Outcome, c.Fault, status, outcome, fault)
+	}
+	if finding == "" {
+		return
+	}
+	if len(c.Findings) == 0 || c.Findings[0].ID != finding {
+		ids := []string{}
+		for _, f := range c.Findings {
+			ids = append(ids, f.ID)
+		}
+		t.Errorf("%s: findings %v, want %s first", c.CallID, ids, finding)
+	}
+}
+
+func hasFinding(c *Call, id string) bool {
+	for _, f := range c.Findings {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	phone    = "192.168.1.10:5060"
+	pbx      = "192.168.1.2:5060"
+	provider = "198.51.100.7:5060"
+	callee   = "203.0.113.9:5060"
+)
+
+// A 503 made by the user's own PBX because the provider never answered is
+// not the provider refusing: the path to the provider is at fault.
+func TestOwnPBX503WhenProviderSilent(t *testing.T) {
+	var f flow
+	f.req(0, phone, pbx, "INVITE", "leg-a", 1, "z9hG4bK-a1", "fa", "")
+	f.resp(10*time.Millisecond, pbx, phone, 100, "Trying", "leg-a", 1, "INVITE", "z9hG4bK-a1", "fa", "")
+	for i, d := range []time.Duration{0, 500, 1500, 3500, 7500, 15500, 31500} {
+		_ = i
+		f.req(20*time.Millisecond+d*time.Millisecond, "192.168.1.2:5080", provider, "INVITE", "leg-b", 1, "z9hG4bK-b1", "fb", "")
+	}
+	f.resp(32600*time.Millisecond, pbx, phone, 503, "Service Unavailable", "leg-a", 1, "INVITE", "z9hG4bK-a1", "fa", "ta")
+	f.req(32601*time.Millisecond, phone, pbx, "ACK", "leg-a", 1, "z9hG4bK-a1", "fa", "ta")
+	r := run(t, f.msgs, Options{Local: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+	a := callByID(t, r, "leg-a")
+	checkCall(t, a, 503, OutcomeFailed, "network", "upstream-unreachable")
+	b := callByID(t, r, "leg-b")
+	checkCall(t, b, 0, OutcomeTimeout, "network", "no-response")
+	if b.LegOf != "leg-a" {
+		t.Errorf("leg-b should continue leg-a, leg_of %q", b.LegOf)
+	}
+	if r.Summary.Retransmitted != 6 {
+		t.Errorf("retransmissions %d, want 6", r.Summary.Retransmitted)
+	}
+	if r.Summary.Requests["INVITE"] != 8 {
+		t.Errorf("INVITE count %d, want 8 (retransmissions included)", r.Summary.Requests["INVITE"])
+	}
+	if r.Metrics.Overall.Attempts != 1 {
+		t.Errorf("a B2BUA's second leg must not count as a second attempt: %d", r.Metrics.Overall.Attempts)
+	}
+}
+
+// A 408 from the provider after the callee's phone rang is no network fault.
+func TestProviderTimeoutAfterRingingIsNoAnswer(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "c1", 1, "z9hG4bK-1", "f1", "")
+	f.resp(50*time.Millisecond, provider, phone, 100, "Trying", "c1", 1, "INVITE", "z9hG4bK-1", "f1", "")
+	f.resp(900*time.Millisecond, provider, phone, 180, "Ringing", "c1", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	f.resp(60*time.Second, provider, phone, 408, "Request Timeout", "c1", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	f.req(60*time.Second+time.Millisecond, phone, provider, "ACK", "c1", 1, "z9hG4bK-1", "f1", "t1")
+	r := run(t, f.msgs, Options{})
+	checkCall(t, callByID(t, r, "c1"), 408, OutcomeNoAnswer, "remote", "no-answer")
+	if c := callByID(t, r, "c1"); c.PDDMS != 900 {
+		t.Errorf("post-dial delay %d ms, want 900", c.PDDMS)
+	}
+}
+
+func TestWrongPasswordOnInvite(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "c2", 1, "z9hG4bK-1", "f1", "")
+	f.resp(30*time.Millisecond, provider, phone, 407, "Proxy Authentication Required", "c2", 1, "INVITE", "z9hG4bK-1", "f1", "t1",
+		func(m *Message) { m.ChallengeNonce = "abc" })
+	f.req(31*time.Millisecond, phone, provider, "ACK", "c2", 1, "z9hG4bK-1", "f1", "t1")
+	f.req(40*time.Millisecond, phone, provider, "INVITE", "c2", 2, "z9hG4bK-2", "f1", "", func(m *Message) { m.AuthNonce, m.AuthUser = "abc", "user" })
+	f.resp(70*time.Millisecond, provider, phone, 403, "Forbidden", "c2", 2, "INVITE", "z9hG4bK-2", "f1", "t2")
+	r := run(t, f.msgs, Options{})
+	checkCall(t, callByID(t, r, "c2"), 403, OutcomeRejected, "local", "auth-failed")
+}
+
+func TestNATPrivateContactFromPublicAddress(t *testing.T) {
+	var f flow
+	f.req(0, "198.51.100.50:5060", provider, "INVITE", "c3", 1, "z9hG4bK-1", "f1", "", func(m *Message) {
+		m.Vias[0].Host = "192.168.1.10"
+		m.Contact, m.ContactIP = "sip:200@192.168.1.10:5060", "192.168.1.10"
+	})
+	f.resp(30*time.Millisecond, provider, "198.51.100.50:5060", 486, "Busy Here", "c3", 1, "INVITE", "z9hG4bK-1", "f1", "t1",
+		func(m *Message) { m.Vias[0].Host = "192.168.1.10" })
+	r := run(t, f.msgs, Options{})
+	c := callByID(t, r, "c3")
+	checkCall(t, c, 486, OutcomeBusy, "remote", "busy")
+	if !hasFinding(c, "nat-private-address") {
+		t.Errorf("no nat-private-address finding: %+v", c.Findings)
+	}
+}
+
+// An answer that is never acknowledged is retransmitted and the call torn
+// down after about 32 s: the classic NAT/ALG symptom.
+func TestAckMissing(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "c4", 1, "z9hG4bK-1", "f1", "")
+	f.resp(100*time.Millisecond, provider, phone, 180, "Ringing", "c4", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	for _, d := range []time.Duration{2000, 2500, 3500, 5500, 9500, 13500} {
+		f.resp(d*time.Millisecond, provider, phone, 200, "OK", "c4", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	}
+	f.req(34*time.Second, provider, phone, "BYE", "c4", 1, "z9hG4bK-bye", "t1", "f1")
+	f.resp(34*time.Second+20*time.Millisecond, phone, provider, 200, "OK", "c4", 1, "BYE", "z9hG4bK-bye", "t1", "f1")
+	r := run(t, f.msgs, Options{})
+	c := callByID(t, r, "c4")
+	checkCall(t, c, 200, OutcomeAnswered, "none", "")
+	if !hasFinding(c, "ack-missing") {
+		t.Errorf("no ack-missing finding: %+v", c.Findings)
+	}
+	if c.EndedBy != "callee" {
+		t.Errorf("ended by %q, want callee", c.EndedBy)
+	}
+}
+
+func TestRegistrationIntervalTooBrief(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "REGISTER", "r1", 1, "z9hG4bK-r1", "f1", "", func(m *Message) { m.Expires = 60 })
+	f.resp(30*time.Millisecond, provider, phone, 423, "Interval Too Brief", "r1", 1, "REGISTER", "z9hG4bK-r1", "f1", "t1", func(m *Message) { m.MinExpires = 300 })
+	r := run(t, f.msgs, Options{})
+	if len(r.Registrations) != 1 {
+		t.Fatalf("%d registrations", len(r.Registrations))
+	}
+	g := r.Registrations[0]
+	if g.Outcome != RegFailed || g.Fault != "local" || g.Findings[0].ID != "interval-too-brief" || !strings.Contains(g.Findings[0].Text, "300") {
+		t.Errorf("registration %+v", g)
+	}
+}
+
+// Streaming (OnCall) and collecting give the same calls.
+func TestStreamingGivesTheSameCalls(t *testing.T) {
+	var f flow
+	for i := 0; i < 30; i++ {
+		id := fmt.Sprintf("s%d", i)
+		at := time.Duration(i) * 40 * time.Second
+		f.req(at, phone, provider, "INVITE", id, 1, "z9hG4bK-"+id, "f", "")
+		code, reason := 486, "Busy Here"
+		if i%3 == 0 {
+			code, reason = 200, "OK"
+		}
+		f.resp(at+time.Second, provider, phone, code, reason, id, 1, "INVITE", "z9hG4bK-"+id, "f", "t")
+		if code == 200 {
+			f.req(at+time.Second+time.Millisecond, phone, provider, "ACK", id, 1, "z9hG4bK-ack"+id, "f", "t")
+			f.req(at+5*time.Second, phone, provider, "BYE", id, 2, "z9hG4bK-bye"+id, "f", "t")
+			f.resp(at+5*time.Second+time.Millisecond, provider, phone, 200, "OK", id, 2, "BYE", "z9hG4bK-bye"+id, "f", "t")
+		} else {
+			f.req(at+time.Second+time.Millisecond, phone, provider, "ACK", id, 1, "z9hG4bK-"+id, "f", "t")
+		}
+	}
+	whole := run(t, f.msgs, Options{})
+	var streamed []*Call
+	a := New(Options{OnCall: func(c *Call) { streamed = append(streamed, c) }})
+	for i, m := range f.msgs {
+		a.Add(m)
+		if i%7 == 0 {
+			a.Flush(m.Time)
+		}
+	}
+	rest := a.Finish()
+	if len(rest.Calls) != 0 {
+		t.Errorf("streaming report kept %d calls", len(rest.Calls))
+	}
+	if !reflect.DeepEqual(whole.Calls, streamed) {
+		t.Errorf("streamed calls differ from collected ones (%d vs %d)", len(streamed), len(whole.Calls))
+	}
+	if !reflect.DeepEqual(whole.Metrics, rest.Metrics) || !reflect.DeepEqual(whole.Summary, rest.Summary) {
+		t.Errorf("metrics or summary differ between streaming and collecting")
+	}
+}
+
+// Every finding has a text in both languages, and no placeholder is left
+// unfilled in the texts the tests above produce.
+func TestFindingTexts(t *testing.T) {
+	m, err := findingTexts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, ft := range m {
+		if ft.EN == "" || ft.NL == "" || ft.EN == ft.NL {
+			t.Errorf("%s: English and Dutch texts must both exist and differ", id)
+		}
+		switch ft.Severity {
+		case "error", "warning", "info":
+		default:
+			t.Errorf("%s: severity %q", id, ft.Severity)
+		}
+		if len(ft.AdviceEN) != len(ft.AdviceNL) {
+			t.Errorf("%s: advice in English and Dutch differ in length", id)
+		}
+	}
+	var f flow
+	f.req(0, phone, provider, "INVITE", "x", 1, "z9hG4bK-1", "f1", "")
+	f.resp(30*time.Millisecond, provider, phone, 486, "Busy Here", "x", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+		r := run(t, f.msgs, Options{Lang: lang})
+		for _, c := range r.Calls {
+			for _, fd := range c.Findings {
+				if strings.ContainsAny(fd.Text, "{}") {
+					t.Errorf("%s/%s: unfilled placeholder in %q", lang, fd.ID, fd.Text)
+				}
+			}
+		}
+		if lang == catalog.Dutch && !strings.Contains(r.Calls[0].Explanation, "in gesprek") {
+			t.Errorf("Dutch explanation: %q", r.Calls[0].Explanation)
+		}
+	}
+}
+
+// The capture ending before Timer B is not a timeout.
+func TestCaptureEndsBeforeTimerB(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "c5", 1, "z9hG4bK-1", "f1", "")
+	f.req(500*time.Millisecond, phone, provider, "INVITE", "c5", 1, "z9hG4bK-1", "f1", "")
+	r := run(t, f.msgs, Options{})
+	checkCall(t, callByID(t, r, "c5"), 0, OutcomeIncomplete, "none", "incomplete")
+	a := New(Options{})
+	for _, m := range f.msgs {
+		a.Add(m)
+	}
+	a.ObserveEnd(t0.Add(40 * time.Second)) // non-SIP packets went on
+	checkCall(t, callByID(t, a.Finish(), "c5"), 0, OutcomeTimeout, "network", "no-response")
+}
