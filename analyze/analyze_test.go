@@ -28,9 +28,9 @@ func (f *flow) req(at time.Duration, src, dst, method, callID string, cseq uint3
 	m := Message{
 		Frame: f.frame, Time: t0.Add(at), Src: s, Dst: ap(dst), Transport: "udp", Request: true, Method: method,
 		RequestURI: "sip:0612345678@provider.example", CallID: callID, CSeq: cseq, CSeqMethod: method,
-		From:  Party{URI: "sip:0201234567@pbx.example", User: "0201234567", Host: "pbx.example", Tag: fromTag},
-		To:    Party{URI: "sip:0612345678@provider.example", User: "0612345678", Host: "provider.example", Tag: toTag},
-		Vias:  []Via{{Transport: "UDP", Host: s.Addr().String(), Port: int(s.Port()), Branch: branch}},
+		From:        Party{URI: "sip:0201234567@pbx.example", User: "0201234567", Host: "pbx.example", Tag: fromTag},
+		To:          Party{URI: "sip:0612345678@provider.example", User: "0612345678", Host: "provider.example", Tag: toTag},
+		Vias:        []Via{{Transport: "UDP", Host: s.Addr().String(), Port: int(s.Port()), Branch: branch}},
 		MaxForwards: 70, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: 0,
 	}
 	if method == "ACK" {
@@ -49,9 +49,9 @@ func (f *flow) resp(at time.Duration, src, dst string, code int, reason, callID 
 	m := Message{
 		Frame: f.frame, Time: t0.Add(at), Src: ap(src), Dst: d, Transport: "udp", StatusCode: code, Reason: reason,
 		CallID: callID, CSeq: cseq, CSeqMethod: method,
-		From:  Party{URI: "sip:0201234567@pbx.example", User: "0201234567", Tag: fromTag},
-		To:    Party{URI: "sip:0612345678@provider.example", User: "0612345678", Tag: toTag},
-		Vias:  []Via{{Transport: "UDP", Host: d.Addr().String(), Port: int(d.Port()), Branch: branch}},
+		From:        Party{URI: "sip:0201234567@pbx.example", User: "0201234567", Tag: fromTag},
+		To:          Party{URI: "sip:0612345678@provider.example", User: "0612345678", Tag: toTag},
+		Vias:        []Via{{Transport: "UDP", Host: d.Addr().String(), Port: int(d.Port()), Branch: branch}},
 		MaxForwards: -1, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: 0,
 	}
 	for _, fn := range mod {

@@ -129,5 +129,3 @@ func digits(s string) string {
 	}
 	return b.String()
 }
-
-

@@ -20,8 +20,8 @@ type metricAcc struct {
 
 type acc struct {
 	attempts, redirected, ok, effective, ineffective, completed int
-	srd, srdFail, sdd, sdt, rrd                                []float64
-	regs, regFail                                              int
+	srd, srdFail, sdd, sdt, rrd                                 []float64
+	regs, regFail                                               int
 }
 
 func newMetricAcc() metricAcc { return metricAcc{overall: &acc{}, peers: map[string]*acc{}} }
