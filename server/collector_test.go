@@ -1,0 +1,301 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/server/internal/synth"
+	"github.com/sipcause/sipcause/store"
+)
+
+// running is a collector with its store, started by a test.
+type running struct {
+	col    *Collector
+	st     *store.SQLite
+	m      *Metrics
+	path   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startCollector(t testing.TB, path string, opt CollectorOptions) *running {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "sipcause.db")
+	}
+	st, err := store.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.HEPAddr == "" {
+		opt.HEPAddr = "127.0.0.1:0"
+	}
+	m := NewMetrics()
+	col, err := NewCollector(opt, st, m)
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{col: col, st: st, m: m, path: path, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- col.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop ends the collector as SIGTERM would and closes the store.
+func (r *running) stop(t testing.TB) {
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("collector: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("collector did not stop within 30 s")
+	}
+	if err := r.st.Close(); err != nil {
+		t.Errorf("store close: %v", err)
+	}
+}
+
+// waitReceived waits until the collector has read n packets and the
+// analyzer has taken everything queued.
+func (r *running) waitReceived(t testing.TB, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := r.m.Snapshot()
+		if s.Received >= n && len(r.col.queue) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d of %d packets after 20 s", s.Received, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func sendUDP(t testing.TB, addr string, pkts [][]byte) {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i, p := range pkts {
+		if _, err := c.Write(p); err != nil {
+			t.Fatal(err)
+		}
+		if i%64 == 63 {
+			time.Sleep(time.Millisecond) // stay within the socket buffer
+		}
+	}
+}
+
+func hepOf(ps []synth.Packet) [][]byte {
+	var out [][]byte
+	for _, p := range ps {
+		out = append(out, synth.EncodeHEP3(nil, p.Src, p.Dst, p.Time, 17, 1, p.SIP))
+	}
+	return out
+}
+
+// TestReplayHEPCaptures sends the HEP packets of real captures to the
+// collector by UDP and expects the calls `sipcause analyze` finds in the
+// same files, with the same final answers.
+func TestReplayHEPCaptures(t *testing.T) {
+	for _, name := range []string{"hep-wireshark__hep.pcap", "hep-wireshark__hep3_compressed.pcapng"} {
+		t.Run(name, func(t *testing.T) {
+			file := sharedCapture(t, name)
+			pkts := hepPackets(t, file)
+			if len(pkts) == 0 {
+				t.Fatal("no HEP packets in the capture")
+			}
+			r := startCollector(t, "", CollectorOptions{})
+			sendUDP(t, r.col.HEPAddr(), pkts)
+			r.waitReceived(t, int64(len(pkts)))
+			r.stop(t)
+			snap := r.m.Snapshot()
+			t.Logf("%d HEP packets: %+v", len(pkts), snap)
+			if snap.Malformed != 0 || snap.Dropped != 0 {
+				t.Errorf("malformed %d, dropped %d; want none", snap.Malformed, snap.Dropped)
+			}
+
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			want, _ := AnalyzeCapture(name, f, analyze.Options{})
+			st, err := store.OpenSQLite(r.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			got, err := st.SearchCalls(context.Background(), store.Query{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotIDs, wantIDs []string
+			for _, c := range got {
+				gotIDs = append(gotIDs, c.CallID+" "+itoa(c.FinalStatus))
+			}
+			for _, c := range want.Calls {
+				wantIDs = append(wantIDs, c.CallID+" "+itoa(c.FinalStatus))
+			}
+			slices.Sort(gotIDs)
+			slices.Sort(wantIDs)
+			if !slices.Equal(gotIDs, wantIDs) {
+				t.Errorf("calls stored: %v\nsipcause analyze: %v", gotIDs, wantIDs)
+			}
+			stats, _ := st.Stats(context.Background())
+			if len(want.Calls) > 0 && stats.Messages == 0 {
+				t.Error("no raw messages stored")
+			}
+		})
+	}
+}
+
+func itoa(n int) string { return string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10)) }
+
+// TestHostileInput sends what a careless or hostile sender might: noise,
+// cut HEP3 packets, a chunk longer than the packet, HEP without SIP, and
+// a flood of HEP over TCP in odd pieces. Everything bad is counted and
+// dropped, and good packets around it still arrive.
+func TestHostileInput(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{})
+	good := hepOf(synth.Call(1, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), synth.CallOptions{Status: 486}))
+	bad := [][]byte{
+		[]byte("hello"),
+		[]byte("HEP3"),
+		append([]byte("HEP3\x00\x40"), bytes.Repeat([]byte{0}, 10)...),
+		good[0][:40],
+		[]byte("HEP3\x00\x0c\x00\x00\x00\x0f\xff\xff"),
+		bytes.Repeat([]byte{0xff}, 1500),
+		synth.EncodeHEP3(nil, netipAP("1.2.3.4:1"), netipAP("5.6.7.8:2"), time.Now(), 17, 1, []byte("not SIP at all")),
+	}
+	var pkts [][]byte
+	for i := range max(len(good), len(bad)) {
+		if i < len(good) {
+			pkts = append(pkts, good[i])
+		}
+		if i < len(bad) {
+			pkts = append(pkts, bad[i])
+		}
+	}
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	r.stop(t)
+	s := r.m.Snapshot()
+	if s.Malformed != int64(len(bad)) {
+		t.Errorf("malformed = %d, want %d", s.Malformed, len(bad))
+	}
+	if s.Analyzed != int64(len(good)) {
+		t.Errorf("analyzed = %d, want %d", s.Analyzed, len(good))
+	}
+	if s.Calls != 1 {
+		t.Errorf("calls = %d, want 1", s.Calls)
+	}
+}
+
+func TestHEPOverTCP(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{})
+	var stream []byte
+	var n int
+	for i := range 50 {
+		for _, p := range hepOf(synth.Call(i, time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC), synth.CallOptions{Status: 480})) {
+			stream = append(stream, p...)
+			n++
+		}
+	}
+	c, err := net.Dial("tcp", r.col.HEPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Odd-sized writes: packets cut anywhere.
+	for len(stream) > 0 {
+		k := min(len(stream), 777)
+		c.Write(stream[:k])
+		stream = stream[k:]
+	}
+	c.Close()
+	r.waitReceived(t, int64(n))
+	r.stop(t)
+	if s := r.m.Snapshot(); s.Calls != 50 || s.Malformed != 0 {
+		t.Errorf("over TCP: %+v, want 50 calls", s)
+	}
+}
+
+func TestQueueFullDrops(t *testing.T) {
+	c := &Collector{queue: make(chan inbound, 2), metrics: NewMetrics()}
+	for range 5 {
+		c.enqueue(inbound{})
+	}
+	if d := c.metrics.dropped.Load(); d != 3 {
+		t.Errorf("dropped = %d, want 3", d)
+	}
+}
+
+// TestOpenCallLimit floods INVITEs that never end: the analyzer is made
+// to report the open calls once the limit is passed, and counts them.
+func TestOpenCallLimit(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{MaxOpenCalls: 100})
+	var pkts [][]byte
+	for i := range 250 {
+		p := synth.Call(i, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), synth.CallOptions{})[0] // INVITE only
+		pkts = append(pkts, synth.EncodeHEP3(nil, p.Src, p.Dst, p.Time, 17, 1, p.SIP))
+	}
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	if open := r.m.openCalls.Load(); open > 100 {
+		t.Errorf("open calls %d above the limit", open)
+	}
+	if f := r.m.forced.Load(); f < 100 {
+		t.Errorf("forced = %d, want at least 100", f)
+	}
+}
+
+// TestFinishedWithoutTraffic: a call that ends with a failure is stored
+// once time moves on, with no further message to move it.
+func TestFinishedWithoutTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: waits Timer B (32 s) of wall-clock time")
+	}
+	r := startCollector(t, "", CollectorOptions{Tick: 20 * time.Millisecond})
+	// The call's own clock runs from a moment far enough back that the
+	// settle time (Timer B) has passed by the time the tick comes.
+	start := time.Now().Add(-time.Minute)
+	sendUDP(t, r.col.HEPAddr(), hepOf(synth.Call(7, start, synth.CallOptions{Status: 486})))
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		if n, _ := r.col.Stored(); n >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the failed call was not stored without further traffic")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cr, err := r.st.GetCall(context.Background(), "synth-7@sipcause.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Call.FinalStatus != 486 || len(cr.Messages) != 5 {
+		t.Errorf("stored %d with %d messages", cr.Call.FinalStatus, len(cr.Messages))
+	}
+}
+
+func netipAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -1,0 +1,162 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+)
+
+// Metrics are the collector's counters, written out in the Prometheus
+// text exposition format (version 0.0.4) at /metrics.
+type Metrics struct {
+	received   atomic.Int64 // packets read from the sockets
+	malformed  atomic.Int64 // not HEP, or HEP without a SIP message in it
+	nonSIP     atomic.Int64 // HEP of another payload type, keep-alives
+	dropped    atomic.Int64 // queue full
+	analyzed   atomic.Int64
+	dialogs    atomic.Int64
+	forced     atomic.Int64 // open calls finished early under memory pressure
+	rawExpired atomic.Int64
+	retained   atomic.Int64 // calls deleted by retention
+	tcpConns   atomic.Int64
+	tcpRefused atomic.Int64
+	openCalls  atomic.Int64
+	queueLen   atomic.Int64
+	uploads    atomic.Int64
+
+	mu         sync.Mutex
+	calls      map[[2]string]int64 // outcome, fault
+	regs       map[string]int64    // outcome
+	writeCount int64
+	writeErr   int64
+	writeSum   float64
+	writeHist  []int64 // cumulative per bucket, as Prometheus wants
+}
+
+// writeBuckets are the upper bounds, in seconds, of the store write
+// latency histogram.
+var writeBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}
+
+// NewMetrics returns zeroed metrics.
+func NewMetrics() *Metrics {
+	return &Metrics{calls: map[[2]string]int64{}, regs: map[string]int64{}, writeHist: make([]int64, len(writeBuckets))}
+}
+
+func (m *Metrics) countCall(c *analyze.Call) {
+	m.mu.Lock()
+	m.calls[[2]string{c.Outcome, c.Fault}]++
+	m.mu.Unlock()
+}
+
+func (m *Metrics) countRegister(r *analyze.Register) {
+	m.mu.Lock()
+	m.regs[r.Outcome]++
+	m.mu.Unlock()
+}
+
+func (m *Metrics) observeWrite(d time.Duration, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		m.writeErr++
+		return
+	}
+	s := d.Seconds()
+	m.writeCount++
+	m.writeSum += s
+	for i, b := range writeBuckets {
+		if s <= b {
+			m.writeHist[i]++
+		}
+	}
+}
+
+// Snapshot is a copy of the main counters, for tests and the load script.
+type Snapshot struct {
+	Received, Malformed, NonSIP, Dropped, Analyzed, Forced, Calls int64
+}
+
+// Snapshot returns the main counters.
+func (m *Metrics) Snapshot() Snapshot {
+	s := Snapshot{Received: m.received.Load(), Malformed: m.malformed.Load(), NonSIP: m.nonSIP.Load(),
+		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load()}
+	m.mu.Lock()
+	for _, n := range m.calls {
+		s.Calls += n
+	}
+	m.mu.Unlock()
+	return s
+}
+
+// WritePrometheus writes every metric in the Prometheus text format.
+func (m *Metrics) WritePrometheus(w io.Writer) error {
+	var err error
+	p := func(format string, a ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format, a...)
+		}
+	}
+	counter := func(name, help string, v int64) {
+		p("# HELP %s %s\n# TYPE %s counter\n%s %d\n", name, help, name, name, v)
+	}
+	gauge := func(name, help string, v int64) {
+		p("# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	}
+	counter("sipcause_packets_received_total", "Packets read from the HEP and SIP sockets.", m.received.Load())
+	p("# HELP sipcause_packets_rejected_total Packets not analyzed, by reason.\n# TYPE sipcause_packets_rejected_total counter\n")
+	p("sipcause_packets_rejected_total{reason=\"malformed\"} %d\n", m.malformed.Load())
+	p("sipcause_packets_rejected_total{reason=\"not_sip\"} %d\n", m.nonSIP.Load())
+	p("sipcause_packets_rejected_total{reason=\"queue_full\"} %d\n", m.dropped.Load())
+	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full.", m.dropped.Load())
+	counter("sipcause_messages_analyzed_total", "SIP messages fed to the analyzer.", m.analyzed.Load())
+	counter("sipcause_dialogs_total", "Non-INVITE exchanges seen (OPTIONS, SUBSCRIBE, ...).", m.dialogs.Load())
+	counter("sipcause_calls_forced_total", "Open calls finished early because the open-call limit was reached.", m.forced.Load())
+	counter("sipcause_raw_expired_total", "Message sets of calls the analyzer never reported, forgotten.", m.rawExpired.Load())
+	counter("sipcause_retention_deleted_calls_total", "Calls deleted by retention.", m.retained.Load())
+	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused at the connection limit.", m.tcpRefused.Load())
+	counter("sipcause_uploads_total", "Captures analyzed through the web UI or the API.", m.uploads.Load())
+	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
+	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
+	gauge("sipcause_queue_length", "Messages waiting for the analyzer.", m.queueLen.Load())
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p("# HELP sipcause_calls_total Finished calls by outcome and fault.\n# TYPE sipcause_calls_total counter\n")
+	keys := slices.SortedFunc(maps.Keys(m.calls), func(a, b [2]string) int {
+		if a[0] != b[0] {
+			return cmpString(a[0], b[0])
+		}
+		return cmpString(a[1], b[1])
+	})
+	for _, k := range keys {
+		p("sipcause_calls_total{outcome=%q,fault=%q} %d\n", k[0], k[1], m.calls[k])
+	}
+	p("# HELP sipcause_registrations_total Finished registrations by outcome.\n# TYPE sipcause_registrations_total counter\n")
+	for _, k := range slices.Sorted(maps.Keys(m.regs)) {
+		p("sipcause_registrations_total{outcome=%q} %d\n", k, m.regs[k])
+	}
+	p("# HELP sipcause_store_write_seconds Time to write one batch to the store.\n# TYPE sipcause_store_write_seconds histogram\n")
+	for i, b := range writeBuckets {
+		p("sipcause_store_write_seconds_bucket{le=\"%g\"} %d\n", b, m.writeHist[i])
+	}
+	p("sipcause_store_write_seconds_bucket{le=\"+Inf\"} %d\n", m.writeCount)
+	p("sipcause_store_write_seconds_sum %g\nsipcause_store_write_seconds_count %d\n", m.writeSum, m.writeCount)
+	p("# HELP sipcause_store_write_errors_total Batches the store refused.\n# TYPE sipcause_store_write_errors_total counter\nsipcause_store_write_errors_total %d\n", m.writeErr)
+	return err
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

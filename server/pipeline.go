@@ -1,0 +1,395 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/store"
+)
+
+// CollectorOptions tune the live collector. Zero values take the defaults
+// named on each field.
+type CollectorOptions struct {
+	HEPAddr string // HEP over UDP and TCP; "" for none
+	SIPAddr string // plain SIP over UDP (a mirror); "" for none
+
+	Lang       catalog.Lang   // language of the stored explanations
+	Local      []netip.Prefix // the user's own networks (as analyze --local)
+	LocalHosts []string
+
+	QueueSize     int           // messages between receivers and analyzer; default 65536
+	MaxOpenCalls  int           // open calls before the analyzer is forced to finish them; default 50000
+	MaxOpenBytes  int           // raw bytes held for open calls; default 256 MiB
+	BatchSize     int           // calls per store transaction; default 500
+	BatchInterval time.Duration // longest wait before a batch is written; default 200 ms
+	Tick          time.Duration // how often time is moved on without traffic; default 1 s
+	Retention     time.Duration // delete calls older than this; 0 keeps everything
+}
+
+func (o *CollectorOptions) defaults() {
+	if o.QueueSize <= 0 {
+		o.QueueSize = 65536
+	}
+	if o.MaxOpenCalls <= 0 {
+		o.MaxOpenCalls = 50000
+	}
+	if o.MaxOpenBytes <= 0 {
+		o.MaxOpenBytes = 256 << 20
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.BatchInterval <= 0 {
+		o.BatchInterval = 200 * time.Millisecond
+	}
+	if o.Tick <= 0 {
+		o.Tick = time.Second
+	}
+	if o.Lang == "" {
+		o.Lang = catalog.English
+	}
+}
+
+// Limits on what one call keeps for the message view.
+const (
+	maxRawPerCall      = 2000
+	maxRawBytesPerCall = 2 << 20
+	rawIdle            = 5 * time.Hour // longer than analyze's idle close: a call the analyzer never reported
+)
+
+// Collector receives SIP by HEP or as plain datagrams, rebuilds calls and
+// registrations with one analyze.Analyzer, and writes them to a store.
+// Receivers parse in parallel and hand messages over a bounded queue; one
+// goroutine feeds the analyzer in arrival order; one writes batches.
+type Collector struct {
+	opt     CollectorOptions
+	st      store.Store
+	metrics *Metrics
+
+	hepUDP *net.UDPConn
+	hepTCP net.Listener
+	sipUDP *net.UDPConn
+
+	queue  chan inbound
+	writes chan writeItem
+
+	// lastStored is the newest call or registration acknowledged by the
+	// store, for tests and /healthz.
+	mu         sync.Mutex
+	storedN    int64
+	storeError error
+}
+
+type writeItem struct {
+	call *store.CallRecord
+	reg  *analyze.Register
+}
+
+// NewCollector binds the collector's sockets. Run starts receiving.
+func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector, error) {
+	opt.defaults()
+	c := &Collector{opt: opt, st: st, metrics: m,
+		queue: make(chan inbound, opt.QueueSize), writes: make(chan writeItem, 4*opt.BatchSize)}
+	if opt.HEPAddr != "" {
+		ua, err := net.ResolveUDPAddr("udp", opt.HEPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("server: --hep %s: %w", opt.HEPAddr, err)
+		}
+		if c.hepUDP, err = net.ListenUDP("udp", ua); err != nil {
+			return nil, fmt.Errorf("server: HEP over UDP: %w", err)
+		}
+		c.hepUDP.SetReadBuffer(8 << 20)
+		// TCP on the same port as UDP, as HEP senders expect.
+		tcpAddr := net.JoinHostPort(ua.IP.String(), fmt.Sprint(c.hepUDP.LocalAddr().(*net.UDPAddr).Port))
+		if ua.IP == nil {
+			tcpAddr = fmt.Sprintf(":%d", c.hepUDP.LocalAddr().(*net.UDPAddr).Port)
+		}
+		if c.hepTCP, err = net.Listen("tcp", tcpAddr); err != nil {
+			c.hepUDP.Close()
+			return nil, fmt.Errorf("server: HEP over TCP: %w", err)
+		}
+	}
+	if opt.SIPAddr != "" {
+		ua, err := net.ResolveUDPAddr("udp", opt.SIPAddr)
+		if err == nil {
+			c.sipUDP, err = net.ListenUDP("udp", ua)
+		}
+		if err != nil {
+			c.closeSockets()
+			return nil, fmt.Errorf("server: --sip %s: %w", opt.SIPAddr, err)
+		}
+		c.sipUDP.SetReadBuffer(8 << 20)
+	}
+	return c, nil
+}
+
+// HEPAddr returns the address HEP is received on (UDP and TCP), or "".
+func (c *Collector) HEPAddr() string {
+	if c.hepUDP == nil {
+		return ""
+	}
+	return c.hepUDP.LocalAddr().String()
+}
+
+// SIPAddr returns the address plain SIP is received on, or "".
+func (c *Collector) SIPAddr() string {
+	if c.sipUDP == nil {
+		return ""
+	}
+	return c.sipUDP.LocalAddr().String()
+}
+
+func (c *Collector) closeSockets() {
+	if c.hepUDP != nil {
+		c.hepUDP.Close()
+	}
+	if c.hepTCP != nil {
+		c.hepTCP.Close()
+	}
+	if c.sipUDP != nil {
+		c.sipUDP.Close()
+	}
+}
+
+// Stored returns how many calls and registrations the store has
+// acknowledged, and the last store error.
+func (c *Collector) Stored() (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.storedN, c.storeError
+}
+
+// Run receives until ctx is done. Then it stops the receivers, analyzes
+// what was queued, reports the calls still open as they stand and writes
+// everything to the store before returning, so a clean stop loses nothing
+// that arrived.
+func (c *Collector) Run(ctx context.Context) error {
+	var recv sync.WaitGroup
+	readers := 2
+	if c.hepUDP != nil {
+		for range readers {
+			recv.Go(func() { c.serveHEPUDP(c.hepUDP) })
+		}
+		recv.Go(func() { c.serveHEPTCP(ctx, c.hepTCP) })
+	}
+	if c.sipUDP != nil {
+		recv.Go(func() { c.serveSIPUDP(c.sipUDP) })
+	}
+	writerDone := make(chan struct{})
+	go func() {
+		c.writer()
+		close(writerDone)
+	}()
+	retainDone := make(chan struct{})
+	go func() {
+		c.retain(ctx)
+		close(retainDone)
+	}()
+	go func() {
+		<-ctx.Done()
+		c.closeSockets()
+		recv.Wait()
+		close(c.queue)
+	}()
+	c.analyzeLoop()
+	close(c.writes)
+	<-writerDone
+	<-retainDone
+	_, err := c.Stored()
+	return err
+}
+
+// tracker keeps the raw messages of the open calls until the analyzer
+// reports them.
+type tracker struct {
+	calls map[string]*rawCall
+	bytes int
+}
+
+type rawCall struct {
+	msgs  []store.RawMessage
+	bytes int
+	last  time.Time // wall clock
+}
+
+// analyzeLoop is the only goroutine that touches the analyzer.
+func (c *Collector) analyzeLoop() {
+	tr := &tracker{calls: map[string]*rawCall{}}
+	var a *analyze.Analyzer
+	newAnalyzer := func() {
+		a = analyze.New(analyze.Options{
+			Local: c.opt.Local, LocalHosts: c.opt.LocalHosts, Lang: c.opt.Lang,
+			OnCall: func(call *analyze.Call) {
+				rec := &store.CallRecord{Call: call}
+				if rc := tr.calls[call.CallID]; rc != nil {
+					rec.Messages = rc.msgs
+					tr.bytes -= rc.bytes
+					delete(tr.calls, call.CallID)
+				}
+				c.metrics.countCall(call)
+				c.writes <- writeItem{call: rec}
+			},
+			OnRegister: func(r *analyze.Register) {
+				c.metrics.countRegister(r)
+				c.writes <- writeItem{reg: r}
+			},
+			OnDialog: func(*analyze.Dialog) { c.metrics.dialogs.Add(1) },
+		})
+	}
+	newAnalyzer()
+	frame := 0
+	// The analyzer's clock is the capture time of the messages; between
+	// messages it runs on with the wall clock, so calls finish by Timer B
+	// and friends even when the traffic stops.
+	var lastMsg, lastWall time.Time
+	clock := func(now time.Time) time.Time {
+		if lastMsg.IsZero() {
+			return time.Time{}
+		}
+		return lastMsg.Add(now.Sub(lastWall))
+	}
+	tick := time.NewTicker(c.opt.Tick)
+	defer tick.Stop()
+	for {
+		select {
+		case in, ok := <-c.queue:
+			if !ok {
+				a.Finish()
+				return
+			}
+			frame++
+			in.msg.Frame = frame
+			tr.add(in, frame)
+			a.Add(in.msg)
+			c.metrics.analyzed.Add(1)
+			if in.msg.Time.After(lastMsg) {
+				lastMsg = in.msg.Time
+			}
+			lastWall = in.wall
+			if len(tr.calls) > c.opt.MaxOpenCalls || tr.bytes > c.opt.MaxOpenBytes {
+				// Under pressure every open call is reported as it
+				// stands and the analyzer starts afresh: memory stays
+				// bounded whatever the sender does.
+				c.metrics.forced.Add(int64(len(tr.calls)))
+				a.Finish()
+				newAnalyzer()
+				tr.calls, tr.bytes = map[string]*rawCall{}, 0
+			}
+		case now := <-tick.C:
+			if t := clock(now); !t.IsZero() {
+				a.Flush(t)
+			}
+			tr.expire(now, c.metrics)
+		}
+		c.metrics.openCalls.Store(int64(len(tr.calls)))
+		c.metrics.queueLen.Store(int64(len(c.queue)))
+	}
+}
+
+// add keeps the bytes of a message that starts a call (an INVITE without
+// a To tag, as the analyzer's own rule) or belongs to one being kept.
+func (tr *tracker) add(in inbound, frame int) {
+	m := &in.msg
+	rc := tr.calls[m.CallID]
+	if rc == nil {
+		if !(m.Request && m.Method == "INVITE" && m.To.Tag == "") {
+			return
+		}
+		rc = &rawCall{}
+		tr.calls[m.CallID] = rc
+	}
+	rc.last = in.wall
+	if len(rc.msgs) >= maxRawPerCall || rc.bytes+len(in.raw) > maxRawBytesPerCall {
+		return
+	}
+	rc.msgs = append(rc.msgs, store.RawMessage{Frame: frame, Time: m.Time.UTC(), Src: m.Src.String(), Dst: m.Dst.String(),
+		Transport: m.Transport, Raw: in.raw})
+	rc.bytes += len(in.raw)
+	tr.bytes += len(in.raw)
+}
+
+// expire forgets the messages of calls the analyzer never reported (it
+// did not open them, or gave up on them).
+func (tr *tracker) expire(now time.Time, m *Metrics) {
+	for id, rc := range tr.calls {
+		if now.Sub(rc.last) > rawIdle {
+			tr.bytes -= rc.bytes
+			delete(tr.calls, id)
+			m.rawExpired.Add(1)
+		}
+	}
+}
+
+// writer batches finished calls and registrations: one transaction per
+// BatchSize items or BatchInterval, whichever comes first.
+func (c *Collector) writer() {
+	var calls []store.CallRecord
+	var regs []*analyze.Register
+	flush := func() {
+		if len(calls) == 0 && len(regs) == 0 {
+			return
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := errors.Join(c.st.PutCalls(ctx, calls), c.st.PutRegistrations(ctx, regs))
+		cancel()
+		c.metrics.observeWrite(time.Since(start), err)
+		c.mu.Lock()
+		if err == nil {
+			c.storedN += int64(len(calls) + len(regs))
+		}
+		c.storeError = err
+		c.mu.Unlock()
+		calls, regs = calls[:0], regs[:0]
+	}
+	t := time.NewTicker(c.opt.BatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case w, ok := <-c.writes:
+			if !ok {
+				flush()
+				return
+			}
+			if w.call != nil {
+				calls = append(calls, *w.call)
+			}
+			if w.reg != nil {
+				regs = append(regs, w.reg)
+			}
+			if len(calls)+len(regs) >= c.opt.BatchSize {
+				flush()
+			}
+		case <-t.C:
+			flush()
+		}
+	}
+}
+
+// retain deletes old data every few minutes.
+func (c *Collector) retain(ctx context.Context) {
+	if c.opt.Retention <= 0 {
+		return
+	}
+	every := min(10*time.Minute, max(c.opt.Retention/10, time.Second))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := c.st.Retain(ctx, time.Now().Add(-c.opt.Retention))
+		if err == nil {
+			c.metrics.retained.Add(n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
