@@ -25,6 +25,7 @@ type AnalyzeOptions struct {
 	All        bool // text: show answered calls too
 	Redact     bool
 	Colour     bool
+	progress   *progress
 }
 
 type listFlag []string
@@ -63,7 +64,8 @@ func runAnalyze(args []string, env Env) error {
 	if *asJSON && *asCSV {
 		return usagef("analyze: choose one of --json and --csv")
 	}
-	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact, Colour: useColour(env, env.Stdout)}
+	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact, Colour: useColour(env, env.Stdout),
+		progress: newProgress(env, files)}
 	if *asJSON {
 		o.Format = "json"
 	}
@@ -137,7 +139,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		closeCalls = func() { close(calls); <-done }
 	}
 	a := analyze.New(aopt)
-	inputs, integ, end, readErr := readPipelined(o.Files, a.Add)
+	inputs, integ, end, readErr := readPipelined(o.Files, o.progress, a.Add)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
 		if closeCalls != nil {

@@ -26,13 +26,14 @@ type source struct {
 // the integrity counts, and an error: *UsageError when a file is no
 // capture at all, *DamagedError when one could only be read in part.
 func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]analyze.Input, analyze.Integrity, error) {
-	ins, integ, _, err := readInputsEnd(files, fn)
+	ins, integ, _, err := readInputsEnd(files, nil, fn)
 	return ins, integ, err
 }
 
 // readInputsEnd is readInputs that also returns the time of the last frame
 // of any kind in the inputs.
-func readInputsEnd(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]analyze.Input, analyze.Integrity, time.Time, error) {
+func readInputsEnd(files []string, prog *progress, fn func(capture.Packet, *sipmsg.Message)) ([]analyze.Input, analyze.Integrity, time.Time, error) {
+	defer prog.done()
 	var end time.Time
 	var srcs []*source
 	var inputs []analyze.Input
@@ -43,7 +44,7 @@ func readInputsEnd(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]
 		}
 	}()
 	for _, f := range files {
-		rd, err := capture.OpenFile(f)
+		rd, err := openInput(f, prog)
 		if err != nil {
 			var fe *capture.FormatError
 			if errors.As(err, &fe) {
@@ -68,6 +69,7 @@ func readInputsEnd(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]
 		if best == nil {
 			break
 		}
+		prog.message()
 		if err := sipmsg.Parse(best.pkt.Payload, &msg); err == nil {
 			fn(best.pkt, &msg)
 		} else {
@@ -118,7 +120,7 @@ func (s *source) advance() {
 // readPipelined reads and parses the inputs on one goroutine and hands the
 // messages to add, in order, on the calling goroutine, so that decoding and
 // analysis run side by side. It returns what readInputsEnd returns.
-func readPipelined(files []string, add func(analyze.Message)) ([]analyze.Input, analyze.Integrity, time.Time, error) {
+func readPipelined(files []string, prog *progress, add func(analyze.Message)) ([]analyze.Input, analyze.Integrity, time.Time, error) {
 	const batch = 256
 	type result struct {
 		inputs []analyze.Input
@@ -130,7 +132,7 @@ func readPipelined(files []string, add func(analyze.Message)) ([]analyze.Input, 
 	res := make(chan result, 1)
 	go func() {
 		buf := make([]analyze.Message, 0, batch)
-		ins, integ, end, err := readInputsEnd(files, func(p capture.Packet, m *sipmsg.Message) {
+		ins, integ, end, err := readInputsEnd(files, prog, func(p capture.Packet, m *sipmsg.Message) {
 			buf = append(buf, analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
 			if len(buf) == batch {
 				batches <- buf
