@@ -111,7 +111,6 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			}
 			return f, err
 		})
-		aopt.OnCall, aopt.OnRegister, aopt.OnDialog = stream.Call, stream.Register, stream.Dialog
 	case o.HTMLFile == "" && o.Format == "text":
 		aopt.OnCall = func(c *analyze.Call) {
 			if o.All || hasProblem(c.Findings) {
@@ -127,16 +126,25 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	if streaming {
 		// Encode calls on their own goroutine, in order, while the
 		// analyzer goes on.
-		calls := make(chan *analyze.Call, 256)
+		items := make(chan any, 256)
 		done := make(chan struct{})
 		go func() {
-			for c := range calls {
-				stream.Call(c)
+			for it := range items {
+				switch v := it.(type) {
+				case *analyze.Call:
+					stream.Call(v)
+				case *analyze.Register:
+					stream.Register(v)
+				case *analyze.Dialog:
+					stream.Dialog(v)
+				}
 			}
 			close(done)
 		}()
-		aopt.OnCall = func(c *analyze.Call) { calls <- c }
-		closeCalls = func() { close(calls); <-done }
+		aopt.OnCall = func(c *analyze.Call) { items <- c }
+		aopt.OnRegister = func(r *analyze.Register) { items <- r }
+		aopt.OnDialog = func(d *analyze.Dialog) { items <- d }
+		closeCalls = func() { close(items); <-done }
 	}
 	a := analyze.New(aopt)
 	inputs, integ, end, readErr := readPipelined(o.Files, o.progress, a.Add)
