@@ -27,7 +27,7 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 	if o.Width <= 0 {
 		o.Width = 80
 	}
-	p := paint{on: o.Colour}
+	p := paint{On: o.Colour}
 	l := labels(o.Lang)
 	s := r.Summary
 	fmt.Fprintln(w, p.bold(l["title"]))
@@ -276,60 +276,4 @@ func orDash(s string) string {
 		return "?"
 	}
 	return s
-}
-
-func pad(s string, n int) string {
-	if c := utf8.RuneCountInString(s); c < n {
-		return s + strings.Repeat(" ", n-c)
-	}
-	return s
-}
-
-// wrapText breaks s into lines of at most width runes after indent.
-func wrapText(s, indent string, width int) string {
-	if width < 20 {
-		width = 20
-	}
-	var b strings.Builder
-	n := 0
-	for i, word := range strings.Fields(s) {
-		wl := utf8.RuneCountInString(word)
-		if i > 0 && n+1+wl > width {
-			b.WriteByte('\n')
-			n = 0
-		}
-		if n == 0 {
-			b.WriteString(indent)
-		} else {
-			b.WriteByte(' ')
-			n++
-		}
-		b.WriteString(word)
-		n += wl
-	}
-	return b.String()
-}
-
-type paint struct{ on bool }
-
-func (p paint) code(c, s string) string {
-	if !p.on {
-		return s
-	}
-	return "\x1b[" + c + "m" + s + "\x1b[0m"
-}
-func (p paint) bold(s string) string { return p.code("1", s) }
-func (p paint) dim(s string) string  { return p.code("2", s) }
-func (p paint) fault(f, s string) string {
-	switch f {
-	case "local":
-		return p.code("31", s)
-	case "provider":
-		return p.code("33", s)
-	case "remote":
-		return p.code("34", s)
-	case "network":
-		return p.code("35", s)
-	}
-	return p.code("32", s)
 }

@@ -122,7 +122,7 @@ func Code(o CodeOptions, w io.Writer, colour bool) error {
 	if o.JSON {
 		return writeJSON(w, out)
 	}
-	p := painter{on: colour}
+	p := painter{On: colour}
 	for i, a := range out {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -281,7 +281,7 @@ func hasPrefixFold(s, prefix string) bool {
 const labelWidth = 18
 
 func field(w io.Writer, p painter, label, value string) {
-	fmt.Fprintf(w, "  %s %s\n", p.dim(padRight(label, labelWidth)), value)
+	fmt.Fprintf(w, "  %s %s\n", p.Dim(padRight(label, labelWidth)), value)
 }
 
 func writeArgText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
@@ -295,12 +295,12 @@ func writeArgText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 			fmt.Fprintln(w)
 		}
 		head := fmt.Sprintf("%s: %s;cause=%d", tr(lang, "reason hdr"), r.Protocol, r.Cause)
-		fmt.Fprintln(w, p.bold(head))
+		fmt.Fprintln(w, p.Bold(head))
 		switch {
 		case r.Protocol != "" && strings.EqualFold(r.Protocol, "Q.850"):
 			if r.Known {
 				field(w, p, "Q.850", fmt.Sprintf("%d %s", r.Cause, r.Name))
-				field(w, p, tr(lang, "cause lies"), p.fault(r.Fault, catalog.Fault(r.Fault).Label(lang)))
+				field(w, p, tr(lang, "cause lies"), p.Fault(r.Fault, catalog.Fault(r.Fault).Label(lang)))
 				fmt.Fprintln(w, wrap(r.Meaning, "  ", 76))
 			} else {
 				field(w, p, "Q.850", fmt.Sprintf("%d: %s (%s)", r.Cause, tr(lang, "unassigned"), catalog.CauseClass(r.Cause)))
@@ -315,7 +315,7 @@ func writeArgText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 		case strings.EqualFold(r.Protocol, "SIP"):
 			field(w, p, "SIP", fmt.Sprintf("%d %s", r.Cause, r.Name))
 			if r.Fault != "" {
-				field(w, p, tr(lang, "cause lies"), p.fault(r.Fault, catalog.Fault(r.Fault).Label(lang)))
+				field(w, p, tr(lang, "cause lies"), p.Fault(r.Fault, catalog.Fault(r.Fault).Label(lang)))
 			}
 			if r.Meaning != "" {
 				fmt.Fprintln(w, wrap(r.Meaning, "  ", 76))
@@ -331,7 +331,7 @@ func writeArgText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w, p.bold(fmt.Sprintf("%s %d %s", tr(lang, "warning hdr"), x.Code, x.RegisteredText)))
+		fmt.Fprintln(w, p.Bold(fmt.Sprintf("%s %d %s", tr(lang, "warning hdr"), x.Code, x.RegisteredText)))
 		field(w, p, tr(lang, "agent"), x.Agent)
 		field(w, p, tr(lang, "text"), strconv.Quote(x.Text))
 		if x.Known {
@@ -349,7 +349,7 @@ func writeCodeText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 	if a.TreatedAs != 0 {
 		phrase = "(" + className(lang, c.Class) + ")"
 	}
-	fmt.Fprintln(w, p.bold(fmt.Sprintf("%d %s", c.Code, phrase)))
+	fmt.Fprintln(w, p.Bold(fmt.Sprintf("%d %s", c.Code, phrase)))
 	if a.TreatedAs != 0 {
 		fmt.Fprintln(w, wrap(fmt.Sprintf(tr(lang, "unknown code"), c.Code, a.TreatedAs, cat.Phrase(a.TreatedAs)), "  ", 76))
 	}
@@ -360,7 +360,7 @@ func writeCodeText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 		}
 	}
 	field(w, p, tr(lang, "class"), className(lang, c.Class))
-	field(w, p, tr(lang, "cause lies"), p.fault(c.Fault, catalog.Fault(c.Fault).Label(lang)))
+	field(w, p, tr(lang, "cause lies"), p.Fault(c.Fault, catalog.Fault(c.Fault).Label(lang)))
 	field(w, p, tr(lang, "meaning"), c.Summary)
 	if c.Deprecated {
 		field(w, p, "", tr(lang, "deprecated"))
@@ -372,7 +372,7 @@ func writeCodeText(w io.Writer, a ArgJSON, lang catalog.Lang, p painter) {
 	}
 	if len(c.Advice) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  %s\n", p.bold(tr(lang, "what to do")))
+		fmt.Fprintf(w, "  %s\n", p.Bold(tr(lang, "what to do")))
 		for i, s := range c.Advice {
 			item := wrap(s, "       ", 71)
 			fmt.Fprintf(w, "    %d. %s\n", i+1, strings.TrimLeft(item, " "))
@@ -436,17 +436,17 @@ func Codes(o CodesOptions, w io.Writer, colour bool) error {
 		}
 		return writeJSON(w, list)
 	}
-	p := painter{on: colour}
+	p := painter{On: colour}
 	phraseW, faultW := len(tr(o.Lang, "phrase")), len(tr(o.Lang, "fault"))
 	for _, c := range list {
 		phraseW = max(phraseW, len(c.Reason))
 		faultW = max(faultW, len([]rune(catalog.Fault(c.Fault).Label(o.Lang))))
 	}
-	fmt.Fprintf(w, "%s  %s  %s  %s\n", p.bold(tr(o.Lang, "code")), p.bold(padRight(tr(o.Lang, "phrase"), phraseW)),
-		p.bold(padRight(tr(o.Lang, "fault"), faultW)), p.bold(tr(o.Lang, "summary")))
+	fmt.Fprintf(w, "%s  %s  %s  %s\n", p.Bold(tr(o.Lang, "code")), p.Bold(padRight(tr(o.Lang, "phrase"), phraseW)),
+		p.Bold(padRight(tr(o.Lang, "fault"), faultW)), p.Bold(tr(o.Lang, "summary")))
 	for _, c := range list {
 		label := catalog.Fault(c.Fault).Label(o.Lang)
-		fmt.Fprintf(w, "%-4d  %s  %s  %s\n", c.Code, padRight(c.Reason, phraseW), p.fault(c.Fault, padRight(label, faultW)), c.Summary)
+		fmt.Fprintf(w, "%-4d  %s  %s  %s\n", c.Code, padRight(c.Reason, phraseW), p.Fault(c.Fault, padRight(label, faultW)), c.Summary)
 	}
 	return nil
 }
