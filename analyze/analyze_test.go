@@ -316,3 +316,29 @@ func TestCaptureEndsBeforeTimerB(t *testing.T) {
 	a.ObserveEnd(t0.Add(40 * time.Second)) // non-SIP packets went on
 	checkCall(t, callByID(t, a.Finish(), "c5"), 0, OutcomeTimeout, "network", "no-response")
 }
+
+// The same INVITE captured on both sides of a router, with its Contact and
+// SDP rewritten on the way, is the mark of a SIP ALG.
+func TestALGRewritesBetweenCapturePoints(t *testing.T) {
+	var f flow
+	sdpIn := &SDP{Addr: "192.168.1.10", Media: []Media{{Type: "audio", Port: 4000, Addr: "192.168.1.10", Codecs: []string{"PCMA"}}}}
+	sdpOut := &SDP{Addr: "198.51.100.50", Media: []Media{{Type: "audio", Port: 4000, Addr: "198.51.100.50", Codecs: []string{"PCMA"}}}}
+	f.req(0, phone, provider, "INVITE", "alg", 1, "z9hG4bK-alg", "f1", "", func(m *Message) {
+		m.Contact, m.ContactIP, m.SDP = "sip:200@192.168.1.10:5060", "192.168.1.10", sdpIn
+	})
+	f.req(time.Millisecond, "198.51.100.50:5060", provider, "INVITE", "alg", 1, "z9hG4bK-alg", "f1", "", func(m *Message) {
+		m.Vias[0].Host = "198.51.100.50"
+		m.Contact, m.ContactIP, m.SDP = "sip:200@198.51.100.50:5060", "198.51.100.50", sdpOut
+	})
+	f.resp(40*time.Millisecond, provider, phone, 486, "Busy Here", "alg", 1, "INVITE", "z9hG4bK-alg", "f1", "t1")
+	r := run(t, f.msgs, Options{})
+	c := callByID(t, r, "alg")
+	if !hasFinding(c, "alg-suspected") {
+		t.Fatalf("no alg-suspected finding: %+v", c.Findings)
+	}
+	for _, fd := range c.Findings {
+		if fd.ID == "alg-suspected" && (!strings.Contains(fd.Text, "Contact") || !reflect.DeepEqual(fd.Frames, []int{1, 2})) {
+			t.Errorf("alg finding %q frames %v", fd.Text, fd.Frames)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package analyze
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -44,8 +46,9 @@ type callState struct {
 	reasons  []Decoded
 	warns    []Decoded
 	parseBad []int // frames whose Content-Length did not match the body
-	alg      []string
+	alg      []string // signs that a device rewrote SIP on the way
 	algFr    []int
+	byBranch map[string]*txn // branch+method -> first copy seen, to compare copies seen at two points
 
 	linkedDown []*callState
 	linkedUp   *callState
@@ -108,6 +111,7 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	}
 	key := txnKey(m, m.Method)
 	t := c.byKey[key]
+	c.compareCopies(m, t)
 	if t != nil {
 		t.sends++
 		t.frames = append(t.frames, m.Frame)
@@ -155,6 +159,43 @@ func (c *callState) addResponse(m Message, retrans bool) {
 	if t.final == nil {
 		r := newResp(m)
 		t.final = &r
+	}
+}
+
+// compareCopies looks for the same request seen at two capture points (the
+// same branch on another path, as on both sides of a NAT router): if a
+// device on the way changed the addresses in its Via, Contact or SDP, it is
+// rewriting SIP, which is what a router's SIP ALG does.
+func (c *callState) compareCopies(m Message, same *txn) {
+	v, ok := m.topVia()
+	if !ok || !strings.HasPrefix(v.Branch, "z9hG4bK") || len(c.alg) >= 4 {
+		return
+	}
+	bk := v.Branch + "|" + m.Method
+	first := c.byBranch[bk]
+	if first == nil {
+		if c.byBranch == nil {
+			c.byBranch = map[string]*txn{}
+		}
+		if same == nil && len(c.byBranch) < 256 {
+			c.byBranch[bk] = &txn{req: newReq(m)}
+		}
+		return
+	}
+	r := first.req
+	if unmapAP(r.src) == unmapAP(m.Src) && unmapAP(r.dst) == unmapAP(m.Dst) {
+		return // a retransmission on the same path
+	}
+	note := func(what, a, b string) {
+		if a != b && a != "" && b != "" {
+			c.alg = append(c.alg, fmt.Sprintf("%s %s: %s in frame %d, %s in frame %d", m.Method, what, a, r.frame, b, m.Frame))
+			c.algFr = append(c.algFr, r.frame, m.Frame)
+		}
+	}
+	note("Via", r.vias[0].Host, v.Host)
+	note("Contact", r.contact, m.Contact)
+	if r.sdp != nil && m.SDP != nil {
+		note("SDP c=", r.sdp.Addr, m.SDP.Addr)
 	}
 }
 

@@ -604,9 +604,22 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			out = append(out, t.finding("ack-missing", vars{"what": what}, last.final.frame))
 		}
 	}
-	// Signs of an ALG: Content-Length not matching the body.
+	// Signs of an ALG: addresses changed between two capture points,
+	// Content-Length not matching the body, a received that contradicts a
+	// public Via.
+	var alg []string
+	algFrames := append([]int(nil), c.algFr...)
+	alg = append(alg, c.alg...)
 	if len(c.parseBad) > 0 {
-		out = append(out, t.finding("alg-suspected", vars{"what": t.word("Content-Length does not match the body", "Content-Length klopt niet met de inhoud")}, c.parseBad...))
+		alg = append(alg, t.word("Content-Length does not match the body", "Content-Length klopt niet met de inhoud"))
+		algFrames = append(algFrames, c.parseBad...)
+	}
+	if s, f := viaContradiction(t, prim); s != "" {
+		alg = append(alg, s)
+		algFrames = append(algFrames, f)
+	}
+	if len(alg) > 0 {
+		out = append(out, t.finding("alg-suspected", vars{"what": strings.Join(alg, "; ")}, algFrames...))
 	}
 	// Forwarded INVITEs that nobody answered: a device further on is down
 	// or unreachable, even when the call itself went elsewhere.
@@ -650,6 +663,26 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 		out = append(out, t.finding("warning-header", vars{"from": w.From, "value": w.Value, "meaning": w.Meaning}, w.Frame))
 	}
 	return out
+}
+
+// viaContradiction finds a response whose Via names a public address while
+// its received parameter (RFC 3261 §18.2.1) says the request came from
+// another one: something between rewrote the Via with a wrong address.
+func viaContradiction(t *texts, prim []*txn) (string, int) {
+	for _, x := range prim {
+		if x.final == nil || len(x.req.vias) == 0 {
+			continue
+		}
+		v := x.req.vias[0]
+		host, err := netip.ParseAddr(strings.Trim(v.Host, "[]"))
+		if err != nil || isPrivate(host) || x.final.received == "" {
+			continue
+		}
+		if rcv, err := netip.ParseAddr(x.final.received); err == nil && rcv != host {
+			return fmt.Sprintf(t.word("the Via names the public address %s but the request came from %s", "de Via noemt het publieke adres %s maar het verzoek kwam van %s"), host, rcv), x.final.frame
+		}
+	}
+	return "", 0
 }
 
 // natFinding reports a private address in Via, Contact or SDP of a request

@@ -49,6 +49,7 @@ type respInfo struct {
 	contact    string
 	challenge  string
 	sdp        *SDP
+	received   string // received parameter of the top Via (RFC 3261 §18.2.1)
 }
 
 // txn is one transaction as RFC 3261 §17 matches it.
@@ -86,6 +87,7 @@ func newResp(m Message) respInfo {
 		code: m.StatusCode, reason: m.Reason, frame: m.Frame, time: m.Time, src: m.Src, dst: m.Dst,
 		toTag: m.To.Tag, agent: agent, retryAfter: m.RetryAfter, minSE: m.MinSE, minExpires: m.MinExpires,
 		expires: m.Expires, warnings: m.Warnings, reasons: m.Reasons, contact: m.Contact, challenge: m.ChallengeNonce, sdp: m.SDP,
+		received: received(m),
 	}
 }
 
@@ -132,4 +134,11 @@ func msgEndpoints(m Message) (src, dst netip.AddrPort) {
 		return viaEndpoint(m.Src, m.Vias), unmapAP(m.Dst)
 	}
 	return unmapAP(m.Src), viaEndpoint(m.Dst, m.Vias)
+}
+
+func received(m Message) string {
+	if v, ok := m.topVia(); ok {
+		return v.Received
+	}
+	return ""
 }
