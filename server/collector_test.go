@@ -169,7 +169,9 @@ func TestReplayHEPCaptures(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10)) }
+func itoa(n int) string {
+	return string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
+}
 
 // TestHostileInput sends what a careless or hostile sender might: noise,
 // cut HEP3 packets, a chunk longer than the packet, HEP without SIP, and

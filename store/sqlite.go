@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -21,8 +22,10 @@ import (
 // acknowledged survives a killed process and a power cut, and a batch that
 // was not is rolled back whole: the file stays consistent.
 type SQLite struct {
-	w, r *sql.DB
-	path string
+	w, r      *sql.DB
+	path      string
+	closeOnce sync.Once
+	closeErr  error
 }
 
 const schema = `
@@ -404,7 +407,11 @@ func (s *SQLite) IntegrityCheck(ctx context.Context) error {
 }
 
 // Close implements Store. It checkpoints the WAL into the database file.
+// A second Close does nothing.
 func (s *SQLite) Close() error {
-	s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-	return errors.Join(s.r.Close(), s.w.Close())
+	s.closeOnce.Do(func() {
+		s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
 }

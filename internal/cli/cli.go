@@ -52,6 +52,7 @@ Usage:
   sipcause flow FILE...        draw the ladder diagram of each call (--call ID, --width N)
   sipcause code ARG...        explain a status code, status line, Reason or Warning value
   sipcause codes              list every registered SIP response code
+  sipcause serve              web UI, live HEP collector and store (--http, --hep, --db)
   sipcause help               show this help
 
 Common flags:
@@ -103,6 +104,8 @@ func run(args []string, env Env) error {
 		return runMessages(rest, env)
 	case "flow":
 		return runFlow(rest, env)
+	case "serve":
+		return runServe(rest, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usageText)
 		return nil

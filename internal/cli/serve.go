@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/server"
+	"github.com/sipcause/sipcause/store"
+)
+
+// ServeOptions are the options of `sipcause serve`.
+type ServeOptions struct {
+	HTTPAddr     string // web UI and API; default 127.0.0.1:8080
+	HEPAddr      string // HEP over UDP and TCP; default 127.0.0.1:9060; "" for none
+	SIPAddr      string // plain SIP over UDP; "" for none
+	DB           string // SQLite file; default sipcause.db
+	Retention    time.Duration
+	Lang         catalog.Lang
+	Local        []netip.Prefix
+	LocalHosts   []string
+	AuthToken    string
+	AuthUsers    string // file of name:sha256-hex lines
+	MaxUpload    int64
+	QueueSize    int
+	MaxOpenCalls int
+	// Ready, when set, is called once everything listens, with the
+	// addresses actually bound (tests bind to port 0).
+	Ready func(httpAddr, hepAddr, sipAddr string)
+}
+
+func runServe(args []string, env Env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	o := ServeOptions{}
+	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of the web UI and API")
+	fs.StringVar(&o.HEPAddr, "hep", "127.0.0.1:9060", "address to receive HEP on (UDP and TCP); empty for none")
+	fs.StringVar(&o.SIPAddr, "sip", "", "address to receive plain SIP datagrams on (a mirror); empty for none")
+	fs.StringVar(&o.DB, "db", "sipcause.db", "SQLite database file")
+	retention := fs.String("retention", "7d", "delete calls older than this (e.g. 36h, 7d; 0 keeps everything)")
+	fs.StringVar(&o.AuthToken, "auth-token", "", "require this token (Bearer, or as the basic-auth password)")
+	fs.StringVar(&o.AuthUsers, "auth-users", "", "basic-auth users file: name:sha256-hex-of-password lines")
+	maxUpload := fs.String("max-upload", "64MiB", "largest capture accepted by upload")
+	fs.IntVar(&o.QueueSize, "queue", 65536, "messages buffered between the receivers and the analyzer")
+	fs.IntVar(&o.MaxOpenCalls, "max-open-calls", 50000, "open calls before the oldest are finished early")
+	var local listFlag
+	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
+	lang := langFlag(fs, env)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	if o.Lang, err = lang(); err != nil {
+		return err
+	}
+	if o.Retention, err = parseRetention(*retention); err != nil {
+		return usagef("serve: --retention %q: %v", *retention, err)
+	}
+	if o.MaxUpload, err = parseSize(*maxUpload); err != nil {
+		return usagef("serve: --max-upload %q: %v", *maxUpload, err)
+	}
+	for _, s := range local {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			o.Local = append(o.Local, p.Masked())
+		} else if ip, err := netip.ParseAddr(s); err == nil {
+			o.Local = append(o.Local, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		} else {
+			o.LocalHosts = append(o.LocalHosts, s)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Serve(ctx, o, env.Stderr)
+}
+
+// parseRetention reads a duration that may also be given in days ("7d").
+func parseRetention(s string) (time.Duration, error) {
+	if s == "0" || s == "" {
+		return 0, nil
+	}
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(d, 64)
+		if err != nil || n < 0 {
+			return 0, errors.New("want a number of days such as 7d, or a duration such as 36h")
+		}
+		return time.Duration(n * 24 * float64(time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, errors.New("want a number of days such as 7d, or a duration such as 36h")
+	}
+	return d, nil
+}
+
+// parseSize reads a byte count with an optional KiB, MiB or GiB suffix.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = v, u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errors.New("want a size such as 64MiB")
+	}
+	return n * mult, nil
+}
+
+// Serve runs the collector, the store and the web UI until ctx is done,
+// then stops them in order: no new HTTP requests, the collector finishes
+// what it received and writes it, the store is closed.
+func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
+	hopt := server.HandlerOptions{Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken}
+	if o.AuthUsers != "" {
+		f, err := os.Open(o.AuthUsers)
+		if err != nil {
+			return usagef("serve: --auth-users: %v", err)
+		}
+		hopt.AuthUsers, err = server.ReadUsersFile(f)
+		f.Close()
+		if err != nil {
+			return usagef("serve: --auth-users %s: %v", o.AuthUsers, err)
+		}
+	}
+	if err := server.CheckBind(o.HTTPAddr, hopt.HasAuth()); err != nil {
+		return usagef("serve: %v", err)
+	}
+	st, err := store.OpenSQLite(o.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m := server.NewMetrics()
+	col, err := server.NewCollector(server.CollectorOptions{
+		HEPAddr: o.HEPAddr, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
+		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
+	}, st, m)
+	if err != nil {
+		return err
+	}
+	hopt.Collector = col
+	l, err := net.Listen("tcp", o.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("serve: --http %s: %w", o.HTTPAddr, err)
+	}
+	hs := server.NewHTTPServer(o.HTTPAddr, server.NewHandler(hopt, st, m))
+
+	colCtx, stopCol := context.WithCancel(context.Background())
+	colDone := make(chan error, 1)
+	go func() { colDone <- col.Run(colCtx) }()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Serve(l) }()
+
+	fmt.Fprintf(stderr, "sipcause: web UI on http://%s/", l.Addr())
+	if a := col.HEPAddr(); a != "" {
+		fmt.Fprintf(stderr, ", HEP on %s (UDP and TCP)", a)
+	}
+	if a := col.SIPAddr(); a != "" {
+		fmt.Fprintf(stderr, ", SIP on %s (UDP)", a)
+	}
+	fmt.Fprintf(stderr, ", database %s\n", o.DB)
+	if o.Ready != nil {
+		o.Ready(l.Addr().String(), col.HEPAddr(), col.SIPAddr())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-httpDone:
+	case runErr = <-colDone:
+		colDone <- runErr
+	}
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hs.Shutdown(shut)
+	stopCol()
+	if err := <-colDone; err != nil && runErr == nil {
+		runErr = err
+	}
+	if errors.Is(runErr, http.ErrServerClosed) {
+		runErr = nil
+	}
+	if err := st.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	fmt.Fprintf(stderr, "sipcause: stopped\n")
+	return runErr
+}

@@ -1,0 +1,504 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/report"
+	"github.com/sipcause/sipcause/sipmsg"
+	"github.com/sipcause/sipcause/store"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// pages are parsed once. html/template escapes every value by its context
+// (text, attribute, URL, SVG); nothing that came from a SIP message is ever
+// marked safe.
+var pages = func() map[string]*template.Template {
+	base := template.Must(template.New("layout.html").ParseFS(assets, "templates/layout.html"))
+	out := map[string]*template.Template{}
+	for _, name := range []string{"calls", "call", "upload", "lookup", "dashboard", "error"} {
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".html"))
+	}
+	return out
+}()
+
+// page is what every template gets.
+type page struct {
+	L         map[string]string
+	Lang      string
+	OtherLang string
+	OtherURL  string // this page in the other language
+	CSRF      string
+	Nav       string
+	Title     string
+	Data      any
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name, title string, data any) {
+	lang := h.language(w, r)
+	other := catalog.Dutch
+	if lang == catalog.Dutch {
+		other = catalog.English
+	}
+	q := r.URL.Query()
+	q.Set("lang", string(other))
+	p := page{L: labelsFor(lang), Lang: string(lang), OtherLang: string(other), OtherURL: r.URL.Path + "?" + q.Encode(),
+		CSRF: csrfToken(w, r), Nav: name, Title: title, Data: data}
+	var buf bytes.Buffer
+	if err := pages[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {
+		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (h *Handler) routes() {
+	static, _ := fs.Sub(assets, "static")
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/calls", http.StatusSeeOther)
+	})
+	h.mux.HandleFunc("GET /calls", h.calls)
+	h.mux.HandleFunc("GET /calls/{id...}", h.call)
+	h.mux.HandleFunc("GET /analyze", h.uploadForm)
+	h.mux.HandleFunc("POST /analyze", h.upload)
+	h.mux.HandleFunc("GET /lookup", h.lookup)
+	h.mux.HandleFunc("GET /dashboard", h.dashboard)
+	h.mux.HandleFunc("GET /healthz", h.healthz)
+	h.mux.HandleFunc("GET /metrics", h.prometheus)
+	h.mux.HandleFunc("GET /api/v1/calls", h.apiCalls)
+	h.mux.HandleFunc("GET /api/v1/calls/{id...}", h.apiCall)
+	h.mux.HandleFunc("POST /api/v1/analyze", h.apiAnalyze)
+	h.mux.HandleFunc("GET /api/v1/lookup", h.apiLookup)
+	h.mux.HandleFunc("GET /api/v1/stats", h.apiStats)
+}
+
+// queryFrom reads a search from URL parameters, as the form sends them
+// and as the API takes them.
+func queryFrom(v url.Values) (store.Query, error) {
+	q := store.Query{Number: strings.TrimSpace(v.Get("number")), CallID: strings.TrimSpace(v.Get("call_id")),
+		Outcome: v.Get("outcome"), Fault: v.Get("fault")}
+	if s := strings.TrimSpace(v.Get("status")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 100 || n > 699 {
+			return q, fmt.Errorf("status %q: want a code from 100 to 699", s)
+		}
+		q.Status = n
+	}
+	var err error
+	if q.From, err = parseWhen(v.Get("from")); err != nil {
+		return q, err
+	}
+	if q.To, err = parseWhen(v.Get("to")); err != nil {
+		return q, err
+	}
+	q.Limit, _ = strconv.Atoi(v.Get("limit"))
+	q.Offset, _ = strconv.Atoi(v.Get("offset"))
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	return q, nil
+}
+
+// parseWhen reads a time as RFC 3339 or as an HTML datetime-local value
+// (taken as UTC).
+func parseWhen(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("time %q: want 2006-01-02T15:04 (UTC) or RFC 3339", s)
+}
+
+type callRow struct {
+	store.CallSummary
+	Link, When, Status, OutcomeLabel, FaultLabel string
+}
+
+type callsData struct {
+	Q                   store.Query
+	Form                url.Values
+	Error               string
+	Rows                []callRow
+	Outcomes            [][2]string
+	Faults              [][2]string
+	NextURL             string
+	FromValue, ToValue  string
+	StatusValue, Search bool
+}
+
+func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
+	lang := h.language(w, r)
+	l := labelsFor(lang)
+	d := callsData{Form: r.URL.Query()}
+	for _, o := range analyze.Outcomes {
+		d.Outcomes = append(d.Outcomes, [2]string{o, l["outcome_"+o]})
+	}
+	for _, f := range catalog.Faults {
+		d.Faults = append(d.Faults, [2]string{string(f), f.Label(lang)})
+	}
+	q, err := queryFrom(r.URL.Query())
+	d.Q = q
+	status := http.StatusOK
+	if err != nil {
+		d.Error = err.Error()
+		status = http.StatusBadRequest
+	} else {
+		rows, err := h.st.SearchCalls(r.Context(), q)
+		if err != nil {
+			h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
+			return
+		}
+		for _, c := range rows {
+			d.Rows = append(d.Rows, callRow{CallSummary: c, Link: "/calls/" + url.PathEscape(c.CallID),
+				When: c.Start.UTC().Format("2006-01-02 15:04:05"), Status: statusText(c.FinalStatus, c.Reason),
+				OutcomeLabel: l["outcome_"+c.Outcome], FaultLabel: catalog.Fault(c.Fault).Label(lang)})
+		}
+		if len(rows) == q.Limit {
+			v := r.URL.Query()
+			v.Set("offset", strconv.Itoa(q.Offset+q.Limit))
+			d.NextURL = "/calls?" + v.Encode()
+		}
+	}
+	h.render(w, r, status, "calls", l["nav_calls"], d)
+}
+
+func statusText(code int, reason string) string {
+	if code == 0 {
+		return "–"
+	}
+	return strconv.Itoa(code) + " " + reason
+}
+
+type callData struct {
+	Call     *analyze.Call
+	Status   string
+	Outcome  string
+	Fault    string
+	Ladder   *ladder
+	Messages []rawView
+	KV       [][2]string
+	Relang   bool
+	JSONURL  string
+	Report   string
+	Findings []analyze.Finding
+}
+
+type rawView struct {
+	Head string
+	Text string
+}
+
+func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
+	lang := h.language(w, r)
+	l := labelsFor(lang)
+	id := r.PathValue("id")
+	cr, err := h.st.GetCall(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.render(w, r, http.StatusNotFound, "error", l["notfound"], l["notfound"])
+		return
+	}
+	if err != nil {
+		h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
+		return
+	}
+	c := cr.Call
+	relang := false
+	if c.Explanation != "" && !sameLang(c, lang, h.opt.Lang) {
+		if rc := reexplain(cr, lang, h.opt); rc != nil {
+			c, relang = rc, true
+		}
+	}
+	if r.URL.Query().Get("view") == "report" {
+		rep := singleCallReport(c, lang)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// The report page carries its own inline styles.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		report.HTML(w, rep, lang)
+		return
+	}
+	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: l["outcome_"+c.Outcome],
+		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: buildLadder(c.Messages, l), Relang: relang,
+		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
+		Findings: c.Findings}
+	d.KV = [][2]string{{"Call-ID", c.CallID}, {"From", c.From}, {"To", c.To}, {l["start"], c.Start.UTC().Format("2006-01-02 15:04:05.000 MST")},
+		{l["pdd"], msText(c.PDDMS)}, {l["duration"], msText(c.DurationMS)}, {"Path", c.Src + " → " + c.Dst}}
+	if c.CallerName != "" {
+		d.KV = append(d.KV, [2]string{l["caller"], c.CallerName})
+	}
+	for _, m := range cr.Messages {
+		d.Messages = append(d.Messages, rawView{
+			Head: fmt.Sprintf("%s #%d  %s  %s → %s (%s)", l["frame"], m.Frame, m.Time.UTC().Format("15:04:05.000000"), m.Src, m.Dst, m.Transport),
+			Text: strings.ToValidUTF8(string(m.Raw), "\uFFFD")})
+	}
+	h.render(w, r, http.StatusOK, "call", c.Caller+" → "+c.Callee, d)
+}
+
+func msText(ms int64) string {
+	if ms <= 0 {
+		return "–"
+	}
+	return (time.Duration(ms) * time.Millisecond).String()
+}
+
+// sameLang reports whether the stored explanation is already in lang: the
+// collector explains in the server's language.
+func sameLang(_ *analyze.Call, lang, server catalog.Lang) bool { return lang == server }
+
+// reexplain analyzes a call's stored messages again in another language.
+// The stored call was explained with the whole traffic around it; alone,
+// its messages give the same call in nearly every case, and the stored one
+// is kept when they do not.
+func reexplain(cr *store.CallRecord, lang catalog.Lang, opt HandlerOptions) *analyze.Call {
+	var found *analyze.Call
+	a := analyze.New(analyze.Options{Lang: lang, Local: opt.Local, LocalHosts: opt.LocalHosts, OnCall: func(c *analyze.Call) {
+		if c.CallID == cr.Call.CallID && found == nil {
+			found = c
+		}
+	}})
+	var msg sipmsg.Message
+	for _, m := range cr.Messages {
+		buf := append([]byte(nil), m.Raw...)
+		if sipmsg.Parse(buf, &msg) != nil {
+			continue
+		}
+		meta := analyze.Meta{Frame: m.Frame, Time: m.Time, Transport: m.Transport}
+		meta.Src, _ = parseAddrPort(m.Src)
+		meta.Dst, _ = parseAddrPort(m.Dst)
+		a.Add(analyze.FromSIP(meta, &msg))
+	}
+	a.Finish()
+	if found == nil || found.FinalStatus != cr.Call.FinalStatus {
+		return nil
+	}
+	found.Linked, found.LegOf = cr.Call.Linked, cr.Call.LegOf
+	return found
+}
+
+// singleCallReport wraps one call in a report, for report.HTML.
+func singleCallReport(c *analyze.Call, lang catalog.Lang) *analyze.Report {
+	rep := analyze.New(analyze.Options{Lang: lang}).Finish()
+	rep.Calls = []*analyze.Call{c}
+	rep.Summary.Calls = 1
+	rep.Summary.Outcomes[c.Outcome] = 1
+	rep.Summary.Messages = len(c.Messages)
+	s, e := c.Start.UTC(), c.End.UTC()
+	rep.Summary.First, rep.Summary.Last = &s, &e
+	return rep
+}
+
+type uploadData struct {
+	Error string
+}
+
+func (h *Handler) uploadForm(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "upload", labelsFor(h.language(w, r))["upload.title"], uploadData{})
+}
+
+// upload analyzes a capture or a pasted log and answers with the HTML
+// report `sipcause analyze --html` writes. Nothing is stored.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	lang := h.language(w, r)
+	l := labelsFor(lang)
+	r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxUpload)
+	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: err.Error()})
+		return
+	}
+	if !csrfOK(r) {
+		http.Error(w, "missing or wrong CSRF token: reload the form", http.StatusForbidden)
+		return
+	}
+	var in io.Reader
+	name := "pasted.log"
+	if f, fh, err := r.FormFile("file"); err == nil {
+		defer f.Close()
+		in, name = f, fh.Filename
+	} else if s := r.FormValue("log"); strings.TrimSpace(s) != "" {
+		in = strings.NewReader(s)
+	} else {
+		h.render(w, r, http.StatusBadRequest, "upload", l["upload_title"], uploadData{Error: l["upload_empty"]})
+		return
+	}
+	h.metrics.uploads.Add(1)
+	rep, err := AnalyzeCapture(name, in, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts})
+	var fe *capture.FormatError
+	if errors.As(err, &fe) {
+		h.render(w, r, http.StatusUnprocessableEntity, "upload", l["upload_title"], uploadData{Error: l["upload_bad"]})
+		return
+	}
+	if rep == nil {
+		h.render(w, r, http.StatusUnprocessableEntity, "upload", l["upload_title"], uploadData{Error: err.Error()})
+		return
+	}
+	var buf bytes.Buffer
+	if err := report.HTML(&buf, rep, lang); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	w.Write(buf.Bytes())
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.opt.Collector != nil {
+		if _, err := h.opt.Collector.Stored(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "store: %v\n", err)
+			return
+		}
+	}
+	io.WriteString(w, "ok\n")
+}
+
+func (h *Handler) prometheus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	h.metrics.WritePrometheus(w)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func (h *Handler) apiCalls(w http.ResponseWriter, r *http.Request) {
+	q, err := queryFrom(r.URL.Query())
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		return
+	}
+	rows, err := h.st.SearchCalls(r.Context(), q)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Schema int                 `json:"schema_version"`
+		Calls  []store.CallSummary `json:"calls"`
+	}{analyze.SchemaVersion, rows})
+}
+
+// apiMessage is a stored SIP message in the API: its text as received.
+type apiMessage struct {
+	Frame     int       `json:"frame"`
+	Time      time.Time `json:"time"`
+	Src       string    `json:"src"`
+	Dst       string    `json:"dst"`
+	Transport string    `json:"transport"`
+	SIP       string    `json:"sip"`
+}
+
+func (h *Handler) apiCall(w http.ResponseWriter, r *http.Request) {
+	cr, err := h.st.GetCall(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, apiError{"no such call"})
+		return
+	}
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
+		return
+	}
+	msgs := []apiMessage{}
+	for _, m := range cr.Messages {
+		s := string(m.Raw)
+		if !utf8.ValidString(s) {
+			s = strings.ToValidUTF8(s, "\uFFFD")
+		}
+		msgs = append(msgs, apiMessage{m.Frame, m.Time, m.Src, m.Dst, m.Transport, s})
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Schema   int           `json:"schema_version"`
+		Call     *analyze.Call `json:"call"`
+		Messages []apiMessage  `json:"messages"`
+	}{analyze.SchemaVersion, cr.Call, msgs})
+}
+
+// apiAnalyze analyzes the capture in the request body and answers with
+// exactly the bytes `sipcause analyze --json FILE` prints for it, FILE
+// being ?name= (default "upload").
+func (h *Handler) apiAnalyze(w http.ResponseWriter, r *http.Request) {
+	lang := h.opt.Lang
+	if s := r.URL.Query().Get("lang"); s != "" {
+		l, err := catalog.ParseLang(s)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+			return
+		}
+		lang = l
+	}
+	name := r.URL.Query().Get("name")
+	if name == "" {
+		name = "upload"
+	}
+	body := http.MaxBytesReader(w, r.Body, h.opt.MaxUpload)
+	h.metrics.uploads.Add(1)
+	rep, err := AnalyzeCapture(name, body, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts})
+	var mbe *http.MaxBytesError
+	var fe *capture.FormatError
+	switch {
+	case errors.As(err, &mbe):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("capture larger than %d bytes", h.opt.MaxUpload)})
+		return
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{"not a pcap, pcapng, HEP or SIP log file"})
+		return
+	case rep == nil:
+		writeJSON(w, http.StatusUnprocessableEntity, apiError{err.Error()})
+		return
+	}
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, rep); err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(buf.Bytes())
+}
+
+func (h *Handler) apiStats(w http.ResponseWriter, r *http.Request) {
+	st, err := h.st.Stats(r.Context())
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, apiError{err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
