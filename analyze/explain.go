@@ -323,6 +323,11 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 			f = catalog.FaultLocal // your own PBX does not know the number: its dial plan
 		}
 		return OutcomeRejected, t.finding("number-unknown", v, frames...), f
+	case phraseSays(fin.reason, "dns", "no route", "unresolvable", "not resolve"):
+		// The phrase on the wire names the real cause: the server could
+		// not find where to send the call (DNS, routing), whatever the code.
+		v["value"] = fin.reason
+		return OutcomeFailed, t.finding("routing-failed", v, frames...), catalog.FaultProvider
 	case code == 480:
 		if ringing {
 			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
@@ -718,6 +723,18 @@ func natFinding(t *texts, r reqInfo) (Finding, bool) {
 		}
 	}
 	return Finding{}, false
+}
+
+// phraseSays reports whether a reason phrase on the wire contains one of
+// the words (case-insensitive).
+func phraseSays(phrase string, words ...string) bool {
+	p := strings.ToLower(phrase)
+	for _, w := range words {
+		if strings.Contains(p, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func phraseOf(wire, registered string) string {

@@ -230,6 +230,16 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 			}
 			main = t.finding("interval-too-brief", v, last.req.frame, fin.frame)
 			fault = catalog.FaultLocal
+		case fin.code == 482:
+			main = t.finding("loop-detected", v, fin.frame)
+			fault = catalog.FaultProvider
+		case fin.code == 483:
+			v["value"] = strconv.Itoa(last.req.maxForwards)
+			main = t.finding("too-many-hops", v, last.req.frame, fin.frame)
+			fault = catalog.FaultProvider
+			if last.req.maxForwards >= 0 && last.req.maxForwards <= 5 {
+				fault = catalog.FaultLocal
+			}
 		case fin.code == 503 && fin.retryAfter >= 0:
 			v["retry"] = " (Retry-After: " + strconv.Itoa(fin.retryAfter) + " s)"
 			main = t.finding("overload", v, fin.frame)
