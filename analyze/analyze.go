@@ -139,11 +139,18 @@ func (a *Analyzer) Add(m Message) {
 	}
 	a.noteAgent(m)
 	a.noteEndpoints(m)
-	retrans := a.isRetransmission(m)
-	if retrans {
+	retrans, dup := a.isRetransmission(m)
+	switch {
+	case dup:
+		// The same packet captured twice (a capture on several interfaces):
+		// counted above as tshark counts it, but it tells nothing new.
+		s.Duplicates++
+	case retrans:
 		s.Retransmitted++
+		a.route(m, true)
+	default:
+		a.route(m, false)
 	}
-	a.route(m, retrans)
 	if a.sinceSwp++; a.sinceSwp >= sweepEvery {
 		a.sinceSwp = 0
 		a.sweep(false)
@@ -208,9 +215,15 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	return c
 }
 
+// captureDuplicate is how close in time two copies of one message on one
+// path must be to be the capture seeing a packet twice rather than a
+// retransmission (the shortest SIP retransmission interval is T1, 500 ms).
+const captureDuplicate = 5 * time.Millisecond
+
 // isRetransmission reports whether the same message was already seen on
-// the same path: same transaction, same direction, same start line.
-func (a *Analyzer) isRetransmission(m Message) bool {
+// the same path: same transaction, same direction, same start line; and
+// whether it is a copy made by the capture itself.
+func (a *Analyzer) isRetransmission(m Message) (retrans, dup bool) {
 	v, _ := m.topVia()
 	var b strings.Builder
 	b.Grow(128)
@@ -233,15 +246,16 @@ func (a *Analyzer) isRetransmission(m Message) bool {
 		b.WriteString(m.To.Tag)
 	}
 	k := b.String()
-	if _, ok := a.seen[k]; ok {
+	if prev, ok := a.seen[k]; ok {
 		a.seen[k] = m.Time
-		return true
+		d := m.Time.Sub(prev)
+		return true, d >= 0 && d < captureDuplicate
 	}
 	if len(a.seen) >= maxOpenItems {
 		clear(a.seen) // bounded memory; late retransmissions count as new
 	}
 	a.seen[k] = m.Time
-	return false
+	return false, false
 }
 
 func (a *Analyzer) noteAgent(m Message) {

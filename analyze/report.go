@@ -35,6 +35,7 @@ type Summary struct {
 	Requests      map[string]int `json:"requests"`  // method -> request messages, retransmissions included
 	Responses     map[string]int `json:"responses"` // status code -> response messages, retransmissions included
 	Retransmitted int            `json:"retransmissions"`
+	Duplicates    int            `json:"capture_duplicates"` // the same packet captured twice within 5 ms
 	Calls         int            `json:"calls"`
 	Answered      int            `json:"answered"`
 	Failed        int            `json:"failed"`

@@ -82,6 +82,11 @@ func (t *texts) finding(id string, v vars, frames ...int) Finding {
 	if t.lang == catalog.Dutch {
 		tmpl = ft.NL
 	}
+	if c, ok := v["count"]; ok {
+		if _, set := v["times"]; !set {
+			v["times"] = times(c)
+		}
+	}
 	return Finding{ID: id, Severity: ft.Severity, Text: fill(tmpl, v), Frames: uniqueFrames(frames)}
 }
 
@@ -137,4 +142,15 @@ func (t *texts) word(en, nl string) string {
 		return nl
 	}
 	return en
+}
+
+// times says how often, in English: once, twice, 3 times.
+func times(n string) string {
+	switch n {
+	case "1":
+		return "once"
+	case "2":
+		return "twice"
+	}
+	return n + " times"
 }

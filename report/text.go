@@ -105,13 +105,27 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 		fmt.Fprintln(w)
 		writeCall(w, p, c, o, l)
 	}
+	// Registrations that fail the same way again and again (a phone
+	// retrying with a wrong password) are shown once, with a count.
+	var regs []*analyze.Register
 	for _, rg := range r.Registrations {
 		if !o.All && (rg.Outcome == "registered" || rg.Outcome == "unregistered") && len(problems(rg.Findings)) == 0 {
 			continue
 		}
+		regs = append(regs, rg)
+	}
+	for i := 0; i < len(regs); {
+		j := i + 1
+		for j < len(regs) && sameRegistration(regs[i], regs[j]) {
+			j++
+		}
 		shown++
 		fmt.Fprintln(w)
-		writeRegister(w, p, rg, o, l)
+		writeRegister(w, p, regs[i], o, l)
+		if j-i > 1 {
+			fmt.Fprintf(w, "  %s\n", p.dim(fmt.Sprintf(l["repeated"], j-i-1, regs[j-1].Start.Format("15:04:05"))))
+		}
+		i = j
 	}
 	if shown == 0 && len(r.Calls)+len(r.Registrations) > 0 {
 		fmt.Fprintln(w)
@@ -191,6 +205,13 @@ func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[strin
 	if len(c.Findings) > 0 && c.Outcome != analyze.OutcomeAnswered {
 		fmt.Fprintf(w, "  %s %s\n", p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
 	}
+}
+
+func sameRegistration(a, b *analyze.Register) bool {
+	if a.AOR != b.AOR || a.FinalStatus != b.FinalStatus || a.Outcome != b.Outcome || a.Src != b.Src || a.Dst != b.Dst {
+		return false
+	}
+	return len(a.Findings) > 0 && len(b.Findings) > 0 && a.Findings[0].ID == b.Findings[0].ID
 }
 
 func writeRegister(w io.Writer, p paint, r *analyze.Register, o TextOptions, l map[string]string) {
