@@ -16,6 +16,7 @@ func main() {
 	mb := flag.Int("mb", 100, "approximate size in MiB")
 	out := flag.String("o", "synthetic.pcap", "output file")
 	seed := flag.Uint64("seed", 1, "random seed")
+	rtp := flag.Bool("rtp", false, "add the RTP media of answered calls")
 	flag.Parse()
 	f, err := os.Create(*out)
 	if err != nil {
@@ -23,7 +24,7 @@ func main() {
 		os.Exit(1)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	st, err := synth.Write(bw, synth.Options{Bytes: int64(*mb) << 20, Seed: *seed})
+	st, err := synth.Write(bw, synth.Options{Bytes: int64(*mb) << 20, Seed: *seed, RTP: *rtp})
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -34,5 +35,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gencap:", err)
 		os.Exit(1)
 	}
-	fmt.Fprintf(os.Stderr, "gencap: %s: %d packets, %d calls, %d registrations, %d bytes\n", *out, st.Packets, st.Calls, st.Registrations, st.Bytes)
+	fmt.Fprintf(os.Stderr, "gencap: %s: %d packets (%d RTP), %d calls, %d registrations, %d bytes\n", *out, st.Packets, st.RTPPackets, st.Calls, st.Registrations, st.Bytes)
 }

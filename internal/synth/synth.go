@@ -22,15 +22,19 @@ type Options struct {
 	Bytes int64     // stop after about this many bytes of capture
 	Seed  uint64    // the same seed gives the same capture
 	Start time.Time // time of the first packet
+	// RTP adds the media of answered calls (G.711, 20 ms packets both
+	// ways), as in a real capture, where most packets are not SIP.
+	RTP bool
 }
 
 // Stats says what was written.
 type Stats struct {
-	Packets, Calls, Registrations int
-	Bytes                         int64
+	Packets, Calls, Registrations, RTPPackets int
+	Bytes                                     int64
 }
 
 type writer struct {
+	rtp   bool
 	w     *pcapgo.Writer
 	buf   gopacket.SerializeBuffer
 	now   time.Time
@@ -70,7 +74,7 @@ func Write(out io.Writer, o Options) (Stats, error) {
 	if start.IsZero() {
 		start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	}
-	w := &writer{w: pw, buf: gopacket.NewSerializeBuffer(), now: start}
+	w := &writer{w: pw, buf: gopacket.NewSerializeBuffer(), now: start, rtp: o.RTP}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5eed))
 	pbx := net.IPv4(192, 168, 10, 2).To4()
 	provider := net.IPv4(203, 0, 113, 10).To4()
@@ -219,9 +223,36 @@ func (w *writer) call(rng *rand.Rand, i int, pbx, provider net.IP) error {
 	if err := out(hdr("ACK sip:"+callee+"@provider.example SIP/2.0", ackVia, toTag, "1 ACK", "", ""), ms(3)); err != nil {
 		return err
 	}
+	talk := ms(10000 + rng.IntN(300000))
+	if w.rtp {
+		if err := w.media(pbx, provider, uint16(10000+2*(i%20000)), uint16(20000+2*(i%20000)), talk); err != nil {
+			return err
+		}
+		talk = ms(20)
+	}
 	byeVia := fmt.Sprintf("SIP/2.0/UDP %s:5060;branch=%s-bye", pbx, br)
-	if err := out(hdr("BYE sip:"+callee+"@provider.example SIP/2.0", byeVia, toTag, "2 BYE", "Reason: Q.850;cause=16;text=\"Normal call clearing\"\r\n", ""), ms(10000+rng.IntN(300000))); err != nil {
+	if err := out(hdr("BYE sip:"+callee+"@provider.example SIP/2.0", byeVia, toTag, "2 BYE", "Reason: Q.850;cause=16;text=\"Normal call clearing\"\r\n", ""), talk); err != nil {
 		return err
 	}
 	return in(hdr("SIP/2.0 200 OK", byeVia, toTag, "2 BYE", "", ""), ms(25))
+}
+
+// media writes G.711 RTP both ways for d: a 12-byte RTP header and 160
+// bytes of audio every 20 ms (RFC 3550, RFC 3551 payload type 8).
+func (w *writer) media(a, b net.IP, pa, pb uint16, d time.Duration) error {
+	payload := make([]byte, 172)
+	payload[0], payload[1] = 0x80, 8
+	for t, seq := time.Duration(0), uint16(0); t < d; t, seq = t+20*time.Millisecond, seq+1 {
+		payload[2], payload[3] = byte(seq>>8), byte(seq)
+		ts := uint32(seq) * 160
+		payload[4], payload[5], payload[6], payload[7] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+		if err := w.send(a, b, pa, pb, string(payload), 10*time.Millisecond); err != nil {
+			return err
+		}
+		if err := w.send(b, a, pb, pa, string(payload), 10*time.Millisecond); err != nil {
+			return err
+		}
+		w.stats.RTPPackets += 2
+	}
+	return nil
 }
