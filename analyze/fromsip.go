@@ -18,9 +18,41 @@ type Meta struct {
 	Transport string
 }
 
+// Interner makes one string of each value that repeats from message to
+// message (Call-IDs, URIs, tags, hosts, branches), so that decoding a
+// capture does not allocate them again and again. Its memory is bounded:
+// it forgets everything when it has seen too many values. The zero value
+// is ready to use; it is not safe for concurrent use.
+type Interner struct {
+	m map[string]string
+}
+
+const maxInterned = 1 << 16
+
+func (in *Interner) str(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	if in.m == nil || len(in.m) >= maxInterned {
+		in.m = make(map[string]string, 1024)
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
+}
+
 // FromSIP copies what the analyzer needs out of a parsed message. The
 // result owns its strings, so the parser's buffer may be reused.
-func FromSIP(meta Meta, m *sipmsg.Message) Message {
+func FromSIP(meta Meta, m *sipmsg.Message) Message { return FromSIPInterned(meta, m, nil) }
+
+// FromSIPInterned is FromSIP with repeated strings taken from in.
+func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	out := Message{
 		File: meta.File, Frame: meta.Frame, Time: meta.Time, Src: meta.Src, Dst: meta.Dst, Transport: meta.Transport,
 		Request: m.Request, StatusCode: m.StatusCode,
@@ -28,17 +60,17 @@ func FromSIP(meta Meta, m *sipmsg.Message) Message {
 		BodyLen: len(m.Body),
 	}
 	if m.Request {
-		out.Method = string(m.Method)
-		out.RequestURI = string(m.RequestURI)
+		out.Method = in.str(m.Method)
+		out.RequestURI = in.str(m.RequestURI)
 	} else {
-		out.Reason = string(m.Reason)
+		out.Reason = in.str(m.Reason)
 	}
-	out.CallID = string(m.CallID())
+	out.CallID = in.str(m.CallID())
 	if n, method, ok := m.CSeq(); ok {
-		out.CSeq, out.CSeqMethod = n, string(method)
+		out.CSeq, out.CSeqMethod = n, in.str(method)
 	}
-	out.From = party(m.From())
-	out.To = party(m.To())
+	out.From = party(m.From(), in)
+	out.To = party(m.To(), in)
 	if v := m.Get("P-Asserted-Identity"); v != nil {
 		if na, err := sipmsg.ParseNameAddr(v); err == nil {
 			out.PAI = string(na.URI)
@@ -49,14 +81,14 @@ func FromSIP(meta Meta, m *sipmsg.Message) Message {
 			break
 		}
 		out.Vias = append(out.Vias, Via{
-			Transport: string(v.Transport), Host: string(v.Host), Port: v.Port, Branch: string(v.Branch),
-			Received: string(v.Received), RPort: string(v.RPort), HasRPort: v.RPortSet,
+			Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.str(v.Branch),
+			Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
 		})
 	}
 	for c := range m.Contacts() {
-		out.Contact = string(c.URI)
+		out.Contact = in.str(c.URI)
 		if u, err := sipmsg.ParseURI(c.URI); err == nil {
-			h := strings.Trim(string(u.Host), "[]")
+			h := strings.Trim(in.str(u.Host), "[]")
 			if _, err := netip.ParseAddr(h); err == nil {
 				out.ContactIP = h
 			}
@@ -87,8 +119,8 @@ func FromSIP(meta Meta, m *sipmsg.Message) Message {
 			out.Reasons = append(out.Reasons, string(v))
 		}
 	}
-	out.UserAgent = string(m.Get("User-Agent"))
-	out.Server = string(m.Get("Server"))
+	out.UserAgent = in.str(m.Get("User-Agent"))
+	out.Server = in.str(m.Get("Server"))
 	for _, h := range []string{"Authorization", "Proxy-Authorization"} {
 		if v := m.Get(h); v != nil {
 			c := sipmsg.ParseCredentials(v)
@@ -133,11 +165,11 @@ func FromSIP(meta Meta, m *sipmsg.Message) Message {
 	return out
 }
 
-func party(n sipmsg.NameAddr) Party {
-	p := Party{Display: string(n.DisplayName), URI: string(n.URI), Tag: string(n.Tag)}
+func party(n sipmsg.NameAddr, in *Interner) Party {
+	p := Party{Display: in.str(n.DisplayName), URI: in.str(n.URI), Tag: in.str(n.Tag)}
 	if u, err := sipmsg.ParseURI(n.URI); err == nil {
-		p.User = string(u.User)
-		p.Host = string(u.Host)
+		p.User = in.str(u.User)
+		p.Host = in.str(u.Host)
 	}
 	return p
 }

@@ -132,8 +132,9 @@ func readPipelined(files []string, prog *progress, add func(analyze.Message)) ([
 	res := make(chan result, 1)
 	go func() {
 		buf := make([]analyze.Message, 0, batch)
+		var in analyze.Interner
 		ins, integ, end, err := readInputsEnd(files, prog, func(p capture.Packet, m *sipmsg.Message) {
-			buf = append(buf, analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
+			buf = append(buf, analyze.FromSIPInterned(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m, &in))
 			if len(buf) == batch {
 				batches <- buf
 				buf = make([]analyze.Message, 0, batch)
