@@ -231,6 +231,9 @@ func TestAnalyzeGolden(t *testing.T) {
 		{"analyze_wrong_password.json", []string{"analyze", "--json", "goffinet-sip_captures__sip-register-wrong_password-401-403-401-403.pcapng"}},
 		{"analyze_b2bua_all_en.txt", []string{"analyze", "--all", "goffinet-sip_captures__sip-2phones-B2BUA-Asterisk.pcapng"}},
 		{"analyze_log_ipo_en.txt", []string{"analyze", "--all", "drgyl-sip__IPO_Monitor_Detail_Out.txt"}},
+		{"flow_b2bua.txt", []string{"flow", "goffinet-sip_captures__sip-2phones-B2BUA-Asterisk.pcapng"}},
+		{"analyze_private_test_en.txt", []string{"analyze", "goffinet-sip_captures__private-test-sip.pcapng"}},
+		{"analyze_b2bua.csv", []string{"analyze", "--csv", "goffinet-sip_captures__sip-2phones-B2BUA-Asterisk.pcapng"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

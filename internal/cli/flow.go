@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/capture"
@@ -50,11 +51,20 @@ func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 	a.AddIntegrity(integ)
 	rep := a.Finish()
 	shown := 0
+	legs := map[string][]*analyze.Call{} // upstream Call-ID -> its B2BUA legs
+	for _, c := range rep.Calls {
+		if c.LegOf != "" {
+			legs[c.LegOf] = append(legs[c.LegOf], c)
+		}
+	}
 	for _, c := range rep.Calls {
 		if o.CallID != "" && c.CallID != o.CallID {
 			continue
 		}
-		if err := report.Flow(stdout, c, o.Width); err != nil {
+		if o.CallID == "" && c.LegOf != "" {
+			continue // drawn with the leg it continues
+		}
+		if err := report.Flow(stdout, withLegs(c, legs[c.CallID]), o.Width); err != nil {
 			return err
 		}
 		shown++
@@ -69,4 +79,27 @@ func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "No calls found.")
 	}
 	return readErr
+}
+
+// withLegs returns c with the messages of the legs a B2BUA made for it
+// (other Call-IDs) merged in time order, so that one ladder shows the call
+// across the B2BUA.
+func withLegs(c *analyze.Call, legs []*analyze.Call) *analyze.Call {
+	if len(legs) == 0 {
+		return c
+	}
+	merged := *c
+	merged.Messages = append([]analyze.Exchange(nil), c.Messages...)
+	for _, l := range legs {
+		merged.CallID += " + " + l.CallID
+		merged.Messages = append(merged.Messages, l.Messages...)
+	}
+	sort.SliceStable(merged.Messages, func(i, j int) bool {
+		a, b := merged.Messages[i], merged.Messages[j]
+		if !a.Time.Equal(b.Time) {
+			return a.Time.Before(b.Time)
+		}
+		return a.Frame < b.Frame
+	})
+	return &merged
 }
