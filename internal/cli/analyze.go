@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -165,6 +166,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		closeCalls()
 	}
 	if aopt.OnCall != nil && !streaming {
+		// Calls are reported as they finish; people read them in the
+		// order they started.
+		sort.SliceStable(kept, func(i, j int) bool { return kept[i].Start.Before(kept[j].Start) })
 		rep.Calls = kept
 		if rep.Calls == nil {
 			rep.Calls = []*analyze.Call{}
