@@ -41,8 +41,12 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	}
 	// Moments, from the primary leg.
 	var ringing bool
+	tags := map[string]bool{}
 	for _, x := range prim {
 		for _, p := range x.provisional {
+			if p.toTag != "" {
+				tags[p.toTag] = true
+			}
 			pt := p.time.UTC()
 			if call.Times.FirstProvisional == nil {
 				call.Times.FirstProvisional = &pt
@@ -53,6 +57,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			}
 		}
 	}
+	call.EarlyDialogs = len(tags)
 	fin := last.final
 	if fin != nil {
 		ft := fin.time.UTC()

@@ -116,15 +116,19 @@ type Call struct {
 	EndReason   string     `json:"end_reason,omitempty"`
 	DurationMS  int64      `json:"duration_ms"`
 	PDDMS       int64      `json:"post_dial_delay_ms"`
-	Direction   string     `json:"direction"` // outgoing, incoming, internal, unknown
-	Findings    []Finding  `json:"findings"`
-	Reasons     []Decoded  `json:"reasons,omitempty"`
-	Warnings    []Decoded  `json:"warnings,omitempty"`
-	Linked      []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
-	LegOf       string     `json:"leg_of,omitempty"` // the Call-ID of the leg this one continues (a B2BUA's outgoing leg)
-	Frames      []int      `json:"frames"`
-	Messages    []Exchange `json:"messages"`
-	File        string     `json:"file,omitempty"`
+	Direction   string     `json:"direction"` // outgoing, incoming, internal, transit
+	// EarlyDialogs counts the early dialogs (distinct To tags in
+	// provisional answers): more than one means the call was forked to
+	// several phones (RFC 3261 §13.2.2.4); 199 ends one of them (RFC 6228).
+	EarlyDialogs int        `json:"early_dialogs"`
+	Findings     []Finding  `json:"findings"`
+	Reasons      []Decoded  `json:"reasons,omitempty"`
+	Warnings     []Decoded  `json:"warnings,omitempty"`
+	Linked       []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
+	LegOf        string     `json:"leg_of,omitempty"` // the Call-ID of the leg this one continues (a B2BUA's outgoing leg)
+	Frames       []int      `json:"frames"`
+	Messages     []Exchange `json:"messages"`
+	File         string     `json:"file,omitempty"`
 }
 
 // CallTimes are the moments of a call, from capture timestamps.
