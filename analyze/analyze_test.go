@@ -342,3 +342,26 @@ func TestALGRewritesBetweenCapturePoints(t *testing.T) {
 		}
 	}
 }
+
+func TestReinviteForFaxRefused(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "fax", 1, "z9hG4bK-1", "f1", "")
+	f.resp(time.Second, provider, phone, 200, "OK", "fax", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	f.req(time.Second+time.Millisecond, phone, provider, "ACK", "fax", 1, "z9hG4bK-a", "f1", "t1")
+	f.req(5*time.Second, provider, phone, "INVITE", "fax", 1, "z9hG4bK-re", "t1", "f1", func(m *Message) {
+		m.SDP = &SDP{Addr: "198.51.100.7", Media: []Media{{Type: "image", Port: 4000, Proto: "udptl", Codecs: []string{"t38"}}}}
+	})
+	f.resp(5*time.Second+50*time.Millisecond, phone, provider, 488, "Not Acceptable Here", "fax", 1, "INVITE", "z9hG4bK-re", "t1", "f1")
+	r := run(t, f.msgs, Options{})
+	c := callByID(t, r, "fax")
+	checkCall(t, c, 200, OutcomeAnswered, "none", "")
+	found := false
+	for _, fd := range c.Findings {
+		if fd.ID == "reinvite-rejected" && strings.Contains(fd.Text, "T.38") && strings.Contains(fd.Text, "re-INVITE") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no reinvite-rejected finding naming T.38: %+v", c.Findings)
+	}
+}

@@ -112,6 +112,12 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	key := txnKey(m, m.Method)
 	t := c.byKey[key]
 	c.compareCopies(m, t)
+	if t != nil && (unmapAP(t.req.src) != unmapAP(m.Src) || unmapAP(t.req.dst) != unmapAP(m.Dst)) {
+		// The same request seen at another capture point (a mirrored
+		// port on both sides of an SBC or router): not a retransmission.
+		t.frames = append(t.frames, m.Frame)
+		return
+	}
 	if t != nil {
 		t.sends++
 		t.frames = append(t.frames, m.Frame)

@@ -631,6 +631,39 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	if len(alg) > 0 {
 		out = append(out, t.finding("alg-suspected", vars{"what": strings.Join(alg, "; ")}, algFrames...))
 	}
+	// A re-INVITE or UPDATE that was refused: the call goes on, but the
+	// change it asked for (often a switch to T.38 fax, or hold) failed.
+	for _, x := range c.reinv {
+		if x.final == nil || x.final.code < 400 {
+			continue
+		}
+		what := t.word("a change of the session", "een wijziging van de sessie")
+		if x.req.sdp != nil {
+			var media []string
+			for _, m := range x.req.sdp.Media {
+				if m.Port == 0 {
+					continue
+				}
+				media = append(media, m.Type+" "+strings.Join(m.Codecs, "/"))
+			}
+			if len(media) > 0 {
+				what = strings.Join(media, ", ")
+			}
+			for _, m := range x.req.sdp.Media {
+				if m.Type == "image" && m.Port != 0 {
+					what = t.word("a switch to T.38 fax", "een overstap naar T.38-fax")
+				}
+			}
+		}
+		method := x.method
+		if method == "INVITE" {
+			method = "re-INVITE"
+		}
+		f := t.finding("reinvite-rejected", vars{"method": method, "what": what, "code": strconv.Itoa(x.final.code),
+			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": x.final.src.String()}, x.req.frame, x.final.frame)
+		out = append(out, f)
+		break
+	}
 	// Forwarded INVITEs that nobody answered: a device further on is down
 	// or unreachable, even when the call itself went elsewhere.
 	if call.Outcome != OutcomeTimeout {
