@@ -301,3 +301,71 @@ func TestFinishedWithoutTraffic(t *testing.T) {
 }
 
 func netipAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// TestRestart stops the collector while calls are still arriving, opens
+// the database again and starts a new collector on it: every call the
+// store acknowledged is there, the file passes integrity_check, and the
+// second run adds to the first.
+func TestRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restart.db")
+	base := time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)
+	run := func(first int) int64 {
+		r := startCollector(t, path, CollectorOptions{})
+		stopSend := make(chan struct{})
+		sent := make(chan struct{})
+		go func() {
+			defer close(sent)
+			c, err := net.Dial("udp", r.col.HEPAddr())
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for i := first; ; i++ {
+				for _, p := range hepOf(synth.Call(i, base.Add(time.Duration(i)*time.Second), synth.CallOptions{Status: 486})) {
+					c.Write(p)
+				}
+				select {
+				case <-stopSend:
+					return
+				default:
+				}
+				time.Sleep(200 * time.Microsecond)
+			}
+		}()
+		time.Sleep(700 * time.Millisecond)
+		r.stop(t) // mid-traffic
+		close(stopSend)
+		<-sent
+		acked, err := r.col.Stored()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acked
+	}
+	count := func() int64 {
+		st, err := store.OpenSQLite(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if err := st.IntegrityCheck(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		s, err := st.Stats(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Calls
+	}
+	acked1 := run(0)
+	n1 := count()
+	if acked1 == 0 || n1 < acked1 {
+		t.Fatalf("first run: %d calls acknowledged, %d in the database", acked1, n1)
+	}
+	acked2 := run(1000000)
+	n2 := count()
+	if acked2 == 0 || n2 < n1+acked2 {
+		t.Fatalf("second run: %d before, %d acknowledged, %d in the database", n1, acked2, n2)
+	}
+	t.Logf("first run %d calls, second run %d more; %d stored", acked1, acked2, n2)
+}

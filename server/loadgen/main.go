@@ -1,0 +1,180 @@
+// Command loadgen measures the collector: it starts one in this process
+// (HEP on a loopback port, a store in a temporary directory), sends
+// synthetic calls as HEP3 over UDP at increasing rates for a bounded time
+// each, and prints per step the messages per second sent, accepted by
+// the analyzer and dropped, and the process's peak memory.
+//
+//	go run ./server/loadgen -rates 25000,50000,100000,150000 -step 10s
+//
+// It binds only to 127.0.0.1 and stops after len(rates) steps.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sipcause/sipcause/server"
+	"github.com/sipcause/sipcause/server/internal/synth"
+	"github.com/sipcause/sipcause/store"
+)
+
+func main() {
+	rates := flag.String("rates", "25000,50000,100000,150000", "messages per second, one step each")
+	step := flag.Duration("step", 10*time.Second, "duration of each step")
+	senders := flag.Int("senders", 2, "sending goroutines")
+	maxOpen := flag.Int("max-open-calls", 0, "the collector's open-call limit (0: its default)")
+	flag.Parse()
+	if err := run(*rates, *step, *senders, *maxOpen); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// template is one call whose Call-ID is patched per call.
+type template struct {
+	pkts []synth.Packet
+	offs [][]int // where the Call-ID's digits are in each message
+}
+
+const idDigits = "0000000000"
+
+func newTemplate(status int) template {
+	ps := synth.Call(0, time.Time{}, synth.CallOptions{CallID: "load-" + idDigits + "@sipcause.test", Status: status})
+	t := template{pkts: ps}
+	for _, p := range ps {
+		var offs []int
+		for i := 0; ; {
+			j := bytes.Index(p.SIP[i:], []byte(idDigits))
+			if j < 0 {
+				break
+			}
+			offs = append(offs, i+j)
+			i += j + len(idDigits)
+		}
+		t.offs = append(t.offs, offs)
+	}
+	return t
+}
+
+func run(rateList string, step time.Duration, senders, maxOpen int) error {
+	dir, err := os.MkdirTemp("", "sipcause-load-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.OpenSQLite(filepath.Join(dir, "load.db"))
+	if err != nil {
+		return err
+	}
+	m := server.NewMetrics()
+	col, err := server.NewCollector(server.CollectorOptions{HEPAddr: "127.0.0.1:0", MaxOpenCalls: maxOpen}, st, m)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- col.Run(ctx) }()
+
+	tmpls := []template{newTemplate(200), newTemplate(486), newTemplate(404), newTemplate(200)}
+	var callN atomic.Int64
+	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS")
+	for _, rs := range strings.Split(rateList, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil || rate <= 0 {
+			return fmt.Errorf("bad rate %q", rs)
+		}
+		before := m.Snapshot()
+		var sent atomic.Int64
+		var wg sync.WaitGroup
+		stop := time.Now().Add(step)
+		for s := range senders {
+			wg.Go(func() {
+				sendAt(col.HEPAddr(), rate/senders, stop, tmpls[s%len(tmpls):], &callN, &sent)
+			})
+		}
+		wg.Wait()
+		time.Sleep(500 * time.Millisecond) // let the queue drain
+		after := m.Snapshot()
+		stored, _ := col.Stored()
+		secs := step.Seconds()
+		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB\n", rate, float64(sent.Load())/secs,
+			float64(after.Analyzed-before.Analyzed)/secs, float64(after.Dropped-before.Dropped)/secs,
+			after.Forced, stored, peakRSS()>>20)
+	}
+	cancel()
+	err = <-done
+	st.Close()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("final: %+v; Go heap peak sys %d MiB\n", m.Snapshot(), ms.Sys>>20)
+	return err
+}
+
+// sendAt sends whole calls at about rate messages per second until stop,
+// in bursts every millisecond.
+func sendAt(addr string, rate int, stop time.Time, tmpls []template, callN, sent *atomic.Int64) {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	src := netip.MustParseAddrPort("10.1.0.1:5060")
+	var buf, sip []byte
+	start := time.Now()
+	var n int64
+	for time.Now().Before(stop) {
+		due := int64(time.Since(start).Seconds() * float64(rate))
+		for n < due {
+			id := callN.Add(1)
+			t := tmpls[int(id)%len(tmpls)]
+			digits := fmt.Sprintf("%010d", id)
+			now := time.Now()
+			for i, p := range t.pkts {
+				sip = append(sip[:0], p.SIP...)
+				for _, o := range t.offs[i] {
+					copy(sip[o:], digits)
+				}
+				from, to := p.Src, p.Dst
+				if from.Port() == 5060 && from.Addr().Is4() && from.Addr().As4()[0] == 10 && from.Addr().As4()[1] == 1 {
+					from = src
+				}
+				buf = synth.EncodeHEP3(buf[:0], from, to, now.Add(time.Duration(i)*time.Millisecond), 17, 1, sip)
+				c.Write(buf)
+				n++
+				sent.Add(1)
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// peakRSS returns the process's peak resident memory (VmHWM) in bytes.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
