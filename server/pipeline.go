@@ -172,11 +172,10 @@ func (c *Collector) Stored() (int64, error) {
 // that arrived.
 func (c *Collector) Run(ctx context.Context) error {
 	var recv sync.WaitGroup
-	readers := 2
 	if c.hepUDP != nil {
-		for range readers {
-			recv.Go(func() { c.serveHEPUDP(c.hepUDP) })
-		}
+		// One reader per socket: two would hand messages to the analyzer
+		// out of their arrival order (a 100 Trying before its INVITE).
+		recv.Go(func() { c.serveHEPUDP(c.hepUDP) })
 		recv.Go(func() { c.serveHEPTCP(ctx, c.hepTCP) })
 	}
 	if c.sipUDP != nil {
