@@ -45,7 +45,7 @@ type callState struct {
 	dropped  int // messages beyond maxMessagesPerCall
 	reasons  []Decoded
 	warns    []Decoded
-	parseBad []int // frames whose Content-Length did not match the body
+	parseBad []int    // frames whose Content-Length did not match the body
 	alg      []string // signs that a device rewrote SIP on the way
 	algFr    []int
 	byBranch map[string]*txn // branch+method -> first copy seen, to compare copies seen at two points
