@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -42,12 +43,15 @@ func requireSIPTools(t *testing.T) {
 // freeUDPPort returns a loopback port nothing is bound to just now.
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	for range 100 {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	// Ports below the kernel's ephemeral range (32768 and up on Linux), so
+	// that no outgoing connection of a test running alongside takes the
+	// port between this check and the process that binds it.
+	for range 200 {
+		p := 10000 + rand.IntN(9000) // e2e takes 20000-32000
+		c, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		p := c.LocalAddr().(*net.UDPAddr).Port
 		c.Close()
 		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
 			l.Close()
