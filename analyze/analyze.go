@@ -26,7 +26,7 @@ const (
 	maxMessagesPerCall = 2000 // messages kept for the ladder of one call
 	maxOpenItems       = 200000
 	idleClose          = 4 * time.Hour // an answered call with no BYE is closed after this much silence
-	settle             = TimerB        // quiet time after which a finished call can be reported
+	settle             = TimerB        // default quiet time after which a finished call is reported
 	sweepEvery         = 4096          // messages between two sweeps for finished calls
 )
 
@@ -49,6 +49,15 @@ type Options struct {
 	OnCall     func(*Call)
 	OnRegister func(*Register)
 	OnDialog   func(*Dialog)
+	// Settle is how long a finished call must be quiet before it is
+	// reported, so that retransmissions and late ACKs still count: Timer B
+	// (32 s) when zero, which suits captures. A live collector may choose
+	// a few seconds; a retransmission that comes later is then ignored.
+	Settle time.Duration
+	// MaxOpenCalls bounds the calls held open: when it is reached, the
+	// tenth of them quiet the longest are reported as they stand. Zero
+	// means 200000.
+	MaxOpenCalls int
 }
 
 // Analyzer turns time-ordered messages into a Report. It is not safe for
@@ -85,6 +94,14 @@ type Analyzer struct {
 	metrics   metricAcc
 	integrity Integrity
 	sinceSwp  int
+	settle    time.Duration
+	maxOpen   int
+	recent    map[string]recentCall // reported calls, to ignore their late retransmissions
+}
+
+type recentCall struct {
+	cseq uint32
+	at   time.Time
 }
 
 // New returns an Analyzer.
@@ -96,9 +113,16 @@ func New(opt Options) *Analyzer {
 	if opt.Lang == "" {
 		opt.Lang = catalog.English
 	}
+	if opt.Settle <= 0 {
+		opt.Settle = settle
+	}
+	if opt.MaxOpenCalls <= 0 || opt.MaxOpenCalls > maxOpenItems {
+		opt.MaxOpenCalls = maxOpenItems
+	}
 	return &Analyzer{
-		opt: opt, cat: cat, text: loadTexts(opt.Lang),
-		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
+		opt: opt, cat: cat, text: loadTexts(opt.Lang), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
+		recent: map[string]recentCall{},
+		calls:  map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen:      map[string]time.Time{},
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
@@ -206,8 +230,14 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	if c != nil {
 		return c
 	}
-	if !(m.Request && method == "INVITE" && m.To.Tag == "") || len(a.calls) >= maxOpenItems {
+	if !(m.Request && method == "INVITE" && m.To.Tag == "") {
 		return nil // mid-dialog traffic of a call whose start was not captured
+	}
+	if r, ok := a.recent[m.CallID]; ok && m.CSeq <= r.cseq {
+		return nil // a late retransmission of a call already reported
+	}
+	if len(a.calls) >= a.maxOpen {
+		a.FinishOldest(max(1, a.maxOpen/10))
 	}
 	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time}
 	a.calls[m.CallID] = c
@@ -274,7 +304,7 @@ func (a *Analyzer) noteAgent(m Message) {
 // finished reports whether a call can be reported at time now: it ended
 // (BYE, a failure answer, no answer at all) and has been quiet long enough
 // for retransmissions and late ACKs, or it has been silent for hours.
-func (c *callState) finished(now time.Time) bool {
+func (c *callState) finished(now time.Time, settle time.Duration) bool {
 	idle := now.Sub(c.last)
 	if idle >= idleClose {
 		return true
@@ -305,11 +335,17 @@ func (a *Analyzer) sweep(all bool) {
 	rm := a.roles()
 	var ready []*callState
 	for _, c := range a.calls {
-		if all || c.finished(now) && c.downFinished(now) {
+		if all || c.finished(now, a.settle) && c.downFinished(now, a.settle) {
 			ready = append(ready, c)
 		}
 	}
 	sort.Slice(ready, func(i, j int) bool { return ready[i].order < ready[j].order })
+	a.report(ready, rm)
+	a.sweepOthers(rm, now, all)
+}
+
+// report explains the calls, hands them on and forgets them.
+func (a *Analyzer) report(ready []*callState, rm roleMap) {
 	for _, c := range ready {
 		call := a.explainCall(c, rm)
 		if c.linkedUp != nil {
@@ -323,12 +359,43 @@ func (a *Analyzer) sweep(all bool) {
 		a.countOutcome(call)
 		delete(a.calls, c.callID)
 		a.unindex(c)
+		if len(c.invites) > 0 && len(a.recent) < maxOpenItems {
+			a.recent[c.callID] = recentCall{cseq: c.invites[len(c.invites)-1].req.cseq, at: c.last}
+		}
 		if a.opt.OnCall != nil {
 			a.opt.OnCall(call)
 		} else {
 			a.rep.Calls = append(a.rep.Calls, call)
 		}
 	}
+}
+
+// FinishOldest reports the n open calls that have been quiet the longest,
+// as they stand, to make room: a live collector under load calls it, and
+// the analyzer itself does when MaxOpenCalls is reached.
+func (a *Analyzer) FinishOldest(n int) {
+	if n <= 0 || len(a.calls) == 0 {
+		return
+	}
+	open := make([]*callState, 0, len(a.calls))
+	for _, c := range a.calls {
+		open = append(open, c)
+	}
+	sort.Slice(open, func(i, j int) bool {
+		if !open[i].last.Equal(open[j].last) {
+			return open[i].last.Before(open[j].last)
+		}
+		return open[i].order < open[j].order
+	})
+	if n < len(open) {
+		open = open[:n]
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].order < open[j].order })
+	a.report(open, a.roles())
+}
+
+// sweepOthers reports the registrations and other exchanges that are over.
+func (a *Analyzer) sweepOthers(rm roleMap, now time.Time, all bool) {
 	var regs []*regState
 	for _, r := range a.regs {
 		regs = append(regs, r)
@@ -350,7 +417,7 @@ func (a *Analyzer) sweep(all bool) {
 	}
 	var dlgs []string
 	for k, d := range a.dlgs {
-		if all || now.Sub(d.last) >= settle {
+		if all || now.Sub(d.last) >= a.settle {
 			dlgs = append(dlgs, k)
 		}
 	}
@@ -369,13 +436,18 @@ func (a *Analyzer) sweep(all bool) {
 			delete(a.seen, k)
 		}
 	}
+	for k, r := range a.recent {
+		if now.Sub(r.at) > 2*TimerB {
+			delete(a.recent, k)
+		}
+	}
 }
 
 // downFinished reports whether the legs this call was forwarded on are
 // finished too, so that its explanation can use them.
-func (c *callState) downFinished(now time.Time) bool {
+func (c *callState) downFinished(now time.Time, settle time.Duration) bool {
 	for _, d := range c.linkedDown {
-		if d.finished(now) == false && !d.emitted {
+		if !d.finished(now, settle) && !d.emitted {
 			return false
 		}
 	}

@@ -365,3 +365,52 @@ func TestReinviteForFaxRefused(t *testing.T) {
 		t.Errorf("no reinvite-rejected finding naming T.38: %+v", c.Findings)
 	}
 }
+
+// A live collector reports calls soon after they end (Settle), ignores a
+// retransmission that comes after that, and bounds the calls it holds.
+func TestLiveSettleAndLimits(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "live", 1, "z9hG4bK-1", "f1", "")
+	f.resp(100*time.Millisecond, provider, phone, 486, "Busy Here", "live", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	f.req(101*time.Millisecond, phone, provider, "ACK", "live", 1, "z9hG4bK-1", "f1", "t1")
+	var got []*Call
+	a := New(Options{Settle: 2 * time.Second, OnCall: func(c *Call) { got = append(got, c) }})
+	for _, m := range f.msgs {
+		a.Add(m)
+	}
+	a.Flush(t0.Add(time.Second))
+	if len(got) != 0 {
+		t.Fatal("reported before Settle")
+	}
+	a.Flush(t0.Add(3 * time.Second))
+	if len(got) != 1 || got[0].Outcome != OutcomeBusy {
+		t.Fatalf("after Settle: %d calls", len(got))
+	}
+	late := f.msgs[0]
+	late.Time, late.Frame = t0.Add(4*time.Second), 99
+	a.Add(late) // a late retransmission of the INVITE
+	a.Finish()
+	if len(got) != 1 {
+		t.Errorf("a late retransmission made a new call: %d calls", len(got))
+	}
+
+	// MaxOpenCalls: the oldest open calls are reported as they stand.
+	got = nil
+	b := New(Options{MaxOpenCalls: 10, OnCall: func(c *Call) { got = append(got, c) }})
+	for i := 0; i < 25; i++ {
+		var g flow
+		g.frame = i
+		g.req(time.Duration(i)*time.Second, phone, provider, "INVITE", fmt.Sprintf("open-%d", i), 1, fmt.Sprintf("z9hG4bK-%d", i), "f", "")
+		b.Add(g.msgs[0])
+	}
+	if len(b.calls) > 10 {
+		t.Errorf("%d calls open, limit 10", len(b.calls))
+	}
+	if len(got) < 15 || got[0].CallID != "open-0" {
+		t.Errorf("oldest calls not reported first: %d reported", len(got))
+	}
+	b.FinishOldest(3)
+	if len(got) < 18 {
+		t.Errorf("FinishOldest(3) reported %d in all", len(got))
+	}
+}

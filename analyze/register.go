@@ -109,7 +109,7 @@ func (a *Analyzer) closedRegisters(r *regState, rm roleMap, now time.Time, all b
 		// Only the trailing group can still be going on: report it once it
 		// has been quiet long enough for retransmissions, or for its
 		// retry after a challenge.
-		if i == len(groups)-1 && !all && (quiet < settle || !closed && quiet < settle+TimerF) {
+		if i == len(groups)-1 && !all && (quiet < a.settle || !closed && quiet < a.settle+TimerF) {
 			break
 		}
 		out = append(out, a.explainRegister(r, g, rm))

@@ -29,6 +29,7 @@ type reqInfo struct {
 	authNonce     string
 	sessionID     string
 	xcid, icid    string
+	cseq          uint32
 }
 
 // respInfo is what the analyzer keeps of a response.
@@ -74,7 +75,7 @@ func newReq(m Message) reqInfo {
 		ruri: m.RequestURI, from: m.From, to: m.To, pai: m.PAI, contact: m.Contact, contactIP: m.ContactIP,
 		maxForwards: m.MaxForwards, expires: m.Expires, sdp: m.SDP, contentLength: m.ContentLength,
 		bodyLen: m.BodyLen, agent: m.UserAgent, authUser: m.AuthUser, authNonce: m.AuthNonce,
-		sessionID: m.SessionID, xcid: m.XCID, icid: m.ICID,
+		sessionID: m.SessionID, xcid: m.XCID, icid: m.ICID, cseq: m.CSeq,
 	}
 }
 
