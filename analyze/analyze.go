@@ -97,6 +97,7 @@ type Analyzer struct {
 	settle    time.Duration
 	maxOpen   int
 	recent    map[string]recentCall // reported calls, to ignore their late retransmissions
+	forced    int
 }
 
 type recentCall struct {
@@ -391,8 +392,13 @@ func (a *Analyzer) FinishOldest(n int) {
 		open = open[:n]
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].order < open[j].order })
+	a.forced += len(open)
 	a.report(open, a.roles())
 }
+
+// Forced returns how many calls were reported before they were over, to
+// keep within MaxOpenCalls or by FinishOldest.
+func (a *Analyzer) Forced() int { return a.forced }
 
 // sweepOthers reports the registrations and other exchanges that are over.
 func (a *Analyzer) sweepOthers(rm roleMap, now time.Time, all bool) {

@@ -30,6 +30,7 @@ type CollectorOptions struct {
 	BatchSize     int           // calls per store transaction; default 500
 	BatchInterval time.Duration // longest wait before a batch is written; default 200 ms
 	Tick          time.Duration // how often time is moved on without traffic; default 1 s
+	Settle        time.Duration // quiet time before a finished call is stored; default 4 s
 	Retention     time.Duration // delete calls older than this; 0 keeps everything
 }
 
@@ -51,6 +52,9 @@ func (o *CollectorOptions) defaults() {
 	}
 	if o.Tick <= 0 {
 		o.Tick = time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = 4 * time.Second
 	}
 	if o.Lang == "" {
 		o.Lang = catalog.English
@@ -225,6 +229,9 @@ func (c *Collector) analyzeLoop() {
 	newAnalyzer := func() {
 		a = analyze.New(analyze.Options{
 			Local: c.opt.Local, LocalHosts: c.opt.LocalHosts, Lang: c.opt.Lang,
+			// Live: a call is stored a few seconds after it ends, not after
+			// Timer B, and the analyzer itself bounds the calls it holds.
+			Settle: c.opt.Settle, MaxOpenCalls: c.opt.MaxOpenCalls,
 			OnCall: func(call *analyze.Call) {
 				rec := &store.CallRecord{Call: call}
 				if rc := tr.calls[call.CallID]; rc != nil {
@@ -272,15 +279,13 @@ func (c *Collector) analyzeLoop() {
 				lastMsg = in.msg.Time
 			}
 			lastWall = in.wall
-			if len(tr.calls) > c.opt.MaxOpenCalls || tr.bytes > c.opt.MaxOpenBytes {
-				// Under pressure every open call is reported as it
-				// stands and the analyzer starts afresh: memory stays
-				// bounded whatever the sender does.
-				c.metrics.forced.Add(int64(len(tr.calls)))
-				a.Finish()
-				newAnalyzer()
-				tr.calls, tr.bytes = map[string]*rawCall{}, 0
+			if tr.bytes > c.opt.MaxOpenBytes {
+				// Under pressure the calls quiet the longest are reported
+				// as they stand: memory stays bounded whatever the sender
+				// does, and the rest goes on.
+				a.FinishOldest(max(1, len(tr.calls)/10))
 			}
+			c.metrics.forced.Store(int64(a.Forced()))
 		case now := <-tick.C:
 			if t := clock(now); !t.IsZero() {
 				a.Flush(t)
