@@ -148,7 +148,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		closeCalls = func() { close(items); <-done }
 	}
 	a := analyze.New(aopt)
-	inputs, integ, end, readErr := readPipelined(o.Files, o.progress, a.Add)
+	readErr := feed(a, o.Files, o.progress)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
 		if closeCalls != nil {
@@ -156,11 +156,6 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		}
 		return readErr
 	}
-	for _, in := range inputs {
-		a.AddInput(in)
-	}
-	a.AddIntegrity(integ)
-	a.ObserveEnd(end)
 	rep := a.Finish()
 	if closeCalls != nil {
 		closeCalls()

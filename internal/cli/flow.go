@@ -8,9 +8,7 @@ import (
 	"sort"
 
 	"github.com/sipcause/sipcause/analyze"
-	"github.com/sipcause/sipcause/capture"
 	"github.com/sipcause/sipcause/report"
-	"github.com/sipcause/sipcause/sipmsg"
 )
 
 // FlowOptions are the options of `sipcause flow`.
@@ -41,14 +39,11 @@ func runFlow(args []string, env Env) error {
 // call, or of the one call asked for.
 func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 	a := analyze.New(analyze.Options{})
-	_, integ, readErr := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
-		a.Add(analyze.FromSIP(analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, m))
-	})
+	readErr := feed(a, o.Files, nil)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
 		return readErr
 	}
-	a.AddIntegrity(integ)
 	rep := a.Finish()
 	shown := 0
 	legs := map[string][]*analyze.Call{} // upstream Call-ID -> its B2BUA legs

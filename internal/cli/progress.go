@@ -6,8 +6,6 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
-
-	"github.com/sipcause/sipcause/capture"
 )
 
 // progressMin is the input size from which a progress line is shown.
@@ -65,36 +63,4 @@ func (p *progress) done() {
 	if p != nil && p.drawn {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
-}
-
-// countingReader counts the bytes read from a file for the progress line.
-type countingReader struct {
-	f *os.File
-	n *atomic.Int64
-}
-
-func (c countingReader) Read(b []byte) (int, error) {
-	n, err := c.f.Read(b)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-func (c countingReader) Close() error { return c.f.Close() }
-
-// openInput opens one input, counting its bytes when a progress line is
-// drawn.
-func openInput(path string, p *progress) (*capture.Reader, error) {
-	if p == nil || path == "-" {
-		return capture.OpenFile(path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := capture.Open(path, countingReader{f: f, n: &p.read})
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return rd, nil
 }

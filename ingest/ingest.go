@@ -1,0 +1,283 @@
+// Package ingest reads captures and logs into the analyzer: it opens each
+// input with package capture, merges several inputs in capture-time order,
+// parses every SIP message with package sipmsg and hands it on, counting
+// what the inputs held. The command line and the web service share it, so
+// that a capture gives the same report in both.
+//
+//	rep, err := ingest.Analyze(ingest.Files("call.pcap"), ingest.Options{}, analyze.Options{})
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+// Input is one capture or log: a file by name ("-" for standard input), or
+// an open reader named Name.
+type Input struct {
+	Name string
+	R    io.Reader // nil: open the file Name
+}
+
+// Files returns the inputs for file paths.
+func Files(paths ...string) []Input {
+	out := make([]Input, len(paths))
+	for i, p := range paths {
+		out[i] = Input{Name: p}
+	}
+	return out
+}
+
+// Options tune reading.
+type Options struct {
+	// BytesRead, when set, is advanced by the bytes read from the inputs,
+	// for a progress display.
+	BytesRead *atomic.Int64
+	// OnMessage, when set, is called once per SIP message read.
+	OnMessage func()
+}
+
+// Result is what the inputs held besides their messages.
+type Result struct {
+	Inputs    []analyze.Input
+	Integrity analyze.Integrity
+	End       time.Time // capture time of the last frame of any kind
+}
+
+// OpenError is an input that could not be opened or is none of the
+// formats package capture reads (then it wraps a *capture.FormatError).
+type OpenError struct {
+	Name string
+	Err  error
+}
+
+func (e *OpenError) Error() string {
+	var fe *capture.FormatError
+	if errors.As(e.Err, &fe) {
+		return fmt.Sprintf("%s: not a pcap, pcapng, HEP or SIP log file", e.Name)
+	}
+	return e.Err.Error()
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
+
+// DamagedError says that inputs could only be read in part; everything
+// readable was still handed on. It joins one *capture.FrameError (file
+// and frame) per damaged input.
+type DamagedError struct{ Err error }
+
+func (e *DamagedError) Error() string { return e.Err.Error() }
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+type source struct {
+	name string
+	rd   *capture.Reader
+	pkt  capture.Packet
+	ok   bool
+	err  error
+}
+
+// Each reads the inputs and calls fn with each SIP message in time order
+// across the inputs (a merge on capture time; within one input its own
+// order is kept). The packet's payload and the message are valid only
+// during the call. Errors: *OpenError before anything is read,
+// *DamagedError after everything readable was handed on.
+func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
+	var res Result
+	var srcs []*source
+	defer func() {
+		for _, s := range srcs {
+			s.rd.Close()
+		}
+	}()
+	for _, in := range ins {
+		rd, err := open(in, opt.BytesRead)
+		if err != nil {
+			return res, &OpenError{Name: in.Name, Err: err}
+		}
+		srcs = append(srcs, &source{name: in.Name, rd: rd})
+	}
+	for _, s := range srcs {
+		s.advance()
+	}
+	var msg sipmsg.Message
+	for {
+		var best *source
+		for _, s := range srcs {
+			if s.ok && (best == nil || s.pkt.Time.Before(best.pkt.Time)) {
+				best = s
+			}
+		}
+		if best == nil {
+			break
+		}
+		if opt.OnMessage != nil {
+			opt.OnMessage()
+		}
+		if err := sipmsg.Parse(best.pkt.Payload, &msg); err == nil {
+			fn(best.pkt, &msg)
+		} else {
+			res.Integrity.Malformed++
+		}
+		best.advance()
+	}
+	var damaged []error
+	for _, s := range srcs {
+		in := analyze.Input{File: s.name, Format: s.rd.Format()}
+		if s.err != nil {
+			in.Error = s.err.Error()
+			damaged = append(damaged, s.err)
+		}
+		res.Inputs = append(res.Inputs, in)
+		if t := s.rd.LastFrameTime(); t.After(res.End) {
+			res.End = t
+		}
+		ci := s.rd.Integrity()
+		res.Integrity.Add(analyze.Integrity{
+			Frames: ci.Frames, SIPMessages: ci.SIPMessages, Truncated: ci.Truncated,
+			FragmentsIncomplete: ci.FragmentsIncomplete, TCPGaps: ci.TCPGaps, EncryptedSIP: ci.EncryptedSIP,
+			Malformed: ci.Malformed, NonSIP: ci.NonSIP,
+		})
+	}
+	if len(damaged) > 0 {
+		return res, &DamagedError{Err: errors.Join(damaged...)}
+	}
+	return res, nil
+}
+
+func (s *source) advance() {
+	p, err := s.rd.Next()
+	switch {
+	case err == nil:
+		s.pkt, s.ok = p, true
+	case errors.Is(err, io.EOF):
+		s.ok = false
+	default:
+		s.ok = false
+		var fe *capture.FrameError
+		if !errors.As(err, &fe) {
+			err = fmt.Errorf("%s: %w", s.name, err)
+		}
+		s.err = err
+	}
+}
+
+// Messages reads and parses the inputs on a goroutine of its own and hands
+// the messages to add, in order, on the calling goroutine, so that decoding
+// and analysis run side by side. It returns what Each returns.
+func Messages(ins []Input, opt Options, add func(analyze.Message)) (Result, error) {
+	const batch = 256
+	type done struct {
+		res Result
+		err error
+	}
+	batches := make(chan []analyze.Message, 8)
+	finished := make(chan done, 1)
+	go func() {
+		buf := make([]analyze.Message, 0, batch)
+		var intern analyze.Interner
+		res, err := Each(ins, opt, func(p capture.Packet, m *sipmsg.Message) {
+			meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}
+			buf = append(buf, analyze.FromSIPInterned(meta, m, &intern))
+			if len(buf) == batch {
+				batches <- buf
+				buf = make([]analyze.Message, 0, batch)
+			}
+		})
+		if len(buf) > 0 {
+			batches <- buf
+		}
+		close(batches)
+		finished <- done{res, err}
+	}()
+	for b := range batches {
+		for i := range b {
+			add(b[i])
+		}
+	}
+	d := <-finished
+	return d.res, d.err
+}
+
+// Feed reads the inputs into a, records them (inputs, integrity counts,
+// the end of the capture) and returns the error of Messages; it does not
+// call Finish.
+func Feed(a *analyze.Analyzer, ins []Input, opt Options) error {
+	res, err := Messages(ins, opt, a.Add)
+	var oe *OpenError
+	if errors.As(err, &oe) {
+		return err
+	}
+	for _, in := range res.Inputs {
+		a.AddInput(in)
+	}
+	a.AddIntegrity(res.Integrity)
+	a.ObserveEnd(res.End)
+	return err
+}
+
+// Analyze reads the inputs into a new analyzer and returns its report. A
+// *DamagedError comes with the report of what could be read; an
+// *OpenError comes with none.
+func Analyze(ins []Input, opt Options, aopt analyze.Options) (*analyze.Report, error) {
+	a := analyze.New(aopt)
+	err := Feed(a, ins, opt)
+	var oe *OpenError
+	if errors.As(err, &oe) {
+		return nil, err
+	}
+	return a.Finish(), err
+}
+
+func open(in Input, counter *atomic.Int64) (*capture.Reader, error) {
+	r := in.R
+	if r == nil {
+		if in.Name == "-" {
+			r = io.NopCloser(os.Stdin)
+		} else {
+			f, err := os.Open(in.Name)
+			if err != nil {
+				return nil, err
+			}
+			r = f
+		}
+	}
+	if counter != nil {
+		r = countingReader{r: r, n: counter}
+	}
+	rd, err := capture.Open(in.Name, r)
+	if err != nil {
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, err
+	}
+	return rd, nil
+}
+
+// countingReader counts the bytes read, for a progress display.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c countingReader) Close() error {
+	if cl, ok := c.r.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
