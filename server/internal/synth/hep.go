@@ -1,52 +1,13 @@
 package synth
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"github.com/sipcause/sipcause/capture"
 )
 
-// EncodeHEP3 appends a HEP3 packet carrying one SIP message (payload type
-// 1) to dst, as Kamailio's siptrace or heplify send it: family, protocol,
-// addresses, ports, time, capture id and payload chunks. It is for the
-// load generator and the tests.
+// EncodeHEP3 is capture.EncodeHEP3, for the load generator and the tests.
 func EncodeHEP3(dst []byte, src, to netip.AddrPort, t time.Time, proto uint8, captureID uint32, payload []byte) []byte {
-	if len(payload) > 65000 {
-		return dst // does not fit the 16-bit length
-	}
-	start := len(dst)
-	dst = append(dst, 'H', 'E', 'P', '3', 0, 0)
-	chunk := func(typ uint16, v ...byte) {
-		dst = binary.BigEndian.AppendUint16(dst, 0)
-		dst = binary.BigEndian.AppendUint16(dst, typ)
-		dst = binary.BigEndian.AppendUint16(dst, uint16(6+len(v)))
-		dst = append(dst, v...)
-	}
-	u32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
-	u16 := func(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-	s, d := src.Addr().Unmap(), to.Addr().Unmap()
-	if s.Is4() && d.Is4() {
-		chunk(0x0001, 2)
-	} else {
-		chunk(0x0001, 10)
-	}
-	chunk(0x0002, proto)
-	if s.Is4() && d.Is4() {
-		a, b := s.As4(), d.As4()
-		chunk(0x0003, a[:]...)
-		chunk(0x0004, b[:]...)
-	} else {
-		a, b := s.As16(), d.As16()
-		chunk(0x0005, a[:]...)
-		chunk(0x0006, b[:]...)
-	}
-	chunk(0x0007, u16(src.Port())...)
-	chunk(0x0008, u16(to.Port())...)
-	chunk(0x0009, u32(uint32(t.Unix()))...)
-	chunk(0x000a, u32(uint32(t.Nanosecond()/1000))...)
-	chunk(0x000b, 1)
-	chunk(0x000c, u32(captureID)...)
-	chunk(0x000f, payload...)
-	binary.BigEndian.PutUint16(dst[start+4:], uint16(len(dst)-start))
-	return dst
+	return capture.EncodeHEP3(dst, src, to, t, proto, captureID, payload)
 }
