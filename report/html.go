@@ -80,7 +80,7 @@ type htmlCall struct {
 	KV                                     [][2]string
 	Advice                                 []string
 	Findings                               []htmlFinding
-	Ladder                                 *htmlLadder
+	Ladder                                 *Ladder
 }
 
 type htmlReg struct {
@@ -90,7 +90,7 @@ type htmlReg struct {
 	Open                                   bool
 	KV                                     [][2]string
 	Findings                               []htmlFinding
-	Ladder                                 *htmlLadder
+	Ladder                                 *Ladder
 }
 
 func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
@@ -297,22 +297,26 @@ func distRest(d analyze.Distribution) string {
 	return fmt.Sprintf("p95 %s · max %s · n=%d", fmtMS(d.P95), fmtMS(d.Max), d.Count)
 }
 
-// The ladder diagram, in SVG user units (pixels).
-type htmlLadder struct {
+// Ladder is the layout of a ladder diagram (a message sequence chart: a
+// column per host, an arrow per message) in SVG user units, for a template
+// to draw. The HTML report and the web UI both draw it.
+type Ladder struct {
 	Width, Height    int
 	LifeTop, LifeEnd int
-	Hosts            []ladderHost
-	Rows             []ladderRow
+	Hosts            []LadderHost
+	Rows             []LadderRow
 	More             int
 }
 
-type ladderHost struct {
+// LadderHost is one column of a Ladder.
+type LadderHost struct {
 	X, BoxX, BoxW    int
 	Addr, Role, Full string
 	RoleClass        string
 }
 
-type ladderRow struct {
+// LadderRow is one message of a Ladder.
+type LadderRow struct {
 	Y, TextY, X1, X2, TextX int
 	Head                    string // arrowhead polygon points
 	Loop                    string // path of a message to the same column
@@ -331,18 +335,29 @@ const (
 	ladderMaxW   = 1080
 )
 
-func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang catalog.Lang, l map[string]string) *htmlLadder {
+// LadderLayout lays out the ladder of messages ms; hosts (from the report)
+// label the columns with their role and software. It returns nil for no
+// messages and draws at most 400 rows (More counts the rest).
+func LadderLayout(ms []analyze.Exchange, hosts []analyze.Host, lang catalog.Lang) *Ladder {
+	roles := map[string]analyze.Host{}
+	for _, h := range hosts {
+		roles[h.Addr] = h
+	}
+	return buildLadder(ms, roles, lang, htmlLabels(lang))
+}
+
+func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang catalog.Lang, l map[string]string) *Ladder {
 	if len(ms) == 0 {
 		return nil
 	}
 	hosts := flowHosts(ms)
 	spacing := min(340, max(170, (ladderMaxW-ladderLeft)/len(hosts)))
-	lad := &htmlLadder{Width: ladderLeft + spacing*len(hosts) + 10}
+	lad := &Ladder{Width: ladderLeft + spacing*len(hosts) + 10}
 	col := map[string]int{}
 	for i, h := range hosts {
 		col[h] = i
 		x := ladderLeft + spacing*i + spacing/2
-		lh := ladderHost{X: x, BoxX: x - (spacing-16)/2, BoxW: spacing - 16, Addr: cut(h, int(float64(spacing-24)/ladderPxChar)), Full: h}
+		lh := LadderHost{X: x, BoxX: x - (spacing-16)/2, BoxW: spacing - 16, Addr: cut(h, int(float64(spacing-24)/ladderPxChar)), Full: h}
 		if hi, ok := roles[h]; ok {
 			lh.Role = catalog.Fault(hi.Role).Label(lang)
 			lh.RoleClass = "fault-" + hi.Role
@@ -364,7 +379,7 @@ func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang cata
 		y := ladderTop + 24 + i*ladderRowH
 		a, b := col[m.Src], col[m.Dst]
 		xa, xb := lad.Hosts[a].X, lad.Hosts[b].X
-		row := ladderRow{Y: y, TextY: y - 6, X1: xa, X2: xb, Time: htmlOffset(m.Time.Sub(t0)), Frame: "#" + strconv.Itoa(m.Frame),
+		row := LadderRow{Y: y, TextY: y - 6, X1: xa, X2: xb, Time: htmlOffset(m.Time.Sub(t0)), Frame: "#" + strconv.Itoa(m.Frame),
 			Class: labelClass(m.Label), Retrans: m.Retrans, Band: i%2 == 1, BandY: y - ladderRowH/2 - 4}
 		row.Title = m.Label + " — " + m.Src + " → " + m.Dst + ", " + l["frame"] + " " + strconv.Itoa(m.Frame) + ", " + m.Time.UTC().Format("15:04:05.000000")
 		if m.Retrans {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -199,7 +200,7 @@ type callData struct {
 	Status   string
 	Outcome  string
 	Fault    string
-	Ladder   *ladder
+	Ladder   *report.Ladder
 	Messages []rawView
 	KV       [][2]string
 	Relang   bool
@@ -242,7 +243,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: l["outcome_"+c.Outcome],
-		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: buildLadder(c.Messages, l), Relang: relang,
+		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: report.LadderLayout(c.Messages, nil, lang), Relang: relang,
 		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
 		Findings: c.Findings}
 	d.KV = [][2]string{{"Call-ID", c.CallID}, {"From", c.From}, {"To", c.To}, {l["start"], c.Start.UTC().Format("2006-01-02 15:04:05.000 MST")},
@@ -287,8 +288,8 @@ func reexplain(cr *store.CallRecord, lang catalog.Lang, opt HandlerOptions) *ana
 			continue
 		}
 		meta := analyze.Meta{Frame: m.Frame, Time: m.Time, Transport: m.Transport}
-		meta.Src, _ = parseAddrPort(m.Src)
-		meta.Dst, _ = parseAddrPort(m.Dst)
+		meta.Src, _ = netip.ParseAddrPort(m.Src)
+		meta.Dst, _ = netip.ParseAddrPort(m.Dst)
 		a.Add(analyze.FromSIP(meta, &msg))
 	}
 	a.Finish()
