@@ -209,12 +209,12 @@ func (c *callState) compareCopies(m Message, same *txn) {
 func (c *callState) noteHeaders(m Message) {
 	for _, r := range m.Reasons {
 		if len(c.reasons) < 16 {
-			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame, From: m.Src.String()})
+			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame, From: apText(m.Src)})
 		}
 	}
 	for _, w := range m.Warnings {
 		if len(c.warns) < 16 {
-			c.warns = append(c.warns, Decoded{Value: w, Frame: m.Frame, From: m.Src.String()})
+			c.warns = append(c.warns, Decoded{Value: w, Frame: m.Frame, From: apText(m.Src)})
 		}
 	}
 }
@@ -257,7 +257,7 @@ func (a *Analyzer) addrString(ap netip.AddrPort) string {
 	if s, ok := a.addrs[ap]; ok {
 		return s
 	}
-	s := ap.String()
+	s := apText(ap)
 	if len(a.addrs) < 65536 {
 		a.addrs[ap] = s
 	}

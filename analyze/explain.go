@@ -22,7 +22,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
 	call := &Call{
 		CallID: c.callID, From: req.from.URI, To: req.to.URI, Caller: req.from.User, Callee: req.to.User,
-		CallerName: req.from.Display, Asserted: req.pai, Src: callerEP.String(), Dst: calleeEP.String(),
+		CallerName: req.from.Display, Asserted: req.pai, Src: apText(callerEP), Dst: apText(calleeEP),
 		Start: req.time.UTC(), Times: CallTimes{Invite: req.time.UTC()}, File: c.file,
 		Messages: c.msgs, Frames: c.frames, Findings: []Finding{},
 	}
@@ -96,7 +96,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 
 	origin, hop := a.finalOrigin(c, first, fin)
 	if fin != nil {
-		call.FinalFrom = &Responder{Addr: origin.src.String(), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
+		call.FinalFrom = &Responder{Addr: apText(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
 	}
 	call.Reasons = a.decodeReasons(c.reasons)
 	call.Warnings = a.decodeWarnings(c.warns)
@@ -111,13 +111,13 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		if r == nil {
 			return ""
 		}
-		s := r.src.String()
+		s := apText(r.src)
 		if r.agent != "" {
 			s += " (" + r.agent + ")"
 		}
 		return s
 	}
-	v := vars{"to": calleeEP.String(), "from": fromName(origin), "what": "INVITE"}
+	v := vars{"to": apText(calleeEP), "from": fromName(origin), "what": "INVITE"}
 	if fin != nil {
 		v["code"] = strconv.Itoa(fin.code)
 		v["phrase"] = phraseOf(fin.reason, call.Registered)
@@ -170,7 +170,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	case fin == nil:
 		p := lastProvisional(prim)
 		v["code"], v["phrase"] = strconv.Itoa(p.code), phraseOf(p.reason, a.cat.Phrase(p.code))
-		v["to"] = p.src.String()
+		v["to"] = apText(p.src)
 		switch {
 		case cancelled:
 			call.Outcome = OutcomeCancelled
@@ -269,8 +269,8 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 
 	// A final answer made by a hop because the hop after it never answered.
 	if dn := a.silentDownstream(c, prim[0]); dn != nil && (code == 408 || code == 480 || code >= 500 && code < 600) {
-		v["to"] = unmapAP(dn.req.dst).String()
-		v["from"] = origin.src.String()
+		v["to"] = apText(unmapAP(dn.req.dst))
+		v["from"] = apText(origin.src)
 		if originRole == RoleLocal {
 			return OutcomeFailed, t.finding("upstream-unreachable", v, append(frames, dn.frames...)...), catalog.FaultNetwork
 		}
@@ -287,8 +287,8 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		}
 		dl := dp[len(dp)-1]
 		if dl.final == nil && len(dl.provisional) == 0 && originRole == RoleLocal {
-			v["to"] = unmapAP(dl.req.dst).String()
-			v["from"] = origin.src.String()
+			v["to"] = apText(unmapAP(dl.req.dst))
+			v["from"] = apText(origin.src)
 			return OutcomeFailed, t.finding("upstream-unreachable", v, append(frames, dl.frames...)...), catalog.FaultNetwork
 		}
 	}
@@ -589,7 +589,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	if call.Outcome == OutcomeAnswered || call.FinalStatus != 401 && call.FinalStatus != 407 {
 		for i, x := range prim {
 			if x.final != nil && (x.final.code == 401 || x.final.code == 407) && i+1 < len(prim) {
-				out = append(out, t.finding("auth-challenge", vars{"to": x.final.src.String(), "code": strconv.Itoa(x.final.code),
+				out = append(out, t.finding("auth-challenge", vars{"to": apText(x.final.src), "code": strconv.Itoa(x.final.code),
 					"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code))}, x.final.frame, prim[i+1].req.frame))
 				break
 			}
@@ -660,7 +660,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			method = "re-INVITE"
 		}
 		f := t.finding("reinvite-rejected", vars{"method": method, "what": what, "code": strconv.Itoa(x.final.code),
-			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": x.final.src.String()}, x.req.frame, x.final.frame)
+			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, x.req.frame, x.final.frame)
 		out = append(out, f)
 		break
 	}
@@ -674,7 +674,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 				continue
 			}
 			seen[dst] = true
-			f := t.finding("no-response", vars{"what": "INVITE", "to": dst.String(), "count": strconv.Itoa(x.sends),
+			f := t.finding("no-response", vars{"what": "INVITE", "to": apText(dst), "count": strconv.Itoa(x.sends),
 				"secs": secs(x.lastSend.Sub(x.req.time))}, x.frames...)
 			f.Severity, f.Fault = "warning", string(catalog.FaultRemote)
 			out = append(out, f)

@@ -158,7 +158,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	}
 	reg := &Register{
 		CallID: r.callID, AOR: first.req.to.URI, Contact: first.req.contact,
-		Src: viaEndpoint(first.req.src, first.req.vias).String(), Dst: unmapAP(first.req.dst).String(),
+		Src: apText(viaEndpoint(first.req.src, first.req.vias)), Dst: apText(unmapAP(first.req.dst)),
 		Start: first.req.time.UTC(), End: end.UTC(), Attempts: len(group), Expires: -1,
 		Frames: frames, Messages: msgs, Findings: []Finding{},
 	}
@@ -168,7 +168,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	if fin != nil {
 		reg.FinalStatus, reg.Reason = fin.code, fin.reason
 		v["code"], v["phrase"] = strconv.Itoa(fin.code), phraseOf(fin.reason, a.cat.Phrase(fin.code))
-		from := fin.src.String()
+		from := apText(fin.src)
 		if fin.agent != "" {
 			from += " (" + fin.agent + ")"
 		}
@@ -258,7 +258,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	if reg.Outcome == RegRegistered || reg.Outcome == RegUnregistered {
 		for i, x := range group {
 			if x.final != nil && (x.final.code == 401 || x.final.code == 407) && i+1 < len(group) {
-				reg.Findings = append(reg.Findings, t.finding("auth-challenge", vars{"to": x.final.src.String(),
+				reg.Findings = append(reg.Findings, t.finding("auth-challenge", vars{"to": apText(x.final.src),
 					"code": strconv.Itoa(x.final.code), "phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code))}, x.final.frame))
 				break
 			}
@@ -310,8 +310,8 @@ func (d *dlgState) add(m Message, retrans bool) {
 func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 	out := &Dialog{CallID: d.callID, Method: d.method, Requests: d.requests, Frames: d.frames}
 	if d.first != nil {
-		out.Src = viaEndpoint(d.first.src, d.first.vias).String()
-		out.Dst = unmapAP(d.first.dst).String()
+		out.Src = apText(viaEndpoint(d.first.src, d.first.vias))
+		out.Dst = apText(unmapAP(d.first.dst))
 		out.Start = d.first.time.UTC()
 	}
 	switch {

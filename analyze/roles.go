@@ -160,7 +160,7 @@ func (a *Analyzer) noteEndpoints(m Message) {
 func (a *Analyzer) hostList(rm roleMap) []Host {
 	out := []Host{}
 	for _, ep := range a.endpointList() {
-		out = append(out, Host{Addr: ep.String(), Role: rm.of(ep), Agent: a.agents[ep], Why: rm.why[ep]})
+		out = append(out, Host{Addr: apText(ep), Role: rm.of(ep), Agent: a.agents[ep], Why: rm.why[ep]})
 	}
 	return out
 }

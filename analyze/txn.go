@@ -115,7 +115,8 @@ func viaEndpoint(packet netip.AddrPort, vias []Via) netip.AddrPort {
 		return unmapAP(packet)
 	}
 	ip, err := netip.ParseAddr(strings.Trim(vias[0].Host, "[]"))
-	if err != nil || ip.Unmap() != packet.Addr().Unmap() {
+	// A log that does not say where a message came from still has the Via.
+	if err != nil || packet.IsValid() && ip.Unmap() != packet.Addr().Unmap() {
 		return unmapAP(packet)
 	}
 	port := vias[0].Port
@@ -142,4 +143,13 @@ func received(m Message) string {
 		return v.Received
 	}
 	return ""
+}
+
+// apText writes an address for people and the report: "?" when the input
+// did not say it (a log that names only the other side).
+func apText(ap netip.AddrPort) string {
+	if !ap.IsValid() {
+		return "?"
+	}
+	return ap.String()
 }
