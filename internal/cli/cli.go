@@ -47,13 +47,13 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 const usageText = `sipcause explains why a SIP call failed and whose side the problem is on.
 
 Usage:
-  sipcause analyze FILE...     explain every call and registration in captures or logs
-  sipcause messages FILE...    list every SIP message in captures or logs
-  sipcause flow FILE...        draw the ladder diagram of each call (--call ID, --width N)
+  sipcause analyze FILE...    explain every call and registration in captures or logs
+  sipcause messages FILE...   list every SIP message in captures or logs
+  sipcause flow FILE...       draw the ladder diagram of each call (--call ID, --width N)
   sipcause code ARG...        explain a status code, status line, Reason or Warning value
   sipcause codes              list every registered SIP response code
   sipcause serve              web UI, live HEP collector and store (--http, --hep, --db)
-  sipcause help               show this help
+  sipcause help [COMMAND]     show this help, or a command's flags
 
 Common flags:
   --lang en|nl   language of the texts (default from LC_ALL, LC_MESSAGES, LANG)
@@ -73,6 +73,11 @@ func Main(args []string, env Env) int {
 	}
 	err := run(args, env)
 	if err == nil {
+		return ExitOK
+	}
+	var help *helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprint(env.Stdout, help.text)
 		return ExitOK
 	}
 	fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
@@ -107,6 +112,11 @@ func run(args []string, env Env) error {
 	case "serve":
 		return runServe(rest, env)
 	case "help", "-h", "--help":
+		if len(rest) > 0 {
+			if _, ok := synopses[rest[0]]; ok {
+				return run([]string{rest[0], "--help"}, env)
+			}
+		}
 		fmt.Fprint(env.Stdout, usageText)
 		return nil
 	}
@@ -121,7 +131,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, usagef("%s: flags: %s", fs.Name(), flagList(fs))
+				return nil, &helpRequest{text: commandHelp(fs)}
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
@@ -137,10 +147,39 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func flagList(fs *flag.FlagSet) string {
+// helpRequest is -h or --help on a subcommand: its help goes to standard
+// output and the exit status is 0.
+type helpRequest struct{ text string }
+
+func (h *helpRequest) Error() string { return "help requested" }
+
+// synopses are the first lines of each subcommand's help.
+var synopses = map[string]string{
+	"analyze":  "sipcause analyze [flags] FILE...\n\nRebuilds every call and registration in captures (pcap, pcapng, HEP, gzip) or\nSIP logs (\"-\" is standard input) and explains each failure and whose side it is on.",
+	"messages": "sipcause messages [flags] FILE...\n\nLists every SIP message, then the capture's integrity counts on standard error.",
+	"flow":     "sipcause flow [flags] FILE...\n\nDraws the ladder diagram of each call (or of one) in the terminal.",
+	"code":     "sipcause code [flags] ARG...\n\nExplains status codes (486), status lines (SIP/2.0 486 Busy Here),\nReason values (Q.850;cause=17) and Warning values (399 host \"text\").",
+	"codes":    "sipcause codes [flags]\n\nLists every registered SIP response code.",
+	"serve":    "sipcause serve [flags]\n\nRuns the web UI, the JSON API and the HEP/SIP collector, storing calls in SQLite.",
+}
+
+func commandHelp(fs *flag.FlagSet) string {
 	var b strings.Builder
-	fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(&b, " --%s", f.Name) })
-	return strings.TrimSpace(b.String())
+	b.WriteString("Usage: ")
+	b.WriteString(synopses[fs.Name()])
+	b.WriteString("\n\nFlags:\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "--" + f.Name
+		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
+			name += " VALUE"
+		}
+		line := fmt.Sprintf("  %-22s %s", name, f.Usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			line += " (default " + f.DefValue + ")"
+		}
+		b.WriteString(line + "\n")
+	})
+	return b.String()
 }
 
 // langFromEnv picks the language from the POSIX locale variables, in their

@@ -71,6 +71,9 @@ func TestCodeGolden(t *testing.T) {
 		{"codes_class6_nl.txt", nil, []string{"codes", "--class", "6", "--lang", "nl"}},
 		{"codes_json_en.json", nil, []string{"codes", "--json"}},
 		{"codes_json_nl.json", nil, []string{"codes", "--json", "--lang", "nl"}},
+		{"help.txt", nil, []string{"help"}},
+		{"help_analyze.txt", nil, []string{"analyze", "--help"}},
+		{"help_code.txt", nil, []string{"help", "code"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
