@@ -414,3 +414,58 @@ func TestLiveSettleAndLimits(t *testing.T) {
 		t.Errorf("FinishOldest(3) reported %d in all", len(got))
 	}
 }
+
+// RFC 6076 metrics on a known mix: an answered call (ringing after 1 s),
+// a busy one, a redirected one and a 503; one registration with a
+// challenge.
+func TestRFC6076Metrics(t *testing.T) {
+	var f flow
+	type c struct {
+		id     string
+		code   int
+		reason string
+	}
+	for i, x := range []c{{"m1", 200, "OK"}, {"m2", 486, "Busy Here"}, {"m3", 302, "Moved Temporarily"}, {"m4", 503, "Service Unavailable"}} {
+		at := time.Duration(i) * time.Minute
+		br := "z9hG4bK-" + x.id
+		f.req(at, phone, provider, "INVITE", x.id, 1, br, "f", "")
+		if x.code == 200 {
+			f.resp(at+time.Second, provider, phone, 180, "Ringing", x.id, 1, "INVITE", br, "f", "t")
+		}
+		f.resp(at+2*time.Second, provider, phone, x.code, x.reason, x.id, 1, "INVITE", br, "f", "t")
+		if x.code == 200 {
+			f.req(at+2*time.Second, phone, provider, "ACK", x.id, 1, br+"a", "f", "t")
+			f.req(at+12*time.Second, phone, provider, "BYE", x.id, 2, br+"b", "f", "t")
+			f.resp(at+12*time.Second+40*time.Millisecond, provider, phone, 200, "OK", x.id, 2, "BYE", br+"b", "f", "t")
+		} else {
+			f.req(at+2*time.Second, phone, provider, "ACK", x.id, 1, br, "f", "t")
+		}
+	}
+	f.req(5*time.Minute, phone, provider, "REGISTER", "reg", 1, "z9hG4bK-r1", "f", "")
+	f.resp(5*time.Minute+20*time.Millisecond, provider, phone, 401, "Unauthorized", "reg", 1, "REGISTER", "z9hG4bK-r1", "f", "t")
+	f.req(5*time.Minute+30*time.Millisecond, phone, provider, "REGISTER", "reg", 2, "z9hG4bK-r2", "f", "", func(m *Message) { m.AuthNonce = "n" })
+	f.resp(5*time.Minute+50*time.Millisecond, provider, phone, 200, "OK", "reg", 2, "REGISTER", "z9hG4bK-r2", "f", "t")
+	r := run(t, f.msgs, Options{})
+	m := r.Metrics.Overall
+	pct := func(p *float64) float64 {
+		if p == nil {
+			return -1
+		}
+		return *p
+	}
+	if m.Attempts != 4 || pct(m.SER) != 33.33 || pct(m.SEER) != 66.67 || pct(m.ISA) != 25 || pct(m.SCR) != 25 {
+		t.Errorf("attempts %d SER %v SEER %v ISA %v SCR %v; want 4 33.33 66.67 25 25", m.Attempts, pct(m.SER), pct(m.SEER), pct(m.ISA), pct(m.SCR))
+	}
+	if m.SRD.Count != 1 || m.SRD.Median != 1000 {
+		t.Errorf("SRD %+v, want one sample of 1000 ms (INVITE to 180)", m.SRD)
+	}
+	if m.SDT.Count != 1 || m.SDT.Median != 10000 || m.SDD.Count != 1 || m.SDD.Median != 40 {
+		t.Errorf("SDT %+v SDD %+v, want 10 s and 40 ms", m.SDT, m.SDD)
+	}
+	if m.Registers != 1 || pct(m.IRA) != 0 || m.RRD.Count != 1 || m.RRD.Median != 50 {
+		t.Errorf("registrations %d IRA %v RRD %+v; want 1, 0, 50 ms", m.Registers, pct(m.IRA), m.RRD)
+	}
+	if p, ok := r.Metrics.PerPeer[provider]; !ok || p.Attempts != 4 {
+		t.Errorf("per peer: %+v", r.Metrics.PerPeer)
+	}
+}
