@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -79,7 +80,11 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 	} else {
 		c.dropped++
 	}
-	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && len(c.parseBad) < 16 {
+	// A body that does not match its Content-Length is what an ALG that
+	// rewrote addresses leaves behind; not when the message's lines end in
+	// a bare LF: then a log or a tool converted the line ends, and the
+	// length counted CRLF.
+	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && !slices.Contains(m.ParseWarnings, "bare-lf") && len(c.parseBad) < 16 {
 		c.parseBad = append(c.parseBad, m.Frame)
 	}
 	if m.Request {

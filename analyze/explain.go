@@ -147,7 +147,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		span := last.lastSend.Sub(last.req.time)
 		waited := captureEnd.Sub(last.req.time)
 		v["count"] = strconv.Itoa(sends)
-		v["secs"] = secs(span)
+		v["secs"] = t.secs(span)
 		switch {
 		case waited >= TimerB || sends >= 7:
 			call.Outcome = OutcomeTimeout
@@ -158,12 +158,12 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			call.Outcome = OutcomeCancelled
 			fault = catalog.FaultNone
 			lc := lastCancel(prim)
-			v["secs"] = secs(lc.time.Sub(first.req.time))
+			v["secs"] = t.secs(lc.time.Sub(first.req.time))
 			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
 			main = t.finding("caller-cancelled", v, lc.frame)
 		default:
 			call.Outcome = OutcomeIncomplete
-			v["secs"] = secs(captureEnd.Sub(c.last))
+			v["secs"] = t.secs(captureEnd.Sub(c.last))
 			v["what"] = t.word("call", "oproep")
 			main = t.finding("incomplete", v, last.frame())
 		}
@@ -176,12 +176,12 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			call.Outcome = OutcomeCancelled
 			fault = catalog.FaultNone
 			lc := lastCancel(prim)
-			v["secs"] = secs(lc.time.Sub(first.req.time))
+			v["secs"] = t.secs(lc.time.Sub(first.req.time))
 			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
 			main = t.finding("caller-cancelled", v, lc.frame)
 		case captureEnd.Sub(c.last) >= 3*time.Minute: // RFC 3261 Timer C
 			call.Outcome = OutcomeTimeout
-			v["secs"] = secs(captureEnd.Sub(first.req.time))
+			v["secs"] = t.secs(captureEnd.Sub(first.req.time))
 			fault = catalog.FaultProvider
 			if ringing {
 				fault = catalog.FaultRemote
@@ -190,7 +190,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			call.Advice = t.advice("no-final-response")
 		default:
 			call.Outcome = OutcomeIncomplete
-			v["secs"] = secs(captureEnd.Sub(c.last))
+			v["secs"] = t.secs(captureEnd.Sub(c.last))
 			v["what"] = t.word("call", "oproep")
 			main = t.finding("incomplete", v, p.frame)
 		}
@@ -276,7 +276,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		}
 		v["what"] = "INVITE"
 		v["count"] = strconv.Itoa(dn.sends)
-		v["secs"] = secs(dn.lastSend.Sub(dn.req.time))
+		v["secs"] = t.secs(dn.lastSend.Sub(dn.req.time))
 		return OutcomeTimeout, t.finding("no-response", v, append(frames, dn.frames...)...), catalog.FaultRemote
 	}
 	// A B2BUA leg (another Call-ID) that explains this one.
@@ -303,7 +303,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		v["secs"] = "?"
 		cf := []int{fin.frame}
 		if lc := lastCancel(prim); lc != nil {
-			v["secs"] = secs(lc.time.Sub(prim[0].req.time))
+			v["secs"] = t.secs(lc.time.Sub(prim[0].req.time))
 			cf = append([]int{lc.frame}, cf...)
 		}
 		if !cancelled {
@@ -335,7 +335,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		return OutcomeFailed, t.finding("routing-failed", v, frames...), catalog.FaultProvider
 	case code == 480:
 		if ringing {
-			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
+			v["secs"] = t.secs(fin.time.Sub(prim[0].req.time))
 			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
 		}
 		if a.registrars[unmapAP(origin.src)] && !ringing {
@@ -344,7 +344,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		return OutcomeRejected, t.finding("callee-unavailable", v, frames...), catalog.FaultRemote
 	case code == 408:
 		if ringing {
-			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
+			v["secs"] = t.secs(fin.time.Sub(prim[0].req.time))
 			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
 		}
 		return OutcomeTimeout, t.finding("request-timeout", v, frames...), catalog.FaultNetwork
@@ -675,7 +675,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			}
 			seen[dst] = true
 			f := t.finding("no-response", vars{"what": "INVITE", "to": apText(dst), "count": strconv.Itoa(x.sends),
-				"secs": secs(x.lastSend.Sub(x.req.time))}, x.frames...)
+				"secs": t.secs(x.lastSend.Sub(x.req.time))}, x.frames...)
 			f.Severity, f.Fault = "warning", string(catalog.FaultRemote)
 			out = append(out, f)
 		}

@@ -183,14 +183,14 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	switch {
 	case fin == nil:
 		v["count"] = strconv.Itoa(last.sends)
-		v["secs"] = secs(last.lastSend.Sub(last.req.time))
+		v["secs"] = t.secs(last.lastSend.Sub(last.req.time))
 		if a.last.Sub(last.req.time) >= TimerF || last.sends >= 7 {
 			reg.Outcome = RegTimeout
 			fault = catalog.FaultNetwork
 			main = t.finding("no-response", v, last.frames...)
 		} else {
 			reg.Outcome = RegIncomplete
-			v["secs"] = secs(a.last.Sub(last.lastSend))
+			v["secs"] = t.secs(a.last.Sub(last.lastSend))
 			v["what"] = t.word("registration", "aanmelding")
 			main = t.finding("incomplete", v, last.frame())
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -153,4 +154,14 @@ func times(n string) string {
 		return "twice"
 	}
 	return n + " times"
+}
+
+// secs writes a duration in seconds with one decimal, with the decimal
+// comma in Dutch.
+func (t *texts) secs(d time.Duration) string {
+	s := secs(d)
+	if t.lang == catalog.Dutch {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }

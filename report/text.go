@@ -93,8 +93,8 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 	if r.Integrity.Frames > 0 {
 		i := r.Integrity
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, p.dim(fmt.Sprintf("%s: %d frames, %d SIP, %d truncated, %d fragments incomplete, %d TCP gaps, %d TLS, %d malformed, %d non-SIP",
-			l["capture"], i.Frames, i.SIPMessages, i.Truncated, i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)))
+		fmt.Fprintln(w, p.dim(fmt.Sprintf(l["integrity"], l["capture"], i.Frames, i.SIPMessages, i.Truncated,
+			i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)))
 	}
 	shown := 0
 	for _, c := range r.Calls {
