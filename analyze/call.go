@@ -84,7 +84,7 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 	// rewrote addresses leaves behind; not when the message's lines end in
 	// a bare LF: then a log or a tool converted the line ends, and the
 	// length counted CRLF.
-	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && !slices.Contains(m.ParseWarnings, "bare-lf") && len(c.parseBad) < 16 {
+	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && !m.FromLog && !slices.Contains(m.ParseWarnings, "bare-lf") && len(c.parseBad) < 16 {
 		c.parseBad = append(c.parseBad, m.Frame)
 	}
 	if m.Request {

@@ -16,6 +16,7 @@ type Meta struct {
 	Time      time.Time
 	Src, Dst  netip.AddrPort
 	Transport string
+	FromLog   bool // read from a text log: its bytes may have been changed by the logger
 }
 
 // Interner makes one string of each value that repeats from message to
@@ -54,7 +55,7 @@ func FromSIP(meta Meta, m *sipmsg.Message) Message { return FromSIPInterned(meta
 // FromSIPInterned is FromSIP with repeated strings taken from in.
 func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	out := Message{
-		File: meta.File, Frame: meta.Frame, Time: meta.Time, Src: meta.Src, Dst: meta.Dst, Transport: meta.Transport,
+		File: meta.File, Frame: meta.Frame, Time: meta.Time, Src: meta.Src, Dst: meta.Dst, Transport: meta.Transport, FromLog: meta.FromLog,
 		Request: m.Request, StatusCode: m.StatusCode,
 		MaxForwards: -1, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: -1,
 		BodyLen: len(m.Body),

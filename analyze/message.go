@@ -14,6 +14,10 @@ type Message struct {
 	Time      time.Time
 	Src, Dst  netip.AddrPort
 	Transport string
+	// FromLog is set for a message read from a text log: loggers mask
+	// keys, cut binary bodies and change line ends, so its byte counts
+	// prove nothing about the network.
+	FromLog bool
 
 	Request    bool
 	Method     string // requests

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,7 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 
 type source struct {
 	name string
+	log  bool // a text log, not a capture
 	rd   *capture.Reader
 	pkt  capture.Packet
 	ok   bool
@@ -87,7 +89,7 @@ type source struct {
 
 // Each reads the inputs and calls fn with each SIP message in time order
 // across the inputs (a merge on capture time; within one input its own
-// order is kept). The packet's payload and the message are valid only
+// order is kept). A message read from a text log has Encap "log". The packet's payload and the message are valid only
 // during the call. Errors: *OpenError before anything is read,
 // *DamagedError after everything readable was handed on.
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
@@ -103,7 +105,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		if err != nil {
 			return res, &OpenError{Name: in.Name, Err: err}
 		}
-		srcs = append(srcs, &source{name: in.Name, rd: rd})
+		srcs = append(srcs, &source{name: in.Name, rd: rd, log: strings.HasPrefix(rd.Format(), "log")})
 	}
 	for _, s := range srcs {
 		s.advance()
@@ -123,6 +125,9 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 			opt.OnMessage()
 		}
 		if err := sipmsg.Parse(best.pkt.Payload, &msg); err == nil {
+			if best.log && best.pkt.Encap == "" {
+				best.pkt.Encap = "log" // tells the analyzer the bytes passed through a logger
+			}
 			fn(best.pkt, &msg)
 		} else {
 			res.Integrity.Malformed++
@@ -185,7 +190,7 @@ func Messages(ins []Input, opt Options, add func(analyze.Message)) (Result, erro
 		buf := make([]analyze.Message, 0, batch)
 		var intern analyze.Interner
 		res, err := Each(ins, opt, func(p capture.Packet, m *sipmsg.Message) {
-			meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}
+			meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
 			buf = append(buf, analyze.FromSIPInterned(meta, m, &intern))
 			if len(buf) == batch {
 				batches <- buf
