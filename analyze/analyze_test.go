@@ -469,3 +469,22 @@ func TestRFC6076Metrics(t *testing.T) {
 		t.Errorf("per peer: %+v", r.Metrics.PerPeer)
 	}
 }
+
+// Two calls from phones on one address (as on loopback) with the same
+// caller are not a B2BUA's legs.
+func TestNoLinkBetweenCallsFromOneHost(t *testing.T) {
+	var f flow
+	f.req(0, "127.0.0.1:5061", "127.0.0.1:5062", "INVITE", "first", 1, "z9hG4bK-1", "f1", "")
+	f.resp(10*time.Millisecond, "127.0.0.1:5062", "127.0.0.1:5061", 486, "Busy Here", "first", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+	f.req(time.Second, "127.0.0.1:5063", "127.0.0.1:5064", "INVITE", "second", 1, "z9hG4bK-2", "f2", "")
+	f.resp(time.Second+10*time.Millisecond, "127.0.0.1:5064", "127.0.0.1:5063", 200, "OK", "second", 1, "INVITE", "z9hG4bK-2", "f2", "t2")
+	r := run(t, f.msgs, Options{})
+	for _, c := range r.Calls {
+		if c.LegOf != "" || len(c.Linked) > 0 {
+			t.Errorf("%s linked to %v", c.CallID, c.Linked)
+		}
+	}
+	if r.Metrics.Overall.Attempts != 2 {
+		t.Errorf("attempts %d, want 2", r.Metrics.Overall.Attempts)
+	}
+}

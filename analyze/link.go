@@ -37,8 +37,11 @@ func (a *Analyzer) linkNew(dn *callState, m Message) {
 			if m.Time.Sub(ur.time) > linkWindow {
 				break
 			}
-			if unmapAP(ur.src) == unmapAP(m.Dst) {
-				continue // the answer path back to the caller, not a new leg
+			if unmapAP(ur.src) == unmapAP(m.Dst) || ur.src.Addr().Unmap() == src {
+				// The answer path back to the caller, or the caller's own
+				// host calling again (several phones on one address, as on
+				// loopback): not a B2BUA's new leg.
+				continue
 			}
 			if sameNumber(calledNumber(ur), calledOf(m)) || sameNumber(ur.from.User, m.From.User) {
 				up = c
