@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"container/list"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -97,6 +98,7 @@ type Analyzer struct {
 	settle    time.Duration
 	maxOpen   int
 	recent    map[string]recentCall // reported calls, to ignore their late retransmissions
+	quiet     *list.List            // open calls, the one quiet the longest first
 	forced    int
 }
 
@@ -122,8 +124,8 @@ func New(opt Options) *Analyzer {
 	}
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(opt.Lang), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
-		recent: map[string]recentCall{},
-		calls:  map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
+		recent: map[string]recentCall{}, quiet: list.New(),
+		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen:      map[string]time.Time{},
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
@@ -242,6 +244,7 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	}
 	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time}
 	a.calls[m.CallID] = c
+	c.elem = a.quiet.PushBack(c)
 	a.linkNew(c, m)
 	return c
 }
@@ -334,8 +337,14 @@ func (c *callState) finished(now time.Time, settle time.Duration) bool {
 func (a *Analyzer) sweep(all bool) {
 	now := a.last
 	rm := a.roles()
+	// Calls are kept in the order of their last message: only those quiet
+	// for Settle can be finished, so the walk stops at the first that is not.
 	var ready []*callState
-	for _, c := range a.calls {
+	for e := a.quiet.Front(); e != nil; e = e.Next() {
+		c := e.Value.(*callState)
+		if !all && now.Sub(c.last) < a.settle {
+			break
+		}
 		if all || c.finished(now, a.settle) && c.downFinished(now, a.settle) {
 			ready = append(ready, c)
 		}
@@ -359,6 +368,10 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 		a.metrics.addCall(call, c)
 		a.countOutcome(call)
 		delete(a.calls, c.callID)
+		if c.elem != nil {
+			a.quiet.Remove(c.elem)
+			c.elem = nil
+		}
 		a.unindex(c)
 		if len(c.invites) > 0 && len(a.recent) < maxOpenItems {
 			a.recent[c.callID] = recentCall{cseq: c.invites[len(c.invites)-1].req.cseq, at: c.last}
@@ -378,18 +391,9 @@ func (a *Analyzer) FinishOldest(n int) {
 	if n <= 0 || len(a.calls) == 0 {
 		return
 	}
-	open := make([]*callState, 0, len(a.calls))
-	for _, c := range a.calls {
-		open = append(open, c)
-	}
-	sort.Slice(open, func(i, j int) bool {
-		if !open[i].last.Equal(open[j].last) {
-			return open[i].last.Before(open[j].last)
-		}
-		return open[i].order < open[j].order
-	})
-	if n < len(open) {
-		open = open[:n]
+	open := make([]*callState, 0, n)
+	for e := a.quiet.Front(); e != nil && len(open) < n; e = e.Next() {
+		open = append(open, e.Value.(*callState))
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].order < open[j].order })
 	a.forced += len(open)

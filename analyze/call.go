@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"container/list"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -54,6 +55,7 @@ type callState struct {
 	linkedDown []*callState
 	linkedUp   *callState
 	emitted    bool
+	elem       *list.Element // in Analyzer.quiet
 	indexKeys  []string
 	indexAddr  netip.Addr
 }
@@ -70,6 +72,9 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 		c.file = m.File
 	}
 	c.last = m.Time
+	if c.elem != nil {
+		a.quiet.MoveToBack(c.elem)
+	}
 	c.total++
 	if retrans {
 		c.retrans++
