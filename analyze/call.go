@@ -50,7 +50,7 @@ type callState struct {
 	parseBad []int    // frames whose Content-Length did not match the body
 	alg      []string // signs that a device rewrote SIP on the way
 	algFr    []int
-	byBranch map[string]*txn // branch+method -> first copy seen, to compare copies seen at two points
+	byBranch map[string]*copyInfo // branch+method -> first copy seen, to compare copies seen at two points
 
 	linkedDown []*callState
 	linkedUp   *callState
@@ -188,17 +188,20 @@ func (c *callState) compareCopies(m Message, same *txn) {
 		return
 	}
 	bk := v.Branch + "|" + m.Method
-	first := c.byBranch[bk]
-	if first == nil {
+	r := c.byBranch[bk]
+	if r == nil {
 		if c.byBranch == nil {
-			c.byBranch = map[string]*txn{}
+			c.byBranch = map[string]*copyInfo{}
 		}
 		if same == nil && len(c.byBranch) < 256 {
-			c.byBranch[bk] = &txn{req: newReq(m)}
+			ci := &copyInfo{frame: m.Frame, src: m.Src, dst: m.Dst, via: v.Host, contact: m.Contact}
+			if m.SDP != nil {
+				ci.sdpAddr = m.SDP.Addr
+			}
+			c.byBranch[bk] = ci
 		}
 		return
 	}
-	r := first.req
 	if unmapAP(r.src) == unmapAP(m.Src) && unmapAP(r.dst) == unmapAP(m.Dst) {
 		return // a retransmission on the same path
 	}
@@ -208,11 +211,18 @@ func (c *callState) compareCopies(m Message, same *txn) {
 			c.algFr = append(c.algFr, r.frame, m.Frame)
 		}
 	}
-	note("Via", r.vias[0].Host, v.Host)
+	note("Via", r.via, v.Host)
 	note("Contact", r.contact, m.Contact)
-	if r.sdp != nil && m.SDP != nil {
-		note("SDP c=", r.sdp.Addr, m.SDP.Addr)
+	if m.SDP != nil {
+		note("SDP c=", r.sdpAddr, m.SDP.Addr)
 	}
+}
+
+// copyInfo is what compareCopies keeps of the first copy of a request.
+type copyInfo struct {
+	frame                 int
+	src, dst              netip.AddrPort
+	via, contact, sdpAddr string
 }
 
 // noteHeaders keeps Reason and Warning header values for the explanation.

@@ -37,6 +37,7 @@ func main() {
 	senders := flag.Int("senders", 2, "sending goroutines")
 	maxOpen := flag.Int("max-open-calls", 0, "the collector's open-call limit (0: its default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	memprofile := flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -49,7 +50,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rates, *step, *senders, *maxOpen); err != nil {
+	if err := run(*rates, *step, *senders, *maxOpen, *memprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -81,7 +82,7 @@ func newTemplate(status int) template {
 	return t
 }
 
-func run(rateList string, step time.Duration, senders, maxOpen int) error {
+func run(rateList string, step time.Duration, senders, maxOpen int, memprofile string) error {
 	dir, err := os.MkdirTemp("", "sipcause-load-*")
 	if err != nil {
 		return err
@@ -119,6 +120,12 @@ func run(rateList string, step time.Duration, senders, maxOpen int) error {
 			})
 		}
 		wg.Wait()
+		if memprofile != "" { // the heap while the calls of this step are still open
+			if f, err := os.Create(memprofile); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
 		time.Sleep(500 * time.Millisecond) // let the queue drain
 		after := m.Snapshot()
 		stored, _ := col.Stored()
