@@ -134,7 +134,7 @@ func (c *callState) addRequest(m Message, retrans bool) {
 		t.lastSend = m.Time
 		return
 	}
-	t = &txn{key: key, method: m.Method, depth: len(m.Vias), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
+	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
 	c.byKey[key] = t
 	switch m.Method {
 	case "INVITE":
@@ -248,9 +248,9 @@ type labelKey struct {
 // exchangeOf makes the ladder entry of a message. Addresses and labels
 // repeat from message to message, so their strings are made once.
 func (a *Analyzer) exchangeOf(m Message, retrans bool) Exchange {
-	k := labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.SDP != nil}
+	k := labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.HasSDP || m.SDP != nil}
 	if m.Request {
-		k = labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.SDP != nil}
+		k = labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.HasSDP || m.SDP != nil}
 	}
 	label, ok := a.labels[k]
 	if !ok {

@@ -77,14 +77,19 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 			out.PAI = string(na.URI)
 		}
 	}
-	for v := range m.Vias() {
-		if len(out.Vias) >= 16 {
-			break
+	// Only the top Via is decoded (transaction matching and NAT checks use
+	// it); the others are counted, for the hop position.
+	for raw := range m.All("Via") {
+		out.ViaCount++
+		if out.ViaCount > 1 {
+			continue
 		}
-		out.Vias = append(out.Vias, Via{
-			Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.str(v.Branch),
-			Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
-		})
+		if v, err := sipmsg.ParseVia(raw); err == nil {
+			out.Vias = []Via{{
+				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.str(v.Branch),
+				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
+			}}
+		}
 	}
 	for c := range m.Contacts() {
 		out.Contact = in.str(c.URI)
@@ -110,12 +115,12 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	out.RetryAfter = leadingInt(m.Get("Retry-After"))
 	out.MinExpires = leadingInt(m.Get("Min-Expires"))
 	out.MinSE = leadingInt(m.Get("Min-SE"))
-	for v := range m.All("Warning") {
+	for v := range headerValues(m, "Warning") {
 		if len(out.Warnings) < 8 {
 			out.Warnings = append(out.Warnings, string(v))
 		}
 	}
-	for v := range m.All("Reason") {
+	for v := range headerValues(m, "Reason") {
 		if len(out.Reasons) < 8 {
 			out.Reasons = append(out.Reasons, string(v))
 		}
@@ -155,8 +160,16 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	if n, ok := m.ContentLength(); ok {
 		out.ContentLength = n
 	}
-	if s, ok := m.SDP(); ok {
-		out.SDP = sdpOf(&s)
+	// The analyzer reads the offers in requests (codecs, NAT, T.38); of a
+	// response it only needs to know that it carried SDP, which saves
+	// decoding half the session descriptions of a capture.
+	if body, ok := m.SDPBody(); ok {
+		out.HasSDP = true
+		if m.Request {
+			if s, err := sipmsg.ParseSDP(body); err == nil {
+				out.SDP = sdpOf(&s)
+			}
+		}
 	}
 	for _, w := range m.Warnings {
 		if len(out.ParseWarnings) < 8 {
@@ -212,4 +225,12 @@ func leadingInt(v []byte) int {
 		return -1
 	}
 	return n
+}
+
+// headerValues is m.All(name), skipped cheaply when the header is absent.
+func headerValues(m *sipmsg.Message, name string) func(func([]byte) bool) {
+	if m.Get(name) == nil {
+		return func(func([]byte) bool) {}
+	}
+	return m.All(name)
 }

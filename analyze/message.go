@@ -30,7 +30,8 @@ type Message struct {
 	CSeqMethod string
 	From, To   Party
 	PAI        string // P-Asserted-Identity URI (RFC 3325)
-	Vias       []Via  // top first
+	Vias       []Via  // the top Via (FromSIP decodes only that one)
+	ViaCount   int    // Via values in the message: the hop position of a request
 	Contact    string // the first Contact URI
 	ContactIP  string // its host when it is an IP address
 
@@ -53,9 +54,10 @@ type Message struct {
 	XCID      string // X-CID / X-Orig-Call-ID style correlation header
 	ICID      string // icid-value of P-Charging-Vector (RFC 7315)
 
-	ContentLength int // declared; -1 when absent
-	BodyLen       int // bytes actually present
-	SDP           *SDP
+	ContentLength int  // declared; -1 when absent
+	BodyLen       int  // bytes actually present
+	HasSDP        bool // the message carries a session description
+	SDP           *SDP // the decoded offer or answer of a request (nil for responses)
 
 	ParseWarnings []string // what the tolerant parser found wrong
 }
@@ -102,3 +104,7 @@ func (m *Message) topVia() (Via, bool) {
 	}
 	return m.Vias[0], true
 }
+
+// hops returns the number of Via values: a proxy adds one, so a request
+// further along the path has more.
+func (m *Message) hops() int { return max(m.ViaCount, len(m.Vias)) }

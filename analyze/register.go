@@ -33,7 +33,7 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 			t.frames = append(t.frames, m.Frame)
 			t.lastSend = m.Time
 		} else {
-			t = &txn{key: key, method: m.Method, depth: len(m.Vias), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
+			t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
 			r.byKey[key] = t
 			r.txns = append(r.txns, t)
 		}

@@ -49,7 +49,6 @@ type respInfo struct {
 	reasons    []string
 	contact    string
 	challenge  string
-	sdp        *SDP
 	received   string // received parameter of the top Via (RFC 3261 §18.2.1)
 }
 
@@ -87,7 +86,7 @@ func newResp(m Message) respInfo {
 	return respInfo{
 		code: m.StatusCode, reason: m.Reason, frame: m.Frame, time: m.Time, src: m.Src, dst: m.Dst,
 		toTag: m.To.Tag, agent: agent, retryAfter: m.RetryAfter, minSE: m.MinSE, minExpires: m.MinExpires,
-		expires: m.Expires, warnings: m.Warnings, reasons: m.Reasons, contact: m.Contact, challenge: m.ChallengeNonce, sdp: m.SDP,
+		expires: m.Expires, warnings: m.Warnings, reasons: m.Reasons, contact: m.Contact, challenge: m.ChallengeNonce,
 		received: received(m),
 	}
 }
