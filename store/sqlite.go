@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,17 +59,11 @@ CREATE INDEX IF NOT EXISTS calls_callee ON calls(callee);
 CREATE INDEX IF NOT EXISTS calls_status ON calls(final_status, start);
 CREATE INDEX IF NOT EXISTS calls_outcome ON calls(outcome, start);
 CREATE INDEX IF NOT EXISTS calls_fault ON calls(fault, start);
-CREATE TABLE IF NOT EXISTS messages (
-	id        INTEGER PRIMARY KEY,
-	call      INTEGER NOT NULL,
-	frame     INTEGER NOT NULL,
-	time      INTEGER NOT NULL,
-	src       TEXT NOT NULL,
-	dst       TEXT NOT NULL,
-	transport TEXT NOT NULL,
-	raw       BLOB NOT NULL
+CREATE TABLE IF NOT EXISTS call_messages (
+	call INTEGER PRIMARY KEY,  -- calls.id
+	n    INTEGER NOT NULL,     -- messages in data
+	data BLOB NOT NULL         -- the call's raw messages, see encodeMessages
 );
-CREATE INDEX IF NOT EXISTS messages_call ON messages(call);
 CREATE TABLE IF NOT EXISTS registrations (
 	id           INTEGER PRIMARY KEY,
 	call_id      TEXT NOT NULL,
@@ -131,7 +126,7 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
-	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO messages (call, frame, time, src, dst, transport, raw) VALUES (?,?,?,?,?,?,?)`)
+	insMsg, err := tx.PrepareContext(ctx, `INSERT INTO call_messages (call, n, data) VALUES (?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
@@ -153,9 +148,11 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
-		for _, m := range cr.Messages {
-			if _, err := insMsg.ExecContext(ctx, id, m.Frame, m.Time.UnixNano(), m.Src, m.Dst, m.Transport, m.Raw); err != nil {
-				return fmt.Errorf("store: call %q frame %d: %w", c.CallID, m.Frame, err)
+		// One row per call for its messages: a row per message made the
+		// inserts the collector's largest cost.
+		if len(cr.Messages) > 0 {
+			if _, err := insMsg.ExecContext(ctx, id, len(cr.Messages), encodeMessages(cr.Messages)); err != nil {
+				return fmt.Errorf("store: call %q messages: %w", c.CallID, err)
 			}
 		}
 	}
@@ -275,21 +272,75 @@ func (s *SQLite) GetCall(ctx context.Context, id string) (*CallRecord, error) {
 	if err := json.Unmarshal(js, cr.Call); err != nil {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT frame, time, src, dst, transport, raw FROM messages WHERE call = ? ORDER BY id`, rowid)
-	if err != nil {
+	var data []byte
+	err = s.r.QueryRowContext(ctx, `SELECT data FROM call_messages WHERE call = ?`, rowid).Scan(&data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return cr, nil
+	case err != nil:
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m RawMessage
-		var t int64
-		if err := rows.Scan(&m.Frame, &t, &m.Src, &m.Dst, &m.Transport, &m.Raw); err != nil {
-			return nil, fmt.Errorf("store: get %q: %w", id, err)
-		}
-		m.Time = time.Unix(0, t).UTC()
-		cr.Messages = append(cr.Messages, m)
+	if cr.Messages, err = decodeMessages(data); err != nil {
+		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
-	return cr, rows.Err()
+	return cr, nil
+}
+
+// encodeMessages packs a call's raw messages into one blob: per message
+// the frame and the time in nanoseconds as varints, then source,
+// destination, transport and the raw bytes, each with a varint length.
+func encodeMessages(ms []RawMessage) []byte {
+	n := 0
+	for _, m := range ms {
+		n += 40 + len(m.Src) + len(m.Dst) + len(m.Transport) + len(m.Raw)
+	}
+	b := make([]byte, 0, n)
+	for _, m := range ms {
+		b = binary.AppendVarint(b, int64(m.Frame))
+		b = binary.AppendVarint(b, m.Time.UnixNano())
+		for _, s := range [][]byte{[]byte(m.Src), []byte(m.Dst), []byte(m.Transport), m.Raw} {
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
+		}
+	}
+	return b
+}
+
+// decodeMessages unpacks what encodeMessages packed.
+func decodeMessages(b []byte) ([]RawMessage, error) {
+	var out []RawMessage
+	bad := errors.New("store: damaged message blob")
+	varint := func() (int64, bool) {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	field := func() ([]byte, bool) {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return nil, false
+		}
+		f := b[n : n+int(l)]
+		b = b[n+int(l):]
+		return f, true
+	}
+	for len(b) > 0 {
+		frame, ok1 := varint()
+		t, ok2 := varint()
+		src, ok3 := field()
+		dst, ok4 := field()
+		tr, ok5 := field()
+		raw, ok6 := field()
+		if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
+			return out, bad
+		}
+		out = append(out, RawMessage{Frame: int(frame), Time: time.Unix(0, t).UTC(), Src: string(src), Dst: string(dst),
+			Transport: string(tr), Raw: append([]byte(nil), raw...)})
+	}
+	return out, nil
 }
 
 // Timeline implements Store. Calls that continue another leg (a B2BUA's
@@ -339,7 +390,7 @@ func (s *SQLite) Timeline(ctx context.Context, from, to time.Time, step time.Dur
 func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	var oldest, newest sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM messages),
+	err := s.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM calls), (SELECT coalesce(sum(n), 0) FROM call_messages),
 		(SELECT count(*) FROM registrations), (SELECT min(start) FROM calls), (SELECT max(start) FROM calls),
 		(SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size())`).
 		Scan(&st.Calls, &st.Messages, &st.Registrations, &oldest, &newest, &st.Bytes)
@@ -377,7 +428,7 @@ func (s *SQLite) retainChunk(ctx context.Context, t int64) (calls int64, more bo
 	}
 	defer tx.Rollback()
 	sel := `SELECT id FROM calls WHERE start < ? ORDER BY start, id LIMIT ?`
-	if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE call IN (`+sel+`)`, t, retainChunk); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM call_messages WHERE call IN (`+sel+`)`, t, retainChunk); err != nil {
 		return 0, false, fmt.Errorf("store: retain: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id IN (`+sel+`)`, t, retainChunk)

@@ -253,3 +253,23 @@ func BenchmarkPutCalls(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "calls/s")
 }
+
+func TestMessageBlobRoundTrip(t *testing.T) {
+	in := []RawMessage{
+		{Frame: 1, Time: time.Date(2026, 3, 2, 10, 42, 0, 123456789, time.UTC), Src: "192.0.2.1:5060", Dst: "[2001:db8::1]:5060", Transport: "udp", Raw: []byte("INVITE sip:a@b SIP/2.0\r\n\r\n")},
+		{Frame: 2, Time: time.Date(2026, 3, 2, 10, 42, 1, 0, time.UTC), Src: "", Dst: "?", Transport: "tcp", Raw: nil},
+	}
+	out, err := decodeMessages(encodeMessages(in))
+	if err != nil || len(out) != 2 {
+		t.Fatalf("%v, %d messages", err, len(out))
+	}
+	for i := range in {
+		if out[i].Frame != in[i].Frame || !out[i].Time.Equal(in[i].Time) || out[i].Src != in[i].Src || out[i].Dst != in[i].Dst ||
+			out[i].Transport != in[i].Transport || string(out[i].Raw) != string(in[i].Raw) {
+			t.Errorf("message %d: %+v, want %+v", i, out[i], in[i])
+		}
+	}
+	if _, err := decodeMessages([]byte{0x02, 0x04, 0xff}); err == nil {
+		t.Error("a damaged blob must give an error")
+	}
+}
