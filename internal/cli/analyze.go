@@ -29,6 +29,21 @@ type AnalyzeOptions struct {
 	progress   *progress
 }
 
+// parseLocal sorts the --local values into networks (an address is a
+// network of one) and host names.
+func parseLocal(values []string) (nets []netip.Prefix, hosts []string) {
+	for _, s := range values {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			nets = append(nets, p.Masked())
+		} else if ip, err := netip.ParseAddr(s); err == nil {
+			nets = append(nets, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		} else {
+			hosts = append(hosts, s)
+		}
+	}
+	return nets, hosts
+}
+
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
@@ -73,15 +88,7 @@ func runAnalyze(args []string, env Env) error {
 	if *asCSV {
 		o.Format = "csv"
 	}
-	for _, s := range local {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			o.Local = append(o.Local, p.Masked())
-		} else if ip, err := netip.ParseAddr(s); err == nil {
-			o.Local = append(o.Local, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
-		} else {
-			o.LocalHosts = append(o.LocalHosts, s)
-		}
-	}
+	o.Local, o.LocalHosts = parseLocal(local)
 	return Analyze(o, env.Stdout, env.Stderr)
 }
 

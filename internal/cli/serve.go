@@ -73,15 +73,7 @@ func runServe(args []string, env Env) error {
 	if o.MaxUpload, err = parseSize(*maxUpload); err != nil {
 		return usagef("serve: --max-upload %q: %v", *maxUpload, err)
 	}
-	for _, s := range local {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			o.Local = append(o.Local, p.Masked())
-		} else if ip, err := netip.ParseAddr(s); err == nil {
-			o.Local = append(o.Local, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
-		} else {
-			o.LocalHosts = append(o.LocalHosts, s)
-		}
-	}
+	o.Local, o.LocalHosts = parseLocal(local)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Serve(ctx, o, env.Stderr)
