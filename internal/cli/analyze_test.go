@@ -302,3 +302,28 @@ func TestAnalyzeErrors(t *testing.T) {
 	}
 	_ = catalog.English
 }
+
+// --local says which side is the user's: the roles follow it.
+func TestAnalyzeLocalFlag(t *testing.T) {
+	readManifest(t)
+	path := filepath.Join(sharedCaptures, "sngrep__aaa.pcap")
+	role := func(r *analyze.Report, addr string) string {
+		for _, h := range r.Hosts {
+			if strings.HasPrefix(h.Addr, addr+":") {
+				return h.Role
+			}
+		}
+		return ""
+	}
+	def := analyzeJSON(t, path)
+	if got := role(def, "192.168.1.2"); got != analyze.RoleLocal {
+		t.Errorf("by default the private phone is local, got %q", got)
+	}
+	given := analyzeJSON(t, "--local", "212.242.33.0/24", path)
+	if got := role(given, "212.242.33.35"); got != analyze.RoleLocal {
+		t.Errorf("--local 212.242.33.0/24: role %q", got)
+	}
+	if got := role(given, "192.168.1.2"); got == analyze.RoleLocal {
+		t.Errorf("with --local given, the private phone is no longer assumed local")
+	}
+}
