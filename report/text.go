@@ -36,7 +36,7 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 		{l["calls"], fmt.Sprintf("%d: %d %s, %d %s", s.Calls, s.Answered, outcomeLabel(o.Lang, "answered"), s.Failed, l["failed"])},
 	}
 	if s.First != nil {
-		kv = append(kv, [2]string{l["period"], s.First.Format("2006-01-02 15:04:05") + " – " + s.Last.Format("15:04:05") + " UTC"})
+		kv = append(kv, [2]string{l["period"], s.First.Format("2006-01-02 15:04:05") + " – " + lastTime(*s.First, *s.Last) + " UTC"})
 	}
 	if len(s.Outcomes) > 0 {
 		var parts []string
@@ -57,12 +57,13 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 	}
 	kv = append(kv, [2]string{l["registrations"], fmt.Sprintf("%d: %d %s, %d %s", len(r.Registrations), regOK, l["ok"], regFail, l["failed"])})
 	m := r.Metrics.Overall
-	kv = append(kv, [2]string{"SER / SEER", pct(m.SER) + " / " + pct(m.SEER)},
-		[2]string{"ISA / SCR", pct(m.ISA) + " / " + pct(m.SCR)},
-		[2]string{l["pdd"], dist(m.SRD)},
-		[2]string{l["duration"], dist(m.SDT)})
+	nf := numbers{o.Lang}
+	kv = append(kv, [2]string{"SER / SEER", nf.pct(m.SER) + " / " + nf.pct(m.SEER)},
+		[2]string{"ISA / SCR", nf.pct(m.ISA) + " / " + nf.pct(m.SCR)},
+		[2]string{l["pdd"], nf.dist(m.SRD)},
+		[2]string{l["duration"], nf.dist(m.SDT)})
 	if m.Registers > 0 {
-		kv = append(kv, [2]string{"RRD / IRA", dist(m.RRD) + " / " + pct(m.IRA)})
+		kv = append(kv, [2]string{"RRD / IRA", nf.dist(m.RRD) + " / " + nf.pct(m.IRA)})
 	}
 	writeKV(w, p, kv)
 	if len(r.Metrics.PerPeer) > 1 {
@@ -83,7 +84,7 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 			if ms.Attempts == 0 && ms.Registers == 0 {
 				continue
 			}
-			fmt.Fprintf(w, "  %s  %8d  %7s  %7s  %7s  %s\n", pad(k, width), ms.Attempts, pct(ms.SER), pct(ms.SEER), pct(ms.ISA), dist(ms.SRD))
+			fmt.Fprintf(w, "  %s  %8d  %7s  %7s  %7s  %s\n", pad(k, width), ms.Attempts, nf.pct(ms.SER), nf.pct(ms.SEER), nf.pct(ms.ISA), nf.dist(ms.SRD))
 		}
 	}
 	for _, f := range r.Findings {
@@ -172,7 +173,7 @@ func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[strin
 		kv = append(kv, [2]string{l["ended by"], c.EndedBy})
 	}
 	if c.DurationMS > 0 {
-		kv = append(kv, [2]string{l["duration"], fmtMS(float64(c.DurationMS))})
+		kv = append(kv, [2]string{l["duration"], numbers{o.Lang}.ms(float64(c.DurationMS))})
 	}
 	writeKV(w, p, kv)
 	if c.Explanation != "" {
@@ -290,6 +291,29 @@ func fmtMS(ms float64) string {
 		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 	}
 	return d.Round(time.Second).String()
+}
+
+// numbers writes numbers as a person reading the language expects: with a
+// decimal comma and "mediaan" in Dutch.
+type numbers struct{ lang catalog.Lang }
+
+func (n numbers) local(s string) string {
+	if n.lang != catalog.Dutch {
+		return s
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(s, ".", ","), "median", "mediaan")
+}
+
+func (n numbers) pct(v *float64) string              { return n.local(pct(v)) }
+func (n numbers) dist(d analyze.Distribution) string { return n.local(dist(d)) }
+func (n numbers) ms(v float64) string                { return n.local(fmtMS(v)) }
+
+// lastTime writes the end of a period: the time alone on the same day.
+func lastTime(first, last time.Time) string {
+	if first.Format("20060102") == last.Format("20060102") {
+		return last.Format("15:04:05")
+	}
+	return last.Format("2006-01-02 15:04:05")
 }
 
 func orDash(s string) string {
