@@ -314,6 +314,7 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 		out.Dst = apText(unmapAP(d.first.dst))
 		out.Start = d.first.time.UTC()
 	}
+	out.Fault = string(catalog.FaultNone)
 	switch {
 	case d.final != nil:
 		out.FinalStatus, out.Reason = d.final.code, d.final.reason
@@ -322,8 +323,16 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 		} else {
 			out.Outcome = "failed"
 		}
+		if res, err := a.cat.Resolve(d.final.code); err == nil {
+			out.Summary = res.Entry.Text(a.opt.Lang).Summary
+			if d.final.code >= 300 {
+				out.Fault = string(res.Entry.Fault)
+			}
+		}
 	case d.first != nil && a.last.Sub(d.first.time) >= TimerF:
 		out.Outcome = "timeout"
+		out.Fault = string(catalog.FaultNetwork)
+		out.Summary = a.text.word("No answer came back within Timer F (32 s).", "Er kwam binnen Timer F (32 s) geen antwoord.")
 	default:
 		out.Outcome = "incomplete"
 	}

@@ -202,6 +202,8 @@ type Dialog struct {
 	FinalStatus int       `json:"final_status"`
 	Reason      string    `json:"reason"`
 	Outcome     string    `json:"outcome"` // ok, failed, timeout, incomplete
+	Fault       string    `json:"fault"`
+	Summary     string    `json:"summary"` // what the final status means, or that nothing came back
 	Frames      []int     `json:"frames"`
 }
 

@@ -128,6 +128,7 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 		}
 		i = j
 	}
+	shown += writeDialogs(w, p, r.Dialogs, o, l)
 	if shown == 0 && len(r.Calls)+len(r.Registrations) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, l["no failures"])
@@ -206,6 +207,53 @@ func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[strin
 	if len(c.Findings) > 0 && c.Outcome != analyze.OutcomeAnswered {
 		fmt.Fprintf(w, "  %s %s\n", p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
 	}
+}
+
+// writeDialogs lists the other requests that failed (a SUBSCRIBE for busy
+// lamps, a MESSAGE, an OPTIONS ping), grouped by method and answer.
+func writeDialogs(w io.Writer, p paint, ds []*analyze.Dialog, o TextOptions, l map[string]string) int {
+	type key struct {
+		method, outcome string
+		status          int
+	}
+	type group struct {
+		d     *analyze.Dialog
+		n     int
+		peers map[string]bool
+	}
+	groups := map[key]*group{}
+	var order []key
+	for _, d := range ds {
+		if d.Outcome != "failed" && d.Outcome != "timeout" {
+			continue
+		}
+		k := key{d.Method, d.Outcome, d.FinalStatus}
+		g := groups[k]
+		if g == nil {
+			g = &group{d: d, peers: map[string]bool{}}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.n++
+		g.peers[d.Dst] = true
+	}
+	if len(order) == 0 {
+		return 0
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, p.bold(l["other failed"]))
+	for _, k := range order {
+		g := groups[k]
+		status := l["no final"]
+		if k.status != 0 {
+			status = strconv.Itoa(k.status) + " " + g.d.Reason
+		}
+		fmt.Fprintf(w, "  %s %s → %s  ×%d  %s\n", p.fault(g.d.Fault, "●"), k.method, status, g.n, p.dim(fmt.Sprintf(l["to peers"], len(g.peers))))
+		if g.d.Summary != "" {
+			fmt.Fprintln(w, wrapText(g.d.Summary, "    ", o.Width-4))
+		}
+	}
+	return len(order)
 }
 
 func sameRegistration(a, b *analyze.Register) bool {
