@@ -273,3 +273,17 @@ func TestMessageBlobRoundTrip(t *testing.T) {
 		t.Error("a damaged blob must give an error")
 	}
 }
+
+func FuzzDecodeMessages(f *testing.F) {
+	f.Add(encodeMessages([]RawMessage{{Frame: 3, Time: time.Unix(1, 2), Src: "a", Dst: "b", Transport: "udp", Raw: []byte("x")}}))
+	f.Add([]byte{0x02, 0x04, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ms, err := decodeMessages(b)
+		if err == nil {
+			again, err := decodeMessages(encodeMessages(ms))
+			if err != nil || len(again) != len(ms) {
+				t.Fatalf("round trip: %v, %d vs %d", err, len(again), len(ms))
+			}
+		}
+	})
+}
