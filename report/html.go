@@ -51,6 +51,7 @@ type htmlPage struct {
 	Findings   []htmlFinding
 	Calls      []htmlCall
 	Regs       []htmlReg
+	Others     []htmlOther
 	Integrity  string
 	HiddenMore int
 }
@@ -61,6 +62,12 @@ type htmlCard struct {
 
 type htmlPeer struct {
 	Peer, Attempts, SER, SEER, ISA, PDD string
+}
+
+// htmlOther is a group of other requests that failed the same way.
+type htmlOther struct {
+	Method, Status, Summary string
+	Count                   int
 }
 
 type htmlHost struct {
@@ -245,6 +252,19 @@ func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
 			hr.Ladder = buildLadder(rg.Messages, roles, lang, l)
 		}
 		p.Regs = append(p.Regs, hr)
+	}
+	idx := map[string]int{}
+	for _, d := range r.Dialogs {
+		if d.Outcome != "failed" && d.Outcome != "timeout" {
+			continue
+		}
+		k := d.Method + "|" + strconv.Itoa(d.FinalStatus) + "|" + d.Outcome
+		if i, ok := idx[k]; ok {
+			p.Others[i].Count++
+			continue
+		}
+		idx[k] = len(p.Others)
+		p.Others = append(p.Others, htmlOther{Method: d.Method, Status: statusText(d.FinalStatus, d.Reason, l), Summary: d.Summary, Count: 1})
 	}
 	return p
 }
