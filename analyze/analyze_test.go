@@ -3,7 +3,10 @@ package analyze
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -486,5 +489,39 @@ func TestNoLinkBetweenCallsFromOneHost(t *testing.T) {
 	}
 	if r.Metrics.Overall.Attempts != 2 {
 		t.Errorf("attempts %d, want 2", r.Metrics.Overall.Attempts)
+	}
+}
+
+// Every finding the code can report has its texts, and every text is used:
+// a missing text would stop the analysis at run time.
+func TestFindingIDsInCodeHaveTexts(t *testing.T) {
+	texts, err := findingTexts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	re := regexp.MustCompile(`finding\("([a-z0-9-]+)"`)
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			used[string(m[1])] = true
+		}
+	}
+	for id := range used {
+		if _, ok := texts[id]; !ok {
+			t.Errorf("finding %q is reported in the code but has no text in data/findings.yaml", id)
+		}
+	}
+	for id := range texts {
+		if !used[id] {
+			t.Errorf("finding %q has a text but is never reported", id)
+		}
 	}
 }
