@@ -72,7 +72,7 @@ type expectation struct {
 }
 
 // scenarios is the expectation table: one row per call scenario, in the
-// order of the e2e brief. Adjust expected values here, nowhere else.
+// order of issue 4's list. Adjust expected values here, nowhere else.
 //
 // Notes on the expected values:
 //   - The captures hold SIP only (the filter is the SIP ports) and SIPp sends
@@ -80,8 +80,9 @@ type expectation struct {
 //     analyzer reports missing media for answered calls, either tolerate that
 //     finding below or tell it the capture was SIP-only.
 //   - 503 "provider": the 503 comes straight from the callee (SIPp), there is
-//     no proxy in between; the row follows the brief, which reads 503 with
-//     Retry-After as an overloaded server on the provider side.
+//     no proxy in between; the callee is the caller's next hop, so the
+//     analyzer reads it as the provider's overloaded server (503 with
+//     Retry-After).
 //   - 483 "local": RFC 3261 section 16.3 step 2 makes a proxy answer 483 when
 //     Max-Forwards is 0 on arrival, and section 8.1.1.6 says a UAC SHOULD
 //     start at 70. Here the caller sent 0, which the analyzer can see in the
@@ -89,8 +90,7 @@ type expectation struct {
 //     means a routing loop between proxies (Max-Forwards counted down to 0
 //     along the loop), which is a provider/network fault, not the caller's:
 //     the analyzer should only say "local" when the INVITE it saw from the
-//     caller already had a small Max-Forwards. The finding id "too-many-hops"
-//     is a guess: the brief named none.
+//     caller already had a small Max-Forwards, which is what it does.
 //   - 407 via Kamailio: the capture holds both legs (caller-proxy and
 //     proxy-callee) with the same Call-ID; the call is expected once.
 var scenarios = []scenario{
