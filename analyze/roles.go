@@ -34,6 +34,7 @@ func (r roleMap) of(ep netip.AddrPort) string {
 // never receive one. The endpoints the local side sends requests to, or
 // receives requests from, are the provider; the rest is remote.
 func (a *Analyzer) roles() roleMap {
+	t := a.text
 	rm := roleMap{role: map[netip.AddrPort]string{}, why: map[netip.AddrPort]string{}}
 	eps := a.endpointList()
 	setLocal := func(ep netip.AddrPort, why string) {
@@ -44,12 +45,12 @@ func (a *Analyzer) roles() roleMap {
 		for _, ep := range eps {
 			for _, p := range a.opt.Local {
 				if p.Contains(ep.Addr()) {
-					setLocal(ep, "given with --local")
+					setLocal(ep, t.word("given with --local", "opgegeven met --local"))
 				}
 			}
 			for _, name := range a.opt.LocalHosts {
 				if a.epNames[ep][strings.ToLower(name)] {
-					setLocal(ep, "given with --local")
+					setLocal(ep, t.word("given with --local", "opgegeven met --local"))
 				}
 			}
 		}
@@ -66,17 +67,17 @@ func (a *Analyzer) roles() roleMap {
 		case priv && pub:
 			for _, ep := range eps {
 				if isPrivate(ep.Addr()) {
-					setLocal(ep, "private address")
+					setLocal(ep, t.word("private address", "privé-adres"))
 				}
 			}
 		case len(a.registering) > 0:
 			for ep := range a.registering {
-				setLocal(ep, "sends REGISTER")
+				setLocal(ep, t.word("sends REGISTER", "stuurt REGISTER"))
 			}
 		default:
 			for ep := range a.callers {
 				if !a.callees[ep] {
-					setLocal(ep, "starts calls")
+					setLocal(ep, t.word("starts calls", "begint gesprekken"))
 				}
 			}
 		}
@@ -86,20 +87,20 @@ func (a *Analyzer) roles() roleMap {
 		if sl && !dl {
 			if _, ok := rm.role[pr[1]]; !ok {
 				rm.role[pr[1]] = RoleProvider
-				rm.why[pr[1]] = "next hop of the local side"
+				rm.why[pr[1]] = t.word("next hop of the local side", "volgende schakel van uw kant")
 			}
 		}
 		if dl && !sl {
 			if _, ok := rm.role[pr[0]]; !ok {
 				rm.role[pr[0]] = RoleProvider
-				rm.why[pr[0]] = "sends requests to the local side"
+				rm.why[pr[0]] = t.word("sends requests to the local side", "stuurt verzoeken naar uw kant")
 			}
 		}
 	}
 	for _, ep := range eps {
 		if _, ok := rm.role[ep]; !ok {
 			rm.role[ep] = RoleRemote
-			rm.why[ep] = "beyond the provider"
+			rm.why[ep] = t.word("beyond the provider", "voorbij de provider")
 		}
 	}
 	return rm

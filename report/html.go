@@ -171,8 +171,11 @@ func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
 	}
 	p.Findings = htmlFindings(r.Findings, l)
 	if i := r.Integrity; i.Frames > 0 {
-		p.Integrity = fmt.Sprintf("%d frames, %d SIP, %d truncated, %d fragments incomplete, %d TCP gaps, %d TLS, %d malformed, %d non-SIP",
-			i.Frames, i.SIPMessages, i.Truncated, i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)
+		// The same words as the text report's integrity line, without its
+		// leading "Capture:" label.
+		line := fmt.Sprintf(labels(lang)["integrity"], "", i.Frames, i.SIPMessages, i.Truncated, i.FragmentsIncomplete, i.TCPGaps,
+			i.EncryptedSIP, i.Malformed, i.NonSIP)
+		p.Integrity = strings.TrimPrefix(line, ": ")
 	}
 
 	for n, c := range r.Calls {
