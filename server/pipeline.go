@@ -30,7 +30,7 @@ type CollectorOptions struct {
 	BatchSize     int           // calls per store transaction; default 500
 	BatchInterval time.Duration // longest wait before a batch is written; default 200 ms
 	Tick          time.Duration // how often time is moved on without traffic; default 1 s
-	Settle        time.Duration // quiet time before a finished call is stored; default 4 s
+	Settle        time.Duration // quiet time before a finished call is stored; default 2 s
 	Retention     time.Duration // delete calls older than this; 0 keeps everything
 }
 
@@ -54,7 +54,7 @@ func (o *CollectorOptions) defaults() {
 		o.Tick = time.Second
 	}
 	if o.Settle <= 0 {
-		o.Settle = 4 * time.Second
+		o.Settle = 2 * time.Second
 	}
 	if o.Lang == "" {
 		o.Lang = catalog.English
