@@ -74,7 +74,7 @@ type Analyzer struct {
 	rep   Report
 	first time.Time
 	last  time.Time
-	seen  map[string]time.Time // message fingerprints, for retransmissions
+	seen  generations[time.Time] // message fingerprints, for retransmissions
 
 	endpoints   map[netip.AddrPort]int // first seen (arrival order)
 	pairs       [][2]netip.AddrPort    // request paths, in order
@@ -97,8 +97,8 @@ type Analyzer struct {
 	sinceSwp  int
 	settle    time.Duration
 	maxOpen   int
-	recent    map[string]recentCall // reported calls, to ignore their late retransmissions
-	quiet     *list.List            // open calls, the one quiet the longest first
+	recent    generations[recentCall] // reported calls, to ignore their late retransmissions
+	quiet     *list.List              // open calls, the one quiet the longest first
 	forced    int
 }
 
@@ -124,9 +124,9 @@ func New(opt Options) *Analyzer {
 	}
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(opt.Lang), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
-		recent: map[string]recentCall{}, quiet: list.New(),
+		recent: newGenerations[recentCall](), quiet: list.New(),
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
-		seen:      map[string]time.Time{},
+		seen:      newGenerations[time.Time](),
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
@@ -236,7 +236,7 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	if !(m.Request && method == "INVITE" && m.To.Tag == "") {
 		return nil // mid-dialog traffic of a call whose start was not captured
 	}
-	if r, ok := a.recent[m.CallID]; ok && m.CSeq <= r.cseq {
+	if r, ok := a.recent.get(m.CallID); ok && m.CSeq <= r.cseq {
 		return nil // a late retransmission of a call already reported
 	}
 	if len(a.calls) >= a.maxOpen {
@@ -280,15 +280,12 @@ func (a *Analyzer) isRetransmission(m Message) (retrans, dup bool) {
 		b.WriteString(m.To.Tag)
 	}
 	k := b.String()
-	if prev, ok := a.seen[k]; ok {
-		a.seen[k] = m.Time
+	if prev, ok := a.seen.get(k); ok {
+		a.seen.put(k, m.Time)
 		d := m.Time.Sub(prev)
 		return true, d >= 0 && d < captureDuplicate
 	}
-	if len(a.seen) >= maxOpenItems {
-		clear(a.seen) // bounded memory; late retransmissions count as new
-	}
-	a.seen[k] = m.Time
+	a.seen.put(k, m.Time)
 	return false, false
 }
 
@@ -373,8 +370,8 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 			c.elem = nil
 		}
 		a.unindex(c)
-		if len(c.invites) > 0 && len(a.recent) < maxOpenItems {
-			a.recent[c.callID] = recentCall{cseq: c.invites[len(c.invites)-1].req.cseq, at: c.last}
+		if len(c.invites) > 0 {
+			a.recent.put(c.callID, recentCall{cseq: c.invites[len(c.invites)-1].req.cseq, at: c.last})
 		}
 		if a.opt.OnCall != nil {
 			a.opt.OnCall(call)
@@ -441,16 +438,10 @@ func (a *Analyzer) sweepOthers(rm roleMap, now time.Time, all bool) {
 			a.rep.Dialogs = append(a.rep.Dialogs, d)
 		}
 	}
-	for k, t := range a.seen {
-		if now.Sub(t) > 2*TimerB {
-			delete(a.seen, k)
-		}
-	}
-	for k, r := range a.recent {
-		if now.Sub(r.at) > 2*TimerB {
-			delete(a.recent, k)
-		}
-	}
+	// Fingerprints and reported calls are forgotten a generation (Timer B
+	// or more) later, without walking them.
+	a.seen.age(now)
+	a.recent.age(now)
 }
 
 // downFinished reports whether the legs this call was forwarded on are
@@ -515,4 +506,43 @@ func (a *Analyzer) Finish() *Report {
 		a.rep.Inputs = []Input{}
 	}
 	return &a.rep
+}
+
+// generations is a map that forgets its entries one to two periods of
+// TimerB after they were last put, in O(1): lookups see the current and the
+// previous generation, and each period the previous one is dropped. Its
+// size is bounded too: a generation that grows past maxOpenItems ends early.
+type generations[V any] struct {
+	cur, prev map[string]V
+	since     time.Time
+}
+
+func newGenerations[V any]() generations[V] {
+	return generations[V]{cur: map[string]V{}, prev: map[string]V{}}
+}
+
+func (g *generations[V]) get(k string) (V, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	v, ok := g.prev[k]
+	return v, ok
+}
+
+func (g *generations[V]) put(k string, v V) {
+	if len(g.cur) >= maxOpenItems/2 {
+		g.prev, g.cur = g.cur, map[string]V{}
+	}
+	g.cur[k] = v
+}
+
+// age starts a new generation when the current one is a period old.
+func (g *generations[V]) age(now time.Time) {
+	if g.since.IsZero() {
+		g.since = now
+	}
+	if now.Sub(g.since) >= TimerB {
+		g.prev, g.cur = g.cur, map[string]V{}
+		g.since = now
+	}
 }

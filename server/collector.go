@@ -42,6 +42,7 @@ type decoder struct {
 	c       *Collector
 	msg     sipmsg.Message
 	scratch []byte
+	intern  analyze.Interner // one string per repeated value (Call-IDs, URIs, tags)
 }
 
 // hep decodes a HEP packet. It returns false, after counting why, for
@@ -81,7 +82,7 @@ func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time) (inboun
 		d.c.metrics.malformed.Add(1)
 		return inbound{}, false
 	}
-	m := analyze.FromSIP(meta, &d.msg)
+	m := analyze.FromSIPInterned(meta, &d.msg, &d.intern)
 	if m.CallID == "" {
 		d.c.metrics.malformed.Add(1)
 		return inbound{}, false
