@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,8 @@ type AnalyzeOptions struct {
 	All        bool // text: show answered calls too
 	Redact     bool
 	Colour     bool
+	Number     string // only calls and registrations of this number or user
+	CallID     string // only this call
 	progress   *progress
 }
 
@@ -63,6 +66,8 @@ func runAnalyze(args []string, env Env) error {
 	html := fs.String("html", "", "also write a self-contained HTML report to this file")
 	all := fs.Bool("all", false, "text: show answered calls too")
 	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
+	number := fs.String("number", "", "show only calls and registrations of this number or user (the summary stays whole)")
+	callID := fs.String("call", "", "show only the call with this Call-ID")
 	var local listFlag
 	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
 	lang := langFlag(fs, env)
@@ -81,7 +86,7 @@ func runAnalyze(args []string, env Env) error {
 		return usagef("analyze: choose one of --json and --csv")
 	}
 	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact, Colour: useColour(env, env.Stdout),
-		progress: newProgress(env, files)}
+		Number: *number, CallID: *callID, progress: newProgress(env, files)}
 	if *asJSON {
 		o.Format = "json"
 	}
@@ -154,6 +159,30 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		aopt.OnDialog = func(d *analyze.Dialog) { items <- d }
 		closeCalls = func() { close(items); <-done }
 	}
+	f := filterOf(o)
+	if f.active() {
+		if inner := aopt.OnCall; inner != nil {
+			aopt.OnCall = func(c *analyze.Call) {
+				if f.call(c) {
+					inner(c)
+				}
+			}
+		}
+		if inner := aopt.OnRegister; inner != nil {
+			aopt.OnRegister = func(r *analyze.Register) {
+				if f.register(r) {
+					inner(r)
+				}
+			}
+		}
+		if inner := aopt.OnDialog; inner != nil {
+			aopt.OnDialog = func(d *analyze.Dialog) {
+				if f.dialog(d) {
+					inner(d)
+				}
+			}
+		}
+	}
 	a := analyze.New(aopt)
 	readErr := feed(a, o.Files, o.progress)
 	var ue *UsageError
@@ -175,6 +204,11 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		if rep.Calls == nil {
 			rep.Calls = []*analyze.Call{}
 		}
+	}
+	if f.active() {
+		rep.Calls = keep(rep.Calls, f.call)
+		rep.Registrations = keep(rep.Registrations, f.register)
+		rep.Dialogs = keep(rep.Dialogs, f.dialog)
 	}
 	if o.Redact {
 		report.Redact(rep)
@@ -217,4 +251,83 @@ func hasProblem(fs []analyze.Finding) bool {
 		}
 	}
 	return false
+}
+
+// filter picks the calls, registrations and exchanges --number and --call
+// ask for; the summary and the metrics stay those of the whole input.
+type filter struct {
+	digits, user, callID string
+}
+
+func filterOf(o AnalyzeOptions) filter {
+	return filter{digits: onlyDigits(o.Number), user: strings.ToLower(o.Number), callID: o.CallID}
+}
+
+func (f filter) active() bool { return f.user != "" || f.callID != "" }
+
+// number reports whether any of the values names the number: the same
+// last digits (a PBX adds or strips 0, 00, +31) or the same user name.
+func (f filter) number(values ...string) bool {
+	if f.user == "" {
+		return true
+	}
+	for _, v := range values {
+		if strings.EqualFold(v, f.user) {
+			return true
+		}
+		if d := onlyDigits(v); len(f.digits) >= 3 && len(d) >= 3 {
+			n := min(len(d), len(f.digits), 9)
+			if d[len(d)-n:] == f.digits[len(f.digits)-n:] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (f filter) call(c *analyze.Call) bool {
+	if f.callID != "" && c.CallID != f.callID && !slices.Contains(c.Linked, f.callID) {
+		return false
+	}
+	return f.number(c.Caller, c.Callee, userOf(c.Asserted))
+}
+
+func (f filter) register(r *analyze.Register) bool {
+	return f.callID == "" && f.number(userOf(r.AOR))
+}
+
+func (f filter) dialog(*analyze.Dialog) bool {
+	return f.callID == "" && f.user == ""
+}
+
+func keep[T any](xs []T, ok func(T) bool) []T {
+	out := xs[:0]
+	for _, x := range xs {
+		if ok(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func onlyDigits(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// userOf returns the user part of a SIP or tel URI.
+func userOf(uri string) string {
+	s := uri
+	if i := strings.IndexByte(s, ':'); i >= 0 {
+		s = s[i+1:]
+	}
+	if i := strings.IndexAny(s, "@;"); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }

@@ -327,3 +327,26 @@ func TestAnalyzeLocalFlag(t *testing.T) {
 		t.Errorf("with --local given, the private phone is no longer assumed local")
 	}
 }
+
+// --number and --call narrow what is shown; the summary stays whole.
+func TestAnalyzeFilters(t *testing.T) {
+	readManifest(t)
+	path := filepath.Join(sharedCaptures, "sngrep__aaa.pcap")
+	r := analyzeJSON(t, "--number", "+97239287044", path)
+	if len(r.Calls) != 3 || len(r.Dialogs) != 0 || r.Summary.Calls != 4 {
+		t.Errorf("--number: %d calls, %d dialogs, summary %d calls; want 3, 0, 4", len(r.Calls), len(r.Dialogs), r.Summary.Calls)
+	}
+	for _, c := range r.Calls {
+		if !strings.HasSuffix(c.Callee, "97239287044") {
+			t.Errorf("--number kept %s → %s", c.Caller, c.Callee)
+		}
+	}
+	r = analyzeJSON(t, "--call", "85216695-42dcdb1d@192.168.1.2", path)
+	if len(r.Calls) != 1 || r.Calls[0].CallID != "85216695-42dcdb1d@192.168.1.2" || len(r.Registrations) != 0 {
+		t.Errorf("--call: %d calls, %d registrations", len(r.Calls), len(r.Registrations))
+	}
+	r = analyzeJSON(t, "--number", "voi18063", path)
+	if len(r.Calls) != 0 || len(r.Registrations) == 0 {
+		t.Errorf("--number with a user name: %d calls, %d registrations", len(r.Calls), len(r.Registrations))
+	}
+}
