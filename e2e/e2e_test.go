@@ -51,6 +51,8 @@ type scenario struct {
 	// maxForwards is the caller's Max-Forwards; "" means 70
 	// (RFC 3261 section 8.1.1.6).
 	maxForwards string
+	// password is the caller's SIP password; "" means the right one.
+	password string
 
 	// wire is what tshark must see in the capture, in this order with
 	// anything else allowed between: request methods and response codes.
@@ -143,6 +145,13 @@ var scenarios = []scenario{
 		name: "auth-401", uac: "uac_auth.xml", uas: "uas_auth401.xml",
 		wire: []string{"INVITE", "401", "ACK", "INVITE", "100", "180", "200", "ACK", "BYE", "200"},
 		want: expectation{finalStatus: 200, outcome: "answered", fault: "none", tolerate: []string{"auth-challenge"}},
+	},
+	{
+		name: "wrong-password", uac: "uac_wrongpass.xml", uas: "uas_auth401.xml", password: "not-the-password",
+		wire: []string{"INVITE", "401", "ACK", "INVITE", "403", "ACK"},
+		// 403 after the caller sent credentials: its password or user name is
+		// wrong, so the fault is on the caller's side (RFC 3261 section 22.2).
+		want: expectation{finalStatus: 403, outcome: "rejected", fault: "local", finding: "auth-failed"},
 	},
 	{
 		name: "proxy-407", uac: "uac_auth.xml", uas: "uas_answer.xml", proxy: true,
@@ -333,7 +342,7 @@ func runScenario(t *testing.T, sc scenario, transport string) {
 		"-mp", strconv.Itoa(uacMedia), "-cp", strconv.Itoa(uacCtrl),
 		"-m", "1", "-l", "1", "-nostdin", "-timeout", "50s", "-trace_err",
 		"-s", "bob", "-cid_str", callIDPrefix + "%u-%p@%s",
-		"-au", "alice", "-ap", "secret",
+		"-au", "alice", "-ap", orDefault(sc.password, "secret"),
 		"-key", "max_forwards", orDefault(sc.maxForwards, "70"),
 	}
 	if sc.proxy {
