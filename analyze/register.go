@@ -223,8 +223,11 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 			main = t.finding("user-unknown", v, fin.frame)
 			fault = catalog.FaultLocal
 		case fin.code == 423:
-			v["value"] = strconv.Itoa(last.req.expires)
-			v["min"] = ""
+			v["value"] = "?"
+			if last.req.expires >= 0 {
+				v["value"] = strconv.Itoa(last.req.expires)
+			}
+			v["min"] = t.word(" higher (the answer has no Min-Expires)", " hoger (het antwoord heeft geen Min-Expires)")
 			if fin.minExpires > 0 {
 				v["min"] = " " + strconv.Itoa(fin.minExpires) + " s"
 			}
