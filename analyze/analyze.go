@@ -97,14 +97,9 @@ type Analyzer struct {
 	sinceSwp  int
 	settle    time.Duration
 	maxOpen   int
-	recent    generations[recentCall] // reported calls, to ignore their late retransmissions
-	quiet     *list.List              // open calls, the one quiet the longest first
+	recent    generations[uint32] // reported calls' last INVITE CSeq, to ignore their late retransmissions
+	quiet     *list.List          // open calls, the one quiet the longest first
 	forced    int
-}
-
-type recentCall struct {
-	cseq uint32
-	at   time.Time
 }
 
 // New returns an Analyzer.
@@ -124,7 +119,7 @@ func New(opt Options) *Analyzer {
 	}
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(opt.Lang), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
-		recent: newGenerations[recentCall](), quiet: list.New(),
+		recent: newGenerations[uint32](), quiet: list.New(),
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen:      newGenerations[time.Time](),
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
@@ -236,7 +231,7 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	if !(m.Request && method == "INVITE" && m.To.Tag == "") {
 		return nil // mid-dialog traffic of a call whose start was not captured
 	}
-	if r, ok := a.recent.get(m.CallID); ok && m.CSeq <= r.cseq {
+	if cseq, ok := a.recent.get(m.CallID); ok && m.CSeq <= cseq {
 		return nil // a late retransmission of a call already reported
 	}
 	if len(a.calls) >= a.maxOpen {
@@ -371,7 +366,7 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 		}
 		a.unindex(c)
 		if len(c.invites) > 0 {
-			a.recent.put(c.callID, recentCall{cseq: c.invites[len(c.invites)-1].req.cseq, at: c.last})
+			a.recent.put(c.callID, c.invites[len(c.invites)-1].req.cseq)
 		}
 		if a.opt.OnCall != nil {
 			a.opt.OnCall(call)

@@ -42,9 +42,6 @@ type callState struct {
 	frames   []int
 	first    time.Time
 	last     time.Time
-	retrans  int
-	total    int
-	dropped  int // messages beyond maxMessagesPerCall
 	reasons  []Decoded
 	warns    []Decoded
 	parseBad []int    // frames whose Content-Length did not match the body
@@ -75,15 +72,9 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 	if c.elem != nil {
 		a.quiet.MoveToBack(c.elem)
 	}
-	c.total++
-	if retrans {
-		c.retrans++
-	}
 	if len(c.msgs) < maxMessagesPerCall {
 		c.msgs = append(c.msgs, a.exchangeOf(m, retrans))
 		c.frames = append(c.frames, m.Frame)
-	} else {
-		c.dropped++
 	}
 	// A body that does not match its Content-Length is what an ALG that
 	// rewrote addresses leaves behind; not when the message's lines end in
@@ -103,11 +94,8 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	switch m.Method {
 	case "ACK":
 		// An ACK for a non-2xx final shares the INVITE's branch (RFC 3261 §17.1.1.3).
-		if t := c.byKey[txnKey(m, "INVITE")]; t != nil {
-			if t.final != nil && t.final.code >= 300 {
-				t.ackFrames = append(t.ackFrames, m.Frame)
-				return
-			}
+		if t := c.byKey[txnKey(m, "INVITE")]; t != nil && t.final != nil && t.final.code >= 300 {
+			return
 		}
 		if !retrans {
 			c.acks2xx = append(c.acks2xx, newReq(m))
@@ -164,7 +152,6 @@ func (c *callState) addResponse(m Message, retrans bool) {
 		}
 		return
 	}
-	t.finals++
 	if m.CSeqMethod == "INVITE" && m.StatusCode < 300 && m.To.Tag != "" {
 		for _, it := range c.invites {
 			if it == t {

@@ -135,12 +135,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 			break
 		}
 	}
-	for _, h := range []string{"WWW-Authenticate", "Proxy-Authenticate"} {
-		if v := m.Get(h); v != nil {
-			out.ChallengeNonce = string(sipmsg.ParseCredentials(v).Nonce())
-			break
-		}
-	}
+
 	if v := m.Get("Session-ID"); v != nil {
 		s := string(v)
 		if i := strings.IndexByte(s, ';'); i >= 0 {

@@ -46,9 +46,8 @@ type Message struct {
 	UserAgent string
 	Server    string
 
-	AuthUser       string // username in Authorization / Proxy-Authorization
-	AuthNonce      string // nonce in Authorization / Proxy-Authorization
-	ChallengeNonce string // nonce in WWW-Authenticate / Proxy-Authenticate
+	AuthUser  string // username in Authorization / Proxy-Authorization
+	AuthNonce string // nonce in Authorization / Proxy-Authorization
 
 	SessionID string // Session-ID (RFC 7989), the local uuid
 	XCID      string // X-CID / X-Orig-Call-ID style correlation header

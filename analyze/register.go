@@ -54,7 +54,6 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 		}
 		return
 	}
-	t.finals++
 	if t.final == nil {
 		x := newResp(m)
 		t.final = &x
@@ -285,7 +284,6 @@ type dlgState struct {
 	final    *respInfo
 	frames   []int
 	last     time.Time
-	sends    int
 }
 
 func (d *dlgState) add(m Message, retrans bool) {
@@ -298,7 +296,6 @@ func (d *dlgState) add(m Message, retrans bool) {
 			r := newReq(m)
 			d.first = &r
 		}
-		d.sends++
 		if !retrans {
 			d.requests++
 		}

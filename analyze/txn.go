@@ -9,27 +9,25 @@ import (
 
 // reqInfo is what the analyzer keeps of a request's first transmission.
 type reqInfo struct {
-	frame         int
-	time          time.Time
-	src, dst      netip.AddrPort
-	transport     string
-	vias          []Via
-	ruri          string
-	from, to      Party
-	pai           string
-	contact       string
-	contactIP     string
-	maxForwards   int
-	expires       int
-	sdp           *SDP
-	contentLength int
-	bodyLen       int
-	agent         string
-	authUser      string
-	authNonce     string
-	sessionID     string
-	xcid, icid    string
-	cseq          uint32
+	frame       int
+	time        time.Time
+	src, dst    netip.AddrPort
+	transport   string
+	vias        []Via
+	ruri        string
+	from, to    Party
+	pai         string
+	contact     string
+	contactIP   string
+	maxForwards int
+	expires     int
+	sdp         *SDP
+	agent       string
+	authUser    string
+	authNonce   string
+	sessionID   string
+	xcid, icid  string
+	cseq        uint32
 }
 
 // respInfo is what the analyzer keeps of a response.
@@ -48,7 +46,6 @@ type respInfo struct {
 	warnings   []string
 	reasons    []string
 	contact    string
-	challenge  string
 	received   string // received parameter of the top Via (RFC 3261 §18.2.1)
 }
 
@@ -63,8 +60,6 @@ type txn struct {
 	lastSend    time.Time
 	provisional []respInfo
 	final       *respInfo
-	finals      int // final responses seen, retransmissions included
-	ackFrames   []int
 	cancel      *reqInfo // CANCEL for this INVITE
 }
 
@@ -72,8 +67,8 @@ func newReq(m Message) reqInfo {
 	return reqInfo{
 		frame: m.Frame, time: m.Time, src: m.Src, dst: m.Dst, transport: m.Transport, vias: m.Vias,
 		ruri: m.RequestURI, from: m.From, to: m.To, pai: m.PAI, contact: m.Contact, contactIP: m.ContactIP,
-		maxForwards: m.MaxForwards, expires: m.Expires, sdp: m.SDP, contentLength: m.ContentLength,
-		bodyLen: m.BodyLen, agent: m.UserAgent, authUser: m.AuthUser, authNonce: m.AuthNonce,
+		maxForwards: m.MaxForwards, expires: m.Expires, sdp: m.SDP,
+		agent: m.UserAgent, authUser: m.AuthUser, authNonce: m.AuthNonce,
 		sessionID: m.SessionID, xcid: m.XCID, icid: m.ICID, cseq: m.CSeq,
 	}
 }
@@ -86,7 +81,7 @@ func newResp(m Message) respInfo {
 	return respInfo{
 		code: m.StatusCode, reason: m.Reason, frame: m.Frame, time: m.Time, src: m.Src, dst: m.Dst,
 		toTag: m.To.Tag, agent: agent, retryAfter: m.RetryAfter, minSE: m.MinSE, minExpires: m.MinExpires,
-		expires: m.Expires, warnings: m.Warnings, reasons: m.Reasons, contact: m.Contact, challenge: m.ChallengeNonce,
+		expires: m.Expires, warnings: m.Warnings, reasons: m.Reasons, contact: m.Contact,
 		received: received(m),
 	}
 }
