@@ -257,9 +257,10 @@ func inflateHEP(v []byte) ([]byte, error) {
 	return d, nil
 }
 
-// hepTransport names the transport of the original packet.
-func hepTransport(proto uint8) string {
-	switch proto {
+// Transport names the transport of the original packet: "tcp", "sctp",
+// or "udp" for UDP and anything unknown.
+func (p HEPPacket) Transport() string {
+	switch p.Protocol {
 	case 6:
 		return "tcp"
 	case 132:

@@ -589,7 +589,7 @@ func (r *Reader) emitHEP(h HEPPacket) {
 		r.cur.time = h.Time
 	}
 	r.cur.encap = "hep" + string(rune('0'+h.Version))
-	tr := hepTransport(h.Protocol)
+	tr := h.Transport()
 	m := trimKeepAlive(h.Payload)
 	for len(m) > 0 {
 		if !sipmsg.LooksLikeSIP(m) {

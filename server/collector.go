@@ -61,7 +61,7 @@ func (d *decoder) hep(b []byte, wall time.Time) (inbound, bool) {
 	if t.IsZero() {
 		t = wall // HEP1 carries no time
 	}
-	return d.sip(p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: hepTransport(p.Protocol)}, wall)
+	return d.sip(p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: p.Transport()}, wall)
 }
 
 // sip parses one SIP message; meta says where and when it was seen.
@@ -88,16 +88,6 @@ func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time) (inboun
 		return inbound{}, false
 	}
 	return inbound{msg: m, raw: bytes.Clone(payload), wall: wall}, true
-}
-
-func hepTransport(proto uint8) string {
-	switch proto {
-	case 6:
-		return "tcp"
-	case 132:
-		return "sctp"
-	}
-	return "udp"
 }
 
 // enqueue hands a message to the analyzer, or drops and counts it when the
