@@ -26,7 +26,9 @@ type Packet struct {
 	// Encap names how the message reached the capture: the outermost tunnel
 	// ("ipip", "gre", "erspan", "vxlan", "gtp", "pppoe"), "hep1"/"hep2"/"hep3"
 	// (addresses and time are then those of the HEP header), or "icmp" for a
-	// message quoted in an ICMP error sent back to its sender; "" when plain.
+	// message quoted in an ICMP error sent back to its sender, "log" for a
+	// message read from a text log (its bytes passed through a logger);
+	// "" when plain.
 	Encap   string
 	Payload []byte // exactly one SIP message (framed); valid until the next call to Next
 }

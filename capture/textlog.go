@@ -43,7 +43,7 @@ func (r *Reader) stepLog() error {
 	}
 	r.integ.Frames++
 	r.frame = m.Line
-	r.cur = frameInfo{time: m.Time.UTC()}
+	r.cur = frameInfo{time: m.Time.UTC(), encap: "log"}
 	p := trimKeepAlive(m.Payload)
 	if !sipmsg.LooksLikeSIP(p) {
 		r.integ.Malformed++

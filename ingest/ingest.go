@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,7 +79,6 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 
 type source struct {
 	name string
-	log  bool // a text log, not a capture
 	rd   *capture.Reader
 	pkt  capture.Packet
 	ok   bool
@@ -89,7 +87,7 @@ type source struct {
 
 // Each reads the inputs and calls fn with each SIP message in time order
 // across the inputs (a merge on capture time; within one input its own
-// order is kept). A message read from a text log has Encap "log". The packet's payload and the message are valid only
+// order is kept). The packet's payload and the message are valid only
 // during the call. Errors: *OpenError before anything is read,
 // *DamagedError after everything readable was handed on.
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
@@ -105,7 +103,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		if err != nil {
 			return res, &OpenError{Name: in.Name, Err: err}
 		}
-		srcs = append(srcs, &source{name: in.Name, rd: rd, log: strings.HasPrefix(rd.Format(), "log")})
+		srcs = append(srcs, &source{name: in.Name, rd: rd})
 	}
 	for _, s := range srcs {
 		s.advance()
@@ -125,9 +123,6 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 			opt.OnMessage()
 		}
 		if err := sipmsg.Parse(best.pkt.Payload, &msg); err == nil {
-			if best.log && best.pkt.Encap == "" {
-				best.pkt.Encap = "log" // tells the analyzer the bytes passed through a logger
-			}
 			fn(best.pkt, &msg)
 		} else {
 			res.Integrity.Malformed++
