@@ -256,9 +256,9 @@ func (a *Analyzer) isRetransmission(m Message) (retrans, dup bool) {
 	v, _ := m.topVia()
 	var b strings.Builder
 	b.Grow(128)
-	b.WriteString(m.Src.String())
+	b.WriteString(a.addrString(m.Src))
 	b.WriteByte('>')
-	b.WriteString(m.Dst.String())
+	b.WriteString(a.addrString(m.Dst))
 	b.WriteByte('|')
 	b.WriteString(m.CallID)
 	b.WriteByte('|')
