@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ func benchmarkRead(b *testing.B, data []byte) {
 func benchmarkShared(b *testing.B, name string) {
 	data, err := os.ReadFile(filepath.Join(sharedCaptures, name))
 	if err != nil {
-		b.Skip("shared capture not present:", name)
+		sharedtest.Missing(b, filepath.Join(sharedCaptures, name), err)
 	}
 	benchmarkRead(b, data)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
 	"net/netip"
 	"os"
@@ -305,7 +306,7 @@ var goldenShared = []string{
 
 func TestGoldenShared(t *testing.T) {
 	if _, err := os.Stat(sharedCaptures); errors.Is(err, os.ErrNotExist) {
-		t.Skip("shared captures not present:", sharedCaptures)
+		sharedtest.Missing(t, sharedCaptures, err)
 	}
 	for _, name := range goldenShared {
 		t.Run(name, func(t *testing.T) {

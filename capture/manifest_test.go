@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
 	"maps"
 	"os"
@@ -30,7 +31,7 @@ func readManifest(t testing.TB) []manifestRow {
 	t.Helper()
 	f, err := os.Open(filepath.Join(sharedCaptures, "MANIFEST.tsv"))
 	if errors.Is(err, os.ErrNotExist) {
-		t.Skip("shared captures not present:", sharedCaptures)
+		sharedtest.Missing(t, sharedCaptures, err)
 	}
 	if err != nil {
 		t.Fatal(err)

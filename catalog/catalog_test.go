@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bufio"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,7 +19,7 @@ func readTSV(t *testing.T, name string) [][]string {
 	t.Helper()
 	f, err := os.Open(filepath.Join(refDir, name))
 	if os.IsNotExist(err) {
-		t.Skipf("%s not found: the shared reference folder is not beside the repository", name)
+		sharedtest.Missing(t, filepath.Join(refDir, name), err)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"errors"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -19,7 +20,7 @@ func sharedFile(t *testing.T, name string) string {
 	t.Helper()
 	p := filepath.Join(shared, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared capture %s not available", name)
+		sharedtest.Missing(t, p, err)
 	}
 	return p
 }

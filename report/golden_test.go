@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ func loadReport(t testing.TB, name string, lang catalog.Lang) *analyze.Report {
 	t.Helper()
 	path := filepath.Join(capturesDir, name)
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared capture %s not available: %v", path, err)
+		sharedtest.Missing(t, path, err)
 	}
 	rd, err := capture.OpenFile(path)
 	if err != nil {

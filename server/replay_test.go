@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,7 @@ func sharedCapture(t testing.TB, name string) string {
 	t.Helper()
 	p := filepath.Join(sharedCaptures, name)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared capture %s not available: %v", name, err)
+		sharedtest.Missing(t, p, err)
 	}
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ func readManifest(t *testing.T) []manifestRow {
 	t.Helper()
 	f, err := os.Open(filepath.Join(capturesDir, "MANIFEST.tsv"))
 	if err != nil {
-		t.Skipf("shared captures not beside the repository: %v", err)
+		sharedtest.Missing(t, capturesDir, err)
 	}
 	defer f.Close()
 	var rows []manifestRow

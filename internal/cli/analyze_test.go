@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ func readManifest(t *testing.T) []manifestRow {
 	t.Helper()
 	f, err := os.Open(filepath.Join(sharedCaptures, "MANIFEST.tsv"))
 	if os.IsNotExist(err) {
-		t.Skip("shared captures not found beside the repository")
+		sharedtest.Missing(t, sharedCaptures, err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +287,7 @@ func TestAnalyzeErrors(t *testing.T) {
 	src := filepath.Join(sharedCaptures, "MichalCab-ISA__sip.pcap")
 	b, err := os.ReadFile(src)
 	if os.IsNotExist(err) {
-		t.Skip("shared captures not found")
+		sharedtest.Missing(t, src, err)
 	}
 	cut := filepath.Join(dir, "cut.pcap")
 	if err := os.WriteFile(cut, b[:len(b)*2/3], 0o644); err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
 	"net/http"
 	"os"
@@ -54,7 +55,7 @@ func TestServeAnalyzeSameBytes(t *testing.T) {
 		path := filepath.Join(dir, name)
 		body, err := os.ReadFile(path)
 		if err != nil {
-			t.Skipf("shared capture: %v", err)
+			sharedtest.Missing(t, path, err)
 		}
 		var want bytes.Buffer
 		wd, _ := os.Getwd()
