@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS calls (
 	caller_name  TEXT NOT NULL,
 	reason       TEXT NOT NULL,
 	summary      TEXT NOT NULL,
-	json         BLOB NOT NULL
+	json         BLOB NOT NULL,
+	peer         TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS calls_call_id ON calls(call_id);
 CREATE INDEX IF NOT EXISTS calls_start ON calls(start);
@@ -97,6 +98,10 @@ func OpenSQLite(path string) (*SQLite, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: %s: create schema: %w", path, err)
 	}
+	if err := migrate(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn("&_pragma=query_only(1)"))
 	if err != nil {
 		w.Close()
@@ -104,6 +109,21 @@ func OpenSQLite(path string) (*SQLite, error) {
 	}
 	r.SetMaxOpenConns(4)
 	return &SQLite{w: w, r: r, path: path}, nil
+}
+
+// migrate adds the columns a database made by an older sipcause lacks.
+// Calls stored before the peer column existed count under an empty peer.
+func migrate(w *sql.DB) error {
+	var n int
+	if err := w.QueryRow(`SELECT count(*) FROM pragma_table_info('calls') WHERE name = 'peer'`).Scan(&n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n == 0 {
+		if _, err := w.Exec(`ALTER TABLE calls ADD COLUMN peer TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	return nil
 }
 
 // Path returns the database file name.
@@ -121,8 +141,8 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 	defer tx.Rollback()
 	insCall, err := tx.PrepareContext(ctx, `INSERT INTO calls
 		(call_id, start, caller, callee, from_uri, to_uri, final_status, outcome, fault, leg_of, pdd_ms, duration_ms,
-		caller_name, reason, summary, json)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		caller_name, reason, summary, json, peer)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
@@ -140,7 +160,7 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
 		res, err := insCall.ExecContext(ctx, c.CallID, c.Start.UnixNano(), c.Caller, c.Callee, c.From, c.To,
-			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, c.Summary, js)
+			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, c.Summary, js, Peer(c))
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
@@ -382,6 +402,118 @@ func (s *SQLite) Timeline(ctx context.Context, from, to time.Time, step time.Dur
 			x.Start = out[b].Start
 			out[b] = x
 		}
+	}
+	return out, rows.Err()
+}
+
+// CountCalls implements Store. Like Timeline it leaves out calls that
+// continue another leg, so that a call through a B2BUA counts once.
+func (s *SQLite) CountCalls(ctx context.Context, q CountQuery) ([]Count, error) {
+	col, ok := map[string]string{ByStatus: "final_status", ByFault: "fault", ByPeer: "peer", ByCallee: "callee", ByCaller: "caller"}[q.By]
+	if !ok {
+		return nil, fmt.Errorf("store: count: cannot group by %q", q.By)
+	}
+	if !q.To.After(q.From) || q.From.IsZero() {
+		return nil, errors.New("store: count: empty range")
+	}
+	if q.Step < 0 || q.Step > 0 && q.To.Sub(q.From)/q.Step > 10000 {
+		return nil, errors.New("store: count: more than 10000 buckets")
+	}
+	where := "start >= ? AND start < ? AND leg_of = ''"
+	args := []any{q.From.UnixNano(), q.To.UnixNano()}
+	if q.Outcomes != nil {
+		where += " AND outcome IN (''" + strings.Repeat(",?", len(q.Outcomes)) + ")"
+		for _, o := range q.Outcomes {
+			args = append(args, o)
+		}
+	}
+	top := q.Top
+	if top <= 0 || top > MaxLimit {
+		top = MaxLimit
+	}
+	step := int64(q.Step)
+	if step == 0 {
+		step = q.To.UnixNano() - q.From.UnixNano()
+	}
+	// The groups are ranked over the whole period, then counted per
+	// bucket: a chart shows the same top groups in every bucket.
+	query := `WITH sel AS (SELECT ` + col + ` AS k, start FROM calls WHERE ` + where + `),
+		top AS (SELECT k FROM sel GROUP BY k ORDER BY count(*) DESC, k LIMIT ?)
+		SELECT (start - ?) / ? AS b, CAST(k AS TEXT), count(*) FROM sel WHERE k IN (SELECT k FROM top)
+		GROUP BY b, k ORDER BY b, count(*) DESC, k`
+	args = append(args, top, q.From.UnixNano(), step)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: count: %w", err)
+	}
+	defer rows.Close()
+	out := []Count{}
+	for rows.Next() {
+		var b int64
+		var c Count
+		if err := rows.Scan(&b, &c.Key, &c.Count); err != nil {
+			return nil, fmt.Errorf("store: count: %w", err)
+		}
+		if q.Step > 0 {
+			c.Start = q.From.Add(time.Duration(b) * q.Step).UTC()
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// SearchRegistrations implements Store.
+func (s *SQLite) SearchRegistrations(ctx context.Context, q RegQuery) ([]*analyze.Register, error) {
+	var where []string
+	var args []any
+	if q.AOR != "" {
+		pat := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q.AOR) + "%"
+		where = append(where, `aor LIKE ? ESCAPE '\'`)
+		args = append(args, pat)
+	}
+	if !q.From.IsZero() {
+		where = append(where, "start >= ?")
+		args = append(args, q.From.UnixNano())
+	}
+	if !q.To.IsZero() {
+		where = append(where, "start < ?")
+		args = append(args, q.To.UnixNano())
+	}
+	sel := `SELECT id, aor, start, outcome, json FROM registrations`
+	if len(where) > 0 {
+		sel += " WHERE " + strings.Join(where, " AND ")
+	}
+	if q.Latest {
+		sel = `SELECT id, start, outcome, json FROM (SELECT *, row_number() OVER (PARTITION BY aor ORDER BY start DESC, id DESC) AS rn
+			FROM (` + sel + `)) WHERE rn = 1`
+	}
+	query := `SELECT json FROM (` + sel + `)`
+	if q.Outcome != "" {
+		query += " WHERE outcome = ?"
+		args = append(args, q.Outcome)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	query += " ORDER BY start DESC, id DESC LIMIT ? OFFSET ?"
+	args = append(args, min(limit, MaxLimit), max(q.Offset, 0))
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: registrations: %w", err)
+	}
+	defer rows.Close()
+	out := []*analyze.Register{}
+	for rows.Next() {
+		var js []byte
+		if err := rows.Scan(&js); err != nil {
+			return nil, fmt.Errorf("store: registrations: %w", err)
+		}
+		r := &analyze.Register{}
+		if err := json.Unmarshal(js, r); err != nil {
+			return nil, fmt.Errorf("store: registrations: %w", err)
+		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

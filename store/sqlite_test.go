@@ -287,3 +287,157 @@ func FuzzDecodeMessages(f *testing.F) {
 		}
 	})
 }
+
+// TestCountCalls groups failures by cause, side, peer and number, per
+// bucket and over the whole period, leaving out second legs.
+func TestCountCalls(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	var batch []CallRecord
+	// Minute i: 0-5 answered, then failures: 486 from 10.0.0.2 (x3),
+	// 503 from 10.0.0.9 (x2), a timeout without a final response (x1).
+	add := func(i, status int, outcome, fault, from string) {
+		cr := testCall(i, status, outcome)
+		cr.Call.Fault = fault
+		cr.Call.Dst = "10.0.0.2:5060"
+		if from != "" {
+			cr.Call.FinalFrom = &analyze.Responder{Addr: from}
+		}
+		batch = append(batch, cr)
+	}
+	for i := range 6 {
+		add(i, 200, analyze.OutcomeAnswered, "none", "10.0.0.2:5060")
+	}
+	add(6, 486, analyze.OutcomeBusy, "remote", "10.0.0.2:5060")
+	add(7, 486, analyze.OutcomeBusy, "remote", "10.0.0.2:5060")
+	add(70, 486, analyze.OutcomeBusy, "remote", "10.0.0.2:5060")
+	add(8, 503, analyze.OutcomeFailed, "provider", "10.0.0.9:5060")
+	add(71, 503, analyze.OutcomeFailed, "provider", "10.0.0.9:5060")
+	add(9, 0, analyze.OutcomeTimeout, "network", "")
+	leg := testCall(10, 503, analyze.OutcomeFailed)
+	leg.Call.LegOf = "call-8@test"
+	batch = append(batch, leg)
+	if err := s.PutCalls(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	whole := func(by string, top int) string {
+		t.Helper()
+		cs, err := s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(2 * time.Hour), By: by, Outcomes: FailedOutcomes, Top: top})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []string
+		for _, c := range cs {
+			if !c.Start.IsZero() {
+				t.Errorf("%s: no step but a bucket start %v", by, c.Start)
+			}
+			parts = append(parts, fmt.Sprintf("%s=%d", c.Key, c.Count))
+		}
+		return strings.Join(parts, " ")
+	}
+	for _, tt := range []struct {
+		by   string
+		top  int
+		want string
+	}{
+		{ByStatus, 0, "486=3 503=2 0=1"},
+		{ByFault, 0, "remote=3 provider=2 network=1"},
+		{ByPeer, 0, "10.0.0.2:5060=4 10.0.0.9:5060=2"}, // the timeout counts where the INVITE went
+		{ByPeer, 1, "10.0.0.2:5060=4"},
+		{ByCallee, 0, "31201234567=6"},
+	} {
+		if got := whole(tt.by, tt.top); got != tt.want {
+			t.Errorf("by %s top %d: %s, want %s", tt.by, tt.top, got, tt.want)
+		}
+	}
+	// Per hour: the first hour has 486 x2, 503, timeout; the second 486, 503.
+	cs, err := s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(2 * time.Hour), Step: time.Hour, By: ByStatus, Outcomes: FailedOutcomes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, fmt.Sprintf("%s %s=%d", c.Start.Format("15:04"), c.Key, c.Count))
+	}
+	if want := "12:00 486=2 12:00 0=1 12:00 503=1 13:00 486=1 13:00 503=1"; strings.Join(got, " ") != want {
+		t.Errorf("per hour: %s, want %s", strings.Join(got, " "), want)
+	}
+	if _, err := s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(time.Hour), By: "summary; DROP TABLE calls"}); err == nil {
+		t.Error("an unknown column was accepted")
+	}
+	if _, err := s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(time.Hour), Step: time.Millisecond, By: ByStatus}); err == nil {
+		t.Error("3.6 million buckets were accepted")
+	}
+}
+
+// TestSearchRegistrations: the newest registration per address of record
+// tells who is registered now and who is failing.
+func TestSearchRegistrations(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	reg := func(i int, aor string, status int, outcome string) *analyze.Register {
+		return &analyze.Register{CallID: fmt.Sprintf("r%d", i), AOR: aor, Start: t0.Add(time.Duration(i) * time.Minute),
+			FinalStatus: status, Outcome: outcome, Fault: "local"}
+	}
+	regs := []*analyze.Register{
+		reg(0, "sip:alice@x", 200, "registered"),
+		reg(1, "sip:bob@x", 200, "registered"),
+		reg(2, "sip:alice@x", 403, "failed"), // alice fails now
+		reg(3, "sip:carol_1@x", 0, "timeout"),
+		reg(4, "sip:bob@x", 200, "registered"),
+	}
+	if err := s.PutRegistrations(ctx, regs); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(q RegQuery) string {
+		t.Helper()
+		rs, err := s.SearchRegistrations(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.CallID)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tt := range []struct {
+		name string
+		q    RegQuery
+		want string
+	}{
+		{"all, newest first", RegQuery{}, "r4 r3 r2 r1 r0"},
+		{"latest per AOR", RegQuery{Latest: true}, "r4 r3 r2"},
+		{"latest failed", RegQuery{Latest: true, Outcome: "failed"}, "r2"},
+		{"latest registered", RegQuery{Latest: true, Outcome: "registered"}, "r4"},
+		{"every failure", RegQuery{Outcome: "failed"}, "r2"},
+		{"aor", RegQuery{AOR: "alice"}, "r2 r0"},
+		{"like is escaped", RegQuery{AOR: "_"}, "r3"},
+		{"time range", RegQuery{From: t0.Add(time.Minute), To: t0.Add(3 * time.Minute)}, "r2 r1"},
+		{"latest in a range", RegQuery{Latest: true, To: t0.Add(2 * time.Minute)}, "r1 r0"},
+		{"limit", RegQuery{Limit: 2, Offset: 1}, "r3 r2"},
+	} {
+		if got := ids(tt.q); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestMigratePeer opens a database made before the peer column existed.
+func TestMigratePeer(t *testing.T) {
+	s, path := openTemp(t)
+	if _, err := s.w.Exec(`CREATE TABLE old AS SELECT * FROM calls; DROP TABLE calls;
+		CREATE TABLE calls AS SELECT id, call_id, start, caller, callee, from_uri, to_uri, final_status, outcome, fault,
+		leg_of, pdd_ms, duration_ms, caller_name, reason, summary, json FROM old; DROP TABLE old`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.PutCalls(context.Background(), []CallRecord{testCall(1, 486, analyze.OutcomeBusy)}); err != nil {
+		t.Fatal(err)
+	}
+}

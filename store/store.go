@@ -28,6 +28,13 @@ type Store interface {
 	GetCall(ctx context.Context, id string) (*CallRecord, error)
 	// Timeline counts calls per time bucket for the RFC 6076 dashboard.
 	Timeline(ctx context.Context, from, to time.Time, step time.Duration) ([]Bucket, error)
+	// CountCalls counts the calls that match q, grouped by one column
+	// and, when q.Step is set, by time bucket: the dashboard's failures
+	// by cause, side and peer over time, and its top failing numbers.
+	CountCalls(ctx context.Context, q CountQuery) ([]Count, error)
+	// SearchRegistrations returns the registrations that match q, newest
+	// first.
+	SearchRegistrations(ctx context.Context, q RegQuery) ([]*analyze.Register, error)
 	// Stats counts what the store holds.
 	Stats(ctx context.Context) (Stats, error)
 	// Retain deletes calls and registrations that started before t and
@@ -141,4 +148,60 @@ type Stats struct {
 	Oldest        time.Time `json:"oldest,omitzero"`
 	Newest        time.Time `json:"newest,omitzero"`
 	Bytes         int64     `json:"bytes"` // on disk, when known
+}
+
+// Peer is the host a call failed at or went to: the sender of the final
+// response (RFC 3261 §8.1.3.3) when one came back, otherwise where the
+// INVITE was sent. The dashboard counts failures per peer.
+func Peer(c *analyze.Call) string {
+	if c.FinalFrom != nil && c.FinalFrom.Addr != "" {
+		return c.FinalFrom.Addr
+	}
+	return c.Dst
+}
+
+// The columns CountQuery.By groups by.
+const (
+	ByStatus = "status" // final status code; 0 when no final response came
+	ByFault  = "fault"  // whose side (catalog.Fault)
+	ByPeer   = "peer"   // see Peer
+	ByCallee = "callee" // the number called
+	ByCaller = "caller" // the number calling
+)
+
+// FailedOutcomes are the outcomes a call did not go through with, as a
+// caller sees it (analyze.Outcome*): answered, cancelled by the caller,
+// redirected and incomplete calls are not failures.
+var FailedOutcomes = []string{"busy", "rejected", "no_answer", "timeout", "failed"}
+
+// CountQuery selects and groups calls for CountCalls.
+type CountQuery struct {
+	From, To time.Time     // start in [From, To); both required
+	Step     time.Duration // bucket width; 0 counts the whole period
+	By       string        // ByStatus, ByFault, ByPeer, ByCallee or ByCaller
+	Outcomes []string      // only these outcomes; nil means all
+	// Top keeps the Top groups with the most calls over the whole
+	// period (0 keeps all, capped at MaxLimit).
+	Top int
+}
+
+// Count is the number of calls of one group in one time bucket. Start is
+// zero when the query had no Step.
+type Count struct {
+	Start time.Time `json:"start,omitzero"`
+	Key   string    `json:"key"`
+	Count int       `json:"count"`
+}
+
+// RegQuery selects registrations. Zero fields do not restrict.
+type RegQuery struct {
+	AOR     string    // a substring of the address of record
+	Outcome string    // registered, unregistered, failed, timeout, incomplete
+	From    time.Time // start at or after
+	To      time.Time // start before
+	// Latest keeps only the newest registration of each address of record
+	// (before Outcome is applied): who is registered now, who is failing.
+	Latest bool
+	Limit  int // at most this many; 0 means 100, capped at MaxLimit
+	Offset int
 }
