@@ -39,7 +39,9 @@ type Options struct {
 	// LocalHosts are host names (as they appear in Via or From) that are
 	// the user's own.
 	LocalHosts []string
-	// Lang is the language of the texts in the report.
+	// Lang is the language the report is meant to be read in (Report.Lang).
+	// The analyzer itself writes no text: the report package renders the
+	// findings in any language.
 	Lang catalog.Lang
 	// Catalog is the knowledge base; nil means catalog.Default().
 	Catalog *catalog.Catalog
@@ -118,7 +120,7 @@ func New(opt Options) *Analyzer {
 		opt.MaxOpenCalls = maxOpenItems
 	}
 	return &Analyzer{
-		opt: opt, cat: cat, text: loadTexts(opt.Lang), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
+		opt: opt, cat: cat, text: loadTexts(), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
 		recent: newGenerations[uint32](), quiet: list.New(),
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen:      newGenerations[time.Time](),

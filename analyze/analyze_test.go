@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sipcause/sipcause/catalog"
 )
 
 var t0 = time.Date(2026, 3, 2, 10, 42, 0, 0, time.UTC)
@@ -220,7 +218,7 @@ func TestRegistrationIntervalTooBrief(t *testing.T) {
 		t.Fatalf("%d registrations", len(r.Registrations))
 	}
 	g := r.Registrations[0]
-	if g.Outcome != RegFailed || g.Fault != "local" || g.Findings[0].ID != "interval-too-brief" || !strings.Contains(g.Findings[0].Text, "300") {
+	if g.Outcome != RegFailed || g.Fault != "local" || g.Findings[0].ID != "interval-too-brief" || g.Findings[0].Values["min"] != " 300 s" {
 		t.Errorf("registration %+v", g)
 	}
 }
@@ -286,22 +284,30 @@ func TestFindingTexts(t *testing.T) {
 			t.Errorf("%s: advice in English and Dutch differ in length", id)
 		}
 	}
-	var f flow
-	f.req(0, phone, provider, "INVITE", "x", 1, "z9hG4bK-1", "f1", "")
-	f.resp(30*time.Millisecond, provider, phone, 486, "Busy Here", "x", 1, "INVITE", "z9hG4bK-1", "f1", "t1")
-	for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
-		r := run(t, f.msgs, Options{Lang: lang})
-		for _, c := range r.Calls {
-			for _, fd := range c.Findings {
-				if strings.ContainsAny(fd.Text, "{}") {
-					t.Errorf("%s/%s: unfilled placeholder in %q", lang, fd.ID, fd.Text)
-				}
-			}
-		}
-		if lang == catalog.Dutch && !strings.Contains(r.Calls[0].Explanation, "in gesprek") {
-			t.Errorf("Dutch explanation: %q", r.Calls[0].Explanation)
+	ps := Phrases()
+	for id, p := range ps {
+		if p.EN == "" || p.NL == "" || (p.OneEN == "") != (p.OneNL == "") {
+			t.Errorf("phrase %s: English and Dutch must both exist, with or without a singular", id)
 		}
 	}
+}
+
+// findingData is everything a finding holds, for tests that look for a
+// value: values, phrase ids with their values, and raw parts.
+func findingData(f Finding) string {
+	var b strings.Builder
+	for k, v := range f.Values {
+		b.WriteString(k + "=" + v + " ")
+	}
+	for k, ps := range f.Parts {
+		for _, p := range ps {
+			b.WriteString(k + ":" + p.Phrase + " " + p.Raw + " ")
+			for pk, pv := range p.Values {
+				b.WriteString(pk + "=" + pv + " ")
+			}
+		}
+	}
+	return b.String()
 }
 
 // The capture ending before Timer B is not a timeout.
@@ -339,8 +345,8 @@ func TestALGRewritesBetweenCapturePoints(t *testing.T) {
 		t.Fatalf("no alg-suspected finding: %+v", c.Findings)
 	}
 	for _, fd := range c.Findings {
-		if fd.ID == "alg-suspected" && (!strings.Contains(fd.Text, "Contact") || !reflect.DeepEqual(fd.Frames, []int{1, 2})) {
-			t.Errorf("alg finding %q frames %v", fd.Text, fd.Frames)
+		if fd.ID == "alg-suspected" && (!strings.Contains(findingData(fd), "header=Contact") || !reflect.DeepEqual(fd.Frames, []int{1, 2})) {
+			t.Errorf("alg finding %q frames %v", findingData(fd), fd.Frames)
 		}
 	}
 }
@@ -359,7 +365,7 @@ func TestReinviteForFaxRefused(t *testing.T) {
 	checkCall(t, c, 200, OutcomeAnswered, "none", "")
 	found := false
 	for _, fd := range c.Findings {
-		if fd.ID == "reinvite-rejected" && strings.Contains(fd.Text, "T.38") && strings.Contains(fd.Text, "re-INVITE") {
+		if fd.ID == "reinvite-rejected" && strings.Contains(findingData(fd), "what:t38-switch") && fd.Values["method"] == "re-INVITE" {
 			found = true
 		}
 	}
@@ -499,7 +505,7 @@ func TestFindingIDsInCodeHaveTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	used := map[string]bool{}
-	re := regexp.MustCompile(`finding\("([a-z0-9-]+)"`)
+	re := regexp.MustCompile(`finding(?:With)?\("([a-z0-9-]+)"`)
 	files, _ := filepath.Glob("*.go")
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -521,6 +527,37 @@ func TestFindingIDsInCodeHaveTexts(t *testing.T) {
 	for id := range texts {
 		if !used[id] {
 			t.Errorf("finding %q has a text but is never reported", id)
+		}
+	}
+}
+
+// Every phrase the code refers to exists, and every phrase is used.
+func TestPhraseIDsInCodeExist(t *testing.T) {
+	ps := Phrases()
+	used := map[string]bool{}
+	re := regexp.MustCompile(`phrase\("([a-z0-9-]+)"|"(role-[a-z-]+)"`)
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatch(b, -1) {
+			used[string(m[1])+string(m[2])] = true
+		}
+	}
+	for id := range used {
+		if _, ok := ps[id]; !ok {
+			t.Errorf("phrase %q is used in the code but missing from data/phrases.yaml", id)
+		}
+	}
+	for id := range ps {
+		// Summaries rendered by the report package.
+		if !used[id] && id != "call-answered" && id != "timer-f" {
+			t.Errorf("phrase %q is never used", id)
 		}
 	}
 }

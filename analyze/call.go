@@ -2,9 +2,9 @@ package analyze
 
 import (
 	"container/list"
-	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -44,8 +44,8 @@ type callState struct {
 	last     time.Time
 	reasons  []Decoded
 	warns    []Decoded
-	parseBad []int    // frames whose Content-Length did not match the body
-	alg      []string // signs that a device rewrote SIP on the way
+	parseBad []int  // frames whose Content-Length did not match the body
+	alg      []Part // signs that a device rewrote SIP on the way
 	algFr    []int
 	byBranch map[string]*copyInfo // branch+method -> first copy seen, to compare copies seen at two points
 
@@ -194,7 +194,7 @@ func (c *callState) compareCopies(m Message, same *txn) {
 	}
 	note := func(what, a, b string) {
 		if a != b && a != "" && b != "" {
-			c.alg = append(c.alg, fmt.Sprintf("%s %s: %s in frame %d, %s in frame %d", m.Method, what, a, r.frame, b, m.Frame))
+			c.alg = append(c.alg, phrase("alg-copy", "method", m.Method, "header", what, "a", a, "fa", strconv.Itoa(r.frame), "b", b, "fb", strconv.Itoa(m.Frame)))
 			c.algFr = append(c.algFr, r.frame, m.Frame)
 		}
 	}

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -101,7 +100,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	call.Reasons = a.decodeReasons(c.reasons)
 	call.Warnings = a.decodeWarnings(c.warns)
 	for _, r := range call.Reasons {
-		if r.Meaning != "" && call.EndReason == "" && len(c.byes) > 0 {
+		if call.EndReason == "" && len(c.byes) > 0 {
 			call.EndReason = r.Value
 		}
 	}
@@ -147,25 +146,23 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		span := last.lastSend.Sub(last.req.time)
 		waited := captureEnd.Sub(last.req.time)
 		v["count"] = strconv.Itoa(sends)
-		v["secs"] = t.secs(span)
+		v["secs"] = secs(span)
 		switch {
 		case waited >= TimerB || sends >= 7:
 			call.Outcome = OutcomeTimeout
 			fault = catalog.FaultNetwork
 			main = t.finding("no-response", v, last.frames...)
-			call.Advice = t.advice("no-response")
 		case cancelled:
 			call.Outcome = OutcomeCancelled
 			fault = catalog.FaultNone
 			lc := lastCancel(prim)
-			v["secs"] = t.secs(lc.time.Sub(first.req.time))
+			v["secs"] = secs(lc.time.Sub(first.req.time))
 			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
 			main = t.finding("caller-cancelled", v, lc.frame)
 		default:
 			call.Outcome = OutcomeIncomplete
-			v["secs"] = t.secs(captureEnd.Sub(c.last))
-			v["what"] = t.word("call", "oproep")
-			main = t.finding("incomplete", v, last.frame())
+			v["secs"] = secs(captureEnd.Sub(c.last))
+			main = t.findingWith("incomplete", v, one("what", phrase("what-call")), last.frame())
 		}
 	case fin == nil:
 		p := lastProvisional(prim)
@@ -176,23 +173,21 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			call.Outcome = OutcomeCancelled
 			fault = catalog.FaultNone
 			lc := lastCancel(prim)
-			v["secs"] = t.secs(lc.time.Sub(first.req.time))
+			v["secs"] = secs(lc.time.Sub(first.req.time))
 			v["code"], v["phrase"] = "487", a.cat.Phrase(487)
 			main = t.finding("caller-cancelled", v, lc.frame)
 		case captureEnd.Sub(c.last) >= 3*time.Minute: // RFC 3261 Timer C
 			call.Outcome = OutcomeTimeout
-			v["secs"] = t.secs(captureEnd.Sub(first.req.time))
+			v["secs"] = secs(captureEnd.Sub(first.req.time))
 			fault = catalog.FaultProvider
 			if ringing {
 				fault = catalog.FaultRemote
 			}
 			main = t.finding("no-final-response", v, p.frame)
-			call.Advice = t.advice("no-final-response")
 		default:
 			call.Outcome = OutcomeIncomplete
-			v["secs"] = t.secs(captureEnd.Sub(c.last))
-			v["what"] = t.word("call", "oproep")
-			main = t.finding("incomplete", v, p.frame)
+			v["secs"] = secs(captureEnd.Sub(c.last))
+			main = t.findingWith("incomplete", v, one("what", phrase("what-call")), p.frame)
 		}
 	case code < 300:
 		call.Outcome = OutcomeAnswered
@@ -210,39 +205,6 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		call.Findings = append(call.Findings, main)
 	}
 	call.Fault = string(fault)
-	// Summary, explanation and advice.
-	if fin != nil {
-		tx := entry.Text(a.opt.Lang)
-		call.Summary = tx.Summary
-		call.Explanation = tx.Explanation
-		call.Advice = tx.Advice
-		if main.ID != "" {
-			// The specific diagnosis comes first; what the code means in
-			// general is kept as background.
-			call.Explanation = main.Text
-			call.Background = tx.Explanation
-		}
-		if own := t.advice(main.ID); len(own) > 0 {
-			// A specific diagnosis (wrong credentials, an unreachable next
-			// hop) has its own advice, and the code's general text would
-			// only distract.
-			call.Advice = own
-			call.Summary = firstSentence(main.Text)
-			call.Background = ""
-		}
-	} else if main.ID != "" {
-		call.Explanation = main.Text
-		call.Summary = firstSentence(main.Text)
-	}
-	if call.Outcome == OutcomeAnswered {
-		call.Summary = t.word("The call was answered.", "Het gesprek werd opgenomen.")
-		call.Explanation = call.Summary
-		call.Background = ""
-		call.Advice = nil
-	}
-	if call.Advice == nil {
-		call.Advice = []string{}
-	}
 	call.Findings = append(call.Findings, a.callSideFindings(c, call, prim, first, last, rm, v)...)
 	for i := range call.Findings {
 		if call.Findings[i].Frames == nil {
@@ -264,8 +226,6 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 	if origin.frame != fin.frame {
 		frames = append(frames, origin.frame)
 	}
-	entry, _ := a.cat.Resolve(code)
-	v["meaning"] = entry.Entry.Text(a.opt.Lang).Summary
 
 	// A final answer made by a hop because the hop after it never answered.
 	if dn := a.silentDownstream(c, prim[0]); dn != nil && (code == 408 || code == 480 || code >= 500 && code < 600) {
@@ -276,7 +236,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		}
 		v["what"] = "INVITE"
 		v["count"] = strconv.Itoa(dn.sends)
-		v["secs"] = t.secs(dn.lastSend.Sub(dn.req.time))
+		v["secs"] = secs(dn.lastSend.Sub(dn.req.time))
 		return OutcomeTimeout, t.finding("no-response", v, append(frames, dn.frames...)...), catalog.FaultRemote
 	}
 	// A B2BUA leg (another Call-ID) that explains this one.
@@ -303,7 +263,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		v["secs"] = "?"
 		cf := []int{fin.frame}
 		if lc := lastCancel(prim); lc != nil {
-			v["secs"] = t.secs(lc.time.Sub(prim[0].req.time))
+			v["secs"] = secs(lc.time.Sub(prim[0].req.time))
 			cf = append([]int{lc.frame}, cf...)
 		}
 		if !cancelled {
@@ -313,12 +273,10 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		}
 		return OutcomeCancelled, t.finding("caller-cancelled", v, cf...), catalog.FaultNone
 	case code == 401 || code == 407:
-		v["what"] = authWhat(a.text, prim)
-		return OutcomeRejected, t.finding("auth-failed", v, authFrames(prim)...), catalog.FaultLocal
+		return OutcomeRejected, t.findingWith("auth-failed", v, one("what", authWhat(prim)), authFrames(prim)...), catalog.FaultLocal
 	case code == 403:
 		if authSent {
-			v["what"] = authWhat(a.text, prim)
-			return OutcomeRejected, t.finding("auth-failed", v, authFrames(prim)...), catalog.FaultLocal
+			return OutcomeRejected, t.findingWith("auth-failed", v, one("what", authWhat(prim)), authFrames(prim)...), catalog.FaultLocal
 		}
 		return OutcomeRejected, t.finding("forbidden", v, frames...), fault
 	case code == 404 || code == 484 || code == 604 || code == 410 || code == 485:
@@ -335,7 +293,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		return OutcomeFailed, t.finding("routing-failed", v, frames...), catalog.FaultProvider
 	case code == 480:
 		if ringing {
-			v["secs"] = t.secs(fin.time.Sub(prim[0].req.time))
+			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
 			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
 		}
 		if a.registrars[unmapAP(origin.src)] && !ringing {
@@ -344,15 +302,14 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		return OutcomeRejected, t.finding("callee-unavailable", v, frames...), catalog.FaultRemote
 	case code == 408:
 		if ringing {
-			v["secs"] = t.secs(fin.time.Sub(prim[0].req.time))
+			v["secs"] = secs(fin.time.Sub(prim[0].req.time))
 			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
 		}
 		return OutcomeTimeout, t.finding("request-timeout", v, frames...), catalog.FaultNetwork
 	case code == 603 || code == 607 || code == 608:
 		return OutcomeRejected, t.finding("declined", v, frames...), catalog.FaultRemote
 	case code == 488 || code == 606 || code == 415:
-		v["what"] = codecWhat(a.text, prim[len(prim)-1].req.sdp, fin)
-		return OutcomeFailed, t.finding("codec-mismatch", v, frames...), catalog.FaultRemote
+		return OutcomeFailed, t.findingWith("codec-mismatch", v, map[string][]Part{"what": codecWhat(prim[len(prim)-1].req.sdp, fin)}, frames...), catalog.FaultRemote
 	case code == 503:
 		f := catalog.FaultProvider
 		switch originRole {
@@ -364,7 +321,7 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 			}
 		}
 		if fin.retryAfter >= 0 {
-			v["retry"] = t.word(" (Retry-After: "+strconv.Itoa(fin.retryAfter)+" s)", " (Retry-After: "+strconv.Itoa(fin.retryAfter)+" s)")
+			v["retry"] = " (Retry-After: " + strconv.Itoa(fin.retryAfter) + " s)"
 			return OutcomeFailed, t.finding("overload", v, frames...), f
 		}
 		return OutcomeFailed, t.finding("service-unavailable", v, frames...), f
@@ -460,7 +417,7 @@ func lastCancel(prim []*txn) *reqInfo {
 }
 
 // authWhat describes how authentication went wrong.
-func authWhat(t *texts, prim []*txn) string {
+func authWhat(prim []*txn) Part {
 	challenges, withCreds := 0, 0
 	nonces := map[string]int{}
 	for _, x := range prim {
@@ -474,13 +431,13 @@ func authWhat(t *texts, prim []*txn) string {
 	}
 	for _, n := range nonces {
 		if n > 1 {
-			return t.word("the same challenge (nonce) was answered more than once", "dezelfde uitdaging (nonce) werd meer dan eens beantwoord")
+			return phrase("auth-nonce-reused")
 		}
 	}
 	if withCreds > 0 {
-		return fmt.Sprintf(t.word("credentials were sent %d time(s) and refused", "inloggegevens zijn %d keer verstuurd en geweigerd"), withCreds)
+		return phrase("auth-credentials-refused", "n", strconv.Itoa(withCreds))
 	}
-	return fmt.Sprintf(t.word("%d challenge(s) and no credentials sent", "%d uitdaging(en) en geen inloggegevens verstuurd"), challenges)
+	return phrase("auth-no-credentials", "n", strconv.Itoa(challenges))
 }
 
 func authFrames(prim []*txn) []int {
@@ -495,27 +452,34 @@ func authFrames(prim []*txn) []int {
 
 // codecWhat describes the media mismatch from the offer and the answer's
 // Warning header.
-func codecWhat(t *texts, offer *SDP, fin *respInfo) string {
-	var parts []string
+func codecWhat(offer *SDP, fin *respInfo) []Part {
+	var parts []Part
 	if offer != nil {
 		var codecs []string
 		for _, m := range offer.Media {
 			codecs = append(codecs, m.Type+": "+strings.Join(m.Codecs, ", "))
 		}
 		if len(codecs) > 0 {
-			parts = append(parts, t.word("the offer had ", "het aanbod bevatte ")+strings.Join(codecs, "; "))
+			parts = append(parts, phrase("offer-had", "media", strings.Join(codecs, "; ")))
 		}
 	}
 	for _, w := range fin.warnings {
-		parts = append(parts, "Warning: "+w)
+		parts = append(parts, raw("Warning: "+w))
 	}
 	if len(parts) == 0 {
-		return strconv.Itoa(fin.code) + " " + fin.reason
+		return []Part{raw(strconv.Itoa(fin.code) + " " + fin.reason)}
 	}
-	return strings.Join(parts, "; ")
+	return parts
 }
 
-func (a *Analyzer) decodeReasons(in []Decoded) []Decoded {
+// decodeReasons keeps each Reason header value once; the report package
+// gives its meaning.
+func (a *Analyzer) decodeReasons(in []Decoded) []Decoded { return uniqueValues(in) }
+
+// decodeWarnings keeps each Warning header value once.
+func (a *Analyzer) decodeWarnings(in []Decoded) []Decoded { return uniqueValues(in) }
+
+func uniqueValues(in []Decoded) []Decoded {
 	var out []Decoded
 	seen := map[string]bool{}
 	for _, d := range in {
@@ -523,58 +487,6 @@ func (a *Analyzer) decodeReasons(in []Decoded) []Decoded {
 			continue
 		}
 		seen[d.Value] = true
-		rs, err := catalog.ParseReason(d.Value)
-		if err != nil {
-			d.Meaning = a.text.word("malformed Reason header", "ongeldige Reason-header")
-			out = append(out, d)
-			continue
-		}
-		var ms []string
-		for _, r := range rs {
-			switch {
-			case r.IsQ850():
-				if q, ok := a.cat.Cause(r.Cause); ok {
-					ms = append(ms, fmt.Sprintf("Q.850 %d %s: %s", r.Cause, q.Name, q.Text(a.opt.Lang)))
-				} else {
-					ms = append(ms, fmt.Sprintf("Q.850 %d", r.Cause))
-				}
-			case r.IsSIP():
-				if res, err := a.cat.Resolve(r.Cause); err == nil {
-					ms = append(ms, fmt.Sprintf("SIP %d %s: %s", r.Cause, res.Entry.Reason, res.Entry.Text(a.opt.Lang).Summary))
-				}
-			default:
-				ms = append(ms, r.Protocol+" "+strconv.Itoa(r.Cause))
-			}
-		}
-		d.Meaning = strings.Join(ms, "; ")
-		out = append(out, d)
-	}
-	return out
-}
-
-func (a *Analyzer) decodeWarnings(in []Decoded) []Decoded {
-	var out []Decoded
-	seen := map[string]bool{}
-	for _, d := range in {
-		if seen[d.Value] {
-			continue
-		}
-		seen[d.Value] = true
-		ws, err := catalog.ParseWarning(d.Value)
-		if err != nil {
-			d.Meaning = a.text.word("malformed Warning header", "ongeldige Warning-header")
-			out = append(out, d)
-			continue
-		}
-		var ms []string
-		for _, w := range ws {
-			if wc, ok := a.cat.WarnCode(w.Code); ok {
-				ms = append(ms, fmt.Sprintf("%d %s: %s", w.Code, wc.Text, wc.Meaning(a.opt.Lang)))
-			} else {
-				ms = append(ms, fmt.Sprintf(a.text.word("%d is not a registered warn-code", "%d is geen geregistreerde warn-code"), w.Code))
-			}
-		}
-		d.Meaning = strings.Join(ms, "; ")
 		out = append(out, d)
 	}
 	return out
@@ -600,36 +512,36 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	}
 	// 2xx without ACK, or 2xx retransmitted: RFC 3261 §13.3.1.4.
 	if call.Outcome == OutcomeAnswered && last.final != nil {
-		var what string
+		var what []Part
 		switch {
 		case len(c.acks2xx) == 0 && a.last.Sub(last.final.time) >= TimerB:
-			what = t.word("no ACK was seen for the 200 OK", "er kwam geen ACK op de 200 OK")
+			what = []Part{phrase("ack-none")}
 		case c.oks >= 3:
-			what = fmt.Sprintf(t.word("the 200 OK was sent %d times before it was acknowledged", "de 200 OK werd %d keer verstuurd voordat hij werd bevestigd"), c.oks)
+			what = []Part{phrase("ack-late", "n", strconv.Itoa(c.oks))}
 		}
-		if what != "" && call.DurationMS > 0 && call.DurationMS >= 30000 && call.DurationMS <= 34000 {
-			what += t.word(", and the call ended after about 32 s", ", en het gesprek eindigde na ongeveer 32 s")
+		if what != nil && call.DurationMS > 0 && call.DurationMS >= 30000 && call.DurationMS <= 34000 {
+			what = append(what, phrase("ack-ended-32s"))
 		}
-		if what != "" {
-			out = append(out, t.finding("ack-missing", vars{"what": what}, last.final.frame))
+		if what != nil {
+			out = append(out, t.findingWith("ack-missing", nil, one("what", what...), last.final.frame))
 		}
 	}
 	// Signs of an ALG: addresses changed between two capture points,
 	// Content-Length not matching the body, a received that contradicts a
 	// public Via.
-	var alg []string
+	var alg []Part
 	algFrames := append([]int(nil), c.algFr...)
 	alg = append(alg, c.alg...)
 	if len(c.parseBad) > 0 {
-		alg = append(alg, t.word("Content-Length does not match the body", "Content-Length klopt niet met de inhoud"))
+		alg = append(alg, phrase("content-length-mismatch"))
 		algFrames = append(algFrames, c.parseBad...)
 	}
-	if s, f := viaContradiction(t, prim); s != "" {
-		alg = append(alg, s)
+	if p, f, ok := viaContradiction(prim); ok {
+		alg = append(alg, p)
 		algFrames = append(algFrames, f)
 	}
 	if len(alg) > 0 {
-		out = append(out, t.finding("alg-suspected", vars{"what": strings.Join(alg, "; ")}, algFrames...))
+		out = append(out, t.findingWith("alg-suspected", nil, one("what", alg...), algFrames...))
 	}
 	// A re-INVITE or UPDATE that was refused: the call goes on, but the
 	// change it asked for (often a switch to T.38 fax, or hold) failed.
@@ -637,7 +549,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 		if x.final == nil || x.final.code < 400 {
 			continue
 		}
-		what := t.word("a change of the session", "een wijziging van de sessie")
+		what := phrase("session-change")
 		if x.req.sdp != nil {
 			var media []string
 			for _, m := range x.req.sdp.Media {
@@ -647,11 +559,11 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 				media = append(media, m.Type+" "+strings.Join(m.Codecs, "/"))
 			}
 			if len(media) > 0 {
-				what = strings.Join(media, ", ")
+				what = raw(strings.Join(media, ", "))
 			}
 			for _, m := range x.req.sdp.Media {
 				if m.Type == "image" && m.Port != 0 {
-					what = t.word("a switch to T.38 fax", "een overstap naar T.38-fax")
+					what = phrase("t38-switch")
 				}
 			}
 		}
@@ -659,8 +571,8 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 		if method == "INVITE" {
 			method = "re-INVITE"
 		}
-		f := t.finding("reinvite-rejected", vars{"method": method, "what": what, "code": strconv.Itoa(x.final.code),
-			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, x.req.frame, x.final.frame)
+		f := t.findingWith("reinvite-rejected", vars{"method": method, "code": strconv.Itoa(x.final.code),
+			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, one("what", what), x.req.frame, x.final.frame)
 		out = append(out, f)
 		break
 	}
@@ -675,7 +587,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			}
 			seen[dst] = true
 			f := t.finding("no-response", vars{"what": "INVITE", "to": apText(dst), "count": strconv.Itoa(x.sends),
-				"secs": t.secs(x.lastSend.Sub(x.req.time))}, x.frames...)
+				"secs": secs(x.lastSend.Sub(x.req.time))}, x.frames...)
 			f.Severity, f.Fault = "warning", string(catalog.FaultRemote)
 			out = append(out, f)
 		}
@@ -700,10 +612,10 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			"value": strconv.Itoa(resent * 100 / sent), "from": call.Src, "to": call.Dst}, lossFrames...))
 	}
 	for _, r := range call.Reasons {
-		out = append(out, t.finding("reason-header", vars{"from": r.From, "value": r.Value, "meaning": r.Meaning}, r.Frame))
+		out = append(out, t.finding("reason-header", vars{"from": r.From, "value": r.Value}, r.Frame))
 	}
 	for _, w := range call.Warnings {
-		out = append(out, t.finding("warning-header", vars{"from": w.From, "value": w.Value, "meaning": w.Meaning}, w.Frame))
+		out = append(out, t.finding("warning-header", vars{"from": w.From, "value": w.Value}, w.Frame))
 	}
 	return out
 }
@@ -711,7 +623,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 // viaContradiction finds a response whose Via names a public address while
 // its received parameter (RFC 3261 §18.2.1) says the request came from
 // another one: something between rewrote the Via with a wrong address.
-func viaContradiction(t *texts, prim []*txn) (string, int) {
+func viaContradiction(prim []*txn) (Part, int, bool) {
 	for _, x := range prim {
 		if x.final == nil || len(x.req.vias) == 0 {
 			continue
@@ -722,10 +634,10 @@ func viaContradiction(t *texts, prim []*txn) (string, int) {
 			continue
 		}
 		if rcv, err := netip.ParseAddr(x.final.received); err == nil && rcv != host {
-			return fmt.Sprintf(t.word("the Via names the public address %s but the request came from %s", "de Via noemt het publieke adres %s maar het verzoek kwam van %s"), host, rcv), x.final.frame
+			return phrase("via-contradiction", "public", host.String(), "received", rcv.String()), x.final.frame, true
 		}
 	}
-	return "", 0
+	return Part{}, 0, false
 }
 
 // natFinding reports a private address in Via, Contact or SDP of a request
@@ -780,20 +692,6 @@ func phraseOf(wire, registered string) string {
 		return wire
 	}
 	return registered
-}
-
-func secs(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i > 0 {
-		return s[:i+1]
-	}
-	return s
 }
 
 func uriUser(uri string) string {

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -172,18 +171,18 @@ func (a *Analyzer) inputFindings() []Finding {
 	t := a.text
 	var out []Finding
 	i := a.integrity
-	var parts []string
+	var parts []Part
 	if i.Truncated > 0 {
-		parts = append(parts, fmt.Sprintf(t.word("%d frames cut short by the snap length", "%d frames afgekapt door de snap length"), i.Truncated))
+		parts = append(parts, phrase("gap-truncated", "n", strconv.Itoa(i.Truncated)))
 	}
 	if i.FragmentsIncomplete > 0 {
-		parts = append(parts, fmt.Sprintf(t.word("%d IP fragment sets never completed", "%d IP-fragmentreeksen nooit compleet"), i.FragmentsIncomplete))
+		parts = append(parts, phrase("gap-fragments", "n", strconv.Itoa(i.FragmentsIncomplete)))
 	}
 	if i.TCPGaps > 0 {
-		parts = append(parts, fmt.Sprintf(t.word("%d gaps in TCP streams", "%d gaten in TCP-stromen"), i.TCPGaps))
+		parts = append(parts, phrase("gap-tcp", "n", strconv.Itoa(i.TCPGaps)))
 	}
 	if len(parts) > 0 {
-		out = append(out, t.finding("capture-gap", vars{"what": joinList(parts)}))
+		out = append(out, t.findingWith("capture-gap", nil, one("what", parts...)))
 	}
 	if i.EncryptedSIP > 0 {
 		out = append(out, t.finding("encrypted-sip", vars{"count": strconv.Itoa(i.EncryptedSIP)}))
@@ -192,15 +191,4 @@ func (a *Analyzer) inputFindings() []Finding {
 		out[j].Frames = []int{}
 	}
 	return out
-}
-
-func joinList(parts []string) string {
-	s := ""
-	for i, p := range parts {
-		if i > 0 {
-			s += ", "
-		}
-		s += p
-	}
-	return s
 }

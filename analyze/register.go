@@ -173,8 +173,6 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 		}
 		v["from"] = from
 		if res, err := a.cat.Resolve(fin.code); err == nil {
-			reg.Summary = res.Entry.Text(a.opt.Lang).Summary
-			v["meaning"] = reg.Summary
 			fault = res.Entry.Fault
 		}
 	}
@@ -182,16 +180,15 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	switch {
 	case fin == nil:
 		v["count"] = strconv.Itoa(last.sends)
-		v["secs"] = t.secs(last.lastSend.Sub(last.req.time))
+		v["secs"] = secs(last.lastSend.Sub(last.req.time))
 		if a.last.Sub(last.req.time) >= TimerF || last.sends >= 7 {
 			reg.Outcome = RegTimeout
 			fault = catalog.FaultNetwork
 			main = t.finding("no-response", v, last.frames...)
 		} else {
 			reg.Outcome = RegIncomplete
-			v["secs"] = t.secs(a.last.Sub(last.lastSend))
-			v["what"] = t.word("registration", "aanmelding")
-			main = t.finding("incomplete", v, last.frame())
+			v["secs"] = secs(a.last.Sub(last.lastSend))
+			main = t.findingWith("incomplete", v, one("what", phrase("what-registration")), last.frame())
 		}
 	case fin.code < 300:
 		reg.Expires = fin.expires
@@ -215,8 +212,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 		authSent := last.req.authNonce != "" || last.req.authUser != ""
 		switch {
 		case fin.code == 401 || fin.code == 407 || fin.code == 403 && authSent:
-			v["what"] = authWhat(t, group)
-			main = t.finding("auth-failed", v, authFrames(group)...)
+			main = t.findingWith("auth-failed", v, one("what", authWhat(group)), authFrames(group)...)
 			fault = catalog.FaultLocal
 		case fin.code == 404 || fin.code == 403 && strings.Contains(strings.ToLower(fin.reason), "user"):
 			main = t.finding("user-unknown", v, fin.frame)
@@ -226,11 +222,12 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 			if last.req.expires >= 0 {
 				v["value"] = strconv.Itoa(last.req.expires)
 			}
-			v["min"] = t.word(" higher (the answer has no Min-Expires)", " hoger (het antwoord heeft geen Min-Expires)")
+			parts := one("min", phrase("min-expires-missing"))
 			if fin.minExpires > 0 {
 				v["min"] = " " + strconv.Itoa(fin.minExpires) + " s"
+				parts = nil
 			}
-			main = t.finding("interval-too-brief", v, last.req.frame, fin.frame)
+			main = t.findingWith("interval-too-brief", v, parts, last.req.frame, fin.frame)
 			fault = catalog.FaultLocal
 		case fin.code == 482:
 			main = t.finding("loop-detected", v, fin.frame)
@@ -267,9 +264,6 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 		}
 	}
 	reg.Fault = string(fault)
-	if reg.Summary == "" {
-		reg.Summary = firstSentence(main.Text)
-	}
 	_ = rm
 	return reg
 }
@@ -324,7 +318,6 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 			out.Outcome = "failed"
 		}
 		if res, err := a.cat.Resolve(d.final.code); err == nil {
-			out.Summary = res.Entry.Text(a.opt.Lang).Summary
 			if d.final.code >= 300 {
 				out.Fault = string(res.Entry.Fault)
 			}
@@ -332,7 +325,6 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 	case d.first != nil && a.last.Sub(d.first.time) >= TimerF:
 		out.Outcome = "timeout"
 		out.Fault = string(catalog.FaultNetwork)
-		out.Summary = a.text.word("No answer came back within Timer F (32 s).", "Er kwam binnen Timer F (32 s) geen antwoord.")
 	default:
 		out.Outcome = "incomplete"
 	}

@@ -3,8 +3,9 @@ package analyze
 import "time"
 
 // SchemaVersion is the version of the JSON report; it changes only when a
-// field is renamed or removed, or changes meaning.
-const SchemaVersion = 1
+// field is renamed or removed, or changes meaning. Version 2: findings carry
+// values instead of a text; the report package renders the texts.
+const SchemaVersion = 2
 
 // Report is the result of an analysis: one model that the report package
 // renders as text, JSON, CSV and HTML.
@@ -75,17 +76,32 @@ type Host struct {
 	Addr  string `json:"addr"`
 	Role  string `json:"role"` // local, provider, remote
 	Agent string `json:"agent,omitempty"`
-	Why   string `json:"why"`
+	Why   string `json:"why"` // a phrase id of data/phrases.yaml: why the host has its role
 }
 
-// Finding is one observation with a stable ID, a severity, a text in the
-// report's language and the frames it rests on.
+// Finding is one observation as data: a stable ID, a severity, whose side
+// it is on, the values it rests on (codes, addresses, seconds, counts) and
+// the frames that show it. It holds no text: the report package renders
+// the text of the ID from data/findings.yaml in the reader's language,
+// filling the {placeholders} from Values and Parts, so a stored finding
+// can be shown in any language without analysing again.
 type Finding struct {
-	ID       string `json:"id"`
-	Severity string `json:"severity"` // error, warning, info
-	Fault    string `json:"fault,omitempty"`
-	Text     string `json:"text"`
-	Frames   []int  `json:"frames"`
+	ID       string            `json:"id"`
+	Severity string            `json:"severity"` // error, warning, info
+	Fault    string            `json:"fault,omitempty"`
+	Values   map[string]string `json:"values"`
+	Parts    map[string][]Part `json:"parts,omitempty"` // placeholders made of phrases
+	Frames   []int             `json:"frames"`
+}
+
+// Part is one piece of a placeholder that is made of words rather than a
+// value: a phrase of data/phrases.yaml with its own values, or text taken
+// from the wire (Raw) that is shown as it is. Several parts are joined
+// with "; ".
+type Part struct {
+	Phrase string            `json:"phrase,omitempty"`
+	Values map[string]string `json:"values,omitempty"`
+	Raw    string            `json:"raw,omitempty"`
 }
 
 // Call is one INVITE dialog attempt: from the first INVITE to its end.
@@ -107,10 +123,6 @@ type Call struct {
 	Registered  string     `json:"registered_reason"` // the registered phrase
 	Outcome     string     `json:"outcome"`
 	Fault       string     `json:"fault"`
-	Summary     string     `json:"summary"`
-	Explanation string     `json:"explanation"`          // what happened here, in plain words
-	Background  string     `json:"background,omitempty"` // what the final status means in general
-	Advice      []string   `json:"advice"`
 	FinalFrom   *Responder `json:"final_from,omitempty"`
 	EndedBy     string     `json:"ended_by,omitempty"` // caller, callee, unknown
 	EndReason   string     `json:"end_reason,omitempty"`
@@ -121,7 +133,7 @@ type Call struct {
 	// provisional answers): more than one means the call was forked to
 	// several phones (RFC 3261 §13.2.2.4); 199 ends one of them (RFC 6228).
 	EarlyDialogs int        `json:"early_dialogs"`
-	Findings     []Finding  `json:"findings"`
+	Findings     []Finding  `json:"findings"` // the first is the diagnosis, unless the call was answered
 	Reasons      []Decoded  `json:"reasons,omitempty"`
 	Warnings     []Decoded  `json:"warnings,omitempty"`
 	Linked       []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
@@ -149,12 +161,13 @@ type Responder struct {
 	Hop   int    `json:"hop"`             // 1 = the caller's next hop, 2 = one further, ...
 }
 
-// Decoded is a Reason or Warning header value with its meaning.
+// Decoded is a Reason (RFC 3326) or Warning (RFC 3261 §20.43) header
+// value, where it was seen and who sent it; the report package gives its
+// meaning from the catalog.
 type Decoded struct {
-	Value   string `json:"value"`
-	Meaning string `json:"meaning"`
-	Frame   int    `json:"frame"`
-	From    string `json:"from"`
+	Value string `json:"value"`
+	Frame int    `json:"frame"`
+	From  string `json:"from"`
 }
 
 // Exchange is one message of a call, for the ladder diagram.
@@ -183,8 +196,7 @@ type Register struct {
 	Outcome     string     `json:"outcome"` // registered, unregistered, failed, timeout, incomplete
 	Expires     int        `json:"expires"`
 	Fault       string     `json:"fault"`
-	Summary     string     `json:"summary"`
-	Findings    []Finding  `json:"findings"`
+	Findings    []Finding  `json:"findings"` // the first is the diagnosis
 	Attempts    int        `json:"attempts"`
 	Frames      []int      `json:"frames"`
 	Messages    []Exchange `json:"messages"`
@@ -203,7 +215,6 @@ type Dialog struct {
 	Reason      string    `json:"reason"`
 	Outcome     string    `json:"outcome"` // ok, failed, timeout, incomplete
 	Fault       string    `json:"fault"`
-	Summary     string    `json:"summary"` // what the final status means, or that nothing came back
 	Frames      []int     `json:"frames"`
 }
 
@@ -239,4 +250,21 @@ type Distribution struct {
 	P95    float64 `json:"p95"`
 	Max    float64 `json:"max"`
 	Mean   float64 `json:"mean"`
+}
+
+// Diagnosis returns the finding that explains the call's outcome: the
+// first finding, for every call that was not answered.
+func (c *Call) Diagnosis() (Finding, bool) {
+	if c.Outcome == OutcomeAnswered || len(c.Findings) == 0 {
+		return Finding{}, false
+	}
+	return c.Findings[0], true
+}
+
+// Diagnosis returns the finding that explains the registration's outcome.
+func (r *Register) Diagnosis() (Finding, bool) {
+	if len(r.Findings) == 0 {
+		return Finding{}, false
+	}
+	return r.Findings[0], true
 }

@@ -34,7 +34,6 @@ func (r roleMap) of(ep netip.AddrPort) string {
 // never receive one. The endpoints the local side sends requests to, or
 // receives requests from, are the provider; the rest is remote.
 func (a *Analyzer) roles() roleMap {
-	t := a.text
 	rm := roleMap{role: map[netip.AddrPort]string{}, why: map[netip.AddrPort]string{}}
 	eps := a.endpointList()
 	setLocal := func(ep netip.AddrPort, why string) {
@@ -45,12 +44,12 @@ func (a *Analyzer) roles() roleMap {
 		for _, ep := range eps {
 			for _, p := range a.opt.Local {
 				if p.Contains(ep.Addr()) {
-					setLocal(ep, t.word("given with --local", "opgegeven met --local"))
+					setLocal(ep, "role-given-local")
 				}
 			}
 			for _, name := range a.opt.LocalHosts {
 				if a.epNames[ep][strings.ToLower(name)] {
-					setLocal(ep, t.word("given with --local", "opgegeven met --local"))
+					setLocal(ep, "role-given-local")
 				}
 			}
 		}
@@ -67,17 +66,17 @@ func (a *Analyzer) roles() roleMap {
 		case priv && pub:
 			for _, ep := range eps {
 				if isPrivate(ep.Addr()) {
-					setLocal(ep, t.word("private address", "privé-adres"))
+					setLocal(ep, "role-private")
 				}
 			}
 		case len(a.registering) > 0:
 			for ep := range a.registering {
-				setLocal(ep, t.word("sends REGISTER", "stuurt REGISTER"))
+				setLocal(ep, "role-registers")
 			}
 		default:
 			for ep := range a.callers {
 				if !a.callees[ep] {
-					setLocal(ep, t.word("starts calls", "begint gesprekken"))
+					setLocal(ep, "role-starts-calls")
 				}
 			}
 		}
@@ -87,20 +86,20 @@ func (a *Analyzer) roles() roleMap {
 		if sl && !dl {
 			if _, ok := rm.role[pr[1]]; !ok {
 				rm.role[pr[1]] = RoleProvider
-				rm.why[pr[1]] = t.word("next hop of the local side", "volgende schakel van uw kant")
+				rm.why[pr[1]] = "role-next-hop"
 			}
 		}
 		if dl && !sl {
 			if _, ok := rm.role[pr[0]]; !ok {
 				rm.role[pr[0]] = RoleProvider
-				rm.why[pr[0]] = t.word("sends requests to the local side", "stuurt verzoeken naar uw kant")
+				rm.why[pr[0]] = "role-sends-to-local"
 			}
 		}
 	}
 	for _, ep := range eps {
 		if _, ok := rm.role[ep]; !ok {
 			rm.role[ep] = RoleRemote
-			rm.why[ep] = t.word("beyond the provider", "voorbij de provider")
+			rm.why[ep] = "role-beyond-provider"
 		}
 	}
 	return rm

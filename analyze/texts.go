@@ -8,14 +8,16 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/sipcause/sipcause/catalog"
 )
 
-//go:embed data/findings.yaml
+//go:embed data/findings.yaml data/phrases.yaml
 var findingsFS embed.FS
 
-type findingText struct {
+// FindingText is the entry of one finding id in data/findings.yaml: its
+// severity and its texts in English and Dutch, with {placeholders} that the
+// finding's Values and Parts fill. The analyzer only uses the severity; the
+// report package renders the texts in the language the reader asks for.
+type FindingText struct {
 	ID       string   `yaml:"id"`
 	Severity string   `yaml:"severity"`
 	EN       string   `yaml:"en"`
@@ -24,18 +26,37 @@ type findingText struct {
 	AdviceNL []string `yaml:"advice_nl"`
 }
 
-var findingTexts = sync.OnceValues(func() (map[string]findingText, error) {
-	b, err := findingsFS.ReadFile("data/findings.yaml")
+// Phrase is one entry of data/phrases.yaml: a short piece of text that a
+// finding's Parts, a host's role reason or a summary refer to by id. One
+// is used when the phrase's "n" value is 1 and the entry has a singular
+// form.
+type Phrase struct {
+	ID    string `yaml:"id"`
+	EN    string `yaml:"en"`
+	NL    string `yaml:"nl"`
+	OneEN string `yaml:"one_en"`
+	OneNL string `yaml:"one_nl"`
+}
+
+func decodeList[T any](name string, list *[]T) error {
+	b, err := findingsFS.ReadFile(name)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var list []findingText
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&list); err != nil {
-		return nil, fmt.Errorf("analyze: data/findings.yaml: %w", err)
+	if err := dec.Decode(list); err != nil {
+		return fmt.Errorf("analyze: %s: %w", name, err)
 	}
-	m := make(map[string]findingText, len(list))
+	return nil
+}
+
+var findingTexts = sync.OnceValues(func() (map[string]FindingText, error) {
+	var list []FindingText
+	if err := decodeList("data/findings.yaml", &list); err != nil {
+		return nil, err
+	}
+	m := make(map[string]FindingText, len(list))
 	for _, f := range list {
 		if _, dup := m[f.ID]; dup {
 			return nil, fmt.Errorf("analyze: data/findings.yaml: id %q twice", f.ID)
@@ -45,12 +66,44 @@ var findingTexts = sync.OnceValues(func() (map[string]findingText, error) {
 	return m, nil
 })
 
-// FindingIDs returns every finding id the analyzer can report.
-func FindingIDs() []string {
+var phrases = sync.OnceValues(func() (map[string]Phrase, error) {
+	var list []Phrase
+	if err := decodeList("data/phrases.yaml", &list); err != nil {
+		return nil, err
+	}
+	m := make(map[string]Phrase, len(list))
+	for _, p := range list {
+		if _, dup := m[p.ID]; dup {
+			return nil, fmt.Errorf("analyze: data/phrases.yaml: id %q twice", p.ID)
+		}
+		m[p.ID] = p
+	}
+	return m, nil
+})
+
+// FindingTexts returns the texts of every finding id, keyed by id. The map
+// is shared: callers must not change it.
+func FindingTexts() map[string]FindingText {
 	m, err := findingTexts()
 	if err != nil {
-		panic(err)
+		panic(err) // embedded data; the package tests load it
 	}
+	return m
+}
+
+// Phrases returns every phrase of data/phrases.yaml, keyed by id. The map
+// is shared: callers must not change it.
+func Phrases() map[string]Phrase {
+	m, err := phrases()
+	if err != nil {
+		panic(err) // embedded data; the package tests load it
+	}
+	return m
+}
+
+// FindingIDs returns every finding id the analyzer can report.
+func FindingIDs() []string {
+	m := FindingTexts()
 	ids := make([]string, 0, len(m))
 	for id := range m {
 		ids = append(ids, id)
@@ -59,19 +112,16 @@ func FindingIDs() []string {
 }
 
 type texts struct {
-	lang catalog.Lang
-	m    map[string]findingText
+	m map[string]FindingText
 }
 
-func loadTexts(lang catalog.Lang) *texts {
-	m, err := findingTexts()
-	if err != nil {
-		panic(err) // embedded data; the package tests load it
-	}
-	return &texts{lang: lang, m: m}
+func loadTexts() *texts {
+	Phrases() // fail early on a broken file, as for the findings
+	return &texts{m: FindingTexts()}
 }
 
-// vars are the placeholder values of a finding text.
+// vars are the placeholder values of a finding: data, never words of a
+// language.
 type vars map[string]string
 
 func (t *texts) finding(id string, v vars, frames ...int) Finding {
@@ -79,51 +129,39 @@ func (t *texts) finding(id string, v vars, frames ...int) Finding {
 	if !ok {
 		panic("analyze: finding without text: " + id)
 	}
-	tmpl := ft.EN
-	if t.lang == catalog.Dutch {
-		tmpl = ft.NL
+	f := Finding{ID: id, Severity: ft.Severity, Values: map[string]string{}, Frames: uniqueFrames(frames)}
+	for k, s := range v {
+		f.Values[k] = s
 	}
-	if c, ok := v["count"]; ok {
-		if _, set := v["times"]; !set {
-			v["times"] = times(c)
-		}
-	}
-	return Finding{ID: id, Severity: ft.Severity, Text: fill(tmpl, v), Frames: uniqueFrames(frames)}
+	return f
 }
 
-func (t *texts) advice(id string) []string {
-	ft := t.m[id]
-	if t.lang == catalog.Dutch {
-		return ft.AdviceNL
+// findingWith is finding with placeholders made of phrases.
+func (t *texts) findingWith(id string, v vars, parts map[string][]Part, frames ...int) Finding {
+	f := t.finding(id, v, frames...)
+	if len(parts) > 0 {
+		f.Parts = parts
 	}
-	return ft.AdviceEN
+	return f
 }
 
-// fill replaces {name} placeholders; unknown ones are left as they are.
-func fill(tmpl string, v vars) string {
-	var b strings.Builder
-	for {
-		i := strings.IndexByte(tmpl, '{')
-		if i < 0 {
-			b.WriteString(tmpl)
-			break
+// phrase is a Part that names a phrase of data/phrases.yaml.
+func phrase(id string, kv ...string) Part {
+	p := Part{Phrase: id}
+	if len(kv) > 1 {
+		p.Values = map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			p.Values[kv[i]] = kv[i+1]
 		}
-		j := strings.IndexByte(tmpl[i:], '}')
-		if j < 0 {
-			b.WriteString(tmpl)
-			break
-		}
-		name := tmpl[i+1 : i+j]
-		b.WriteString(tmpl[:i])
-		if val, ok := v[name]; ok {
-			b.WriteString(val)
-		} else {
-			b.WriteString(tmpl[i : i+j+1])
-		}
-		tmpl = tmpl[i+j+1:]
 	}
-	return strings.Join(strings.Fields(b.String()), " ")
+	return p
 }
+
+// raw is a Part of text taken from the wire, shown as it is.
+func raw(s string) Part { return Part{Raw: s} }
+
+// one is a Parts map with a single placeholder.
+func one(name string, ps ...Part) map[string][]Part { return map[string][]Part{name: ps} }
 
 func uniqueFrames(fs []int) []int {
 	out := make([]int, 0, len(fs))
@@ -137,31 +175,11 @@ func uniqueFrames(fs []int) []int {
 	return out
 }
 
-// word returns a UI word in the report's language.
-func (t *texts) word(en, nl string) string {
-	if t.lang == catalog.Dutch {
-		return nl
+// secs writes a duration in seconds with one decimal and a decimal point;
+// the report package shows it with the reader's decimal sign.
+func secs(d time.Duration) string {
+	if d < 0 {
+		d = 0
 	}
-	return en
-}
-
-// times says how often, in English: once, twice, 3 times.
-func times(n string) string {
-	switch n {
-	case "1":
-		return "once"
-	case "2":
-		return "twice"
-	}
-	return n + " times"
-}
-
-// secs writes a duration in seconds with one decimal, with the decimal
-// comma in Dutch.
-func (t *texts) secs(d time.Duration) string {
-	s := secs(d)
-	if t.lang == catalog.Dutch {
-		s = strings.Replace(s, ".", ",", 1)
-	}
-	return s
+	return fmt.Sprintf("%.1f", d.Seconds())
 }

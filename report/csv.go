@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
 )
 
 // CSVHeader is the first row that CSV writes: the column names, in order.
@@ -47,7 +48,7 @@ func CSV(w io.Writer, r *analyze.Report) error {
 		row = append(row[:0],
 			c.CallID, csvStamp(c.Start), csvStamp(c.End), c.Caller, c.Callee, c.From, c.To, c.Src, c.Dst,
 			c.Direction, strconv.Itoa(c.FinalStatus), c.Reason, c.Registered, c.Outcome, c.Fault,
-			main, strconv.FormatInt(c.DurationMS, 10), strconv.FormatInt(c.PDDMS, 10), c.EndedBy, c.Summary,
+			main, strconv.FormatInt(c.DurationMS, 10), strconv.FormatInt(c.PDDMS, 10), c.EndedBy, LocalizeCall(c, catalog.Lang(r.Lang)).Summary,
 			strings.Join(frames, " "))
 		for i := range row {
 			row[i] = cellSafe(row[i])

@@ -100,7 +100,8 @@ type htmlReg struct {
 	Ladder                                 *Ladder
 }
 
-func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
+func buildPage(ar *analyze.Report, lang catalog.Lang) htmlPage {
+	r := Localize(ar, lang)
 	l := htmlLabels(lang)
 	p := htmlPage{L: l, Lang: string(lang)}
 	if p.Lang == "" {
@@ -166,7 +167,7 @@ func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
 	}
 	roles := map[string]analyze.Host{}
 	for _, h := range r.Hosts {
-		roles[h.Addr] = h
+		roles[h.Addr] = h.Host
 		p.Hosts = append(p.Hosts, htmlHost{Addr: h.Addr, Role: catalog.Fault(h.Role).Label(lang), RoleClass: "fault-" + h.Role, Agent: h.Agent, Why: h.Why})
 	}
 	p.Findings = htmlFindings(r.Findings, l)
@@ -224,7 +225,7 @@ func buildPage(r *analyze.Report, lang catalog.Lang) htmlPage {
 				}
 				hc.KV = append(hc.KV, [2]string{l["ended by"], eb})
 			}
-			for _, d := range append(append([]analyze.Decoded(nil), c.Reasons...), c.Warnings...) {
+			for _, d := range append(append([]Decoded(nil), c.Reasons...), c.Warnings...) {
 				hc.KV = append(hc.KV, [2]string{"Reason / Warning", d.Value + " — " + d.Meaning})
 			}
 			if len(c.Linked) > 0 {
@@ -279,7 +280,7 @@ func statusText(code int, reason string, l map[string]string) string {
 	return strconv.Itoa(code) + " " + reason
 }
 
-func htmlFindings(fs []analyze.Finding, l map[string]string) []htmlFinding {
+func htmlFindings(fs []Finding, l map[string]string) []htmlFinding {
 	out := make([]htmlFinding, 0, len(fs))
 	for _, f := range fs {
 		sev := f.Severity

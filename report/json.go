@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
 )
 
 // JSON writes r as indented JSON: schema_version and lang first, then the
@@ -38,6 +39,7 @@ type Spool interface {
 type JSONStream struct {
 	w           *bufio.Writer
 	regs, dlgs  Spool
+	lang        catalog.Lang
 	nCalls      int
 	nRegs, nDlg int
 	err         error
@@ -46,7 +48,7 @@ type JSONStream struct {
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
 // spools for registrations and dialogs (for example temporary files).
 func NewJSONStream(w io.Writer, schema int, lang string, spool func() (Spool, error)) *JSONStream {
-	s := &JSONStream{w: bufio.NewWriterSize(w, 64<<10)}
+	s := &JSONStream{w: bufio.NewWriterSize(w, 64<<10), lang: catalog.Lang(lang)}
 	mk := func() Spool {
 		if spool != nil {
 			if sp, err := spool(); err == nil {
@@ -110,21 +112,21 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 	s.err = encodeTo(dst, v, "")
 }
 
-// Call writes one call.
+// Call writes one call, with its texts in the stream's language.
 func (s *JSONStream) Call(c *analyze.Call) {
-	s.element(s.w, s.nCalls, c)
+	s.element(s.w, s.nCalls, LocalizeCall(c, s.lang))
 	s.nCalls++
 }
 
 // Register keeps one registration for the registrations array.
 func (s *JSONStream) Register(r *analyze.Register) {
-	s.element(s.regs, s.nRegs, r)
+	s.element(s.regs, s.nRegs, LocalizeRegister(r, s.lang))
 	s.nRegs++
 }
 
 // Dialog keeps one other exchange for the dialogs array.
 func (s *JSONStream) Dialog(d *analyze.Dialog) {
-	s.element(s.dlgs, s.nDlg, d)
+	s.element(s.dlgs, s.nDlg, LocalizeDialog(d, s.lang))
 	s.nDlg++
 }
 
@@ -144,12 +146,13 @@ func (s *JSONStream) Close(r *analyze.Report) error {
 	s.raw(",\n  \"dialogs\": [")
 	s.copySpool(s.dlgs)
 	closeArr(s.nDlg)
+	lr := Localize(&analyze.Report{Findings: r.Findings, Hosts: r.Hosts}, s.lang)
 	rest := []struct {
 		name string
 		v    any
 	}{
-		{"inputs", r.Inputs}, {"summary", r.Summary}, {"findings", r.Findings},
-		{"metrics", r.Metrics}, {"integrity", r.Integrity}, {"hosts", r.Hosts},
+		{"inputs", r.Inputs}, {"summary", r.Summary}, {"findings", lr.Findings},
+		{"metrics", r.Metrics}, {"integrity", r.Integrity}, {"hosts", lr.Hosts},
 	}
 	for _, f := range rest {
 		s.raw(",\n  \"" + f.name + "\": ")

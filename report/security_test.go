@@ -28,7 +28,9 @@ var hostile = []string{
 func hostileReport() *analyze.Report {
 	t0 := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	h := func(i int) string { return hostile[i%len(hostile)] }
-	f := []analyze.Finding{{ID: h(0), Severity: "error", Fault: h(1), Text: h(2), Frames: []int{1}}}
+	f := []analyze.Finding{{ID: h(0), Severity: "error", Fault: h(1), Values: map[string]string{"value": h(2)},
+		Parts: map[string][]analyze.Part{"what": {{Raw: h(3)}}}, Frames: []int{1}},
+		{ID: "busy", Severity: "error", Values: map[string]string{"code": h(4), "phrase": h(5), "from": h(6)}}}
 	msgs := []analyze.Exchange{
 		{Frame: 1, Time: t0, Src: h(3), Dst: h(4), Label: h(5)},
 		{Frame: 2, Time: t0.Add(time.Second), Src: h(4), Dst: h(3), Label: h(6), Retrans: true},
@@ -44,14 +46,14 @@ func hostileReport() *analyze.Report {
 		Calls: []*analyze.Call{{
 			CallID: h(0), From: h(1), To: h(2), Caller: h(3), Callee: h(4), CallerName: h(5), Asserted: h(6),
 			Src: h(3), Dst: h(4), Start: t0, End: t0, FinalStatus: 486, Reason: h(0), Registered: h(1),
-			Outcome: h(2), Fault: h(1), Summary: h(3), Explanation: h(4), Advice: []string{h(5), h(6)},
+			Outcome: h(2), Fault: h(1),
 			FinalFrom: &analyze.Responder{Addr: h(4), Agent: h(0)}, EndedBy: h(1), EndReason: h(2),
-			Direction: h(3), Findings: f, Reasons: []analyze.Decoded{{Value: h(0), Meaning: h(1)}},
-			Warnings: []analyze.Decoded{{Value: h(2), Meaning: h(3)}}, Linked: []string{h(4)}, Messages: msgs,
+			Direction: h(3), Findings: f, Reasons: []analyze.Decoded{{Value: h(0)}},
+			Warnings: []analyze.Decoded{{Value: h(2)}}, Linked: []string{h(4)}, Messages: msgs,
 		}},
 		Registrations: []*analyze.Register{{
 			CallID: h(0), AOR: h(1), Contact: h(2), Src: h(3), Dst: h(4), Start: t0, FinalStatus: 403, Reason: h(5),
-			Outcome: h(6), Fault: h(0), Summary: h(1), Findings: f, Messages: msgs,
+			Outcome: h(6), Fault: h(0), Findings: f, Messages: msgs,
 		}},
 	}
 }
@@ -218,10 +220,11 @@ func TestRedactStable(t *testing.T) {
 		Calls: []*analyze.Call{{
 			CallID: "abc@192.0.2.10", From: `"Alice Smith" <sip:+31201234567@example.net>`, To: "sip:bob@192.0.2.1;user=phone",
 			Caller: "+31201234567", Callee: "bob", CallerName: "Alice Smith", Src: "192.0.2.10:5060", Dst: "192.0.2.1:5060",
-			Start:       t0,
-			Explanation: "192.0.2.1:5060 refused the call from +31201234567 (Alice Smith) to bob; 192.0.2.10 and 192.0.2.100 are different.",
-			Warnings:    []analyze.Decoded{{Value: `399 192.0.2.1 "no route for sip:bob@example.net from 2001:db8:0:1::5"`}},
-			Messages:    []analyze.Exchange{{Src: "192.0.2.10:5060", Dst: "192.0.2.1:5060", Label: "INVITE"}},
+			Start: t0,
+			Findings: []analyze.Finding{{ID: "forbidden", Values: map[string]string{
+				"note": "192.0.2.1:5060 refused the call from +31201234567 (Alice Smith) to bob; 192.0.2.10 and 192.0.2.100 are different."}}},
+			Warnings: []analyze.Decoded{{Value: `399 192.0.2.1 "no route for sip:bob@example.net from 2001:db8:0:1::5"`}},
+			Messages: []analyze.Exchange{{Src: "192.0.2.10:5060", Dst: "192.0.2.1:5060", Label: "INVITE"}},
 		}},
 		Metrics: analyze.Metrics{PerPeer: map[string]analyze.MetricSet{"192.0.2.1:5060": {Attempts: 1}}},
 	}
@@ -236,15 +239,16 @@ func TestRedactStable(t *testing.T) {
 	if c.Caller == "+31201234567" || c.Callee == "bob" || c.CallerName == "Alice Smith" {
 		t.Errorf("names left: %q %q %q", c.Caller, c.Callee, c.CallerName)
 	}
-	for _, s := range []string{c.CallID, c.From, c.To, c.Explanation, c.Warnings[0].Value} {
+	note := c.Findings[0].Values["note"]
+	for _, s := range []string{c.CallID, c.From, c.To, note, c.Warnings[0].Value} {
 		for _, secret := range []string{"192.0.2.1", "192.0.2.10", "192.0.2.100", "+31201234567", "bob", "Alice Smith", "2001:db8:0:1::5"} {
 			if containsToken(s, secret) {
 				t.Errorf("%q left in %q", secret, s)
 			}
 		}
 	}
-	if !strings.Contains(c.Explanation, c.Caller) || !strings.Contains(c.Explanation, c.Callee) || !strings.Contains(c.Explanation, c.CallerName) {
-		t.Errorf("explanation does not use the same pseudonyms: %q (caller %s, callee %s, name %s)", c.Explanation, c.Caller, c.Callee, c.CallerName)
+	if !strings.Contains(note, c.Caller) || !strings.Contains(note, c.Callee) || !strings.Contains(note, c.CallerName) {
+		t.Errorf("finding values do not use the same pseudonyms: %q (caller %s, callee %s, name %s)", note, c.Caller, c.Callee, c.CallerName)
 	}
 	if !strings.Contains(c.From, "example.net") {
 		t.Errorf("domain name should stay: %q", c.From)

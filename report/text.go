@@ -23,7 +23,8 @@ type TextOptions struct {
 
 // Text writes r for a person: a summary with the metrics, then one block
 // per failed call and registration.
-func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
+func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
+	r := Localize(ar, o.Lang)
 	if o.Width <= 0 {
 		o.Width = 80
 	}
@@ -108,7 +109,7 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 	}
 	// Registrations that fail the same way again and again (a phone
 	// retrying with a wrong password) are shown once, with a count.
-	var regs []*analyze.Register
+	var regs []*Register
 	for _, rg := range r.Registrations {
 		if !o.All && (rg.Outcome == "registered" || rg.Outcome == "unregistered") && len(problems(rg.Findings)) == 0 {
 			continue
@@ -136,8 +137,8 @@ func Text(w io.Writer, r *analyze.Report, o TextOptions) error {
 	return nil
 }
 
-func problems(fs []analyze.Finding) []analyze.Finding {
-	var out []analyze.Finding
+func problems(fs []Finding) []Finding {
+	var out []Finding
 	for _, f := range fs {
 		if f.Severity != "info" {
 			out = append(out, f)
@@ -146,7 +147,7 @@ func problems(fs []analyze.Finding) []analyze.Finding {
 	return out
 }
 
-func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[string]string) {
+func writeCall(w io.Writer, p paint, c *Call, o TextOptions, l map[string]string) {
 	status := l["no final"]
 	if c.FinalStatus != 0 {
 		status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
@@ -211,13 +212,13 @@ func writeCall(w io.Writer, p paint, c *analyze.Call, o TextOptions, l map[strin
 
 // writeDialogs lists the other requests that failed (a SUBSCRIBE for busy
 // lamps, a MESSAGE, an OPTIONS ping), grouped by method and answer.
-func writeDialogs(w io.Writer, p paint, ds []*analyze.Dialog, o TextOptions, l map[string]string) int {
+func writeDialogs(w io.Writer, p paint, ds []*Dialog, o TextOptions, l map[string]string) int {
 	type key struct {
 		method, outcome string
 		status          int
 	}
 	type group struct {
-		d     *analyze.Dialog
+		d     *Dialog
 		n     int
 		peers map[string]bool
 	}
@@ -256,14 +257,14 @@ func writeDialogs(w io.Writer, p paint, ds []*analyze.Dialog, o TextOptions, l m
 	return len(order)
 }
 
-func sameRegistration(a, b *analyze.Register) bool {
+func sameRegistration(a, b *Register) bool {
 	if a.AOR != b.AOR || a.FinalStatus != b.FinalStatus || a.Outcome != b.Outcome || a.Src != b.Src || a.Dst != b.Dst {
 		return false
 	}
 	return len(a.Findings) > 0 && len(b.Findings) > 0 && a.Findings[0].ID == b.Findings[0].ID
 }
 
-func writeRegister(w io.Writer, p paint, r *analyze.Register, o TextOptions, l map[string]string) {
+func writeRegister(w io.Writer, p paint, r *Register, o TextOptions, l map[string]string) {
 	status := l["no final"]
 	if r.FinalStatus != 0 {
 		status = strconv.Itoa(r.FinalStatus) + " " + r.Reason
@@ -282,7 +283,7 @@ func writeRegister(w io.Writer, p paint, r *analyze.Register, o TextOptions, l m
 	}
 }
 
-func writeFinding(w io.Writer, p paint, f analyze.Finding, width int) {
+func writeFinding(w io.Writer, p paint, f Finding, width int) {
 	mark := map[string]string{"error": "✗", "warning": "!", "info": "·"}[f.Severity]
 	fmt.Fprintf(w, "  %s %s\n", mark, p.bold("["+f.ID+"]"))
 	fmt.Fprintln(w, wrapText(f.Text, "    ", width-4))

@@ -10,7 +10,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -21,7 +20,6 @@ import (
 	"github.com/sipcause/sipcause/capture"
 	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/report"
-	"github.com/sipcause/sipcause/sipmsg"
 	"github.com/sipcause/sipcause/store"
 )
 
@@ -196,17 +194,16 @@ func statusText(code int, reason string) string {
 }
 
 type callData struct {
-	Call     *analyze.Call
+	Call     *report.Call
 	Status   string
 	Outcome  string
 	Fault    string
 	Ladder   *report.Ladder
 	Messages []rawView
 	KV       [][2]string
-	Relang   bool
 	JSONURL  string
 	Report   string
-	Findings []analyze.Finding
+	Findings []report.Finding
 }
 
 type rawView struct {
@@ -227,15 +224,11 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
 		return
 	}
-	c := cr.Call
-	relang := false
-	if c.Explanation != "" && !sameLang(c, lang, h.opt.Lang) {
-		if rc := reexplain(cr, lang, h.opt); rc != nil {
-			c, relang = rc, true
-		}
-	}
+	// The stored call is data; its texts are rendered in the reader's
+	// language.
+	c := report.LocalizeCall(cr.Call, lang)
 	if r.URL.Query().Get("view") == "report" {
-		rep := singleCallReport(c, lang)
+		rep := singleCallReport(c.Call, lang)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		// The report page carries its own inline styles.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
@@ -243,7 +236,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: l["outcome_"+c.Outcome],
-		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: report.LadderLayout(c.Messages, nil, lang), Relang: relang,
+		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: report.LadderLayout(c.Messages, nil, lang),
 		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
 		Findings: c.Findings}
 	d.KV = [][2]string{{"Call-ID", c.CallID}, {"From", c.From}, {"To", c.To}, {l["start"], c.Start.UTC().Format("2006-01-02 15:04:05.000 MST")},
@@ -264,40 +257,6 @@ func msText(ms int64) string {
 		return "–"
 	}
 	return (time.Duration(ms) * time.Millisecond).String()
-}
-
-// sameLang reports whether the stored explanation is already in lang: the
-// collector explains in the server's language.
-func sameLang(_ *analyze.Call, lang, server catalog.Lang) bool { return lang == server }
-
-// reexplain analyzes a call's stored messages again in another language.
-// The stored call was explained with the whole traffic around it; alone,
-// its messages give the same call in nearly every case, and the stored one
-// is kept when they do not.
-func reexplain(cr *store.CallRecord, lang catalog.Lang, opt HandlerOptions) *analyze.Call {
-	var found *analyze.Call
-	a := analyze.New(analyze.Options{Lang: lang, Local: opt.Local, LocalHosts: opt.LocalHosts, OnCall: func(c *analyze.Call) {
-		if c.CallID == cr.Call.CallID && found == nil {
-			found = c
-		}
-	}})
-	var msg sipmsg.Message
-	for _, m := range cr.Messages {
-		buf := append([]byte(nil), m.Raw...)
-		if sipmsg.Parse(buf, &msg) != nil {
-			continue
-		}
-		meta := analyze.Meta{Frame: m.Frame, Time: m.Time, Transport: m.Transport}
-		meta.Src, _ = netip.ParseAddrPort(m.Src)
-		meta.Dst, _ = netip.ParseAddrPort(m.Dst)
-		a.Add(analyze.FromSIP(meta, &msg))
-	}
-	a.Finish()
-	if found == nil || found.FinalStatus != cr.Call.FinalStatus {
-		return nil
-	}
-	found.Linked, found.LegOf = cr.Call.Linked, cr.Call.LegOf
-	return found
 }
 
 // singleCallReport wraps one call in a report, for report.HTML.
@@ -429,6 +388,16 @@ type apiMessage struct {
 }
 
 func (h *Handler) apiCall(w http.ResponseWriter, r *http.Request) {
+	// The stored call is data; ?lang= chooses the language of its texts.
+	lang := h.opt.Lang
+	if s := r.URL.Query().Get("lang"); s != "" {
+		l, err := catalog.ParseLang(s)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+			return
+		}
+		lang = l
+	}
 	cr, err := h.st.GetCall(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, apiError{"no such call"})
@@ -447,10 +416,10 @@ func (h *Handler) apiCall(w http.ResponseWriter, r *http.Request) {
 		msgs = append(msgs, apiMessage{m.Frame, m.Time, m.Src, m.Dst, m.Transport, s})
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Schema   int           `json:"schema_version"`
-		Call     *analyze.Call `json:"call"`
-		Messages []apiMessage  `json:"messages"`
-	}{analyze.SchemaVersion, cr.Call, msgs})
+		Schema   int          `json:"schema_version"`
+		Call     *report.Call `json:"call"`
+		Messages []apiMessage `json:"messages"`
+	}{analyze.SchemaVersion, report.LocalizeCall(cr.Call, lang), msgs})
 }
 
 // apiAnalyze analyzes the capture in the request body and answers with

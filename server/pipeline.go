@@ -11,6 +11,7 @@ import (
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/report"
 	"github.com/sipcause/sipcause/store"
 )
 
@@ -233,7 +234,7 @@ func (c *Collector) analyzeLoop() {
 			// Timer B, and the analyzer itself bounds the calls it holds.
 			Settle: c.opt.Settle, MaxOpenCalls: c.opt.MaxOpenCalls,
 			OnCall: func(call *analyze.Call) {
-				rec := &store.CallRecord{Call: call}
+				rec := &store.CallRecord{Call: call, Summary: report.LocalizeCall(call, c.opt.Lang).Summary}
 				if rc := tr.calls[call.CallID]; rc != nil {
 					rec.Messages = rc.msgs
 					tr.bytes -= rc.bytes

@@ -160,7 +160,7 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
 		res, err := insCall.ExecContext(ctx, c.CallID, c.Start.UnixNano(), c.Caller, c.Callee, c.From, c.To,
-			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, c.Summary, js, Peer(c))
+			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, Peer(c))
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}

@@ -23,9 +23,9 @@ func testCall(i int, status int, outcome string) CallRecord {
 		CallID: fmt.Sprintf("call-%d@test", i), Caller: fmt.Sprintf("3120%07d", i), Callee: "31201234567",
 		From: fmt.Sprintf("sip:3120%07d@a.test", i), To: "sip:31201234567@b.test",
 		Start: t0.Add(time.Duration(i) * time.Minute), FinalStatus: status, Reason: "x", Outcome: outcome,
-		Fault: "remote", Summary: "summary", PDDMS: 1500, Findings: []analyze.Finding{}, Frames: []int{2 * i, 2*i + 1},
+		Fault: "remote", PDDMS: 1500, Findings: []analyze.Finding{}, Frames: []int{2 * i, 2*i + 1},
 	}
-	return CallRecord{Call: c, Messages: []RawMessage{
+	return CallRecord{Call: c, Summary: "summary", Messages: []RawMessage{
 		{Frame: 2 * i, Time: c.Start, Src: "10.0.0.1:5060", Dst: "10.0.0.2:5060", Transport: "udp", Raw: []byte("INVITE sip:x SIP/2.0\r\n\r\n")},
 		{Frame: 2*i + 1, Time: c.Start.Add(time.Second), Src: "10.0.0.2:5060", Dst: "10.0.0.1:5060", Transport: "udp", Raw: []byte("SIP/2.0 486 Busy Here\r\n\r\n")},
 	}}

@@ -52,6 +52,10 @@ var ErrNotFound = errors.New("store: not found")
 type CallRecord struct {
 	Call     *analyze.Call
 	Messages []RawMessage
+	// Summary is the call's one-sentence summary for search results, in
+	// the language of whoever stores it (the report package renders it;
+	// the call itself holds data only).
+	Summary string
 }
 
 // RawMessage is one SIP message of a call exactly as it was received, with

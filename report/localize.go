@@ -1,0 +1,400 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+)
+
+// Localized is an analysis with every text rendered in one language: what
+// the text, HTML, CSV and JSON renderers print. The analyzer's model holds
+// data only (codes, addresses, times, finding ids and their values); the
+// texts come from analyze/data/findings.yaml, analyze/data/phrases.yaml and
+// the catalog, so a stored call can be shown in either language without
+// analysing it again.
+type Localized struct {
+	*analyze.Report
+	Lang          catalog.Lang `json:"lang"`
+	Calls         []*Call      `json:"calls"`
+	Registrations []*Register  `json:"registrations"`
+	Dialogs       []*Dialog    `json:"dialogs"`
+	Findings      []Finding    `json:"findings"`
+	Hosts         []Host       `json:"hosts"`
+}
+
+// Call is a call with its texts in one language.
+type Call struct {
+	*analyze.Call
+	Summary     string    `json:"summary"`              // one sentence: what happened
+	Explanation string    `json:"explanation"`          // what happened here, in plain words
+	Background  string    `json:"background,omitempty"` // what the final status means in general
+	Advice      []string  `json:"advice"`
+	Findings    []Finding `json:"findings"`
+	Reasons     []Decoded `json:"reasons,omitempty"`
+	Warnings    []Decoded `json:"warnings,omitempty"`
+}
+
+// Finding is a finding with its text in one language.
+type Finding struct {
+	analyze.Finding
+	Text string `json:"text"`
+}
+
+// Decoded is a Reason (RFC 3326) or Warning (RFC 3261 §20.43) header value
+// with its meaning from the catalog.
+type Decoded struct {
+	analyze.Decoded
+	Meaning string `json:"meaning"`
+}
+
+// Register is a registration with its texts in one language.
+type Register struct {
+	*analyze.Register
+	Summary  string    `json:"summary"`
+	Advice   []string  `json:"advice"`
+	Findings []Finding `json:"findings"`
+}
+
+// Dialog is a non-INVITE exchange with its summary in one language.
+type Dialog struct {
+	*analyze.Dialog
+	Summary string `json:"summary"` // what the final status means, or that nothing came back
+}
+
+// Host is a host with the reason for its role in one language.
+type Host struct {
+	analyze.Host
+	Why string `json:"why"`
+}
+
+// Localize renders every text of r in lang. r is not changed; the result
+// shares its data.
+func Localize(r *analyze.Report, lang catalog.Lang) *Localized {
+	lr := &Localized{Report: r, Lang: lang, Calls: make([]*Call, 0, len(r.Calls)),
+		Registrations: make([]*Register, 0, len(r.Registrations)), Dialogs: make([]*Dialog, 0, len(r.Dialogs)),
+		Findings: localFindings(r.Findings, lang), Hosts: make([]Host, 0, len(r.Hosts))}
+	for _, c := range r.Calls {
+		lr.Calls = append(lr.Calls, LocalizeCall(c, lang))
+	}
+	for _, g := range r.Registrations {
+		lr.Registrations = append(lr.Registrations, LocalizeRegister(g, lang))
+	}
+	for _, d := range r.Dialogs {
+		lr.Dialogs = append(lr.Dialogs, LocalizeDialog(d, lang))
+	}
+	for _, h := range r.Hosts {
+		lr.Hosts = append(lr.Hosts, Host{Host: h, Why: PhraseText(h.Why, nil, lang)})
+	}
+	return lr
+}
+
+// LocalizeCall renders the texts of one call in lang: the summary, the
+// explanation, what the final status means in general, the advice, the
+// findings and the meaning of its Reason and Warning headers.
+//
+// The diagnosis (the first finding of a call that was not answered) comes
+// first; what the status code means in general (RFC 3261 §21 and the
+// catalog) is kept as background. A diagnosis with its own advice (wrong
+// credentials, an unreachable next hop) replaces the code's general text,
+// which would only distract.
+func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
+	lc := &Call{Call: c, Findings: localFindings(c.Findings, lang), Advice: []string{}}
+	for _, d := range c.Reasons {
+		lc.Reasons = append(lc.Reasons, Decoded{Decoded: d, Meaning: ReasonMeaning(d.Value, lang)})
+	}
+	for _, d := range c.Warnings {
+		lc.Warnings = append(lc.Warnings, Decoded{Decoded: d, Meaning: WarningMeaning(d.Value, lang)})
+	}
+	if c.Outcome == analyze.OutcomeAnswered {
+		lc.Summary = PhraseText("call-answered", nil, lang)
+		lc.Explanation = lc.Summary
+		return lc
+	}
+	main, hasMain := c.Diagnosis()
+	mainText := ""
+	if hasMain {
+		mainText = lc.Findings[0].Text
+	}
+	own := findingAdvice(main.ID, lang)
+	if c.FinalStatus != 0 {
+		if res, err := catalog.Default().Resolve(c.FinalStatus); err == nil {
+			tx := res.Entry.Text(lang)
+			lc.Summary, lc.Explanation, lc.Advice = tx.Summary, tx.Explanation, nonNil(tx.Advice)
+			if hasMain {
+				lc.Explanation, lc.Background = mainText, tx.Explanation
+			}
+		}
+	} else if hasMain {
+		lc.Explanation = mainText
+		lc.Summary = firstSentence(mainText)
+	}
+	if len(own) > 0 {
+		lc.Advice = own
+		lc.Summary = firstSentence(mainText)
+		lc.Background = ""
+	}
+	return lc
+}
+
+// LocalizeRegister renders the texts of one registration in lang. A failed
+// registration gets advice as a call does: the diagnosis's own advice (and
+// then its first sentence as the summary, so that the headline and the
+// advice agree), else the status code's.
+func LocalizeRegister(g *analyze.Register, lang catalog.Lang) *Register {
+	lg := &Register{Register: g, Findings: localFindings(g.Findings, lang), Advice: []string{}}
+	diag, hasDiag := g.Diagnosis()
+	diagText := ""
+	if hasDiag {
+		diagText = lg.Findings[0].Text
+	}
+	ok := g.Outcome == analyze.RegRegistered || g.Outcome == analyze.RegUnregistered
+	if own := findingAdvice(diag.ID, lang); len(own) > 0 && !ok {
+		lg.Summary, lg.Advice = firstSentence(diagText), own
+		return lg
+	}
+	if g.FinalStatus != 0 && !ok {
+		if res, err := catalog.Default().Resolve(g.FinalStatus); err == nil {
+			tx := res.Entry.Text(lang)
+			lg.Summary, lg.Advice = tx.Summary, nonNil(tx.Advice)
+		}
+	}
+	if lg.Summary == "" {
+		lg.Summary = firstSentence(diagText)
+	}
+	return lg
+}
+
+// LocalizeDialog renders the summary of a non-INVITE exchange in lang.
+func LocalizeDialog(d *analyze.Dialog, lang catalog.Lang) *Dialog {
+	ld := &Dialog{Dialog: d}
+	switch {
+	case d.FinalStatus != 0:
+		if res, err := catalog.Default().Resolve(d.FinalStatus); err == nil {
+			ld.Summary = res.Entry.Text(lang).Summary
+		}
+	case d.Outcome == "timeout":
+		ld.Summary = PhraseText("timer-f", nil, lang)
+	}
+	return ld
+}
+
+func localFindings(fs []analyze.Finding, lang catalog.Lang) []Finding {
+	out := make([]Finding, 0, len(fs))
+	for _, f := range fs {
+		out = append(out, Finding{Finding: f, Text: FindingText(f, lang)})
+	}
+	return out
+}
+
+func findingAdvice(id string, lang catalog.Lang) []string {
+	if id == "" {
+		return nil
+	}
+	ft := analyze.FindingTexts()[id]
+	if lang == catalog.Dutch {
+		return ft.AdviceNL
+	}
+	return ft.AdviceEN
+}
+
+// FindingText renders the text of a finding in lang: the text of its id
+// from analyze/data/findings.yaml with the placeholders filled from its
+// values and parts. Seconds get the reader's decimal sign; {times} (how
+// often, in words) comes from {count}; {meaning} is what the status code,
+// or the Reason or Warning value, means according to the catalog.
+func FindingText(f analyze.Finding, lang catalog.Lang) string {
+	ft, ok := analyze.FindingTexts()[f.ID]
+	if !ok {
+		return f.ID
+	}
+	tmpl := ft.EN
+	if lang == catalog.Dutch {
+		tmpl = ft.NL
+	}
+	return fill(tmpl, func(name string) (string, bool) {
+		if ps, ok := f.Parts[name]; ok {
+			return joinParts(ps, lang), true
+		}
+		if v, ok := f.Values[name]; ok {
+			return localValue(name, v, lang), true
+		}
+		switch name {
+		case "times":
+			if c, ok := f.Values["count"]; ok {
+				return timesText(c, lang), true
+			}
+		case "meaning":
+			switch f.ID {
+			case "reason-header":
+				return ReasonMeaning(f.Values["value"], lang), true
+			case "warning-header":
+				return WarningMeaning(f.Values["value"], lang), true
+			}
+			if code, err := strconv.Atoi(f.Values["code"]); err == nil {
+				if res, err := catalog.Default().Resolve(code); err == nil {
+					return res.Entry.Text(lang).Summary, true
+				}
+			}
+		}
+		return "", false
+	})
+}
+
+// PhraseText renders a phrase of analyze/data/phrases.yaml in lang. An id
+// that is not a phrase is returned as it is.
+func PhraseText(id string, values map[string]string, lang catalog.Lang) string {
+	p, ok := analyze.Phrases()[id]
+	if !ok {
+		return id
+	}
+	tmpl := p.EN
+	if lang == catalog.Dutch {
+		tmpl = p.NL
+	}
+	if values["n"] == "1" && p.OneEN != "" {
+		tmpl = p.OneEN
+		if lang == catalog.Dutch {
+			tmpl = p.OneNL
+		}
+	}
+	return fill(tmpl, func(name string) (string, bool) {
+		v, ok := values[name]
+		if !ok {
+			return "", false
+		}
+		return localValue(name, v, lang), true
+	})
+}
+
+func joinParts(ps []analyze.Part, lang catalog.Lang) string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if p.Phrase != "" {
+			out = append(out, PhraseText(p.Phrase, p.Values, lang))
+		} else {
+			out = append(out, p.Raw)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// localValue shows a value as a reader of lang expects it: seconds with
+// the decimal comma in Dutch.
+func localValue(name, v string, lang catalog.Lang) string {
+	if name == "secs" && lang == catalog.Dutch {
+		return strings.Replace(v, ".", ",", 1)
+	}
+	return v
+}
+
+// timesText says how often: once, twice, 3 times; in Dutch "1 keer".
+func timesText(n string, lang catalog.Lang) string {
+	if lang == catalog.Dutch {
+		return n + " keer"
+	}
+	switch n {
+	case "1":
+		return "once"
+	case "2":
+		return "twice"
+	}
+	return n + " times"
+}
+
+// fill replaces {name} placeholders by what get returns; unknown ones are
+// left as they are, so a missing value shows instead of vanishing.
+func fill(tmpl string, get func(string) (string, bool)) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tmpl, '{')
+		if i < 0 {
+			b.WriteString(tmpl)
+			break
+		}
+		j := strings.IndexByte(tmpl[i:], '}')
+		if j < 0 {
+			b.WriteString(tmpl)
+			break
+		}
+		name := tmpl[i+1 : i+j]
+		b.WriteString(tmpl[:i])
+		if val, ok := get(name); ok {
+			b.WriteString(val)
+		} else {
+			b.WriteString(tmpl[i : i+j+1])
+		}
+		tmpl = tmpl[i+j+1:]
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// ReasonMeaning says what a Reason header value (RFC 3326) means: each
+// Q.850 cause or SIP code it carries, from the catalog.
+func ReasonMeaning(value string, lang catalog.Lang) string {
+	rs, err := catalog.ParseReason(value)
+	if err != nil {
+		return word(lang, "malformed Reason header", "ongeldige Reason-header")
+	}
+	cat := catalog.Default()
+	var ms []string
+	for _, r := range rs {
+		switch {
+		case r.IsQ850():
+			if q, ok := cat.Cause(r.Cause); ok {
+				ms = append(ms, fmt.Sprintf("Q.850 %d %s: %s", r.Cause, q.Name, q.Text(lang)))
+			} else {
+				ms = append(ms, fmt.Sprintf("Q.850 %d", r.Cause))
+			}
+		case r.IsSIP():
+			if res, err := cat.Resolve(r.Cause); err == nil {
+				ms = append(ms, fmt.Sprintf("SIP %d %s: %s", r.Cause, res.Entry.Reason, res.Entry.Text(lang).Summary))
+			}
+		default:
+			ms = append(ms, r.Protocol+" "+strconv.Itoa(r.Cause))
+		}
+	}
+	return strings.Join(ms, "; ")
+}
+
+// WarningMeaning says what a Warning header value (RFC 3261 §20.43) means,
+// from the IANA warn-codes in the catalog.
+func WarningMeaning(value string, lang catalog.Lang) string {
+	ws, err := catalog.ParseWarning(value)
+	if err != nil {
+		return word(lang, "malformed Warning header", "ongeldige Warning-header")
+	}
+	cat := catalog.Default()
+	var ms []string
+	for _, w := range ws {
+		if wc, ok := cat.WarnCode(w.Code); ok {
+			ms = append(ms, fmt.Sprintf("%d %s: %s", w.Code, wc.Text, wc.Meaning(lang)))
+		} else {
+			ms = append(ms, fmt.Sprintf(word(lang, "%d is not a registered warn-code", "%d is geen geregistreerde warn-code"), w.Code))
+		}
+	}
+	return strings.Join(ms, "; ")
+}
+
+func word(lang catalog.Lang, en, nl string) string {
+	if lang == catalog.Dutch {
+		return nl
+	}
+	return en
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}

@@ -1,0 +1,101 @@
+package report
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"regexp"
+	"testing"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+)
+
+var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
+
+// Every finding of every shared capture renders in both languages with all
+// its placeholders filled, and the two languages differ: the analyzer's
+// findings are data, the texts come from the report package.
+func TestFindingsRenderInBothLanguages(t *testing.T) {
+	ents, err := os.ReadDir(capturesDir)
+	if err != nil {
+		t.Skipf("shared captures not available: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, e := range ents {
+		if e.IsDir() || e.Name() == "MANIFEST.tsv" {
+			continue
+		}
+		r := loadReport(t, e.Name(), catalog.English)
+		check := func(where string, fs []analyze.Finding) {
+			for _, f := range fs {
+				seen[f.ID] = true
+				en, nl := FindingText(f, catalog.English), FindingText(f, catalog.Dutch)
+				if placeholder.MatchString(en) || placeholder.MatchString(nl) {
+					t.Errorf("%s %s/%s: unfilled placeholder:\n en %q\n nl %q", e.Name(), where, f.ID, en, nl)
+				}
+				if en == nl {
+					t.Errorf("%s %s/%s: same text in both languages: %q", e.Name(), where, f.ID, en)
+				}
+			}
+		}
+		check("input", r.Findings)
+		for _, c := range r.Calls {
+			check(c.CallID, c.Findings)
+		}
+		for _, g := range r.Registrations {
+			check(g.CallID, g.Findings)
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d finding ids seen in the shared captures: %v", len(seen), seen)
+	}
+}
+
+// A call stored as JSON (as the store keeps it) and read back renders the
+// same texts as the call fresh from the analyzer, in either language: no
+// analysis is needed to show a stored call in another language.
+func TestStoredCallRendersInEitherLanguage(t *testing.T) {
+	r := loadReport(t, "sngrep__aaa.pcap", catalog.English)
+	if len(r.Calls) == 0 {
+		t.Fatal("no calls")
+	}
+	for _, c := range r.Calls {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back analyze.Call
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		for _, lang := range catalog.Langs {
+			want, got := LocalizeCall(c, lang), LocalizeCall(&back, lang)
+			if got.Summary != want.Summary || got.Explanation != want.Explanation || got.Background != want.Background ||
+				!reflect.DeepEqual(got.Advice, want.Advice) || !reflect.DeepEqual(got.Findings, want.Findings) {
+				t.Errorf("%s/%s: stored call renders differently:\n got %q\nwant %q", c.CallID, lang, got.Explanation, want.Explanation)
+			}
+		}
+		en, nl := LocalizeCall(c, catalog.English), LocalizeCall(c, catalog.Dutch)
+		if c.Outcome != analyze.OutcomeAnswered && (en.Explanation == "" || en.Explanation == nl.Explanation) {
+			t.Errorf("%s: explanation en %q nl %q", c.CallID, en.Explanation, nl.Explanation)
+		}
+	}
+}
+
+// Seconds are shown with the reader's decimal sign, counts as words where
+// a language says so, and a phrase with a count uses its singular for one.
+func TestFindingValuesLocalised(t *testing.T) {
+	f := analyze.Finding{ID: "no-response", Values: map[string]string{"what": "INVITE", "to": "192.0.2.1:5060", "count": "1", "secs": "31.5"}}
+	en, nl := FindingText(f, catalog.English), FindingText(f, catalog.Dutch)
+	for _, c := range []struct{ got, want string }{{en, "sent once over 31.5 s"}, {nl, "in 31,5 s"}} {
+		if !regexp.MustCompile(regexp.QuoteMeta(c.want)).MatchString(c.got) {
+			t.Errorf("%q does not contain %q", c.got, c.want)
+		}
+	}
+	g := analyze.Finding{ID: "auth-failed", Values: map[string]string{"to": "x"},
+		Parts: map[string][]analyze.Part{"what": {{Phrase: "auth-credentials-refused", Values: map[string]string{"n": "1"}}}}}
+	if got := FindingText(g, catalog.Dutch); !regexp.MustCompile(`één keer verstuurd`).MatchString(got) {
+		t.Errorf("Dutch singular: %q", got)
+	}
+}
