@@ -3,7 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/sipcause/sipcause/catalog"
@@ -27,6 +27,7 @@ type lookupCode struct {
 	Reason      string   `json:"reason"`
 	RFC         []string `json:"rfc"`
 	Ref         string   `json:"ref"`
+	Refs        string   `json:"-"` // each RFC once, for the page
 	Fault       string   `json:"fault"`
 	FaultLabel  string   `json:"fault_label"`
 	Summary     string   `json:"summary"`
@@ -52,73 +53,77 @@ type lookupWarn struct {
 	Meaning string `json:"meaning,omitempty"`
 }
 
-var errLookup = errors.New("want a status code (486), a status line (SIP/2.0 486 Busy Here), a Reason value (Q.850;cause=17) or a Warning value (399 host \"text\")")
-
+// lookupValue explains q, read with catalog.ClassifyArg as `sipcause code`
+// reads its arguments. Errors are *catalog.ArgError: their Message is for
+// the person who typed q.
 func lookupValue(q string, lang catalog.Lang) (*lookupResult, error) {
-	q = strings.TrimSpace(q)
+	arg, err := catalog.ClassifyArg(q)
+	if err != nil {
+		return nil, err
+	}
 	cat := catalog.Default()
-	res := &lookupResult{Input: q}
-	code := func(n int) (*lookupCode, error) {
-		r, err := cat.Resolve(n)
+	res := &lookupResult{Input: strings.TrimSpace(q), Kind: string(arg.Kind)}
+	switch arg.Kind {
+	case catalog.ArgCode, catalog.ArgStatusLine:
+		r, err := cat.Resolve(arg.Code)
 		if err != nil {
-			return nil, err
+			return nil, &catalog.ArgError{Input: q, Problem: catalog.ArgNotACode}
 		}
 		t := r.Entry.Text(lang)
-		return &lookupCode{Code: r.Entry.Code, Asked: n, Registered: r.Registered, Reason: r.Entry.Reason, RFC: r.Entry.RFC,
-			Ref: r.Entry.Ref, Fault: string(r.Entry.Fault), FaultLabel: r.Entry.Fault.Label(lang), Summary: t.Summary,
-			Explanation: t.Explanation, Advice: t.Advice, Note: t.Note, Q850: cat.SIPToCause(r.Entry.Code)}, nil
-	}
-	if n, err := strconv.Atoi(q); err == nil {
-		res.Kind = "code"
-		c, err := code(n)
-		res.Code = c
-		return res, err
-	}
-	if rest, ok := strings.CutPrefix(strings.ToUpper(q), "SIP/2.0 "); ok {
-		n, err := strconv.Atoi(strings.Fields(rest + " x")[0])
-		if err != nil {
-			return nil, errLookup
-		}
-		res.Kind = "status-line"
-		c, err := code(n)
-		res.Code = c
-		return res, err
-	}
-	if len(q) >= 4 && q[0] >= '0' && q[0] <= '9' && q[3] == ' ' {
-		ws, err := catalog.ParseWarning(q)
-		if err != nil {
-			return nil, err
-		}
-		res.Kind = "warning"
-		for _, w := range ws {
+		res.Code = &lookupCode{Code: r.Entry.Code, Asked: arg.Code, Registered: r.Registered, Reason: r.Entry.Reason,
+			RFC: r.Entry.RFC, Ref: r.Entry.Ref, Refs: refsOnce(r.Entry.RFC, r.Entry.Ref), Fault: string(r.Entry.Fault),
+			FaultLabel: r.Entry.Fault.Label(lang), Summary: t.Summary, Explanation: t.Explanation, Advice: t.Advice,
+			Note: t.Note, Q850: cat.SIPToCause(r.Entry.Code)}
+	case catalog.ArgWarning:
+		for _, w := range arg.Warnings {
 			lw := lookupWarn{Code: w.Code, Agent: w.Agent, Text: w.Text}
 			if wc, ok := cat.WarnCode(w.Code); ok {
 				lw.Meaning = wc.Meaning(lang)
 			}
 			res.Warnings = append(res.Warnings, lw)
 		}
-		return res, nil
-	}
-	rs, err := catalog.ParseReason(q)
-	if err != nil || len(rs) == 0 || !strings.Contains(q, ";") {
-		return nil, errLookup
-	}
-	res.Kind = "reason"
-	for _, r := range rs {
-		lr := lookupReason{Protocol: r.Protocol, Cause: r.Cause, Text: r.Text}
-		switch {
-		case r.IsQ850():
-			if c, ok := cat.Cause(r.Cause); ok {
-				lr.Name, lr.Meaning, lr.Fault = c.Name, c.Text(lang), c.Fault.Label(lang)
+	case catalog.ArgReason:
+		for _, r := range arg.Reasons {
+			lr := lookupReason{Protocol: r.Protocol, Cause: r.Cause, Text: r.Text}
+			switch {
+			case r.IsQ850():
+				if c, ok := cat.Cause(r.Cause); ok {
+					lr.Name, lr.Meaning, lr.Fault = c.Name, c.Text(lang), c.Fault.Label(lang)
+				}
+			case r.IsSIP():
+				if rr, err := cat.Resolve(r.Cause); err == nil {
+					lr.Name, lr.Meaning, lr.Fault = rr.Entry.Reason, rr.Entry.Text(lang).Summary, rr.Entry.Fault.Label(lang)
+				}
 			}
-		case r.IsSIP():
-			if rr, err := cat.Resolve(r.Cause); err == nil {
-				lr.Name, lr.Meaning, lr.Fault = rr.Entry.Reason, rr.Entry.Text(lang).Summary, rr.Entry.Fault.Label(lang)
-			}
+			res.Reasons = append(res.Reasons, lr)
 		}
-		res.Reasons = append(res.Reasons, lr)
 	}
 	return res, nil
+}
+
+// refsOnce names each RFC once: the section reference (RFC 3261 §21.4.24),
+// then the other RFCs of the list that it does not already name.
+func refsOnce(rfcs []string, ref string) string {
+	out := []string{}
+	if ref != "" {
+		out = append(out, ref)
+	}
+	for _, r := range rfcs {
+		if !slices.ContainsFunc(out, func(o string) bool { return o == r || strings.HasPrefix(o, r+" ") }) {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// lookupError is what a person reads when their value was not understood:
+// the classifier's message in their language, never an internal name.
+func lookupError(err error, lang catalog.Lang) string {
+	var ae *catalog.ArgError
+	if errors.As(err, &ae) {
+		return ae.Message(lang)
+	}
+	return (&catalog.ArgError{Problem: catalog.ArgNotUnderstood}).Message(lang)
 }
 
 type lookupData struct {
@@ -135,7 +140,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(d.Q) != "" {
 		res, err := lookupValue(d.Q, lang)
 		if err != nil {
-			d.Error, status = err.Error(), http.StatusBadRequest
+			d.Error, status = lookupError(err, lang), http.StatusBadRequest
 		}
 		d.Result = res
 	}
@@ -151,7 +156,7 @@ func (h *Handler) apiLookup(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := lookupValue(r.URL.Query().Get("q"), lang)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		writeJSON(w, http.StatusBadRequest, apiError{lookupError(err, lang)})
 		return
 	}
 	writeJSON(w, http.StatusOK, res)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -139,51 +140,30 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// explainArg works out what kind of value a is and explains it.
+// explainArg reads a with catalog.ClassifyArg (the web lookup uses the
+// same classifier) and explains it.
 func explainArg(a string, lang catalog.Lang) (ArgJSON, error) {
-	s := strings.TrimSpace(a)
 	cat := catalog.Default()
-	bad := func(why string) error { return usagef("code: cannot explain %q: %s", a, why) }
-	switch {
-	case s == "":
-		return ArgJSON{}, bad("empty argument")
-	case allDigits(s):
-		n, err := strconv.Atoi(s)
-		if err != nil || len(s) > 3 {
-			return ArgJSON{}, bad("not a SIP status code (they run from 100 to 699)")
-		}
-		res, err := cat.Resolve(n)
-		if err != nil {
-			return ArgJSON{}, bad("not a SIP status code (they run from 100 to 699)")
-		}
-		return resolved(a, "code", res, lang), nil
-	case hasPrefixFold(s, "SIP/"):
-		ver, rest, _ := strings.Cut(s, " ")
-		if !strings.EqualFold(ver, "SIP/2.0") {
-			return ArgJSON{}, bad("a status line starts with SIP/2.0")
-		}
-		rest = strings.TrimLeft(rest, " ")
-		codeStr, phrase, _ := strings.Cut(rest, " ")
-		n, err := strconv.Atoi(codeStr)
-		if err != nil || len(codeStr) != 3 {
-			return ArgJSON{}, bad("a status line has a three-digit code after SIP/2.0")
-		}
-		res, err := cat.Resolve(n)
-		if err != nil {
-			return ArgJSON{}, bad("not a SIP status code (they run from 100 to 699)")
-		}
-		j := resolved(a, "status-line", res, lang)
-		j.OnTheWire = strings.TrimSpace(phrase)
-		return j, nil
+	arg, err := catalog.ClassifyArg(a)
+	var ae *catalog.ArgError
+	if errors.As(err, &ae) {
+		return ArgJSON{}, usagef("code: %s %q: %s", tr(lang, "cannot explain"), a, ae.Message(lang))
 	}
-	name, val := splitHeaderName(s)
-	if name == "warning" || (name == "" && looksLikeWarning(val)) {
-		ws, err := catalog.ParseWarning(val)
+	if err != nil {
+		return ArgJSON{}, err
+	}
+	switch arg.Kind {
+	case catalog.ArgCode, catalog.ArgStatusLine:
+		res, err := cat.Resolve(arg.Code)
 		if err != nil {
-			return ArgJSON{}, bad(err.Error())
+			return ArgJSON{}, usagef("code: %s %q: %s", tr(lang, "cannot explain"), a, (&catalog.ArgError{Problem: catalog.ArgNotACode}).Message(lang))
 		}
-		j := ArgJSON{Input: a, Kind: "warning"}
-		for _, w := range ws {
+		j := resolved(a, string(arg.Kind), res, lang)
+		j.OnTheWire = arg.Phrase
+		return j, nil
+	case catalog.ArgWarning:
+		j := ArgJSON{Input: a, Kind: string(arg.Kind)}
+		for _, w := range arg.Warnings {
 			wj := WarningJSON{Code: w.Code, Agent: w.Agent, Text: w.Text}
 			if wc, ok := cat.WarnCode(w.Code); ok {
 				wj.Known, wj.RegisteredText, wj.Meaning = true, wc.Text, wc.Meaning(lang)
@@ -192,18 +172,11 @@ func explainArg(a string, lang catalog.Lang) (ArgJSON, error) {
 		}
 		return j, nil
 	}
-	if name == "reason" || name == "" && looksLikeReason(val) {
-		rs, err := catalog.ParseReason(val)
-		if err != nil {
-			return ArgJSON{}, bad(err.Error())
-		}
-		j := ArgJSON{Input: a, Kind: "reason"}
-		for _, r := range rs {
-			j.Reasons = append(j.Reasons, reasonJSON(r, lang))
-		}
-		return j, nil
+	j := ArgJSON{Input: a, Kind: string(arg.Kind)}
+	for _, r := range arg.Reasons {
+		j.Reasons = append(j.Reasons, reasonJSON(r, lang))
 	}
-	return ArgJSON{}, bad("want a code (486), a status line (SIP/2.0 486 Busy Here), a Reason value (Q.850;cause=17) or a Warning value (399 host \"text\")")
+	return j, nil
 }
 
 func resolved(input, kind string, res catalog.Resolution, lang catalog.Lang) ArgJSON {
@@ -240,42 +213,6 @@ func reasonJSON(r catalog.Reason, lang catalog.Lang) ReasonJSON {
 		}
 	}
 	return j
-}
-
-// splitHeaderName strips a leading "Reason:" or "Warning:" and returns the
-// lower-case header name ("" when there is none) and the value.
-func splitHeaderName(s string) (string, string) {
-	name, val, ok := strings.Cut(s, ":")
-	if ok {
-		n := strings.ToLower(strings.TrimSpace(name))
-		if n == "reason" || n == "warning" {
-			return n, strings.TrimSpace(val)
-		}
-	}
-	return "", s
-}
-
-func looksLikeWarning(s string) bool {
-	return len(s) > 4 && allDigits(s[:3]) && s[3] == ' '
-}
-
-func looksLikeReason(s string) bool {
-	proto, _, _ := strings.Cut(s, ";")
-	proto = strings.TrimSpace(proto)
-	return strings.Contains(s, ";") && proto != "" && !strings.ContainsAny(proto, " \"")
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
-}
-
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 const labelWidth = 18
