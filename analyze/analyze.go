@@ -102,6 +102,11 @@ type Analyzer struct {
 	recent    generations[uint32] // reported calls' last INVITE CSeq, to ignore their late retransmissions
 	quiet     *list.List          // open calls, the one quiet the longest first
 	forced    int
+
+	pending   *Message  // a message whose time jumped, until the next one confirms it
+	seenAny   bool      // a message was analyzed
+	firstHeld bool      // the first message was held and decided
+	outlier   time.Time // the time of the last frame found to be an outlier
 }
 
 // New returns an Analyzer.
@@ -145,8 +150,74 @@ func (a *Analyzer) AddInput(in Input) { a.rep.Inputs = append(a.rep.Inputs, in) 
 // AddIntegrity adds the capture reader's counts for one input.
 func (a *Analyzer) AddIntegrity(i Integrity) { a.integrity.Add(i) }
 
-// Add feeds one message. Messages must come in capture order.
+// timeJump is how far a message's time may be from the message before it
+// and still be believed on its own. A jump further than this is believed
+// only when the next message confirms it (a capture that really resumed
+// later); a single frame so far off is a clock fault or a forged
+// timestamp, and is analyzed at the time of its neighbour instead, so that
+// it cannot end every open call (RFC 3261 §17 timers run on capture time).
+const timeJump = time.Hour
+
+// Add feeds one message. Messages must come in capture order. A message
+// whose time is more than an hour from its predecessor's is held until the
+// next one says whether time really moved.
 func (a *Analyzer) Add(m Message) {
+	if a.pending != nil {
+		a.resolvePending(m.Time, true)
+	}
+	if a.seenAny && absDur(m.Time.Sub(a.last)) > timeJump || !a.seenAny && a.pendingFirst() {
+		p := m
+		a.pending = &p
+		return
+	}
+	a.add(m)
+}
+
+// pendingFirst reports whether the first message should wait for the
+// second: a capture that starts with a forged time must not set the clock.
+func (a *Analyzer) pendingFirst() bool { return !a.firstHeld }
+
+// resolvePending decides about the held message: next is the time of what
+// followed it (ok false: nothing did). Without a confirming neighbour it is
+// an outlier, counted in the integrity report and analyzed at the time of
+// the message before it.
+func (a *Analyzer) resolvePending(next time.Time, ok bool) {
+	p := *a.pending
+	a.pending = nil
+	if !a.firstHeld {
+		a.firstHeld = true
+		// The first message: believed unless the next is far from it and
+		// then confirmed; there is no earlier neighbour to compare with.
+		if ok && absDur(next.Sub(p.Time)) > timeJump {
+			a.integrity.TimeOutliers++
+			a.outlier = p.Time
+			p.Time = next
+		}
+		a.add(p)
+		return
+	}
+	if ok && absDur(next.Sub(p.Time)) <= timeJump {
+		// Confirmed: the capture goes on at the new time (merged files, a
+		// capture that paused). The clock follows it, also backwards.
+		a.last = p.Time
+		a.add(p)
+		return
+	}
+	a.integrity.TimeOutliers++
+	a.outlier = p.Time
+	p.Time = a.last
+	a.add(p)
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+func (a *Analyzer) add(m Message) {
+	a.seenAny = true
 	a.order++
 	if a.first.IsZero() || m.Time.Before(a.first) {
 		a.first = m.Time
@@ -466,8 +537,15 @@ func (a *Analyzer) countOutcome(c *Call) {
 
 // ObserveEnd tells the analyzer that the input went on until t, also when
 // the last packets were not SIP (a TCP FIN, RTP): timers such as Timer B
-// run until the end of the capture, not the last SIP message.
+// run until the end of the capture, not the last SIP message. The time of a
+// frame found to be an outlier moves nothing.
 func (a *Analyzer) ObserveEnd(t time.Time) {
+	if a.pending != nil {
+		a.resolvePending(time.Time{}, false)
+	}
+	if !a.outlier.IsZero() && absDur(t.Sub(a.outlier)) < time.Second {
+		return
+	}
 	if t.After(a.last) {
 		a.last = t
 	}
@@ -477,6 +555,9 @@ func (a *Analyzer) ObserveEnd(t time.Time) {
 // message) and reports what is finished by then. A live collector calls it
 // on a timer, since with no traffic no message would move time on.
 func (a *Analyzer) Flush(now time.Time) {
+	if a.pending != nil {
+		a.resolvePending(now, true)
+	}
 	a.ObserveEnd(now)
 	a.sinceSwp = 0
 	a.sweep(false)
@@ -485,6 +566,9 @@ func (a *Analyzer) Flush(now time.Time) {
 // Finish reports everything still open and returns the report. The
 // Analyzer must not be used afterwards.
 func (a *Analyzer) Finish() *Report {
+	if a.pending != nil {
+		a.resolvePending(time.Time{}, false)
+	}
 	a.sweep(true)
 	rm := a.roles()
 	s := &a.rep.Summary

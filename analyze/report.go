@@ -57,6 +57,9 @@ type Integrity struct {
 	EncryptedSIP        int `json:"encrypted_sip"`
 	Malformed           int `json:"malformed"`
 	NonSIP              int `json:"non_sip"`
+	// TimeOutliers counts frames dated far (more than an hour) from both
+	// neighbours: analyzed at their neighbour's time, not their own.
+	TimeOutliers int `json:"time_outliers,omitempty"`
 }
 
 // Add adds the counts of o to i.
@@ -69,6 +72,7 @@ func (i *Integrity) Add(o Integrity) {
 	i.EncryptedSIP += o.EncryptedSIP
 	i.Malformed += o.Malformed
 	i.NonSIP += o.NonSIP
+	i.TimeOutliers += o.TimeOutliers
 }
 
 // Host is one address seen, with the role the analyzer gave it.

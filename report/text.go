@@ -95,8 +95,12 @@ func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 	if r.Integrity.Frames > 0 {
 		i := r.Integrity
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, p.dim(fmt.Sprintf(l["integrity"], l["capture"], i.Frames, i.SIPMessages, i.Truncated,
-			i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)))
+		line := fmt.Sprintf(l["integrity"], l["capture"], i.Frames, i.SIPMessages, i.Truncated,
+			i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)
+		if i.TimeOutliers > 0 {
+			line += fmt.Sprintf(l["time outliers"], i.TimeOutliers)
+		}
+		fmt.Fprintln(w, p.dim(line))
 	}
 	shown := 0
 	for _, c := range r.Calls {

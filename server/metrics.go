@@ -29,6 +29,7 @@ type Metrics struct {
 	openCalls  atomic.Int64
 	queueLen   atomic.Int64
 	uploads    atomic.Int64
+	restamped  atomic.Int64 // messages whose own time was too far from the collector's clock
 
 	mu         sync.Mutex
 	calls      map[[2]string]int64 // outcome, fault
@@ -120,6 +121,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_raw_expired_total", "Message sets of calls the analyzer never reported, forgotten.", m.rawExpired.Load())
 	counter("sipcause_retention_deleted_calls_total", "Calls deleted by retention.", m.retained.Load())
 	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused at the connection limit.", m.tcpRefused.Load())
+	counter("sipcause_time_restamped_total", "Messages whose own timestamp was too far from the collector's clock, analyzed at their arrival time.", m.restamped.Load())
 	counter("sipcause_uploads_total", "Captures analyzed through the web UI or the API.", m.uploads.Load())
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,12 @@ type CollectorOptions struct {
 	Tick          time.Duration // how often time is moved on without traffic; default 1 s
 	Settle        time.Duration // quiet time before a finished call is stored; default 2 s
 	Retention     time.Duration // delete calls older than this; 0 keeps everything
+	// TimeTolerance is how far a packet's own timestamp (HEP carries the
+	// sender's capture time) may be from the collector's clock; a packet
+	// further off is analyzed and stored at its arrival time instead, and
+	// counted. Default 1 minute; negative trusts every timestamp (to
+	// replay old captures).
+	TimeTolerance time.Duration
 }
 
 func (o *CollectorOptions) defaults() {
@@ -60,6 +67,49 @@ func (o *CollectorOptions) defaults() {
 	if o.Lang == "" {
 		o.Lang = catalog.English
 	}
+	if o.TimeTolerance == 0 {
+		o.TimeTolerance = time.Minute
+	}
+}
+
+// senderClock follows how far the senders' timestamps run from the
+// collector's clock: the median of the last offsets it accepted, so that
+// no single packet moves it.
+type senderClock struct {
+	tol    time.Duration // < 0: trust every timestamp
+	offs   [63]time.Duration
+	n, i   int
+	median time.Duration
+	dirty  bool
+}
+
+// check returns the time to analyze a message at: its own, or its arrival
+// time when its own is further than the tolerance from the collector's
+// clock (then restamped is true).
+func (s *senderClock) check(t, wall time.Time) (at time.Time, restamped bool) {
+	off := t.Sub(wall)
+	if s.tol >= 0 && (off > s.tol || off < -s.tol) {
+		return wall, true
+	}
+	s.offs[s.i] = off
+	s.i = (s.i + 1) % len(s.offs)
+	s.n = min(s.n+1, len(s.offs))
+	s.dirty = true
+	return t, false
+}
+
+// now is the analyzer's clock at wall time w: the wall clock moved by the
+// senders' usual offset.
+func (s *senderClock) now(w time.Time) time.Time {
+	if s.n == 0 {
+		return time.Time{}
+	}
+	if s.dirty {
+		o := slices.Clone(s.offs[:s.n])
+		slices.Sort(o)
+		s.median, s.dirty = o[len(o)/2], false
+	}
+	return w.Add(s.median)
 }
 
 // Limits on what one call keeps for the message view.
@@ -254,14 +304,11 @@ func (c *Collector) analyzeLoop() {
 	frame := 0
 	// The analyzer's clock is the capture time of the messages; between
 	// messages it runs on with the wall clock, so calls finish by Timer B
-	// and friends even when the traffic stops.
-	var lastMsg, lastWall time.Time
-	clock := func(now time.Time) time.Time {
-		if lastMsg.IsZero() {
-			return time.Time{}
-		}
-		return lastMsg.Add(now.Sub(lastWall))
-	}
+	// and friends even when the traffic stops. A sender's clock (or a
+	// forged HEP timestamp) far from ours is not believed: one packet
+	// dated 2106 must not end every call, escape retention or take the
+	// dashboard's window with it.
+	clock := &senderClock{tol: c.opt.TimeTolerance}
 	tick := time.NewTicker(c.opt.Tick)
 	defer tick.Stop()
 	for {
@@ -273,13 +320,13 @@ func (c *Collector) analyzeLoop() {
 			}
 			frame++
 			in.msg.Frame = frame
+			if t, restamped := clock.check(in.msg.Time, in.wall); restamped {
+				in.msg.Time = t
+				c.metrics.restamped.Add(1)
+			}
 			tr.add(in, frame)
 			a.Add(in.msg)
 			c.metrics.analyzed.Add(1)
-			if in.msg.Time.After(lastMsg) {
-				lastMsg = in.msg.Time
-			}
-			lastWall = in.wall
 			if tr.bytes > c.opt.MaxOpenBytes {
 				// Under pressure the calls quiet the longest are reported
 				// as they stand: memory stays bounded whatever the sender
@@ -288,7 +335,7 @@ func (c *Collector) analyzeLoop() {
 			}
 			c.metrics.forced.Store(int64(a.Forced()))
 		case now := <-tick.C:
-			if t := clock(now); !t.IsZero() {
+			if t := clock.now(now); !t.IsZero() {
 				a.Flush(t)
 			}
 			tr.expire(now, c.metrics)

@@ -36,6 +36,10 @@ type ServeOptions struct {
 	MaxUpload    int64
 	QueueSize    int
 	MaxOpenCalls int
+	// TimeTolerance: a HEP timestamp further than this from the clock is
+	// replaced by the arrival time; 0 means 1 minute, negative trusts
+	// every timestamp.
+	TimeTolerance time.Duration
 	// Ready, when set, is called once everything listens, with the
 	// addresses actually bound (tests bind to port 0).
 	Ready func(httpAddr, hepAddr, sipAddr string)
@@ -54,6 +58,7 @@ func runServe(args []string, env Env) error {
 	maxUpload := fs.String("max-upload", "64MiB", "largest capture accepted by upload")
 	fs.IntVar(&o.QueueSize, "queue", 65536, "messages buffered between the receivers and the analyzer")
 	fs.IntVar(&o.MaxOpenCalls, "max-open-calls", 50000, "open calls before the oldest are finished early")
+	fs.DurationVar(&o.TimeTolerance, "time-tolerance", time.Minute, "a HEP timestamp further than this from the clock is replaced by the arrival time and counted; 0 trusts every timestamp (to replay old captures)")
 	var local listFlag
 	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
 	lang := langFlag(fs, env)
@@ -72,6 +77,9 @@ func runServe(args []string, env Env) error {
 	}
 	if o.MaxUpload, err = parseSize(*maxUpload); err != nil {
 		return usagef("serve: --max-upload %q: %v", *maxUpload, err)
+	}
+	if o.TimeTolerance <= 0 {
+		o.TimeTolerance = -1 // the flag's 0: trust every timestamp
 	}
 	o.Local, o.LocalHosts = parseLocal(local)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,6 +153,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	col, err := server.NewCollector(server.CollectorOptions{
 		HEPAddr: o.HEPAddr, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
 		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
+		TimeTolerance: o.TimeTolerance,
 	}, st, m)
 	if err != nil {
 		return err
