@@ -253,7 +253,7 @@ func (a *Analyzer) exchangeOf(m Message, retrans bool) Exchange {
 		if k.sdp {
 			label += " (SDP)"
 		}
-		if len(a.labels) < 4096 {
+		if len(a.labels) < 4096 && len(label) <= 128 {
 			a.labels[k] = label
 		}
 	}

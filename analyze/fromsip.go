@@ -21,14 +21,26 @@ type Meta struct {
 
 // Interner makes one string of each value that repeats from message to
 // message (Call-IDs, URIs, tags, hosts, branches), so that decoding a
-// capture does not allocate them again and again. Its memory is bounded:
-// it forgets everything when it has seen too many values. The zero value
-// is ready to use; it is not safe for concurrent use.
+// capture does not allocate them again and again. Its memory is bounded in
+// entries and in bytes: it forgets everything when it has seen too many
+// values or too many bytes, and long values (which a sender can make up by
+// the thousand) are not kept at all. The zero value is ready to use; it is
+// not safe for concurrent use.
 type Interner struct {
-	m map[string]string
+	m     map[string]string
+	bytes int
 }
 
-const maxInterned = 1 << 16
+// Interner limits: at most this many values and bytes of them (the
+// review's H2 had 576 MB held by 65 536 values of 20 KB).
+const (
+	maxInterned      = 1 << 16
+	maxInternedBytes = 1 << 20
+	maxInternedLen   = 256
+)
+
+// Bytes returns the bytes of the values the interner holds.
+func (in *Interner) Bytes() int { return in.bytes }
 
 func (in *Interner) str(b []byte) string {
 	if in == nil {
@@ -37,14 +49,19 @@ func (in *Interner) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
+	if len(b) > maxInternedLen {
+		return string(b)
+	}
 	if s, ok := in.m[string(b)]; ok {
 		return s
 	}
-	if in.m == nil || len(in.m) >= maxInterned {
+	if in.m == nil || len(in.m) >= maxInterned || in.bytes+len(b) > maxInternedBytes {
 		in.m = make(map[string]string, 1024)
+		in.bytes = 0
 	}
 	s := string(b)
 	in.m[s] = s
+	in.bytes += len(s)
 	return s
 }
 

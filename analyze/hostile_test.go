@@ -2,6 +2,9 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,5 +78,100 @@ func TestConfirmedTimeJumpIsBelieved(t *testing.T) {
 	}
 	if got := r.Summary.Last.Sub(*r.Summary.First); got < 2*time.Hour {
 		t.Errorf("capture spans %v, want more than 2 h", got)
+	}
+}
+
+// liveHeap returns the bytes of live heap after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// TestMethodFloodBounded is the review's H2 on the analyzer: 50 000
+// requests, each with a new 2 KB method and Call-ID. Before, the
+// retransmission fingerprints kept every concatenated key and the summary
+// every method name (hundreds of MB); now the fingerprints are 16 bytes and
+// unknown methods beyond a few are counted as "other".
+func TestMethodFloodBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a 100 MB flood")
+	}
+	a := New(Options{Settle: 2 * time.Second, OnCall: func(*Call) {}, OnRegister: func(*Register) {}, OnDialog: func(*Dialog) {}})
+	before := liveHeap()
+	long := strings.Repeat("X", 2000)
+	const n = 50000
+	for i := range n {
+		method := fmt.Sprintf("%s%06d", long, i)
+		id := fmt.Sprintf("%s-%06d@flood", long, i)
+		a.Add(Message{Time: t0.Add(time.Duration(i) * time.Millisecond), Src: ap("192.0.2.9:5060"), Dst: ap("10.0.0.1:5060"),
+			Request: true, Method: method, CallID: id, CSeq: 1, CSeqMethod: method,
+			Vias: []Via{{Branch: "z9hG4bK" + id}}, MaxForwards: 70, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1})
+	}
+	a.Flush(t0.Add(n*time.Millisecond + time.Minute))
+	grown := int64(liveHeap()) - int64(before)
+	if len(a.rep.Summary.Requests) > len(knownMethods)+maxOtherMethods+1 {
+		t.Errorf("summary counts %d methods by name", len(a.rep.Summary.Requests))
+	}
+	if got := a.rep.Summary.Requests[otherMethodBucket]; got != n {
+		t.Errorf("other = %d, want %d", got, n)
+	}
+	t.Logf("live heap grew %d KB over %d messages of 4 KB", grown/1024, n)
+	if grown > 32<<20 {
+		t.Errorf("live heap grew %d MB, want under 32 MB", grown>>20)
+	}
+	runtime.KeepAlive(a)
+}
+
+// TestInternerBytes: the interner holds at most maxInternedBytes however
+// many distinct values it sees, and does not keep long ones at all.
+func TestInternerBytes(t *testing.T) {
+	var in Interner
+	for i := range 100000 {
+		in.str([]byte(fmt.Sprintf("%0200d", i)))
+		if in.Bytes() > maxInternedBytes {
+			t.Fatalf("after %d values the interner holds %d bytes", i, in.Bytes())
+		}
+	}
+	in = Interner{}
+	s := in.str([]byte(strings.Repeat("y", 20000)))
+	if len(s) != 20000 || in.Bytes() != 0 {
+		t.Errorf("a 20 KB value: got %d bytes back, interner holds %d", len(s), in.Bytes())
+	}
+}
+
+// TestEndpointFloodBounded is the review's M3: 150 000 requests from
+// distinct spoofed sources. The per-endpoint tables stop at maxEndpoints,
+// and once the flood is over a Flush (the collector's tick) no longer
+// works the roles out again: before, each tick re-sorted every endpoint,
+// half a core for good.
+func TestEndpointFloodBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: a 150 000-message flood")
+	}
+	a := New(Options{Settle: 2 * time.Second, OnCall: func(*Call) {}, OnRegister: func(*Register) {}, OnDialog: func(*Dialog) {}})
+	const n = 150000
+	for i := range n {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{100, byte(i >> 16), byte(i >> 8), byte(i)}), 5060)
+		id := fmt.Sprintf("ep-%d@flood", i)
+		a.Add(Message{Time: t0.Add(time.Duration(i) * time.Millisecond), Src: src, Dst: ap("10.0.0.1:5060"),
+			Request: true, Method: "OPTIONS", CallID: id, CSeq: 1, CSeqMethod: "OPTIONS", UserAgent: strings.Repeat("u", 5000),
+			From: Party{Host: strings.Repeat("h", 1000)}, Vias: []Via{{Branch: "z9hG4bK" + id, Host: "10.1.1.1"}},
+			MaxForwards: 70, Expires: 3600, RetryAfter: -1, MinExpires: -1, MinSE: -1})
+	}
+	for _, m := range []int{len(a.endpoints), len(a.epNames), len(a.agents), len(a.pairs)} {
+		if m > maxEndpoints {
+			t.Errorf("a per-endpoint table holds %d entries, above %d", m, maxEndpoints)
+		}
+	}
+	end := t0.Add(n*time.Millisecond + time.Minute)
+	a.Flush(end)
+	start := time.Now()
+	for i := range 20 {
+		a.Flush(end.Add(time.Duration(i+1) * time.Second))
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("20 idle ticks after the flood took %v, want well under 200 ms", d)
 	}
 }

@@ -92,10 +92,20 @@ func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time) (inboun
 
 // enqueue hands a message to the analyzer, or drops and counts it when the
 // queue is full: a flood must never block the receivers or the UI.
+//
+// The queue is bounded in bytes as well as in messages: 65 536 datagrams
+// of 64 KB would be 4 GB.
 func (c *Collector) enqueue(in inbound) {
+	n := int64(len(in.raw))
+	if c.queuedBytes.Add(n) > int64(c.opt.MaxQueueBytes) {
+		c.queuedBytes.Add(-n)
+		c.metrics.dropped.Add(1)
+		return
+	}
 	select {
 	case c.queue <- in:
 	default:
+		c.queuedBytes.Add(-n)
 		c.metrics.dropped.Add(1)
 	}
 }

@@ -27,6 +27,7 @@ type Metrics struct {
 	tcpConns   atomic.Int64
 	tcpRefused atomic.Int64
 	openCalls  atomic.Int64
+	rawBytes   atomic.Int64 // raw message bytes held for open calls
 	queueLen   atomic.Int64
 	uploads    atomic.Int64
 	restamped  atomic.Int64 // messages whose own time was too far from the collector's clock
@@ -118,13 +119,14 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_messages_analyzed_total", "SIP messages fed to the analyzer.", m.analyzed.Load())
 	counter("sipcause_dialogs_total", "Non-INVITE exchanges seen (OPTIONS, SUBSCRIBE, ...).", m.dialogs.Load())
 	counter("sipcause_calls_forced_total", "Open calls finished early because the open-call limit was reached.", m.forced.Load())
-	counter("sipcause_raw_expired_total", "Message sets of calls the analyzer never reported, forgotten.", m.rawExpired.Load())
+	counter("sipcause_raw_expired_total", "Message sets of calls the analyzer gave up without reporting, forgotten.", m.rawExpired.Load())
 	counter("sipcause_retention_deleted_calls_total", "Calls deleted by retention.", m.retained.Load())
 	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused at the connection limit.", m.tcpRefused.Load())
 	counter("sipcause_time_restamped_total", "Messages whose own timestamp was too far from the collector's clock, analyzed at their arrival time.", m.restamped.Load())
 	counter("sipcause_uploads_total", "Captures analyzed through the web UI or the API.", m.uploads.Load())
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
+	gauge("sipcause_raw_bytes", "Raw message bytes held for the open calls (budget: a quarter of --max-memory).", m.rawBytes.Load())
 	gauge("sipcause_queue_length", "Messages waiting for the analyzer.", m.queueLen.Load())
 
 	m.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -26,9 +27,13 @@ type CollectorOptions struct {
 	Local      []netip.Prefix // the user's own networks (as analyze --local)
 	LocalHosts []string
 
-	QueueSize     int           // messages between receivers and analyzer; default 65536
-	MaxOpenCalls  int           // open calls before the analyzer is forced to finish them; default 50000
-	MaxOpenBytes  int           // raw bytes held for open calls; default 256 MiB
+	QueueSize    int // messages between receivers and analyzer; default 65536
+	MaxOpenCalls int // open calls before the analyzer is forced to finish them; default 50000
+	// MaxMemory is the collector's memory budget in bytes; default 1 GiB.
+	// The byte budgets below default to parts of it.
+	MaxMemory     int64
+	MaxOpenBytes  int           // raw bytes held for open calls; default MaxMemory/4
+	MaxQueueBytes int           // raw bytes waiting for the analyzer; default MaxMemory/16
 	BatchSize     int           // calls per store transaction; default 500
 	BatchInterval time.Duration // longest wait before a batch is written; default 200 ms
 	Tick          time.Duration // how often time is moved on without traffic; default 1 s
@@ -49,8 +54,14 @@ func (o *CollectorOptions) defaults() {
 	if o.MaxOpenCalls <= 0 {
 		o.MaxOpenCalls = 50000
 	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
 	if o.MaxOpenBytes <= 0 {
-		o.MaxOpenBytes = 256 << 20
+		o.MaxOpenBytes = int(o.MaxMemory / 4)
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = int(o.MaxMemory / 16)
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
@@ -112,11 +123,14 @@ func (s *senderClock) now(w time.Time) time.Time {
 	return w.Add(s.median)
 }
 
+// DefaultMaxMemory is the collector's default memory budget: what a
+// sender can make it hold, whatever it sends (security review H2, H3).
+const DefaultMaxMemory = 1 << 30
+
 // Limits on what one call keeps for the message view.
 const (
 	maxRawPerCall      = 2000
 	maxRawBytesPerCall = 2 << 20
-	rawIdle            = 5 * time.Hour // longer than analyze's idle close: a call the analyzer never reported
 )
 
 // Collector receives SIP by HEP or as plain datagrams, rebuilds calls and
@@ -132,8 +146,9 @@ type Collector struct {
 	hepTCP net.Listener
 	sipUDP *net.UDPConn
 
-	queue  chan inbound
-	writes chan writeItem
+	queue       chan inbound
+	queuedBytes atomic.Int64 // raw bytes in queue
+	writes      chan writeItem
 
 	// lastStored is the newest call or registration acknowledged by the
 	// store, for tests and /healthz.
@@ -318,14 +333,21 @@ func (c *Collector) analyzeLoop() {
 				a.Finish()
 				return
 			}
+			c.queuedBytes.Add(-int64(len(in.raw)))
 			frame++
 			in.msg.Frame = frame
 			if t, restamped := clock.check(in.msg.Time, in.wall); restamped {
 				in.msg.Time = t
 				c.metrics.restamped.Add(1)
 			}
-			tr.add(in, frame)
 			a.Add(in.msg)
+			// Bytes are kept only for a call the analyzer holds open: a late
+			// retransmission of a reported call, or an INVITE it refused,
+			// leaves nothing behind (H3: 5000 such INVITEs held 280 MB for
+			// five hours and forced every live call to finish).
+			if a.OpenCall(in.msg.CallID) {
+				tr.add(in, frame)
+			}
 			c.metrics.analyzed.Add(1)
 			if tr.bytes > c.opt.MaxOpenBytes {
 				// Under pressure the calls quiet the longest are reported
@@ -338,22 +360,19 @@ func (c *Collector) analyzeLoop() {
 			if t := clock.now(now); !t.IsZero() {
 				a.Flush(t)
 			}
-			tr.expire(now, c.metrics)
+			tr.expire(a, c.metrics)
 		}
-		c.metrics.openCalls.Store(int64(len(tr.calls)))
+		c.metrics.openCalls.Store(int64(a.OpenCalls()))
+		c.metrics.rawBytes.Store(int64(tr.bytes))
 		c.metrics.queueLen.Store(int64(len(c.queue)))
 	}
 }
 
-// add keeps the bytes of a message that starts a call (an INVITE without
-// a To tag, as the analyzer's own rule) or belongs to one being kept.
+// add keeps the bytes of a message of a call the analyzer holds open.
 func (tr *tracker) add(in inbound, frame int) {
 	m := &in.msg
 	rc := tr.calls[m.CallID]
 	if rc == nil {
-		if !(m.Request && m.Method == "INVITE" && m.To.Tag == "") {
-			return
-		}
 		rc = &rawCall{}
 		tr.calls[m.CallID] = rc
 	}
@@ -367,11 +386,12 @@ func (tr *tracker) add(in inbound, frame int) {
 	tr.bytes += len(in.raw)
 }
 
-// expire forgets the messages of calls the analyzer never reported (it
-// did not open them, or gave up on them).
-func (tr *tracker) expire(now time.Time, m *Metrics) {
+// expire forgets the messages of calls the analyzer no longer holds
+// without having reported them. Each tick: nothing is kept longer than
+// the analyzer keeps its call.
+func (tr *tracker) expire(a *analyze.Analyzer, m *Metrics) {
 	for id, rc := range tr.calls {
-		if now.Sub(rc.last) > rawIdle {
+		if !a.OpenCall(id) {
 			tr.bytes -= rc.bytes
 			delete(tr.calls, id)
 			m.rawExpired.Add(1)

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,10 @@ type ServeOptions struct {
 	// replaced by the arrival time; 0 means 1 minute, negative trusts
 	// every timestamp.
 	TimeTolerance time.Duration
+	// MaxMemory is the memory budget in bytes (default 1 GiB): the
+	// collector's byte budgets are parts of it, and the Go runtime is told
+	// to collect harder when the process comes near it.
+	MaxMemory int64
 	// Ready, when set, is called once everything listens, with the
 	// addresses actually bound (tests bind to port 0).
 	Ready func(httpAddr, hepAddr, sipAddr string)
@@ -56,6 +61,7 @@ func runServe(args []string, env Env) error {
 	fs.StringVar(&o.AuthToken, "auth-token", "", "require this token (Bearer, or as the basic-auth password)")
 	fs.StringVar(&o.AuthUsers, "auth-users", "", "basic-auth users file: name:sha256-hex-of-password lines")
 	maxUpload := fs.String("max-upload", "64MiB", "largest capture accepted by upload")
+	maxMemory := fs.String("max-memory", "1GiB", "memory budget: raw messages, queues and uploads are bounded to parts of it")
 	fs.IntVar(&o.QueueSize, "queue", 65536, "messages buffered between the receivers and the analyzer")
 	fs.IntVar(&o.MaxOpenCalls, "max-open-calls", 50000, "open calls before the oldest are finished early")
 	fs.DurationVar(&o.TimeTolerance, "time-tolerance", time.Minute, "a HEP timestamp further than this from the clock is replaced by the arrival time and counted; 0 trusts every timestamp (to replay old captures)")
@@ -77,6 +83,9 @@ func runServe(args []string, env Env) error {
 	}
 	if o.MaxUpload, err = parseSize(*maxUpload); err != nil {
 		return usagef("serve: --max-upload %q: %v", *maxUpload, err)
+	}
+	if o.MaxMemory, err = parseSize(*maxMemory); err != nil {
+		return usagef("serve: --max-memory %q: %v", *maxMemory, err)
 	}
 	if o.TimeTolerance <= 0 {
 		o.TimeTolerance = -1 // the flag's 0: trust every timestamp
@@ -144,6 +153,12 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	if err := server.CheckBind(o.HTTPAddr, hopt.HasAuth()); err != nil {
 		return usagef("serve: %v", err)
 	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = server.DefaultMaxMemory
+	}
+	// The budgets bound what senders make sipcause hold; the soft limit
+	// makes the runtime return garbage before the process outgrows it.
+	debug.SetMemoryLimit(o.MaxMemory)
 	st, err := store.OpenSQLite(o.DB)
 	if err != nil {
 		return err
@@ -153,7 +168,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	col, err := server.NewCollector(server.CollectorOptions{
 		HEPAddr: o.HEPAddr, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
 		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
-		TimeTolerance: o.TimeTolerance,
+		TimeTolerance: o.TimeTolerance, MaxMemory: o.MaxMemory,
 	}, st, m)
 	if err != nil {
 		return err
