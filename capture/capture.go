@@ -2,7 +2,9 @@ package capture
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +78,24 @@ func (e *FrameError) Error() string {
 }
 
 func (e *FrameError) Unwrap() error { return e.Err }
+
+// InflateLimitError reports a gzip-compressed input that inflates to more
+// bytes than the reader was allowed (OpenOptions.MaxInflated): a
+// decompression bomb, or simply too large for where it was sent.
+type InflateLimitError struct {
+	File  string
+	Limit int64
+}
+
+func (e *InflateLimitError) Error() string {
+	return fmt.Sprintf("capture: %s: inflates to more than %d bytes (gzip)", e.File, e.Limit)
+}
+
+// MaxRecord is the longest pcap record accepted: libpcap's
+// MAXIMUM_SNAPLEN. A file declaring a larger snap length is read as if it
+// declared this one, so a single record cannot make the reader buffer a
+// gigabyte (a 1 MB gzip file held one of 1 GiB).
+const MaxRecord = 262144
 
 // Limits that keep memory flat however large the capture is.
 const (
@@ -151,11 +171,22 @@ type frameInfo struct {
 	icmp      bool // decoding the datagram quoted in an ICMP error
 }
 
+// OpenOptions limit what Open may read.
+type OpenOptions struct {
+	// MaxInflated bounds the bytes inflated from gzip (at every level of
+	// nesting); beyond it reading stops with an *InflateLimitError. Zero
+	// means no limit: a capture on disk may be large.
+	MaxInflated int64
+}
+
 // Open detects the format of r by its content (pcap in either byte order and
 // time resolution, pcapng, a raw HEP stream, a SIP text log; any of them
 // gzip-compressed) and returns a Reader for it. name is used in packets and
 // errors only. An unknown format yields a *FormatError.
-func Open(name string, r io.Reader) (*Reader, error) {
+func Open(name string, r io.Reader) (*Reader, error) { return OpenWith(name, r, OpenOptions{}) }
+
+// OpenWith is Open with limits.
+func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(4)
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
@@ -164,7 +195,11 @@ func Open(name string, r io.Reader) (*Reader, error) {
 			return nil, &FrameError{File: name, Err: fmt.Errorf("gzip: %w", err)}
 		}
 		zr.Multistream(true)
-		rd, err := Open(name, zr) // rd closes zr
+		var inner io.Reader = zr
+		if opt.MaxInflated > 0 {
+			inner = &inflateLimit{r: zr, c: zr, left: opt.MaxInflated, err: &InflateLimitError{File: name, Limit: opt.MaxInflated}}
+		}
+		rd, err := OpenWith(name, inner, opt) // rd closes zr
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +215,7 @@ func Open(name string, r io.Reader) (*Reader, error) {
 	head, _ = br.Peek(512)
 	switch {
 	case isPcapMagic(head):
-		pr, err := pcapgo.NewReader(br)
+		pr, err := pcapgo.NewReader(clampSnaplen(br))
 		if err != nil {
 			return nil, &FrameError{File: name, Err: err}
 		}
@@ -202,6 +237,55 @@ func Open(name string, r io.Reader) (*Reader, error) {
 	}
 	return rd, nil
 }
+
+// clampSnaplen returns br with the snap length in its pcap file header
+// lowered to MaxRecord when it is larger: the pcap reader takes records up
+// to the snap length, and buffers each whole.
+func clampSnaplen(br *bufio.Reader) io.Reader {
+	hdr, err := br.Peek(24)
+	if err != nil {
+		return br
+	}
+	order := binary.ByteOrder(binary.LittleEndian)
+	if hdr[0] == 0xa1 {
+		order = binary.BigEndian
+	}
+	if order.Uint32(hdr[16:20]) <= MaxRecord {
+		return br
+	}
+	h := bytes.Clone(hdr)
+	order.PutUint32(h[16:20], MaxRecord)
+	br.Discard(24)
+	return io.MultiReader(bytes.NewReader(h), br)
+}
+
+// inflateLimit stops a gzip reader after left bytes with err.
+type inflateLimit struct {
+	r    io.Reader
+	c    io.Closer
+	left int64
+	err  error
+}
+
+func (l *inflateLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a stream that ends exactly at the limit
+		// from one that goes on.
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n == 0 {
+			return 0, io.EOF
+		}
+		return 0, l.err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *inflateLimit) Close() error { return l.c.Close() }
 
 func isPcapMagic(b []byte) bool {
 	if len(b) < 4 {

@@ -43,6 +43,9 @@ type Options struct {
 	BytesRead *atomic.Int64
 	// OnMessage, when set, is called once per SIP message read.
 	OnMessage func()
+	// MaxInflated bounds the bytes inflated from a gzip-compressed input
+	// (capture.OpenOptions); zero means no limit.
+	MaxInflated int64
 }
 
 // Result is what the inputs held besides their messages.
@@ -99,7 +102,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		}
 	}()
 	for _, in := range ins {
-		rd, err := open(in, opt.BytesRead)
+		rd, err := open(in, opt.BytesRead, opt.MaxInflated)
 		if err != nil {
 			return res, &OpenError{Name: in.Name, Err: err}
 		}
@@ -237,7 +240,7 @@ func Analyze(ins []Input, opt Options, aopt analyze.Options) (*analyze.Report, e
 	return a.Finish(), err
 }
 
-func open(in Input, counter *atomic.Int64) (*capture.Reader, error) {
+func open(in Input, counter *atomic.Int64, maxInflated int64) (*capture.Reader, error) {
 	r := in.R
 	if r == nil {
 		if in.Name == "-" {
@@ -253,7 +256,7 @@ func open(in Input, counter *atomic.Int64) (*capture.Reader, error) {
 	if counter != nil {
 		r = countingReader{r: r, n: counter}
 	}
-	rd, err := capture.Open(in.Name, r)
+	rd, err := capture.OpenWith(in.Name, r, capture.OpenOptions{MaxInflated: maxInflated})
 	if err != nil {
 		if c, ok := r.(io.Closer); ok {
 			c.Close()

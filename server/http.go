@@ -24,7 +24,11 @@ type HandlerOptions struct {
 	Lang       catalog.Lang   // default language when the browser says nothing
 	Local      []netip.Prefix // the user's own networks, for uploads
 	LocalHosts []string
-	MaxUpload  int64 // bytes; default 64 MiB
+	MaxUpload  int64 // bytes, before and after gzip; default 64 MiB
+	// UploadSlots is how many uploads are analyzed at once; more are
+	// answered 503 with Retry-After. An upload can take about 14 times
+	// its size in memory. Default 2.
+	UploadSlots int
 	// AuthToken, when set, is required as a bearer token or as the
 	// password of HTTP basic authentication (any user name).
 	AuthToken string
@@ -102,6 +106,7 @@ type Handler struct {
 	metrics *Metrics
 	mux     *http.ServeMux
 	cop     *http.CrossOriginProtection
+	slots   chan struct{} // one per upload being analyzed
 }
 
 // NewHandler returns the UI and API over st.
@@ -112,7 +117,11 @@ func NewHandler(opt HandlerOptions, st store.Store, m *Metrics) *Handler {
 	if opt.Lang == "" {
 		opt.Lang = catalog.English
 	}
-	h := &Handler{opt: opt, st: st, metrics: m, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
+	if opt.UploadSlots <= 0 {
+		opt.UploadSlots = 2
+	}
+	h := &Handler{opt: opt, st: st, metrics: m, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
+		slots: make(chan struct{}, opt.UploadSlots)}
 	h.routes()
 	return h
 }

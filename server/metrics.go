@@ -15,22 +15,23 @@ import (
 // Metrics are the collector's counters, written out in the Prometheus
 // text exposition format (version 0.0.4) at /metrics.
 type Metrics struct {
-	received   atomic.Int64 // packets read from the sockets
-	malformed  atomic.Int64 // not HEP, or HEP without a SIP message in it
-	nonSIP     atomic.Int64 // HEP of another payload type, keep-alives
-	dropped    atomic.Int64 // queue full
-	analyzed   atomic.Int64
-	dialogs    atomic.Int64
-	forced     atomic.Int64 // open calls finished early under memory pressure
-	rawExpired atomic.Int64
-	retained   atomic.Int64 // calls deleted by retention
-	tcpConns   atomic.Int64
-	tcpRefused atomic.Int64
-	openCalls  atomic.Int64
-	rawBytes   atomic.Int64 // raw message bytes held for open calls
-	queueLen   atomic.Int64
-	uploads    atomic.Int64
-	restamped  atomic.Int64 // messages whose own time was too far from the collector's clock
+	received    atomic.Int64 // packets read from the sockets
+	malformed   atomic.Int64 // not HEP, or HEP without a SIP message in it
+	nonSIP      atomic.Int64 // HEP of another payload type, keep-alives
+	dropped     atomic.Int64 // queue full
+	analyzed    atomic.Int64
+	dialogs     atomic.Int64
+	forced      atomic.Int64 // open calls finished early under memory pressure
+	rawExpired  atomic.Int64
+	retained    atomic.Int64 // calls deleted by retention
+	tcpConns    atomic.Int64
+	tcpRefused  atomic.Int64
+	openCalls   atomic.Int64
+	rawBytes    atomic.Int64 // raw message bytes held for open calls
+	queueLen    atomic.Int64
+	uploads     atomic.Int64
+	uploadsBusy atomic.Int64 // uploads refused with 503: every slot taken
+	restamped   atomic.Int64 // messages whose own time was too far from the collector's clock
 
 	mu         sync.Mutex
 	calls      map[[2]string]int64 // outcome, fault
@@ -124,6 +125,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused at the connection limit.", m.tcpRefused.Load())
 	counter("sipcause_time_restamped_total", "Messages whose own timestamp was too far from the collector's clock, analyzed at their arrival time.", m.restamped.Load())
 	counter("sipcause_uploads_total", "Captures analyzed through the web UI or the API.", m.uploads.Load())
+	counter("sipcause_uploads_busy_total", "Uploads answered 503 because every upload slot was taken.", m.uploadsBusy.Load())
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
 	gauge("sipcause_raw_bytes", "Raw message bytes held for the open calls (budget: a quarter of --max-memory).", m.rawBytes.Load())

@@ -284,6 +284,10 @@ func (h *Handler) uploadForm(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r)
 	l := labelsFor(lang)
+	if !h.takeSlot(w) {
+		return
+	}
+	defer h.freeSlot()
 	r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxUpload)
 	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: err.Error()})
@@ -305,8 +309,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.metrics.uploads.Add(1)
-	rep, err := AnalyzeCapture(name, in, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts})
+	rep, err := analyzeUpload(name, in, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts}, h.opt.MaxUpload)
 	var fe *capture.FormatError
+	var le *capture.InflateLimitError
+	if errors.As(err, &le) {
+		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: err.Error()})
+		return
+	}
 	if errors.As(err, &fe) {
 		h.render(w, r, http.StatusUnprocessableEntity, "upload", l["upload_title"], uploadData{Error: l["upload_bad"]})
 		return
@@ -324,6 +333,23 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	w.Write(buf.Bytes())
 }
+
+// takeSlot reserves one of the upload slots, or answers 503 with
+// Retry-After when all are taken: uploads wait in the client, not in
+// memory.
+func (h *Handler) takeSlot(w http.ResponseWriter) bool {
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+		h.metrics.uploadsBusy.Add(1)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "busy analyzing other uploads: try again in a few seconds", http.StatusServiceUnavailable)
+		return false
+	}
+}
+
+func (h *Handler) freeSlot() { <-h.slots }
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -439,14 +465,22 @@ func (h *Handler) apiAnalyze(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = "upload"
 	}
+	if !h.takeSlot(w) {
+		return
+	}
+	defer h.freeSlot()
 	body := http.MaxBytesReader(w, r.Body, h.opt.MaxUpload)
 	h.metrics.uploads.Add(1)
-	rep, err := AnalyzeCapture(name, body, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts})
+	rep, err := analyzeUpload(name, body, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts}, h.opt.MaxUpload)
 	var mbe *http.MaxBytesError
 	var fe *capture.FormatError
+	var le *capture.InflateLimitError
 	switch {
 	case errors.As(err, &mbe):
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("capture larger than %d bytes", h.opt.MaxUpload)})
+		return
+	case errors.As(err, &le):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{fmt.Sprintf("capture inflates (gzip) to more than %d bytes", h.opt.MaxUpload)})
 		return
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusUnprocessableEntity, apiError{"not a pcap, pcapng, HEP or SIP log file"})

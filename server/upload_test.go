@@ -1,0 +1,137 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/store"
+)
+
+func uploadServer(t *testing.T, opt HandlerOptions) (*httptest.Server, *Metrics) {
+	t.Helper()
+	st, err := store.OpenSQLite(t.TempDir() + "/x.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	opt.Lang = catalog.English
+	m := NewMetrics()
+	ts := httptest.NewServer(NewHandler(opt, st, m))
+	t.Cleanup(ts.Close)
+	return ts, m
+}
+
+// emptyRecordsGzip is a pcap of n empty records, gzip-compressed: it
+// inflates to 24+16n bytes from a few KB.
+func emptyRecordsGzip(n int) []byte {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 1)
+	zw.Write(hdr)
+	rec := make([]byte, 16*1024)
+	for range n / 1024 {
+		zw.Write(rec)
+	}
+	zw.Close()
+	return gz.Bytes()
+}
+
+// TestUploadInflateLimit is the review's H4 through the API: --max-upload
+// counts the bytes a gzip upload inflates to. A 10 KB upload that inflates
+// to 16 MB, above a 4 MiB limit, is answered 413 with a message that says
+// so, in a moment; before, it was analyzed whatever it inflated to (a 1 MB
+// upload took the server to 4.3 GB).
+func TestUploadInflateLimit(t *testing.T) {
+	ts, _ := uploadServer(t, HandlerOptions{MaxUpload: 4 << 20})
+	body := emptyRecordsGzip(1 << 20)
+	start := time.Now()
+	resp, err := http.Post(ts.URL+"/api/v1/analyze", "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&e)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(e.Error, "inflates") {
+		t.Errorf("%d byte upload inflating to 16 MB: %d %q; want 413 naming the inflated size", len(body), resp.StatusCode, e.Error)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	// Within the limit it is analyzed.
+	resp, err = http.Post(ts.URL+"/api/v1/analyze", "application/octet-stream", bytes.NewReader(emptyRecordsGzip(1<<16)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("a 1 MB inflated upload: %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestUploadSlots is the review's M4: with every upload slot taken, the
+// next upload is answered 503 with Retry-After at once instead of being
+// analyzed alongside (20 parallel uploads took 4.1 GB); once the slot is
+// free, uploads are analyzed again.
+func TestUploadSlots(t *testing.T) {
+	ts, m := uploadServer(t, HandlerOptions{UploadSlots: 1})
+	pr, pw := io.Pipe()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(ts.URL+"/api/v1/analyze", "application/octet-stream", pr)
+		if err != nil {
+			first <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	// The first upload holds its slot while its body trickles in.
+	pw.Write(emptyRecordsGzip(1024)[:10])
+	deadline := time.Now().Add(5 * time.Second)
+	for m.uploads.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, err := http.Post(ts.URL+"/api/v1/analyze", "application/octet-stream", bytes.NewReader(emptyRecordsGzip(1024)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("second upload while the slot is taken: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	pw.Write(emptyRecordsGzip(1024)[10:])
+	pw.Close()
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first upload: %d", code)
+	}
+	resp, err = http.Post(ts.URL+"/api/v1/analyze", "application/octet-stream", bytes.NewReader(emptyRecordsGzip(1024)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("upload after the slot is free: %d", resp.StatusCode)
+	}
+	if b := m.uploadsBusy.Load(); b != 1 {
+		t.Errorf("uploads_busy = %d, want 1", b)
+	}
+}
