@@ -77,8 +77,13 @@ type Analyzer struct {
 	rep   Report
 	first time.Time
 	last  time.Time
-	seen  generations[time.Time] // message fingerprints, for retransmissions
-	fp    *fingerprinter
+	// Each input file has its own time base (two captures made years
+	// apart, a log whose clock was wrong): timers of a call run on the
+	// time of its own file, never across files.
+	fileEnd map[string]time.Time
+	curFile string
+	seen    generations[time.Time] // message fingerprints, for retransmissions
+	fp      *fingerprinter
 
 	endpoints   map[netip.AddrPort]int // first seen (arrival order)
 	pairs       [][2]netip.AddrPort    // request paths, in order
@@ -92,6 +97,9 @@ type Analyzer struct {
 
 	legIndex  map[netip.Addr][]*callState // recent calls by the address their INVITE went to
 	headerIdx map[string]*callState       // Call-ID, Session-ID and icid of recent calls
+
+	registered map[string]time.Time       // user|registrar|file -> first 2xx to its REGISTER
+	rings      map[string][]time.Duration // server|code -> how long calls it ended had rung
 
 	labels map[labelKey]string
 	addrs  map[netip.AddrPort]string
@@ -133,6 +141,7 @@ func New(opt Options) *Analyzer {
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
 		recent: newGenerations[uint32](), quiet: list.New(),
+		fileEnd: map[string]time.Time{}, registered: map[string]time.Time{}, rings: map[string][]time.Duration{},
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen: newGenerations[time.Time](), fp: newFingerprinter(),
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
@@ -231,6 +240,10 @@ func (a *Analyzer) add(m Message) {
 	if m.Time.After(a.last) {
 		a.last = m.Time
 	}
+	a.curFile = m.File
+	if e, ok := a.fileEnd[m.File]; !ok && len(a.fileEnd) < 4096 || ok && m.Time.After(e) {
+		a.fileEnd[m.File] = m.Time
+	}
 	s := &a.rep.Summary
 	s.Messages++
 	if m.Request {
@@ -316,7 +329,7 @@ func (a *Analyzer) callFor(m Message, method string) *callState {
 	if len(a.calls) >= a.maxOpen {
 		a.FinishOldest(max(1, a.maxOpen/10))
 	}
-	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time}
+	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time, file: m.File}
 	a.calls[m.CallID] = c
 	c.elem = a.quiet.PushBack(c)
 	a.linkNew(c, m)
@@ -455,7 +468,7 @@ func (c *callState) finished(now time.Time, settle time.Duration) bool {
 	if len(prim) == 0 {
 		return true
 	}
-	last := prim[len(prim)-1]
+	last := decisive(prim)
 	switch {
 	case last.final != nil && last.final.code < 300:
 		return len(c.byes) > 0
@@ -491,6 +504,11 @@ func (a *Analyzer) sweep(all bool) {
 
 // report explains the calls, hands them on and forgets them.
 func (a *Analyzer) report(ready []*callState, rm roleMap) {
+	// Ringing times first, so that the first of several calls ended by
+	// the same timer is recognised too.
+	for _, c := range ready {
+		a.noteRing(c)
+	}
 	for _, c := range ready {
 		call := a.explainCall(c, rm)
 		if c.linkedUp != nil {
@@ -619,7 +637,27 @@ func (a *Analyzer) ObserveEnd(t time.Time) {
 	if t.After(a.last) {
 		a.last = t
 	}
+	if e, ok := a.fileEnd[a.curFile]; ok && t.After(e) {
+		a.fileEnd[a.curFile] = t
+	}
+	if len(a.fileEnd) == 0 {
+		a.fileEnd[a.curFile] = t
+	}
 }
+
+// endOf returns the end of the input that file belongs to: the time its
+// timers run until. With one input that is the end of the input.
+func (a *Analyzer) endOf(file string) time.Time {
+	if len(a.fileEnd) <= 1 {
+		return a.last
+	}
+	if e, ok := a.fileEnd[file]; ok {
+		return e
+	}
+	return a.last
+}
+
+func (a *Analyzer) fileLast(c *callState) time.Time { return a.endOf(c.file) }
 
 // Flush moves the analyzer's clock to now (when later than the last
 // message) and reports what is finished by then. A live collector calls it

@@ -29,29 +29,31 @@ var Outcomes = []string{OutcomeAnswered, OutcomeBusy, OutcomeRejected, OutcomeCa
 // callState gathers the messages of one Call-ID that started with an
 // INVITE.
 type callState struct {
-	callID   string
-	order    int
-	file     string
-	byKey    map[string]*txn
-	invites  []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
-	reinv    []*txn // re-INVITEs and UPDATEs inside the dialog
-	byes     []*txn
-	acks2xx  []reqInfo
-	oks      int // 2xx responses to initial INVITEs, retransmissions included
-	msgs     []Exchange
-	frames   []int
-	first    time.Time
-	last     time.Time
-	reasons  []Decoded
-	warns    []Decoded
-	parseBad []int  // frames whose Content-Length did not match the body
-	alg      []Part // signs that a device rewrote SIP on the way
-	algFr    []int
-	byBranch map[string]*copyInfo // branch+method -> first copy seen, to compare copies seen at two points
+	callID    string
+	order     int
+	file      string
+	byKey     map[string]*txn
+	all       []*txn // every transaction, in order: for responses whose Via matches none
+	invites   []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
+	reinv     []*txn // re-INVITEs and UPDATEs inside the dialog
+	byes      []*txn
+	acks2xx   []reqInfo
+	viaBroken []viaNote // responses matched without their Via: the hops that broke it
+	msgs      []Exchange
+	frames    []int
+	first     time.Time
+	last      time.Time
+	reasons   []Decoded
+	warns     []Decoded
+	parseBad  []int  // frames whose Content-Length did not match the body
+	alg       []Part // signs that a device rewrote SIP on the way
+	algFr     []int
+	byBranch  map[string]*copyInfo // branch+method -> first copy seen, to compare copies seen at two points
 
 	linkedDown []*callState
 	linkedUp   *callState
 	emitted    bool
+	ringNoted  bool
 	elem       *list.Element // in Analyzer.quiet
 	indexKeys  []string
 	indexAddr  netip.Addr
@@ -124,6 +126,9 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	}
 	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
 	c.byKey[key] = t
+	if len(c.all) < maxMessagesPerCall {
+		c.all = append(c.all, t)
+	}
 	switch m.Method {
 	case "INVITE":
 		if m.To.Tag == "" {
@@ -140,29 +145,43 @@ func (c *callState) addRequest(m Message, retrans bool) {
 }
 
 func (c *callState) addResponse(m Message, retrans bool) {
-	t := c.byKey[txnKey(m, m.CSeqMethod)]
+	t, broken := matchResponse(m, c.byKey, c.all)
 	if t == nil {
 		return // the request was not captured
+	}
+	if broken != "" && !retrans && len(c.viaBroken) < 8 {
+		c.viaBroken = append(c.viaBroken, viaNote{why: broken, frame: m.Frame, from: m.Src, code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod})
 	}
 	t.frames = append(t.frames, m.Frame)
 	c.noteHeaders(m)
 	if m.StatusCode < 200 {
 		if !retrans {
-			t.provisional = append(t.provisional, newResp(m))
+			r := newResp(m)
+			r.viaBroken = broken
+			t.provisional = append(t.provisional, r)
 		}
 		return
 	}
-	if m.CSeqMethod == "INVITE" && m.StatusCode < 300 && m.To.Tag != "" {
-		for _, it := range c.invites {
-			if it == t {
-				c.oks++
-			}
-		}
+	if m.CSeqMethod == "INVITE" && m.StatusCode < 300 {
+		t.oks++
 	}
 	if t.final == nil {
 		r := newResp(m)
+		r.viaBroken = broken
 		t.final = &r
 	}
+}
+
+// viaNote is a response the analyzer matched on Call-ID, CSeq and
+// direction because its Via did not match (RFC 3261 §8.2.6.2, §16.7 step
+// 3 say a response carries the request's Via values, the proxy's own
+// removed).
+type viaNote struct {
+	why            string
+	frame          int
+	from           netip.AddrPort
+	code           int
+	reason, method string
 }
 
 // compareCopies looks for the same request seen at two capture points (the
@@ -271,22 +290,37 @@ func (a *Analyzer) addrString(ap netip.AddrPort) string {
 	return s
 }
 
-// primary returns the INVITE transactions of the first leg (the path of the
-// first INVITE), in order; later ones on the same path are retries after a
-// challenge or a redirect.
+// primary returns the caller's INVITE attempts in this Call-ID, in order:
+// every initial INVITE the first one's sender sent at the same hop
+// position. They may go to other addresses (a retry at the Contact of a
+// 3xx, RFC 3261 §8.1.3.4) or leave from other ports (a phone that forks
+// its own call with CSeq 1, 2, 3): each is a transaction of its own, and
+// together they are one call.
 func (c *callState) primary() []*txn {
 	if len(c.invites) == 0 {
 		return nil
 	}
 	p := c.invites[0]
-	src, dst := viaEndpoint(p.req.src, p.req.vias), unmapAP(p.req.dst)
+	src := viaEndpoint(p.req.src, p.req.vias).Addr()
 	var out []*txn
 	for _, t := range c.invites {
-		if viaEndpoint(t.req.src, t.req.vias) == src && unmapAP(t.req.dst) == dst {
+		if t.depth == p.depth && viaEndpoint(t.req.src, t.req.vias).Addr() == src {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// decisive returns the attempt that decides the call: the first one
+// answered with a 2xx, else the last one (earlier ones were challenged,
+// redirected, or given up).
+func decisive(prim []*txn) *txn {
+	for _, t := range prim {
+		if t.final != nil && t.final.code < 300 {
+			return t
+		}
+	}
+	return prim[len(prim)-1]
 }
 
 // downstream returns the INVITE transactions further along the path than

@@ -16,7 +16,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	t := a.text
 	prim := c.primary()
 	first := prim[0]
-	last := prim[len(prim)-1] // the last attempt decides: earlier ones were challenged or redirected
+	last := decisive(prim)
 	req := first.req
 	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
 	call := &Call{
@@ -94,6 +94,14 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	}
 
 	origin, hop := a.finalOrigin(c, first, fin)
+	// A final answer rewritten on the way (the callee said 603, the proxy
+	// told the caller 486): the call is explained by the original answer.
+	var rewritten *respInfo
+	if fin != nil && fin.code >= 300 {
+		if orig, h := a.rewrittenFrom(c, first, fin); orig != nil {
+			rewritten, fin, origin, hop = fin, orig, orig, h
+		}
+	}
 	if fin != nil {
 		call.FinalFrom = &Responder{Addr: apText(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
 	}
@@ -130,7 +138,10 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			fault = entry.Fault
 		}
 	}
-	code := call.FinalStatus
+	code := 0
+	if fin != nil {
+		code = fin.code
+	}
 	authSent := last.req.authNonce != "" || last.req.authUser != ""
 	cancelled := last.cancel != nil
 	for _, x := range prim {
@@ -139,7 +150,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		}
 	}
 	anyResponse := last.final != nil || len(last.provisional) > 0
-	captureEnd := a.last
+	captureEnd := a.fileLast(c)
 	switch {
 	case fin == nil && !anyResponse:
 		sends := last.sends
@@ -204,6 +215,12 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		main.Fault = string(fault)
 		call.Findings = append(call.Findings, main)
 	}
+	if rewritten != nil {
+		call.Findings = append(call.Findings, t.finding("response-rewritten", vars{
+			"from": apText(rewritten.src), "code": strconv.Itoa(rewritten.code), "phrase": phraseOf(rewritten.reason, a.cat.Phrase(rewritten.code)),
+			"value": apText(fin.src), "got": strconv.Itoa(fin.code) + " " + phraseOf(fin.reason, a.cat.Phrase(fin.code)),
+		}, fin.frame, rewritten.frame))
+	}
 	call.Fault = string(fault)
 	call.Findings = append(call.Findings, a.callSideFindings(c, call, prim, first, last, rm, v)...)
 	for i := range call.Findings {
@@ -252,10 +269,45 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 			return OutcomeFailed, t.finding("upstream-unreachable", v, append(frames, dl.frames...)...), catalog.FaultNetwork
 		}
 	}
+	incomingLocal := call.Direction == "incoming" && originRole == RoleLocal
+	// Who generated the answer decides before what the code usually
+	// means: your own side, your provider, or the far end.
+	near := catalog.FaultProvider // a server of your provider, or one it reached
+	if originRole == RoleLocal {
+		near = catalog.FaultLocal
+	}
+	waited := fin.time.Sub(prim[0].req.time)
+	// A phrase a known server uses for one cause names it, whatever the code.
+	if wp, ok := a.cat.WirePhrase(code, fin.reason); ok && code >= 400 && !incomingLocal {
+		v["value"] = fin.reason
+		return OutcomeFailed, t.finding(wp.Meaning, v, frames...), near
+	}
 	switch {
+	case incomingLocal && (code == 404 || code == 484 || code == 480 || code == 410 || code == 604 || code == 503 || code == 403):
+		// An incoming call refused by your own PBX: its inbound routing
+		// (a number without a route, no extension behind it, a full trunk).
+		v["to"] = call.Callee
+		out := OutcomeRejected
+		if code >= 500 {
+			out = OutcomeFailed
+		}
+		return out, t.finding("inbound-refused", v, frames...), catalog.FaultLocal
+	case (code == 404 || code == 480 || code == 604) && a.registeredAt(call.Callee, origin.src, prim[0].req.time, c.file):
+		// The callee registered at this very server earlier in the
+		// capture: the server has them, so it failed to route the call.
+		v["to"] = call.Callee
+		return OutcomeRejected, t.finding("registered-not-routed", v, frames...), near
+	case (code == 486 || code == 480 || code == 408) && ringing && a.sameRingTime(origin, code, waited):
+		v["secs"] = secs(waited)
+		return OutcomeNoAnswer, t.finding("ring-timer", v, frames...), catalog.FaultRemote
+	case (code == 486 || code == 603) && !ringing && hop == 1 && originRole != RoleLocal && waited < time.Second && isServerAgent(origin.agent):
+		// A server answered for the callee at once, without any phone
+		// ringing: the server decided (not registered, a policy, a limit).
+		v["secs"] = secs(waited)
+		return OutcomeRejected, t.finding("server-decided", v, frames...), near
 	case code == 486 || code == 600:
 		f := catalog.FaultRemote
-		if call.Direction == "incoming" && originRole == RoleLocal {
+		if incomingLocal {
 			f = catalog.FaultLocal
 		}
 		return OutcomeBusy, t.finding("busy", v, frames...), f
@@ -279,7 +331,11 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 			return OutcomeRejected, t.findingWith("auth-failed", v, one("what", authWhat(prim)), authFrames(prim)...), catalog.FaultLocal
 		}
 		return OutcomeRejected, t.finding("forbidden", v, frames...), fault
-	case code == 404 || code == 484 || code == 604 || code == 410 || code == 485:
+	case code == 484:
+		// Dialled incompletely: the number as your side sent it.
+		v["to"] = call.Callee
+		return OutcomeRejected, t.finding("number-incomplete", v, frames...), catalog.FaultLocal
+	case code == 404 || code == 604 || code == 410 || code == 485:
 		v["to"] = call.Callee
 		f := catalog.FaultRemote
 		if originRole == RoleLocal && callerLocal {
@@ -308,8 +364,33 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		return OutcomeTimeout, t.finding("request-timeout", v, frames...), catalog.FaultNetwork
 	case code == 603 || code == 607 || code == 608:
 		return OutcomeRejected, t.finding("declined", v, frames...), catalog.FaultRemote
-	case code == 488 || code == 606 || code == 415:
-		return OutcomeFailed, t.findingWith("codec-mismatch", v, map[string][]Part{"what": codecWhat(prim[len(prim)-1].req.sdp, fin)}, frames...), catalog.FaultRemote
+	case code == 415:
+		// The body's type, not its codecs (RFC 3261 §21.4.13).
+		return OutcomeFailed, t.finding("content-type-unsupported", v, frames...), catalog.FaultLocal
+	case code == 488 || code == 606:
+		offer := last.req.sdp
+		f := catalog.FaultRemote
+		switch {
+		case originRole == RoleLocal:
+			f = catalog.FaultLocal
+		case originRole == RoleProvider && hop == 1 && (!offerHas(offer, "PCMA") || warnedBy(fin, origin, last.req)):
+			// Your provider's own server refused your offer: the offer has
+			// to change on your side. Only an answer the provider passed
+			// on from further away is the far end's.
+			f = catalog.FaultLocal
+		}
+		return OutcomeFailed, t.findingWith("codec-mismatch", v, map[string][]Part{"what": codecWhat(offer, fin)}, frames...), f
+	case code == 502 || code == 504:
+		// A gateway or proxy got a bad answer or none from the next
+		// network: your provider or the network, never the called party.
+		f := catalog.FaultProvider
+		if code == 504 {
+			f = catalog.FaultNetwork
+		}
+		if originRole == RoleLocal {
+			f = catalog.FaultLocal
+		}
+		return OutcomeFailed, t.finding("server-error", v, frames...), f
 	case code == 503:
 		f := catalog.FaultProvider
 		switch originRole {
@@ -462,6 +543,11 @@ func codecWhat(offer *SDP, fin *respInfo) []Part {
 		if len(codecs) > 0 {
 			parts = append(parts, phrase("offer-had", "media", strings.Join(codecs, "; ")))
 		}
+		// Most European networks take G.711 A-law (PCMA) only: an offer
+		// without it is the usual cause of a 488 from a Dutch provider.
+		if len(codecs) > 0 && !offerHas(offer, "PCMA") {
+			parts = append(parts, phrase("offer-lacks-pcma"))
+		}
 	}
 	for _, w := range fin.warnings {
 		parts = append(parts, raw("Warning: "+w))
@@ -510,14 +596,20 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	if f, ok := natFinding(t, first.req); ok {
 		out = append(out, f)
 	}
-	// 2xx without ACK, or 2xx retransmitted: RFC 3261 §13.3.1.4.
+	// 2xx without ACK, or 2xx retransmitted: RFC 3261 §13.3.1.4. Each
+	// answered INVITE has its own ACK, with the INVITE's CSeq number
+	// (§13.2.2.4), so parallel attempts are not mistaken for retransmissions.
 	if call.Outcome == OutcomeAnswered && last.final != nil {
+		acked := false
+		for _, ack := range c.acks2xx {
+			acked = acked || ack.cseq == last.req.cseq
+		}
 		var what []Part
 		switch {
-		case len(c.acks2xx) == 0 && a.last.Sub(last.final.time) >= TimerB:
+		case !acked && a.fileLast(c).Sub(last.final.time) >= TimerB:
 			what = []Part{phrase("ack-none")}
-		case c.oks >= 3:
-			what = []Part{phrase("ack-late", "n", strconv.Itoa(c.oks))}
+		case last.oks >= 3:
+			what = []Part{phrase("ack-late", "n", strconv.Itoa(last.oks))}
 		}
 		if what != nil && call.DurationMS > 0 && call.DurationMS >= 30000 && call.DurationMS <= 34000 {
 			what = append(what, phrase("ack-ended-32s"))
@@ -525,6 +617,20 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 		if what != nil {
 			out = append(out, t.findingWith("ack-missing", nil, one("what", what...), last.final.frame))
 		}
+	}
+	// An earlier attempt redirected (3xx) and the caller followed it: the
+	// redirect is how the call got where it went, not its outcome.
+	for _, x := range prim {
+		if x != last && x.final != nil && x.final.code >= 300 && x.final.code < 400 {
+			f := t.finding("redirect-followed", vars{"from": apText(x.final.src), "code": strconv.Itoa(x.final.code),
+				"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "value": x.final.contact,
+				"to": apText(unmapAP(last.req.dst))}, x.final.frame, last.req.frame)
+			out = append(out, f)
+			break
+		}
+	}
+	if len(c.viaBroken) > 0 {
+		out = append(out, a.viaFinding(c.viaBroken))
 	}
 	// Signs of an ALG: addresses changed between two capture points,
 	// Content-Length not matching the body, a received that contradicts a
@@ -582,7 +688,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 		seen := map[netip.AddrPort]bool{}
 		for _, x := range c.downstream(first.depth) {
 			dst := unmapAP(x.req.dst)
-			if x.final != nil || len(x.provisional) > 0 || seen[dst] || (x.sends < 3 && a.last.Sub(x.req.time) < TimerB) {
+			if x.final != nil || len(x.provisional) > 0 || seen[dst] || (x.sends < 3 && a.fileLast(c).Sub(x.req.time) < TimerB) {
 				continue
 			}
 			seen[dst] = true
@@ -625,7 +731,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 // another one: something between rewrote the Via with a wrong address.
 func viaContradiction(prim []*txn) (Part, int, bool) {
 	for _, x := range prim {
-		if x.final == nil || len(x.req.vias) == 0 {
+		if x.final == nil || len(x.req.vias) == 0 || x.final.viaBroken != "" {
 			continue
 		}
 		v := x.req.vias[0]
@@ -703,4 +809,208 @@ func uriUser(uri string) string {
 		return s[:i]
 	}
 	return ""
+}
+
+// viaFinding names the hops that answered without the request's Via: the
+// call was matched as the phones matched it, and this is not a sign of
+// loss or of a SIP ALG but of a hop that does not follow RFC 3261
+// §16.7 step 3 / §8.2.6.2.
+func (a *Analyzer) viaFinding(notes []viaNote) Finding {
+	var parts []Part
+	var frames []int
+	seen := map[string]bool{}
+	for _, n := range notes {
+		frames = append(frames, n.frame)
+		var p Part
+		args := []string{"from", apText(n.from), "code", strconv.Itoa(n.code), "reason", n.reason, "method", n.method}
+		switch n.why {
+		case viaMissing:
+			p = phrase("via-missing", args...)
+		case viaOwn:
+			p = phrase("via-own", args...)
+		default:
+			p = phrase("via-other", args...)
+		}
+		id := p.Phrase
+		k := id + apText(n.from) + strconv.Itoa(n.code) + n.method
+		if !seen[k] {
+			seen[k] = true
+			parts = append(parts, p)
+		}
+	}
+	return a.text.findingWith("via-mismatch", vars{}, one("what", parts...), frames...)
+}
+
+// Overrides reports whether a finding gives the final status another
+// meaning than its usual one (a 408 after ringing is nobody answering,
+// not a network fault): the code's general background and advice would
+// contradict it, so a report must not show them with it.
+func Overrides(id string) bool { return overrides[id] }
+
+var overrides = map[string]bool{
+	"no-answer": true, "ring-timer": true, "server-decided": true, "registered-not-routed": true,
+	"inbound-refused": true, "routing-failed": true, "next-hop-failed": true, "registrar-unavailable": true,
+	"content-type-unsupported": true, "number-incomplete": true, "upstream-unreachable": true, "no-response": true,
+}
+
+// rewrittenFrom returns the final answer a hop further on sent before the
+// one the caller got, when it has another code: the proxy rewrote it (RFC
+// 3261 §16.7 lets a proxy choose which answer to pass on, not to change
+// it; some do, 603 into 486 for instance).
+func (a *Analyzer) rewrittenFrom(c *callState, first *txn, fin *respInfo) (*respInfo, int) {
+	var orig *respInfo
+	depth := first.depth
+	for _, t := range c.downstream(first.depth) {
+		f := t.final
+		if f == nil || f.code < 300 || f.code == fin.code || f.time.After(fin.time) || f.code == 487 && fin.code != 487 {
+			continue
+		}
+		if t.depth >= depth {
+			orig, depth = f, t.depth
+		}
+	}
+	if orig == nil {
+		return nil, 0
+	}
+	return orig, depth - first.depth + 1
+}
+
+// registeredAt reports whether user registered successfully at the server
+// at addr (the registrar answered 2xx) before t, in the same input.
+func (a *Analyzer) registeredAt(user string, server netip.AddrPort, t time.Time, file string) bool {
+	if user == "" {
+		return false
+	}
+	at, ok := a.registered[regKey(user, server.Addr(), file)]
+	return ok && !at.After(t)
+}
+
+func regKey(user string, server netip.Addr, file string) string {
+	return strings.ToLower(user) + "|" + server.Unmap().String() + "|" + file
+}
+
+// ringTimerMin is the shortest ringing that can be a no-answer timer:
+// people hang up sooner, timers are set to 15 s or more.
+const ringTimerMin = 15 * time.Second
+
+// sameRingTime reports whether another call got the same final code from
+// the same server after the same ringing time (within 300 ms): a timer
+// ended them, not the callees.
+func (a *Analyzer) sameRingTime(origin *respInfo, code int, waited time.Duration) bool {
+	if waited < ringTimerMin {
+		return false
+	}
+	n := 0
+	for _, d := range a.rings[ringKey(origin.src.Addr(), code)] {
+		if d > waited-300*time.Millisecond && d < waited+300*time.Millisecond {
+			n++
+		}
+	}
+	return n >= 2 // this call and at least one more
+}
+
+func ringKey(server netip.Addr, code int) string {
+	return server.Unmap().String() + "|" + strconv.Itoa(code)
+}
+
+// noteRing records how long a call rang before a 486/480/408 ended it, so
+// that calls ended by the same timer are recognised together.
+func (a *Analyzer) noteRing(c *callState) {
+	if c.ringNoted {
+		return
+	}
+	c.ringNoted = true
+	prim := c.primary()
+	if len(prim) == 0 {
+		return
+	}
+	last := decisive(prim)
+	fin := last.final
+	if fin == nil || fin.code != 486 && fin.code != 480 && fin.code != 408 {
+		return
+	}
+	rang := false
+	for _, x := range prim {
+		for _, p := range x.provisional {
+			rang = rang || p.code == 180 || p.code == 183
+		}
+	}
+	waited := fin.time.Sub(prim[0].req.time)
+	if !rang || waited < ringTimerMin {
+		return
+	}
+	origin, _ := a.finalOrigin(c, prim[0], fin)
+	k := ringKey(origin.src.Addr(), fin.code)
+	if len(a.rings) >= 4096 {
+		clear(a.rings)
+	}
+	if r := a.rings[k]; len(r) < 64 {
+		a.rings[k] = append(r, waited)
+	}
+}
+
+// serverAgents are Server / User-Agent words of SIP servers, proxies and
+// SBCs rather than phones.
+var serverAgents = []string{"kamailio", "opensips", "openser", "ser (", "repro", "asterisk", "freeswitch", "cisco-sipgateway",
+	"cube", "sbc", "broadworks", "metaswitch", "sonus", "ribbon", "acme packet", "oracle", "sippy", "yate", "3cx", "sipxecs"}
+
+func isServerAgent(agent string) bool {
+	a := strings.ToLower(agent)
+	for _, s := range serverAgents {
+		if a != "" && strings.Contains(a, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// offerHas reports whether an offer names the codec.
+func offerHas(offer *SDP, codec string) bool {
+	if offer == nil {
+		return true // nothing to judge by
+	}
+	for _, m := range offer.Media {
+		for _, c := range m.Codecs {
+			if strings.EqualFold(c, codec) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// warnedBy reports whether the Warning of a 488/606 names the server that
+// sent it (by address or by the domain the request was sent to) as its
+// warn-agent (RFC 3261 §20.43): that server refused the offer itself.
+func warnedBy(fin, origin *respInfo, req reqInfo) bool {
+	host := strings.ToLower(uriHost(req.ruri))
+	for _, w := range fin.warnings {
+		ws, err := catalog.ParseWarning(w)
+		if err != nil {
+			continue
+		}
+		for _, x := range ws {
+			agent := strings.ToLower(x.Agent)
+			if i := strings.LastIndexByte(agent, ':'); i > 0 && !strings.Contains(agent[i:], "]") {
+				agent = agent[:i]
+			}
+			if agent == origin.src.Addr().Unmap().String() || agent != "" && agent == host {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func uriHost(uri string) string {
+	s := uri
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	} else if i := strings.IndexByte(s, ':'); i >= 0 {
+		s = s[i+1:]
+	}
+	if i := strings.IndexAny(s, ";:>?"); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }

@@ -12,6 +12,7 @@ import (
 // §10.2: a UA reuses its Call-ID for refreshes).
 type regState struct {
 	callID string
+	file   string
 	order  int
 	byKey  map[string]*txn
 	txns   []*txn
@@ -23,6 +24,9 @@ type regState struct {
 func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 	if r.byKey == nil {
 		r.byKey = txns{}
+	}
+	if r.file == "" {
+		r.file = m.File
 	}
 	r.last = m.Time
 	var t *txn
@@ -38,7 +42,7 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 			r.txns = append(r.txns, t)
 		}
 	} else {
-		t = r.byKey[txnKey(m, m.CSeqMethod)]
+		t, _ = matchResponse(m, r.byKey, r.txns)
 	}
 	if len(r.msgs) < maxMessagesPerCall {
 		r.msgs = append(r.msgs, a.exchangeOf(m, retrans))
@@ -57,6 +61,14 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 	if t.final == nil {
 		x := newResp(m)
 		t.final = &x
+		// Who is registered where, so that a 404 for a registered user
+		// can be read as the registrar's routing fault.
+		if m.StatusCode < 300 && t.req.expires != 0 && m.Expires != 0 && m.To.User != "" {
+			k := regKey(m.To.User, m.Src.Addr(), m.File)
+			if _, ok := a.registered[k]; !ok && len(a.registered) < maxOpenItems {
+				a.registered[k] = m.Time
+			}
+		}
 	}
 }
 
@@ -179,15 +191,33 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	var main Finding
 	switch {
 	case fin == nil:
-		v["count"] = strconv.Itoa(last.sends)
-		v["secs"] = secs(last.lastSend.Sub(last.req.time))
-		if a.last.Sub(last.req.time) >= TimerF || last.sends >= 7 {
+		// A phone that gets no answer may send each try as a new
+		// transaction (new branch, next CSeq): count them all, from the
+		// first, as long as none of them got any answer.
+		sends, silent := 0, true
+		for _, x := range group {
+			sends += x.sends
+			silent = silent && x.final == nil && len(x.provisional) == 0
+		}
+		from := last
+		if silent {
+			from = first
+		} else {
+			sends = last.sends
+		}
+		v["count"] = strconv.Itoa(sends)
+		v["secs"] = secs(last.lastSend.Sub(from.req.time))
+		if a.endOf(r.file).Sub(from.req.time) >= TimerF || sends >= 7 {
 			reg.Outcome = RegTimeout
 			fault = catalog.FaultNetwork
-			main = t.finding("no-response", v, last.frames...)
+			var frames []int
+			for _, x := range group {
+				frames = append(frames, x.frames...)
+			}
+			main = t.finding("no-response", v, frames...)
 		} else {
 			reg.Outcome = RegIncomplete
-			v["secs"] = secs(a.last.Sub(last.lastSend))
+			v["secs"] = secs(a.endOf(r.file).Sub(last.lastSend))
 			main = t.findingWith("incomplete", v, one("what", phrase("what-registration")), last.frame())
 		}
 	case fin.code < 300:
@@ -210,7 +240,15 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	default:
 		reg.Outcome = RegFailed
 		authSent := last.req.authNonce != "" || last.req.authUser != ""
+		wp, known := a.cat.WirePhrase(fin.code, fin.reason)
 		switch {
+		case known && (wp.Meaning == "routing-failed" || wp.Meaning == "next-hop-failed"):
+			// The registrar could not look up or reach the domain the
+			// phone registers to: a wrong SIP domain, most often.
+			v["value"] = uriHost(first.req.to.URI)
+			v["phrase"] = fin.reason
+			main = t.finding("register-routing-failed", v, fin.frame)
+			fault = catalog.FaultLocal
 		case fin.code == 401 || fin.code == 407 || fin.code == 403 && authSent:
 			main = t.findingWith("auth-failed", v, one("what", authWhat(group)), authFrames(group)...)
 			fault = catalog.FaultLocal
@@ -271,6 +309,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 // dlgState gathers non-INVITE exchanges of one Call-ID and method.
 type dlgState struct {
 	callID   string
+	file     string
 	method   string
 	order    int
 	first    *reqInfo
@@ -289,6 +328,7 @@ func (d *dlgState) add(m Message, retrans bool) {
 		if d.first == nil {
 			r := newReq(m)
 			d.first = &r
+			d.file = m.File
 		}
 		if !retrans {
 			d.requests++
@@ -322,7 +362,7 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 				out.Fault = string(res.Entry.Fault)
 			}
 		}
-	case d.first != nil && a.last.Sub(d.first.time) >= TimerF:
+	case d.first != nil && a.endOf(d.file).Sub(d.first.time) >= TimerF:
 		out.Outcome = "timeout"
 		out.Fault = string(catalog.FaultNetwork)
 	default:

@@ -47,6 +47,9 @@ type respInfo struct {
 	reasons    []string
 	contact    string
 	received   string // received parameter of the top Via (RFC 3261 §18.2.1)
+	// viaBroken says why the response had to be matched without its Via
+	// (RFC 3261 §17.1.3 failed): "" when it matched as the RFC says.
+	viaBroken string
 }
 
 // txn is one transaction as RFC 3261 §17 matches it.
@@ -61,6 +64,7 @@ type txn struct {
 	provisional []respInfo
 	final       *respInfo
 	cancel      *reqInfo // CANCEL for this INVITE
+	oks         int      // 2xx answers to it, retransmissions included (RFC 3261 §13.3.1.4)
 }
 
 func newReq(m Message) reqInfo {
@@ -146,4 +150,86 @@ func apText(ap netip.AddrPort) string {
 		return "?"
 	}
 	return ap.String()
+}
+
+// Why a response was matched by Call-ID, CSeq and direction instead of
+// its top Via (the values of respInfo.viaBroken).
+const (
+	viaMissing = "missing" // the response has no Via at all
+	viaOwn     = "own"     // the hop that sent it left its own Via on top
+	viaOther   = "other"   // a Via whose branch no request of the call had
+)
+
+// matchResponse finds the client transaction a response belongs to, as
+// RFC 3261 §17.1.3 does: the top Via branch and the CSeq method (sent-by
+// is for server transactions, §17.2.3, so it only breaks a tie between
+// two hops that used the same branch). When the top Via matches nothing,
+// the response is matched as the phones evidently did (they ACK it): on
+// the Call-ID (the caller has already picked the call), the CSeq method
+// and the direction, preferring the transaction with the same CSeq number
+// that has no final answer yet. broken is "" for an RFC match, otherwise
+// why the Via did not match.
+func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broken string) {
+	v, hasVia := m.topVia()
+	if hasVia {
+		if t = byKey[txnKey(m, m.CSeqMethod)]; t != nil {
+			return t, ""
+		}
+		if strings.HasPrefix(v.Branch, "z9hG4bK") && len(v.Branch) > 7 {
+			var best *txn
+			for _, x := range list {
+				if x.method != m.CSeqMethod || len(x.req.vias) == 0 || x.req.vias[0].Branch != v.Branch {
+					continue
+				}
+				if best == nil || reverseOf(m, x) && !reverseOf(m, best) {
+					best = x
+				}
+			}
+			if best != nil {
+				return best, ""
+			}
+		}
+	}
+	var best *txn
+	score := -1
+	for _, x := range list {
+		if x.method != m.CSeqMethod || !reverseOf(m, x) {
+			continue
+		}
+		s := 0
+		if x.req.cseq == m.CSeq {
+			s += 2
+		}
+		if x.final == nil || x.final.code == m.StatusCode {
+			s += 4
+		}
+		if s >= score { // ties: the latest request
+			best, score = x, s
+		}
+	}
+	if best == nil {
+		return nil, ""
+	}
+	switch {
+	case !hasVia:
+		broken = viaMissing
+	case m.Src.IsValid() && strings.Trim(v.Host, "[]") == m.Src.Addr().Unmap().String():
+		broken = viaOwn
+	default:
+		broken = viaOther
+	}
+	return best, broken
+}
+
+// reverseOf reports whether response m travels the path of request x
+// backwards: from where x went to where it came from. A log that does not
+// name an address matches on the one it names.
+func reverseOf(m Message, x *txn) bool {
+	same := func(a, b netip.AddrPort) bool {
+		if !a.IsValid() || !b.IsValid() {
+			return true
+		}
+		return a.Addr().Unmap() == b.Addr().Unmap()
+	}
+	return same(m.Src, x.req.dst) && same(m.Dst, x.req.src)
 }

@@ -188,6 +188,42 @@ type Catalog struct {
 	fromSIP  map[int]Mapping
 	warnings []WarnCode
 	byWarn   map[int]int
+	phrases  []WirePhrase
+}
+
+// WirePhrase is a reason phrase a widespread server sends when it means
+// something more precise than its code (RFC 3261 §21: the phrase is the
+// server's choice). Kept as data beside the codes, with its source.
+type WirePhrase struct {
+	Server  string `yaml:"server"`  // who sends it
+	Code    int    `yaml:"code"`    // the code it comes with; 0: any code
+	Match   string `yaml:"match"`   // a part of the phrase, lower case
+	Meaning string `yaml:"meaning"` // what it says, as an analyzer finding id
+	Source  string `yaml:"source"`  // where the phrase is written
+}
+
+// WirePhrases returns every known wire phrase, in the order of the data.
+func (c *Catalog) WirePhrases() []WirePhrase { return slices.Clone(c.phrases) }
+
+// WirePhrase returns what the reason phrase sent with code says when a
+// known server sent it; ok is false when the phrase is nothing special.
+// An entry for the exact code wins over one for any code.
+func (c *Catalog) WirePhrase(code int, phrase string) (WirePhrase, bool) {
+	p := strings.ToLower(phrase)
+	var any WirePhrase
+	found := false
+	for _, w := range c.phrases {
+		if !strings.Contains(p, w.Match) {
+			continue
+		}
+		if w.Code == code {
+			return w, true
+		}
+		if w.Code == 0 && !found {
+			any, found = w, true
+		}
+	}
+	return any, found
 }
 
 var defaultCatalog = sync.OnceValues(func() (*Catalog, error) { return load() })
@@ -241,6 +277,14 @@ func load() (*Catalog, error) {
 	sort.Slice(c.warnings, func(i, j int) bool { return c.warnings[i].Code < c.warnings[j].Code })
 	for i, w := range c.warnings {
 		c.byWarn[w.Code] = i
+	}
+	if err := decode("data/phrases.yaml", &c.phrases); err != nil {
+		return nil, err
+	}
+	for _, w := range c.phrases {
+		if w.Match == "" || w.Match != strings.ToLower(w.Match) || w.Meaning == "" || w.Source == "" {
+			return nil, fmt.Errorf("catalog: data/phrases.yaml: %q: match must be lower case and meaning and source set", w.Match)
+		}
 	}
 	return c, nil
 }

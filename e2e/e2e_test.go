@@ -129,7 +129,11 @@ var scenarios = []scenario{
 	{
 		name: "codec-mismatch", uac: "uac_reject.xml", uas: "uas_reject_488.xml",
 		wire: []string{"INVITE", "100", "488", "ACK"},
-		want: expectation{finalStatus: 488, outcome: "failed", fault: "remote", finding: "codec-mismatch"},
+		// The 488 comes from the caller's next hop (the provider, as the
+		// analyzer sees it), whose own Warning 305 names itself: your
+		// provider's server refused your offer, so the offer must change on
+		// your side (issue 8).
+		want: expectation{finalStatus: 488, outcome: "failed", fault: "local", finding: "codec-mismatch"},
 	},
 	{
 		name: "cancelled", uac: "uac_cancel.xml", uas: "uas_cancel.xml",
@@ -159,6 +163,16 @@ var scenarios = []scenario{
 		// view plus the forwarded INVITE and the callee's answer.
 		wire: []string{"INVITE", "407", "ACK", "INVITE", "INVITE", "180", "200", "ACK", "BYE", "200"},
 		want: expectation{finalStatus: 200, outcome: "answered", fault: "none", tolerate: []string{"auth-challenge"}},
+	},
+	{
+		name: "proxy-cancel", uac: "uac_auth_cancel.xml", uas: "uas_cancel.xml", proxy: true,
+		// Issue 8: uas_cancel.xml answers the proxy's CANCEL with a 487
+		// that carries the CANCEL's Via only (and CSeq 1), so Kamailio
+		// relays a 487 with no Via left to the caller, which ACKs it
+		// anyway: a non-compliant hop. The 487 must still be the call's
+		// final status (it was 0), matched on Call-ID, CSeq and direction.
+		wire: []string{"INVITE", "407", "ACK", "INVITE", "INVITE", "180", "CANCEL", "200", "487", "ACK"},
+		want: expectation{finalStatus: 487, outcome: "cancelled", fault: "none", finding: "caller-cancelled"},
 	},
 	{
 		name: "redirect", uac: "uac_reject.xml", uas: "uas_reject_302.xml",

@@ -119,8 +119,14 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 		mainText = lc.Findings[0].Text
 	}
 	own := findingAdvice(main.ID, lang)
-	if c.FinalStatus != 0 {
-		if res, err := catalog.Default().Resolve(c.FinalStatus); err == nil {
+	// The background is about the answer the diagnosis explains: the
+	// original one when a proxy rewrote it on the way (603 told as 486).
+	code := c.FinalStatus
+	if n, err := strconv.Atoi(main.Values["code"]); hasMain && err == nil && n >= 300 && c.FinalStatus >= 300 {
+		code = n
+	}
+	if code != 0 {
+		if res, err := catalog.Default().Resolve(code); err == nil {
 			tx := res.Entry.Text(lang)
 			lc.Summary, lc.Explanation, lc.Advice = tx.Summary, tx.Explanation, nonNil(tx.Advice)
 			if hasMain {
@@ -131,7 +137,7 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 		lc.Explanation = mainText
 		lc.Summary = firstSentence(mainText)
 	}
-	if len(own) > 0 {
+	if len(own) > 0 || hasMain && analyze.Overrides(main.ID) {
 		lc.Advice = own
 		lc.Summary = firstSentence(mainText)
 		lc.Background = ""

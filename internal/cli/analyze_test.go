@@ -179,7 +179,9 @@ func TestAnalyzeExplainsSharedCaptures(t *testing.T) {
 	tests := map[string]want{
 		"goffinet-sip_captures__sip-register-wrong_password-401-403-401-403.pcapng": {regOutcome: "failed", regFault: "local", regFinding: "auth-failed"},
 		"goffinet-sip_captures__sip-register-wrong_user-401-403-404.pcapng":         {regOutcome: "failed", regFault: "local"},
-		"goffinet-sip_captures__sip-488-Not-Acceptable-Here-codec-null.pcapng":      {callOutcome: "failed", callFault: "remote", callFinding: "codec-mismatch", finalStatus: 488},
+		// The FreePBX that refused the PCMU-only offer (488, no PCMA) is the
+		// phone's next hop, so the offer must change on the caller's side.
+		"goffinet-sip_captures__sip-488-Not-Acceptable-Here-codec-null.pcapng": {callOutcome: "failed", callFault: "local", callFinding: "codec-mismatch", finalStatus: 488},
 		"heplify__sip_sctp.pcap":                                {callOutcome: "rejected", finalStatus: 403, callFinding: "forbidden"},
 		"MichalCab-ISA__sip_old_unanswered.pcap":                {callOutcome: "timeout", callFault: "network", callFinding: "no-response"},
 		"heplify__ipip0.pcap":                                   {regOutcome: "failed", regFault: "local", regFinding: "auth-failed"},
