@@ -78,7 +78,7 @@ func (f Fault) Label(lang Lang) string {
 		return "your provider"
 	case FaultRemote:
 		if nl {
-			return "gebelde kant"
+			return "de andere kant"
 		}
 		return "remote side"
 	case FaultNetwork:

@@ -300,3 +300,41 @@ func TestParseLang(t *testing.T) {
 		}
 	}
 }
+
+// The SIP codes and Q.850 causes RFC 3398 maps onto each other for the same
+// event (§7.2.4.1, §8.2.6.1) must place the cause on the same side: one call
+// can show both, in its status and in its Reason header (issue 8, T9).
+func TestRFC3398PairsAgreeOnFault(t *testing.T) {
+	c := Default()
+	pairs := [][2]int{{484, 28}, {408, 18}, {403, 21}, {482, 25}, {483, 25}, {502, 38}}
+	for _, p := range pairs {
+		code, ok := c.Lookup(p[0])
+		cause, ok2 := c.Cause(p[1])
+		if !ok || !ok2 {
+			t.Fatalf("%d or cause %d missing", p[0], p[1])
+		}
+		if code.Fault != cause.Fault {
+			t.Errorf("SIP %d is %q but Q.850 %d is %q", p[0], code.Fault, p[1], cause.Fault)
+		}
+	}
+}
+
+// Every wire phrase is matched by its own text, for its code.
+func TestWirePhrases(t *testing.T) {
+	c := Default()
+	if len(c.WirePhrases()) == 0 {
+		t.Fatal("no wire phrases")
+	}
+	for _, w := range c.WirePhrases() {
+		got, ok := c.WirePhrase(w.Code, "XX "+strings.ToUpper(w.Match)+" (1/SL)")
+		if !ok || got.Meaning != w.Meaning {
+			t.Errorf("%q with %d: got %+v %v", w.Match, w.Code, got, ok)
+		}
+	}
+	if _, ok := c.WirePhrase(486, "Busy Here"); ok {
+		t.Error("an ordinary phrase must not match")
+	}
+	if w, _ := c.WirePhrase(478, "Unresolvable destination (478/SL)"); w.Code != 478 {
+		t.Errorf("the entry for the exact code must win: %+v", w)
+	}
+}
