@@ -88,7 +88,7 @@ var caseVerdicts = []struct {
 	{"488-pcmu-sbc.log", []verdict{{id: "488-pcmu-sbc-1@192.168.1.10", status: 488, outcome: OutcomeFailed, fault: "local",
 		finding: "codec-mismatch", values: []string{"offer-lacks-pcma"}}}},
 	// The far end refused an offer the SBC passed on: the remote side.
-	{"488-far-end.log", []verdict{{id: "488-far-1@192.168.1.10", status: 488, outcome: OutcomeFailed, fault: "remote", finding: "codec-mismatch"}}},
+	{"488-far-end.log", []verdict{{id: "488-far-1@192.168.1.10", status: 488, outcome: OutcomeFailed, fault: "remote", finding: "codec-refused-far-end"}}},
 	// 415 is about the Content-Type, not the codecs.
 	{"415.log", []verdict{{id: "415-1@192.168.1.10", status: 415, outcome: OutcomeFailed, fault: "local",
 		finding: "content-type-unsupported", never: []string{"codec-mismatch"}}}},

@@ -379,7 +379,14 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 			// on from further away is the far end's.
 			f = catalog.FaultLocal
 		}
-		return OutcomeFailed, t.findingWith("codec-mismatch", v, map[string][]Part{"what": codecWhat(offer, fin)}, frames...), f
+		what := map[string][]Part{"what": codecWhat(offer, fin)}
+		if f == catalog.FaultRemote {
+			// The far end (or a network beyond your provider) refused an
+			// offer your provider passed on: changing your phone's codecs
+			// is not the first thing to do.
+			return OutcomeFailed, t.findingWith("codec-refused-far-end", v, what, frames...), f
+		}
+		return OutcomeFailed, t.findingWith("codec-mismatch", v, what, frames...), f
 	case code == 502 || code == 504:
 		// A gateway or proxy got a bad answer or none from the next
 		// network: your provider or the network, never the called party.
@@ -850,7 +857,7 @@ func Overrides(id string) bool { return overrides[id] }
 var overrides = map[string]bool{
 	"no-answer": true, "ring-timer": true, "server-decided": true, "registered-not-routed": true,
 	"inbound-refused": true, "routing-failed": true, "next-hop-failed": true, "registrar-unavailable": true,
-	"content-type-unsupported": true, "number-incomplete": true, "upstream-unreachable": true, "no-response": true,
+	"content-type-unsupported": true, "codec-refused-far-end": true, "number-incomplete": true, "upstream-unreachable": true, "no-response": true,
 }
 
 // rewrittenFrom returns the final answer a hop further on sent before the

@@ -197,6 +197,9 @@ func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broke
 			continue
 		}
 		s := 0
+		if reverseExact(m, x) {
+			s += 8 // the same ports: on one loopback address only they tell hops apart
+		}
 		if x.req.cseq == m.CSeq {
 			s += 2
 		}
@@ -219,6 +222,12 @@ func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broke
 		broken = viaOther
 	}
 	return best, broken
+}
+
+// reverseExact is reverseOf with the ports too (the packet addresses: a
+// TCP response goes back on the connection the request came on).
+func reverseExact(m Message, x *txn) bool {
+	return m.Src.IsValid() && m.Dst.IsValid() && unmapAP(m.Src) == unmapAP(x.req.dst) && unmapAP(m.Dst) == unmapAP(x.req.src)
 }
 
 // reverseOf reports whether response m travels the path of request x

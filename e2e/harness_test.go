@@ -468,8 +468,8 @@ func analyze(t *testing.T, bin, file string) (report, []byte) {
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		t.Fatalf("sipcause analyze --json: not JSON: %v\n%s", err, stdout.String())
 	}
-	if r.SchemaVersion != 1 {
-		t.Errorf("schema_version %d, want 1", r.SchemaVersion)
+	if r.SchemaVersion != 2 {
+		t.Errorf("schema_version %d, want 2", r.SchemaVersion)
 	}
 	return r, stdout.Bytes()
 }

@@ -1,0 +1,162 @@
+package report
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/ingest"
+)
+
+// One call, one story (issue 8): for every call and registration that
+// sipcause reports on the shared captures (the golden reports among them)
+// and on the hand-written cases of analyze/testdata/cases, in English and
+// in Dutch, the verdict, the headline, the explanation, the code's
+// background and the advice must not contradict each other.
+
+// storyWords are words that, in a text of one language, say a thing a
+// verdict can contradict.
+var storyWords = map[catalog.Lang]struct {
+	calledParty []string // blames the person called
+	network     []string // points at the firewall or NAT path
+	noHelp      []string // says that logging in again will not help
+	typing      []string // check the number you dialled for typing mistakes
+	ownCodec    []string // change the codecs of your own phone
+}{
+	catalog.English: {
+		calledParty: []string{"the called party", "called person"},
+		network:     []string{"firewall", "SIP ALG", "keep-alive"},
+		noHelp:      []string{"will not help"},
+		typing:      []string{"typing mistake"},
+		ownCodec:    []string{"on your phone", "on the phone"},
+	},
+	catalog.Dutch: {
+		calledParty: []string{"de gebelde partij", "gebelde persoon"},
+		network:     []string{"firewall", "SIP ALG", "keep-alive"},
+		noHelp:      []string{"helpt niet"},
+		typing:      []string{"tikfout"},
+		ownCodec:    []string{"op uw toestel", "in het toestel"},
+	},
+}
+
+func says(text string, words []string) string {
+	low := strings.ToLower(text)
+	for _, w := range words {
+		if strings.Contains(low, strings.ToLower(w)) {
+			return w
+		}
+	}
+	return ""
+}
+
+// storyInputs are the inputs the test reads: every shared capture and
+// every hand-written case.
+func storyInputs(t *testing.T) []string {
+	var out []string
+	shared, _ := filepath.Glob(filepath.Join(capturesDir, "*"))
+	for _, f := range shared {
+		if !strings.HasSuffix(f, ".tsv") {
+			out = append(out, f)
+		}
+	}
+	if len(shared) == 0 {
+		if _, err := os.Stat(capturesDir); err != nil {
+			t.Logf("shared captures not available (%v): only the hand-written cases are read", err)
+		}
+	}
+	cases, _ := filepath.Glob(filepath.Join("..", "analyze", "testdata", "cases", "*.log"))
+	if len(cases) == 0 {
+		t.Fatal("no hand-written cases in ../analyze/testdata/cases")
+	}
+	return append(out, cases...)
+}
+
+func TestOneCallOneStory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads every shared capture")
+	}
+	calls, regs := 0, 0
+	for _, in := range storyInputs(t) {
+		r, err := ingest.Analyze(ingest.Files(in), ingest.Options{}, analyze.Options{})
+		if r == nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		for _, lang := range catalog.Langs {
+			lr := Localize(r, lang)
+			for _, c := range lr.Calls {
+				calls++
+				for _, p := range callContradictions(c, lang) {
+					t.Errorf("%s %s call %s (%s, %d, %s): %s", filepath.Base(in), lang, c.CallID, c.Fault, c.FinalStatus, c.Outcome, p)
+				}
+			}
+			for _, g := range lr.Registrations {
+				regs++
+				w := storyWords[lang]
+				d, ok := g.Diagnosis()
+				if ok && d.ID == "auth-failed" {
+					if s := says(g.Summary, w.noHelp); s != "" {
+						t.Errorf("%s %s registration %s: wrong credentials, yet the headline says %q: %s", filepath.Base(in), lang, g.CallID, s, g.Summary)
+					}
+				}
+				if ok && g.FinalStatus != 0 && g.Outcome == analyze.RegFailed {
+					if s := says(g.Summary, w.calledParty); s != "" {
+						t.Errorf("%s %s registration %s: a registration has no called party, yet the headline says %q: %s", filepath.Base(in), lang, g.CallID, s, g.Summary)
+					}
+				}
+			}
+		}
+	}
+	if calls == 0 || regs == 0 {
+		t.Fatalf("%d calls and %d registrations read: the test checked nothing", calls, regs)
+	}
+	t.Logf("%d calls and %d registrations checked in both languages", calls/2, regs/2)
+}
+
+// callContradictions lists what in the call's texts contradicts its verdict.
+func callContradictions(c *Call, lang catalog.Lang) []string {
+	w := storyWords[lang]
+	var out []string
+	head := c.Summary + "\n" + c.Explanation
+	all := head + "\n" + c.Background + "\n" + strings.Join(c.Advice, "\n")
+	if c.Outcome == analyze.OutcomeAnswered && len(c.Advice) > 0 {
+		out = append(out, "answered, yet it has advice")
+	}
+	if c.Fault == string(catalog.FaultLocal) {
+		if s := says(head, w.calledParty); s != "" {
+			out = append(out, "your side, yet the headline says "+s)
+		}
+	}
+	if c.Outcome == analyze.OutcomeNoAnswer {
+		if s := says(all, w.network); s != "" {
+			out = append(out, "nobody answered, yet a text speaks of "+s)
+		}
+	}
+	if c.Direction == "incoming" && c.Fault == string(catalog.FaultLocal) {
+		if s := says(all, w.typing); s != "" {
+			out = append(out, "an incoming call refused on your side, yet the advice is about "+s)
+		}
+	}
+	if c.Fault == string(catalog.FaultRemote) && (c.FinalStatus == 488 || c.FinalStatus == 606) {
+		for _, a := range c.Advice {
+			if s := says(a, w.ownCodec); s != "" && says(a, []string{"codec", "G.711", "PCMA"}) != "" {
+				out = append(out, "the far end refused the media, yet the advice says to change codecs "+s)
+			}
+		}
+	}
+	if c.Fault == string(catalog.FaultProvider) || c.Fault == string(catalog.FaultNetwork) {
+		if c.FinalStatus == 502 || c.FinalStatus == 504 {
+			if s := says(head, w.calledParty); s != "" {
+				out = append(out, "a gateway failed, yet the headline says "+s)
+			}
+		}
+	}
+	if d, ok := c.Diagnosis(); ok && analyze.Overrides(d.ID) && c.Background != "" {
+		out = append(out, "the diagnosis "+d.ID+" gives the code another meaning, yet the code's background is shown")
+	}
+	_ = slices.Contains[[]string]
+	return out
+}
