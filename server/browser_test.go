@@ -229,8 +229,8 @@ func TestBrowser(t *testing.T) {
 	t.Run("dashboard", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(ts.URL+"/dashboard?range=6h"))
 		charts := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.chart').length`))
-		if charts != 3 {
-			t.Errorf("dashboard: %d charts, want 3", charts)
+		if charts != 6 {
+			t.Errorf("dashboard: %d charts, want 6", charts)
 		}
 		shot(t, ctx, "dashboard")
 	})

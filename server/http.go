@@ -37,6 +37,10 @@ type HandlerOptions struct {
 	AuthUsers map[string][sha256.Size]byte
 	// Collector, when set, is shown in /healthz.
 	Collector *Collector
+	// Location is the time zone pages show times in and search forms
+	// read them in (the server's zone; nil means time.Local). The API
+	// keeps UTC.
+	Location *time.Location
 }
 
 // HasAuth reports whether the options require authentication.
@@ -119,6 +123,9 @@ func NewHandler(opt HandlerOptions, st store.Store, m *Metrics) *Handler {
 	}
 	if opt.UploadSlots <= 0 {
 		opt.UploadSlots = 2
+	}
+	if opt.Location == nil {
+		opt.Location = time.Local
 	}
 	h := &Handler{opt: opt, st: st, metrics: m, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
 		slots: make(chan struct{}, opt.UploadSlots)}

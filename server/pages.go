@@ -32,7 +32,7 @@ var assets embed.FS
 var pages = func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").ParseFS(assets, "templates/layout.html"))
 	out := map[string]*template.Template{}
-	for _, name := range []string{"calls", "call", "upload", "lookup", "dashboard", "error"} {
+	for _, name := range []string{"calls", "call", "registrations", "upload", "lookup", "dashboard", "error"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".html"))
 	}
 	return out
@@ -47,6 +47,7 @@ type page struct {
 	CSRF      string
 	Nav       string
 	Title     string
+	Zone      string // "Times in Europe/Amsterdam"
 	Data      any
 }
 
@@ -59,7 +60,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	q := r.URL.Query()
 	q.Set("lang", string(other))
 	p := page{L: labelsFor(lang), Lang: string(lang), OtherLang: string(other), OtherURL: r.URL.Path + "?" + q.Encode(),
-		CSRF: csrfToken(w, r), Nav: name, Title: title, Data: data}
+		CSRF: csrfToken(w, r), Nav: name, Title: title, Data: data,
+		Zone: fmt.Sprintf(labelsFor(lang)["times_in"], zoneName(h.opt.Location, time.Now()))}
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
@@ -78,6 +80,8 @@ func (h *Handler) routes() {
 	})
 	h.mux.HandleFunc("GET /calls", h.calls)
 	h.mux.HandleFunc("GET /calls/{id...}", h.call)
+	h.mux.HandleFunc("GET /registrations", h.registrations)
+	h.mux.HandleFunc("GET /api/v1/registrations", h.apiRegistrations)
 	h.mux.HandleFunc("GET /analyze", h.uploadForm)
 	h.mux.HandleFunc("POST /analyze", h.upload)
 	h.mux.HandleFunc("GET /lookup", h.lookup)
@@ -93,7 +97,7 @@ func (h *Handler) routes() {
 
 // queryFrom reads a search from URL parameters, as the form sends them
 // and as the API takes them.
-func queryFrom(v url.Values) (store.Query, error) {
+func queryFrom(v url.Values, loc *time.Location) (store.Query, error) {
 	q := store.Query{Number: strings.TrimSpace(v.Get("number")), CallID: strings.TrimSpace(v.Get("call_id")),
 		Outcome: v.Get("outcome"), Fault: v.Get("fault")}
 	if s := strings.TrimSpace(v.Get("status")); s != "" {
@@ -104,10 +108,10 @@ func queryFrom(v url.Values) (store.Query, error) {
 		q.Status = n
 	}
 	var err error
-	if q.From, err = parseWhen(v.Get("from")); err != nil {
+	if q.From, err = parseWhen(v.Get("from"), loc); err != nil {
 		return q, err
 	}
-	if q.To, err = parseWhen(v.Get("to")); err != nil {
+	if q.To, err = parseWhen(v.Get("to"), loc); err != nil {
 		return q, err
 	}
 	q.Limit, _ = strconv.Atoi(v.Get("limit"))
@@ -118,19 +122,23 @@ func queryFrom(v url.Values) (store.Query, error) {
 	return q, nil
 }
 
-// parseWhen reads a time as RFC 3339 or as an HTML datetime-local value
-// (taken as UTC).
-func parseWhen(s string) (time.Time, error) {
+// parseWhen reads a time as RFC 3339 (with its own offset) or as an HTML
+// datetime-local value, which has none and is taken in loc: the helpdesk
+// types the time the customer said, in the server's zone.
+func parseWhen(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %q: want 2006-01-02T15:04 (UTC) or RFC 3339", s)
+	return time.Time{}, fmt.Errorf("time %q: want 2006-01-02T15:04 (%s) or RFC 3339", s, zoneName(loc, time.Now()))
 }
 
 type callRow struct {
@@ -160,7 +168,7 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 	for _, f := range catalog.Faults {
 		d.Faults = append(d.Faults, [2]string{string(f), f.Label(lang)})
 	}
-	q, err := queryFrom(r.URL.Query())
+	q, err := queryFrom(r.URL.Query(), h.opt.Location)
 	d.Q = q
 	status := http.StatusOK
 	if err != nil {
@@ -173,8 +181,15 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, c := range rows {
+			if lang != h.opt.Lang {
+				c.Summary = h.summaryIn(r, c, lang)
+			}
+			st := statusText(c.FinalStatus, c.Reason)
+			if c.FinalStatus == 0 {
+				st = l["no_final"]
+			}
 			d.Rows = append(d.Rows, callRow{CallSummary: c, Link: "/calls/" + url.PathEscape(c.CallID),
-				When: c.Start.UTC().Format("2006-01-02 15:04:05"), Status: statusText(c.FinalStatus, c.Reason),
+				When: fmtTime(c.Start, h.opt.Location, lang, false), Status: st,
 				OutcomeLabel: l["outcome_"+c.Outcome], FaultLabel: catalog.Fault(c.Fault).Label(lang)})
 		}
 		if len(rows) == q.Limit {
@@ -184,6 +199,17 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.render(w, r, status, "calls", l["nav_calls"], d)
+}
+
+// summaryIn renders a listed call's summary in lang. The store keeps the
+// summary in the collector's language; the call itself is data, so the
+// list says what the call page says in the reader's language.
+func (h *Handler) summaryIn(r *http.Request, c store.CallSummary, lang catalog.Lang) string {
+	cr, err := h.st.GetCall(r.Context(), c.CallID)
+	if err != nil || cr.Call == nil || !cr.Call.Start.Equal(c.Start) {
+		return c.Summary
+	}
+	return report.LocalizeCall(cr.Call, lang).Summary
 }
 
 func statusText(code int, reason string) string {
@@ -239,14 +265,14 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: report.LadderLayout(c.Messages, nil, lang),
 		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
 		Findings: c.Findings}
-	d.KV = [][2]string{{"Call-ID", c.CallID}, {"From", c.From}, {"To", c.To}, {l["start"], c.Start.UTC().Format("2006-01-02 15:04:05.000 MST")},
-		{l["pdd"], msText(c.PDDMS)}, {l["duration"], msText(c.DurationMS)}, {"Path", c.Src + " → " + c.Dst}}
+	d.KV = [][2]string{{"Call-ID", c.CallID}, {l["kv_from"], c.From}, {l["kv_to"], c.To}, {l["start"], fmtTime(c.Start, h.opt.Location, lang, true) + " " + zoneName(h.opt.Location, c.Start)},
+		{l["pdd"], fmtMS(c.PDDMS, lang)}, {l["duration"], fmtMS(c.DurationMS, lang)}, {l["kv_path"], c.Src + " → " + c.Dst}}
 	if c.CallerName != "" {
-		d.KV = append(d.KV, [2]string{l["caller"], c.CallerName})
+		d.KV = append(d.KV, [2]string{l["kv_caller_name"], c.CallerName})
 	}
 	for _, m := range cr.Messages {
 		d.Messages = append(d.Messages, rawView{
-			Head: fmt.Sprintf("%s #%d  %s  %s → %s (%s)", l["frame"], m.Frame, m.Time.UTC().Format("15:04:05.000000"), m.Src, m.Dst, m.Transport),
+			Head: fmt.Sprintf("%s #%d  %s  %s → %s (%s)", l["frame"], m.Frame, m.Time.In(h.opt.Location).Format("15:04:05.000000"), m.Src, m.Dst, m.Transport),
 			Text: strings.ToValidUTF8(string(m.Raw), "\uFFFD")})
 	}
 	h.render(w, r, http.StatusOK, "call", c.Caller+" → "+c.Callee, d)
@@ -309,7 +335,16 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.metrics.uploads.Add(1)
-	rep, err := analyzeUpload(name, in, analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts}, h.opt.MaxUpload)
+	aopt := analyze.Options{Lang: lang, Local: h.opt.Local, LocalHosts: h.opt.LocalHosts}
+	keep := r.FormValue("store") == "1"
+	var rep *analyze.Report
+	var recs []store.CallRecord
+	var err error
+	if keep {
+		rep, recs, err = analyzeForStore(name, in, aopt, h.opt.Lang, h.opt.MaxUpload)
+	} else {
+		rep, err = analyzeUpload(name, in, aopt, h.opt.MaxUpload)
+	}
 	var fe *capture.FormatError
 	var le *capture.InflateLimitError
 	if errors.As(err, &le) {
@@ -324,14 +359,70 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnprocessableEntity, "upload", l["upload_title"], uploadData{Error: err.Error()})
 		return
 	}
+	var banner string
+	if keep {
+		if err := h.st.PutCalls(r.Context(), recs); err != nil {
+			h.render(w, r, http.StatusInternalServerError, "upload", l["upload_title"], uploadData{Error: err.Error()})
+			return
+		}
+		if err := h.st.PutRegistrations(r.Context(), rep.Registrations); err != nil {
+			h.render(w, r, http.StatusInternalServerError, "upload", l["upload_title"], uploadData{Error: err.Error()})
+			return
+		}
+		banner = h.storedBanner(l, name, recs, len(rep.Registrations))
+	}
 	var buf bytes.Buffer
 	if err := report.HTML(&buf, rep, lang); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	out := buf.Bytes()
+	if banner != "" {
+		// The report is a page of its own; the note goes right after <body>.
+		if i := bytes.Index(out, []byte("<body>")); i >= 0 {
+			i += len("<body>")
+			out = append(out[:i:i], append([]byte(banner), out[i:]...)...)
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-	w.Write(buf.Bytes())
+	w.Write(out)
+}
+
+// storedBanner says what an upload stored and links to those calls in the
+// calls list: the search for the capture's period, in the server's zone.
+func (h *Handler) storedBanner(l map[string]string, name string, recs []store.CallRecord, regs int) string {
+	link := "/calls"
+	var first, last time.Time
+	for _, rc := range recs {
+		if first.IsZero() || rc.Call.Start.Before(first) {
+			first = rc.Call.Start
+		}
+		if rc.Call.Start.After(last) {
+			last = rc.Call.Start
+		}
+	}
+	if !first.IsZero() {
+		v := url.Values{}
+		v.Set("from", first.In(h.opt.Location).Truncate(time.Minute).Format("2006-01-02T15:04"))
+		v.Set("to", last.In(h.opt.Location).Truncate(time.Minute).Add(time.Minute).Format("2006-01-02T15:04"))
+		link += "?" + v.Encode()
+	}
+	msg := template.HTMLEscapeString(storedText(l, len(recs), regs, name))
+	return `<div id="stored" style="font:14px sans-serif;background:#e5f4ea;color:#1f7a3e;border:1px solid #b9dfc6;border-radius:6px;padding:8px 12px;margin:8px">` +
+		msg + ` <a href="` + template.HTMLEscapeString(link) + `">` + template.HTMLEscapeString(l["upload_show"]) + `</a></div>`
+}
+
+// storedText says how many calls and registrations an upload stored, with
+// the singular for one.
+func storedText(l map[string]string, calls, regs int, name string) string {
+	count := func(n int, key string) string {
+		if n == 1 {
+			return "1 " + l[key+"_1"]
+		}
+		return strconv.Itoa(n) + " " + l[key+"_n"]
+	}
+	return fmt.Sprintf(l["upload_stored"], count(calls, "call"), count(regs, "reg"), name)
 }
 
 // takeSlot reserves one of the upload slots, or answers 503 with
@@ -387,7 +478,7 @@ type apiError struct {
 }
 
 func (h *Handler) apiCalls(w http.ResponseWriter, r *http.Request) {
-	q, err := queryFrom(r.URL.Query())
+	q, err := queryFrom(r.URL.Query(), time.UTC)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
 		return

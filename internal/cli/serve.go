@@ -45,6 +45,9 @@ type ServeOptions struct {
 	// collector's byte budgets are parts of it, and the Go runtime is told
 	// to collect harder when the process comes near it.
 	MaxMemory int64
+	// Location is the zone the web UI shows and reads times in; nil is
+	// time.Local.
+	Location *time.Location
 	// Ready, when set, is called once everything listens, with the
 	// addresses actually bound (tests bind to port 0).
 	Ready func(httpAddr, hepAddr, sipAddr string)
@@ -75,6 +78,7 @@ func runServe(args []string, env Env) error {
 	if len(pos) > 0 {
 		return usagef("serve: unexpected argument %q", pos[0])
 	}
+	o.Location = serveZone(env.Getenv)
 	if o.Lang, err = lang(); err != nil {
 		return err
 	}
@@ -138,7 +142,8 @@ func parseSize(s string) (int64, error) {
 // then stops them in order: no new HTTP requests, the collector finishes
 // what it received and writes it, the store is closed.
 func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
-	hopt := server.HandlerOptions{Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken}
+	hopt := server.HandlerOptions{Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken,
+		Location: o.Location}
 	if o.AuthUsers != "" {
 		f, err := os.Open(o.AuthUsers)
 		if err != nil {
@@ -220,4 +225,29 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "sipcause: stopped\n")
 	return runErr
+}
+
+// serveZone is the system's time zone under its IANA name, so that the web
+// UI can say "Times in Europe/Amsterdam" rather than "Local": TZ when set,
+// else /etc/timezone, else the target of the /etc/localtime link, else
+// time.Local as it is.
+func serveZone(getenv func(string) string) *time.Location {
+	names := []string{strings.TrimPrefix(getenv("TZ"), ":")}
+	if b, err := os.ReadFile("/etc/timezone"); err == nil {
+		names = append(names, strings.TrimSpace(string(b)))
+	}
+	if t, err := os.Readlink("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(t, "zoneinfo/"); ok {
+			names = append(names, name)
+		}
+	}
+	for _, n := range names {
+		if n == "" || strings.HasPrefix(n, "/") {
+			continue
+		}
+		if loc, err := time.LoadLocation(n); err == nil {
+			return loc
+		}
+	}
+	return time.Local
 }
