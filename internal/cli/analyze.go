@@ -68,6 +68,8 @@ func runAnalyze(args []string, env Env) error {
 	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
 	number := fs.String("number", "", "show only calls and registrations of this number or user (the summary stays whole)")
 	callID := fs.String("call", "", "show only the call with this Call-ID")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	memprofile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	var local listFlag
 	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
 	lang := langFlag(fs, env)
@@ -94,7 +96,15 @@ func runAnalyze(args []string, env Env) error {
 		o.Format = "csv"
 	}
 	o.Local, o.LocalHosts = parseLocal(local)
-	return Analyze(o, env.Stdout, env.Stderr)
+	stop, err := startProfiles(*cpuprofile, *memprofile)
+	if err != nil {
+		return usagef("analyze: %v", err)
+	}
+	err = Analyze(o, env.Stdout, env.Stderr)
+	if perr := stop(); err == nil && perr != nil {
+		err = usagef("analyze: %v", perr)
+	}
+	return err
 }
 
 // Analyze reads the inputs, rebuilds the calls and writes the report. JSON
