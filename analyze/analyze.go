@@ -29,7 +29,14 @@ const (
 	maxOpenItems       = 200000
 	idleClose          = 4 * time.Hour // an answered call with no BYE is closed after this much silence
 	settle             = TimerB        // default quiet time after which a finished call is reported
-	sweepEvery         = 4096          // messages between two sweeps for finished calls
+	// overQuiet is the quiet time after which a call that is over on the
+	// wire (see callState.over) is reported: longer than T2 (4 s), the
+	// longest interval between two retransmissions of a request or a
+	// final response (RFC 3261 §17.1.2.2, §17.2.1), so that no
+	// retransmission can follow it; and T4 (5 s), how long a server
+	// transaction absorbs ACKs (Timer I, §17.2.1).
+	overQuiet  = 5 * time.Second
+	sweepEvery = 4096 // messages between two sweeps for finished calls
 )
 
 // Options tune an analysis.
@@ -282,7 +289,7 @@ func (a *Analyzer) route(m Message, retrans bool) {
 			c.add(a, m, retrans)
 			return
 		}
-		if method == "INVITE" {
+		if method == "INVITE" || a.reported(m.CallID) {
 			return
 		}
 	case "REGISTER":
@@ -305,7 +312,7 @@ func (a *Analyzer) route(m Message, retrans bool) {
 	key := m.CallID + "\x00" + method
 	d := a.dlgs[key]
 	if d == nil {
-		if !m.Request || len(a.dlgs) >= maxOpenItems {
+		if !m.Request || len(a.dlgs) >= maxOpenItems || a.reported(m.CallID) {
 			return
 		}
 		d = &dlgState{callID: m.CallID, method: method, order: a.order}
@@ -364,6 +371,14 @@ func (a *Analyzer) summaryMethod(m string) string {
 		return otherMethodBucket
 	}
 	return m
+}
+
+// reported reports whether the call with this Call-ID was reported a
+// short while ago (a generation of Timer B or two): what still comes of it
+// are late retransmissions, counted in the summary but no new exchange.
+func (a *Analyzer) reported(callID string) bool {
+	_, ok := a.recent.get(a.fp.of(callID))
+	return ok
 }
 
 // captureDuplicate is how close in time two copies of one message on one
@@ -487,13 +502,18 @@ func (a *Analyzer) sweep(all bool) {
 	rm := a.roles()
 	// Calls are kept in the order of their last message: only those quiet
 	// for Settle can be finished, so the walk stops at the first that is not.
+	//
+	// A call that is over on the wire is reported after overQuiet, the
+	// others after Settle: at thousands of calls a second, holding every
+	// finished call for Timer B is what memory would be spent on.
+	quick := min(a.settle, overQuiet)
 	var ready []*callState
 	for e := a.quiet.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*callState)
-		if !all && now.Sub(c.last) < a.settle {
+		if !all && now.Sub(c.last) < quick {
 			break
 		}
-		if all || c.finished(now, a.settle) && c.downFinished(now, a.settle) {
+		if all || c.ready(now, a.settle, quick) && c.downFinished(now, a.settle, quick) {
 			ready = append(ready, c)
 		}
 	}
@@ -600,11 +620,42 @@ func (a *Analyzer) sweepOthers(rm roleMap, now time.Time, all bool) {
 	a.recent.age(now)
 }
 
+// ready reports whether the call can be reported at time now: it is over
+// and has been quiet for quick, or it is finished (see finished).
+func (c *callState) ready(now time.Time, settle, quick time.Duration) bool {
+	return now.Sub(c.last) >= quick && c.over() || c.finished(now, settle)
+}
+
+// over reports whether everything in the call has ended on the wire: every
+// transaction has its final answer, every failure answer to an INVITE its
+// ACK (RFC 3261 §17.1.1.3), and an answered call its ACKs (§13.2.2.4) and
+// an answered BYE (§15.1.1). Nothing more is to come but retransmissions.
+func (c *callState) over() bool {
+	if len(c.invites) == 0 {
+		return false
+	}
+	oks := 0
+	for _, t := range c.byKey {
+		switch {
+		case t.final == nil:
+			return false
+		case t.method != "INVITE":
+		case t.final.code >= 300:
+			if !t.acked {
+				return false
+			}
+		default:
+			oks++
+		}
+	}
+	return oks == 0 || len(c.acks2xx) >= oks && len(c.byes) > 0
+}
+
 // downFinished reports whether the legs this call was forwarded on are
 // finished too, so that its explanation can use them.
-func (c *callState) downFinished(now time.Time, settle time.Duration) bool {
+func (c *callState) downFinished(now time.Time, settle, quick time.Duration) bool {
 	for _, d := range c.linkedDown {
-		if !d.finished(now, settle) && !d.emitted {
+		if !d.ready(now, settle, quick) && !d.emitted {
 			return false
 		}
 	}

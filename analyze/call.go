@@ -97,6 +97,7 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	case "ACK":
 		// An ACK for a non-2xx final shares the INVITE's branch (RFC 3261 §17.1.1.3).
 		if t := c.byKey[txnKey(m, "INVITE")]; t != nil && t.final != nil && t.final.code >= 300 {
+			t.acked = true
 			return
 		}
 		if !retrans {

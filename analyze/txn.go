@@ -65,6 +65,7 @@ type txn struct {
 	final       *respInfo
 	cancel      *reqInfo // CANCEL for this INVITE
 	oks         int      // 2xx answers to it, retransmissions included (RFC 3261 §13.3.1.4)
+	acked       bool     // the ACK of a failure answer to this INVITE was seen
 }
 
 func newReq(m Message) reqInfo {
