@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/store"
+)
+
+// storedCaptures analyzes real captures as a stored upload does and
+// serves them from a fresh store, in the Europe/Amsterdam zone.
+func storedCaptures(t *testing.T, paths ...string) (*httptest.Server, *store.SQLite) {
+	t.Helper()
+	ams, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Skip("no zoneinfo:", err)
+	}
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, recs, err := analyzeForStore(filepath.Base(p), f, analyze.Options{Lang: catalog.English}, catalog.English, 64<<20)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutCalls(context.Background(), recs); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutRegistrations(context.Background(), rep.Registrations); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := httptest.NewServer(NewHandler(HandlerOptions{Lang: catalog.English, Location: ams}, st, NewMetrics()))
+	t.Cleanup(ts.Close)
+	return ts, st
+}
+
+// TestAPIRegistrations: the wrong-password capture (401, 403, 401, 403)
+// and a successful registration: the API says who is registered, who
+// failed and why, in the asked language.
+func TestAPIRegistrations(t *testing.T) {
+	ts, _ := storedCaptures(t,
+		sharedCapture(t, "goffinet-sip_captures__sip-register-wrong_password-401-403-401-403.pcapng"),
+		sharedCapture(t, "nDPI__sip_hello.pcapng"))
+	get := func(q string) []map[string]any {
+		t.Helper()
+		code, body := getPage(t, ts, "/api/v1/registrations?"+q)
+		if code != 200 {
+			t.Fatalf("%s: status %d: %s", q, code, body)
+		}
+		var r struct {
+			Schema int              `json:"schema_version"`
+			Regs   []map[string]any `json:"registrations"`
+		}
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Schema != analyze.SchemaVersion {
+			t.Errorf("schema_version %d", r.Schema)
+		}
+		return r.Regs
+	}
+	all := get("")
+	latest := get("latest=1")
+	if len(all) <= len(latest) || len(latest) != 2 {
+		t.Errorf("%d registrations, %d latest per address (want 2: one phone each)", len(all), len(latest))
+	}
+	failed := get("latest=1&outcome=failed")
+	if len(failed) != 1 || failed[0]["final_status"] != float64(403) || failed[0]["fault"] != "local" {
+		t.Fatalf("latest failed: %v", failed)
+	}
+	en := failed[0]["summary"].(string)
+	nl := get("latest=1&outcome=failed&lang=nl")[0]["summary"].(string)
+	if en == "" || nl == "" || en == nl || len(failed[0]["advice"].([]any)) == 0 {
+		t.Errorf("why: en %q, nl %q, advice %v", en, nl, failed[0]["advice"])
+	}
+	if ok := get("latest=1&outcome=registered"); len(ok) != 1 || ok[0]["final_status"] != float64(200) {
+		t.Errorf("latest registered: %v", ok)
+	}
+	if code, _ := getPage(t, ts, "/api/v1/registrations?outcome=nonsense"); code != 400 {
+		t.Errorf("a bad outcome: status %d", code)
+	}
+	if code, body := getPage(t, ts, "/registrations?lang=nl"); code != 200 || !strings.Contains(body, "Aanmeldingen") || strings.Contains(body, "egistratie") {
+		t.Errorf("Dutch page: status %d, or says registraties", code)
+	}
+}
+
+// TestLocalTimes: the calls search reads a typed time in the server's
+// zone and shows times in it, with its name; the API stays in UTC. The
+// example capture's calls start at 03:28:14 UTC, 04:28:14 in Amsterdam.
+func TestLocalTimes(t *testing.T) {
+	ts, _ := storedCaptures(t, "../examples/failed-calls.pcapng")
+	count := func(path string) int {
+		t.Helper()
+		code, body := getPage(t, ts, path)
+		if code != 200 {
+			t.Fatalf("%s: status %d", path, code)
+		}
+		return strings.Count(body, `<tr class="o-`)
+	}
+	all := count("/calls")
+	if all != 9 {
+		t.Fatalf("%d calls listed, want 9", all)
+	}
+	// 04:28 local is 03:28 UTC: five calls start in that minute (three at
+	// 04:28:14, two at 04:28:45).
+	if n := count("/calls?from=" + url.QueryEscape("2026-11-27T04:28") + "&to=" + url.QueryEscape("2026-11-27T04:29")); n != 5 {
+		t.Errorf("04:28–04:29 local: %d calls, want 5", n)
+	}
+	if n := count("/calls?from=" + url.QueryEscape("2026-11-27T03:28") + "&to=" + url.QueryEscape("2026-11-27T03:29")); n != 0 {
+		t.Errorf("03:28–03:29 local (an hour before the capture): %d calls", n)
+	}
+	_, body := getPage(t, ts, "/calls?lang=nl")
+	for _, want := range []string{"27-11-2026 04:28:14", "Tijden in Europe/Amsterdam"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("Dutch list lacks %q", want)
+		}
+	}
+	_, api := getPage(t, ts, "/api/v1/calls?from=2026-11-27T03:28:00Z&to=2026-11-27T03:29:00Z")
+	var r struct {
+		Calls []store.CallSummary `json:"calls"`
+	}
+	json.Unmarshal([]byte(api), &r)
+	if len(r.Calls) != 5 || r.Calls[0].Start.Location() != time.UTC {
+		t.Fatalf("API, 03:28–03:29 UTC: %d calls", len(r.Calls))
+	}
+	// A stored upload keeps each call's own SIP messages, as the collector does.
+	for _, c := range r.Calls {
+		_, body := getPage(t, ts, "/api/v1/calls/"+url.PathEscape(c.CallID))
+		var cr struct {
+			Call     struct{ Frames []int } `json:"call"`
+			Messages []struct{ Frame int }  `json:"messages"`
+		}
+		json.Unmarshal([]byte(body), &cr)
+		if len(cr.Messages) == 0 || len(cr.Messages) != len(cr.Call.Frames) {
+			t.Errorf("%s: %d stored messages for %d frames", c.CallID, len(cr.Messages), len(cr.Call.Frames))
+		}
+	}
+}
