@@ -65,6 +65,10 @@ type Options struct {
 	// (32 s) when zero, which suits captures. A live collector may choose
 	// a few seconds; a retransmission that comes later is then ignored.
 	Settle time.Duration
+	// Live says the messages come from a live collector, not a file:
+	// a call reported before it ended (to make room, or on shutdown) is
+	// then one sipcause stopped following, not one whose capture ended.
+	Live bool
 	// MaxOpenCalls bounds the calls held open: when it is reached, the
 	// tenth of them quiet the longest are reported as they stand. Zero
 	// means 200000.
@@ -490,7 +494,10 @@ func (c *callState) finished(now time.Time, settle time.Duration) bool {
 	case last.final != nil:
 		return true
 	case len(last.provisional) == 0:
-		return true
+		// Nothing came back yet: the caller waits Timer B from its
+		// INVITE (RFC 3261 §17.1.1.2) on packet time, whatever Settle a
+		// live collector chose, so that live and batch give one verdict.
+		return now.Sub(last.req.time) >= TimerB || last.cancel != nil
 	}
 	return idle >= TimerC
 }

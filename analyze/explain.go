@@ -173,7 +173,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		default:
 			call.Outcome = OutcomeIncomplete
 			v["secs"] = secs(captureEnd.Sub(c.last))
-			main = t.findingWith("incomplete", v, one("what", phrase("what-call")), last.frame())
+			main = t.findingWith(a.incompleteID(), v, one("what", phrase("what-call")), last.frame())
 		}
 	case fin == nil:
 		p := lastProvisional(prim)
@@ -198,7 +198,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		default:
 			call.Outcome = OutcomeIncomplete
 			v["secs"] = secs(captureEnd.Sub(c.last))
-			main = t.findingWith("incomplete", v, one("what", phrase("what-call")), p.frame)
+			main = t.findingWith(a.incompleteID(), v, one("what", phrase("what-call")), p.frame)
 		}
 	case code < 300:
 		call.Outcome = OutcomeAnswered
@@ -1020,4 +1020,14 @@ func uriHost(uri string) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// incompleteID is the finding for a call or registration reported before
+// it finished: at the end of a file the capture ended; in a live
+// collector there is no end of capture, sipcause stopped following it.
+func (a *Analyzer) incompleteID() string {
+	if a.opt.Live {
+		return a.text.finding("incomplete-live", nil).ID
+	}
+	return a.text.finding("incomplete", nil).ID
 }

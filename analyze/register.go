@@ -218,7 +218,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 		} else {
 			reg.Outcome = RegIncomplete
 			v["secs"] = secs(a.endOf(r.file).Sub(last.lastSend))
-			main = t.findingWith("incomplete", v, one("what", phrase("what-registration")), last.frame())
+			main = t.findingWith(a.incompleteID(), v, one("what", phrase("what-registration")), last.frame())
 		}
 	case fin.code < 300:
 		reg.Expires = fin.expires

@@ -297,7 +297,7 @@ func (c *Collector) analyzeLoop() {
 			Local: c.opt.Local, LocalHosts: c.opt.LocalHosts, Lang: c.opt.Lang,
 			// Live: a call is stored a few seconds after it ends, not after
 			// Timer B, and the analyzer itself bounds the calls it holds.
-			Settle: c.opt.Settle, MaxOpenCalls: c.opt.MaxOpenCalls,
+			Settle: c.opt.Settle, MaxOpenCalls: c.opt.MaxOpenCalls, Live: true,
 			OnCall: func(call *analyze.Call) {
 				rec := &store.CallRecord{Call: call, Summary: report.LocalizeCall(call, c.opt.Lang).Summary}
 				if rc := tr.calls[call.CallID]; rc != nil {
