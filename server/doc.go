@@ -7,8 +7,10 @@
 // and registrations with the same analyzer as `sipcause analyze`, and
 // writes each finished call with its explanation and raw messages to a
 // store.Store. The Handler serves the pages (search, call detail with the
-// ladder diagram, upload, code lookup, RFC 6076 dashboard) and the API under
-// /api/v1/, from templates and styles embedded in the binary.
+// ladder diagram, registrations, upload with optional storing, code
+// lookup, a dashboard of RFC 6076 metrics and failed calls) and the API
+// under /api/v1/, from templates and styles embedded in the binary, in
+// English or Dutch, with times in HandlerOptions.Location.
 //
 //	st, _ := store.OpenSQLite("sipcause.db")
 //	m := server.NewMetrics()
