@@ -80,10 +80,10 @@ func (e *ArgError) Message(lang Lang) string {
 		return pick("a status line has a three-digit code after SIP/2.0", "een statusregel heeft na SIP/2.0 een code van drie cijfers")
 	case ArgBadReason:
 		return fmt.Sprintf(pick("not a valid Reason value (RFC 3326) at character %d%s; for example Q.850;cause=17",
-			"geen geldige Reason-waarde (RFC 3326) bij teken %d; bijvoorbeeld Q.850;cause=17"), e.Offset+1, e.detail(nl))
+			"geen geldige Reason-waarde (RFC 3326) bij teken %d%s; bijvoorbeeld Q.850;cause=17"), e.Offset+1, e.detail(nl))
 	case ArgBadWarning:
 		return fmt.Sprintf(pick(`not a valid Warning value (RFC 3261 §20.43) at character %d%s; for example 399 sbc.example "text"`,
-			`geen geldige Warning-waarde (RFC 3261 §20.43) bij teken %d; bijvoorbeeld 399 sbc.example "tekst"`), e.Offset+1, e.detail(nl))
+			`geen geldige Warning-waarde (RFC 3261 §20.43) bij teken %d%s; bijvoorbeeld 399 sbc.example "tekst"`), e.Offset+1, e.detail(nl))
 	}
 	return pick(`want a code (486), a status line (SIP/2.0 486 Busy Here), a Reason value (Q.850;cause=17) or a Warning value (399 host "text")`,
 		`vul een code in (486), een statusregel (SIP/2.0 486 Busy Here), een Reason-waarde (Q.850;cause=17) of een Warning-waarde (399 host "tekst")`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,6 +204,20 @@ func TestBrowserWebUI(t *testing.T) {
 				if all <= latest {
 					t.Errorf("every attempt: %d rows, latest per address: %d", all, latest)
 				}
+			})
+
+			t.Run("lookup", func(t *testing.T) {
+				do(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(ts.URL+"/lookup?q=486"), chromedp.WaitVisible(css(`#lookup-result`)))
+				res := run(t, ctx, chromedp.Text(css(`#lookup-result`)))
+				if strings.Count(res, "RFC 3261") != 1 {
+					t.Errorf("lookup 486 names RFC 3261 %d times", strings.Count(res, "RFC 3261"))
+				}
+				shot(t, ctx, "lookup-"+string(lang))
+				do(t, ctx, chromedp.Navigate(ts.URL+"/lookup?q="+url.QueryEscape("Q.850;cause=abc")), chromedp.WaitVisible(css(`p.error`)))
+				if e := run(t, ctx, chromedp.Text(css(`p.error`))); strings.Contains(e, "catalog") || strings.Contains(e, "%!") || !strings.Contains(e, "RFC 3326") {
+					t.Errorf("lookup error %q", e)
+				}
+				shotView(t, ctx, "lookup-error-"+string(lang))
 			})
 
 			t.Run("dashboard", func(t *testing.T) {
