@@ -82,7 +82,6 @@ type dashData struct {
 	Charts     []*chart
 	TopNumbers []topRow
 	TopPeers   []topRow
-	FailedNote string
 }
 
 var dashRanges = []struct {
@@ -105,7 +104,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	lang := h.language(w, r)
 	l := labelsFor(lang)
 	loc := h.opt.Location
-	d := dashData{Range: r.URL.Query().Get("range"), FailedNote: l["dash_failed_note"]}
+	d := dashData{Range: r.URL.Query().Get("range")}
 	span, step := 24*time.Hour, 15*time.Minute
 	found := false
 	for _, x := range dashRanges {
@@ -171,7 +170,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
 			return
 		}
-		d.Charts = append(d.Charts, stackedChart(g.id, g.title, cs, ax, func(k string) (string, string) { return groupLabel(g.by, k, lang, l) }, l["dash_other"]))
+		c := stackedChart(g.id, g.title, cs, ax, func(k string) (string, string) { return groupLabel(g.by, k, lang, l) }, l["dash_other"])
+		if g.by == store.ByStatus {
+			c.Note = l["dash_failed_note"]
+		}
+		d.Charts = append(d.Charts, c)
 	}
 	d.Charts = append(d.Charts,
 		lineChart("ratios", l["dash_ratios"], bs, ax, 100, []series{
