@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/internal/chtest"
+)
+
+// distinctCalls counts the Call-IDs in the calls table, duplicates from
+// a re-sent batch counted once.
+func distinctCalls(t *testing.T, s *ClickHouse) (distinct, rows int64) {
+	t.Helper()
+	r, err := s.query(context.Background(), "SELECT uniqExact(call_id), count() FROM {DB}.calls")
+	if err != nil || len(r) != 1 {
+		t.Fatal(err)
+	}
+	return atoi(r[0][0]), atoi(r[0][1])
+}
+
+// TestClickHouseRestartMidIngest kills ClickHouse while a writer keeps
+// putting batches, starts it again, and checks that every batch PutCalls
+// acknowledged is in the database.
+func TestClickHouseRestartMidIngest(t *testing.T) {
+	srv := chtest.Start(t)
+	s := openCH(t, srv.URL("restart"), filepath.Join(t.TempDir(), "spool"))
+	defer s.Close()
+	ctx := context.Background()
+	var acked atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan error)
+	go func() {
+		for b := 0; ; b++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			batch := make([]CallRecord, 50)
+			for i := range batch {
+				batch[i] = testCall(b*50+i, 486, analyze.OutcomeBusy)
+			}
+			if err := s.PutCalls(ctx, batch); err != nil {
+				done <- err
+				return
+			}
+			acked.Add(1)
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	waitFor := func(n int64) {
+		for deadline := time.Now().Add(20 * time.Second); acked.Load() < n; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the writer acknowledged only %d batches", acked.Load())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor(20)
+	srv.Kill()
+	down := acked.Load()
+	waitFor(down + 30) // written while ClickHouse is down: spooled
+	if s.Buffer().Batches == 0 {
+		t.Error("nothing waits in the spool while ClickHouse is down")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(acked.Load() + 20)
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	want := acked.Load() * 50
+	distinct, rows := distinctCalls(t, s)
+	if distinct != want {
+		t.Fatalf("%d calls in ClickHouse, %d acknowledged", distinct, want)
+	}
+	if st := s.Buffer(); st.Retries == 0 || st.Bytes != 0 || st.DroppedCalls != 0 {
+		t.Errorf("buffer after the restart: %+v", st)
+	}
+	// A re-sent batch shows once in a search.
+	got, err := s.SearchCalls(ctx, Query{CallID: "call-1000@test"})
+	if err != nil || len(got) != 1 {
+		t.Errorf("search after the restart: %v %+v", err, got)
+	}
+	t.Logf("%d calls acknowledged, %d while ClickHouse was down; %d rows (re-sent: %d)", want, (acked.Load()-down)*50, rows, rows-distinct)
+}
+
+// TestClickHouseSpoolAcrossRestarts stops sipcause while ClickHouse is
+// down: the batches wait in the spool, and the next process sends them.
+func TestClickHouseSpoolAcrossRestarts(t *testing.T) {
+	srv := chtest.Start(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	url := srv.URL("spoolrestart")
+	s := openCH(t, url, spool)
+	s.opt.CloseWait = time.Second
+	ctx := context.Background()
+	srv.Kill()
+	if err := s.PutCalls(ctx, []CallRecord{testCall(1, 200, analyze.OutcomeAnswered), testCall(2, 486, analyze.OutcomeBusy)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRegistrations(ctx, []*analyze.Register{{CallID: "r1", AOR: "sip:a@x", Start: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err == nil {
+		t.Error("Close with ClickHouse down reported nothing left behind")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openCH(t, url, spool)
+	defer s2.Close()
+	flush(t, s2)
+	st, err := s2.Stats(ctx)
+	if err != nil || st.Calls != 2 || st.Registrations != 1 {
+		t.Fatalf("after the restarts: %+v %v", st, err)
+	}
+	if ents, _ := os.ReadDir(spool); len(ents) != 1 { // the lock file
+		t.Errorf("spool not emptied: %d entries", len(ents))
+	}
+}
+
+// TestClickHouseSpoolFull: with ClickHouse down the spool fills up to its
+// bound; then batches are refused and counted, and those accepted before
+// still arrive.
+func TestClickHouseSpoolFull(t *testing.T) {
+	srv := chtest.Start(t)
+	url := srv.URL("spoolfull")
+	ctx := context.Background()
+	s, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool"), SpoolMax: 64 << 10, BatchAge: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv.Kill()
+	accepted, refused := 0, 0
+	for i := range 200 {
+		err := s.PutCalls(ctx, []CallRecord{testCall(i, 486, analyze.OutcomeBusy)})
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, ErrSpoolFull):
+			refused++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if accepted == 0 || refused == 0 {
+		t.Fatalf("accepted %d, refused %d: the bound did not act", accepted, refused)
+	}
+	if st := s.Buffer(); st.DroppedCalls != int64(refused) || st.Bytes > 64<<10 {
+		t.Errorf("buffer: %+v, refused %d", st, refused)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if d, _ := distinctCalls(t, s); d != int64(accepted) {
+		t.Errorf("%d calls stored, %d accepted", d, accepted)
+	}
+}
+
+// TestClickHouseOpen: the URL, the password and the schema version.
+func TestClickHouseOpen(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	spool := func() string { return filepath.Join(t.TempDir(), "spool") }
+	for _, bad := range []string{
+		"http://" + srv.HTTP + "/db",
+		"clickhouse://" + srv.HTTP + "/db;drop",
+		"clickhouse://" + srv.HTTP + "/db?password=x",
+		"clickhouse://" + srv.HTTP + "/db?nonsense=1",
+		"clickhouse:///db",
+	} {
+		if s, err := OpenClickHouse(ctx, bad, CHOptions{SpoolDir: spool()}); err == nil {
+			s.Close()
+			t.Errorf("%s was accepted", bad)
+		}
+	}
+	// The user sipcause has a password: wrong, from the options, from a file.
+	url := srv.URL("auth") + "?user=sipcause"
+	if _, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: spool(), Password: "wrong"}); err == nil || !strings.Contains(err.Error(), "516") && !strings.Contains(err.Error(), "assword") {
+		t.Errorf("a wrong password: %v", err)
+	}
+	s, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: spool(), Password: chtest.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	pf := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pf, []byte(chtest.Password+"\n"), 0o600)
+	s, err = OpenClickHouse(ctx, url+"&password_file="+pf, CHOptions{SpoolDir: spool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One process per spool.
+	if s2, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: s.opt.SpoolDir, Password: chtest.Password}); err == nil {
+		s2.Close()
+		t.Error("two stores share one spool")
+	}
+	// A schema newer than this sipcause is refused, not overwritten.
+	if _, err := s.conn.do(ctx, "INSERT INTO auth.sipcause_schema VALUES (99, now())", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: spool(), Password: chtest.Password}); err == nil || !strings.Contains(err.Error(), "version 99") {
+		t.Errorf("a newer schema: %v", err)
+	}
+}
+
+// TestClickHouseFailover lists a dead server first: the store starts and
+// works through the next one; with no server up it does not start.
+func TestClickHouseFailover(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	s, err := OpenClickHouse(ctx, "clickhouse://127.0.0.1:1,"+srv.HTTP+"/failover", CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.PutCalls(ctx, []CallRecord{testCall(1, 200, analyze.OutcomeAnswered)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if _, err := s.GetCall(ctx, "call-1@test"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenClickHouse(ctx, "clickhouse://127.0.0.1:1/failover", CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool")})
+	if err == nil || !strings.Contains(fmt.Sprint(err), "127.0.0.1:1") {
+		t.Errorf("no server up: %v", err)
+	}
+}
