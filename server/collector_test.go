@@ -19,7 +19,7 @@ import (
 // running is a collector with its store, started by a test.
 type running struct {
 	col    *Collector
-	st     *store.SQLite
+	st     store.Store
 	m      *Metrics
 	path   string
 	cancel context.CancelFunc
@@ -35,6 +35,14 @@ func startCollector(t testing.TB, path string, opt CollectorOptions) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := startCollectorOn(t, st, opt)
+	r.path = path
+	return r
+}
+
+// startCollectorOn runs a collector that writes to st.
+func startCollectorOn(t testing.TB, st store.Store, opt CollectorOptions) *running {
+	t.Helper()
 	if opt.HEPAddr == "" {
 		opt.HEPAddr = "127.0.0.1:0"
 	}
@@ -45,7 +53,7 @@ func startCollector(t testing.TB, path string, opt CollectorOptions) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{col: col, st: st, m: m, path: path, cancel: cancel, done: make(chan error, 1)}
+	r := &running{col: col, st: st, m: m, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- col.Run(ctx) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r

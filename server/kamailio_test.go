@@ -16,8 +16,21 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/internal/chtest"
 	"github.com/sipcause/sipcause/store"
 )
+
+// openClickHouse opens a ClickHouse store with a spool of its own.
+func openClickHouse(t testing.TB, url string) *store.ClickHouse {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := store.OpenClickHouse(ctx, url, store.CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool"), BatchAge: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
 
 // requireSIPTools skips unless kamailio and sipp are installed and we are
 // root (Kamailio wants to set its run directory and limits).
@@ -119,13 +132,33 @@ func startProc(t *testing.T, dir string, out *procOutput, argv ...string) *exec.
 // siptrace module mirrors every message to the collector as HEP3, over UDP
 // and over TCP; the collector must store each call, answered, with the
 // messages of both hops.
+//
+// It runs with each store: SQLite, and ClickHouse (a server of the test's
+// own), read back through a second store opened after the collector
+// stopped, as the UI process of a cluster would.
 func TestKamailioSiptrace(t *testing.T) {
 	requireSIPTools(t)
-	for _, hepTransport := range []string{"udp", "tcp"} {
-		t.Run(hepTransport, func(t *testing.T) {
+	for _, tc := range []struct{ store, hepTransport string }{{"sqlite", "udp"}, {"sqlite", "tcp"}, {"clickhouse", "udp"}} {
+		hepTransport := tc.hepTransport
+		t.Run(tc.store+"/"+hepTransport, func(t *testing.T) {
 			const calls = 5
 			dir := t.TempDir()
-			r := startCollector(t, "", CollectorOptions{})
+			var r *running
+			var reopen func() store.Store
+			if tc.store == "sqlite" {
+				r = startCollector(t, "", CollectorOptions{})
+				reopen = func() store.Store {
+					st, err := store.OpenSQLite(r.path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return st
+				}
+			} else {
+				url := chtest.Start(t).URL("kamailio")
+				r = startCollectorOn(t, openClickHouse(t, url), CollectorOptions{})
+				reopen = func() store.Store { return openClickHouse(t, url) }
+			}
 			hepURI := "sip:" + r.col.HEPAddr()
 			if hepTransport == "tcp" {
 				hepURI += ";transport=tcp"
@@ -175,10 +208,7 @@ func TestKamailioSiptrace(t *testing.T) {
 			if snap.Malformed != 0 || snap.Dropped != 0 {
 				t.Errorf("malformed %d, dropped %d", snap.Malformed, snap.Dropped)
 			}
-			st, err := store.OpenSQLite(r.path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := reopen()
 			defer st.Close()
 			got, err := st.SearchCalls(context.Background(), store.Query{})
 			if err != nil {

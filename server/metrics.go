@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/store"
 )
 
 // Metrics are the collector's counters, written out in the Prometheus
@@ -40,6 +41,15 @@ type Metrics struct {
 	writeErr   int64
 	writeSum   float64
 	writeHist  []int64 // cumulative per bucket, as Prometheus wants
+	buffer     func() store.BufferStats
+}
+
+// SetBuffer makes /metrics show the store's write buffer (the ClickHouse
+// spool): its size, and the calls dropped when it was full.
+func (m *Metrics) SetBuffer(f func() store.BufferStats) {
+	m.mu.Lock()
+	m.buffer = f
+	m.mu.Unlock()
 }
 
 // writeBuckets are the upper bounds, in seconds, of the store write
@@ -133,6 +143,14 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.buffer != nil {
+		b := m.buffer()
+		gauge("sipcause_store_spool_bytes", "Batches on local disk waiting for the database.", b.Bytes)
+		gauge("sipcause_store_spool_batches", "Batches on local disk waiting for the database.", b.Batches)
+		counter("sipcause_store_spool_retries_total", "Inserts into the database that failed and wait for a retry.", b.Retries)
+		p("# HELP sipcause_store_dropped_total Calls and registrations dropped because the spool was full.\n# TYPE sipcause_store_dropped_total counter\n")
+		p("sipcause_store_dropped_total{kind=\"call\"} %d\nsipcause_store_dropped_total{kind=\"registration\"} %d\n", b.DroppedCalls, b.DroppedRegs)
+	}
 	p("# HELP sipcause_calls_total Finished calls by outcome and fault.\n# TYPE sipcause_calls_total counter\n")
 	keys := slices.SortedFunc(maps.Keys(m.calls), func(a, b [2]string) int {
 		if a[0] != b[0] {

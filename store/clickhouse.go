@@ -414,7 +414,7 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 			b = str(b, f)
 		}
 		b = num(num(b, c.PDDMS), c.DurationMS)
-		for _, f := range []string{c.Reason, c.Summary, xcid, sid, icid, string(js)} {
+		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid, string(js)} {
 			b = str(b, f)
 		}
 		rows[3] = end(b)

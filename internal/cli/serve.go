@@ -24,19 +24,31 @@ import (
 
 // ServeOptions are the options of `sipcause serve`.
 type ServeOptions struct {
-	HTTPAddr     string // web UI and API; default 127.0.0.1:8080
-	HEPAddr      string // HEP over UDP and TCP; default 127.0.0.1:9060; "" for none
-	SIPAddr      string // plain SIP over UDP; "" for none
-	DB           string // SQLite file; default sipcause.db
-	Retention    time.Duration
-	Lang         catalog.Lang
-	Local        []netip.Prefix
-	LocalHosts   []string
-	AuthToken    string
-	AuthUsers    string // file of name:sha256-hex lines
-	MaxUpload    int64
-	QueueSize    int
-	MaxOpenCalls int
+	HTTPAddr string // web UI and API; default 127.0.0.1:8080
+	HEPAddr  string // HEP over UDP and TCP; default 127.0.0.1:9060; "" for none
+	SIPAddr  string // plain SIP over UDP; "" for none
+	DB       string // SQLite file; default sipcause.db
+	// Store, when set, replaces DB: sqlite:PATH or
+	// clickhouse://HOST:8123[,HOST:8123...]/DB?user=...
+	Store string
+	// CHPassword is the ClickHouse password (from the environment).
+	CHPassword string
+	SpoolDir   string // the ClickHouse store's local buffer
+	SpoolMax   int64
+	// NoCollector serves the UI and API only (no HEP, no SIP, no
+	// retention): a front end for the collectors writing to ClickHouse.
+	NoCollector bool
+	// AllowDestructiveMigration lets a schema migration drop data.
+	AllowDestructiveMigration bool
+	Retention                 time.Duration
+	Lang                      catalog.Lang
+	Local                     []netip.Prefix
+	LocalHosts                []string
+	AuthToken                 string
+	AuthUsers                 string // file of name:sha256-hex lines
+	MaxUpload                 int64
+	QueueSize                 int
+	MaxOpenCalls              int
 	// TimeTolerance: a HEP timestamp further than this from the clock is
 	// replaced by the arrival time; 0 means 1 minute, negative trusts
 	// every timestamp.
@@ -60,6 +72,11 @@ func runServe(args []string, env Env) error {
 	fs.StringVar(&o.HEPAddr, "hep", "127.0.0.1:9060", "address to receive HEP on (UDP and TCP); empty for none")
 	fs.StringVar(&o.SIPAddr, "sip", "", "address to receive plain SIP datagrams on (a mirror); empty for none")
 	fs.StringVar(&o.DB, "db", "sipcause.db", "SQLite database file")
+	fs.StringVar(&o.Store, "store", "", "where calls are stored: sqlite:PATH, or clickhouse://HOST:8123[,HOST:8123]/DB?user=U[&cluster=NAME][&secure=1][&password_file=F]\n(the password can also come from SIPCAUSE_CLICKHOUSE_PASSWORD); overrides --db")
+	fs.StringVar(&o.SpoolDir, "spool", "sipcause-spool", "directory buffering batches for ClickHouse while it cannot be reached")
+	spoolMax := fs.String("spool-max", "1GiB", "largest spool; beyond it batches are dropped and counted in /metrics")
+	fs.BoolVar(&o.NoCollector, "no-collector", false, "serve the web UI and API only (no HEP or SIP receivers, no retention)")
+	fs.BoolVar(&o.AllowDestructiveMigration, "allow-destructive-migration", false, "let a ClickHouse schema migration drop or rewrite data")
 	retention := fs.String("retention", "7d", "delete calls older than this (e.g. 36h, 7d; 0 keeps everything)")
 	fs.StringVar(&o.AuthToken, "auth-token", "", "require this token (Bearer, or as the basic-auth password)")
 	fs.StringVar(&o.AuthUsers, "auth-users", "", "basic-auth users file: name:sha256-hex-of-password lines")
@@ -88,6 +105,12 @@ func runServe(args []string, env Env) error {
 	if o.MaxUpload, err = parseSize(*maxUpload); err != nil {
 		return usagef("serve: --max-upload %q: %v", *maxUpload, err)
 	}
+	if o.SpoolMax, err = parseSize(*spoolMax); err != nil {
+		return usagef("serve: --spool-max %q: %v", *spoolMax, err)
+	}
+	if env.Getenv != nil {
+		o.CHPassword = env.Getenv("SIPCAUSE_CLICKHOUSE_PASSWORD")
+	}
 	if o.MaxMemory, err = parseSize(*maxMemory); err != nil {
 		return usagef("serve: --max-memory %q: %v", *maxMemory, err)
 	}
@@ -98,6 +121,31 @@ func runServe(args []string, env Env) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Serve(ctx, o, env.Stderr)
+}
+
+// openStore opens the store --store or --db names, and says where it is
+// (without a password: none is ever in the URL).
+func openStore(ctx context.Context, o ServeOptions) (store.Store, string, error) {
+	loc := o.Store
+	if loc == "" {
+		loc = "sqlite:" + o.DB
+	}
+	if path, ok := strings.CutPrefix(loc, "sqlite:"); ok {
+		st, err := store.OpenSQLite(path)
+		return st, path, err
+	}
+	if strings.HasPrefix(loc, "clickhouse://") {
+		octx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		st, err := store.OpenClickHouse(octx, loc, store.CHOptions{Password: o.CHPassword, SpoolDir: o.SpoolDir, SpoolMax: o.SpoolMax,
+			AllowDestructive: o.AllowDestructiveMigration})
+		if err != nil {
+			return nil, "", err
+		}
+		where, _, _ := strings.Cut(loc, "?")
+		return st, where, nil
+	}
+	return nil, "", usagef("serve: --store %q: want sqlite:PATH or clickhouse://HOST:PORT/DB", loc)
 }
 
 // parseRetention reads a duration that may also be given in days ("7d").
@@ -164,17 +212,24 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	// The budgets bound what senders make sipcause hold; the soft limit
 	// makes the runtime return garbage before the process outgrows it.
 	debug.SetMemoryLimit(o.MaxMemory)
-	st, err := store.OpenSQLite(o.DB)
+	st, where, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	m := server.NewMetrics()
-	col, err := server.NewCollector(server.CollectorOptions{
+	if b, ok := st.(store.Buffered); ok {
+		m.SetBuffer(b.Buffer)
+	}
+	copt := server.CollectorOptions{
 		HEPAddr: o.HEPAddr, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
 		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
 		TimeTolerance: o.TimeTolerance, MaxMemory: o.MaxMemory,
-	}, st, m)
+	}
+	if o.NoCollector {
+		copt.HEPAddr, copt.SIPAddr, copt.Retention = "", "", 0
+	}
+	col, err := server.NewCollector(copt, st, m)
 	if err != nil {
 		return err
 	}
@@ -198,7 +253,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	if a := col.SIPAddr(); a != "" {
 		fmt.Fprintf(stderr, ", SIP on %s (UDP)", a)
 	}
-	fmt.Fprintf(stderr, ", database %s\n", o.DB)
+	fmt.Fprintf(stderr, ", database %s\n", where)
 	if o.Ready != nil {
 		o.Ready(l.Addr().String(), col.HEPAddr(), col.SIPAddr())
 	}
