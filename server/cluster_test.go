@@ -131,3 +131,64 @@ func localCount(t *testing.T, s *chtest.Server, table string) int {
 	fmt.Sscan(string(b), &n)
 	return n
 }
+
+// TestClickHouseCrossCollectorLegs: the two legs of a call through a
+// B2BUA reach two collectors; the call page, served by a third process,
+// links them by X-CID, by Session-ID (RFC 7989) and by the icid of
+// P-Charging-Vector (RFC 7315), and does not link an unrelated call.
+func TestClickHouseCrossCollectorLegs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts ClickHouse")
+	}
+	url := chtest.Start(t).URL("legs")
+	a := startCollectorOn(t, openClickHouse(t, url), CollectorOptions{})
+	b := startCollectorOn(t, openClickHouse(t, url), CollectorOptions{})
+	t0 := time.Now().UTC().Add(-time.Hour)
+	call := func(i int, id string, hdrs ...string) [][]byte {
+		return hepOf(synth.Call(i, t0.Add(time.Duration(i)*time.Second), synth.CallOptions{CallID: id, Status: 486, Headers: hdrs}))
+	}
+	var toA, toB [][]byte
+	toA = append(toA, call(1, "in-1@sbc")...)
+	toB = append(toB, call(2, "out-1@b2bua", "X-CID: in-1@sbc")...)
+	toA = append(toA, call(3, "in-2@sbc", "Session-ID: 0123456789abcdef0123456789abcdef;remote=00000000000000000000000000000000")...)
+	toB = append(toB, call(4, "out-2@b2bua", "Session-ID: 0123456789ABCDEF0123456789ABCDEF;remote=fedcba9876543210fedcba9876543210")...)
+	toA = append(toA, call(5, "in-3@sbc", `P-Charging-Vector: icid-value="ic-77";icid-generated-at=192.0.2.1`)...)
+	toB = append(toB, call(6, "out-3@b2bua", "P-Charging-Vector: icid-value=ic-77")...)
+	toB = append(toB, call(7, "other@b2bua", "X-CID: nothing@here", "Session-ID: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")...)
+	sendUDP(t, a.col.HEPAddr(), toA)
+	sendUDP(t, b.col.HEPAddr(), toB)
+	a.waitReceived(t, int64(len(toA)))
+	b.waitReceived(t, int64(len(toB)))
+	a.stop(t)
+	b.stop(t)
+
+	ui := openClickHouse(t, url)
+	defer ui.Close()
+	srv := httptest.NewServer(NewHandler(HandlerOptions{}, ui, NewMetrics()))
+	defer srv.Close()
+	for id, want := range map[string]string{
+		"in-1@sbc": "out-1@b2bua", "out-1@b2bua": "in-1@sbc",
+		"in-2@sbc": "out-2@b2bua", "out-2@b2bua": "in-2@sbc",
+		"in-3@sbc": "out-3@b2bua", "out-3@b2bua": "in-3@sbc",
+		"other@b2bua": "",
+	} {
+		resp, err := http.Get(srv.URL + "/calls/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := string(body)
+		_, legs, _ := strings.Cut(page, `id="legs"`)
+		legs, _, _ = strings.Cut(legs, "</section>")
+		var got []string
+		for _, other := range []string{"in-1@sbc", "out-1@b2bua", "in-2@sbc", "out-2@b2bua", "in-3@sbc", "out-3@b2bua", "other@b2bua"} {
+			if strings.Contains(legs, ">"+other+"</a>") {
+				got = append(got, other)
+			}
+		}
+		if resp.StatusCode != 200 || strings.Join(got, " ") != want {
+			t.Errorf("%s: status %d, linked %v, want %q", id, resp.StatusCode, got, want)
+		}
+	}
+}

@@ -230,6 +230,12 @@ type callData struct {
 	JSONURL  string
 	Report   string
 	Findings []report.Finding
+	Legs     []legView // other legs of the call, stored by other collectors
+}
+
+type legView struct {
+	store.CallSummary
+	URL string
 }
 
 type rawView struct {
@@ -269,6 +275,14 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		{l["pdd"], fmtMS(c.PDDMS, lang)}, {l["duration"], fmtMS(c.DurationMS, lang)}, {l["kv_path"], c.Src + " → " + c.Dst}}
 	if c.CallerName != "" {
 		d.KV = append(d.KV, [2]string{l["kv_caller_name"], c.CallerName})
+	}
+	if lk, ok := h.st.(store.Linker); ok {
+		// A failed lookup leaves the page without the other legs rather
+		// than without the call.
+		legs, _ := lk.LinkedCalls(r.Context(), c.CallID)
+		for _, lg := range legs {
+			d.Legs = append(d.Legs, legView{lg, "/calls/" + url.PathEscape(lg.CallID)})
+		}
 	}
 	for _, m := range cr.Messages {
 		d.Messages = append(d.Messages, rawView{

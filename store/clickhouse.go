@@ -714,6 +714,13 @@ func (s *ClickHouse) GetCall(ctx context.Context, id string) (*CallRecord, error
 	return cr, nil
 }
 
+// Linker is implemented by stores that link the legs of a call that
+// different collectors stored (ClickHouse); with one collector the
+// analyzer links them itself (analyze.Call.LegOf).
+type Linker interface {
+	LinkedCalls(ctx context.Context, id string) ([]CallSummary, error)
+}
+
 // LinkedCalls returns the other legs of call id that any collector
 // stored: calls whose X-CID names it or that it names, and calls with
 // its Session-ID or icid. A call through two collectors is linked here,

@@ -25,9 +25,10 @@ type CallOptions struct {
 	Callee      string // user part of To and the Request-URI
 	DisplayName string // From display name (quoted as given)
 	UserAgent   string
-	Status      int    // final answer to the INVITE: 200 gives a whole call with BYE
-	Reason      string // a Reason header value on the final answer or the BYE
-	SDPSession  string // s= line of the offer
+	Status      int      // final answer to the INVITE: 200 gives a whole call with BYE
+	Reason      string   // a Reason header value on the final answer or the BYE
+	SDPSession  string   // s= line of the offer
+	Headers     []string // more header lines on the INVITE ("Session-ID: ...")
 }
 
 // Call returns the messages of one call starting at t: INVITE, 100, 180
@@ -88,7 +89,7 @@ func Call(i int, t time.Time, o CallOptions) []Packet {
 		at = at.Add(dt)
 		ps = append(ps, Packet{Src: src, Dst: dst, Time: at, SIP: b})
 	}
-	add(0, ua, px, msg("INVITE "+ruri+" SIP/2.0", branch, toNoTag, 1, "INVITE", []string{contact}, sdp))
+	add(0, ua, px, msg("INVITE "+ruri+" SIP/2.0", branch, toNoTag, 1, "INVITE", append([]string{contact}, o.Headers...), sdp))
 	add(5*time.Millisecond, px, ua, msg("SIP/2.0 100 Trying", branch, toNoTag, 1, "INVITE", nil, ""))
 	add(300*time.Millisecond, px, ua, msg("SIP/2.0 180 Ringing", branch, to, 1, "INVITE", nil, ""))
 	var reason []string
