@@ -60,6 +60,10 @@ type Integrity struct {
 	// TimeOutliers counts frames dated far (more than an hour) from both
 	// neighbours: analyzed at their neighbour's time, not their own.
 	TimeOutliers int `json:"time_outliers,omitempty"`
+	// FragmentOverlaps counts IP fragments that overlapped others: for
+	// IPv4 the first data was kept, an IPv6 datagram was discarded (RFC
+	// 5722). Overlaps are a known way to hide content from a monitor.
+	FragmentOverlaps int `json:"fragment_overlaps,omitempty"`
 }
 
 // Add adds the counts of o to i.
@@ -73,6 +77,7 @@ func (i *Integrity) Add(o Integrity) {
 	i.Malformed += o.Malformed
 	i.NonSIP += o.NonSIP
 	i.TimeOutliers += o.TimeOutliers
+	i.FragmentOverlaps += o.FragmentOverlaps
 }
 
 // Host is one address seen, with the role the analyzer gave it.

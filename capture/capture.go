@@ -45,14 +45,15 @@ type Packet struct {
 // section 26.2, the sips default), or a ClientHello whose server name
 // contains "sip"; DTLS records on UDP port 5061 too. Other TLS is NonSIP.
 type Integrity struct {
-	Frames              int `json:"frames"`               // frames (or log lines with a message) read
-	SIPMessages         int `json:"sip_messages"`         // packets returned by Next
-	Truncated           int `json:"truncated"`            // frames or messages cut short (snap length, capture end)
-	FragmentsIncomplete int `json:"fragments_incomplete"` // IP datagrams whose fragments never all arrived
-	TCPGaps             int `json:"tcp_gaps"`             // holes in TCP streams (segments never captured)
-	EncryptedSIP        int `json:"encrypted_sip"`        // TLS application-data records on SIP flows: SIP that cannot be decoded
-	Malformed           int `json:"malformed"`            // frames or messages whose headers could not be decoded
-	NonSIP              int `json:"non_sip"`              // frames that carried neither SIP nor part of it (RTP, DNS, ...)
+	Frames              int `json:"frames"`                      // frames (or log lines with a message) read
+	SIPMessages         int `json:"sip_messages"`                // packets returned by Next
+	Truncated           int `json:"truncated"`                   // frames or messages cut short (snap length, capture end)
+	FragmentsIncomplete int `json:"fragments_incomplete"`        // IP datagrams whose fragments never all arrived
+	TCPGaps             int `json:"tcp_gaps"`                    // holes in TCP streams (segments never captured)
+	EncryptedSIP        int `json:"encrypted_sip"`               // TLS application-data records on SIP flows: SIP that cannot be decoded
+	Malformed           int `json:"malformed"`                   // frames or messages whose headers could not be decoded
+	NonSIP              int `json:"non_sip"`                     // frames that carried neither SIP nor part of it (RTP, DNS, ...)
+	FragmentOverlaps    int `json:"fragment_overlaps,omitempty"` // IP fragments overlapping others (IPv4: first wins; IPv6: datagram discarded)
 }
 
 // FormatError reports an input that is none of the formats the package reads.

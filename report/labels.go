@@ -10,7 +10,7 @@ var labelsEN = map[string]string{
 	"no failures": "No failed calls or registrations.", "no final": "no final answer",
 	"call": "Call", "status": "Final status", "outcome": "Outcome", "fault": "Cause lies",
 	"path": "Path", "answered by": "Answer from", "ended by": "Ended by", "what to do": "What to do",
-	"also": "Also found", "frames": "Frames", "registration": "Registration", "tries": "Attempts", "about": "About %d %s", "other failed": "Other requests that failed", "to peers": "(to %d host(s))", "integrity": "%s: %d frames, %d SIP, %d truncated, %d fragments incomplete, %d TCP gaps, %d TLS, %d malformed, %d non-SIP", "repeated": "… and %d more times the same, the last at %s", "time outliers": ", %d with a time far from their neighbours (analyzed at their neighbour's time)",
+	"also": "Also found", "frames": "Frames", "registration": "Registration", "tries": "Attempts", "about": "About %d %s", "other failed": "Other requests that failed", "to peers": "(to %d host(s))", "integrity": "%s: %d frames, %d SIP, %d truncated, %d fragments incomplete, %d TCP gaps, %d TLS, %d malformed, %d non-SIP", "repeated": "… and %d more times the same, the last at %s", "time outliers": ", %d with a time far from their neighbours (analyzed at their neighbour's time)", "fragment overlaps": ", %d overlapping IP fragments (IPv4: first kept; IPv6: datagram dropped)",
 }
 
 var labelsNL = map[string]string{
@@ -21,7 +21,7 @@ var labelsNL = map[string]string{
 	"no failures": "Geen mislukte gesprekken of aanmeldingen.", "no final": "geen definitief antwoord",
 	"call": "Gesprek", "status": "Eindstatus", "outcome": "Afloop", "fault": "Oorzaak ligt",
 	"path": "Route", "answered by": "Antwoord van", "ended by": "Beëindigd door", "what to do": "Wat te doen",
-	"also": "Verder gevonden", "frames": "Frames", "registration": "Aanmelding", "tries": "Pogingen", "about": "Over %d %s", "other failed": "Andere verzoeken die mislukten", "to peers": "(naar %d host(s))", "integrity": "%s: %d frames, %d SIP, %d afgekapt, %d fragmenten onvolledig, %d gaten in TCP, %d TLS, %d onleesbaar, %d geen SIP", "repeated": "… en nog %d keer hetzelfde, het laatst om %s", "time outliers": ", %d met een tijd ver van hun buren (geanalyseerd op de tijd van hun buur)",
+	"also": "Verder gevonden", "frames": "Frames", "registration": "Aanmelding", "tries": "Pogingen", "about": "Over %d %s", "other failed": "Andere verzoeken die mislukten", "to peers": "(naar %d host(s))", "integrity": "%s: %d frames, %d SIP, %d afgekapt, %d fragmenten onvolledig, %d gaten in TCP, %d TLS, %d onleesbaar, %d geen SIP", "repeated": "… en nog %d keer hetzelfde, het laatst om %s", "time outliers": ", %d met een tijd ver van hun buren (geanalyseerd op de tijd van hun buur)", "fragment overlaps": ", %d overlappende IP-fragmenten (IPv4: eerste behouden; IPv6: datagram verworpen)",
 }
 
 func labels(lang catalog.Lang) map[string]string {

@@ -100,6 +100,9 @@ func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 		if i.TimeOutliers > 0 {
 			line += fmt.Sprintf(l["time outliers"], i.TimeOutliers)
 		}
+		if i.FragmentOverlaps > 0 {
+			line += fmt.Sprintf(l["fragment overlaps"], i.FragmentOverlaps)
+		}
 		fmt.Fprintln(w, p.dim(line))
 	}
 	shown := 0

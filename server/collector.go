@@ -235,9 +235,11 @@ func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener) {
 func (c *Collector) readHEPStream(conn net.Conn) {
 	d := &decoder{c: c}
 	br := bufio.NewReaderSize(conn, hepStreamBuffer)
+	var fr sipFramer
 	for {
 		conn.SetReadDeadline(time.Now().Add(tcpIdle))
-		n, err := hepFrameLen(br)
+		fr = sipFramer{}
+		n, err := hepFrameLen(br, &fr)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
 				c.metrics.malformed.Add(1)
@@ -256,6 +258,76 @@ func (c *Collector) readHEPStream(conn net.Conn) {
 	}
 }
 
+// sipFramer finds the end of one SIP message in a stream that arrives
+// piece by piece (RFC 3261 §18.3: the headers, an empty line, then
+// Content-Length bytes of body), resuming where the last call stopped. It
+// gives the same answer as sipmsg.FrameLen on the whole stream.
+type sipFramer struct {
+	start   int  // first byte after keep-alive CRLFs
+	started bool // start is known
+	pos     int  // start of the next line not read yet, from start
+	cl      int  // Content-Length so far
+}
+
+func (f *sipFramer) frameLen(stream []byte) (int, bool) {
+	if !f.started {
+		f.start += sipmsg.SkipKeepAlive(stream[f.start:])
+		if f.start == len(stream) || stream[f.start] == '\r' || stream[f.start] == '\n' {
+			return 0, false // only keep-alives so far, or half of one
+		}
+		f.started = true
+	}
+	b := stream[f.start:]
+	if len(b) > sipmsg.MaxMessageSize {
+		b = b[:sipmsg.MaxMessageSize]
+	}
+	for {
+		i := bytes.IndexByte(b[f.pos:], '\n')
+		if i < 0 {
+			return 0, false
+		}
+		line := b[f.pos : f.pos+i]
+		next := f.pos + i + 1
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) == 0 && f.pos > 0 {
+			total := f.start + next + f.cl
+			if total > len(stream) {
+				return 0, false // the body is still arriving; pos stays on the empty line
+			}
+			return total, true
+		}
+		if f.pos > 0 {
+			if name, v, ok := bytes.Cut(line, []byte{':'}); ok {
+				name = bytes.TrimRight(name, " \t")
+				if len(name) == 1 && (name[0] == 'l' || name[0] == 'L') || bytes.EqualFold(name, []byte("Content-Length")) {
+					f.cl = contentLength(bytes.Trim(v, " \t"))
+				}
+			}
+		}
+		f.pos = next
+	}
+}
+
+// contentLength reads a Content-Length value as sipmsg.FrameLen does:
+// digits only, at most MaxMessageSize; anything else counts as 0.
+func contentLength(v []byte) int {
+	v = bytes.TrimLeft(v, "0")
+	if len(v) > 9 {
+		return 0
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > sipmsg.MaxMessageSize {
+		return 0
+	}
+	return n
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -263,8 +335,9 @@ func isTimeout(err error) bool {
 
 var errHEPStream = errors.New("server: HEP stream: not a HEP packet")
 
-// hepFrameLen returns the length of the HEP packet at the front of br.
-func hepFrameLen(br *bufio.Reader) (int, error) {
+// hepFrameLen returns the length of the HEP packet at the front of br; fr
+// keeps how far a HEP1/2 message was scanned while it arrives.
+func hepFrameLen(br *bufio.Reader, fr *sipFramer) (int, error) {
 	head, err := br.Peek(6)
 	if err != nil {
 		return 0, err
@@ -279,14 +352,15 @@ func hepFrameLen(br *bufio.Reader) (int, error) {
 	case head[0] == 1 || head[0] == 2:
 		// HEP1/2 have no length for the payload: find the end of the SIP
 		// message after the fixed header in what has arrived, reading
-		// more only while it is incomplete.
+		// more only while it is incomplete. The scan resumes where it
+		// stopped: a message trickled in 3-byte writes is read once, not
+		// once per write (the review's M2: 61 KB so took 4.7 s of CPU).
 		for {
 			b, _ := br.Peek(br.Buffered())
 			if h, err := capture.DecodeHEP(b); err == nil {
 				hdr := len(b) - len(h.Payload)
-				skip := sipmsg.SkipKeepAlive(h.Payload)
-				if n, ok := sipmsg.FrameLen(h.Payload[skip:]); ok {
-					return hdr + skip + n, nil
+				if n, ok := fr.frameLen(h.Payload); ok {
+					return hdr + n, nil
 				}
 			}
 			if br.Buffered() >= hepStreamBuffer {
