@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"os"
 	"reflect"
 	"regexp"
@@ -19,7 +20,7 @@ var placeholder = regexp.MustCompile(`\{[a-z_]+\}`)
 func TestFindingsRenderInBothLanguages(t *testing.T) {
 	ents, err := os.ReadDir(capturesDir)
 	if err != nil {
-		t.Skipf("shared captures not available: %v", err)
+		sharedtest.Missing(t, capturesDir, err)
 	}
 	seen := map[string]bool{}
 	for _, e := range ents {
