@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -31,7 +32,6 @@ type inbound struct {
 const (
 	maxDatagram     = 65535
 	maxTCPConns     = 256
-	tcpIdle         = 5 * time.Minute // a HEP connection with no packet for this long is closed
 	hepStreamBuffer = 64 << 10
 )
 
@@ -183,15 +183,30 @@ func (c *Collector) serveSIPUDP(conn *net.UDPConn) {
 	}
 }
 
+// tcpConn is one HEP connection, with the time of its last packet.
+type tcpConn struct {
+	conn net.Conn
+	src  netip.Addr
+	last atomic.Int64 // unix nanoseconds of the last packet (or the accept)
+}
+
 // serveHEPTCP accepts HEP connections until the listener is closed.
+//
+// Connections are budgeted so that idle ones cannot lock real senders out
+// (the review's M1: 256 idle connections refused every later sender): at
+// most maxTCPPerSource from one address; at the global limit the
+// connection idle the longest is closed to make room; a connection must
+// send its first packet within TCPFirstPacket and then one at least every
+// TCPIdle.
 func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	conns := map[net.Conn]bool{}
+	conns := map[*tcpConn]bool{}
+	perSource := map[netip.Addr]int{}
 	defer func() {
 		mu.Lock()
-		for conn := range conns {
-			conn.Close()
+		for tc := range conns {
+			tc.conn.Close()
 		}
 		mu.Unlock()
 		wg.Wait()
@@ -205,24 +220,48 @@ func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		src, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
+		tc := &tcpConn{conn: conn, src: src.Addr().Unmap()}
+		tc.last.Store(time.Now().UnixNano())
 		mu.Lock()
-		if len(conns) >= maxTCPConns {
+		if perSource[tc.src] >= c.opt.MaxTCPPerSource {
 			mu.Unlock()
 			c.metrics.tcpRefused.Add(1)
 			conn.Close()
 			continue
 		}
-		conns[conn] = true
+		if len(conns) >= maxTCPConns {
+			var idlest *tcpConn
+			for o := range conns {
+				if idlest == nil || o.last.Load() < idlest.last.Load() {
+					idlest = o
+				}
+			}
+			idlest.conn.Close()
+			delete(conns, idlest)
+			if perSource[idlest.src]--; perSource[idlest.src] <= 0 {
+				delete(perSource, idlest.src)
+			}
+			c.metrics.tcpConns.Add(-1)
+			c.metrics.tcpEvicted.Add(1)
+		}
+		conns[tc] = true
+		perSource[tc.src]++
 		c.metrics.tcpConns.Add(1)
 		mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.readHEPStream(conn)
+			c.readHEPStream(tc)
 			conn.Close()
 			mu.Lock()
-			delete(conns, conn)
-			c.metrics.tcpConns.Add(-1)
+			if conns[tc] {
+				delete(conns, tc)
+				if perSource[tc.src]--; perSource[tc.src] <= 0 {
+					delete(perSource, tc.src)
+				}
+				c.metrics.tcpConns.Add(-1)
+			}
 			mu.Unlock()
 		}()
 	}
@@ -232,16 +271,21 @@ func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener) {
 // their length field, or HEP2 headers each followed by one SIP message
 // framed by its Content-Length (RFC 3261 §18.3). A stream that stops
 // making sense is closed: there is no way to find the next packet.
-func (c *Collector) readHEPStream(conn net.Conn) {
+func (c *Collector) readHEPStream(tc *tcpConn) {
+	conn := tc.conn
 	d := &decoder{c: c}
 	br := bufio.NewReaderSize(conn, hepStreamBuffer)
 	var fr sipFramer
+	wait := c.opt.TCPFirstPacket
 	for {
-		conn.SetReadDeadline(time.Now().Add(tcpIdle))
+		conn.SetReadDeadline(time.Now().Add(wait))
 		fr = sipFramer{}
 		n, err := hepFrameLen(br, &fr)
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+			switch {
+			case isTimeout(err):
+				c.metrics.tcpIdleClosed.Add(1)
+			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				c.metrics.malformed.Add(1)
 			}
 			return
@@ -250,6 +294,8 @@ func (c *Collector) readHEPStream(conn net.Conn) {
 		if err != nil {
 			return
 		}
+		wait = c.opt.TCPIdle
+		tc.last.Store(time.Now().UnixNano())
 		c.metrics.received.Add(1)
 		if in, ok := d.hep(p, time.Now()); ok {
 			c.enqueue(in)

@@ -257,3 +257,66 @@ func TestOrphanRawMessages(t *testing.T) {
 		t.Errorf("%d calls forced to finish after the first burst", f)
 	}
 }
+
+// TestTCPSlowloris is the review's M1: 400 idle HEP connections from 25
+// addresses (127.0.0.x), then a real sender from another. Before, 256 idle
+// connections held every slot for 5 minutes and the real sender's call was
+// lost; now each address holds at most 16, the idle ones give way at the
+// limit, they are closed when their first packet does not come, and the
+// real sender's call is stored.
+func TestTCPSlowloris(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{TCPFirstPacket: 2 * time.Second})
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for i := range 400 {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%25))}}
+		c, err := d.Dial("tcp", r.col.HEPAddr())
+		if err != nil {
+			t.Fatalf("idle connection %d: %v", i, err)
+		}
+		idle = append(idle, c)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := r.m.tcpConns.Load(); n > maxTCPConns {
+		t.Errorf("%d connections held, limit %d", n, maxTCPConns)
+	}
+	if got := r.m.tcpRefused.Load(); got != 400-25*16 {
+		t.Errorf("refused = %d, want %d (16 per address)", got, 400-25*16)
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 200)}}
+	c, err := d.Dial("tcp", r.col.HEPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, p := range hepOf(synth.Call(1, time.Now(), synth.CallOptions{Status: 486, CallID: "real-sender@sipcause.test"})) {
+		if _, err := c.Write(p); err != nil {
+			t.Fatalf("the real sender: %v", err)
+		}
+	}
+	waitStored(t, r, 1, 10*time.Second)
+	cr, err := r.st.GetCall(context.Background(), "real-sender@sipcause.test")
+	if err != nil {
+		t.Fatalf("the real sender's call: %v", err)
+	}
+	if cr.Call.FinalStatus != 486 || len(cr.Messages) != 5 {
+		t.Errorf("the real sender's call stored as %d (%s) with %d messages", cr.Call.FinalStatus, cr.Call.Outcome, len(cr.Messages))
+		for _, m := range cr.Messages {
+			t.Logf("%s %.40q", m.Time, m.Raw)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.m.tcpConns.Load() > 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := r.m.tcpConns.Load(); n != 1 {
+		t.Errorf("%d connections open 5 s after the idle ones should have been closed, want only the real sender's", n)
+	}
+	if r.m.tcpIdleClosed.Load() == 0 || r.m.tcpEvicted.Load() == 0 {
+		t.Errorf("idle closed %d, evicted %d; want both counted", r.m.tcpIdleClosed.Load(), r.m.tcpEvicted.Load())
+	}
+}

@@ -16,23 +16,25 @@ import (
 // Metrics are the collector's counters, written out in the Prometheus
 // text exposition format (version 0.0.4) at /metrics.
 type Metrics struct {
-	received    atomic.Int64 // packets read from the sockets
-	malformed   atomic.Int64 // not HEP, or HEP without a SIP message in it
-	nonSIP      atomic.Int64 // HEP of another payload type, keep-alives
-	dropped     atomic.Int64 // queue full
-	analyzed    atomic.Int64
-	dialogs     atomic.Int64
-	forced      atomic.Int64 // open calls finished early under memory pressure
-	rawExpired  atomic.Int64
-	retained    atomic.Int64 // calls deleted by retention
-	tcpConns    atomic.Int64
-	tcpRefused  atomic.Int64
-	openCalls   atomic.Int64
-	rawBytes    atomic.Int64 // raw message bytes held for open calls
-	queueLen    atomic.Int64
-	uploads     atomic.Int64
-	uploadsBusy atomic.Int64 // uploads refused with 503: every slot taken
-	restamped   atomic.Int64 // messages whose own time was too far from the collector's clock
+	received      atomic.Int64 // packets read from the sockets
+	malformed     atomic.Int64 // not HEP, or HEP without a SIP message in it
+	nonSIP        atomic.Int64 // HEP of another payload type, keep-alives
+	dropped       atomic.Int64 // queue full
+	analyzed      atomic.Int64
+	dialogs       atomic.Int64
+	forced        atomic.Int64 // open calls finished early under memory pressure
+	rawExpired    atomic.Int64
+	retained      atomic.Int64 // calls deleted by retention
+	tcpConns      atomic.Int64
+	tcpRefused    atomic.Int64
+	tcpEvicted    atomic.Int64 // idle connections closed to make room at the limit
+	tcpIdleClosed atomic.Int64 // connections closed for sending nothing in time
+	openCalls     atomic.Int64
+	rawBytes      atomic.Int64 // raw message bytes held for open calls
+	queueLen      atomic.Int64
+	uploads       atomic.Int64
+	uploadsBusy   atomic.Int64 // uploads refused with 503: every slot taken
+	restamped     atomic.Int64 // messages whose own time was too far from the collector's clock
 
 	mu         sync.Mutex
 	calls      map[[2]string]int64 // outcome, fault
@@ -132,7 +134,9 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_calls_forced_total", "Open calls finished early because the open-call limit was reached.", m.forced.Load())
 	counter("sipcause_raw_expired_total", "Message sets of calls the analyzer gave up without reporting, forgotten.", m.rawExpired.Load())
 	counter("sipcause_retention_deleted_calls_total", "Calls deleted by retention.", m.retained.Load())
-	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused at the connection limit.", m.tcpRefused.Load())
+	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused: too many from one address.", m.tcpRefused.Load())
+	counter("sipcause_hep_tcp_evicted_total", "HEP TCP connections idle the longest, closed to make room at the connection limit.", m.tcpEvicted.Load())
+	counter("sipcause_hep_tcp_idle_closed_total", "HEP TCP connections closed for sending no packet in time.", m.tcpIdleClosed.Load())
 	counter("sipcause_time_restamped_total", "Messages whose own timestamp was too far from the collector's clock, analyzed at their arrival time.", m.restamped.Load())
 	counter("sipcause_uploads_total", "Captures analyzed through the web UI or the API.", m.uploads.Load())
 	counter("sipcause_uploads_busy_total", "Uploads answered 503 because every upload slot was taken.", m.uploadsBusy.Load())

@@ -45,6 +45,13 @@ type CollectorOptions struct {
 	// counted. Default 1 minute; negative trusts every timestamp (to
 	// replay old captures).
 	TimeTolerance time.Duration
+	// HEP over TCP: a connection is closed when its first packet takes
+	// longer than TCPFirstPacket (default 10 s) or a later one longer than
+	// TCPIdle (default 2 minutes); at most MaxTCPPerSource (default 16)
+	// connections from one address.
+	TCPFirstPacket  time.Duration
+	TCPIdle         time.Duration
+	MaxTCPPerSource int
 }
 
 func (o *CollectorOptions) defaults() {
@@ -77,6 +84,15 @@ func (o *CollectorOptions) defaults() {
 	}
 	if o.Lang == "" {
 		o.Lang = catalog.English
+	}
+	if o.TCPFirstPacket <= 0 {
+		o.TCPFirstPacket = 10 * time.Second
+	}
+	if o.TCPIdle <= 0 {
+		o.TCPIdle = 2 * time.Minute
+	}
+	if o.MaxTCPPerSource <= 0 {
+		o.MaxTCPPerSource = 16
 	}
 	if o.TimeTolerance == 0 {
 		o.TimeTolerance = time.Minute
@@ -345,7 +361,10 @@ func (c *Collector) analyzeLoop() {
 			// retransmission of a reported call, or an INVITE it refused,
 			// leaves nothing behind (H3: 5000 such INVITEs held 280 MB for
 			// five hours and forced every live call to finish).
-			if a.OpenCall(in.msg.CallID) {
+			if m := &in.msg; a.OpenCall(m.CallID) || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
+				// An initial INVITE the analyzer has not decided on yet
+				// (it holds a message whose time it doubts until the next
+				// one) is kept too; if no call opens, the next tick drops it.
 				tr.add(in, frame)
 			}
 			c.metrics.analyzed.Add(1)
