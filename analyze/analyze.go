@@ -109,7 +109,7 @@ type Analyzer struct {
 	legIndex  map[netip.Addr][]*callState // recent calls by the address their INVITE went to
 	headerIdx map[string]*callState       // Call-ID, Session-ID and icid of recent calls
 
-	registered map[string]time.Time       // user|registrar|file -> first 2xx to its REGISTER
+	registered map[string]regSpan         // user|registrar|file -> when the registrar said the user was there
 	rings      map[string][]time.Duration // server|code -> how long calls it ended had rung
 
 	labels map[labelKey]string
@@ -152,7 +152,7 @@ func New(opt Options) *Analyzer {
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
 		recent: newGenerations[uint32](), quiet: list.New(),
-		fileEnd: map[string]time.Time{}, registered: map[string]time.Time{}, rings: map[string][]time.Duration{},
+		fileEnd: map[string]time.Time{}, registered: map[string]regSpan{}, rings: map[string][]time.Duration{},
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen: newGenerations[time.Time](), fp: newFingerprinter(),
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},

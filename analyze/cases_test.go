@@ -129,6 +129,10 @@ var caseVerdicts = []struct {
 		{id: "kamailio-478@192.168.1.10", status: 478, outcome: OutcomeFailed, fault: "provider", finding: "routing-failed"},
 		{id: "kamailio-479@192.168.1.10", status: 479, outcome: OutcomeFailed, fault: "provider", finding: "server-error"},
 		{id: "kamailio-500@192.168.1.10", status: 500, outcome: OutcomeFailed, fault: "provider", finding: "server-error"}}},
+	// 487 with Reason "Call completed elsewhere" and no CANCEL: another
+	// phone of the group took the call.
+	{"487-elsewhere.log", []verdict{{id: "elsewhere-1@203.0.113.5", status: 487, outcome: OutcomeCancelled, fault: "none",
+		finding: "answered-elsewhere", never: []string{"request-failed"}}}},
 	// Cisco CUBE: the registrar behind it is not there.
 	{"cube-registrar.log", []verdict{{id: "cube-registrar-1@192.168.1.10", status: 503, outcome: OutcomeFailed, fault: "provider", finding: "registrar-unavailable"}}},
 }

@@ -318,6 +318,11 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 			v["secs"] = secs(lc.time.Sub(prim[0].req.time))
 			cf = append([]int{lc.frame}, cf...)
 		}
+		if !cancelled && answeredElsewhere(c.reasons) {
+			// RFC 3326 Reason SIP;cause=200 "Call completed elsewhere": a
+			// phone of the same group took the call (RFC 3261 §16.7).
+			return OutcomeCancelled, t.finding("answered-elsewhere", v, frames...), catalog.FaultNone
+		}
 		if !cancelled {
 			// 487 without a CANCEL from the caller: a hop terminated it
 			// (forking answered elsewhere, or a BYE/CANCEL further on).
@@ -418,11 +423,17 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 	case code == 483:
 		mf := prim[0].req.maxForwards
 		v["value"] = strconv.Itoa(mf)
+		// Only a small start value can be the caller's doing (RFC 3261
+		// §8.1.1.6 says 70); otherwise the call went round in a loop.
+		low := phrase("hops-loop")
+		if mf >= 0 && mf <= 10 {
+			low = phrase("hops-low-or-loop")
+		}
 		f := catalog.FaultProvider
 		if mf >= 0 && mf <= 5 && callerLocal {
 			f = catalog.FaultLocal
 		}
-		return OutcomeFailed, t.finding("too-many-hops", v, append([]int{prim[0].req.frame}, frames...)...), f
+		return OutcomeFailed, t.findingWith("too-many-hops", v, one("cause", low), append([]int{prim[0].req.frame}, frames...)...), f
 	case code == 422:
 		v["min"] = ""
 		if fin.minSE > 0 {
@@ -663,7 +674,17 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			continue
 		}
 		what := phrase("session-change")
+		// What the refusal means depends on what was asked (issue 8, T18).
+		effect := phrase("reinvite-effect-other")
 		if x.req.sdp != nil {
+			for _, m := range x.req.sdp.Media {
+				switch {
+				case m.Port != 0 && m.Type == "video":
+					effect = phrase("reinvite-effect-video")
+				case m.Port != 0 && (m.Direction == "sendonly" || m.Direction == "inactive") && effect.Phrase == "reinvite-effect-other":
+					effect = phrase("reinvite-effect-hold")
+				}
+			}
 			var media []string
 			for _, m := range x.req.sdp.Media {
 				if m.Port == 0 {
@@ -677,6 +698,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			for _, m := range x.req.sdp.Media {
 				if m.Type == "image" && m.Port != 0 {
 					what = phrase("t38-switch")
+					effect = phrase("reinvite-effect-fax")
 				}
 			}
 		}
@@ -685,7 +707,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			method = "re-INVITE"
 		}
 		f := t.findingWith("reinvite-rejected", vars{"method": method, "code": strconv.Itoa(x.final.code),
-			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, one("what", what), x.req.frame, x.final.frame)
+			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, map[string][]Part{"what": {what}, "effect": {effect}}, x.req.frame, x.final.frame)
 		out = append(out, f)
 		break
 	}
@@ -888,8 +910,8 @@ func (a *Analyzer) registeredAt(user string, server netip.AddrPort, t time.Time,
 	if user == "" {
 		return false
 	}
-	at, ok := a.registered[regKey(user, server.Addr(), file)]
-	return ok && !at.After(t)
+	sp, ok := a.registered[regKey(user, server.Addr(), file)]
+	return ok && !sp.from.After(t) && t.Before(sp.until)
 }
 
 func regKey(user string, server netip.Addr, file string) string {
@@ -1030,4 +1052,22 @@ func (a *Analyzer) incompleteID() string {
 		return a.text.finding("incomplete-live", nil).ID
 	}
 	return a.text.finding("incomplete", nil).ID
+}
+
+// answeredElsewhere reports whether a Reason header says the call was
+// answered on another phone: cause 200, or the usual text.
+func answeredElsewhere(reasons []Decoded) bool {
+	for _, d := range reasons {
+		if phraseSays(d.Value, "elsewhere") {
+			return true
+		}
+		if rs, err := catalog.ParseReason(d.Value); err == nil {
+			for _, r := range rs {
+				if r.IsSIP() && r.Cause == 200 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -63,14 +63,27 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 		t.final = &x
 		// Who is registered where, so that a 404 for a registered user
 		// can be read as the registrar's routing fault.
-		if m.StatusCode < 300 && t.req.expires != 0 && m.Expires != 0 && m.To.User != "" {
+		if m.StatusCode < 300 && m.To.User != "" {
 			k := regKey(m.To.User, m.Src.Addr(), m.File)
-			if _, ok := a.registered[k]; !ok && len(a.registered) < maxOpenItems {
-				a.registered[k] = m.Time
+			exp := m.Expires
+			if exp < 0 {
+				exp = t.req.expires
+			}
+			if exp < 0 {
+				exp = 3600 // RFC 3261 §10.2.1.1: the registrar's default
+			}
+			switch {
+			case t.req.expires == 0 || exp == 0:
+				delete(a.registered, k) // de-registered
+			case len(a.registered) < maxOpenItems:
+				a.registered[k] = regSpan{from: m.Time, until: m.Time.Add(time.Duration(exp) * time.Second)}
 			}
 		}
 	}
 }
+
+// regSpan is when a user was registered at a registrar, as its 2xx said.
+type regSpan struct{ from, until time.Time }
 
 // Registration outcomes.
 const (
@@ -272,7 +285,11 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 			fault = catalog.FaultProvider
 		case fin.code == 483:
 			v["value"] = strconv.Itoa(last.req.maxForwards)
-			main = t.finding("too-many-hops", v, last.req.frame, fin.frame)
+			low := phrase("hops-loop")
+			if last.req.maxForwards >= 0 && last.req.maxForwards <= 10 {
+				low = phrase("hops-low-or-loop")
+			}
+			main = t.findingWith("too-many-hops", v, one("cause", low), last.req.frame, fin.frame)
 			fault = catalog.FaultProvider
 			if last.req.maxForwards >= 0 && last.req.maxForwards <= 5 {
 				fault = catalog.FaultLocal
@@ -362,6 +379,9 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 				out.Fault = string(res.Entry.Fault)
 			}
 		}
+		if d.final.code >= 300 {
+			out.Meaning = methodMeaning(d.method, d.final.code)
+		}
 	case d.first != nil && a.endOf(d.file).Sub(d.first.time) >= TimerF:
 		out.Outcome = "timeout"
 		out.Fault = string(catalog.FaultNetwork)
@@ -369,4 +389,37 @@ func (a *Analyzer) explainDialog(d *dlgState) *Dialog {
 		out.Outcome = "incomplete"
 	}
 	return out
+}
+
+// methodMeaning returns the phrase id that says what a failure answer
+// means for a method other than INVITE and REGISTER, or "" when the
+// code's general text fits. SUBSCRIBE is a status subscription (RFC 6665:
+// message waiting, RFC 3842; busy lamps, RFC 4235), PUBLISH a status
+// publication (RFC 3903), MESSAGE a text message (RFC 3428), OPTIONS a
+// check that the other side is up (RFC 3261 §11).
+func methodMeaning(method string, code int) string {
+	switch method {
+	case "SUBSCRIBE":
+		switch code {
+		case 404, 604:
+			return phrase("dialog-subscribe-unknown").Phrase
+		case 403:
+			return phrase("dialog-subscribe-forbidden").Phrase
+		case 480:
+			return phrase("dialog-subscribe-unavailable").Phrase
+		case 489:
+			return phrase("dialog-event-unsupported").Phrase
+		}
+		return phrase("dialog-subscribe-refused").Phrase
+	case "PUBLISH":
+		if code == 489 {
+			return phrase("dialog-event-unsupported").Phrase
+		}
+		return phrase("dialog-publish-refused").Phrase
+	case "MESSAGE":
+		return phrase("dialog-message-refused").Phrase
+	case "OPTIONS":
+		return phrase("dialog-options-refused").Phrase
+	}
+	return ""
 }

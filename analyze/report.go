@@ -224,7 +224,12 @@ type Dialog struct {
 	Reason      string    `json:"reason"`
 	Outcome     string    `json:"outcome"` // ok, failed, timeout, incomplete
 	Fault       string    `json:"fault"`
-	Frames      []int     `json:"frames"`
+	// Meaning is a phrase id (data/phrases.yaml) saying what the answer
+	// means for this method when that differs from the code's general
+	// meaning: a 404 to a SUBSCRIBE is no unknown number but no mailbox
+	// or line to watch (RFC 6665, RFC 3842). Empty when it does not.
+	Meaning string `json:"meaning,omitempty"`
+	Frames  []int  `json:"frames"`
 }
 
 // Metrics are the RFC 6076 end-to-end performance metrics over the input,

@@ -177,6 +177,8 @@ func LocalizeRegister(g *analyze.Register, lang catalog.Lang) *Register {
 func LocalizeDialog(d *analyze.Dialog, lang catalog.Lang) *Dialog {
 	ld := &Dialog{Dialog: d}
 	switch {
+	case d.Meaning != "":
+		ld.Summary = PhraseText(d.Meaning, nil, lang)
 	case d.FinalStatus != 0:
 		if res, err := catalog.Default().Resolve(d.FinalStatus); err == nil {
 			ld.Summary = res.Entry.Text(lang).Summary
