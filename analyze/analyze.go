@@ -132,6 +132,8 @@ type Analyzer struct {
 	seenAny   bool      // a message was analyzed
 	firstHeld bool      // the first message was held and decided
 	outlier   time.Time // the time of the last frame found to be an outlier
+
+	media *mediaState // RTP/RTCP streams (EnableMedia, AddMedia); nil when media is not read
 }
 
 // New returns an Analyzer.
@@ -538,6 +540,7 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 	}
 	for _, c := range ready {
 		call := a.explainCall(c, rm)
+		a.attachMedia(c, call, rm)
 		if c.linkedUp != nil {
 			call.Linked = append(call.Linked, c.linkedUp.callID)
 			call.LegOf = c.linkedUp.callID
@@ -745,6 +748,7 @@ func (a *Analyzer) Finish() *Report {
 	a.rep.Integrity = a.integrity
 	a.rep.Hosts = a.hostList(rm)
 	a.rep.Metrics = a.metrics.result()
+	a.rep.Media = a.mediaList()
 	a.rep.Findings = a.inputFindings()
 	if a.rep.Findings == nil {
 		a.rep.Findings = []Finding{}

@@ -90,6 +90,9 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 	} else {
 		c.addResponse(m, retrans)
 	}
+	if m.SDP != nil && !retrans {
+		a.noteSDP(c, m)
+	}
 }
 
 func (c *callState) addRequest(m Message, retrans bool) {

@@ -172,15 +172,12 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	if n, ok := m.ContentLength(); ok {
 		out.ContentLength = n
 	}
-	// The analyzer reads the offers in requests (codecs, NAT, T.38); of a
-	// response it only needs to know that it carried SDP, which saves
-	// decoding half the session descriptions of a capture.
+	// Offers in requests give codecs, NAT and T.38; answers in responses
+	// tell the media analysis where each side expects RTP.
 	if body, ok := m.SDPBody(); ok {
 		out.HasSDP = true
-		if m.Request {
-			if s, err := sipmsg.ParseSDP(body); err == nil {
-				out.SDP = sdpOf(&s)
-			}
+		if s, err := sipmsg.ParseSDP(body); err == nil {
+			out.SDP = sdpOf(&s)
 		}
 	}
 	for _, w := range m.Warnings {
@@ -214,6 +211,24 @@ func sdpOf(s *sipmsg.SDP) *SDP {
 				}
 			}
 			md.Codecs = append(md.Codecs, name)
+			if pt, err := strconv.Atoi(f); err == nil && pt >= 0 && pt < 128 {
+				p := Payload{PT: pt, Encoding: name}
+				if rm, ok := m.RTPMap[pt]; ok {
+					p.ClockRate = rm.ClockRate
+				}
+				md.Payloads = append(md.Payloads, p)
+			}
+		}
+		for _, at := range m.Attributes {
+			switch {
+			case at.Name == "crypto":
+				md.Secure = "sdes"
+			case at.Name == "fingerprint" && md.Secure == "":
+				md.Secure = "dtls"
+			}
+		}
+		if md.Secure == "" && strings.Contains(m.Proto, "SAVP") {
+			md.Secure = "srtp"
 		}
 		out.Media = append(out.Media, md)
 	}

@@ -56,7 +56,7 @@ type Message struct {
 	ContentLength int  // declared; -1 when absent
 	BodyLen       int  // bytes actually present
 	HasSDP        bool // the message carries a session description
-	SDP           *SDP // the decoded offer or answer of a request (nil for responses)
+	SDP           *SDP // the decoded offer or answer
 
 	ParseWarnings []string // what the tolerant parser found wrong
 }
@@ -95,6 +95,20 @@ type Media struct {
 	Addr      string   // media-level c= address, or the session one
 	Codecs    []string // encoding names, e.g. PCMU, PCMA, G722, telephone-event, t38
 	Direction string   // sendrecv, sendonly, recvonly, inactive
+	// Payloads maps the payload types of an RTP m= line to their
+	// encodings and clock rates (a=rtpmap, RFC 8866 §6.6; static types
+	// from RFC 3551 §6), for the media analysis.
+	Payloads []Payload
+	// Secure is "sdes" for a=crypto (RFC 4568), "dtls" for a=fingerprint
+	// (RFC 5763), "" for plain RTP.
+	Secure string
+}
+
+// Payload is one payload type of an m= line.
+type Payload struct {
+	PT        int
+	Encoding  string
+	ClockRate int
 }
 
 func (m *Message) topVia() (Via, bool) {

@@ -10,17 +10,18 @@ const SchemaVersion = 2
 // Report is the result of an analysis: one model that the report package
 // renders as text, JSON, CSV and HTML.
 type Report struct {
-	SchemaVersion int         `json:"schema_version"`
-	Lang          string      `json:"lang"`
-	Inputs        []Input     `json:"inputs"`
-	Summary       Summary     `json:"summary"`
-	Calls         []*Call     `json:"calls"`
-	Registrations []*Register `json:"registrations"`
-	Dialogs       []*Dialog   `json:"dialogs"`  // non-INVITE exchanges: OPTIONS, SUBSCRIBE/NOTIFY, MESSAGE, REFER, ...
-	Findings      []Finding   `json:"findings"` // about the whole input (capture gaps, packet loss)
-	Metrics       Metrics     `json:"metrics"`
-	Integrity     Integrity   `json:"integrity"`
-	Hosts         []Host      `json:"hosts"`
+	SchemaVersion int            `json:"schema_version"`
+	Lang          string         `json:"lang"`
+	Inputs        []Input        `json:"inputs"`
+	Summary       Summary        `json:"summary"`
+	Calls         []*Call        `json:"calls"`
+	Registrations []*Register    `json:"registrations"`
+	Dialogs       []*Dialog      `json:"dialogs"`  // non-INVITE exchanges: OPTIONS, SUBSCRIBE/NOTIFY, MESSAGE, REFER, ...
+	Findings      []Finding      `json:"findings"` // about the whole input (capture gaps, packet loss)
+	Media         []*MediaStream `json:"media"`    // every RTP stream found, whether a call claims it or not
+	Metrics       Metrics        `json:"metrics"`
+	Integrity     Integrity      `json:"integrity"`
+	Hosts         []Host         `json:"hosts"`
 }
 
 // Input is one file that was read.
@@ -143,6 +144,8 @@ type Call struct {
 	// several phones (RFC 3261 §13.2.2.4); 199 ends one of them (RFC 6228).
 	EarlyDialogs int        `json:"early_dialogs"`
 	Findings     []Finding  `json:"findings"` // the first is the diagnosis, unless the call was answered
+	Audio        *Audio         `json:"audio,omitempty"` // the media verdict, when media was read and the call had SDP
+	Media        []*MediaStream `json:"media,omitempty"` // the call's RTP streams
 	Reasons      []Decoded  `json:"reasons,omitempty"`
 	Warnings     []Decoded  `json:"warnings,omitempty"`
 	Linked       []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
@@ -267,9 +270,18 @@ type Distribution struct {
 }
 
 // Diagnosis returns the finding that explains the call's outcome: the
-// first finding, for every call that was not answered.
+// first finding, for every call that was not answered, and for an answered
+// call whose audio failed (one-way audio, none at all).
 func (c *Call) Diagnosis() (Finding, bool) {
-	if c.Outcome == OutcomeAnswered || len(c.Findings) == 0 {
+	if len(c.Findings) == 0 {
+		return Finding{}, false
+	}
+	if c.Outcome == OutcomeAnswered {
+		// An answered call has a diagnosis only when its audio failed:
+		// the media analysis then puts that finding first.
+		if f := c.Findings[0]; f.Severity == "error" && IsMediaFinding(f.ID) {
+			return f, true
+		}
 		return Finding{}, false
 	}
 	return c.Findings[0], true

@@ -10,7 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-//go:embed data/findings.yaml data/phrases.yaml
+//go:embed data/findings.yaml data/phrases.yaml data/media.yaml data/media_phrases.yaml
 var findingsFS embed.FS
 
 // FindingText is the entry of one finding id in data/findings.yaml: its
@@ -52,31 +52,36 @@ func decodeList[T any](name string, list *[]T) error {
 }
 
 var findingTexts = sync.OnceValues(func() (map[string]FindingText, error) {
-	var list []FindingText
-	if err := decodeList("data/findings.yaml", &list); err != nil {
-		return nil, err
-	}
-	m := make(map[string]FindingText, len(list))
-	for _, f := range list {
-		if _, dup := m[f.ID]; dup {
-			return nil, fmt.Errorf("analyze: data/findings.yaml: id %q twice", f.ID)
+	m := map[string]FindingText{}
+	// The media findings (RTP, RTCP) are kept in a file of their own.
+	for _, name := range []string{"data/findings.yaml", "data/media.yaml"} {
+		var list []FindingText
+		if err := decodeList(name, &list); err != nil {
+			return nil, err
 		}
-		m[f.ID] = f
+		for _, f := range list {
+			if _, dup := m[f.ID]; dup {
+				return nil, fmt.Errorf("analyze: %s: id %q twice", name, f.ID)
+			}
+			m[f.ID] = f
+		}
 	}
 	return m, nil
 })
 
 var phrases = sync.OnceValues(func() (map[string]Phrase, error) {
-	var list []Phrase
-	if err := decodeList("data/phrases.yaml", &list); err != nil {
-		return nil, err
-	}
-	m := make(map[string]Phrase, len(list))
-	for _, p := range list {
-		if _, dup := m[p.ID]; dup {
-			return nil, fmt.Errorf("analyze: data/phrases.yaml: id %q twice", p.ID)
+	m := map[string]Phrase{}
+	for _, name := range []string{"data/phrases.yaml", "data/media_phrases.yaml"} {
+		var list []Phrase
+		if err := decodeList(name, &list); err != nil {
+			return nil, err
 		}
-		m[p.ID] = p
+		for _, p := range list {
+			if _, dup := m[p.ID]; dup {
+				return nil, fmt.Errorf("analyze: %s: id %q twice", name, p.ID)
+			}
+			m[p.ID] = p
+		}
 	}
 	return m, nil
 })

@@ -33,6 +33,10 @@ type Packet struct {
 	// "" when plain.
 	Encap   string
 	Payload []byte // exactly one SIP message (framed); valid until the next call to Next
+	// Media marks a UDP datagram that is no SIP but starts like RTP or
+	// RTCP (version 2, RFC 3550 §5.1, §6.4); Payload is then the whole
+	// datagram. Only returned after SetMedia(true).
+	Media bool
 }
 
 // Integrity counts what the reader saw besides the SIP messages it returned,
@@ -155,6 +159,8 @@ type Reader struct {
 	arena  []byte // payload storage for out
 	err    error  // returned once out is drained
 	ended  bool
+
+	media bool // hand on RTP/RTCP-looking datagrams (SetMedia)
 
 	frags   fragTable
 	streams streamTable
@@ -328,6 +334,11 @@ func OpenFile(path string) (*Reader, error) {
 	return rd, nil
 }
 
+// SetMedia makes Next also return the UDP datagrams that look like RTP or
+// RTCP, as packets with Media set, so that a media analysis can run in the
+// same pass. They are not counted as SIP: Integrity keeps them as NonSIP.
+func (r *Reader) SetMedia(on bool) { r.media = on }
+
 // Format names the detected input format: "pcap", "pcapng", "hep" or
 // "log:<kind>".
 func (r *Reader) Format() string { return r.format }
@@ -451,6 +462,16 @@ func (r *Reader) emit(src, dst netip.AddrPort, transport string, payload []byte)
 	})
 	r.integ.SIPMessages++
 	r.cur.sip = true
+}
+
+// emitMedia queues a datagram that looks like RTP or RTCP.
+func (r *Reader) emitMedia(src, dst netip.AddrPort, payload []byte) {
+	start := len(r.arena)
+	r.arena = append(r.arena, payload...)
+	r.out = append(r.out, Packet{
+		File: r.name, Frame: r.frame, Time: r.cur.time, Src: src, Dst: dst, Transport: "udp",
+		Encap: r.cur.encap, Payload: r.arena[start:len(r.arena):len(r.arena)], Media: true,
+	})
 }
 
 // setEncap records the outermost tunnel of the current frame.

@@ -538,6 +538,12 @@ func (r *Reader) datagram(src, dst netip.AddrPort, transport string, p []byte) {
 			return
 		}
 	}
+	// RTP and RTCP start with version 2 in the top bits (RFC 3550 §5.1),
+	// which no SIP start line, keep-alive or STUN message does.
+	if r.media && transport == "udp" && len(p) >= 8 && p[0]>>6 == 2 {
+		r.emitMedia(src, dst, p)
+		return
+	}
 	m := trimKeepAlive(p)
 	if len(m) == 0 {
 		return

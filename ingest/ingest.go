@@ -46,6 +46,10 @@ type Options struct {
 	// MaxInflated bounds the bytes inflated from a gzip-compressed input
 	// (capture.OpenOptions); zero means no limit.
 	MaxInflated int64
+	// Media also reads the UDP datagrams that look like RTP or RTCP (see
+	// capture.Reader.SetMedia) and hands them to the analyzer, for the
+	// media analysis; Each passes them to its fn with a nil message.
+	Media bool
 }
 
 // Result is what the inputs held besides their messages.
@@ -90,7 +94,8 @@ type source struct {
 
 // Each reads the inputs and calls fn with each SIP message in time order
 // across the inputs (a merge on capture time; within one input its own
-// order is kept). The packet's payload and the message are valid only
+// order is kept); with Options.Media also with each RTP/RTCP datagram,
+// and a nil message. The packet's payload and the message are valid only
 // during the call. Errors: *OpenError before anything is read,
 // *DamagedError after everything readable was handed on.
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
@@ -106,6 +111,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		if err != nil {
 			return res, &OpenError{Name: in.Name, Err: err}
 		}
+		rd.SetMedia(opt.Media)
 		srcs = append(srcs, &source{name: in.Name, rd: rd})
 	}
 	for _, s := range srcs {
@@ -121,6 +127,11 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		}
 		if best == nil {
 			break
+		}
+		if best.pkt.Media {
+			fn(best.pkt, nil)
+			best.advance()
+			continue
 		}
 		if opt.OnMessage != nil {
 			opt.OnMessage()
@@ -177,33 +188,68 @@ func (s *source) advance() {
 // the messages to add, in order, on the calling goroutine, so that decoding
 // and analysis run side by side. It returns what Each returns.
 func Messages(ins []Input, opt Options, add func(analyze.Message)) (Result, error) {
-	const batch = 256
+	return MessagesAndMedia(ins, opt, add, nil)
+}
+
+// batch carries messages and media datagrams from the reading goroutine,
+// with their order across both.
+type batch struct {
+	msgs  []analyze.Message
+	media []analyze.MediaPacket
+	order []bool // true: the next item is media
+	arena []byte // media payloads
+}
+
+// MessagesAndMedia is Messages that also hands each RTP/RTCP datagram to
+// addMedia (when Options.Media is set and addMedia is not nil), in capture
+// order with the messages.
+func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMedia func(analyze.MediaPacket)) (Result, error) {
+	const size = 256
 	type done struct {
 		res Result
 		err error
 	}
-	batches := make(chan []analyze.Message, 8)
+	if addMedia == nil {
+		opt.Media = false
+	}
+	batches := make(chan *batch, 8)
 	finished := make(chan done, 1)
 	go func() {
-		buf := make([]analyze.Message, 0, batch)
+		b := &batch{msgs: make([]analyze.Message, 0, size)}
 		var intern analyze.Interner
 		res, err := Each(ins, opt, func(p capture.Packet, m *sipmsg.Message) {
-			meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
-			buf = append(buf, analyze.FromSIPInterned(meta, m, &intern))
-			if len(buf) == batch {
-				batches <- buf
-				buf = make([]analyze.Message, 0, batch)
+			if m == nil {
+				start := len(b.arena)
+				b.arena = append(b.arena, p.Payload...)
+				b.media = append(b.media, analyze.MediaPacket{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst,
+					Data: b.arena[start:len(b.arena):len(b.arena)], ICMP: p.Encap == "icmp"})
+				b.order = append(b.order, true)
+			} else {
+				meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
+				b.msgs = append(b.msgs, analyze.FromSIPInterned(meta, m, &intern))
+				b.order = append(b.order, false)
+			}
+			if len(b.order) == size {
+				batches <- b
+				b = &batch{msgs: make([]analyze.Message, 0, size)}
 			}
 		})
-		if len(buf) > 0 {
-			batches <- buf
+		if len(b.order) > 0 {
+			batches <- b
 		}
 		close(batches)
 		finished <- done{res, err}
 	}()
 	for b := range batches {
-		for i := range b {
-			add(b[i])
+		mi, di := 0, 0
+		for _, media := range b.order {
+			if media {
+				addMedia(b.media[di])
+				di++
+			} else {
+				add(b.msgs[mi])
+				mi++
+			}
 		}
 	}
 	d := <-finished
@@ -214,7 +260,10 @@ func Messages(ins []Input, opt Options, add func(analyze.Message)) (Result, erro
 // the end of the capture) and returns the error of Messages; it does not
 // call Finish.
 func Feed(a *analyze.Analyzer, ins []Input, opt Options) error {
-	res, err := Messages(ins, opt, a.Add)
+	if opt.Media {
+		a.EnableMedia()
+	}
+	res, err := MessagesAndMedia(ins, opt, a.Add, a.AddMedia)
 	var oe *OpenError
 	if errors.As(err, &oe) {
 		return err

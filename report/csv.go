@@ -18,6 +18,7 @@ var CSVHeader = []string{
 	"call_id", "start", "end", "caller", "callee", "from", "to", "src", "dst",
 	"direction", "final_status", "reason", "registered_reason", "outcome", "fault",
 	"main_finding", "duration_ms", "post_dial_delay_ms", "ended_by", "summary", "frames",
+	"audio", "worst_mos", "worst_loss_percent", "worst_max_jitter_ms", "worst_direction",
 }
 
 // csvTime is RFC 3339 with milliseconds, always in UTC.
@@ -50,6 +51,7 @@ func CSV(w io.Writer, r *analyze.Report) error {
 			c.Direction, strconv.Itoa(c.FinalStatus), c.Reason, c.Registered, c.Outcome, c.Fault,
 			main, strconv.FormatInt(c.DurationMS, 10), strconv.FormatInt(c.PDDMS, 10), c.EndedBy, LocalizeCall(c, catalog.Lang(r.Lang)).Summary,
 			strings.Join(frames, " "))
+		row = append(row, audioColumns(c.Audio)...)
 		for i := range row {
 			row[i] = cellSafe(row[i])
 		}
@@ -97,4 +99,19 @@ func plainNumber(s string) bool {
 		}
 	}
 	return true
+}
+
+// audioColumns are the media verdict and the worst direction's figures
+// (analyze.Audio), empty when the call had no media to judge.
+func audioColumns(a *analyze.Audio) []string {
+	if a == nil {
+		return []string{"", "", "", "", ""}
+	}
+	f := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	return []string{a.Verdict, f(a.WorstMOS), f(a.WorstLossPercent), f(a.WorstJitterMS), a.WorstDirection}
 }

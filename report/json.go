@@ -151,7 +151,7 @@ func (s *JSONStream) Close(r *analyze.Report) error {
 		name string
 		v    any
 	}{
-		{"inputs", r.Inputs}, {"summary", r.Summary}, {"findings", lr.Findings},
+		{"inputs", r.Inputs}, {"summary", r.Summary}, {"findings", lr.Findings}, {"media", mediaOrEmpty(r.Media)},
 		{"metrics", r.Metrics}, {"integrity", r.Integrity}, {"hosts", lr.Hosts},
 	}
 	for _, f := range rest {
@@ -176,4 +176,12 @@ func (s *JSONStream) copySpool(sp Spool) {
 		}
 	}
 	_, s.err = io.Copy(s.w, sp)
+}
+
+// mediaOrEmpty keeps the media array present (as []) when no RTP was found.
+func mediaOrEmpty(m []*analyze.MediaStream) []*analyze.MediaStream {
+	if m == nil {
+		return []*analyze.MediaStream{}
+	}
+	return m
 }

@@ -109,6 +109,13 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 		lc.Warnings = append(lc.Warnings, Decoded{Decoded: d, Meaning: WarningMeaning(d.Value, lang)})
 	}
 	if c.Outcome == analyze.OutcomeAnswered {
+		if main, ok := c.Diagnosis(); ok {
+			// The audio failed: that is what the call is about.
+			lc.Explanation = lc.Findings[0].Text
+			lc.Summary = firstSentence(lc.Explanation)
+			lc.Advice = nonNil(findingAdvice(main.ID, lang))
+			return lc
+		}
 		lc.Summary = PhraseText("call-answered", nil, lang)
 		lc.Explanation = lc.Summary
 		return lc
@@ -292,7 +299,7 @@ func joinParts(ps []analyze.Part, lang catalog.Lang) string {
 // localValue shows a value as a reader of lang expects it: seconds with
 // the decimal comma in Dutch.
 func localValue(name, v string, lang catalog.Lang) string {
-	if name == "secs" && lang == catalog.Dutch {
+	if (name == "secs" || mediaDecimal[name]) && lang == catalog.Dutch {
 		return strings.Replace(v, ".", ",", 1)
 	}
 	return v

@@ -184,6 +184,9 @@ func writeCall(w io.Writer, p paint, c *Call, o TextOptions, l map[string]string
 	if c.DurationMS > 0 {
 		kv = append(kv, [2]string{l["duration"], numbers{o.Lang}.ms(float64(c.DurationMS))})
 	}
+	if c.Audio != nil {
+		kv = append(kv, [2]string{"Audio", AudioText(c.Audio, o.Lang)})
+	}
 	writeKV(w, p, kv)
 	if c.Explanation != "" {
 		fmt.Fprintln(w)
@@ -194,7 +197,8 @@ func writeCall(w io.Writer, p paint, c *Call, o TextOptions, l map[string]string
 		fmt.Fprintf(w, "  %s\n", p.bold(fmt.Sprintf(l["about"], c.FinalStatus, c.Registered)))
 		fmt.Fprintln(w, p.dim(wrapText(c.Background, "  ", o.Width-2)))
 	}
-	if len(c.Advice) > 0 && c.Outcome != analyze.OutcomeAnswered {
+	_, diagnosed := c.Diagnosis()
+	if len(c.Advice) > 0 && (c.Outcome != analyze.OutcomeAnswered || diagnosed) {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "  %s\n", p.bold(l["what to do"]))
 		for i, a := range c.Advice {
@@ -202,7 +206,7 @@ func writeCall(w io.Writer, p paint, c *Call, o TextOptions, l map[string]string
 		}
 	}
 	extra := c.Findings
-	if len(extra) > 0 && (c.Outcome != analyze.OutcomeAnswered) {
+	if diagnosed {
 		extra = extra[1:]
 	}
 	if len(extra) > 0 {
@@ -212,7 +216,7 @@ func writeCall(w io.Writer, p paint, c *Call, o TextOptions, l map[string]string
 			writeFinding(w, p, f, o.Width)
 		}
 	}
-	if len(c.Findings) > 0 && c.Outcome != analyze.OutcomeAnswered {
+	if diagnosed {
 		fmt.Fprintf(w, "  %s %s\n", p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
 	}
 }

@@ -29,7 +29,7 @@ func analyzeUpload(name string, r io.Reader, opt analyze.Options, maxInflated in
 	if opt.Lang == "" {
 		opt.Lang = catalog.English
 	}
-	return ingest.Analyze([]ingest.Input{{Name: name, R: r}}, ingest.Options{MaxInflated: maxInflated}, opt)
+	return ingest.Analyze([]ingest.Input{{Name: name, R: r}}, ingest.Options{MaxInflated: maxInflated, Media: true}, opt)
 }
 
 // analyzeForStore is analyzeUpload that also keeps each call's SIP

@@ -41,5 +41,7 @@ func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]ana
 // ingest.Feed.
 func feed(a *analyze.Analyzer, files []string, prog *progress) error {
 	defer prog.done()
-	return cliError(ingest.Feed(a, ingest.Files(files...), prog.options()))
+	opt := prog.options()
+	opt.Media = true // RTP and RTCP give each call its audio verdict
+	return cliError(ingest.Feed(a, ingest.Files(files...), opt))
 }
