@@ -142,17 +142,17 @@ type Call struct {
 	// EarlyDialogs counts the early dialogs (distinct To tags in
 	// provisional answers): more than one means the call was forked to
 	// several phones (RFC 3261 §13.2.2.4); 199 ends one of them (RFC 6228).
-	EarlyDialogs int        `json:"early_dialogs"`
-	Findings     []Finding  `json:"findings"` // the first is the diagnosis, unless the call was answered
+	EarlyDialogs int            `json:"early_dialogs"`
+	Findings     []Finding      `json:"findings"`        // the first is the diagnosis, unless the call was answered
 	Audio        *Audio         `json:"audio,omitempty"` // the media verdict, when media was read and the call had SDP
 	Media        []*MediaStream `json:"media,omitempty"` // the call's RTP streams
-	Reasons      []Decoded  `json:"reasons,omitempty"`
-	Warnings     []Decoded  `json:"warnings,omitempty"`
-	Linked       []string   `json:"linked,omitempty"` // Call-IDs of the same call at other hops
-	LegOf        string     `json:"leg_of,omitempty"` // the Call-ID of the leg this one continues (a B2BUA's outgoing leg)
-	Frames       []int      `json:"frames"`
-	Messages     []Exchange `json:"messages"`
-	File         string     `json:"file,omitempty"`
+	Reasons      []Decoded      `json:"reasons,omitempty"`
+	Warnings     []Decoded      `json:"warnings,omitempty"`
+	Linked       []string       `json:"linked,omitempty"` // Call-IDs of the same call at other hops
+	LegOf        string         `json:"leg_of,omitempty"` // the Call-ID of the leg this one continues (a B2BUA's outgoing leg)
+	Frames       []int          `json:"frames"`
+	Messages     []Exchange     `json:"messages"`
+	File         string         `json:"file,omitempty"`
 }
 
 // CallTimes are the moments of a call, from capture timestamps.
