@@ -144,3 +144,15 @@ func TestParseRetention(t *testing.T) {
 		t.Error("parseRetention(week): no error")
 	}
 }
+
+// TestServeZone: the web UI names the zone as TZ gives it.
+func TestServeZone(t *testing.T) {
+	if _, err := time.LoadLocation("Europe/Amsterdam"); err != nil {
+		t.Skip("no zoneinfo:", err)
+	}
+	for _, tz := range []string{"Europe/Amsterdam", ":Europe/Amsterdam"} {
+		if got := serveZone(func(k string) string { return map[string]string{"TZ": tz}[k] }).String(); got != "Europe/Amsterdam" {
+			t.Errorf("TZ=%s: %s", tz, got)
+		}
+	}
+}
