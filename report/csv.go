@@ -78,6 +78,9 @@ func cellSafe(s string) string {
 	if s == "" {
 		return s
 	}
+	// A spreadsheet is no terminal, but the CSV is often looked at with
+	// cat or less first.
+	s = Escape(s)
 	switch s[0] {
 	case '=', '@', '\t', '\r':
 		return "'" + s

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -34,6 +33,7 @@ const (
 // Every string comes from SIP headers; control characters are dropped so
 // that a crafted header cannot move the cursor or change the terminal.
 func Flow(w io.Writer, c *analyze.Call, width int) error {
+	w = safeWriter{w} // every field, not only those escaped below
 	if width <= 0 {
 		width = 100
 	}
@@ -194,24 +194,5 @@ func cut(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// termSafe drops control characters (ESC, CR, BEL, ...) and the Unicode
-// bidi overrides, which a sender could use to rewrite what the terminal
-// shows.
-func termSafe(s string) string {
-	clean := true
-	for _, r := range s {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			return -1
-		}
-		return r
-	}, s)
-}
+// termSafe escapes control characters and bidi overrides (see Escape).
+func termSafe(s string) string { return Escape(s) }

@@ -23,7 +23,11 @@ type TextOptions struct {
 
 // Text writes r for a person: a summary with the metrics, then one block
 // per failed call and registration.
+//
+// Every byte goes through a writer that escapes control characters (see
+// Escape): the report quotes what senders wrote.
 func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
+	w = safeWriter{w}
 	r := Localize(ar, o.Lang)
 	if o.Width <= 0 {
 		o.Width = 80

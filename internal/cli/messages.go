@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/report"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -83,7 +84,7 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 			start = strconv.Itoa(j.Status) + " " + j.Reason
 		}
 		_, werr = fmt.Fprintf(stdout, "%6d  %s  %-21s → %-21s %-4s  %-40s  %s  %s\n", j.Frame, p.Time.UTC().Format("2006-01-02 15:04:05.000000"),
-			j.Src, j.Dst, j.Transport, truncate(start, 40), j.CallID, j.CSeq)
+			j.Src, j.Dst, j.Transport, truncate(report.Escape(start), 40), report.Escape(j.CallID), report.Escape(j.CSeq))
 	})
 	var ue *UsageError
 	if errors.As(err, &ue) {
