@@ -12,8 +12,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/store"
@@ -33,8 +37,10 @@ type HandlerOptions struct {
 	// password of HTTP basic authentication (any user name).
 	AuthToken string
 	// AuthUsers, when set, are the users of HTTP basic authentication:
-	// name to the SHA-256 of the password.
-	AuthUsers map[string][sha256.Size]byte
+	// name to the bcrypt hash of the password (ReadUsersFile).
+	AuthUsers map[string][]byte
+	// SecureCookies marks cookies Secure: set when serving over HTTPS.
+	SecureCookies bool
 	// Collector, when set, is shown in /healthz.
 	Collector *Collector
 	// Location is the time zone pages show times in and search forms
@@ -46,11 +52,14 @@ type HandlerOptions struct {
 // HasAuth reports whether the options require authentication.
 func (o HandlerOptions) HasAuth() bool { return o.AuthToken != "" || len(o.AuthUsers) > 0 }
 
-// ReadUsersFile reads a basic-auth users file: one "name:sha256-hex" a
-// line (the hex SHA-256 of the password, as `printf %s PASSWORD |
-// sha256sum` prints it); empty lines and lines starting with # are skipped.
-func ReadUsersFile(r io.Reader) (map[string][sha256.Size]byte, error) {
-	users := map[string][sha256.Size]byte{}
+// ReadUsersFile reads a basic-auth users file: one "name:hash" a line,
+// the hash a bcrypt one ($2a$, $2b$ or $2y$, as `sipcause passwd` and
+// `htpasswd -B` write it); empty lines and lines starting with # are
+// skipped. A name given twice is refused rather than the last winning, and
+// so are unsalted SHA-256 hashes, which a leaked file gives away at GPU
+// speed.
+func ReadUsersFile(r io.Reader) (map[string][]byte, error) {
+	users := map[string][]byte{}
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -58,11 +67,20 @@ func ReadUsersFile(r io.Reader) (map[string][sha256.Size]byte, error) {
 			continue
 		}
 		name, h, ok := strings.Cut(line, ":")
-		b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(h), "sha256:"))
-		if !ok || name == "" || err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("server: users file line %d: want name:sha256-hex", n)
+		h = strings.TrimSpace(h)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("server: users file line %d: want name:bcrypt-hash", n)
 		}
-		users[name] = [sha256.Size]byte(b)
+		if _, dup := users[name]; dup {
+			return nil, fmt.Errorf("server: users file line %d: user %q given twice", n, name)
+		}
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			if _, herr := hex.DecodeString(strings.TrimPrefix(h, "sha256:")); herr == nil {
+				return nil, fmt.Errorf("server: users file line %d: an unsalted SHA-256 hash is no longer accepted: make a bcrypt one with `sipcause passwd %s`", n, name)
+			}
+			return nil, fmt.Errorf("server: users file line %d: want name:bcrypt-hash (from `sipcause passwd`): %v", n, err)
+		}
+		users[name] = []byte(h)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -72,6 +90,18 @@ func ReadUsersFile(r io.Reader) (map[string][sha256.Size]byte, error) {
 	}
 	return users, nil
 }
+
+// HashPassword returns the bcrypt hash of a password for a users file.
+func HashPassword(password []byte) ([]byte, error) {
+	if len(password) == 0 {
+		return nil, errors.New("server: empty password")
+	}
+	return bcrypt.GenerateFromPassword(password, PasswordCost)
+}
+
+// PasswordCost is the bcrypt cost of new hashes: about a quarter of a
+// second a guess on one core.
+const PasswordCost = 12
 
 // CheckBind refuses to serve on an address other machines can reach
 // without authentication.
@@ -111,6 +141,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	cop     *http.CrossOriginProtection
 	slots   chan struct{} // one per upload being analyzed
+	logins  *loginCache
 }
 
 // NewHandler returns the UI and API over st.
@@ -128,7 +159,7 @@ func NewHandler(opt HandlerOptions, st store.Store, m *Metrics) *Handler {
 		opt.Location = time.Local
 	}
 	h := &Handler{opt: opt, st: st, metrics: m, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
-		slots: make(chan struct{}, opt.UploadSlots)}
+		slots: make(chan struct{}, opt.UploadSlots), logins: newLoginCache()}
 	h.routes()
 	return h
 }
@@ -174,22 +205,65 @@ func (h *Handler) authorized(r *http.Request) bool {
 		return true
 	}
 	if want, ok := h.opt.AuthUsers[user]; ok {
-		got := sha256.Sum256([]byte(pass))
-		return subtle.ConstantTimeCompare(got[:], want[:]) == 1
+		return h.logins.check(user, pass, want)
 	}
 	return false
 }
 
+// loginCache remembers recent successful basic-auth logins, so that a
+// browser sending its credentials with every request costs one bcrypt
+// comparison, not one per request; and lets only one comparison run at a
+// time, so failed guesses use at most one core and are slow.
+type loginCache struct {
+	mu   sync.Mutex
+	ok   map[[sha256.Size]byte]time.Time // hash of user, password and hash to when it was checked
+	slot chan struct{}
+}
+
+const (
+	loginCacheTTL  = 5 * time.Minute
+	loginCacheSize = 1024
+)
+
+func newLoginCache() *loginCache {
+	return &loginCache{ok: map[[sha256.Size]byte]time.Time{}, slot: make(chan struct{}, 1)}
+}
+
+func (c *loginCache) check(user, pass string, hash []byte) bool {
+	// The key covers the stored hash too: a changed users file (a new
+	// Handler) never matches an old entry.
+	k := sha256.Sum256([]byte(user + "\x00" + pass + "\x00" + string(hash)))
+	c.mu.Lock()
+	at, hit := c.ok[k]
+	c.mu.Unlock()
+	if hit && time.Since(at) < loginCacheTTL {
+		return true
+	}
+	c.slot <- struct{}{}
+	err := bcrypt.CompareHashAndPassword(hash, []byte(pass))
+	<-c.slot
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	if len(c.ok) >= loginCacheSize {
+		clear(c.ok)
+	}
+	c.ok[k] = time.Now()
+	c.mu.Unlock()
+	return true
+}
+
 // csrfToken returns the session's CSRF token, setting the cookie on the
 // first visit. Forms carry it back in a hidden field (double submit).
-func csrfToken(w http.ResponseWriter, r *http.Request) string {
+func csrfToken(w http.ResponseWriter, r *http.Request, secure bool) string {
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 32 {
 		return c.Value
 	}
 	b := make([]byte, 16)
 	rand.Read(b)
 	tok := hex.EncodeToString(b)
-	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: csrfCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure})
 	return tok
 }
 
@@ -207,7 +281,10 @@ func csrfOK(r *http.Request) bool {
 func (h *Handler) language(w http.ResponseWriter, r *http.Request) catalog.Lang {
 	if q := r.URL.Query().Get("lang"); q != "" {
 		if l, err := catalog.ParseLang(q); err == nil {
-			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+			// Set once, however often a request asks for its language.
+			if !slices.ContainsFunc(w.Header().Values("Set-Cookie"), func(v string) bool { return strings.HasPrefix(v, langCookie+"=") }) {
+				http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: h.opt.SecureCookies})
+			}
 			return l
 		}
 	}

@@ -60,7 +60,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	q := r.URL.Query()
 	q.Set("lang", string(other))
 	p := page{L: labelsFor(lang), Lang: string(lang), OtherLang: string(other), OtherURL: r.URL.Path + "?" + q.Encode(),
-		CSRF: csrfToken(w, r), Nav: name, Title: title, Data: data,
+		CSRF: csrfToken(w, r, h.opt.SecureCookies), Nav: name, Title: title, Data: data,
 		Zone: fmt.Sprintf(labelsFor(lang)["times_in"], zoneName(h.opt.Location, time.Now()))}
 	var buf bytes.Buffer
 	if err := pages[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {

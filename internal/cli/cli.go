@@ -111,6 +111,8 @@ func run(args []string, env Env) error {
 		return runFlow(rest, env)
 	case "serve":
 		return runServe(rest, env)
+	case "passwd":
+		return runPasswd(rest, env)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			if _, ok := synopses[rest[0]]; ok {
@@ -161,6 +163,7 @@ var synopses = map[string]string{
 	"code":     "sipcause code [flags] ARG...\n\nExplains status codes (486), status lines (SIP/2.0 486 Busy Here),\nReason values (Q.850;cause=17) and Warning values (399 host \"text\").",
 	"codes":    "sipcause codes [flags]\n\nLists every registered SIP response code.",
 	"serve":    "sipcause serve [flags]\n\nRuns the web UI, the JSON API and the HEP/SIP collector, storing calls in SQLite.",
+	"passwd":   "sipcause passwd NAME\n\nReads a password (asked twice on a terminal, else the first line of standard input)\nand prints NAME:bcrypt-hash, a line for the file of serve --auth-users.",
 }
 
 func commandHelp(fs *flag.FlagSet) string {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,7 +46,9 @@ type ServeOptions struct {
 	Local                     []netip.Prefix
 	LocalHosts                []string
 	AuthToken                 string
-	AuthUsers                 string // file of name:sha256-hex lines
+	AuthTokenFile             string // file holding the token: it is then not in the process list
+	AuthUsers                 string // file of name:bcrypt-hash lines (sipcause passwd)
+	TLSCert, TLSKey           string // PEM files: serve the web UI and API over HTTPS
 	MaxUpload                 int64
 	QueueSize                 int
 	MaxOpenCalls              int
@@ -79,7 +82,10 @@ func runServe(args []string, env Env) error {
 	fs.BoolVar(&o.AllowDestructiveMigration, "allow-destructive-migration", false, "let a ClickHouse schema migration drop or rewrite data")
 	retention := fs.String("retention", "7d", "delete calls older than this (e.g. 36h, 7d; 0 keeps everything)")
 	fs.StringVar(&o.AuthToken, "auth-token", "", "require this token (Bearer, or as the basic-auth password)")
-	fs.StringVar(&o.AuthUsers, "auth-users", "", "basic-auth users file: name:sha256-hex-of-password lines")
+	fs.StringVar(&o.AuthTokenFile, "auth-token-file", "", "read the token from this file (then it is not visible in the process list)")
+	fs.StringVar(&o.AuthUsers, "auth-users", "", "basic-auth users file: name:bcrypt-hash lines, made with `sipcause passwd NAME`")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "certificate (PEM) to serve the web UI and API over HTTPS; with --tls-key")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "private key (PEM) for --tls-cert")
 	maxUpload := fs.String("max-upload", "64MiB", "largest capture accepted by upload")
 	maxMemory := fs.String("max-memory", "1GiB", "memory budget: raw messages, queues and uploads are bounded to parts of it")
 	fs.IntVar(&o.QueueSize, "queue", 65536, "messages buffered between the receivers and the analyzer")
@@ -190,7 +196,27 @@ func parseSize(s string) (int64, error) {
 // then stops them in order: no new HTTP requests, the collector finishes
 // what it received and writes it, the store is closed.
 func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
-	hopt := server.HandlerOptions{Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken,
+	if o.AuthTokenFile != "" {
+		if o.AuthToken != "" {
+			return usagef("serve: give --auth-token or --auth-token-file, not both")
+		}
+		b, err := os.ReadFile(o.AuthTokenFile)
+		if err != nil {
+			return usagef("serve: --auth-token-file: %v", err)
+		}
+		if o.AuthToken = strings.TrimSpace(string(b)); o.AuthToken == "" {
+			return usagef("serve: --auth-token-file %s is empty", o.AuthTokenFile)
+		}
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return usagef("serve: --tls-cert and --tls-key go together")
+	}
+	if o.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey); err != nil {
+			return usagef("serve: --tls-cert/--tls-key: %v", err)
+		}
+	}
+	hopt := server.HandlerOptions{SecureCookies: o.TLSCert != "", Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken,
 		Location: o.Location}
 	if o.AuthUsers != "" {
 		f, err := os.Open(o.AuthUsers)
@@ -244,9 +270,15 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	colDone := make(chan error, 1)
 	go func() { colDone <- col.Run(colCtx) }()
 	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Serve(l) }()
+	scheme := "http"
+	if o.TLSCert != "" {
+		scheme = "https"
+		go func() { httpDone <- hs.ServeTLS(l, o.TLSCert, o.TLSKey) }()
+	} else {
+		go func() { httpDone <- hs.Serve(l) }()
+	}
 
-	fmt.Fprintf(stderr, "sipcause: web UI on http://%s/", l.Addr())
+	fmt.Fprintf(stderr, "sipcause: web UI on %s://%s/", scheme, l.Addr())
 	if a := col.HEPAddr(); a != "" {
 		fmt.Fprintf(stderr, ", HEP on %s (UDP and TCP)", a)
 	}
