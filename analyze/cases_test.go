@@ -133,6 +133,13 @@ var caseVerdicts = []struct {
 	// phone of the group took the call.
 	{"487-elsewhere.log", []verdict{{id: "elsewhere-1@203.0.113.5", status: 487, outcome: OutcomeCancelled, fault: "none",
 		finding: "answered-elsewhere", never: []string{"request-failed"}}}},
+	// Q.850 causes from Asterisk's X-Asterisk-HangupCauseCode and from a
+	// FreeSWITCH Reason header decide over the generic SIP code.
+	{"q850-causes.log", []verdict{
+		{id: "q850-34@192.168.1.10", status: 503, outcome: OutcomeFailed, fault: "provider", finding: "no-circuit"},
+		{id: "q850-17@192.168.1.10", status: 480, outcome: OutcomeBusy, fault: "remote", finding: "busy"},
+		{id: "q850-19@192.168.1.10", status: 480, outcome: OutcomeNoAnswer, fault: "remote", finding: "no-answer"},
+		{id: "q850-1@192.168.1.10", status: 404, outcome: OutcomeRejected, fault: "remote", finding: "number-unknown"}}},
 	// Cisco CUBE: the registrar behind it is not there.
 	{"cube-registrar.log", []verdict{{id: "cube-registrar-1@192.168.1.10", status: 503, outcome: OutcomeFailed, fault: "provider", finding: "registrar-unavailable"}}},
 }

@@ -282,6 +282,28 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		v["value"] = fin.reason
 		return OutcomeFailed, t.finding(wp.Meaning, v, frames...), near
 	}
+	// A Q.850 cause on the answer (a Reason header, or Asterisk's own
+	// header) tells what the network behind a gateway saw, more precisely
+	// than a generic SIP code: RFC 3398 maps several causes onto one code.
+	if q := finalCause(fin); q != 0 && !incomingLocal && (code == 480 || code == 486 || code == 404 || code == 500 || code == 503 || code == 603) {
+		v["value"] = strconv.Itoa(q)
+		switch {
+		case q == 17:
+			return OutcomeBusy, t.finding("busy", v, frames...), catalog.FaultRemote
+		case (q == 18 || q == 19) && ringing:
+			v["secs"] = secs(waited)
+			return OutcomeNoAnswer, t.finding("no-answer", v, frames...), catalog.FaultRemote
+		case q == 18 || q == 19 || q == 20:
+			return OutcomeRejected, t.finding("callee-unavailable", v, frames...), catalog.FaultRemote
+		case q == 1 || q == 3 || q == 22:
+			v["to"] = call.Callee
+			return OutcomeRejected, t.finding("number-unknown", v, frames...), catalog.FaultRemote
+		case q == 34 || q == 42 || q == 47:
+			// No circuit or channel free: the trunk's limit of calls at
+			// once, or a congested route.
+			return OutcomeFailed, t.finding("no-circuit", v, frames...), near
+		}
+	}
 	switch {
 	case incomingLocal && (code == 404 || code == 484 || code == 480 || code == 410 || code == 604 || code == 503 || code == 403):
 		// An incoming call refused by your own PBX: its inbound routing
@@ -1070,4 +1092,21 @@ func answeredElsewhere(reasons []Decoded) bool {
 		}
 	}
 	return false
+}
+
+// finalCause returns the Q.850 cause a final answer carries in a Reason
+// header (RFC 3326), or 0.
+func finalCause(fin *respInfo) int {
+	for _, r := range fin.reasons {
+		rs, err := catalog.ParseReason(r)
+		if err != nil {
+			continue
+		}
+		for _, x := range rs {
+			if x.IsQ850() {
+				return x.Cause
+			}
+		}
+	}
+	return 0
 }

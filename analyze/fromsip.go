@@ -4,8 +4,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -142,6 +144,23 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 			out.Reasons = append(out.Reasons, string(v))
 		}
 	}
+	// Some servers carry the Q.850 cause in a header of their own; read it
+	// as the Reason header (RFC 3326) it stands for.
+	if len(out.Reasons) == 0 {
+		for _, h := range causeHeaders() {
+			v := m.Get(h.CodeHeader)
+			n := leadingInt(v)
+			if v == nil || n <= 0 || n > 127 {
+				continue
+			}
+			r := "Q.850;cause=" + strconv.Itoa(n)
+			if t := m.Get(h.TextHeader); h.TextHeader != "" && len(t) > 0 && len(t) <= 64 && !strings.ContainsAny(string(t), "\"\\\r\n") {
+				r += ";text=\"" + string(t) + "\""
+			}
+			out.Reasons = append(out.Reasons, r)
+			break
+		}
+	}
 	out.UserAgent = in.str(m.Get("User-Agent"))
 	out.Server = in.str(m.Get("Server"))
 	for _, h := range []string{"Authorization", "Proxy-Authorization"} {
@@ -261,3 +280,7 @@ func headerValues(m *sipmsg.Message, name string) func(func([]byte) bool) {
 	}
 	return m.All(name)
 }
+
+// causeHeaders are the catalog's Q.850 cause headers, read once: FromSIP
+// runs for every message.
+var causeHeaders = sync.OnceValue(func() []catalog.CauseHeader { return catalog.Default().CauseHeaders() })

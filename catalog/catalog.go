@@ -189,7 +189,20 @@ type Catalog struct {
 	warnings []WarnCode
 	byWarn   map[int]int
 	phrases  []WirePhrase
+	causeHdr []CauseHeader
 }
+
+// CauseHeader is a header in which a widespread server carries the Q.850
+// cause behind a SIP answer, as a Reason header (RFC 3326) would.
+type CauseHeader struct {
+	Server     string `yaml:"server"`
+	CodeHeader string `yaml:"code_header"` // holds the cause number
+	TextHeader string `yaml:"text_header"` // holds its name; may be empty
+	Source     string `yaml:"source"`
+}
+
+// CauseHeaders returns the headers that carry Q.850 causes.
+func (c *Catalog) CauseHeaders() []CauseHeader { return slices.Clone(c.causeHdr) }
 
 // WirePhrase is a reason phrase a widespread server sends when it means
 // something more precise than its code (RFC 3261 §21: the phrase is the
@@ -277,6 +290,14 @@ func load() (*Catalog, error) {
 	sort.Slice(c.warnings, func(i, j int) bool { return c.warnings[i].Code < c.warnings[j].Code })
 	for i, w := range c.warnings {
 		c.byWarn[w.Code] = i
+	}
+	if err := decode("data/causeheaders.yaml", &c.causeHdr); err != nil {
+		return nil, err
+	}
+	for _, h := range c.causeHdr {
+		if h.CodeHeader == "" || h.Source == "" {
+			return nil, fmt.Errorf("catalog: data/causeheaders.yaml: %q: code_header and source must be set", h.Server)
+		}
 	}
 	if err := decode("data/phrases.yaml", &c.phrases); err != nil {
 		return nil, err
