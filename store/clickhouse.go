@@ -70,6 +70,12 @@ type CHOptions struct {
 	BatchAge  time.Duration
 	// AllowDestructive lets a schema migration drop or rewrite data.
 	AllowDestructive bool
+	// SyncSpool fsyncs every spooled batch, so that an acknowledged
+	// batch survives a power cut too. Without it the guarantee is
+	// SQLite's with synchronous=NORMAL: a killed or crashed sipcause
+	// loses nothing acknowledged, an operating-system crash may lose the
+	// last batches (a torn file is set aside, never sent half).
+	SyncSpool bool
 	// CloseWait bounds how long Close tries to send the spool (default
 	// 10 s); what is left is sent by the next process.
 	CloseWait time.Duration
@@ -87,6 +93,7 @@ type BufferStats struct {
 	DroppedCalls int64 // refused because the spool was full
 	DroppedRegs  int64
 	Retries      int64 // failed inserts, retried later
+	Damaged      int64 // spool files torn by a system crash, set aside
 	LastError    string
 }
 
@@ -242,6 +249,7 @@ func OpenClickHouse(ctx context.Context, rawURL string, opt CHOptions) (*ClickHo
 	if err != nil {
 		return nil, err
 	}
+	sp.sync = opt.SyncSpool
 	s.sp = sp
 	go s.sender()
 	return s, nil
@@ -361,7 +369,8 @@ func linkKeys(ms []RawMessage) (xcid, sid, icid string) {
 		if xcid != "" && sid != "" && icid != "" {
 			break
 		}
-		if sipmsg.Parse(r.Raw, &m) != nil {
+		// The headers that link legs are set on the INVITE.
+		if !bytes.HasPrefix(r.Raw, []byte("INVITE ")) || sipmsg.Parse(r.Raw, &m) != nil {
 			continue
 		}
 		if v := m.Get("Session-ID"); v != nil && sid == "" {
@@ -383,6 +392,15 @@ func linkKeys(ms []RawMessage) (xcid, sid, icid string) {
 // encodeBatch turns a batch into the TabSeparated rows of each table, in
 // chTables order.
 func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, ncalls int, err error) {
+	msgBytes := 0
+	for _, cr := range calls {
+		for _, m := range cr.Messages {
+			msgBytes += len(m.Raw) + 64
+		}
+	}
+	rows[0] = make([]byte, 0, msgBytes+msgBytes/16)
+	rows[1] = make([]byte, 0, 64*len(calls))
+	rows[3] = make([]byte, 0, 4096*len(calls))
 	num := func(b []byte, n int64) []byte { return append(strconv.AppendInt(b, n, 10), '\t') }
 	str := func(b []byte, s string) []byte { return append(tsvField(b, s), '\t') }
 	end := func(b []byte) []byte { b[len(b)-1] = '\n'; return b }
@@ -568,20 +586,71 @@ func (s *ClickHouse) Close() error {
 	return s.closeErr
 }
 
-// SearchCalls implements Store.
+// SearchCalls implements Store. ClickHouse would sort every matching
+// row to find the newest, so the search looks at the newest day first and
+// widens the window (×8) until it holds the page asked for: the newest
+// calls, or the newest of one status, come from the last partitions
+// alone.
 func (s *ClickHouse) SearchCalls(ctx context.Context, q Query) ([]CallSummary, error) {
-	where, err := s.callWhere(ctx, q)
-	if err != nil || where == "" {
-		return []CallSummary{}, err
-	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	limit = min(limit, MaxLimit)
+	offset := max(q.Offset, 0)
+	// A Call-ID or a number matches few calls: one query over the whole
+	// range reads the searched columns once and sorts only the matches.
+	if q.CallID != "" || q.Number != "" || !q.From.IsZero() && !q.To.IsZero() && q.To.Sub(q.From) <= 24*time.Hour {
+		return s.searchWindow(ctx, q, offset, limit)
+	}
+	w := timeWhere(q.From, q.To)
+	if len(w) == 0 {
+		w = []string{"1"}
+	}
+	span, err := s.query(ctx, `SELECT toString(min(day)), toString(max(day)), count() FROM {DB}.calls WHERE `+strings.Join(w, " AND "))
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	if len(span) != 1 || len(span[0]) != 3 || atoi(span[0][2]) == 0 {
+		return []CallSummary{}, nil
+	}
+	first, err1 := time.Parse("2006-01-02", span[0][0])
+	last, err2 := time.Parse("2006-01-02", span[0][1])
+	if err1 != nil || err2 != nil {
+		return nil, errors.New("store: search: unexpected answer from clickhouse")
+	}
+	lo, hi := q.From, q.To
+	if lo.IsZero() || lo.Before(first) {
+		lo = first
+	}
+	if end := last.Add(24 * time.Hour); hi.IsZero() || hi.After(end) {
+		hi = end
+	}
+	for win := 24 * time.Hour; ; win *= 8 {
+		wq := q
+		wq.From, wq.To = hi.Add(-win), hi
+		if !wq.From.After(lo) {
+			wq.From = lo
+		}
+		rows, err := s.searchWindow(ctx, wq, 0, offset+limit)
+		if err != nil || len(rows) >= offset+limit || wq.From.Equal(lo) {
+			if err != nil || offset >= len(rows) {
+				return []CallSummary{}, err
+			}
+			return rows[offset:], nil
+		}
+	}
+}
+
+// searchWindow runs one search query.
+func (s *ClickHouse) searchWindow(ctx context.Context, q Query, offset, limit int) ([]CallSummary, error) {
+	where, err := s.callWhere(ctx, q)
+	if err != nil || where == "" {
+		return []CallSummary{}, err
+	}
 	rows, err := s.query(ctx, `SELECT call_id, start_ns, caller, callee, caller_name, final_status, reason, outcome, fault, summary,
 		duration_ms, pdd_ms FROM {DB}.calls WHERE `+where+`
-		ORDER BY start_ns DESC, call_id DESC LIMIT 1 BY call_id, start_ns LIMIT `+fmt.Sprintf("%d, %d", max(q.Offset, 0), limit))
+		ORDER BY start_ns DESC, call_id DESC LIMIT 1 BY call_id, start_ns LIMIT `+fmt.Sprintf("%d, %d", offset, limit))
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
@@ -619,8 +688,13 @@ func timeWhere(from, to time.Time) []string {
 func (s *ClickHouse) callWhere(ctx context.Context, q Query) (string, error) {
 	w := timeWhere(q.From, q.To)
 	if q.Number != "" {
-		n := quote(q.Number)
-		w = append(w, fmt.Sprintf("(positionCaseInsensitive(caller, %[1]s) > 0 OR positionCaseInsensitive(callee, %[1]s) > 0 OR positionCaseInsensitive(from_uri, %[1]s) > 0 OR positionCaseInsensitive(to_uri, %[1]s) > 0)", n))
+		// Case matters to no digit: the case-sensitive search is faster.
+		pos := "position"
+		if strings.ToLower(q.Number) != strings.ToUpper(q.Number) {
+			pos = "positionCaseInsensitive"
+		}
+		w = append(w, fmt.Sprintf("(%[2]s(caller, %[1]s) > 0 OR %[2]s(callee, %[1]s) > 0 OR %[2]s(from_uri, %[1]s) > 0 OR %[2]s(to_uri, %[1]s) > 0)",
+			quote(q.Number), pos))
 	}
 	if q.CallID != "" {
 		// By the call_ids table's primary key first: the calls table is
@@ -980,6 +1054,7 @@ func (s *ClickHouse) Retain(ctx context.Context, before time.Time) (int64, error
 type spool struct {
 	dir  string
 	max  int64
+	sync bool
 	lock *os.File
 
 	mu       sync.Mutex
@@ -987,6 +1062,7 @@ type spool struct {
 	files    []spoolFile // oldest first
 	bytes    int64
 	force    int
+	damaged  int64 // files set aside
 	droppedC atomic.Int64
 	droppedR atomic.Int64
 	retries  atomic.Int64
@@ -1081,7 +1157,7 @@ func (sp *spool) add(rows [4][]byte, ncalls, nregs int) error {
 	name := fmt.Sprintf("%020d.batch", sp.seq)
 	sp.bytes += int64(len(b)) // reserved before the write, so that concurrent writers respect the bound
 	sp.mu.Unlock()
-	err := writeSynced(sp.dir, name, b)
+	err := writeFile(sp.dir, name, b, sp.sync)
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if err != nil {
@@ -1095,14 +1171,17 @@ func (sp *spool) add(rows [4][]byte, ncalls, nregs int) error {
 	return nil
 }
 
-func writeSynced(dir, name string, b []byte) error {
+// writeFile writes a spool file under a temporary name and renames it,
+// so that a file with its final name was written whole (fsynced first
+// when sync is set).
+func writeFile(dir, name string, b []byte, sync bool) error {
 	tmp := filepath.Join(dir, name+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(b)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -1114,6 +1193,9 @@ func writeSynced(dir, name string, b []byte) error {
 	if err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
@@ -1178,23 +1260,43 @@ func (sp *spool) group(rows int) (*spoolGroup, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: spool: %w", err)
 		}
-		b, ok := bytes.CutPrefix(b, []byte(spoolMagic))
+		rows, ok := decodeSpool(b)
 		if !ok {
-			return nil, fmt.Errorf("store: spool: %s is not a spool file", f.name)
+			// Torn by an operating-system crash: set aside, never sent
+			// half; the rest of the spool goes on.
+			os.Rename(filepath.Join(sp.dir, f.name), filepath.Join(sp.dir, f.name+".damaged"))
+			sp.mu.Lock()
+			sp.damaged++
+			sp.bytes -= f.size
+			sp.files = slices.DeleteFunc(sp.files, func(x spoolFile) bool { return x.name == f.name })
+			sp.mu.Unlock()
+			return nil, fmt.Errorf("store: spool: %s is damaged and was set aside", f.name)
 		}
 		for i := range g.rows {
-			l, k := binary.Uvarint(b)
-			if k <= 0 || l > uint64(len(b)-k) {
-				return nil, fmt.Errorf("store: spool: %s is damaged", f.name)
-			}
-			g.rows[i] = append(g.rows[i], b[k:k+int(l)]...)
-			b = b[k+int(l):]
+			g.rows[i] = append(g.rows[i], rows[i]...)
 		}
 	}
 	sp.mu.Lock()
 	sp.inFlight = g
 	sp.mu.Unlock()
 	return g, nil
+}
+
+// decodeSpool splits a spool file into the rows of each table.
+func decodeSpool(b []byte) (rows [4][]byte, ok bool) {
+	b, ok = bytes.CutPrefix(b, []byte(spoolMagic))
+	if !ok {
+		return rows, false
+	}
+	for i := range rows {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return rows, false
+		}
+		rows[i] = b[k : k+int(l)]
+		b = b[k+int(l):]
+	}
+	return rows, len(b) == 0
 }
 
 // remove deletes the files of a group that is in ClickHouse.
@@ -1232,7 +1334,7 @@ func (sp *spool) stats() BufferStats {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	return BufferStats{Bytes: sp.bytes, Batches: int64(len(sp.files)), DroppedCalls: sp.droppedC.Load(), DroppedRegs: sp.droppedR.Load(),
-		Retries: sp.retries.Load(), LastError: sp.lastErr}
+		Retries: sp.retries.Load(), Damaged: sp.damaged, LastError: sp.lastErr}
 }
 
 func (sp *spool) close() error {

@@ -241,3 +241,47 @@ func TestClickHouseFailover(t *testing.T) {
 		t.Errorf("no server up: %v", err)
 	}
 }
+
+// TestClickHouseTornSpoolFile: a spool file cut short (an operating
+// system crash without SyncSpool) is set aside and counted; the batches
+// around it are sent.
+func TestClickHouseTornSpoolFile(t *testing.T) {
+	srv := clickhouseServer(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	url := srv.URL("torn")
+	ctx := context.Background()
+	// Nothing is sent while the sender waits for the batch age.
+	s, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: spool, BatchAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := s.PutCalls(ctx, []CallRecord{testCall(i, 200, analyze.OutcomeAnswered)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(s.stop) // stop the sender without flushing: as a crash would
+	<-s.stopped
+	s.sp.close()
+	files, _ := filepath.Glob(filepath.Join(spool, "*.batch"))
+	if len(files) != 3 {
+		t.Fatalf("%d spool files, want 3", len(files))
+	}
+	b, _ := os.ReadFile(files[1])
+	os.WriteFile(files[1], b[:len(b)/2], 0o600)
+	s2 := openCH(t, url, spool)
+	defer s2.Close()
+	ctx2, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for s2.Flush(ctx2) != nil && ctx2.Err() == nil {
+	}
+	if d, _ := distinctCalls(t, s2); d != 2 {
+		t.Errorf("%d calls stored, want the 2 whole batches", d)
+	}
+	if st := s2.Buffer(); st.Damaged != 1 {
+		t.Errorf("buffer: %+v, want one damaged file", st)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(spool, "*.damaged")); len(aside) != 1 {
+		t.Errorf("set aside: %v", aside)
+	}
+}

@@ -148,6 +148,7 @@ func TestStore(t *testing.T) {
 		{"CountCalls", suiteCountCalls},
 		{"SearchRegistrations", suiteSearchRegistrations},
 		{"HostileText", suiteHostileText},
+		{"PagingOverDays", suitePagingOverDays},
 	}
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -503,6 +504,59 @@ func suiteSearchRegistrations(t *testing.T, b backend) {
 	} {
 		if got := ids(tt.q); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// suitePagingOverDays: 60 calls, one every 19 hours over seven weeks;
+// pages of the newest calls and of a rare status come back in order and
+// complete, whatever day partitions they fall in.
+func suitePagingOverDays(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := b.open(t)
+	var batch []CallRecord
+	for i := range 60 {
+		st, oc := 200, analyze.OutcomeAnswered
+		if i%13 == 0 {
+			st, oc = 503, analyze.OutcomeFailed
+		}
+		cr := testCall(i, st, oc)
+		cr.Call.Start = t0.Add(time.Duration(i) * 19 * time.Hour)
+		batch = append(batch, cr)
+	}
+	if err := s.PutCalls(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	ids := func(q Query) string {
+		t.Helper()
+		rs, err := s.SearchCalls(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, strings.TrimSuffix(strings.TrimPrefix(r.CallID, "call-"), "@test"))
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tt := range []struct {
+		name string
+		q    Query
+		want string
+	}{
+		{"newest", Query{Limit: 3}, "59 58 57"},
+		{"a page further", Query{Limit: 4, Offset: 20}, "39 38 37 36"},
+		{"the last page", Query{Limit: 10, Offset: 55}, "4 3 2 1 0"},
+		{"past the end", Query{Limit: 10, Offset: 60}, ""},
+		{"rare status", Query{Status: 503}, "52 39 26 13 0"},
+		{"rare status, page 2", Query{Status: 503, Limit: 2, Offset: 2}, "26 13"},
+		{"from only", Query{From: t0.Add(50 * 19 * time.Hour), Limit: 100}, "59 58 57 56 55 54 53 52 51 50"},
+		{"to only", Query{To: t0.Add(3 * 19 * time.Hour)}, "2 1 0"},
+		{"a wide range", Query{From: t0.Add(10 * 19 * time.Hour), To: t0.Add(40 * 19 * time.Hour), Status: 503}, "39 26 13"},
+	} {
+		if got := ids(tt.q); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
