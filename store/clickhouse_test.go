@@ -285,3 +285,24 @@ func TestClickHouseTornSpoolFile(t *testing.T) {
 		t.Errorf("set aside: %v", aside)
 	}
 }
+
+// TestClickHouseTLS: secure=1 speaks TLS to ClickHouse's https_port and
+// checks its certificate against ca=; without the CA it refuses.
+func TestClickHouseTLS(t *testing.T) {
+	srv := chtest.StartTLS(t)
+	ctx := context.Background()
+	url := "clickhouse://" + srv.HTTPS + "/tls?secure=1"
+	if s, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool")}); err == nil {
+		s.Close()
+		t.Fatal("a self-signed certificate was accepted without ca=")
+	}
+	s := openCH(t, url+"&ca="+srv.CAFile, filepath.Join(t.TempDir(), "spool"))
+	defer s.Close()
+	if err := s.PutCalls(ctx, []CallRecord{testCall(1, 486, analyze.OutcomeBusy)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if cr, err := s.GetCall(ctx, "call-1@test"); err != nil || len(cr.Messages) != 2 {
+		t.Fatalf("over TLS: %v", err)
+	}
+}

@@ -7,9 +7,15 @@ package chtest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +31,8 @@ import (
 type Server struct {
 	Dir     string
 	HTTP    string // host:port of the HTTP interface
+	HTTPS   string // host:port of the HTTPS interface, when started with TLS
+	CAFile  string // the certificate the HTTPS interface uses (self-signed), PEM
 	TCPPort int    // native port, for remote_servers
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -116,6 +124,64 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// StartTLS starts one server that also serves HTTPS, with a self-signed
+// certificate for 127.0.0.1 (Server.CAFile).
+func StartTLS(t testing.TB) *Server {
+	t.Helper()
+	if Binary() == "" {
+		t.Skip("clickhouse-server is not installed (scripts/test installs it)")
+	}
+	s := &Server{Dir: filepath.Join(t.TempDir(), "ch-tls")}
+	p1, err1 := freePort()
+	p2, err2 := freePort()
+	p3, err3 := freePort()
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	s.HTTP, s.HTTPS, s.TCPPort = fmt.Sprintf("127.0.0.1:%d", p1), fmt.Sprintf("127.0.0.1:%d", p3), p2
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := selfSigned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.CAFile = filepath.Join(s.Dir, "server.crt")
+	os.WriteFile(s.CAFile, cert, 0o644)
+	os.WriteFile(filepath.Join(s.Dir, "server.key"), key, 0o600)
+	tlsConf := fmt.Sprintf(`<https_port>%d</https_port>
+  <openSSL><server><certificateFile>%[2]s/server.crt</certificateFile><privateKeyFile>%[2]s/server.key</privateKeyFile>
+  <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile><cacheSessions>true</cacheSessions>
+  <disableProtocols>sslv2,sslv3</disableProtocols><preferServerCiphers>true</preferServerCiphers></server></openSSL>`, p3, s.Dir)
+	if err := s.writeConfig(tlsConf); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// selfSigned makes an RSA certificate for 127.0.0.1, valid for a day.
+func selfSigned() (certPEM, keyPEM []byte, err error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	return certPEM, keyPEM, nil
 }
 
 func (s *Server) writeConfig(remote string) error {
