@@ -173,13 +173,18 @@ const (
 func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broken string) {
 	v, hasVia := m.topVia()
 	if hasVia {
-		if t = byKey[txnKey(m, m.CSeqMethod)]; t != nil {
+		// A host does not answer its own request: a proxy that left its
+		// own Via on top of a response it passes back makes the response
+		// look like an answer to the request it sent on.
+		if t = byKey[txnKey(m, m.CSeqMethod)]; t != nil && !(m.Src.IsValid() && unmapAP(m.Src) == unmapAP(t.req.src)) {
 			return t, ""
 		}
+		t = nil
 		if strings.HasPrefix(v.Branch, "z9hG4bK") && len(v.Branch) > 7 {
 			var best *txn
 			for _, x := range list {
-				if x.method != m.CSeqMethod || len(x.req.vias) == 0 || x.req.vias[0].Branch != v.Branch {
+				if x.method != m.CSeqMethod || len(x.req.vias) == 0 || x.req.vias[0].Branch != v.Branch ||
+					m.Src.IsValid() && unmapAP(m.Src) == unmapAP(x.req.src) {
 					continue
 				}
 				if best == nil || reverseOf(m, x) && !reverseOf(m, best) {
