@@ -292,13 +292,6 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "call", c.Caller+" → "+c.Callee, d)
 }
 
-func msText(ms int64) string {
-	if ms <= 0 {
-		return "–"
-	}
-	return (time.Duration(ms) * time.Millisecond).String()
-}
-
 // singleCallReport wraps one call in a report, for report.HTML.
 func singleCallReport(c *analyze.Call, lang catalog.Lang) *analyze.Report {
 	rep := analyze.New(analyze.Options{Lang: lang}).Finish()
