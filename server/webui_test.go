@@ -153,3 +153,65 @@ func TestLocalTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestDutchPagesSpeakDutch: every page of the web UI in Dutch is free of
+// the English labels of the English pages, and both languages have the
+// same labels.
+func TestDutchPagesSpeakDutch(t *testing.T) {
+	en, nl := labelsFor(catalog.English), labelsFor(catalog.Dutch)
+	for k := range en {
+		if _, ok := nl[k]; !ok {
+			t.Errorf("label %q has no Dutch", k)
+		}
+	}
+	for k := range nl {
+		if _, ok := en[k]; !ok {
+			t.Errorf("label %q has no English", k)
+		}
+	}
+	ts, _ := storedCaptures(t, "../examples/failed-calls.pcapng",
+		sharedCapture(t, "goffinet-sip_captures__sip-register-wrong_password-401-403-401-403.pcapng"))
+	english := []string{"Calls", "Registrations", "Cause lies", "Outcome", "Final answer", "What happened", "Search",
+		"registrations", "host(s)", "median", "(UTC)", "Times in", "Look up", "Analyze a capture",
+		"not answered", "no response", "What to do", "Message flow", "Ladder", "Session attempts", "Post-dial", "Defined in",
+		"Failed calls", "Peer", "registraties", "Gedefinieerd", "Kiesvertraging"}
+	for _, path := range []string{"/calls", "/calls/" + url.PathEscape("e2e-busy-udp-1-21551@127.0.0.1"), "/registrations", "/registrations?f=1",
+		"/dashboard?range=1h", "/analyze", "/lookup?q=486", "/lookup?q=hello"} {
+		code, body := getPage(t, ts, path+map[bool]string{true: "&", false: "?"}[strings.Contains(path, "?")]+"lang=nl")
+		if code != 200 && path != "/lookup?q=hello" {
+			t.Errorf("%s: status %d", path, code)
+		}
+		// Only what a reader sees: the text between tags, not markup or the raw SIP.
+		text := visibleText(body)
+		for _, w := range english {
+			if strings.Contains(text, w) {
+				t.Errorf("%s in Dutch shows %q", path, w)
+			}
+		}
+	}
+}
+
+// visibleText keeps the text between tags, without <pre> blocks (raw SIP
+// is shown as it was sent) and without the language switch ("English").
+func visibleText(html string) string {
+	var b strings.Builder
+	in, pre := false, 0
+	for i := 0; i < len(html); i++ {
+		switch {
+		case strings.HasPrefix(html[i:], "<pre"):
+			pre++
+		case strings.HasPrefix(html[i:], "</pre"):
+			pre--
+		}
+		switch c := html[i]; {
+		case c == '<':
+			in = true
+			b.WriteByte(' ')
+		case c == '>':
+			in = false
+		case !in && pre == 0:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
