@@ -176,6 +176,46 @@ var scenarios = []scenario{
 		wire: []string{"INVITE", "407", "ACK", "INVITE", "INVITE", "180", "CANCEL", "200", "487", "ACK"},
 		want: expectation{finalStatus: 487, outcome: "cancelled", fault: "none", finding: "caller-cancelled", also: []string{"via-mismatch"}},
 	},
+	// Issue 8: the side comes from who answered and what the answer says.
+	// The callee is the caller's next hop here, so the analyzer reads it as
+	// the caller's provider.
+	{
+		name: "incomplete-484", uac: "uac_reject.xml", uas: "uas_reject_484.xml",
+		wire: []string{"INVITE", "100", "484", "ACK"},
+		// Dialled incompletely: the caller's side (RFC 3398 pairs it with
+		// Q.850 28, which is local too).
+		want: expectation{finalStatus: 484, outcome: "rejected", fault: "local", finding: "number-incomplete"},
+	},
+	{
+		name: "bad-gateway-502", uac: "uac_reject.xml", uas: "uas_reject_502.xml",
+		wire: []string{"INVITE", "100", "502", "ACK"},
+		// A gateway of the provider failed: never the called party.
+		want: expectation{finalStatus: 502, outcome: "failed", fault: "provider", finding: "server-error"},
+	},
+	{
+		name: "content-type-415", uac: "uac_reject.xml", uas: "uas_reject_415.xml",
+		wire: []string{"INVITE", "100", "415", "ACK"},
+		// The body type, not the codecs.
+		want: expectation{finalStatus: 415, outcome: "failed", fault: "local", finding: "content-type-unsupported"},
+	},
+	{
+		name: "ring-timer-408", uac: "uac_reject.xml", uas: "uas_ring_408.xml",
+		wire: []string{"INVITE", "100", "180", "408", "ACK"},
+		// 408 after 180: nobody answered before the ring timer.
+		want: expectation{finalStatus: 408, outcome: "no_answer", fault: "remote", finding: "no-answer"},
+	},
+	{
+		name: "no-circuit-503", uac: "uac_reject.xml", uas: "uas_reject_503_q850.xml",
+		wire: []string{"INVITE", "100", "503", "ACK"},
+		// Q.850 34 in Asterisk's header: no channel free.
+		want: expectation{finalStatus: 503, outcome: "failed", fault: "provider", finding: "no-circuit"},
+	},
+	{
+		name: "server-declined-603", uac: "uac_reject.xml", uas: "uas_decide_603.xml",
+		wire: []string{"INVITE", "100", "603", "ACK"},
+		// A server declined in milliseconds, no phone rang.
+		want: expectation{finalStatus: 603, outcome: "rejected", fault: "provider", finding: "server-decided"},
+	},
 	{
 		name: "redirect", uac: "uac_reject.xml", uas: "uas_reject_302.xml",
 		wire: []string{"INVITE", "100", "302", "ACK"},
