@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -318,5 +319,50 @@ func TestTCPSlowloris(t *testing.T) {
 	}
 	if r.m.tcpIdleClosed.Load() == 0 || r.m.tcpEvicted.Load() == 0 {
 		t.Errorf("idle closed %d, evicted %d; want both counted", r.m.tcpIdleClosed.Load(), r.m.tcpEvicted.Load())
+	}
+}
+
+// TestMaxDBSize is the review's M8: a flood of calls with 50 KB INVITEs
+// into a collector with an 8 MiB disk budget. Before, the database grew at
+// the ingest rate (3.7 GB in 40 s); now it stays near the budget, the
+// oldest calls go first and are counted, and the newest are kept.
+func TestMaxDBSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: 40 MB of calls")
+	}
+	const budget = 8 << 20
+	r := startCollector(t, "", CollectorOptions{MaxDBSize: budget, SizeCheck: 100 * time.Millisecond})
+	big := strings.Repeat("s", 50000)
+	for round := range 4 {
+		var pkts [][]byte
+		for i := range 200 {
+			n := round*200 + i
+			pkts = append(pkts, hepOf(synth.Call(n, time.Now(), synth.CallOptions{Status: 486, CallID: fmt.Sprintf("big-%d@sipcause.test", n), SDPSession: big}))...)
+		}
+		sendPaced(t, r.col.HEPAddr(), pkts)
+		waitStored(t, r, int64((round+1)*200), 30*time.Second)
+	}
+	time.Sleep(500 * time.Millisecond) // a size check after the last batch
+	used, err := r.st.(*store.SQLite).UsedBytes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(r.path)
+	t.Logf("800 calls of 50 KB: %d KB in use, file %d KB, %d pruned", used>>10, fi.Size()>>10, r.m.pruned.Load())
+	if used > budget {
+		t.Errorf("database uses %d bytes, budget %d", used, budget)
+	}
+	if fi.Size() > 3*budget {
+		t.Errorf("database file is %d bytes for a budget of %d", fi.Size(), budget)
+	}
+	if r.m.pruned.Load() < 400 {
+		t.Errorf("pruned = %d, want most of the first calls", r.m.pruned.Load())
+	}
+	if _, err := r.st.GetCall(context.Background(), "big-0@sipcause.test"); err == nil {
+		t.Error("the oldest call is still there")
+	}
+	checkCalls(t, r, "big", 0, 486, 5)
+	if cr, err := r.st.GetCall(context.Background(), "big-799@sipcause.test"); err != nil || len(cr.Messages) != 5 {
+		t.Errorf("the newest call: %v", err)
 	}
 }

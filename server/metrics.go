@@ -25,6 +25,7 @@ type Metrics struct {
 	forced        atomic.Int64 // open calls finished early under memory pressure
 	rawExpired    atomic.Int64
 	retained      atomic.Int64 // calls deleted by retention
+	pruned        atomic.Int64 // calls deleted to keep the store within --max-db-size
 	tcpConns      atomic.Int64
 	tcpRefused    atomic.Int64
 	tcpEvicted    atomic.Int64 // idle connections closed to make room at the limit
@@ -134,6 +135,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_calls_forced_total", "Open calls finished early because the open-call limit was reached.", m.forced.Load())
 	counter("sipcause_raw_expired_total", "Message sets of calls the analyzer gave up without reporting, forgotten.", m.rawExpired.Load())
 	counter("sipcause_retention_deleted_calls_total", "Calls deleted by retention.", m.retained.Load())
+	counter("sipcause_db_pruned_calls_total", "Oldest calls deleted to keep the database within --max-db-size.", m.pruned.Load())
 	counter("sipcause_hep_tcp_refused_total", "HEP TCP connections refused: too many from one address.", m.tcpRefused.Load())
 	counter("sipcause_hep_tcp_evicted_total", "HEP TCP connections idle the longest, closed to make room at the connection limit.", m.tcpEvicted.Load())
 	counter("sipcause_hep_tcp_idle_closed_total", "HEP TCP connections closed for sending no packet in time.", m.tcpIdleClosed.Load())

@@ -45,6 +45,11 @@ type CollectorOptions struct {
 	// counted. Default 1 minute; negative trusts every timestamp (to
 	// replay old captures).
 	TimeTolerance time.Duration
+	// MaxDBSize, when set, is the disk budget of a store that supports one
+	// (SQLite): beyond it the oldest calls are deleted, checked every
+	// SizeCheck (default 10 s).
+	MaxDBSize int64
+	SizeCheck time.Duration
 	// HEP over TCP: a connection is closed when its first packet takes
 	// longer than TCPFirstPacket (default 10 s) or a later one longer than
 	// TCPIdle (default 2 minutes); at most MaxTCPPerSource (default 16)
@@ -84,6 +89,9 @@ func (o *CollectorOptions) defaults() {
 	}
 	if o.Lang == "" {
 		o.Lang = catalog.English
+	}
+	if o.SizeCheck <= 0 {
+		o.SizeCheck = 10 * time.Second
 	}
 	if o.TCPFirstPacket <= 0 {
 		o.TCPFirstPacket = 10 * time.Second
@@ -465,17 +473,38 @@ func (c *Collector) writer() {
 }
 
 // retain deletes old data every few minutes.
+//
+// With MaxDBSize it also keeps the store within that many bytes, deleting
+// the oldest calls first, checked every few seconds.
 func (c *Collector) retain(ctx context.Context) {
-	if c.opt.Retention <= 0 {
+	sized, _ := c.st.(store.SizeLimited)
+	if c.opt.MaxDBSize <= 0 {
+		sized = nil
+	}
+	if c.opt.Retention <= 0 && sized == nil {
 		return
 	}
-	every := min(10*time.Minute, max(c.opt.Retention/10, time.Second))
+	every := 10 * time.Minute
+	if c.opt.Retention > 0 {
+		every = min(every, max(c.opt.Retention/10, time.Second))
+	}
+	if sized != nil {
+		every = min(every, c.opt.SizeCheck)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	lastRetain := time.Time{}
 	for {
-		n, err := c.st.Retain(ctx, time.Now().Add(-c.opt.Retention))
-		if err == nil {
-			c.metrics.retained.Add(n)
+		if c.opt.Retention > 0 && time.Since(lastRetain) >= min(10*time.Minute, max(c.opt.Retention/10, time.Second)) {
+			lastRetain = time.Now()
+			n, err := c.st.Retain(ctx, time.Now().Add(-c.opt.Retention))
+			if err == nil {
+				c.metrics.retained.Add(n)
+			}
+		}
+		if sized != nil {
+			n, _ := sized.PruneToSize(ctx, c.opt.MaxDBSize)
+			c.metrics.pruned.Add(n)
 		}
 		select {
 		case <-ctx.Done():

@@ -540,6 +540,72 @@ func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
 // holds the write lock long enough to stall the collector.
 const retainChunk = 2000
 
+// UsedBytes returns the bytes of the database file in use: its pages less
+// the free ones (deleted data leaves free pages that new rows reuse, so the
+// file does not shrink, but does not grow either until they are used).
+func (s *SQLite) UsedBytes(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	if err := s.w.QueryRowContext(ctx, `SELECT page_count, freelist_count, page_size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()`).Scan(&pages, &free, &size); err != nil {
+		return 0, fmt.Errorf("store: size: %w", err)
+	}
+	return (pages - free) * size, nil
+}
+
+// PruneToSize deletes the oldest calls (with their messages) and the
+// registrations older than the oldest call kept, until the database uses
+// less than nine tenths of limit bytes, and returns how many calls it
+// deleted. A disk budget, besides time-based retention, bounds what a
+// flood of large INVITEs can write (3.7 GB in 40 s).
+func (s *SQLite) PruneToSize(ctx context.Context, limit int64) (int64, error) {
+	var total int64
+	for {
+		used, err := s.UsedBytes(ctx)
+		if err != nil || used <= limit*9/10 && total > 0 || used <= limit && total == 0 {
+			return total, err
+		}
+		// As many calls as the excess takes at the average size, so that
+		// a few large calls are not pruned 500 at a time.
+		var calls int64
+		if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM calls`).Scan(&calls); err != nil {
+			return total, fmt.Errorf("store: prune: %w", err)
+		}
+		chunk := int64(1)
+		if calls > 0 {
+			chunk = min(500, max(1, (used-limit*9/10)*calls/used+1))
+		}
+		n, err := s.pruneOldest(ctx, chunk)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+func (s *SQLite) pruneOldest(ctx context.Context, chunk int64) (int64, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune: %w", err)
+	}
+	defer tx.Rollback()
+	sel := `SELECT id FROM calls ORDER BY start, id LIMIT ?`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM call_messages WHERE call IN (`+sel+`)`, chunk); err != nil {
+		return 0, fmt.Errorf("store: prune: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE id IN (`+sel+`)`, chunk)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM registrations WHERE id IN (SELECT id FROM registrations
+		WHERE start < COALESCE((SELECT MIN(start) FROM calls), 9223372036854775807) LIMIT ?)`, retainChunk); err != nil {
+		return 0, fmt.Errorf("store: prune: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: prune: %w", err)
+	}
+	return n, nil
+}
+
 // Retain implements Store.
 func (s *SQLite) Retain(ctx context.Context, before time.Time) (int64, error) {
 	t := before.UnixNano()

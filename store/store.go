@@ -209,3 +209,10 @@ type RegQuery struct {
 	Limit  int // at most this many; 0 means 100, capped at MaxLimit
 	Offset int
 }
+
+// SizeLimited is a store that can keep itself within a disk budget by
+// deleting its oldest calls (the SQLite store; ClickHouse has its own TTLs
+// and quotas).
+type SizeLimited interface {
+	PruneToSize(ctx context.Context, max int64) (deletedCalls int64, err error)
+}

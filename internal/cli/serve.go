@@ -60,6 +60,8 @@ type ServeOptions struct {
 	// collector's byte budgets are parts of it, and the Go runtime is told
 	// to collect harder when the process comes near it.
 	MaxMemory int64
+	// MaxDBSize is the SQLite database's disk budget in bytes; 0 is none.
+	MaxDBSize int64
 	// Location is the zone the web UI shows and reads times in; nil is
 	// time.Local.
 	Location *time.Location
@@ -87,6 +89,7 @@ func runServe(args []string, env Env) error {
 	fs.StringVar(&o.TLSCert, "tls-cert", "", "certificate (PEM) to serve the web UI and API over HTTPS; with --tls-key")
 	fs.StringVar(&o.TLSKey, "tls-key", "", "private key (PEM) for --tls-cert")
 	maxUpload := fs.String("max-upload", "64MiB", "largest capture accepted by upload")
+	maxDBSize := fs.String("max-db-size", "0", "SQLite: delete the oldest calls when the database uses more than this (e.g. 20GiB); 0 for no limit")
 	maxMemory := fs.String("max-memory", "1GiB", "memory budget: raw messages, queues and uploads are bounded to parts of it")
 	fs.IntVar(&o.QueueSize, "queue", 65536, "messages buffered between the receivers and the analyzer")
 	fs.IntVar(&o.MaxOpenCalls, "max-open-calls", 50000, "open calls before the oldest are finished early")
@@ -116,6 +119,11 @@ func runServe(args []string, env Env) error {
 	}
 	if env.Getenv != nil {
 		o.CHPassword = env.Getenv("SIPCAUSE_CLICKHOUSE_PASSWORD")
+	}
+	if *maxDBSize != "0" {
+		if o.MaxDBSize, err = parseSize(*maxDBSize); err != nil {
+			return usagef("serve: --max-db-size %q: %v", *maxDBSize, err)
+		}
 	}
 	if o.MaxMemory, err = parseSize(*maxMemory); err != nil {
 		return usagef("serve: --max-memory %q: %v", *maxMemory, err)
@@ -243,6 +251,9 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if _, ok := st.(store.SizeLimited); o.MaxDBSize > 0 && !ok {
+		return usagef("serve: --max-db-size is for the SQLite store; ClickHouse has its own TTL and quotas")
+	}
 	m := server.NewMetrics()
 	if b, ok := st.(store.Buffered); ok {
 		m.SetBuffer(b.Buffer)
@@ -250,7 +261,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	copt := server.CollectorOptions{
 		HEPAddr: o.HEPAddr, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
 		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
-		TimeTolerance: o.TimeTolerance, MaxMemory: o.MaxMemory,
+		TimeTolerance: o.TimeTolerance, MaxMemory: o.MaxMemory, MaxDBSize: o.MaxDBSize,
 	}
 	if o.NoCollector {
 		copt.HEPAddr, copt.SIPAddr, copt.Retention = "", "", 0
