@@ -134,7 +134,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
 		return
 	}
-	d.Period = fmtTime(from, loc, lang, false)[:16] + " – " + fmtTime(to, loc, lang, false)[:16] + " " + zoneName(loc, to)
+	d.Period = fmtMinute(from, loc, lang) + " – " + fmtMinute(to, loc, lang) + " " + zoneName(loc, to)
 	var tot store.Bucket
 	for _, b := range bs {
 		tot.Attempts += b.Attempts
@@ -241,7 +241,7 @@ func (a axis) ticks() []chartTick {
 }
 
 func (a axis) when(i int) string {
-	return fmtTime(a.from.Add(time.Duration(i)*a.step), a.loc, a.lang, false)[:16]
+	return fmtMinute(a.from.Add(time.Duration(i)*a.step), a.loc, a.lang)
 }
 
 type series struct {

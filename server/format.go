@@ -41,6 +41,15 @@ func fmtTime(t time.Time, loc *time.Location, lang catalog.Lang, milli bool) str
 	return s
 }
 
+// fmtMinute is fmtTime to the minute.
+func fmtMinute(t time.Time, loc *time.Location, lang catalog.Lang) string {
+	if t.IsZero() {
+		return "–"
+	}
+	s := fmtTime(t, loc, lang, false)
+	return s[:len(s)-len(":05")]
+}
+
 // fmtShort writes a time for a chart's axis: the time of day, with the
 // day when the step is an hour or more.
 func fmtShort(t time.Time, loc *time.Location, lang catalog.Lang, withDay bool) string {

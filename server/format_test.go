@@ -55,3 +55,13 @@ func TestNiceTop(t *testing.T) {
 		}
 	}
 }
+
+func TestFmtMinute(t *testing.T) {
+	ts := time.Date(2026, 11, 27, 3, 28, 14, 0, time.UTC)
+	if got := fmtMinute(ts, time.UTC, catalog.Dutch); got != "27-11-2026 03:28" {
+		t.Errorf("%q", got)
+	}
+	if got := fmtMinute(time.Time{}, time.UTC, catalog.Dutch); got != "–" {
+		t.Errorf("zero: %q", got)
+	}
+}
