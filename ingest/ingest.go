@@ -212,10 +212,22 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 	if addMedia == nil {
 		opt.Media = false
 	}
+	// Batches go round between the two goroutines and are used again, so
+	// that a capture of millions of RTP packets does not allocate per
+	// batch.
 	batches := make(chan *batch, 8)
+	free := make(chan *batch, 10)
 	finished := make(chan done, 1)
 	go func() {
-		b := &batch{msgs: make([]analyze.Message, 0, size)}
+		get := func() *batch {
+			select {
+			case b := <-free:
+				return b
+			default:
+				return &batch{}
+			}
+		}
+		b := get()
 		var intern analyze.Interner
 		res, err := Each(ins, opt, func(p capture.Packet, m *sipmsg.Message) {
 			if m == nil {
@@ -231,7 +243,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 			}
 			if len(b.order) == size {
 				batches <- b
-				b = &batch{msgs: make([]analyze.Message, 0, size)}
+				b = get()
 			}
 		})
 		if len(b.order) > 0 {
@@ -250,6 +262,14 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 				add(b.msgs[mi])
 				mi++
 			}
+		}
+		// The analyzer keeps copies of what it needs: the batch can be
+		// filled again (its messages cleared, so that it holds no strings).
+		clear(b.msgs)
+		b.msgs, b.media, b.order, b.arena = b.msgs[:0], b.media[:0], b.order[:0], b.arena[:0]
+		select {
+		case free <- b:
+		default:
 		}
 	}
 	d := <-finished
