@@ -3,6 +3,7 @@ package analyze
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,6 +234,8 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 				parts[k] = []Part{x}
 			}
 		}
+		frames = slices.Clone(frames)
+		slices.Sort(frames)
 		f := t.findingWith(id, vals, parts, frames...)
 		f.Fault = string(fault)
 		findings = append(findings, f)
