@@ -364,17 +364,21 @@ func (c *Collector) analyzeLoop() {
 				in.msg.Time = t
 				c.metrics.restamped.Add(1)
 			}
-			a.Add(in.msg)
 			// Bytes are kept only for a call the analyzer holds open: a late
 			// retransmission of a reported call, or an INVITE it refused,
 			// leaves nothing behind (H3: 5000 such INVITEs held 280 MB for
-			// five hours and forced every live call to finish).
-			if m := &in.msg; a.OpenCall(m.CallID) || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
-				// An initial INVITE the analyzer has not decided on yet
-				// (it holds a message whose time it doubts until the next
-				// one) is kept too; if no call opens, the next tick drops it.
+			// five hours and forced every live call to finish). They are
+			// kept before the analyzer sees the message, because the
+			// message that ends a call reports it at once, with the bytes
+			// held so far.
+			if m := &in.msg; a.OpenCall(m.CallID) || tr.calls[m.CallID] != nil || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
+				// An initial INVITE, and what follows it, are kept while the
+				// analyzer has not decided on it yet (it holds a message
+				// whose time it doubts until the next one); if no call
+				// opens, the next tick drops them.
 				tr.add(in, frame)
 			}
+			a.Add(in.msg)
 			c.metrics.analyzed.Add(1)
 			if tr.bytes > c.opt.MaxOpenBytes {
 				// Under pressure the calls quiet the longest are reported
