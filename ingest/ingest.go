@@ -50,6 +50,11 @@ type Options struct {
 	// capture.Reader.SetMedia) and hands them to the analyzer, for the
 	// media analysis; Each passes them to its fn with a nil message.
 	Media bool
+	// OnRaw, when set, is given the bytes of each SIP message, with its
+	// input and frame, for a report that shows the messages as
+	// captured. The bytes are valid only during the call. It runs on the
+	// reading goroutine.
+	OnRaw func(file string, frame int, payload []byte)
 }
 
 // Result is what the inputs held besides their messages.
@@ -76,6 +81,17 @@ func (e *OpenError) Error() string {
 
 func (e *OpenError) Unwrap() error { return e.Err }
 
+// SkippedError is an input among several that could not be opened or is
+// no capture: it was left out and the others were read. It does not wrap
+// the *OpenError, so that callers tell "nothing could be read" from "one
+// input was left out".
+type SkippedError struct {
+	Name   string
+	Reason string
+}
+
+func (e *SkippedError) Error() string { return e.Reason + " (skipped)" }
+
 // DamagedError says that inputs could only be read in part; everything
 // readable was still handed on. It joins one *capture.FrameError (file
 // and frame) per damaged input.
@@ -96,8 +112,10 @@ type source struct {
 // across the inputs (a merge on capture time; within one input its own
 // order is kept); with Options.Media also with each RTP/RTCP datagram,
 // and a nil message. The packet's payload and the message are valid only
-// during the call. Errors: *OpenError before anything is read,
-// *DamagedError after everything readable was handed on.
+// during the call. Errors: *OpenError before anything is read, when the
+// only input (or every input) cannot be read; *DamagedError after
+// everything readable was handed on, when an input was damaged or, among
+// several, could not be opened (it is skipped, and its Input says why).
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
 	var res Result
 	var srcs []*source
@@ -106,13 +124,23 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 			s.rd.Close()
 		}
 	}()
+	var skipped []error
 	for _, in := range ins {
 		rd, err := open(in, opt.BytesRead, opt.MaxInflated)
 		if err != nil {
-			return res, &OpenError{Name: in.Name, Err: err}
+			oe := &OpenError{Name: in.Name, Err: err}
+			if len(ins) == 1 {
+				return res, oe
+			}
+			skipped = append(skipped, &SkippedError{Name: in.Name, Reason: oe.Error()})
+			res.Inputs = append(res.Inputs, analyze.Input{File: in.Name, Error: oe.Error()})
+			continue
 		}
 		rd.SetMedia(opt.Media)
 		srcs = append(srcs, &source{name: in.Name, rd: rd})
+	}
+	if len(srcs) == 0 && len(skipped) > 0 {
+		return Result{}, &OpenError{Name: ins[0].Name, Err: errors.New(skipped[0].Error())}
 	}
 	for _, s := range srcs {
 		s.advance()
@@ -136,6 +164,9 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		if opt.OnMessage != nil {
 			opt.OnMessage()
 		}
+		if opt.OnRaw != nil {
+			opt.OnRaw(best.pkt.File, best.pkt.Frame, best.pkt.Payload)
+		}
 		if err := sipmsg.Parse(best.pkt.Payload, &msg); err == nil {
 			fn(best.pkt, &msg)
 		} else {
@@ -143,7 +174,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		}
 		best.advance()
 	}
-	var damaged []error
+	damaged := skipped
 	for _, s := range srcs {
 		in := analyze.Input{File: s.name, Format: s.rd.Format()}
 		if s.err != nil {

@@ -88,3 +88,29 @@ func TestAnalyzeEqualsFeed(t *testing.T) {
 		t.Errorf("streamed %d calls vs %d; summaries %d vs %d", len(calls), len(r1.Calls), r2.Summary.Messages, r1.Summary.Messages)
 	}
 }
+
+// A file that is no capture, among captures, is skipped and said so; the
+// others are still read (exit 1 in the CLI, not 2).
+func TestNonCaptureAmongInputsSkipped(t *testing.T) {
+	good := filepath.Join("..", "..", "shared", "testdata", "captures", "sngrep__aaa.pcap")
+	if _, err := os.Stat(good); err != nil {
+		t.Skipf("shared capture not available: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(bad, []byte("these are not packets\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Analyze(Files(bad, good), Options{}, analyze.Options{})
+	var de *DamagedError
+	var oe *OpenError
+	var se *SkippedError
+	if !errors.As(err, &de) || errors.As(err, &oe) || !errors.As(err, &se) || se.Name != bad {
+		t.Fatalf("err = %v, want a DamagedError with the skipped file", err)
+	}
+	if rep == nil || len(rep.Calls) == 0 || len(rep.Inputs) != 2 || rep.Inputs[0].Error == "" {
+		t.Fatalf("report: %+v", rep)
+	}
+	if _, err := Analyze(Files(bad), Options{}, analyze.Options{}); !errors.As(err, &oe) {
+		t.Errorf("a lone non-capture: err = %v, want an OpenError", err)
+	}
+}
