@@ -78,14 +78,14 @@ func (f Fault) Label(lang Lang) string {
 		return "your provider"
 	case FaultRemote:
 		if nl {
-			return "de andere kant"
+			return "de andere kant" // on an incoming call the other side is the caller
 		}
-		return "remote side"
+		return "the other side"
 	case FaultNetwork:
 		if nl {
-			return "netwerk"
+			return "het netwerk onderweg"
 		}
-		return "network"
+		return "the network in between"
 	case FaultNone:
 		if nl {
 			return "geen storing"
