@@ -560,10 +560,23 @@ func TestPhraseIDsInCodeExist(t *testing.T) {
 			t.Errorf("phrase %q is used in the code but missing from data/phrases.yaml", id)
 		}
 	}
+	texts := FindingTexts()
 	for id := range ps {
+		if fid, ok := strings.CutPrefix(id, "title-"); ok {
+			if _, known := texts[fid]; !known {
+				t.Errorf("phrase %q is the title of no finding", id)
+			}
+			continue
+		}
 		// Summaries rendered by the report package.
 		if !used[id] && id != "call-answered" && id != "timer-f" {
 			t.Errorf("phrase %q is never used", id)
+		}
+	}
+	// Every finding has a title, so that no report shows an id.
+	for id := range texts {
+		if _, ok := ps["title-"+id]; !ok {
+			t.Errorf("finding %q has no title: add title-%s to data/phrases.yaml", id, id)
 		}
 	}
 }

@@ -19,6 +19,7 @@ var CSVHeader = []string{
 	"direction", "final_status", "reason", "registered_reason", "outcome", "fault",
 	"main_finding", "duration_ms", "post_dial_delay_ms", "ended_by", "summary", "frames",
 	"audio", "worst_mos", "worst_loss_percent", "worst_max_jitter_ms", "worst_direction",
+	"file",
 }
 
 // csvTime is RFC 3339 with milliseconds, always in UTC.
@@ -52,6 +53,7 @@ func CSV(w io.Writer, r *analyze.Report) error {
 			main, strconv.FormatInt(c.DurationMS, 10), strconv.FormatInt(c.PDDMS, 10), c.EndedBy, LocalizeCall(c, catalog.Lang(r.Lang)).Summary,
 			strings.Join(frames, " "))
 		row = append(row, audioColumns(c.Audio)...)
+		row = append(row, c.File)
 		for i := range row {
 			row[i] = cellSafe(row[i])
 		}
@@ -64,8 +66,8 @@ func CSV(w io.Writer, r *analyze.Report) error {
 }
 
 func csvStamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
+	if t.IsZero() || t.Year() < 1971 {
+		return "" // a log without timestamps
 	}
 	return t.UTC().Format(csvTime)
 }

@@ -89,7 +89,7 @@ func TestTextOutputsEscapeControls(t *testing.T) {
 		t.Errorf("csv: %q left raw", bad)
 	}
 	b.Reset()
-	if err := Flow(&b, r.Calls[0], 100); err != nil {
+	if err := Flow(&b, r.Calls[0], FlowOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if bad := unsafeLeft(b.String()); len(bad) > 0 {

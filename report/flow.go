@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
 )
 
 // Flow layout, in terminal columns.
@@ -21,6 +22,13 @@ const (
 	flowMaxRows    = 2000
 )
 
+// FlowOptions tune the terminal ladder diagram.
+type FlowOptions struct {
+	Width int // terminal columns; 0 means 100
+	Lang  catalog.Lang
+	Clock Clock // the zone of the start time; UTC when zero
+}
+
 // Flow writes the ladder diagram of c for a terminal, like sngrep's flow
 // view: one column per host address, one row per message with its time
 // since the first message and its frame number at the left, requests and
@@ -32,20 +40,26 @@ const (
 //
 // Every string comes from SIP headers; control characters are dropped so
 // that a crafted header cannot move the cursor or change the terminal.
-func Flow(w io.Writer, c *analyze.Call, width int) error {
+func Flow(w io.Writer, c *analyze.Call, o FlowOptions) error {
+	width := o.Width
 	w = safeWriter{w} // every field, not only those escaped below
 	if width <= 0 {
 		width = 100
 	}
+	l, n := labels(o.Lang), numberFormat{o.Lang}
 	width = max(width, flowGutter+2*flowMinSpacing)
-	fmt.Fprintf(w, "%s → %s  %s\n", termSafe(orDash(c.Caller)), termSafe(orDash(c.Callee)), c.Start.UTC().Format("2006-01-02 15:04:05.000"))
-	status := "no final answer"
+	start := "–"
+	if c.Start.Year() > 1970 {
+		start = n.Stamp(o.Clock.In(c.Start), true) + " (" + o.Clock.Zone(c.Start) + ")"
+	}
+	fmt.Fprintf(w, "%s → %s  %s\n", termSafe(orUnknown(o.Lang, c.Caller)), termSafe(orUnknown(o.Lang, c.Callee)), start)
+	status := l["no final"]
 	if c.FinalStatus != 0 {
 		status = strconv.Itoa(c.FinalStatus) + " " + termSafe(c.Reason)
 	}
-	fmt.Fprintf(w, "Call-ID %s  %s  %s\n\n", termSafe(c.CallID), status, c.Outcome)
+	fmt.Fprintf(w, "Call-ID %s  %s  %s\n\n", termSafe(c.CallID), status, callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus))
 	if len(c.Messages) == 0 {
-		_, err := fmt.Fprintln(w, "  (no messages)")
+		_, err := fmt.Fprintln(w, "  ("+l["no messages"]+")")
 		return err
 	}
 
@@ -71,7 +85,7 @@ func Flow(w io.Writer, c *analyze.Call, width int) error {
 	for i := 0; i < ncol; i++ {
 		name := hosts[i]
 		if i == ncol-1 && folded {
-			name = fmt.Sprintf("%d others", len(hosts)-ncol+1)
+			name = fmt.Sprintf(l["n others"], len(hosts)-ncol+1)
 		}
 		name = cut(name, spacing-1)
 		put(head, center(i)-utf8.RuneCountInString(name)/2, name)
@@ -84,13 +98,13 @@ func Flow(w io.Writer, c *analyze.Call, width int) error {
 	fmt.Fprintln(w, strings.TrimRight(string(line), " "))
 
 	t0 := c.Messages[0].Time
-	for n, m := range c.Messages {
-		if n == flowMaxRows {
-			fmt.Fprintf(w, "  … %d more messages\n", len(c.Messages)-n)
+	for k, m := range c.Messages {
+		if k == flowMaxRows {
+			fmt.Fprintf(w, "  … %d %s\n", len(c.Messages)-k, l["more messages"])
 			break
 		}
 		row := blankRow(width)
-		put(row, 0, fmt.Sprintf("%9s #%-6d", flowOffset(m.Time.Sub(t0)), m.Frame))
+		put(row, 0, fmt.Sprintf("%9s #%-6d", flowOffset(o.Lang, m.Time.Sub(t0)), m.Frame))
 		for i := 0; i < ncol; i++ {
 			row[center(i)] = '│'
 		}
@@ -111,7 +125,7 @@ func Flow(w io.Writer, c *analyze.Call, width int) error {
 		case a == b:
 			// A host talking to itself on another port.
 			x := center(a) + 1
-			put(row, x, cut("⟲ "+label+" ("+m.Src+" → "+m.Dst+")", width-x))
+			put(row, x, cut("⟲ "+label+" ("+addrText(o.Lang, m.Src)+" → "+addrText(o.Lang, m.Dst)+")", width-x))
 		default:
 			lo, hi := min(center(a), center(b)), max(center(a), center(b))
 			for x := lo + 1; x < hi; x++ {
@@ -157,9 +171,10 @@ func flowHosts(ms []analyze.Exchange) []string {
 
 // flowOffset formats d as seconds with milliseconds, or minutes past one
 // hour of capture.
-func flowOffset(d time.Duration) string {
+func flowOffset(lang catalog.Lang, d time.Duration) string {
+	n := numberFormat{lang}
 	if d < time.Hour {
-		return "+" + strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+		return "+" + n.Dec(d.Seconds(), 3) + "s"
 	}
 	return "+" + d.Round(time.Second).String()
 }

@@ -45,6 +45,15 @@ var goldenCaptures = []string{
 // where the test runs.
 func loadReport(t testing.TB, name string, lang catalog.Lang) *analyze.Report {
 	t.Helper()
+	r, _ := loadReportRaw(t, name, lang)
+	return r
+}
+
+// loadReportRaw is loadReport that also keeps each SIP message as
+// captured, for the HTML page.
+func loadReportRaw(t testing.TB, name string, lang catalog.Lang) (*analyze.Report, func(string, int) (string, bool)) {
+	t.Helper()
+	raw := map[int]string{}
 	path := filepath.Join(capturesDir, name)
 	if _, err := os.Stat(path); err != nil {
 		sharedtest.Missing(t, path, err)
@@ -64,6 +73,7 @@ func loadReport(t testing.TB, name string, lang catalog.Lang) *analyze.Report {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		raw[p.Frame] = string(p.Payload)
 		if sipmsg.Parse(p.Payload, &msg) != nil {
 			continue
 		}
@@ -74,7 +84,10 @@ func loadReport(t testing.TB, name string, lang catalog.Lang) *analyze.Report {
 	a.AddIntegrity(analyze.Integrity{Frames: ci.Frames, SIPMessages: ci.SIPMessages, Truncated: ci.Truncated,
 		FragmentsIncomplete: ci.FragmentsIncomplete, TCPGaps: ci.TCPGaps, EncryptedSIP: ci.EncryptedSIP,
 		Malformed: ci.Malformed, NonSIP: ci.NonSIP})
-	return a.Finish()
+	return a.Finish(), func(_ string, frame int) (string, bool) {
+		s, ok := raw[frame]
+		return s, ok
+	}
 }
 
 // checkGolden compares got with testdata/golden/name, or rewrites the file

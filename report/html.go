@@ -30,14 +30,30 @@ const (
 	htmlMaxDetails    = 500
 )
 
+// HTMLOptions tune the HTML page.
+type HTMLOptions struct {
+	Lang  catalog.Lang
+	Clock Clock // the zone times are shown in; UTC when zero
+	// Raw returns the SIP message of a frame of a file as it was captured
+	// (redacted when the report is), to show under each explained call
+	// with the ladder's arrows linked to it; nil shows none.
+	Raw func(file string, frame int) (string, bool)
+}
+
 // HTML writes r as a single self-contained page to attach to a ticket:
-// summary and RFC 6076 metrics, a table of calls coloured by outcome and
-// fault, then per call the explanation, advice, findings with their frames
-// and a ladder diagram drawn as inline SVG, and the registrations. There
+// the counts, a table of calls coloured by outcome and fault with the
+// reason of each, then per call the explanation, advice, findings with
+// their frames, a ladder diagram drawn as inline SVG and the raw SIP,
+// the registrations, and last the RFC 6076 metrics, each explained. There
 // are no external assets and no JavaScript; calls that were answered
 // without trouble are folded. The same report gives the same bytes.
 func HTML(w io.Writer, r *analyze.Report, lang catalog.Lang) error {
-	return pageTemplate.Execute(w, buildPage(r, lang))
+	return HTMLWith(w, r, HTMLOptions{Lang: lang})
+}
+
+// HTMLWith is HTML with options.
+func HTMLWith(w io.Writer, r *analyze.Report, o HTMLOptions) error {
+	return pageTemplate.Execute(w, buildPage(r, o))
 }
 
 type htmlPage struct {
@@ -46,6 +62,7 @@ type htmlPage struct {
 	Inputs     []string
 	Period     string
 	Cards      []htmlCard
+	Metrics    []htmlMetric
 	Peers      []htmlPeer
 	Hosts      []htmlHost
 	Findings   []htmlFinding
@@ -53,11 +70,17 @@ type htmlPage struct {
 	Regs       []htmlReg
 	Others     []htmlOther
 	Integrity  string
+	Footer     string
 	HiddenMore int
 }
 
 type htmlCard struct {
 	Label, Value, Sub, Class string
+}
+
+// htmlMetric is one RFC 6076 metric with what it means.
+type htmlMetric struct {
+	Name, Value, What string
 }
 
 type htmlPeer struct {
@@ -75,7 +98,7 @@ type htmlHost struct {
 }
 
 type htmlFinding struct {
-	ID, Severity, SeverityLabel, Text, Frames, FramesLabel string
+	ID, Title, Severity, SeverityLabel, Text, Frames, FramesLabel string
 }
 
 type htmlCall struct {
@@ -83,11 +106,18 @@ type htmlCall struct {
 	Anchor, Caller, Callee, Start, Status  string
 	Outcome, OutcomeClass, Fault, FaultCls string
 	PDD, Duration, Summary, Explanation    string
+	Audio                                  string
 	Open, Detail                           bool
 	KV                                     [][2]string
 	Advice                                 []string
 	Findings                               []htmlFinding
 	Ladder                                 *Ladder
+	Raw                                    []htmlRaw
+}
+
+// htmlRaw is one SIP message as captured, the target of a ladder arrow.
+type htmlRaw struct {
+	ID, Head, Text string
 }
 
 type htmlReg struct {
@@ -96,13 +126,16 @@ type htmlReg struct {
 	OutcomeClass, Fault, FaultCls, Summary string
 	Open                                   bool
 	KV                                     [][2]string
+	Advice                                 []string
 	Findings                               []htmlFinding
 	Ladder                                 *Ladder
 }
 
-func buildPage(ar *analyze.Report, lang catalog.Lang) htmlPage {
+func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
+	lang := o.Lang
 	r := Localize(ar, lang)
 	l := htmlLabels(lang)
+	n := numberFormat{lang}
 	p := htmlPage{L: l, Lang: string(lang)}
 	if p.Lang == "" {
 		p.Lang = "en"
@@ -113,43 +146,57 @@ func buildPage(ar *analyze.Report, lang catalog.Lang) htmlPage {
 			s += " (" + in.Format + ")"
 		}
 		if in.Error != "" {
-			s += ": " + in.Error
+			s += ": " + l["skipped"] + " (" + in.Error + ")"
 		}
 		p.Inputs = append(p.Inputs, s)
 	}
 	s := r.Summary
-	if s.First != nil && s.Last != nil {
-		last := s.Last.UTC().Format("15:04:05")
-		if s.Last.UTC().Format("2006-01-02") != s.First.UTC().Format("2006-01-02") {
-			last = s.Last.UTC().Format("2006-01-02 15:04:05")
+	oneDay := true
+	zone := o.Clock.Zone(time.Time{})
+	if s.First != nil && s.Last != nil && s.First.Year() > 1970 {
+		first, last := o.Clock.In(*s.First), o.Clock.In(*s.Last)
+		zone = o.Clock.Zone(first)
+		oneDay = first.Format("20060102") == last.Format("20060102")
+		end := last.Format("15:04:05")
+		if !oneDay {
+			end = n.Stamp(last, false)
 		}
-		p.Period = s.First.UTC().Format("2006-01-02 15:04:05") + " – " + last + " UTC"
+		p.Period = n.Stamp(first, false) + " – " + end + " (" + zone + ")"
 	}
+	when := func(t time.Time) string {
+		if t.IsZero() || t.Year() < 1971 {
+			return "–"
+		}
+		t = o.Clock.In(t)
+		if oneDay {
+			return strings.Replace(t.Format("15:04:05.000"), ".", map[bool]string{true: ",", false: "."}[n.nl()], 1)
+		}
+		return n.Stamp(t, true)
+	}
+	p.Footer = fmt.Sprintf(l["generated by"], zone)
 
-	regOK, regFail := 0, 0
-	for _, rg := range r.Registrations {
-		if rg.Outcome == "registered" || rg.Outcome == "unregistered" {
-			regOK++
-		} else if rg.Outcome != "incomplete" {
-			regFail++
-		}
-	}
+	regOK, regFail := registrationCounts(r.Registrations)
 	m := r.Metrics.Overall
 	failedClass := ""
 	if s.Failed > 0 {
 		failedClass = "bad"
 	}
 	p.Cards = []htmlCard{
-		{Label: l["calls"], Value: strconv.Itoa(s.Calls), Sub: fmt.Sprintf("%d %s · %d %s", s.Answered, l["answered"], s.Failed, l["failed"]), Class: failedClass},
-		{Label: l["registrations"], Value: strconv.Itoa(len(r.Registrations)), Sub: fmt.Sprintf("%d %s · %d %s", regOK, l["ok"], regFail, l["failed"])},
-		{Label: l["messages"], Value: strconv.Itoa(s.Messages), Sub: fmt.Sprintf("%d %s", s.Retransmitted, l["retransmissions"])},
-		{Label: "SER / SEER", Value: pct(m.SER) + " / " + pct(m.SEER), Sub: "RFC 6076 §4.6, §4.7"},
-		{Label: "ISA / SCR", Value: pct(m.ISA) + " / " + pct(m.SCR), Sub: "RFC 6076 §4.8, §4.9"},
-		{Label: l["pdd"], Value: distMedian(m.SRD), Sub: distRest(m.SRD)},
-		{Label: l["duration"], Value: distMedian(m.SDT), Sub: distRest(m.SDT)},
+		{Label: l["calls"], Value: n.Int(s.Calls), Sub: strings.TrimPrefix(callCounts(lang, s), ": "), Class: failedClass},
+		{Label: l["registrations"], Value: n.Int(len(r.Registrations)), Sub: fmt.Sprintf("%s %s · %s %s", n.Int(regOK), l["ok"], n.Int(regFail), l["failed"])},
+		{Label: l["messages"], Value: n.Int(s.Messages), Sub: n.Plural(s.Retransmitted, l["retransmission"], l["retransmissions"])},
+	}
+	if m.Attempts > 0 {
+		p.Metrics = append(p.Metrics,
+			htmlMetric{"SER", n.Pct(m.SER), l["ser"] + " (RFC 6076 §4.6)"},
+			htmlMetric{"SEER", n.Pct(m.SEER), l["seer"] + " (§4.7)"},
+			htmlMetric{"ISA", n.Pct(m.ISA), l["isa"] + " (§4.8)"},
+			htmlMetric{"SCR", n.Pct(m.SCR), l["scr"] + " (§4.9)"},
+			htmlMetric{"PDD", n.Dist(m.SRD), l["pdd explained"] + " (§4.3)"},
+			htmlMetric{"SDT", n.Dist(m.SDT), l["sdt explained"] + " (§4.5)"})
 	}
 	if m.Registers > 0 {
-		p.Cards = append(p.Cards, htmlCard{Label: "RRD / IRA", Value: distMedian(m.RRD) + " / " + pct(m.IRA), Sub: "RFC 6076 §4.1, §4.2"})
+		p.Metrics = append(p.Metrics, htmlMetric{"RRD", n.Dist(m.RRD), l["rrd"] + " (§4.1)"}, htmlMetric{"IRA", n.Pct(m.IRA), l["ira"] + " (§4.2)"})
 	}
 	if len(r.Metrics.PerPeer) > 1 {
 		peers := make([]string, 0, len(r.Metrics.PerPeer))
@@ -162,39 +209,42 @@ func buildPage(ar *analyze.Report, lang catalog.Lang) htmlPage {
 			if ms.Attempts == 0 && ms.Registers == 0 {
 				continue
 			}
-			p.Peers = append(p.Peers, htmlPeer{Peer: k, Attempts: strconv.Itoa(ms.Attempts), SER: pct(ms.SER), SEER: pct(ms.SEER), ISA: pct(ms.ISA), PDD: dist(ms.SRD)})
+			p.Peers = append(p.Peers, htmlPeer{Peer: k, Attempts: n.Int(ms.Attempts), SER: n.Pct(ms.SER), SEER: n.Pct(ms.SEER), ISA: n.Pct(ms.ISA), PDD: n.Dist(ms.SRD)})
 		}
 	}
 	roles := map[string]analyze.Host{}
 	for _, h := range r.Hosts {
 		roles[h.Addr] = h.Host
-		p.Hosts = append(p.Hosts, htmlHost{Addr: h.Addr, Role: catalog.Fault(h.Role).Label(lang), RoleClass: "fault-" + h.Role, Agent: h.Agent, Why: h.Why})
+		p.Hosts = append(p.Hosts, htmlHost{Addr: addrText(lang, h.Addr), Role: catalog.Fault(h.Role).Label(lang), RoleClass: "fault-" + h.Role, Agent: h.Agent, Why: h.Why})
 	}
 	p.Findings = htmlFindings(r.Findings, l)
 	if i := r.Integrity; i.Frames > 0 {
 		// The same words as the text report's integrity line, without its
 		// leading "Capture:" label.
-		line := fmt.Sprintf(labels(lang)["integrity"], "", i.Frames, i.SIPMessages, i.Truncated, i.FragmentsIncomplete, i.TCPGaps,
-			i.EncryptedSIP, i.Malformed, i.NonSIP)
-		p.Integrity = strings.TrimPrefix(line, ": ")
+		p.Integrity = strings.TrimPrefix(integrityLine(lang, "", i), ": ")
 	}
 
-	for n, c := range r.Calls {
+	for k, c := range r.Calls {
+		fl, fv := faultKV(lang, c.Fault)
+		_ = fl
 		hc := htmlCall{
-			N: n + 1, Anchor: "call-" + strconv.Itoa(n+1), Caller: orDash(c.Caller), Callee: orDash(c.Callee),
-			Start: c.Start.UTC().Format("2006-01-02 15:04:05.000"), Status: statusText(c.FinalStatus, c.Reason, l),
-			Outcome: outcomeLabel(lang, c.Outcome), OutcomeClass: outcomeClass(c.Outcome),
-			Fault: catalog.Fault(c.Fault).Label(lang), FaultCls: "fault-" + c.Fault, Summary: c.Summary,
+			N: k + 1, Anchor: "call-" + strconv.Itoa(k+1), Caller: orUnknown(lang, c.Caller), Callee: orUnknown(lang, c.Callee),
+			Start: when(c.Start), Status: statusText(c.FinalStatus, c.Reason, l),
+			Outcome: callOutcomeLabel(lang, c.Outcome, c.FinalStatus), OutcomeClass: outcomeClass(c.Outcome),
+			Fault: fv, FaultCls: "fault-" + c.Fault, Summary: c.Summary,
 		}
-		if c.PDDMS > 0 {
-			hc.PDD = fmtMS(float64(c.PDDMS))
+		if c.PDDMS > 0 && c.Times.Ringing != nil {
+			hc.PDD = n.MS(float64(c.PDDMS)) // no ringing, no post-dial delay to speak of
 		}
 		if c.DurationMS > 0 {
-			hc.Duration = fmtMS(float64(c.DurationMS))
+			hc.Duration = n.MS(float64(c.DurationMS))
+		}
+		if c.Audio != nil {
+			hc.Audio = AudioText(c.Audio, lang)
 		}
 		troubled := c.Outcome != analyze.OutcomeAnswered || len(problems(c.Findings)) > 0
 		hc.Open = troubled
-		hc.Detail = n < htmlMaxDetails
+		hc.Detail = k < htmlMaxDetails
 		if !hc.Detail {
 			p.HiddenMore++
 		}
@@ -203,57 +253,81 @@ func buildPage(ar *analyze.Report, lang catalog.Lang) htmlPage {
 			if c.Registered != "" && !strings.EqualFold(c.Registered, c.Reason) {
 				status += " (" + c.Registered + ")"
 			}
-			hc.KV = [][2]string{{l["status"], status}, {"Call-ID", c.CallID}, {"From", c.From}, {"To", c.To}}
+			hc.KV = [][2]string{{l["status"], status}, {"Call-ID", c.CallID}, {l["from hdr"], c.From}, {l["to hdr"], c.To}}
 			if c.CallerName != "" {
 				hc.KV = append(hc.KV, [2]string{l["caller"], c.CallerName})
 			}
 			if c.Asserted != "" {
 				hc.KV = append(hc.KV, [2]string{"P-Asserted-Identity", c.Asserted})
 			}
-			hc.KV = append(hc.KV, [2]string{l["path"], c.Src + " → " + c.Dst})
+			hc.KV = append(hc.KV, [2]string{l["path"], addrText(lang, c.Src) + " → " + addrText(lang, c.Dst)})
 			if c.FinalFrom != nil {
-				ff := c.FinalFrom.Addr
+				ff := addrText(lang, c.FinalFrom.Addr)
 				if c.FinalFrom.Agent != "" {
 					ff += " (" + c.FinalFrom.Agent + ")"
 				}
 				hc.KV = append(hc.KV, [2]string{l["answered by"], ff})
 			}
 			if c.EndedBy != "" {
-				eb := c.EndedBy
+				eb := endedByLabel(lang, c.EndedBy)
 				if c.EndReason != "" {
 					eb += " – " + c.EndReason
 				}
 				hc.KV = append(hc.KV, [2]string{l["ended by"], eb})
 			}
-			for _, d := range append(append([]Decoded(nil), c.Reasons...), c.Warnings...) {
-				hc.KV = append(hc.KV, [2]string{"Reason / Warning", d.Value + " — " + d.Meaning})
+			for _, d := range c.Reasons {
+				hc.KV = append(hc.KV, [2]string{l["reason hdr"], d.Value})
+			}
+			for _, d := range c.Warnings {
+				hc.KV = append(hc.KV, [2]string{l["warning hdr"], d.Value})
 			}
 			if len(c.Linked) > 0 {
 				hc.KV = append(hc.KV, [2]string{l["linked"], strings.Join(c.Linked, ", ")})
 			}
+			if hc.Audio != "" {
+				hc.KV = append(hc.KV, [2]string{"Audio", hc.Audio})
+			}
 			hc.Explanation = c.Explanation
-			if c.Outcome != analyze.OutcomeAnswered {
+			if _, diagnosed := c.Diagnosis(); c.Outcome != analyze.OutcomeAnswered || diagnosed {
 				hc.Advice = c.Advice
 			}
 			hc.Findings = htmlFindings(c.Findings, l)
-			hc.Ladder = buildLadder(c.Messages, roles, lang, l)
+			var links map[int]string
+			if o.Raw != nil {
+				links = map[int]string{}
+				for _, m := range c.Messages {
+					if _, dup := links[m.Frame]; dup {
+						continue
+					}
+					txt, ok := o.Raw(m.File, m.Frame)
+					if !ok {
+						continue
+					}
+					id := hc.Anchor + "-f" + strconv.Itoa(m.Frame)
+					links[m.Frame] = id
+					hc.Raw = append(hc.Raw, htmlRaw{ID: id, Head: fmt.Sprintf("%s %d · %s · %s → %s", l["frame"], m.Frame, when(m.Time),
+						addrText(lang, m.Src), addrText(lang, m.Dst)), Text: txt})
+				}
+			}
+			hc.Ladder = buildLadder(c.Messages, roles, lang, l, o.Clock, links)
 		}
 		p.Calls = append(p.Calls, hc)
 	}
-	for n, rg := range r.Registrations {
+	for k, rg := range r.Registrations {
+		_, fv := faultKV(lang, rg.Fault)
 		hr := htmlReg{
-			N: n + 1, Anchor: "reg-" + strconv.Itoa(n+1), AOR: rg.AOR, Start: rg.Start.UTC().Format("2006-01-02 15:04:05.000"),
+			N: k + 1, Anchor: "reg-" + strconv.Itoa(k+1), AOR: rg.AOR, Start: when(rg.Start),
 			Status: statusText(rg.FinalStatus, rg.Reason, l), Outcome: outcomeLabel(lang, rg.Outcome), OutcomeClass: outcomeClass(rg.Outcome),
-			Fault: catalog.Fault(rg.Fault).Label(lang), FaultCls: "fault-" + rg.Fault, Summary: rg.Summary,
+			Fault: fv, FaultCls: "fault-" + rg.Fault, Summary: rg.Summary, Advice: rg.Advice,
 		}
 		hr.Open = !(rg.Outcome == "registered" || rg.Outcome == "unregistered") || len(problems(rg.Findings)) > 0
-		hr.KV = [][2]string{{l["status"], hr.Status}, {"Call-ID", rg.CallID}, {"Contact", rg.Contact}, {l["path"], rg.Src + " → " + rg.Dst}, {l["tries"], strconv.Itoa(rg.Attempts)}}
+		hr.KV = [][2]string{{l["status"], hr.Status}, {"Call-ID", rg.CallID}, {"Contact", rg.Contact}, {l["path"], addrText(lang, rg.Src) + " → " + addrText(lang, rg.Dst)}, {l["tries"], strconv.Itoa(rg.Attempts)}}
 		if rg.Expires >= 0 {
 			hr.KV = append(hr.KV, [2]string{"Expires", strconv.Itoa(rg.Expires) + " s"})
 		}
 		hr.Findings = htmlFindings(rg.Findings, l)
-		if n < htmlMaxDetails {
-			hr.Ladder = buildLadder(rg.Messages, roles, lang, l)
+		if k < htmlMaxDetails {
+			hr.Ladder = buildLadder(rg.Messages, roles, lang, l, o.Clock, nil)
 		}
 		p.Regs = append(p.Regs, hr)
 	}
@@ -287,7 +361,7 @@ func htmlFindings(fs []Finding, l map[string]string) []htmlFinding {
 		if sev != "error" && sev != "warning" {
 			sev = "info"
 		}
-		out = append(out, htmlFinding{ID: f.ID, Severity: sev, SeverityLabel: l[sev], Text: f.Text, Frames: frameList(f.Frames), FramesLabel: l["frames"]})
+		out = append(out, htmlFinding{ID: f.ID, Title: f.Title, Severity: sev, SeverityLabel: l[sev], Text: f.Text, Frames: frameList(f.Frames), FramesLabel: l["frames"]})
 	}
 	return out
 }
@@ -305,20 +379,6 @@ func outcomeClass(o string) string {
 		return "muted"
 	}
 	return "bad"
-}
-
-func distMedian(d analyze.Distribution) string {
-	if d.Count == 0 {
-		return "–"
-	}
-	return fmtMS(d.Median)
-}
-
-func distRest(d analyze.Distribution) string {
-	if d.Count == 0 {
-		return ""
-	}
-	return fmt.Sprintf("p95 %s · max %s · n=%d", fmtMS(d.P95), fmtMS(d.Max), d.Count)
 }
 
 // Ladder is the layout of a ladder diagram (a message sequence chart: a
@@ -349,6 +409,7 @@ type LadderRow struct {
 	Class                   string
 	Retrans, Band           bool
 	BandY                   int
+	Link                    string // the id of the raw message on the page, when it is shown
 }
 
 const (
@@ -367,10 +428,10 @@ func LadderLayout(ms []analyze.Exchange, hosts []analyze.Host, lang catalog.Lang
 	for _, h := range hosts {
 		roles[h.Addr] = h
 	}
-	return buildLadder(ms, roles, lang, htmlLabels(lang))
+	return buildLadder(ms, roles, lang, htmlLabels(lang), Clock{}, nil)
 }
 
-func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang catalog.Lang, l map[string]string) *Ladder {
+func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang catalog.Lang, l map[string]string, clock Clock, links map[int]string) *Ladder {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -403,9 +464,10 @@ func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang cata
 		y := ladderTop + 24 + i*ladderRowH
 		a, b := col[m.Src], col[m.Dst]
 		xa, xb := lad.Hosts[a].X, lad.Hosts[b].X
-		row := LadderRow{Y: y, TextY: y - 6, X1: xa, X2: xb, Time: htmlOffset(m.Time.Sub(t0)), Frame: "#" + strconv.Itoa(m.Frame),
+		row := LadderRow{Y: y, TextY: y - 6, X1: xa, X2: xb, Time: htmlOffset(lang, m.Time.Sub(t0)), Frame: "#" + strconv.Itoa(m.Frame),
 			Class: labelClass(m.Label), Retrans: m.Retrans, Band: i%2 == 1, BandY: y - ladderRowH/2 - 4}
-		row.Title = m.Label + " — " + m.Src + " → " + m.Dst + ", " + l["frame"] + " " + strconv.Itoa(m.Frame) + ", " + m.Time.UTC().Format("15:04:05.000000")
+		row.Title = m.Label + " — " + addrText(lang, m.Src) + " → " + addrText(lang, m.Dst) + ", " + l["frame"] + " " + strconv.Itoa(m.Frame) + ", " + clock.In(m.Time).Format("15:04:05.000000")
+		row.Link = links[m.Frame]
 		if m.Retrans {
 			row.Title += " (" + l["retransmission"] + ")"
 		}
@@ -456,9 +518,10 @@ func labelClass(label string) string {
 	return "fail"
 }
 
-func htmlOffset(d time.Duration) string {
+func htmlOffset(lang catalog.Lang, d time.Duration) string {
+	n := numberFormat{lang}
 	if d < time.Hour {
-		return "+" + strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + " s"
+		return "+" + n.Dec(d.Seconds(), 3) + " s"
 	}
-	return "+" + d.Round(time.Second).String()
+	return "+" + n.MS(float64(d.Milliseconds()))
 }

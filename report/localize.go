@@ -37,10 +37,11 @@ type Call struct {
 	Warnings    []Decoded `json:"warnings,omitempty"`
 }
 
-// Finding is a finding with its text in one language.
+// Finding is a finding with its title and text in one language.
 type Finding struct {
 	analyze.Finding
-	Text string `json:"text"`
+	Title string `json:"title"`
+	Text  string `json:"text"`
 }
 
 // Decoded is a Reason (RFC 3326) or Warning (RFC 3261 §20.43) header value
@@ -199,7 +200,7 @@ func LocalizeDialog(d *analyze.Dialog, lang catalog.Lang) *Dialog {
 func localFindings(fs []analyze.Finding, lang catalog.Lang) []Finding {
 	out := make([]Finding, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, Finding{Finding: f, Text: FindingText(f, lang)})
+		out = append(out, Finding{Finding: f, Title: FindingTitle(f.ID, lang), Text: FindingText(f, lang)})
 	}
 	return out
 }
@@ -213,6 +214,15 @@ func findingAdvice(id string, lang catalog.Lang) []string {
 		return ft.AdviceNL
 	}
 	return ft.AdviceEN
+}
+
+// FindingTitle is the heading of a finding in lang ("Busy", "Bezet"), or
+// its id when it has no title yet.
+func FindingTitle(id string, lang catalog.Lang) string {
+	if _, ok := analyze.Phrases()["title-"+id]; ok {
+		return PhraseText("title-"+id, nil, lang)
+	}
+	return id
 }
 
 // FindingText renders the text of a finding in lang: the text of its id
@@ -299,7 +309,10 @@ func joinParts(ps []analyze.Part, lang catalog.Lang) string {
 // localValue shows a value as a reader of lang expects it: seconds with
 // the decimal comma in Dutch.
 func localValue(name, v string, lang catalog.Lang) string {
-	if (name == "secs" || mediaDecimal[name]) && lang == catalog.Dutch {
+	switch {
+	case (v == "?" || v == "") && name != "min" && name != "retry":
+		return word(lang, "unknown", "onbekend")
+	case (name == "secs" || mediaDecimal[name]) && lang == catalog.Dutch:
 		return strings.Replace(v, ".", ",", 1)
 	}
 	return v

@@ -33,11 +33,61 @@ import (
 //
 // Words such as "anonymous" that name no one are left alone: an anonymous
 // caller being refused is often the very finding.
-func Redact(r *analyze.Report) {
+func Redact(r *analyze.Report) { RedactWith(r, nil) }
+
+// RedactWith is Redact that also rewrites texts shown with the report (the
+// SIP messages as captured, for the HTML page) with the same pseudonyms.
+// In those messages the URIs of the headers that name people (From, To,
+// Contact, P-Asserted-Identity, ...) are pseudonymised with their display
+// names, and user names in Authorization headers too.
+func RedactWith(r *analyze.Report, texts []*string) {
 	p := newPseudonyms()
 	walkReport(r, p.collector())
+	for _, t := range texts {
+		p.noteRaw(*t)
+	}
 	p.build()
 	walkReport(r, p.rewrite)
+	for _, t := range texts {
+		*t = p.rewrite(kindText, *t)
+	}
+}
+
+// personHeaders are the SIP headers whose value names a person or a line
+// (RFC 3261 §20, RFC 3325, RFC 4244, RFC 5806), with compact forms.
+var personHeaders = map[string]bool{
+	"from": true, "f": true, "to": true, "t": true, "contact": true, "m": true,
+	"p-asserted-identity": true, "p-preferred-identity": true, "remote-party-id": true,
+	"diversion": true, "history-info": true, "referred-by": true, "b": true, "refer-to": true, "r": true,
+	"p-called-party-id": true, "privacy": false,
+}
+
+// noteRaw finds what a raw SIP message says about people: URIs and display
+// names in the headers that name them, the digest user name, and every
+// address and URI user part anywhere else (Via, Call-ID, SDP).
+func (p *pseudonyms) noteRaw(s string) {
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimRight(line, "\r")
+		name, value, ok := strings.Cut(line, ":")
+		if ok && !strings.ContainsAny(name, " \t") {
+			switch n := strings.ToLower(strings.TrimSpace(name)); {
+			case personHeaders[n]:
+				for _, part := range strings.Split(value, ",") {
+					p.noteURI(strings.TrimSpace(part))
+				}
+			case n == "authorization" || n == "proxy-authorization":
+				if m := reDigestUser.FindStringSubmatch(value); m != nil {
+					p.noteUser(m[1])
+				}
+			}
+		}
+		if strings.HasPrefix(line, "o=") { // SDP origin: the user name is the first field
+			if f := strings.Fields(line[2:]); len(f) > 0 && f[0] != "-" {
+				p.noteUser(f[0])
+			}
+		}
+		p.noteText(line)
+	}
 }
 
 // field kinds, so the collecting pass knows what a value is.
@@ -141,7 +191,8 @@ var (
 	reIPv4 = regexp.MustCompile(`\d{1,3}(?:\.\d{1,3}){3}`)
 	reIPv6 = regexp.MustCompile(`[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?`)
 	// The user part of a sip:, sips: or tel: URI in free text.
-	reURIUser = regexp.MustCompile(`(?i)(?:sips?:([^@\s<>;:"',]+)@|tel:(\+?[0-9][0-9.\-()]*))`)
+	reDigestUser = regexp.MustCompile(`(?i)username\s*=\s*"([^"]*)"`)
+	reURIUser    = regexp.MustCompile(`(?i)(?:sips?:([^@\s<>;:"',]+)@|tel:(\+?[0-9][0-9.\-()]*))`)
 )
 
 // pseudonyms maps sensitive values to their stand-ins.
@@ -394,3 +445,26 @@ func wordByte(c byte) bool {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// Redactor hands out the same pseudonyms as Redact for values that are not
+// in a report (the message list of `sipcause messages`): note every value
+// first, then Build, then rewrite.
+type Redactor struct{ p *pseudonyms }
+
+// NewRedactor returns an empty Redactor.
+func NewRedactor() *Redactor { return &Redactor{p: newPseudonyms()} }
+
+// NoteAddr notes an "ip:port" or an IP address.
+func (r *Redactor) NoteAddr(s string) { r.p.noteAddr(s) }
+
+// NoteURI notes a SIP or tel URI, perhaps with a display name.
+func (r *Redactor) NoteURI(s string) { r.p.noteURI(s) }
+
+// NoteText notes the addresses and URI user parts in free text.
+func (r *Redactor) NoteText(s string) { r.p.noteText(s) }
+
+// Build fixes the pseudonyms; call it after the last Note.
+func (r *Redactor) Build() { r.p.build() }
+
+// Rewrite replaces every noted value in s by its pseudonym.
+func (r *Redactor) Rewrite(s string) string { return r.p.rewrite(kindText, s) }

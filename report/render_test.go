@@ -12,42 +12,77 @@ import (
 	"github.com/sipcause/sipcause/catalog"
 )
 
+// goldenClock is the zone of each language's golden files: a Dutch
+// helpdesk reads Amsterdam time, the English files stay in UTC.
+func goldenClock(t *testing.T, lang catalog.Lang) Clock {
+	if lang != catalog.Dutch {
+		return Clock{Loc: time.UTC, Name: "UTC"}
+	}
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Clock{Loc: loc, Name: "Europe/Amsterdam"}
+}
+
+// TestGolden renders the golden captures as text, HTML (with the raw SIP
+// of each call) and CSV in both languages, and the ladder for a terminal.
 func TestGolden(t *testing.T) {
 	for _, name := range goldenCaptures {
-		t.Run(goldenName(name), func(t *testing.T) {
-			r := loadReport(t, name, catalog.English)
-			var b bytes.Buffer
-			if err := CSV(&b, r); err != nil {
-				t.Fatal(err)
-			}
-			checkGolden(t, goldenName(name)+".csv", b.Bytes())
-
-			b.Reset()
-			if err := HTML(&b, r, catalog.English); err != nil {
-				t.Fatal(err)
-			}
-			checkGolden(t, goldenName(name)+".html", b.Bytes())
-
-			b.Reset()
-			for _, c := range r.Calls {
-				if err := Flow(&b, c, 100); err != nil {
+		for _, lang := range catalog.Langs {
+			t.Run(goldenName(name)+"/"+string(lang), func(t *testing.T) {
+				r, raw := loadReportRaw(t, name, lang)
+				clock := goldenClock(t, lang)
+				stem := goldenName(name)
+				if lang == catalog.Dutch {
+					stem += ".nl"
+				}
+				var b bytes.Buffer
+				if err := Text(&b, r, TextOptions{Lang: lang, Clock: clock, All: true, Stats: true}); err != nil {
 					t.Fatal(err)
 				}
-			}
-			checkGolden(t, goldenName(name)+".flow.txt", b.Bytes())
-		})
+				checkGolden(t, stem+".txt", b.Bytes())
+				checkNoEnglish(t, lang, stem+".txt", b.String())
+
+				b.Reset()
+				if err := CSV(&b, r); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, stem+".csv", b.Bytes())
+
+				b.Reset()
+				if err := HTMLWith(&b, r, HTMLOptions{Lang: lang, Clock: clock, Raw: raw}); err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, stem+".html", b.Bytes())
+				checkNoEnglish(t, lang, stem+".html", b.String())
+
+				b.Reset()
+				for _, c := range r.Calls {
+					if err := Flow(&b, c, FlowOptions{Width: 100, Lang: lang, Clock: clock}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				checkGolden(t, stem+".flow.txt", b.Bytes())
+				checkNoEnglish(t, lang, stem+".flow.txt", b.String())
+			})
+		}
 	}
 }
 
-func TestGoldenDutchHTML(t *testing.T) {
-	r := loadReport(t, goldenCaptures[0], catalog.Dutch)
+func TestDutchHTMLIsDutch(t *testing.T) {
+	r, raw := loadReportRaw(t, goldenCaptures[0], catalog.Dutch)
 	var b bytes.Buffer
-	if err := HTML(&b, r, catalog.Dutch); err != nil {
+	if err := HTMLWith(&b, r, HTMLOptions{Lang: catalog.Dutch, Clock: goldenClock(t, catalog.Dutch), Raw: raw}); err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, goldenName(goldenCaptures[0])+".nl.html", b.Bytes())
-	if !strings.Contains(b.String(), `<html lang="nl">`) || !strings.Contains(b.String(), htmlLabelsNL["ladder"]) {
+	out := b.String()
+	if !strings.Contains(out, `<html lang="nl">`) || !strings.Contains(out, htmlLabelsNL["ladder"]) {
 		t.Error("Dutch page lacks lang=nl or Dutch labels")
+	}
+	// The ladder's arrows lead to the messages as captured.
+	if !strings.Contains(out, `<a href="#call-1-f`) || !strings.Contains(out, `<div class="raw" id="call-1-f`) {
+		t.Error("ladder arrows are not linked to the raw messages")
 	}
 }
 
@@ -121,7 +156,7 @@ func TestFlowWidth(t *testing.T) {
 	for _, width := range []int{60, 80, 100, 140} {
 		var b bytes.Buffer
 		for _, c := range r.Calls {
-			if err := Flow(&b, c, width); err != nil {
+			if err := Flow(&b, c, FlowOptions{Width: width}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -146,7 +181,7 @@ func TestFlowManyHosts(t *testing.T) {
 		c.Messages = append(c.Messages, analyze.Exchange{Frame: i + 1, Time: t0.Add(time.Duration(i) * time.Millisecond), Src: hosts[i], Dst: hosts[i+1], Label: "INVITE"})
 	}
 	var b bytes.Buffer
-	if err := Flow(&b, c, 100); err != nil {
+	if err := Flow(&b, c, FlowOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -166,7 +201,7 @@ func TestFlowDropsControlCharacters(t *testing.T) {
 		{Frame: 1, Time: t0, Src: "10.0.0.1:5060", Dst: "10.0.0.2:5060", Label: "486 Busy\x1b[31m\r\u202eHere"},
 	}}
 	var b bytes.Buffer
-	if err := Flow(&b, c, 100); err != nil {
+	if err := Flow(&b, c, FlowOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 	if s := b.String(); strings.ContainsAny(s, "\x1b\x07\r\u202e") {

@@ -97,7 +97,7 @@ func TestCSVAndFlowOfHostileReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Reset()
-	if err := Flow(&b, r.Calls[0], 100); err != nil {
+	if err := Flow(&b, r.Calls[0], FlowOptions{Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 }

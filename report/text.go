@@ -16,13 +16,19 @@ import (
 // TextOptions tune the text rendering.
 type TextOptions struct {
 	Lang   catalog.Lang
-	Colour bool // ANSI colours; only for a terminal
-	Width  int  // wrap width; 0 means 80
-	All    bool // show answered calls too, not only failures
+	Clock  Clock // the zone times are shown in; UTC when zero
+	Colour bool  // ANSI colours; only for a terminal
+	Width  int   // wrap width; 0 means 80
+	All    bool  // explain answered calls too, not only failures
+	Stats  bool  // the RFC 6076 metrics per peer too
 }
 
-// Text writes r for a person: a summary with the metrics, then one block
-// per failed call and registration.
+// Text writes r for a person, answer first: the counts, then one line per
+// call (time, caller, callee, status, outcome, whose side, the reason in
+// one sentence), then the explanation of each failure (calls that failed
+// for the same reason at the same host once, with their list), the
+// registrations, the other failed requests, and last the metrics, each
+// with a line saying what it means.
 //
 // Every byte goes through a writer that escapes control characters (see
 // Escape): the report quotes what senders wrote.
@@ -32,120 +38,457 @@ func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 	if o.Width <= 0 {
 		o.Width = 80
 	}
-	p := paint{On: o.Colour}
-	l := labels(o.Lang)
+	t := textReport{w: w, p: paint{On: o.Colour}, o: o, l: labels(o.Lang), n: numberFormat{o.Lang}, r: r}
+	t.head()
+	t.overview()
+	shown := t.calls()
+	shown += t.registrations()
+	shown += writeDialogs(w, t.p, r.Dialogs, o, t.l)
+	if shown == 0 && len(r.Calls)+len(r.Registrations) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, t.l["no failures"])
+	}
+	t.metrics()
+	t.capture()
+	return nil
+}
+
+type textReport struct {
+	w        io.Writer
+	p        paint
+	o        TextOptions
+	l        map[string]string
+	n        numberFormat
+	r        *Localized
+	oneDay   bool
+	numberOf map[*Call]int
+}
+
+// when writes a moment in the reader's zone: the clock alone when the
+// whole report is one day, else with the date.
+func (t *textReport) when(tm time.Time, ms bool) string {
+	if tm.IsZero() || tm.Year() < 1971 {
+		return "–" // a log without timestamps
+	}
+	tm = t.o.Clock.In(tm)
+	if t.oneDay {
+		f := "15:04:05"
+		if ms {
+			f = "15:04:05.000"
+		}
+		s := tm.Format(f)
+		if t.n.nl() {
+			s = strings.Replace(s, ".", ",", 1)
+		}
+		return s
+	}
+	return t.n.Stamp(tm, ms)
+}
+
+func (t *textReport) head() {
+	r, l, n := t.r, t.l, t.n
 	s := r.Summary
-	fmt.Fprintln(w, p.bold(l["title"]))
-	kv := [][2]string{
-		{l["messages"], fmt.Sprintf("%d (%d %s)", s.Messages, s.Retransmitted, l["retransmissions"])},
-		{l["calls"], fmt.Sprintf("%d: %d %s, %d %s", s.Calls, s.Answered, outcomeLabel(o.Lang, "answered"), s.Failed, l["failed"])},
-	}
-	if s.First != nil {
-		kv = append(kv, [2]string{l["period"], s.First.Format("2006-01-02 15:04:05") + " – " + lastTime(*s.First, *s.Last) + " UTC"})
-	}
-	if len(s.Outcomes) > 0 {
-		var parts []string
-		for _, oc := range analyze.Outcomes {
-			if n := s.Outcomes[oc]; n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d", outcomeLabel(o.Lang, oc), n))
-			}
+	fmt.Fprintln(t.w, t.p.bold(l["title"]))
+	var kv [][2]string
+	if s.First != nil && s.Last != nil && s.First.Year() > 1970 {
+		first, last := t.o.Clock.In(*s.First), t.o.Clock.In(*s.Last)
+		t.oneDay = first.Format("20060102") == last.Format("20060102")
+		end := last.Format("15:04:05")
+		if !t.oneDay {
+			end = n.Stamp(last, false)
 		}
-		kv = append(kv, [2]string{l["outcomes"], strings.Join(parts, ", ")})
+		kv = append(kv, [2]string{l["period"], n.Stamp(first, false) + " – " + end + " (" + t.o.Clock.Zone(first) + ")"})
 	}
-	regOK, regFail := 0, 0
-	for _, rg := range r.Registrations {
-		if rg.Outcome == "registered" || rg.Outcome == "unregistered" {
-			regOK++
-		} else if rg.Outcome != "incomplete" {
-			regFail++
-		}
+	kv = append(kv, [2]string{l["calls"], n.Int(s.Calls) + callCounts(t.o.Lang, s)})
+	regOK, regFail := registrationCounts(r.Registrations)
+	kv = append(kv, [2]string{l["registrations"], fmt.Sprintf("%s: %s %s, %s %s", n.Int(len(r.Registrations)), n.Int(regOK), l["ok"], n.Int(regFail), l["failed"])})
+	retr := l["retransmissions"]
+	if s.Retransmitted == 1 {
+		retr = l["retransmission"]
 	}
-	kv = append(kv, [2]string{l["registrations"], fmt.Sprintf("%d: %d %s, %d %s", len(r.Registrations), regOK, l["ok"], regFail, l["failed"])})
-	m := r.Metrics.Overall
-	nf := numbers{o.Lang}
-	kv = append(kv, [2]string{"SER / SEER", nf.pct(m.SER) + " / " + nf.pct(m.SEER)},
-		[2]string{"ISA / SCR", nf.pct(m.ISA) + " / " + nf.pct(m.SCR)},
-		[2]string{l["pdd"], nf.dist(m.SRD)},
-		[2]string{l["duration"], nf.dist(m.SDT)})
-	if m.Registers > 0 {
-		kv = append(kv, [2]string{"RRD / IRA", nf.dist(m.RRD) + " / " + nf.pct(m.IRA)})
-	}
-	writeKV(w, p, kv)
-	if len(r.Metrics.PerPeer) > 1 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, p.bold(l["per peer"]))
-		peers := make([]string, 0, len(r.Metrics.PerPeer))
-		for k := range r.Metrics.PerPeer {
-			peers = append(peers, k)
-		}
-		sort.Strings(peers)
-		width := 0
-		for _, k := range peers {
-			width = max(width, len(k))
-		}
-		fmt.Fprintf(w, "  %s  %8s  %7s  %7s  %7s  %s\n", pad(l["peer"], width), l["attempts"], "SER", "SEER", "ISA", l["pdd"])
-		for _, k := range peers {
-			ms := r.Metrics.PerPeer[k]
-			if ms.Attempts == 0 && ms.Registers == 0 {
-				continue
-			}
-			fmt.Fprintf(w, "  %s  %8d  %7s  %7s  %7s  %s\n", pad(k, width), ms.Attempts, nf.pct(ms.SER), nf.pct(ms.SEER), nf.pct(ms.ISA), nf.dist(ms.SRD))
+	kv = append(kv, [2]string{l["messages"], fmt.Sprintf("%s (%s %s)", n.Int(s.Messages), n.Int(s.Retransmitted), retr)})
+	for _, in := range r.Inputs {
+		if in.Error != "" {
+			kv = append(kv, [2]string{l["input"], in.File + ": " + l["skipped"] + " (" + in.Error + ")"})
 		}
 	}
+	writeKV(t.w, t.p, kv)
 	for _, f := range r.Findings {
-		fmt.Fprintln(w)
-		writeFinding(w, p, f, o.Width)
+		fmt.Fprintln(t.w)
+		writeFinding(t.w, t.p, f, t.o.Width, t.o.Lang)
 	}
-	if r.Integrity.Frames > 0 {
-		i := r.Integrity
-		fmt.Fprintln(w)
-		line := fmt.Sprintf(l["integrity"], l["capture"], i.Frames, i.SIPMessages, i.Truncated,
-			i.FragmentsIncomplete, i.TCPGaps, i.EncryptedSIP, i.Malformed, i.NonSIP)
-		if i.TimeOutliers > 0 {
-			line += fmt.Sprintf(l["time outliers"], i.TimeOutliers)
+}
+
+// callCounts lists every outcome with its count, so the parts add up to
+// the number of calls: ": 3 answered, 1 cancelled, 5 failed".
+func callCounts(lang catalog.Lang, s analyze.Summary) string {
+	n := numberFormat{lang}
+	var parts []string
+	for _, oc := range analyze.Outcomes {
+		if c := s.Outcomes[oc]; c > 0 {
+			parts = append(parts, n.Int(c)+" "+outcomeLabel(lang, oc))
 		}
-		if i.FragmentOverlaps > 0 {
-			line += fmt.Sprintf(l["fragment overlaps"], i.FragmentOverlaps)
-		}
-		fmt.Fprintln(w, p.dim(line))
 	}
-	shown := 0
-	for _, c := range r.Calls {
-		if !o.All && len(problems(c.Findings)) == 0 {
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+func registrationCounts(regs []*Register) (ok, failed int) {
+	for _, rg := range regs {
+		if rg.Outcome == "registered" || rg.Outcome == "unregistered" {
+			ok++
+		} else if rg.Outcome != "incomplete" {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
+// overview writes one line per call: what an agent looks for first ("the
+// call to Bob around 04:28").
+func (t *textReport) overview() {
+	if len(t.r.Calls) == 0 {
+		return
+	}
+	l := t.l
+	t.numberOf = map[*Call]int{}
+	type row struct{ cells []string }
+	head := []string{"#", l["time"], l["caller"] + " → " + l["callee"], l["status"], l["outcome"], l["fault"], l["reason"]}
+	rows := [][]string{head}
+	for i, c := range t.r.Calls {
+		t.numberOf[c] = i + 1
+		status := "–"
+		if c.FinalStatus != 0 {
+			status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
+		}
+		_, fault := faultKV(t.o.Lang, c.Fault)
+		rows = append(rows, []string{strconv.Itoa(i + 1), t.when(c.Start, false), orUnknown(t.o.Lang, c.Caller) + " → " + orUnknown(t.o.Lang, c.Callee),
+			status, callOutcomeLabel(t.o.Lang, c.Outcome, c.FinalStatus), fault, c.Summary})
+	}
+	widths := make([]int, len(head)-1)
+	for _, rw := range rows {
+		for i := range widths {
+			widths[i] = max(widths[i], min(utf8.RuneCountInString(rw[i]), 32))
+		}
+	}
+	fmt.Fprintln(t.w)
+	fmt.Fprintln(t.w, t.p.bold(l["overview"]))
+	for k, rw := range rows {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i := range widths {
+			cell := Truncate(rw[i], 32)
+			if i == 0 {
+				b.WriteString(strings.Repeat(" ", widths[0]-utf8.RuneCountInString(cell)) + cell)
+			} else {
+				b.WriteString(pad(cell, widths[i]))
+			}
+			b.WriteString("  ")
+		}
+		line := b.String() + rw[len(rw)-1]
+		if k == 0 {
+			line = t.p.dim(strings.TrimRight(line, " "))
+		} else if k > 0 {
+			c := t.r.Calls[k-1]
+			if c.Outcome != analyze.OutcomeAnswered {
+				line = strings.TrimRight(line, " ")
+			}
+		}
+		fmt.Fprintln(t.w, strings.TrimRight(line, " "))
+	}
+}
+
+// groupKey puts together calls that failed for the same reason at the
+// same host: the same diagnosis, status, sender of the answer and side.
+type groupKey struct {
+	id, outcome, fault, from string
+	status                   int
+}
+
+func keyOf(c *Call) groupKey {
+	k := groupKey{outcome: c.Outcome, fault: c.Fault, status: c.FinalStatus}
+	if d, ok := c.Diagnosis(); ok {
+		k.id = d.ID
+	}
+	if c.FinalFrom != nil {
+		k.from = c.FinalFrom.Addr
+	}
+	return k
+}
+
+// calls explains the calls that need it: every failure, and with All the
+// answered calls too. Calls that failed the same way at the same host are
+// explained once.
+func (t *textReport) calls() int {
+	var order []groupKey
+	groups := map[groupKey][]*Call{}
+	for _, c := range t.r.Calls {
+		if !t.o.All && len(problems(c.Findings)) == 0 {
 			continue
 		}
-		shown++
-		fmt.Fprintln(w)
-		writeCall(w, p, c, o, l)
+		k := keyOf(c)
+		if c.Outcome == analyze.OutcomeAnswered {
+			k = groupKey{id: c.CallID} // answered calls are not grouped
+		}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], c)
 	}
-	// Registrations that fail the same way again and again (a phone
-	// retrying with a wrong password) are shown once, with a count.
+	if len(order) == 0 {
+		return 0
+	}
+	fmt.Fprintln(t.w)
+	fmt.Fprintln(t.w, t.p.bold(t.l["details"]))
+	for _, k := range order {
+		fmt.Fprintln(t.w)
+		t.call(groups[k])
+	}
+	return len(order)
+}
+
+func (t *textReport) call(group []*Call) {
+	c, l, o := group[0], t.l, t.o
+	status := l["no final"]
+	if c.FinalStatus != 0 {
+		status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
+		if c.Registered != "" && !strings.EqualFold(c.Registered, c.Reason) {
+			status += " (" + c.Registered + ")"
+		}
+	}
+	if len(group) > 1 {
+		from := l["unknown"]
+		if c.FinalFrom != nil {
+			from = addrText(o.Lang, c.FinalFrom.Addr)
+		}
+		fmt.Fprintln(t.w, t.p.bold(wrapText(fmt.Sprintf(l["group"], t.n.Int(len(group)), status, from, c.Summary), "", o.Width)))
+		nums := make([]int, len(group))
+		for i, g := range group {
+			nums[i] = t.numberOf[g]
+		}
+		fmt.Fprintln(t.w, wrapText(l["group calls"]+" "+numberRanges(nums), "  ", o.Width-2))
+		fmt.Fprintln(t.w)
+	}
+	head := fmt.Sprintf("%s %d: %s → %s  %s", l["call"], t.numberOf[c], orUnknown(o.Lang, c.Caller), orUnknown(o.Lang, c.Callee), t.when(c.Start, true))
+	fmt.Fprintln(t.w, t.p.bold(head))
+	fl, fv := faultKV(o.Lang, c.Fault)
+	kv := [][2]string{
+		{l["status"], status},
+		{l["outcome"], callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus)},
+		{fl, t.p.fault(c.Fault, fv)},
+		{"Call-ID", c.CallID},
+		{l["path"], addrText(o.Lang, c.Src) + " → " + addrText(o.Lang, c.Dst)},
+	}
+	if c.FinalFrom != nil {
+		ff := addrText(o.Lang, c.FinalFrom.Addr)
+		if c.FinalFrom.Agent != "" {
+			ff += " (" + c.FinalFrom.Agent + ")"
+		}
+		kv = append(kv, [2]string{l["answered by"], ff})
+	}
+	if c.EndedBy != "" {
+		kv = append(kv, [2]string{l["ended by"], endedByLabel(o.Lang, c.EndedBy)})
+	}
+	if c.DurationMS > 0 {
+		kv = append(kv, [2]string{l["duration"], t.n.MS(float64(c.DurationMS))})
+	}
+	if c.Audio != nil {
+		kv = append(kv, [2]string{"Audio", AudioText(c.Audio, o.Lang)})
+	}
+	writeKV(t.w, t.p, kv)
+	if c.Explanation != "" {
+		fmt.Fprintln(t.w)
+		fmt.Fprintln(t.w, wrapText(c.Explanation, "  ", o.Width-2))
+	}
+	if c.Background != "" {
+		fmt.Fprintln(t.w)
+		fmt.Fprintf(t.w, "  %s\n", t.p.bold(fmt.Sprintf(l["about"], c.FinalStatus, c.Registered)))
+		fmt.Fprintln(t.w, t.p.dim(wrapText(c.Background, "  ", o.Width-2)))
+	}
+	_, diagnosed := c.Diagnosis()
+	if len(c.Advice) > 0 && (c.Outcome != analyze.OutcomeAnswered || diagnosed) {
+		writeAdvice(t.w, t.p, c.Advice, l, o.Width)
+	}
+	extra := c.Findings
+	if diagnosed {
+		extra = extra[1:]
+	}
+	if len(extra) > 0 {
+		fmt.Fprintln(t.w)
+		fmt.Fprintf(t.w, "  %s\n", t.p.bold(l["also"]))
+		for _, f := range extra {
+			writeFinding(t.w, t.p, f, o.Width, o.Lang)
+		}
+	}
+	if diagnosed {
+		fmt.Fprintf(t.w, "  %s %s\n", t.p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
+	}
+}
+
+func writeAdvice(w io.Writer, p paint, advice []string, l map[string]string, width int) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  %s\n", p.bold(l["what to do"]))
+	for i, a := range advice {
+		fmt.Fprintf(w, "    %d. %s\n", i+1, strings.TrimLeft(wrapText(a, "       ", width-9), " "))
+	}
+}
+
+// numberRanges writes call numbers compactly: "#3–#5, #9".
+func numberRanges(ns []int) string {
+	sort.Ints(ns)
+	var parts []string
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, "#"+strconv.Itoa(ns[i])+"–#"+strconv.Itoa(ns[j]))
+		} else {
+			parts = append(parts, "#"+strconv.Itoa(ns[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+// registrations explains each failed registration (and with All every
+// one) like a call: verdict, explanation, what to do. A registration that
+// fails the same way again and again (a phone retrying with a wrong
+// password) is shown once, with a count.
+func (t *textReport) registrations() int {
 	var regs []*Register
-	for _, rg := range r.Registrations {
-		if !o.All && (rg.Outcome == "registered" || rg.Outcome == "unregistered") && len(problems(rg.Findings)) == 0 {
+	for _, rg := range t.r.Registrations {
+		if !t.o.All && (rg.Outcome == "registered" || rg.Outcome == "unregistered") && len(problems(rg.Findings)) == 0 {
 			continue
 		}
 		regs = append(regs, rg)
 	}
+	shown := 0
 	for i := 0; i < len(regs); {
 		j := i + 1
 		for j < len(regs) && sameRegistration(regs[i], regs[j]) {
 			j++
 		}
 		shown++
-		fmt.Fprintln(w)
-		writeRegister(w, p, regs[i], o, l)
+		fmt.Fprintln(t.w)
+		t.register(regs[i])
 		if j-i > 1 {
-			fmt.Fprintf(w, "  %s\n", p.dim(fmt.Sprintf(l["repeated"], j-i-1, regs[j-1].Start.Format("15:04:05"))))
+			fmt.Fprintf(t.w, "  %s\n", t.p.dim(fmt.Sprintf(t.l["repeated"], t.n.Int(j-i-1), t.when(regs[j-1].Start, false))))
 		}
 		i = j
 	}
-	shown += writeDialogs(w, p, r.Dialogs, o, l)
-	if shown == 0 && len(r.Calls)+len(r.Registrations) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, l["no failures"])
+	return shown
+}
+
+func (t *textReport) register(r *Register) {
+	l, o := t.l, t.o
+	status := l["no final"]
+	if r.FinalStatus != 0 {
+		status = strconv.Itoa(r.FinalStatus) + " " + r.Reason
 	}
-	return nil
+	fmt.Fprintln(t.w, t.p.bold(fmt.Sprintf("%s %s  %s", l["registration"], r.AOR, t.when(r.Start, true))))
+	fl, fv := faultKV(o.Lang, r.Fault)
+	writeKV(t.w, t.p, [][2]string{
+		{l["status"], status},
+		{l["outcome"], outcomeLabel(o.Lang, r.Outcome)},
+		{fl, t.p.fault(r.Fault, fv)},
+		{l["path"], addrText(o.Lang, r.Src) + " → " + addrText(o.Lang, r.Dst)},
+		{l["tries"], strconv.Itoa(r.Attempts)},
+	})
+	for i, f := range r.Findings {
+		fmt.Fprintln(t.w)
+		writeFinding(t.w, t.p, f, o.Width, o.Lang)
+		if i == 0 && len(r.Advice) > 0 {
+			writeAdvice(t.w, t.p, r.Advice, l, o.Width)
+		}
+	}
+}
+
+// metrics writes the RFC 6076 metrics after the calls, each with what it
+// means; the table per peer only with Stats.
+func (t *textReport) metrics() {
+	r, l, n := t.r, t.l, t.n
+	m := r.Metrics.Overall
+	if m.Attempts == 0 && m.Registers == 0 {
+		return
+	}
+	fmt.Fprintln(t.w)
+	fmt.Fprintln(t.w, t.p.bold(l["metrics"]))
+	line := func(name, value, what string) {
+		fmt.Fprintf(t.w, "  %s  %s\n", t.p.dim(pad(name, 6)), value)
+		fmt.Fprintln(t.w, t.p.dim(wrapText(what, "          ", t.o.Width-10)))
+	}
+	if m.Attempts > 0 {
+		line("SER", n.Pct(m.SER), l["ser"])
+		line("SEER", n.Pct(m.SEER), l["seer"])
+		line("ISA", n.Pct(m.ISA), l["isa"])
+		line("SCR", n.Pct(m.SCR), l["scr"])
+		line("PDD", n.Dist(m.SRD), l["pdd explained"])
+		line("SDT", n.Dist(m.SDT), l["sdt explained"])
+	}
+	if m.Registers > 0 {
+		line("RRD", n.Dist(m.RRD), l["rrd"])
+		line("IRA", n.Pct(m.IRA), l["ira"])
+	}
+	if len(r.Metrics.PerPeer) <= 1 {
+		return
+	}
+	if !t.o.Stats {
+		fmt.Fprintln(t.w, t.p.dim("  "+l["stats hint"]))
+		return
+	}
+	fmt.Fprintln(t.w)
+	fmt.Fprintln(t.w, t.p.bold(l["per peer"]))
+	peers := make([]string, 0, len(r.Metrics.PerPeer))
+	for k := range r.Metrics.PerPeer {
+		peers = append(peers, k)
+	}
+	sort.Strings(peers)
+	width := utf8.RuneCountInString(l["peer"])
+	for _, k := range peers {
+		width = max(width, len(k))
+	}
+	fmt.Fprintf(t.w, "  %s  %8s  %7s  %7s  %7s  %s\n", pad(l["peer"], width), l["attempts"], "SER", "SEER", "ISA", "PDD")
+	for _, k := range peers {
+		ms := r.Metrics.PerPeer[k]
+		if ms.Attempts == 0 && ms.Registers == 0 {
+			continue
+		}
+		fmt.Fprintf(t.w, "  %s  %8s  %7s  %7s  %7s  %s\n", pad(k, width), n.Int(ms.Attempts), n.Pct(ms.SER), n.Pct(ms.SEER), n.Pct(ms.ISA), n.Dist(ms.SRD))
+	}
+}
+
+func (t *textReport) capture() {
+	i := t.r.Integrity
+	if i.Frames == 0 {
+		return
+	}
+	fmt.Fprintln(t.w)
+	fmt.Fprintln(t.w, t.p.dim(integrityLine(t.o.Lang, t.l["capture"], i)))
+}
+
+// IntegrityLine is what the capture readers counted, in lang, after label.
+func IntegrityLine(lang catalog.Lang, label string, i analyze.Integrity) string {
+	return integrityLine(lang, label, i)
+}
+
+// integrityLine is what the capture readers counted. SIP over TLS cannot
+// be read without the keys; it is counted as the TLS records (or packets,
+// from a source that does not reassemble TCP) that carried it.
+func integrityLine(lang catalog.Lang, label string, i analyze.Integrity) string {
+	n := numberFormat{lang}
+	line := fmt.Sprintf(labels(lang)["integrity"], label, n.Int(i.Frames), n.Int(i.SIPMessages), n.Int(i.Truncated),
+		n.Int(i.FragmentsIncomplete), n.Int(i.TCPGaps), n.Int(i.EncryptedSIP), n.Int(i.Malformed), n.Int(i.NonSIP))
+	if i.TimeOutliers > 0 {
+		line += fmt.Sprintf(labels(lang)["time outliers"], n.Int(i.TimeOutliers))
+	}
+	if i.FragmentOverlaps > 0 {
+		line += fmt.Sprintf(labels(lang)["fragment overlaps"], n.Int(i.FragmentOverlaps))
+	}
+	return line
 }
 
 func problems(fs []Finding) []Finding {
@@ -156,73 +499,6 @@ func problems(fs []Finding) []Finding {
 		}
 	}
 	return out
-}
-
-func writeCall(w io.Writer, p paint, c *Call, o TextOptions, l map[string]string) {
-	status := l["no final"]
-	if c.FinalStatus != 0 {
-		status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
-		if c.Registered != "" && !strings.EqualFold(c.Registered, c.Reason) {
-			status += " (" + c.Registered + ")"
-		}
-	}
-	head := fmt.Sprintf("%s %s → %s  %s", l["call"], orDash(c.Caller), orDash(c.Callee), c.Start.Format("2006-01-02 15:04:05.000"))
-	fmt.Fprintln(w, p.bold(head))
-	kv := [][2]string{
-		{l["status"], status},
-		{l["outcome"], outcomeLabel(o.Lang, c.Outcome)},
-		{l["fault"], p.fault(c.Fault, catalog.Fault(c.Fault).Label(o.Lang))},
-		{"Call-ID", c.CallID},
-		{l["path"], c.Src + " → " + c.Dst},
-	}
-	if c.FinalFrom != nil {
-		ff := c.FinalFrom.Addr
-		if c.FinalFrom.Agent != "" {
-			ff += " (" + c.FinalFrom.Agent + ")"
-		}
-		kv = append(kv, [2]string{l["answered by"], ff})
-	}
-	if c.EndedBy != "" {
-		kv = append(kv, [2]string{l["ended by"], c.EndedBy})
-	}
-	if c.DurationMS > 0 {
-		kv = append(kv, [2]string{l["duration"], numbers{o.Lang}.ms(float64(c.DurationMS))})
-	}
-	if c.Audio != nil {
-		kv = append(kv, [2]string{"Audio", AudioText(c.Audio, o.Lang)})
-	}
-	writeKV(w, p, kv)
-	if c.Explanation != "" {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, wrapText(c.Explanation, "  ", o.Width-2))
-	}
-	if c.Background != "" {
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  %s\n", p.bold(fmt.Sprintf(l["about"], c.FinalStatus, c.Registered)))
-		fmt.Fprintln(w, p.dim(wrapText(c.Background, "  ", o.Width-2)))
-	}
-	_, diagnosed := c.Diagnosis()
-	if len(c.Advice) > 0 && (c.Outcome != analyze.OutcomeAnswered || diagnosed) {
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  %s\n", p.bold(l["what to do"]))
-		for i, a := range c.Advice {
-			fmt.Fprintf(w, "    %d. %s\n", i+1, strings.TrimLeft(wrapText(a, "       ", o.Width-9), " "))
-		}
-	}
-	extra := c.Findings
-	if diagnosed {
-		extra = extra[1:]
-	}
-	if len(extra) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintf(w, "  %s\n", p.bold(l["also"]))
-		for _, f := range extra {
-			writeFinding(w, p, f, o.Width)
-		}
-	}
-	if diagnosed {
-		fmt.Fprintf(w, "  %s %s\n", p.dim(pad(l["frames"], 14)), frameList(c.Findings[0].Frames))
-	}
 }
 
 // writeDialogs lists the other requests that failed (a SUBSCRIBE for busy
@@ -256,6 +532,7 @@ func writeDialogs(w io.Writer, p paint, ds []*Dialog, o TextOptions, l map[strin
 	if len(order) == 0 {
 		return 0
 	}
+	n := numberFormat{o.Lang}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, p.bold(l["other failed"]))
 	for _, k := range order {
@@ -264,7 +541,7 @@ func writeDialogs(w io.Writer, p paint, ds []*Dialog, o TextOptions, l map[strin
 		if k.status != 0 {
 			status = strconv.Itoa(k.status) + " " + g.d.Reason
 		}
-		fmt.Fprintf(w, "  %s %s → %s  ×%d  %s\n", p.fault(g.d.Fault, "●"), k.method, status, g.n, p.dim(fmt.Sprintf(l["to peers"], len(g.peers))))
+		fmt.Fprintf(w, "  %s %s → %s  ×%s  %s\n", p.fault(g.d.Fault, "●"), k.method, status, n.Int(g.n), p.dim("("+n.Plural(len(g.peers), l["host"], l["hosts"])+")"))
 		if g.d.Summary != "" {
 			fmt.Fprintln(w, wrapText(g.d.Summary, "    ", o.Width-4))
 		}
@@ -279,31 +556,12 @@ func sameRegistration(a, b *Register) bool {
 	return len(a.Findings) > 0 && len(b.Findings) > 0 && a.Findings[0].ID == b.Findings[0].ID
 }
 
-func writeRegister(w io.Writer, p paint, r *Register, o TextOptions, l map[string]string) {
-	status := l["no final"]
-	if r.FinalStatus != 0 {
-		status = strconv.Itoa(r.FinalStatus) + " " + r.Reason
-	}
-	fmt.Fprintln(w, p.bold(fmt.Sprintf("%s %s  %s", l["registration"], r.AOR, r.Start.Format("2006-01-02 15:04:05.000"))))
-	writeKV(w, p, [][2]string{
-		{l["status"], status},
-		{l["outcome"], outcomeLabel(o.Lang, r.Outcome)},
-		{l["fault"], p.fault(r.Fault, catalog.Fault(r.Fault).Label(o.Lang))},
-		{l["path"], r.Src + " → " + r.Dst},
-		{l["tries"], strconv.Itoa(r.Attempts)},
-	})
-	for _, f := range r.Findings {
-		fmt.Fprintln(w)
-		writeFinding(w, p, f, o.Width)
-	}
-}
-
-func writeFinding(w io.Writer, p paint, f Finding, width int) {
+func writeFinding(w io.Writer, p paint, f Finding, width int, lang catalog.Lang) {
 	mark := map[string]string{"error": "✗", "warning": "!", "info": "·"}[f.Severity]
-	fmt.Fprintf(w, "  %s %s\n", mark, p.bold("["+f.ID+"]"))
+	fmt.Fprintf(w, "  %s %s\n", mark, p.bold(f.Title))
 	fmt.Fprintln(w, wrapText(f.Text, "    ", width-4))
 	if len(f.Frames) > 0 {
-		fmt.Fprintln(w, p.dim("    frames "+frameList(f.Frames)))
+		fmt.Fprintln(w, p.dim("    "+strings.ToLower(labels(lang)["frames"])+" "+frameList(f.Frames)))
 	}
 }
 
@@ -332,57 +590,11 @@ func writeKV(w io.Writer, p paint, kv [][2]string) {
 	}
 }
 
-func pct(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return strconv.FormatFloat(*v, 'f', 1, 64) + "%"
-}
+type distribution = analyze.Distribution
 
-func dist(d analyze.Distribution) string {
-	if d.Count == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("median %s, p95 %s, max %s (n=%d)", fmtMS(d.Median), fmtMS(d.P95), fmtMS(d.Max), d.Count)
-}
-
-func fmtMS(ms float64) string {
-	d := time.Duration(ms * float64(time.Millisecond))
-	switch {
-	case d < time.Second:
-		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
-	case d < time.Minute:
-		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
-	}
-	return d.Round(time.Second).String()
-}
-
-// numbers writes numbers as a person reading the language expects: with a
-// decimal comma and "mediaan" in Dutch.
-type numbers struct{ lang catalog.Lang }
-
-func (n numbers) local(s string) string {
-	if n.lang != catalog.Dutch {
-		return s
-	}
-	return strings.ReplaceAll(strings.ReplaceAll(s, ".", ","), "median", "mediaan")
-}
-
-func (n numbers) pct(v *float64) string              { return n.local(pct(v)) }
-func (n numbers) dist(d analyze.Distribution) string { return n.local(dist(d)) }
-func (n numbers) ms(v float64) string                { return n.local(fmtMS(v)) }
-
-// lastTime writes the end of a period: the time alone on the same day.
-func lastTime(first, last time.Time) string {
-	if first.Format("20060102") == last.Format("20060102") {
-		return last.Format("15:04:05")
-	}
-	return last.Format("2006-01-02 15:04:05")
-}
-
-func orDash(s string) string {
+func orUnknown(lang catalog.Lang, s string) string {
 	if s == "" {
-		return "?"
+		return labels(lang)["unknown"]
 	}
 	return s
 }

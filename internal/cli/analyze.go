@@ -28,7 +28,9 @@ type AnalyzeOptions struct {
 	Redact     bool
 	Colour     bool
 	Number     string // only calls and registrations of this number or user
-	CallID     string // only this call
+	CallID     string // only this call, or the one call whose Call-ID starts so
+	Clock      report.Clock
+	Stats      bool // text: the metrics per peer too
 	progress   *progress
 }
 
@@ -63,11 +65,13 @@ func runAnalyze(args []string, env Env) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	asCSV := fs.Bool("csv", false, "print one CSV row per call")
-	html := fs.String("html", "", "also write a self-contained HTML report to this file")
-	all := fs.Bool("all", false, "text: show answered calls too")
+	html := fs.String("html", "", "also write a self-contained HTML report to this file (- for standard output)")
+	all := fs.Bool("all", false, "text: explain answered calls too")
+	stats := fs.Bool("stats", false, "text: the RFC 6076 metrics per peer too")
+	tz := tzFlag(fs)
 	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
 	number := fs.String("number", "", "show only calls and registrations of this number or user (the summary stays whole)")
-	callID := fs.String("call", "", "show only the call with this Call-ID")
+	callID := fs.String("call", "", "show only the call with this Call-ID (or a unique start of it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	memprofile := fs.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	var local listFlag
@@ -87,8 +91,15 @@ func runAnalyze(args []string, env Env) error {
 	if *asJSON && *asCSV {
 		return usagef("analyze: choose one of --json and --csv")
 	}
+	if *html == "-" && (*asJSON || *asCSV) {
+		return usagef("analyze: --html - writes the page to standard output; it cannot go with --json or --csv")
+	}
+	clock, err := tz(env)
+	if err != nil {
+		return err
+	}
 	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact, Colour: useColour(env, env.Stdout),
-		Number: *number, CallID: *callID, progress: newProgress(env, files)}
+		Number: *number, CallID: *callID, Clock: clock, Stats: *stats, progress: newProgress(env, files)}
 	if *asJSON {
 		o.Format = "json"
 	}
@@ -113,6 +124,23 @@ func runAnalyze(args []string, env Env) error {
 // CSV keeps calls without their messages, and --html keeps everything (it
 // draws every ladder).
 func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
+	// The page is opened before the capture is read: a path that cannot
+	// be written fails at once, not after minutes of analysis.
+	var htmlOut io.Writer
+	var htmlFile *os.File
+	switch o.HTMLFile {
+	case "":
+	case "-":
+		htmlOut = stdout
+		o.Format = "html"
+	default:
+		f, err := os.Create(o.HTMLFile)
+		if err != nil {
+			return usagef("analyze: --html: %v", err)
+		}
+		htmlFile, htmlOut = f, f
+		defer f.Close()
+	}
 	aopt := analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang}
 	var stream *report.JSONStream
 	var kept []*analyze.Call
@@ -123,7 +151,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			os.Remove(f.Name())
 		}
 	}()
-	streaming := o.Format == "json" && o.HTMLFile == "" && !o.Redact
+	// One call asked for by a start of its Call-ID: the whole input is
+	// needed to know that the start is unique, so nothing is streamed.
+	streaming := o.Format == "json" && o.HTMLFile == "" && !o.Redact && o.CallID == ""
 	var closeCalls func()
 	switch {
 	case streaming:
@@ -136,13 +166,16 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		})
 	case o.HTMLFile == "" && o.Format == "text":
 		aopt.OnCall = func(c *analyze.Call) {
-			if o.All || hasProblem(c.Findings) {
-				kept = append(kept, c)
+			// Every call has its line in the overview; only those that
+			// will be explained keep their messages.
+			if !o.All && !hasProblem(c.Findings) {
+				c.Messages, c.Frames = nil, nil
 			}
+			kept = append(kept, c)
 		}
 	case o.HTMLFile == "" && o.Format == "csv":
 		aopt.OnCall = func(c *analyze.Call) {
-			c.Messages, c.Frames = nil, nil
+			c.Messages = nil // the frames column stays
 			kept = append(kept, c)
 		}
 	}
@@ -170,10 +203,12 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		closeCalls = func() { close(items); <-done }
 	}
 	f := filterOf(o)
+	matched := 0 // what the filter let through while streaming
 	if f.active() {
 		if inner := aopt.OnCall; inner != nil {
 			aopt.OnCall = func(c *analyze.Call) {
 				if f.call(c) {
+					matched++
 					inner(c)
 				}
 			}
@@ -181,6 +216,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		if inner := aopt.OnRegister; inner != nil {
 			aopt.OnRegister = func(r *analyze.Register) {
 				if f.register(r) {
+					matched++
 					inner(r)
 				}
 			}
@@ -188,13 +224,18 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		if inner := aopt.OnDialog; inner != nil {
 			aopt.OnDialog = func(d *analyze.Dialog) {
 				if f.dialog(d) {
+					matched++
 					inner(d)
 				}
 			}
 		}
 	}
 	a := analyze.New(aopt)
-	readErr := feed(a, o.Files, o.progress)
+	var raw *rawStore
+	if htmlOut != nil {
+		raw = newRawStore()
+	}
+	readErr := feedRaw(a, o.Files, o.progress, raw.add)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
 		if closeCalls != nil {
@@ -215,13 +256,35 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			rep.Calls = []*analyze.Call{}
 		}
 	}
+	if f.callID != "" {
+		id, err := uniqueCall(rep.Calls, f.callID, o.Lang)
+		if err != nil {
+			return err
+		}
+		f.callID, f.exact = id, true
+	}
 	if f.active() {
 		rep.Calls = keep(rep.Calls, f.call)
 		rep.Registrations = keep(rep.Registrations, f.register)
 		rep.Dialogs = keep(rep.Dialogs, f.dialog)
+		if matched+len(rep.Calls)+len(rep.Registrations)+len(rep.Dialogs) == 0 {
+			// Say so, rather than print a summary that looks like an
+			// answer (as flow does).
+			if readErr != nil {
+				return readErr
+			}
+			if htmlFile != nil {
+				htmlFile.Close()
+				os.Remove(o.HTMLFile)
+			}
+			if streaming {
+				stream.Close(rep) // what was begun stays valid JSON
+			}
+			return &NotFoundError{Msg: f.nothing(o.Lang)}
+		}
 	}
 	if o.Redact {
-		report.Redact(rep)
+		report.RedactWith(rep, raw.texts())
 	}
 	var err error
 	switch {
@@ -231,25 +294,23 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		err = report.JSON(stdout, rep)
 	case o.Format == "csv":
 		err = report.CSV(stdout, rep)
+	case o.Format == "html":
 	default:
-		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Colour: o.Colour, All: o.All})
+		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats})
 	}
 	if err != nil {
 		return err
 	}
-	if o.HTMLFile != "" {
-		f, err := os.Create(o.HTMLFile)
-		if err != nil {
-			return usagef("analyze: --html: %v", err)
-		}
-		if err := report.HTML(f, rep, o.Lang); err != nil {
-			f.Close()
+	if htmlOut != nil {
+		if err := report.HTMLWith(htmlOut, rep, report.HTMLOptions{Lang: o.Lang, Clock: o.Clock, Raw: raw.get}); err != nil {
 			return err
 		}
-		if err := f.Close(); err != nil {
-			return err
+		if htmlFile != nil {
+			if err := htmlFile.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "sipcause: %s %s\n", tr(o.Lang, "wrote"), o.HTMLFile)
 		}
-		fmt.Fprintf(stderr, "sipcause: wrote %s\n", o.HTMLFile)
 	}
 	return readErr
 }
@@ -266,11 +327,47 @@ func hasProblem(fs []analyze.Finding) bool {
 // filter picks the calls, registrations and exchanges --number and --call
 // ask for; the summary and the metrics stay those of the whole input.
 type filter struct {
-	digits, user, callID string
+	digits, user, callID, asked string
+	exact                       bool // callID is a whole Call-ID, not a start of one
+}
+
+// uniqueCall resolves --call: a whole Call-ID, or the start of exactly one.
+func uniqueCall(calls []*analyze.Call, prefix string, lang catalog.Lang) (string, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if c.CallID == prefix {
+			return prefix, nil
+		}
+		if strings.HasPrefix(c.CallID, prefix) && !seen[c.CallID] {
+			seen[c.CallID] = true
+			ids = append(ids, c.CallID)
+		}
+	}
+	if len(ids) > 1 {
+		sort.Strings(ids)
+		more := ""
+		if len(ids) > 5 {
+			ids, more = ids[:5], ", …"
+		}
+		return "", usagef(tr(lang, "ambiguous call"), prefix, strings.Join(ids, ", ")+more)
+	}
+	if len(ids) == 1 {
+		return ids[0], nil
+	}
+	return prefix, nil
 }
 
 func filterOf(o AnalyzeOptions) filter {
-	return filter{digits: onlyDigits(o.Number), user: strings.ToLower(o.Number), callID: o.CallID}
+	return filter{digits: onlyDigits(o.Number), user: strings.ToLower(o.Number), callID: o.CallID, asked: o.Number}
+}
+
+// nothing says, in lang, that the filter matched nothing.
+func (f filter) nothing(lang catalog.Lang) string {
+	if f.callID != "" {
+		return fmt.Sprintf(tr(lang, "no call id"), f.callID)
+	}
+	return fmt.Sprintf(tr(lang, "no number"), f.asked)
 }
 
 func (f filter) active() bool { return f.user != "" || f.callID != "" }
@@ -296,8 +393,11 @@ func (f filter) number(values ...string) bool {
 }
 
 func (f filter) call(c *analyze.Call) bool {
-	if f.callID != "" && c.CallID != f.callID && !slices.Contains(c.Linked, f.callID) {
-		return false
+	if f.callID != "" {
+		match := func(id string) bool { return id == f.callID || !f.exact && strings.HasPrefix(id, f.callID) }
+		if !match(c.CallID) && !slices.ContainsFunc(c.Linked, match) {
+			return false
+		}
 	}
 	return f.number(c.Caller, c.Callee, userOf(c.Asserted))
 }

@@ -53,13 +53,15 @@ Usage:
   sipcause code ARG...        explain a status code, status line, Reason or Warning value
   sipcause codes              list every registered SIP response code
   sipcause serve              web UI, live HEP collector and store (--http, --hep, --db)
+  sipcause version            show the version, the commit and the Go version
   sipcause help [COMMAND]     show this help, or a command's flags
 
 Common flags:
   --lang en|nl   language of the texts (default from LC_ALL, LC_MESSAGES, LANG)
   --json         machine-readable output
 
-Exit status: 0 done, 1 an input was damaged (partial output), 2 bad usage.
+Exit status: 0 done, 1 an input was damaged or skipped (partial output) or a
+filter (--call, --number) matched nothing, 2 bad usage.
 `
 
 // Main runs the sipcause command with args (without the program name) and
@@ -113,6 +115,8 @@ func run(args []string, env Env) error {
 		return runServe(rest, env)
 	case "passwd":
 		return runPasswd(rest, env)
+	case "version", "--version", "-version":
+		return runVersion(env.Stdout)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			if _, ok := synopses[rest[0]]; ok {

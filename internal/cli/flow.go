@@ -8,21 +8,36 @@ import (
 	"sort"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/report"
 )
 
 // FlowOptions are the options of `sipcause flow`.
 type FlowOptions struct {
 	Files  []string
-	CallID string // only this call; "" means every call
+	CallID string // only this call (or the one whose Call-ID starts so); "" means every call
 	Width  int    // terminal columns; 0 means 100
+	Lang   catalog.Lang
+	Clock  report.Clock
+	Redact bool // replace numbers, user names and addresses by pseudonyms
 }
 
 func runFlow(args []string, env Env) error {
 	fs := flag.NewFlagSet("flow", flag.ContinueOnError)
-	callID := fs.String("call", "", "show only the call with this Call-ID")
+	callID := fs.String("call", "", "show only the call with this Call-ID (or a unique start of it)")
 	width := fs.Int("width", 100, "width of the diagram in columns")
+	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
+	lang := langFlag(fs, env)
+	tz := tzFlag(fs)
 	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	l, err := lang()
+	if err != nil {
+		return err
+	}
+	clock, err := tz(env)
 	if err != nil {
 		return err
 	}
@@ -32,7 +47,7 @@ func runFlow(args []string, env Env) error {
 	if *width < 40 || *width > 1000 {
 		return usagef("flow: --width %d: want 40 to 1000", *width)
 	}
-	return Flow(FlowOptions{Files: files, CallID: *callID, Width: *width}, env.Stdout, env.Stderr)
+	return Flow(FlowOptions{Files: files, CallID: *callID, Width: *width, Lang: l, Clock: clock, Redact: *redact}, env.Stdout, env.Stderr)
 }
 
 // Flow reads the inputs like Analyze and draws the ladder diagram of every
@@ -45,6 +60,21 @@ func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 		return readErr
 	}
 	rep := a.Finish()
+	if o.CallID != "" {
+		id, err := uniqueCall(rep.Calls, o.CallID, o.Lang)
+		if err != nil {
+			return err
+		}
+		o.CallID = id
+	}
+	// Which calls to draw is decided before redaction renames them.
+	draw := make([]bool, len(rep.Calls))
+	for i, c := range rep.Calls {
+		draw[i] = o.CallID == "" && c.LegOf == "" || o.CallID != "" && c.CallID == o.CallID
+	}
+	if o.Redact {
+		report.Redact(rep)
+	}
 	shown := 0
 	legs := map[string][]*analyze.Call{} // upstream Call-ID -> its B2BUA legs
 	for _, c := range rep.Calls {
@@ -52,14 +82,11 @@ func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 			legs[c.LegOf] = append(legs[c.LegOf], c)
 		}
 	}
-	for _, c := range rep.Calls {
-		if o.CallID != "" && c.CallID != o.CallID {
-			continue
+	for i, c := range rep.Calls {
+		if !draw[i] {
+			continue // not asked for, or drawn with the leg it continues
 		}
-		if o.CallID == "" && c.LegOf != "" {
-			continue // drawn with the leg it continues
-		}
-		if err := report.Flow(stdout, withLegs(c, legs[c.CallID]), o.Width); err != nil {
+		if err := report.Flow(stdout, withLegs(c, legs[c.CallID]), report.FlowOptions{Width: o.Width, Lang: o.Lang, Clock: o.Clock}); err != nil {
 			return err
 		}
 		shown++
@@ -68,10 +95,10 @@ func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 		if readErr != nil {
 			return readErr
 		}
-		return usagef("flow: no call with Call-ID %q", o.CallID)
+		return &NotFoundError{Msg: fmt.Sprintf(tr(o.Lang, "no call id"), o.CallID)}
 	}
 	if shown == 0 {
-		fmt.Fprintln(stdout, "No calls found.")
+		fmt.Fprintln(stdout, tr(o.Lang, "no calls found"))
 	}
 	return readErr
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/report"
 	"github.com/sipcause/sipcause/sipmsg"
 )
@@ -34,21 +35,35 @@ type MessageJSON struct {
 
 // MessagesOptions are the options of `sipcause messages`.
 type MessagesOptions struct {
-	Files []string
-	JSON  bool
+	Files  []string
+	JSON   bool
+	Lang   catalog.Lang
+	Clock  report.Clock // text: the zone of the times (JSON stays in UTC)
+	Redact bool         // replace numbers, user names and addresses by pseudonyms
 }
 
 func runMessages(args []string, env Env) error {
 	fs := flag.NewFlagSet("messages", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON Lines")
+	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
+	lang := langFlag(fs, env)
+	tz := tzFlag(fs)
 	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	l, err := lang()
+	if err != nil {
+		return err
+	}
+	clock, err := tz(env)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
 		return usagef("messages: give at least one capture or log file (or - for standard input)")
 	}
-	return Messages(MessagesOptions{Files: files, JSON: *asJSON}, env.Stdout, env.Stderr)
+	return Messages(MessagesOptions{Files: files, JSON: *asJSON, Lang: l, Clock: clock, Redact: *redact}, env.Stdout, env.Stderr)
 }
 
 // Messages prints one line per SIP message, then the integrity counts.
@@ -56,6 +71,12 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	var werr error
+	// With --redact every line is kept until the pseudonyms are known.
+	var held []heldLine
+	var red *report.Redactor
+	if o.Redact {
+		red = report.NewRedactor()
+	}
 	inputs, integ, err := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
 		j := MessageJSON{
 			File: p.File, Frame: p.Frame, Time: p.Time.UTC().Format(time.RFC3339Nano), Src: p.Src.String(), Dst: p.Dst.String(),
@@ -75,17 +96,26 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 		if werr != nil {
 			return
 		}
-		if o.JSON {
-			werr = enc.Encode(j)
+		if red != nil {
+			red.NoteAddr(j.Src)
+			red.NoteAddr(j.Dst)
+			red.NoteURI(j.RURI)
+			red.NoteText(j.CallID)
+			held = append(held, heldLine{j, p.Time})
 			return
 		}
-		start := j.Method + " " + j.RURI
-		if !m.Request {
-			start = strconv.Itoa(j.Status) + " " + j.Reason
-		}
-		_, werr = fmt.Fprintf(stdout, "%6d  %s  %-21s → %-21s %-4s  %-40s  %s  %s\n", j.Frame, p.Time.UTC().Format("2006-01-02 15:04:05.000000"),
-			j.Src, j.Dst, j.Transport, truncate(report.Escape(start), 40), report.Escape(j.CallID), report.Escape(j.CSeq))
+		werr = writeMessage(stdout, enc, o, j, p.Time)
 	})
+	if red != nil && werr == nil {
+		red.Build()
+		for _, h := range held {
+			j := h.j
+			j.Src, j.Dst, j.RURI, j.CallID = red.Rewrite(j.Src), red.Rewrite(j.Dst), red.Rewrite(j.RURI), red.Rewrite(j.CallID)
+			if werr = writeMessage(stdout, enc, o, j, h.t); werr != nil {
+				break
+			}
+		}
+	}
 	var ue *UsageError
 	if errors.As(err, &ue) {
 		return err
@@ -98,8 +128,27 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 			return e
 		}
 	} else {
-		fmt.Fprintf(stderr, "integrity: %d frames, %d SIP messages, %d truncated, %d fragments incomplete, %d TCP gaps, %d encrypted (TLS), %d malformed, %d non-SIP\n",
-			integ.Frames, integ.SIPMessages, integ.Truncated, integ.FragmentsIncomplete, integ.TCPGaps, integ.EncryptedSIP, integ.Malformed, integ.NonSIP)
+		fmt.Fprintln(stderr, report.IntegrityLine(o.Lang, tr(o.Lang, "integrity"), integ))
 	}
+	return err
+}
+
+type heldLine struct {
+	j MessageJSON
+	t time.Time
+}
+
+// writeMessage writes one message: a JSON line, or a line for people with
+// the time in the reader's zone.
+func writeMessage(w io.Writer, enc *json.Encoder, o MessagesOptions, j MessageJSON, t time.Time) error {
+	if o.JSON {
+		return enc.Encode(j)
+	}
+	start := j.Method + " " + j.RURI
+	if j.Method == "" {
+		start = strconv.Itoa(j.Status) + " " + j.Reason
+	}
+	_, err := fmt.Fprintf(w, "%6d  %s  %-21s → %-21s %-4s  %-40s  %s  %s\n", j.Frame, o.Clock.In(t).Format("2006-01-02 15:04:05.000000"),
+		j.Src, j.Dst, j.Transport, truncate(report.Escape(start), 40), report.Escape(j.CallID), report.Escape(j.CSeq))
 	return err
 }
