@@ -91,10 +91,12 @@ type Analyzer struct {
 	// Each input file has its own time base (two captures made years
 	// apart, a log whose clock was wrong): timers of a call run on the
 	// time of its own file, never across files.
-	fileEnd map[string]time.Time
-	curFile string
-	seen    generations[time.Time] // message fingerprints, for retransmissions
-	fp      *fingerprinter
+	fileEnd   map[string]time.Time
+	fileStart map[string]time.Time
+	fileRoles map[string]*fileRoleInputs // nil while one file is read
+	curFile   string
+	seen      generations[time.Time] // message fingerprints, for retransmissions
+	fp        *fingerprinter
 
 	endpoints   map[netip.AddrPort]int // first seen (arrival order)
 	pairs       [][2]netip.AddrPort    // request paths, in order
@@ -154,7 +156,7 @@ func New(opt Options) *Analyzer {
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
 		recent: newGenerations[uint32](), quiet: list.New(),
-		fileEnd: map[string]time.Time{}, registered: map[string]regSpan{}, rings: map[string][]time.Duration{},
+		fileEnd: map[string]time.Time{}, fileStart: map[string]time.Time{}, registered: map[string]regSpan{}, rings: map[string][]time.Duration{},
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen: newGenerations[time.Time](), fp: newFingerprinter(),
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
@@ -256,6 +258,9 @@ func (a *Analyzer) add(m Message) {
 	a.curFile = m.File
 	if e, ok := a.fileEnd[m.File]; !ok && len(a.fileEnd) < 4096 || ok && m.Time.After(e) {
 		a.fileEnd[m.File] = m.Time
+	}
+	if st, ok := a.fileStart[m.File]; !ok && len(a.fileStart) < 4096 || ok && m.Time.Before(st) {
+		a.fileStart[m.File] = m.Time
 	}
 	s := &a.rep.Summary
 	s.Messages++
@@ -538,8 +543,9 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 	for _, c := range ready {
 		a.noteRing(c)
 	}
+	perFile := map[string]roleMap{}
 	for _, c := range ready {
-		call := a.explainCall(c, rm)
+		call := a.explainCall(c, a.rolesFor(c.file, rm, perFile))
 		a.attachMedia(c, call, rm)
 		if c.linkedUp != nil {
 			call.Linked = append(call.Linked, c.linkedUp.callID)

@@ -125,3 +125,54 @@ func TestFilesHaveTheirOwnTimeBase(t *testing.T) {
 	}
 	checkCall(t, callByID(t, r, "new"), 486, OutcomeBusy, "remote", "busy")
 }
+
+// Two captures from two sites: the first behind a NAT (private addresses:
+// your side), the second a PBX on public addresses that registers with its
+// provider. Read together, the second PBX would be "remote" because only
+// private addresses are local in a mixed input; each file has its own
+// roles unless the files overlap in time (issue 8).
+func TestRolesPerFile(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "site-a", 1, "z9hG4bK-a", "fa", "")
+	f.resp(time.Second, provider, phone, 486, "Busy Here", "site-a", 1, "INVITE", "z9hG4bK-a", "fa", "ta")
+	for i := range f.msgs {
+		f.msgs[i].File = "site-a.pcap"
+	}
+	n := len(f.msgs)
+	const pbxB, sbcB = "198.51.100.50:5060", "203.0.113.77:5060"
+	day := 24 * time.Hour
+	f.req(day, pbxB, sbcB, "REGISTER", "reg-b", 1, "z9hG4bK-r", "fr", "", func(m *Message) { m.Expires = 3600 })
+	f.resp(day+50*time.Millisecond, sbcB, pbxB, 200, "OK", "reg-b", 1, "REGISTER", "z9hG4bK-r", "fr", "tr")
+	f.req(day+time.Minute, sbcB, pbxB, "INVITE", "site-b", 1, "z9hG4bK-b", "fb", "")
+	f.resp(day+time.Minute+20*time.Millisecond, pbxB, sbcB, 404, "Not Found", "site-b", 1, "INVITE", "z9hG4bK-b", "fb", "tb")
+	for i := n; i < len(f.msgs); i++ {
+		f.msgs[i].File = "site-b.pcap"
+	}
+	r := run(t, f.msgs, Options{})
+	checkCall(t, callByID(t, r, "site-a"), 486, OutcomeBusy, "remote", "busy")
+	b := callByID(t, r, "site-b")
+	checkCall(t, b, 404, OutcomeRejected, "local", "inbound-refused")
+	if b.Direction != "incoming" {
+		t.Errorf("site-b direction %s, want incoming", b.Direction)
+	}
+
+	// The same two files overlapping in time are one site seen twice: the
+	// roles of the whole input apply (the public PBX is not local then).
+	for i := n; i < len(f.msgs); i++ {
+		f.msgs[i].Time = f.msgs[i].Time.Add(-day)
+	}
+	msgs := append([]Message(nil), f.msgs...)
+	sortByTime(msgs)
+	r = run(t, msgs, Options{})
+	if c := callByID(t, r, "site-b"); c.Direction == "incoming" && c.Fault == "local" {
+		t.Errorf("overlapping files: site-b %s %s, want the roles of the whole input", c.Direction, c.Fault)
+	}
+}
+
+func sortByTime(ms []Message) {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].Time.Before(ms[j-1].Time); j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}

@@ -45,8 +45,105 @@ func (a *Analyzer) roles() roleMap {
 }
 
 func (a *Analyzer) workOutRoles() roleMap {
+	return a.rolesOf(a.endpointList(), a.registering, a.callers, a.callees, nil)
+}
+
+// fileRoleInputs is what roles are worked out from, for one input file:
+// two captures from different sites each have their own "your side".
+type fileRoleInputs struct {
+	eps                         map[netip.AddrPort]int
+	registering, callers, calls map[netip.AddrPort]bool
+}
+
+// noteFileEndpoints records m's endpoints for the roles of its own file,
+// once more than one file is read (the first file's are copied then).
+func (a *Analyzer) noteFileEndpoints(m Message, src, dst netip.AddrPort) {
+	if a.fileRoles == nil {
+		if len(a.fileEnd) < 2 {
+			return
+		}
+		a.fileRoles = map[string]*fileRoleInputs{}
+		for f := range a.fileEnd {
+			if f != m.File { // the only file before this one: all seen so far
+				fi := &fileRoleInputs{eps: map[netip.AddrPort]int{}, registering: map[netip.AddrPort]bool{}, callers: map[netip.AddrPort]bool{}, calls: map[netip.AddrPort]bool{}}
+				for ep, n := range a.endpoints {
+					fi.eps[ep] = n
+				}
+				for ep := range a.registering {
+					fi.registering[ep] = true
+				}
+				for ep := range a.callers {
+					fi.callers[ep] = true
+				}
+				for ep := range a.callees {
+					fi.calls[ep] = true
+				}
+				a.fileRoles[f] = fi
+			}
+		}
+	}
+	fi := a.fileRoles[m.File]
+	if fi == nil {
+		if len(a.fileRoles) >= 64 {
+			return // that many files: roles of the whole input
+		}
+		fi = &fileRoleInputs{eps: map[netip.AddrPort]int{}, registering: map[netip.AddrPort]bool{}, callers: map[netip.AddrPort]bool{}, calls: map[netip.AddrPort]bool{}}
+		a.fileRoles[m.File] = fi
+	}
+	for _, ep := range []netip.AddrPort{src, dst} {
+		if _, ok := fi.eps[ep]; ep.IsValid() && !ok && len(fi.eps) < maxEndpoints {
+			fi.eps[ep] = len(fi.eps)
+		}
+	}
+	if !m.Request || !src.IsValid() || !dst.IsValid() {
+		return
+	}
+	switch {
+	case m.Method == "REGISTER":
+		fi.registering[src] = true
+	case m.Method == "INVITE" && m.To.Tag == "":
+		fi.callers[src] = true
+		fi.calls[dst] = true
+	}
+}
+
+// rolesFor returns the roles for a call read from file: worked out from
+// that file alone when several files were read and this one does not
+// overlap another in time (two sites, two days); otherwise from all.
+func (a *Analyzer) rolesFor(file string, all roleMap, cache map[string]roleMap) roleMap {
+	fi := a.fileRoles[file]
+	if fi == nil || a.overlaps(file) {
+		return all
+	}
+	if rm, ok := cache[file]; ok {
+		return rm
+	}
+	eps := make([]netip.AddrPort, 0, len(fi.eps))
+	for ep := range fi.eps {
+		eps = append(eps, ep)
+	}
+	sort.Slice(eps, func(i, j int) bool { return fi.eps[eps[i]] < fi.eps[eps[j]] })
+	rm := a.rolesOf(eps, fi.registering, fi.callers, fi.calls, fi.eps)
+	cache[file] = rm
+	return rm
+}
+
+// overlaps reports whether file's time span meets another file's.
+func (a *Analyzer) overlaps(file string) bool {
+	s, e := a.fileStart[file], a.fileEnd[file]
+	for f, e2 := range a.fileEnd {
+		if f != file && !s.After(e2) && !a.fileStart[f].After(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// rolesOf works the roles out from the endpoints, those that register,
+// call and are called; only is the set of endpoints the request paths
+// must stay within (nil: all).
+func (a *Analyzer) rolesOf(eps []netip.AddrPort, registering, callers, callees map[netip.AddrPort]bool, only map[netip.AddrPort]int) roleMap {
 	rm := roleMap{role: map[netip.AddrPort]string{}, why: map[netip.AddrPort]string{}}
-	eps := a.endpointList()
 	setLocal := func(ep netip.AddrPort, why string) {
 		rm.role[ep] = RoleLocal
 		rm.why[ep] = why
@@ -80,19 +177,27 @@ func (a *Analyzer) workOutRoles() roleMap {
 					setLocal(ep, "role-private")
 				}
 			}
-		case len(a.registering) > 0:
-			for ep := range a.registering {
+		case len(registering) > 0:
+			for ep := range registering {
 				setLocal(ep, "role-registers")
 			}
 		default:
-			for ep := range a.callers {
-				if !a.callees[ep] {
+			for ep := range callers {
+				if !callees[ep] {
 					setLocal(ep, "role-starts-calls")
 				}
 			}
 		}
 	}
 	for _, pr := range a.pairs {
+		if only != nil {
+			if _, ok := only[pr[0]]; !ok {
+				continue
+			}
+			if _, ok := only[pr[1]]; !ok {
+				continue
+			}
+		}
 		sl, dl := rm.role[pr[0]] == RoleLocal, rm.role[pr[1]] == RoleLocal
 		if sl && !dl {
 			if _, ok := rm.role[pr[1]]; !ok {
@@ -132,6 +237,7 @@ func (a *Analyzer) endpointList() []netip.AddrPort {
 // changes nothing, so it costs neither memory nor the work of roles().
 func (a *Analyzer) noteEndpoints(m Message) {
 	src, dst := msgEndpoints(m)
+	a.noteFileEndpoints(m, src, dst)
 	for _, ep := range []netip.AddrPort{src, dst} {
 		if ep.IsValid() {
 			if _, ok := a.endpoints[ep]; !ok {
