@@ -175,3 +175,27 @@ func TestEndpointFloodBounded(t *testing.T) {
 		t.Errorf("20 idle ticks after the flood took %v, want well under 200 ms", d)
 	}
 }
+
+// TestSamplesBounded is the review's L1: a long-running collector adds a
+// delay value per call. A million values keep at most maxSamples, and
+// the distribution of what is kept is still that of all of them.
+func TestSamplesBounded(t *testing.T) {
+	var s samples
+	for i := range 1000000 {
+		s.add(float64(i % 1000))
+	}
+	if len(s.vals) > maxSamples {
+		t.Fatalf("%d values kept, limit %d", len(s.vals), maxSamples)
+	}
+	d := s.dist()
+	if d.Median < 450 || d.Median > 550 || d.Count != 1000000 {
+		t.Errorf("median of the sample %+v, want about 500", d)
+	}
+	var few samples
+	for i := range 100 {
+		few.add(float64(i))
+	}
+	if len(few.vals) != 100 {
+		t.Errorf("100 values: %d kept, want all", len(few.vals))
+	}
+}

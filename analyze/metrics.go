@@ -19,8 +19,53 @@ type metricAcc struct {
 
 type acc struct {
 	attempts, redirected, ok, effective, ineffective, completed int
-	srd, srdFail, sdd, sdt, rrd                                 []float64
+	srd, srdFail, sdd, sdt, rrd                                 samples
 	regs, regFail                                               int
+}
+
+// samples keeps the values of one delay metric for its distribution, at
+// most maxSamples of them: past that it keeps every second value, then
+// every fourth, and so on (a systematic sample, so the result stays
+// deterministic). A collector running for months adds a value per call;
+// unbounded, that was 22 MB per million calls.
+type samples struct {
+	vals []float64
+	step int // keep one value in step
+	seen int
+}
+
+const maxSamples = 1 << 15
+
+func (s *samples) add(v float64) {
+	if s.step == 0 {
+		s.step = 1
+	}
+	s.seen++
+	if s.seen%s.step != 0 {
+		return
+	}
+	if len(s.vals) >= maxSamples {
+		n := 0
+		for i := 1; i < len(s.vals); i += 2 {
+			s.vals[n] = s.vals[i]
+			n++
+		}
+		s.vals = s.vals[:n]
+		s.step *= 2
+		if s.seen%s.step != 0 {
+			return
+		}
+	}
+	s.vals = append(s.vals, v)
+}
+
+// dist is the distribution of the values kept, counting all seen.
+func (s *samples) dist() Distribution {
+	d := distribution(s.vals)
+	if d.Count > 0 {
+		d.Count = s.seen
+	}
+	return d
 }
 
 func newMetricAcc() metricAcc { return metricAcc{overall: &acc{}, peers: map[string]*acc{}} }
@@ -75,20 +120,22 @@ func (m *metricAcc) addCall(c *Call, cs *callState) {
 		// SRD (§4.3): to the first non-100 provisional, else the final.
 		switch {
 		case c.Times.Ringing != nil && code >= 200 && code < 300:
-			x.srd = append(x.srd, ms(c.Times.Ringing.Sub(c.Times.Invite)))
+			x.srd.add(ms(c.Times.Ringing.Sub(c.Times.Invite)))
 		case code >= 200 && code < 300 && c.Times.Final != nil:
-			x.srd = append(x.srd, ms(c.Times.Final.Sub(c.Times.Invite)))
+			x.srd.add(ms(c.Times.Final.Sub(c.Times.Invite)))
 		case code >= 400 && code != 401 && code != 402 && code != 407 && c.Times.Final != nil:
 			at := *c.Times.Final
 			if c.Times.Ringing != nil {
 				at = *c.Times.Ringing
 			}
-			x.srdFail = append(x.srdFail, ms(at.Sub(c.Times.Invite)))
+			x.srdFail.add(ms(at.Sub(c.Times.Invite)))
 		}
 		if c.DurationMS > 0 {
-			x.sdt = append(x.sdt, float64(c.DurationMS))
+			x.sdt.add(float64(c.DurationMS))
 		}
-		x.sdd = append(x.sdd, sdd...)
+		for _, v := range sdd {
+			x.sdd.add(v)
+		}
 	}
 }
 
@@ -101,7 +148,7 @@ func (m *metricAcc) addRegister(r *Register) {
 		x.regs++
 		switch r.Outcome {
 		case RegRegistered, RegUnregistered:
-			x.rrd = append(x.rrd, ms(r.End.Sub(r.Start)))
+			x.rrd.add(ms(r.End.Sub(r.Start)))
 		default:
 			x.regFail++
 		}
@@ -115,8 +162,8 @@ func (m *metricAcc) result() Metrics {
 			Attempts: x.attempts, Registers: x.regs,
 			SER: ratio(x.ok, den), SEER: ratio(x.effective, den), ISA: ratio(x.ineffective, x.attempts),
 			SCR: ratio(x.completed, x.attempts), IRA: ratio(x.regFail, x.regs),
-			SRD: distribution(x.srd), SRDFailed: distribution(x.srdFail), SDD: distribution(x.sdd),
-			SDT: distribution(x.sdt), RRD: distribution(x.rrd),
+			SRD: x.srd.dist(), SRDFailed: x.srdFail.dist(), SDD: x.sdd.dist(),
+			SDT: x.sdt.dist(), RRD: x.rrd.dist(),
 		}
 	}
 	out := Metrics{Overall: set(m.overall), PerPeer: map[string]MetricSet{}}
