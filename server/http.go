@@ -133,6 +133,18 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
+// noListing answers 404 for a directory, so /static/ does not list what
+// it holds.
+func noListing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Handler is the web UI and the API.
 type Handler struct {
 	opt     HandlerOptions
@@ -175,6 +187,11 @@ const (
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("X-Content-Type-Options", "nosniff")
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		// Pages and API answers carry numbers and names: no cache keeps
+		// them (a shared proxy, the browser's back button after logout).
+		hd.Set("Cache-Control", "no-store")
+	}
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")

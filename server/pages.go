@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -74,7 +75,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 
 func (h *Handler) routes() {
 	static, _ := fs.Sub(assets, "static")
-	h.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", noListing(http.FileServerFS(static))))
 	h.mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/calls", http.StatusSeeOther)
 	})
@@ -100,6 +101,12 @@ func (h *Handler) routes() {
 func queryFrom(v url.Values, loc *time.Location) (store.Query, error) {
 	q := store.Query{Number: strings.TrimSpace(v.Get("number")), CallID: strings.TrimSpace(v.Get("call_id")),
 		Outcome: v.Get("outcome"), Fault: v.Get("fault")}
+	// SQLite ends a LIKE pattern at a NUL, so "1\x00" matched every row.
+	for _, s := range []string{q.Number, q.CallID, q.Outcome, q.Fault} {
+		if strings.ContainsRune(s, 0) {
+			return q, errors.New("a search value may not contain a NUL character")
+		}
+	}
 	if s := strings.TrimSpace(v.Get("status")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 100 || n > 699 {
@@ -131,14 +138,25 @@ func parseWhen(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
+		return inNanoRange(t)
 	}
 	for _, layout := range []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
 		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t.UTC(), nil
+			return inNanoRange(t)
 		}
 	}
 	return time.Time{}, fmt.Errorf("time %q: want 2006-01-02T15:04 (%s) or RFC 3339", s, zoneName(loc, time.Now()))
+}
+
+// inNanoRange refuses a time the store cannot compare: times are kept as
+// int64 nanoseconds (1677 to 2262), and 9999-12-31 overflowed into a
+// filter that matched every call.
+func inNanoRange(t time.Time) (time.Time, error) {
+	lo, hi := time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
+	if t.Before(lo) || t.After(hi) {
+		return time.Time{}, fmt.Errorf("time %s: want a date between %d and %d", t.Format(time.RFC3339), lo.Year()+1, hi.Year()-1)
+	}
+	return t.UTC(), nil
 }
 
 type callRow struct {

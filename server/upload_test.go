@@ -135,3 +135,50 @@ func TestUploadSlots(t *testing.T) {
 		t.Errorf("uploads_busy = %d, want 1", b)
 	}
 }
+
+// TestHTTPLowFindings covers the review's L4, L6, L7 and L8: a time
+// filter beyond what the store can compare and a NUL in a search value are
+// refused instead of matching every call; /static/ lists nothing; pages
+// and API answers are not cached; the language cookie is set once.
+func TestHTTPLowFindings(t *testing.T) {
+	ts, _ := uploadServer(t, HandlerOptions{})
+	get := func(path string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for _, p := range []string{"/api/v1/calls?from=9999-12-31", "/api/v1/calls?from=2262-04-12T00:00:00Z", "/api/v1/calls?to=1600-01-01",
+		"/api/v1/calls?number=1%00", "/api/v1/calls?call_id=%00"} {
+		if c := get(p).StatusCode; c != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", p, c)
+		}
+	}
+	if c := get("/api/v1/calls?from=2026-01-01").StatusCode; c != http.StatusOK {
+		t.Errorf("an ordinary time filter: %d", c)
+	}
+	if c := get("/static/").StatusCode; c != http.StatusNotFound {
+		t.Errorf("GET /static/: %d, want 404 (no listing)", c)
+	}
+	if c := get("/static/style.css").StatusCode; c != http.StatusOK {
+		t.Errorf("GET /static/style.css: %d", c)
+	}
+	for _, p := range []string{"/calls", "/api/v1/calls", "/dashboard"} {
+		if cc := get(p).Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q, want no-store", p, cc)
+		}
+	}
+	n := 0
+	for _, c := range get("/calls?lang=nl").Cookies() {
+		if c.Name == langCookie {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("/calls?lang=nl sets the language cookie %d times", n)
+	}
+}
