@@ -120,3 +120,25 @@ func TestInflateLimit(t *testing.T) {
 		t.Errorf("no limit: %v", err)
 	}
 }
+
+// TestHEPZlibBomb is the review's L2: a HEP3 packet whose compressed
+// payload inflates to 1 MiB is refused after inflating at most
+// sipmsg.MaxMessageSize+1 bytes; one within that size is decoded.
+func TestHEPZlibBomb(t *testing.T) {
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{{200 << 10, true}, {1 << 20, false}} {
+		pkt := hep3(alice, bob, 17, synthStart, append(sipRequest("MESSAGE", "z", ""), bytes.Repeat([]byte("z"), tc.size)...), true)
+		p, err := DecodeHEP(pkt)
+		if (err == nil) != tc.ok {
+			t.Errorf("payload inflating to %d bytes: %v", tc.size, err)
+		}
+		if err == nil && len(p.Payload) < tc.size {
+			t.Errorf("payload %d bytes, want %d", len(p.Payload), tc.size)
+		}
+	}
+	if maxHEPInflate > 256<<10 {
+		t.Errorf("maxHEPInflate = %d", maxHEPInflate)
+	}
+}
