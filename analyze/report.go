@@ -65,6 +65,9 @@ type Integrity struct {
 	// IPv4 the first data was kept, an IPv6 datagram was discarded (RFC
 	// 5722). Overlaps are a known way to hide content from a monitor.
 	FragmentOverlaps int `json:"fragment_overlaps,omitempty"`
+	// UnknownLinkType counts frames of a link-layer type the reader does
+	// not decode: they may hold SIP nobody looked at.
+	UnknownLinkType int `json:"unknown_link_type,omitempty"`
 }
 
 // Add adds the counts of o to i.
@@ -79,6 +82,7 @@ func (i *Integrity) Add(o Integrity) {
 	i.NonSIP += o.NonSIP
 	i.TimeOutliers += o.TimeOutliers
 	i.FragmentOverlaps += o.FragmentOverlaps
+	i.UnknownLinkType += o.UnknownLinkType
 }
 
 // Host is one address seen, with the role the analyzer gave it.

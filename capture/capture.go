@@ -57,6 +57,7 @@ type Integrity struct {
 	EncryptedSIP        int `json:"encrypted_sip"`               // TLS application-data records on SIP flows: SIP that cannot be decoded
 	Malformed           int `json:"malformed"`                   // frames or messages whose headers could not be decoded
 	NonSIP              int `json:"non_sip"`                     // frames that carried neither SIP nor part of it (RTP, DNS, ...)
+	UnknownLinkType     int `json:"unknown_link_type,omitempty"` // frames of a link type sipcause does not decode
 	FragmentOverlaps    int `json:"fragment_overlaps,omitempty"` // IP fragments overlapping others (IPv4: first wins; IPv6: datagram discarded)
 }
 

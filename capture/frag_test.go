@@ -140,3 +140,13 @@ func TestFragmentBeyondEnd(t *testing.T) {
 		t.Errorf("got %d packets, %d overlaps; want the message and 1", len(pkts), integ.FragmentOverlaps)
 	}
 }
+
+// TestUnknownLinkType is the review's L10: frames of a link type sipcause
+// does not decode are counted as such, not as non-SIP.
+func TestUnknownLinkType(t *testing.T) {
+	frames := []synthFrame{{data: ethUDP("192.0.2.1", "192.0.2.2", 5060, 5060, sipRequest("OPTIONS", "x", ""))}, {data: []byte("abc")}, {data: []byte("def")}}
+	_, integ := readBytes(t, "odd.pcap", writePcap(t, layers.LinkType(0x0FFF), false, frames))
+	if integ.UnknownLinkType != 3 || integ.NonSIP != 0 {
+		t.Errorf("unknown link type %d, non-SIP %d; want 3 and 0", integ.UnknownLinkType, integ.NonSIP)
+	}
+}

@@ -93,6 +93,11 @@ func (r *Reader) decodeLink(lt layers.LinkType, b []byte) {
 		r.decodePPP(b, 0)
 	case linkPPPoE:
 		r.decodePPPoE(b, 0)
+	default:
+		// Said, not silently counted as non-SIP: the user may need
+		// another capture setting (or sipcause support for it).
+		r.integ.UnknownLinkType++
+		r.cur.sip = true // not "non-SIP": unknown
 	}
 }
 

@@ -189,7 +189,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 		res.Integrity.Add(analyze.Integrity{
 			Frames: ci.Frames, SIPMessages: ci.SIPMessages, Truncated: ci.Truncated,
 			FragmentsIncomplete: ci.FragmentsIncomplete, TCPGaps: ci.TCPGaps, EncryptedSIP: ci.EncryptedSIP,
-			Malformed: ci.Malformed, NonSIP: ci.NonSIP, FragmentOverlaps: ci.FragmentOverlaps,
+			Malformed: ci.Malformed, NonSIP: ci.NonSIP, FragmentOverlaps: ci.FragmentOverlaps, UnknownLinkType: ci.UnknownLinkType,
 		})
 	}
 	if len(damaged) > 0 {

@@ -29,7 +29,7 @@ var labelsEN = map[string]string{
 	"sdt explained": "how long answered calls lasted",
 	"rrd":           "time from a REGISTER to its final answer", "ira": "registrations that failed on a server or on the way",
 	"stats hint": "More: --stats shows the metrics per peer.", "no calls": "No calls in the input.",
-	"input": "Input", "skipped": "skipped", "time outliers": ", %s with a time far from their neighbours (analyzed at their neighbour's time)", "fragment overlaps": ", %s overlapping IP fragments (IPv4: first kept; IPv6: datagram dropped)", "no messages": "no messages", "n others": "%d others", "more messages": "more messages",
+	"input": "Input", "skipped": "skipped", "time outliers": ", %s with a time far from their neighbours (analyzed at their neighbour's time)", "fragment overlaps": ", %s overlapping IP fragments (IPv4: first kept; IPv6: datagram dropped)", "unknown link": ", %s frames of a link type sipcause does not read", "no messages": "no messages", "n others": "%d others", "more messages": "more messages",
 }
 
 var labelsNL = map[string]string{
@@ -55,7 +55,7 @@ var labelsNL = map[string]string{
 	"sdt explained": "hoe lang opgenomen gesprekken duurden",
 	"rrd":           "tijd van een REGISTER tot het eindantwoord", "ira": "aanmeldingen die mislukten bij een server of onderweg",
 	"stats hint": "Meer: --stats toont de meetwaarden per gesprekspartner.", "no calls": "Geen gesprekken in de invoer.",
-	"input": "Invoer", "skipped": "overgeslagen", "time outliers": ", %s met een tijd ver van hun buren (geanalyseerd op de tijd van hun buur)", "fragment overlaps": ", %s overlappende IP-fragmenten (IPv4: eerste behouden; IPv6: datagram verworpen)", "no messages": "geen berichten", "n others": "%d andere", "more messages": "berichten meer",
+	"input": "Invoer", "skipped": "overgeslagen", "time outliers": ", %s met een tijd ver van hun buren (geanalyseerd op de tijd van hun buur)", "fragment overlaps": ", %s overlappende IP-fragmenten (IPv4: eerste behouden; IPv6: datagram verworpen)", "unknown link": ", %s frames van een linktype dat sipcause niet leest", "no messages": "geen berichten", "n others": "%d andere", "more messages": "berichten meer",
 }
 
 func labels(lang catalog.Lang) map[string]string {

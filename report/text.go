@@ -488,6 +488,9 @@ func integrityLine(lang catalog.Lang, label string, i analyze.Integrity) string 
 	if i.FragmentOverlaps > 0 {
 		line += fmt.Sprintf(labels(lang)["fragment overlaps"], n.Int(i.FragmentOverlaps))
 	}
+	if i.UnknownLinkType > 0 {
+		line += fmt.Sprintf(labels(lang)["unknown link"], n.Int(i.UnknownLinkType))
+	}
 	return line
 }
 
