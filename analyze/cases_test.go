@@ -104,7 +104,8 @@ var caseVerdicts = []struct {
 		{id: "incoming-404@203.0.113.5", status: 404, outcome: OutcomeRejected, fault: "local", finding: "inbound-refused"},
 		{id: "incoming-484@203.0.113.5", status: 484, outcome: OutcomeRejected, fault: "local", finding: "inbound-refused"},
 		{id: "incoming-480@203.0.113.5", status: 480, outcome: OutcomeRejected, fault: "local", finding: "inbound-refused"},
-		{id: "incoming-503@203.0.113.5", status: 503, outcome: OutcomeFailed, fault: "local", finding: "inbound-refused"}}},
+		{id: "incoming-503@203.0.113.5", status: 503, outcome: OutcomeFailed, fault: "local", finding: "inbound-refused"},
+		{id: "incoming-486@203.0.113.5", status: 486, outcome: OutcomeBusy, fault: "local", finding: "inbound-refused"}}},
 	// 404 for a user that registered at the same server minutes before.
 	{"registered-404.log", []verdict{{id: "reg404-1@192.168.1.10", status: 404, outcome: OutcomeRejected, fault: "provider",
 		finding: "registered-not-routed", never: []string{"number-unknown"}}}},

@@ -305,13 +305,16 @@ func (a *Analyzer) failure(c *callState, call *Call, prim []*txn, last *txn, fin
 		}
 	}
 	switch {
-	case incomingLocal && (code == 404 || code == 484 || code == 480 || code == 410 || code == 604 || code == 503 || code == 403):
+	case incomingLocal && (code == 404 || code == 484 || code == 480 || code == 410 || code == 604 || code == 503 || code == 403 || code == 486):
 		// An incoming call refused by your own PBX: its inbound routing
 		// (a number without a route, no extension behind it, a full trunk).
 		v["to"] = call.Callee
 		out := OutcomeRejected
 		if code >= 500 {
 			out = OutcomeFailed
+		}
+		if code == 486 {
+			out = OutcomeBusy // all lines or the extension busy: still busy
 		}
 		return out, t.finding("inbound-refused", v, frames...), catalog.FaultLocal
 	case (code == 404 || code == 480 || code == 604) && a.registeredAt(call.Callee, origin.src, prim[0].req.time, c.file):
