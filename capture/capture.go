@@ -225,13 +225,13 @@ func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
 	case isPcapMagic(head):
 		pr, err := pcapgo.NewReader(clampSnaplen(br))
 		if err != nil {
-			return nil, &FrameError{File: name, Err: err}
+			return nil, &FrameError{File: name, Err: headerErr(err)}
 		}
 		rd.format, rd.frames = "pcap", pcapSource{pr}
 	case len(head) >= 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a:
 		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
-			return nil, &FrameError{File: name, Err: err}
+			return nil, &FrameError{File: name, Err: headerErr(err)}
 		}
 		rd.format, rd.frames = "pcapng", ngSource{nr}
 	case isHEP3(head) || isHEP2(head):
@@ -244,6 +244,14 @@ func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
 		rd.format, rd.logs = "log:"+kind, ls
 	}
 	return rd, nil
+}
+
+// headerErr says plainly that a file header ended early.
+func headerErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("the file header is cut short: the file is damaged or still being written")
+	}
+	return err
 }
 
 // clampSnaplen returns br with the snap length in its pcap file header

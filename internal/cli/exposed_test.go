@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"github.com/sipcause/sipcause/server"
 )
 
@@ -167,6 +168,37 @@ func TestUsersFileRefusals(t *testing.T) {
 		_, err := server.ReadUsersFile(strings.NewReader(in))
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ReadUsersFile(%.30q): %v; want an error with %q", in, err, want)
+		}
+	}
+}
+
+// TestExitCodesDamagedHeader is the review's L13: a pcap cut inside its
+// file header is a damaged capture (exit 1, saying so), not "no capture"
+// (2); a file that is no capture stays 2; next to a good capture it is
+// skipped and the good one is reported (1).
+func TestExitCodesDamagedHeader(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(sharedCaptures, "PcapPlusPlus__sip_reqs.pcap")
+	whole, err := os.ReadFile(good)
+	if err != nil {
+		sharedtest.Missing(t, good, err)
+	}
+	cut, text := filepath.Join(dir, "cut.pcap"), filepath.Join(dir, "notes.txt")
+	os.WriteFile(cut, whole[:10], 0o600)
+	os.WriteFile(text, []byte("hello\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"analyze", cut}, ExitDamaged, "file header is cut short"},
+		{[]string{"analyze", text}, ExitUsage, "not a pcap"},
+		{[]string{"analyze", good, text}, ExitDamaged, "skipped"},
+	} {
+		var out, errb bytes.Buffer
+		code := Main(tc.args, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+		if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errb.String(), tc.code, tc.want)
 		}
 	}
 }

@@ -13,8 +13,14 @@ import (
 // be opened or is no capture is bad usage (exit 2), a damaged one exit 1.
 func cliError(err error) error {
 	var oe *ingest.OpenError
-	if errors.As(err, &oe) {
+	var fe *capture.FrameError
+	if errors.As(err, &oe) && !errors.As(err, &fe) {
 		return usagef("%v", err)
+	}
+	if errors.As(err, &oe) {
+		// A capture whose header is damaged is a damaged input (1), not a
+		// file that is no capture (2), as the README says.
+		return &DamagedError{Err: err}
 	}
 	var de *ingest.DamagedError
 	if errors.As(err, &de) {
