@@ -98,9 +98,11 @@ func Flow(w io.Writer, c *analyze.Call, o FlowOptions) error {
 	fmt.Fprintln(w, strings.TrimRight(string(line), " "))
 
 	t0 := c.Messages[0].Time
-	for k, m := range c.Messages {
+	items := flowItems(c)
+	for k, it := range items {
+		m := it.Exchange
 		if k == flowMaxRows {
-			fmt.Fprintf(w, "  … %d %s\n", len(c.Messages)-k, l["more messages"])
+			fmt.Fprintf(w, "  … %d %s\n", len(items)-k, l["more messages"])
 			break
 		}
 		row := blankRow(width)
@@ -116,6 +118,9 @@ func Flow(w io.Writer, c *analyze.Call, o FlowOptions) error {
 		dash := '─'
 		if m.Retrans {
 			dash = '╌'
+		}
+		if it.media {
+			dash = '═' // one summary arrow for a whole RTP direction
 		}
 		last := center(ncol - 1)
 		switch {

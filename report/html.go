@@ -113,6 +113,7 @@ type htmlCall struct {
 	Findings                               []htmlFinding
 	Ladder                                 *Ladder
 	Raw                                    []htmlRaw
+	Media                                  *htmlMedia
 }
 
 // htmlRaw is one SIP message as captured, the target of a ladder arrow.
@@ -291,6 +292,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 			if _, diagnosed := c.Diagnosis(); c.Outcome != analyze.OutcomeAnswered || diagnosed {
 				hc.Advice = c.Advice
 			}
+			hc.Media = buildMedia(c.Media, lang)
 			hc.Findings = htmlFindings(c.Findings, l)
 			var links map[int]string
 			if o.Raw != nil {
