@@ -896,9 +896,9 @@ func (a *Analyzer) viaFinding(notes []viaNote) Finding {
 }
 
 // Overrides reports whether a finding gives the final status another
-// meaning than its usual one (a 408 after ringing is nobody answering,
-// not a network fault): the code's general background and advice would
-// contradict it, so a report must not show them with it.
+// meaning than its usual one in RFC 3261 §21 (a 408 after ringing is
+// nobody answering, not a network fault): the code's general background
+// and advice would contradict it, so a report must not show them with it.
 func Overrides(id string) bool { return overrides[id] }
 
 var overrides = map[string]bool{

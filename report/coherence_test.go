@@ -21,25 +21,28 @@ import (
 // storyWords are words that, in a text of one language, say a thing a
 // verdict can contradict.
 var storyWords = map[catalog.Lang]struct {
-	calledParty []string // blames the person called
-	network     []string // points at the firewall or NAT path
-	noHelp      []string // says that logging in again will not help
-	typing      []string // check the number you dialled for typing mistakes
-	ownCodec    []string // change the codecs of your own phone
+	calledParty  []string // speaks of the person called
+	blamesCallee []string // says the person called caused it
+	network      []string // points at the firewall or NAT path
+	noHelp       []string // says that logging in again will not help
+	typing       []string // check the number you dialled for typing mistakes
+	ownCodec     []string // change the codecs of your own phone
 }{
 	catalog.English: {
-		calledParty: []string{"the called party", "called person"},
-		network:     []string{"firewall", "SIP ALG", "keep-alive"},
-		noHelp:      []string{"will not help"},
-		typing:      []string{"typing mistake"},
-		ownCodec:    []string{"on your phone", "on the phone"},
+		calledParty:  []string{"the called party", "called person"},
+		blamesCallee: []string{"called party is", "called party does", "called person is"},
+		network:      []string{"firewall", "SIP ALG", "keep-alive"},
+		noHelp:       []string{"will not help"},
+		typing:       []string{"typing mistake"},
+		ownCodec:     []string{"on your phone", "on the phone"},
 	},
 	catalog.Dutch: {
-		calledParty: []string{"de gebelde partij", "gebelde persoon"},
-		network:     []string{"firewall", "SIP ALG", "keep-alive"},
-		noHelp:      []string{"helpt niet"},
-		typing:      []string{"tikfout"},
-		ownCodec:    []string{"op uw toestel", "in het toestel"},
+		calledParty:  []string{"de gebelde partij", "gebelde persoon"},
+		blamesCallee: []string{"gebelde partij is", "gebelde partij wil", "gebelde persoon is"},
+		network:      []string{"firewall", "SIP ALG", "keep-alive"},
+		noHelp:       []string{"helpt niet"},
+		typing:       []string{"tikfout"},
+		ownCodec:     []string{"op uw toestel", "in het toestel"},
 	},
 }
 
@@ -126,8 +129,8 @@ func callContradictions(c *Call, lang catalog.Lang) []string {
 		out = append(out, "answered, yet it has advice")
 	}
 	if c.Fault == string(catalog.FaultLocal) {
-		if s := says(head, w.calledParty); s != "" {
-			out = append(out, "your side, yet the headline says "+s)
+		if s := says(head+"\n"+strings.Join(c.Advice, "\n"), w.calledParty); s != "" {
+			out = append(out, "your side, yet the headline or advice speaks of "+s)
 		}
 	}
 	if c.Outcome == analyze.OutcomeNoAnswer {
@@ -148,10 +151,8 @@ func callContradictions(c *Call, lang catalog.Lang) []string {
 		}
 	}
 	if c.Fault == string(catalog.FaultProvider) || c.Fault == string(catalog.FaultNetwork) {
-		if c.FinalStatus == 502 || c.FinalStatus == 504 {
-			if s := says(head, w.calledParty); s != "" {
-				out = append(out, "a gateway failed, yet the headline says "+s)
-			}
+		if s := says(c.Summary, w.blamesCallee); s != "" {
+			out = append(out, "your provider or the network, yet the headline says "+s)
 		}
 	}
 	if d, ok := c.Diagnosis(); ok && analyze.Overrides(d.ID) && c.Background != "" {
