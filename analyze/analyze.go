@@ -35,7 +35,13 @@ const (
 	// final response (RFC 3261 §17.1.2.2, §17.2.1), so that no
 	// retransmission can follow it; and T4 (5 s), how long a server
 	// transaction absorbs ACKs (Timer I, §17.2.1).
-	overQuiet  = 5 * time.Second
+	overQuiet = 5 * time.Second
+	// cleanQuiet is that quiet time for a call in which no message was
+	// retransmitted: a lost ACK or a lost answer to a BYE shows as a
+	// retransmission T1 after the answer before it (Timers G and E, RFC
+	// 3261 §17.2.1, §17.1.2.2); twice T1 leaves room for a late timer. A
+	// call with retransmissions waits overQuiet.
+	cleanQuiet = 2 * T1
 	sweepEvery = 4096 // messages between two sweeps for finished calls
 )
 
@@ -524,7 +530,7 @@ func (a *Analyzer) sweep(all bool) {
 	var ready []*callState
 	for e := a.quiet.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*callState)
-		if !all && now.Sub(c.last) < quick {
+		if !all && now.Sub(c.last) < min(quick, cleanQuiet) {
 			break
 		}
 		if all || c.ready(now, a.settle, quick) && c.downFinished(now, a.settle, quick) {
@@ -639,6 +645,9 @@ func (a *Analyzer) sweepOthers(rm roleMap, now time.Time, all bool) {
 // ready reports whether the call can be reported at time now: it is over
 // and has been quiet for quick, or it is finished (see finished).
 func (c *callState) ready(now time.Time, settle, quick time.Duration) bool {
+	if !c.resent {
+		quick = min(quick, cleanQuiet)
+	}
 	return now.Sub(c.last) >= quick && c.over() || c.finished(now, settle)
 }
 

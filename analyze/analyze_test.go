@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -578,5 +579,59 @@ func TestPhraseIDsInCodeExist(t *testing.T) {
 		if _, ok := ps["title-"+id]; !ok {
 			t.Errorf("finding %q has no title: add title-%s to data/phrases.yaml", id, id)
 		}
+	}
+}
+
+// A call that is over on the wire is reported soon after it goes quiet,
+// so that thousands of calls a second do not wait Timer B in memory: a
+// clean one after 2×T1, one with retransmissions after 5 s; a call still
+// in progress waits Settle. Late traffic of a reported call makes no new
+// exchange.
+func TestOverCallsAreReportedEarly(t *testing.T) {
+	var f flow
+	// Clean and over: 486 ACKed.
+	f.req(0, phone, provider, "INVITE", "clean", 1, "z9hG4bK-c", "f1", "")
+	f.resp(50*time.Millisecond, provider, phone, 486, "Busy Here", "clean", 1, "INVITE", "z9hG4bK-c", "f1", "t1")
+	f.req(51*time.Millisecond, phone, provider, "ACK", "clean", 1, "z9hG4bK-c", "f1", "t1")
+	// Over, but its INVITE was sent twice.
+	f.req(0, phone, provider, "INVITE", "resent", 1, "z9hG4bK-r", "f2", "")
+	f.req(500*time.Millisecond, phone, provider, "INVITE", "resent", 1, "z9hG4bK-r", "f2", "")
+	f.resp(600*time.Millisecond, provider, phone, 404, "Not Found", "resent", 1, "INVITE", "z9hG4bK-r", "f2", "t2")
+	f.req(601*time.Millisecond, phone, provider, "ACK", "resent", 1, "z9hG4bK-r", "f2", "t2")
+	// Answered, no BYE yet: in progress.
+	f.req(0, phone, provider, "INVITE", "talking", 1, "z9hG4bK-t", "f3", "")
+	f.resp(50*time.Millisecond, provider, phone, 200, "OK", "talking", 1, "INVITE", "z9hG4bK-t", "f3", "t3")
+	f.req(60*time.Millisecond, phone, provider, "ACK", "talking", 1, "z9hG4bK-ta", "f3", "t3")
+	// Failed but not ACKed: not over, waits Settle.
+	f.req(0, phone, provider, "INVITE", "unacked", 1, "z9hG4bK-u", "f4", "")
+	f.resp(50*time.Millisecond, provider, phone, 503, "Service Unavailable", "unacked", 1, "INVITE", "z9hG4bK-u", "f4", "t4")
+	sort.SliceStable(f.msgs, func(i, j int) bool { return f.msgs[i].Time.Before(f.msgs[j].Time) })
+	var got []string
+	a := New(Options{OnCall: func(c *Call) { got = append(got, c.CallID) }})
+	for _, m := range f.msgs {
+		a.Add(m)
+	}
+	a.Flush(t0.Add(900 * time.Millisecond))
+	if len(got) != 0 {
+		t.Fatalf("reported before 2×T1 of quiet: %v", got)
+	}
+	a.Flush(t0.Add(1200 * time.Millisecond))
+	if !reflect.DeepEqual(got, []string{"clean"}) {
+		t.Fatalf("after 2×T1: %v, want the clean call", got)
+	}
+	late := f.msgs[2] // the clean call's ACK, again
+	late.Time, late.Frame = t0.Add(1300*time.Millisecond), 99
+	a.Add(late)
+	a.Flush(t0.Add(6 * time.Second))
+	if !reflect.DeepEqual(got, []string{"clean", "resent"}) {
+		t.Fatalf("after 5 s: %v, want the call with retransmissions too", got)
+	}
+	a.Flush(t0.Add(31 * time.Second))
+	if len(got) != 2 {
+		t.Fatalf("a call not over was reported before Settle: %v", got)
+	}
+	rep := a.Finish()
+	if len(got) != 4 || len(rep.Dialogs) != 0 {
+		t.Errorf("at the end: calls %v, %d other exchanges (the late ACK must make none)", got, len(rep.Dialogs))
 	}
 }

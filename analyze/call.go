@@ -53,6 +53,7 @@ type callState struct {
 	linkedDown []*callState
 	linkedUp   *callState
 	emitted    bool
+	resent     bool // a retransmission was seen: the path loses or delays packets
 	ringNoted  bool
 	elem       *list.Element // in Analyzer.quiet
 	indexKeys  []string
@@ -71,6 +72,7 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 		c.file = m.File
 	}
 	c.last = m.Time
+	c.resent = c.resent || retrans
 	if c.elem != nil {
 		a.quiet.MoveToBack(c.elem)
 	}

@@ -1,55 +1,78 @@
 #!/usr/bin/env bash
-# Compares sipcause with tshark on the same large synthetic captures, in one
-# run, and checks that sipcause's memory does not grow with the file.
+# Compares sipcause with tshark and sngrep on the same captures, in one run:
 #
-#   bench/compare.sh [MiB]        (default 100)
+#   bench/compare.sh [CALLS] [RATE]      (default 40000 calls at 2000 a second)
 #
-# Two captures of the given size are made by bench/gencap: one of SIP only
-# (calls and registrations, as a SIPp load run makes), and one where the
-# answered calls carry their RTP media, as in a capture from a real phone
-# or PBX, where most packets are not SIP. For each it prints wall time and
-# peak memory (max RSS) of
-#   sipcause messages --json  vs  tshark -Y sip -T fields (frame, method, status, Call-ID)
-#   sipcause analyze --json   vs  tshark -q -z sip,stat
-# and the ratios, plus sipcause's peak memory on a capture a quarter the size.
+# Captures (kept in $BENCH_DIR, default /tmp/sipcause-bench, and reused):
+#   sipp-1x   a SIPp load run on loopback (bench/sippcap.sh): CALLS short
+#             calls at RATE a second (or as fast as SIPp gets on the
+#             machine), 200/486/404/503 at random; SIP only.
+#   sipp-2x   that run and a second one merged, the second shifted to start
+#             at the same moment: twice the call rate over the same time.
+#   with-rtp  a synthetic capture of about 100 MiB (bench/gencap -rtp) in
+#             which the answered calls carry their RTP, as in a capture from
+#             a real phone or PBX, where most packets are not SIP.
+# For each it prints wall time and peak memory (max RSS) of
+#   sipcause analyze --json, tshark -q -z sip,stat, sngrep -N -q -I
+#   (and sipcause messages --json), the ratios, and sipcause's peak memory
+# at 1x and 2x the call rate. The machine's load is printed with them:
+# only the ratios of one run mean something on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mb=${1:-100}
+calls=${1:-40000}
+rate=${2:-2000}
 dir=${BENCH_DIR:-/tmp/sipcause-bench}
 mkdir -p "$dir"
-command -v tshark >/dev/null || { echo "bench: tshark is not installed (apt-get install -y tshark)" >&2; exit 2; }
+for t in tshark sngrep sipp dumpcap mergecap editcap capinfos; do
+	command -v $t >/dev/null || { echo "bench: $t is not installed (tshark, sngrep, sip-tester)" >&2; exit 2; }
+done
 go build -o "$dir/sipcause" ./cmd/sipcause
 
 # measure CMD... -> sets secs and rss_kb
 measure() {
 	local out="$dir/time.txt"
-	/usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$dir/stderr.txt" || { echo "bench: $* failed:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
+	/usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$dir/stderr.txt" </dev/null || { echo "bench: $* failed:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
 	read -r secs rss_kb <"$out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a < 0.01) a = 0.01; printf "%.1f", b / a }'; }
+first_time() { capinfos -a -T -r -S "$1" | awk -F'\t' '{ print $2 }'; }
 
-run() { # run NAME GENCAP-FLAGS
-	local name=$1 flags=$2
-	local big="$dir/$name-${mb}mb.pcap" small="$dir/$name-$((mb / 4))mb.pcap"
-	[ -s "$big" ] || go run ./bench/gencap -mb "$mb" $flags -o "$big"
-	[ -s "$small" ] || go run ./bench/gencap -mb $((mb / 4)) $flags -o "$small"
-	cat "$big" "$small" >/dev/null # both tools read from the page cache
+one="$dir/sipp-1x.pcap" two="$dir/sipp-2x.pcap" rtp="$dir/with-rtp.pcap"
+if [ ! -s "$one" ] || [ ! -s "$two" ]; then
+	bench/sippcap.sh "$rate" "$calls" "$dir/run-a.pcap"
+	SIPPCAP_PORT=15160 bench/sippcap.sh "$rate" "$calls" "$dir/run-b.pcap"
+	shift=$(awk -v a="$(first_time "$dir/run-a.pcap")" -v b="$(first_time "$dir/run-b.pcap")" 'BEGIN { printf "%.6f", a - b }')
+	editcap -t "$shift" "$dir/run-b.pcap" "$dir/run-b-shifted.pcap"
+	mergecap -F pcap -w "$two" "$dir/run-a.pcap" "$dir/run-b-shifted.pcap"
+	mv "$dir/run-a.pcap" "$one"
+	rm -f "$dir/run-b.pcap" "$dir/run-b-shifted.pcap"
+fi
+[ -s "$rtp" ] || go run ./bench/gencap -mb 100 -rtp -o "$rtp"
+
+run() { # run NAME FILE
+	local name=$1 f=$2
+	cat "$f" >/dev/null # every tool reads from the page cache
+	local info
+	info=$(capinfos -c -u -M "$f" | awk -F': *' '/packets/ { p = $2 } /duration/ { d = $2 } END { printf "%s packets in %.0f s", p, d }')
 	echo
-	printf '%-46s %8s %10s\n' "$name capture, $(du -m "$big" | cut -f1) MiB" "seconds" "peak MiB"
-	measure "$dir/sipcause" messages --json "$big"; local s_msg=$secs m_msg=$rss_kb
-	printf '  %-44s %8s %10d\n' "sipcause messages --json" "$secs" $((rss_kb / 1024))
-	measure tshark -r "$big" -Y sip -T fields -e frame.number -e sip.Method -e sip.Status-Code -e sip.Call-ID; local t_msg=$secs tm_msg=$rss_kb
-	printf '  %-44s %8s %10d\n' "tshark -Y sip -T fields" "$secs" $((rss_kb / 1024))
-	measure "$dir/sipcause" analyze --json "$big"; local s_an=$secs m_an=$rss_kb
-	printf '  %-44s %8s %10d\n' "sipcause analyze --json" "$secs" $((rss_kb / 1024))
-	measure tshark -r "$big" -q -z sip,stat; local t_an=$secs tm_an=$rss_kb
-	printf '  %-44s %8s %10d\n' "tshark -q -z sip,stat" "$secs" $((rss_kb / 1024))
-	measure "$dir/sipcause" analyze --json "$small"; local m_small=$rss_kb
-	printf '  %-44s %8s %10d\n' "sipcause analyze --json (1/4 size)" "$secs" $((rss_kb / 1024))
-	echo "  messages: sipcause $(ratio "$s_msg" "$t_msg")x faster than tshark; peak memory $((m_msg / 1024)) vs $((tm_msg / 1024)) MiB"
-	echo "  analyze:  sipcause $(ratio "$s_an" "$t_an")x faster than tshark; peak memory $((m_an / 1024)) vs $((tm_an / 1024)) MiB"
-	echo "  memory:   sipcause analyze peaks at $((m_small / 1024)) MiB on 1/4 of the size, $((m_an / 1024)) MiB on all of it"
+	printf '%-52s %8s %10s\n' "$name: $info" "seconds" "peak MiB"
+	measure "$dir/sipcause" analyze --json "$f"; local s_an=$secs m_an=$rss_kb
+	printf '  %-50s %8s %10d\n' "sipcause analyze --json" "$secs" $((rss_kb / 1024))
+	measure "$dir/sipcause" messages --json "$f"
+	printf '  %-50s %8s %10d\n' "sipcause messages --json" "$secs" $((rss_kb / 1024))
+	measure sngrep -N -q -I "$f"; local g_an=$secs gm_an=$rss_kb
+	printf '  %-50s %8s %10d\n' "sngrep -N -q -I" "$secs" $((rss_kb / 1024))
+	measure tshark -r "$f" -q -z sip,stat; local t_an=$secs tm_an=$rss_kb
+	printf '  %-50s %8s %10d\n' "tshark -q -z sip,stat" "$secs" $((rss_kb / 1024))
+	echo "  analyze: sipcause $(ratio "$s_an" "$t_an")x faster than tshark, $(ratio "$s_an" "$g_an")x faster than sngrep;" \
+		"peak memory $((m_an / 1024)) vs $((tm_an / 1024)) and $((gm_an / 1024)) MiB"
+	last_peak=$((m_an / 1024))
 }
 
-run sip-only ""
-run with-rtp "-rtp"
+echo "load: $(uptime)"
+run sipp-1x "$one"; peak1=$last_peak
+run sipp-2x "$two"; peak2=$last_peak
+run with-rtp "$rtp"
+echo
+echo "memory: sipcause analyze peaks at $peak1 MiB at 1x the call rate and $peak2 MiB at 2x"
+echo "load: $(uptime)"
