@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -79,6 +80,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 		MaxForwards: -1, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: -1,
 		BodyLen: len(m.Body),
 	}
+	o := scanOthers(m)
 	if m.Request {
 		out.Method = in.str(m.Method)
 		out.RequestURI = in.str(m.RequestURI)
@@ -91,7 +93,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	}
 	out.From = party(m.From(), in)
 	out.To = party(m.To(), in)
-	if v := m.Get("P-Asserted-Identity"); v != nil {
+	if v := o.pai; v != nil {
 		if na, err := sipmsg.ParseNameAddr(v); err == nil {
 			out.PAI = string(na.URI)
 		}
@@ -132,8 +134,8 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 		out.Expires = n
 	}
 	out.RetryAfter = leadingInt(m.Get("Retry-After"))
-	out.MinExpires = leadingInt(m.Get("Min-Expires"))
-	out.MinSE = leadingInt(m.Get("Min-SE"))
+	out.MinExpires = leadingInt(o.minExpires)
+	out.MinSE = leadingInt(o.minSE)
 	for v := range headerValues(m, "Warning") {
 		if len(out.Warnings) < 8 {
 			out.Warnings = append(out.Warnings, string(v))
@@ -161,8 +163,8 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 			break
 		}
 	}
-	out.UserAgent = in.str(m.Get("User-Agent"))
-	out.Server = in.str(m.Get("Server"))
+	out.UserAgent = in.str(o.userAgent)
+	out.Server = in.str(o.server)
 	for _, h := range []string{"Authorization", "Proxy-Authorization"} {
 		if v := m.Get(h); v != nil {
 			c := sipmsg.ParseCredentials(v)
@@ -172,20 +174,20 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 		}
 	}
 
-	if v := m.Get("Session-ID"); v != nil {
+	if v := o.sessionID; v != nil {
 		s := string(v)
 		if i := strings.IndexByte(s, ';'); i >= 0 {
 			s = s[:i]
 		}
 		out.SessionID = strings.ToLower(strings.TrimSpace(s))
 	}
-	for _, h := range []string{"X-CID", "X-Orig-Call-ID", "X-Original-Call-ID"} {
-		if v := m.Get(h); v != nil {
+	for _, v := range o.xcid {
+		if v != nil {
 			out.XCID = strings.TrimSpace(string(v))
 			break
 		}
 	}
-	if v := m.Get("P-Charging-Vector"); v != nil {
+	if v := o.pcv; v != nil {
 		out.ICID = strings.Trim(string(sipmsg.Param(append([]byte(";"), v...), "icid-value")), `"`)
 	}
 	if n, ok := m.ContentLength(); ok {
@@ -284,3 +286,71 @@ func headerValues(m *sipmsg.Message, name string) func(func([]byte) bool) {
 // causeHeaders are the catalog's Q.850 cause headers, read once: FromSIP
 // runs for every message.
 var causeHeaders = sync.OnceValue(func() []catalog.CauseHeader { return catalog.Default().CauseHeaders() })
+
+// otherHeaders are the values of the header fields FromSIP reads that
+// package sipmsg does not index (the first of each), found in one pass
+// over the headers instead of one walk per name.
+type otherHeaders struct {
+	pai, minExpires, minSE, userAgent, server, sessionID, pcv []byte
+	xcid                                                      [3][]byte // X-CID, X-Orig-Call-ID, X-Original-Call-ID, in that order of preference
+}
+
+func scanOthers(m *sipmsg.Message) otherHeaders {
+	var o otherHeaders
+	first := func(dst *[]byte, v []byte) {
+		if *dst == nil {
+			*dst = v
+		}
+	}
+	for i := range m.Headers {
+		n, v := m.Headers[i].Name, m.Headers[i].Value
+		switch len(n) {
+		case 5:
+			if bytes.EqualFold(n, []byte("X-CID")) {
+				first(&o.xcid[0], v)
+			}
+		case 6:
+			if bytes.EqualFold(n, []byte("Server")) {
+				first(&o.server, v)
+			} else if bytes.EqualFold(n, []byte("Min-SE")) {
+				first(&o.minSE, v)
+			}
+		case 10:
+			if bytes.EqualFold(n, []byte("User-Agent")) || bytes.EqualFold(n, []byte("Session-ID")) {
+				if lower(n[0]) == 'u' {
+					first(&o.userAgent, v)
+				} else {
+					first(&o.sessionID, v)
+				}
+			}
+		case 11:
+			if bytes.EqualFold(n, []byte("Min-Expires")) {
+				first(&o.minExpires, v)
+			}
+		case 14:
+			if bytes.EqualFold(n, []byte("X-Orig-Call-ID")) {
+				first(&o.xcid[1], v)
+			}
+		case 17:
+			if bytes.EqualFold(n, []byte("P-Charging-Vector")) {
+				first(&o.pcv, v)
+			}
+		case 18:
+			if bytes.EqualFold(n, []byte("X-Original-Call-ID")) {
+				first(&o.xcid[2], v)
+			}
+		case 19:
+			if bytes.EqualFold(n, []byte("P-Asserted-Identity")) {
+				first(&o.pai, v)
+			}
+		}
+	}
+	return o
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}

@@ -129,6 +129,9 @@ func lookupHeader(name []byte) hid {
 		}
 		return hUnknown
 	}
+	if h, ok := canonicalHeaders[string(name)]; ok {
+		return h
+	}
 	for h := hid(1); h < hidCount; h++ {
 		if equalFold(name, headerTable[h].name) {
 			return h
@@ -137,6 +140,17 @@ func lookupHeader(name []byte) hid {
 	return hUnknown
 }
 
+// canonicalHeaders maps the spelling of each known header in headerTable
+// (the one nearly every sender uses) to its id, derived from the table:
+// the common case costs one map lookup instead of a walk of the table.
+var canonicalHeaders = func() map[string]hid {
+	m := make(map[string]hid, hidCount)
+	for h := hid(1); h < hidCount; h++ {
+		m[headerTable[h].name] = h
+	}
+	return m
+}()
+
 func lookupHeaderString(name string) hid {
 	if len(name) == 1 {
 		c := lower(name[0])
@@ -144,6 +158,9 @@ func lookupHeaderString(name string) hid {
 			return compactTable[c-'a']
 		}
 		return hUnknown
+	}
+	if h, ok := canonicalHeaders[name]; ok {
+		return h
 	}
 	for h := hid(1); h < hidCount; h++ {
 		if equalFold(name, headerTable[h].name) {
@@ -229,7 +246,20 @@ func (m *Message) Count(name string) int {
 func (m *Message) All(name string) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
 		h := lookupHeaderString(name)
-		for i := range m.Headers {
+		start := 0
+		if h != hUnknown {
+			// Parse noted where the first one is and how many there are:
+			// most messages have one Via, one Contact, no Warning.
+			if m.first[h] == 0 {
+				return
+			}
+			start = int(m.first[h]) - 1
+			if m.count[h] == 1 {
+				m.yieldValues(h, &m.Headers[start], yield)
+				return
+			}
+		}
+		for i := start; i < len(m.Headers); i++ {
 			hdr := &m.Headers[i]
 			if !matches(hdr.Name, h, name) {
 				continue
@@ -349,4 +379,18 @@ func splitParam(p []byte) (name, value []byte, hasValue bool) {
 		return trimLWS(p), nil, false
 	}
 	return trimLWS(p[:eq]), trimLWS(p[eq+1:]), true
+}
+
+// yieldValues hands on the values of one header field of known id h: the
+// elements of a list (RFC 3261 §7.3.1), else the value as a whole.
+func (m *Message) yieldValues(h hid, hdr *Header, yield func([]byte) bool) {
+	if !headerTable[h].list {
+		yield(hdr.Value)
+		return
+	}
+	for v := range SplitList(hdr.Value) {
+		if !yield(v) {
+			return
+		}
+	}
 }
