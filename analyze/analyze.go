@@ -101,7 +101,7 @@ type Analyzer struct {
 	fileStart map[string]time.Time
 	fileRoles map[string]*fileRoleInputs // nil while one file is read
 	curFile   string
-	seen      generations[time.Time] // message fingerprints, for retransmissions
+	seen      generations[int64] // message fingerprints and when they were last seen (UnixNano), for retransmissions
 	fp        *fingerprinter
 
 	endpoints   map[netip.AddrPort]int // first seen (arrival order)
@@ -131,6 +131,7 @@ type Analyzer struct {
 	recent    generations[uint32] // reported calls' last INVITE CSeq, to ignore their late retransmissions
 	quiet     *list.List          // open calls, the one quiet the longest first
 	forced    int
+	codeKeys  [700]string // status codes as Summary.Responses keys
 
 	rolesMap      roleMap // roles() as last worked out
 	rolesOK       bool    // nothing it depends on changed since
@@ -164,7 +165,7 @@ func New(opt Options) *Analyzer {
 		recent: newGenerations[uint32](), quiet: list.New(),
 		fileEnd: map[string]time.Time{}, fileStart: map[string]time.Time{}, registered: map[string]regSpan{}, rings: map[string][]time.Duration{},
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
-		seen: newGenerations[time.Time](), fp: newFingerprinter(),
+		seen: newGenerations[int64](), fp: newFingerprinter(),
 		endpoints: map[netip.AddrPort]int{}, pairSeen: map[[2]netip.AddrPort]struct{}{},
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
@@ -273,7 +274,7 @@ func (a *Analyzer) add(m Message) {
 	if m.Request {
 		s.Requests[a.summaryMethod(m.Method)]++
 	} else {
-		s.Responses[strconv.Itoa(m.StatusCode)]++
+		a.countResponse(m.StatusCode)
 	}
 	a.noteAgent(m)
 	a.noteEndpoints(m)
@@ -390,6 +391,21 @@ func (a *Analyzer) summaryMethod(m string) string {
 	return m
 }
 
+// countResponse counts a response by its status code without making the
+// code a string each time: the strings are made once per code.
+func (a *Analyzer) countResponse(code int) {
+	if code >= 0 && code < len(a.codeKeys) {
+		k := a.codeKeys[code]
+		if k == "" {
+			k = strconv.Itoa(code)
+			a.codeKeys[code] = k
+		}
+		a.rep.Summary.Responses[k]++
+		return
+	}
+	a.rep.Summary.Responses[strconv.Itoa(code)]++
+}
+
 // reported reports whether the call with this Call-ID was reported a
 // short while ago (a generation of Timer B or two): what still comes of it
 // are late retransmissions, counted in the summary but no new exchange.
@@ -413,16 +429,20 @@ func (a *Analyzer) isRetransmission(m Message) (retrans, dup bool) {
 	if m.Request {
 		parts[6] = m.Method
 	} else {
-		parts[6] = strconv.Itoa(m.StatusCode)
+		var code [8]byte
+		parts[6] = string(strconv.AppendInt(code[:0], int64(m.StatusCode), 10))
 		parts[7] = m.To.Tag
 	}
 	k := a.fp.of(parts[:]...)
+	// The time is kept as nanoseconds: a map without pointers, which the
+	// garbage collector does not have to scan.
+	now := m.Time.UnixNano()
 	if prev, ok := a.seen.get(k); ok {
-		a.seen.put(k, m.Time)
-		d := m.Time.Sub(prev)
+		a.seen.put(k, now)
+		d := time.Duration(now - prev)
 		return true, d >= 0 && d < captureDuplicate
 	}
-	a.seen.put(k, m.Time)
+	a.seen.put(k, now)
 	return false, false
 }
 

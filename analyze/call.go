@@ -76,6 +76,10 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 	if c.elem != nil {
 		a.quiet.MoveToBack(c.elem)
 	}
+	if c.msgs == nil {
+		// Room for a short call's ladder at once rather than growing to it.
+		c.msgs, c.frames = make([]Exchange, 0, 8), make([]int, 0, 8)
+	}
 	if len(c.msgs) < maxMessagesPerCall {
 		c.msgs = append(c.msgs, a.exchangeOf(m, retrans))
 		c.frames = append(c.frames, m.Frame)
@@ -101,7 +105,7 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	switch m.Method {
 	case "ACK":
 		// An ACK for a non-2xx final shares the INVITE's branch (RFC 3261 §17.1.1.3).
-		if t := c.byKey[txnKey(m, "INVITE")]; t != nil && t.final != nil && t.final.code >= 300 {
+		if t := findTxn(c.byKey, m, "INVITE"); t != nil && t.final != nil && t.final.code >= 300 {
 			t.acked = true
 			return
 		}
@@ -110,13 +114,12 @@ func (c *callState) addRequest(m Message, retrans bool) {
 		}
 		return
 	case "CANCEL":
-		if t := c.byKey[txnKey(m, "INVITE")]; t != nil && t.cancel == nil {
+		if t := findTxn(c.byKey, m, "INVITE"); t != nil && t.cancel == nil {
 			r := newReq(m)
 			t.cancel = &r
 		}
 	}
-	key := txnKey(m, m.Method)
-	t := c.byKey[key]
+	t := findTxn(c.byKey, m, m.Method)
 	c.compareCopies(m, t)
 	if t != nil && (unmapAP(t.req.src) != unmapAP(m.Src) || unmapAP(t.req.dst) != unmapAP(m.Dst)) {
 		// The same request seen at another capture point (a mirrored
@@ -130,6 +133,7 @@ func (c *callState) addRequest(m Message, retrans bool) {
 		t.lastSend = m.Time
 		return
 	}
+	key := txnKey(m, m.Method)
 	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
 	c.byKey[key] = t
 	if len(c.all) < maxMessagesPerCall {
@@ -199,8 +203,9 @@ func (c *callState) compareCopies(m Message, same *txn) {
 	if !ok || !strings.HasPrefix(v.Branch, "z9hG4bK") || len(c.alg) >= 4 {
 		return
 	}
-	bk := v.Branch + "|" + m.Method
-	r := c.byBranch[bk]
+	var kb [96]byte
+	bk := append(append(append(kb[:0], v.Branch...), '|'), m.Method...)
+	r := c.byBranch[string(bk)]
 	if r == nil {
 		if c.byBranch == nil {
 			c.byBranch = map[string]*copyInfo{}
@@ -210,7 +215,7 @@ func (c *callState) compareCopies(m Message, same *txn) {
 			if m.SDP != nil {
 				ci.sdpAddr = m.SDP.Addr
 			}
-			c.byBranch[bk] = ci
+			c.byBranch[string(bk)] = ci
 		}
 		return
 	}

@@ -31,18 +31,21 @@ func (r *regState) add(a *Analyzer, m Message, retrans bool) {
 	r.last = m.Time
 	var t *txn
 	if m.Request {
-		key := txnKey(m, m.Method)
-		if t = r.byKey[key]; t != nil {
+		if t = findTxn(r.byKey, m, m.Method); t != nil {
 			t.sends++
 			t.frames = append(t.frames, m.Frame)
 			t.lastSend = m.Time
 		} else {
+			key := txnKey(m, m.Method)
 			t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
 			r.byKey[key] = t
 			r.txns = append(r.txns, t)
 		}
 	} else {
 		t, _ = matchResponse(m, r.byKey, r.txns)
+	}
+	if r.msgs == nil {
+		r.msgs, r.owner = make([]Exchange, 0, 8), make([]*txn, 0, 8)
 	}
 	if len(r.msgs) < maxMessagesPerCall {
 		r.msgs = append(r.msgs, a.exchangeOf(m, retrans))

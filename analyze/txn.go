@@ -97,12 +97,35 @@ func newResp(m Message) respInfo {
 // element, whose transactions are matched on Call-ID, CSeq, From tag and
 // the top Via instead.
 func txnKey(m Message, method string) string {
+	var b [128]byte
+	return string(appendTxnKey(b[:0], m, method))
+}
+
+// findTxn looks up m's transaction without making its key a string: a
+// lookup per message must not allocate.
+func findTxn(byKey map[string]*txn, m Message, method string) *txn {
+	var b [128]byte
+	return byKey[string(appendTxnKey(b[:0], m, method))]
+}
+
+func appendTxnKey(b []byte, m Message, method string) []byte {
 	v, _ := m.topVia()
-	sentBy := v.Host + ":" + strconv.Itoa(v.Port)
-	if strings.HasPrefix(v.Branch, "z9hG4bK") && len(v.Branch) > 7 {
-		return v.Branch + "|" + sentBy + "|" + method
+	if !strings.HasPrefix(v.Branch, "z9hG4bK") || len(v.Branch) <= 7 {
+		b = append(b, "2543|"...)
+		b = append(b, m.CallID...)
+		b = append(b, '|')
+		b = strconv.AppendUint(b, uint64(m.CSeq), 10)
+		b = append(b, '|')
+		b = append(b, m.From.Tag...)
+	} else {
+		b = append(b, v.Branch...)
 	}
-	return "2543|" + m.CallID + "|" + strconv.FormatUint(uint64(m.CSeq), 10) + "|" + m.From.Tag + "|" + sentBy + "|" + method
+	b = append(b, '|')
+	b = append(b, v.Host...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(v.Port), 10)
+	b = append(b, '|')
+	return append(b, method...)
 }
 
 // endpoint returns the SIP endpoint a message side stands for: for the
@@ -176,7 +199,7 @@ func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broke
 		// A host does not answer its own request: a proxy that left its
 		// own Via on top of a response it passes back makes the response
 		// look like an answer to the request it sent on.
-		if t = byKey[txnKey(m, m.CSeqMethod)]; t != nil && !(m.Src.IsValid() && unmapAP(m.Src) == unmapAP(t.req.src)) {
+		if t = findTxn(byKey, m, m.CSeqMethod); t != nil && !(m.Src.IsValid() && unmapAP(m.Src) == unmapAP(t.req.src)) {
 			return t, ""
 		}
 		t = nil

@@ -1,0 +1,99 @@
+package analyze
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+const sharedCaptures = "../../shared/testdata/captures"
+
+// sharedMessages decodes a shared capture into analyzer messages, as
+// package ingest does, so that a benchmark times the analyzer alone.
+func sharedMessages(tb testing.TB, name string) []Message {
+	tb.Helper()
+	rd, err := capture.OpenFile(filepath.Join(sharedCaptures, name))
+	if err != nil {
+		tb.Skip("shared capture not present:", name)
+	}
+	defer rd.Close()
+	var out []Message
+	var in Interner
+	var msg sipmsg.Message
+	for {
+		p, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if sipmsg.Parse(p.Payload, &msg) != nil {
+			continue
+		}
+		out = append(out, FromSIPInterned(Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, &msg, &in))
+	}
+	return out
+}
+
+// BenchmarkAnalyzerAdd is the analyzer's cost per message on a SIPp load
+// run (8989 messages over UDP: calls with retransmissions), the messages
+// decoded beforehand; ns/msg and allocs/msg are per message.
+func BenchmarkAnalyzerAdd(b *testing.B) {
+	msgs := sharedMessages(b, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
+	b.ReportAllocs()
+	var allocs float64
+	for b.Loop() {
+		a := New(Options{OnCall: func(*Call) {}, OnRegister: func(*Register) {}, OnDialog: func(*Dialog) {}})
+		for i := range msgs {
+			a.Add(msgs[i])
+		}
+		a.Finish()
+	}
+	allocs = testing.AllocsPerRun(1, func() {
+		a := New(Options{OnCall: func(*Call) {}, OnRegister: func(*Register) {}, OnDialog: func(*Dialog) {}})
+		for i := range msgs {
+			a.Add(msgs[i])
+		}
+		a.Finish()
+	})
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(msgs)), "ns/msg")
+	b.ReportMetric(allocs/float64(len(msgs)), "allocs/msg")
+}
+
+// What every message goes through, the retransmission check and the
+// lookup of its transaction, allocates nothing once the addresses are
+// known: at thousands of calls a second, garbage is what the analyzer
+// would spend its time on.
+func TestHotPathAllocs(t *testing.T) {
+	var f flow
+	f.req(0, phone, provider, "INVITE", "hot", 1, "z9hG4bK-hot", "f1", "")
+	f.resp(50*1e6, provider, phone, 486, "Busy Here", "hot", 1, "INVITE", "z9hG4bK-hot", "f1", "t1")
+	a := New(Options{})
+	for _, m := range f.msgs {
+		a.Add(m)
+	}
+	c := a.calls["hot"]
+	if c == nil {
+		t.Fatal("the call is not open")
+	}
+	for _, m := range f.msgs {
+		if n := testing.AllocsPerRun(100, func() { a.isRetransmission(m) }); n != 0 {
+			t.Errorf("isRetransmission(%s): %v allocations", m.Method+itoa(m.StatusCode), n)
+		}
+		method := m.Method
+		if !m.Request {
+			method = m.CSeqMethod
+		}
+		if n := testing.AllocsPerRun(100, func() { findTxn(c.byKey, m, method) }); n != 0 {
+			t.Errorf("findTxn(%s): %v allocations", m.Method+itoa(m.StatusCode), n)
+		}
+		if findTxn(c.byKey, m, method) == nil {
+			t.Errorf("findTxn(%s) found nothing", m.Method+itoa(m.StatusCode))
+		}
+	}
+}
