@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"net"
 	"net/netip"
 	"reflect"
 	"regexp"
@@ -35,13 +37,25 @@ import (
 // caller being refused is often the very finding.
 func Redact(r *analyze.Report) { RedactWith(r, nil) }
 
+// RedactOptions choose what else Redact replaces.
+type RedactOptions struct {
+	// Domains replaces domain names (in URIs and free text) by
+	// domain-1.example, domain-2.example..., and input file names by
+	// input-1, input-2... (the extension is kept).
+	Domains bool
+}
+
 // RedactWith is Redact that also rewrites texts shown with the report (the
 // SIP messages as captured, for the HTML page) with the same pseudonyms.
 // In those messages the URIs of the headers that name people (From, To,
 // Contact, P-Asserted-Identity, ...) are pseudonymised with their display
 // names, and user names in Authorization headers too.
-func RedactWith(r *analyze.Report, texts []*string) {
+func RedactWith(r *analyze.Report, texts []*string) { RedactAll(r, texts, RedactOptions{}) }
+
+// RedactAll is RedactWith with options.
+func RedactAll(r *analyze.Report, texts []*string, o RedactOptions) {
 	p := newPseudonyms()
+	p.domains = o.Domains
 	walkReport(r, p.collector())
 	for _, t := range texts {
 		p.noteRaw(*t)
@@ -98,7 +112,8 @@ const (
 	kindUser         // a user part: number or name
 	kindName         // a display name
 	kindAgent        // Server/User-Agent: version numbers look like addresses, so only known values are replaced
-	kindKeep         // not sensitive (file names, enumerations), never changed
+	kindKeep         // not sensitive (enumerations), never changed
+	kindFile         // an input file name: kept unless domains are redacted too
 )
 
 // fieldKind says, by JSON name, what the fields of the report hold. Any
@@ -110,7 +125,7 @@ var fieldKind = map[string]int{
 	"caller": kindUser, "callee": kindUser,
 	"caller_name": kindName,
 	"agent":       kindAgent,
-	"file":        kindKeep, "format": kindKeep, "lang": kindKeep, "severity": kindKeep, "fault": kindKeep,
+	"file":        kindFile, "format": kindKeep, "lang": kindKeep, "severity": kindKeep, "fault": kindKeep,
 	"outcome": kindKeep, "role": kindKeep, "direction": kindKeep, "ended_by": kindKeep, "id": kindKeep,
 	"method": kindKeep, "registered_reason": kindKeep,
 	// Counts by method, status code and outcome.
@@ -127,6 +142,12 @@ func walkReport(r *analyze.Report, fn func(kind int, s string) string) {
 
 func walkValue(v reflect.Value, kind int, fn func(int, string) string) {
 	if kind == kindKeep {
+		return
+	}
+	if kind == kindFile && v.Kind() == reflect.String {
+		if v.CanSet() {
+			v.SetString(fn(kind, v.String()))
+		}
 		return
 	}
 	switch v.Kind() {
@@ -191,12 +212,25 @@ var (
 	reIPv4 = regexp.MustCompile(`\d{1,3}(?:\.\d{1,3}){3}`)
 	reIPv6 = regexp.MustCompile(`[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?`)
 	// The user part of a sip:, sips: or tel: URI in free text.
+	// An e-mail-like address (user@domain.tld) in free text, such as a
+	// Warning text naming the account it refused.
+	reEmail = regexp.MustCompile(`([A-Za-z0-9._%+\-]+)@([A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,})`)
+	// A MAC address: the hardware of a phone, in a User-Agent or an
+	// instance id.
+	reMAC = regexp.MustCompile(`\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b`)
+	// A domain name: labels with at least one letter, a dot and a top-level
+	// label of letters.
+	reDomain     = regexp.MustCompile(`\b(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}\b`)
 	reDigestUser = regexp.MustCompile(`(?i)username\s*=\s*"([^"]*)"`)
 	reURIUser    = regexp.MustCompile(`(?i)(?:sips?:([^@\s<>;:"',]+)@|tel:(\+?[0-9][0-9.\-()]*))`)
 )
 
 // pseudonyms maps sensitive values to their stand-ins.
 type pseudonyms struct {
+	domains  bool // domain names and file names too
+	nDomains int
+	nFiles   int
+	nMACs    int
 	to       map[string]string
 	order    []string // originals, longest first after build
 	counts   [4]int   // ipv4, ipv6, number, user
@@ -225,9 +259,50 @@ func (p *pseudonyms) collector() func(int, string) string {
 			p.noteName(s)
 		case kindText:
 			p.noteText(s)
+		case kindFile:
+			p.noteFile(s)
 		}
 		return s
 	}
+}
+
+// noteFile gives an input file a pseudonym, keeping its extension.
+func (p *pseudonyms) noteFile(s string) {
+	if !p.domains || s == "" || s == "-" {
+		return
+	}
+	if _, ok := p.to[s]; ok {
+		return
+	}
+	p.nFiles++
+	ext := ""
+	if i := strings.LastIndexByte(s, '.'); i > 0 && len(s)-i <= 8 {
+		ext = s[i:]
+	}
+	p.original[s] = true
+	p.to[s] = "input-" + strconv.Itoa(p.nFiles) + ext
+	// The base name alone may appear in text too.
+	if i := strings.LastIndexAny(s, "/\\"); i >= 0 && i+1 < len(s) {
+		p.to[s[i+1:]] = p.to[s]
+		p.original[s[i+1:]] = true
+	}
+}
+
+// noteDomain gives a domain name a pseudonym under .example (RFC 2606).
+func (p *pseudonyms) noteDomain(host string) {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if !p.domains || host == "" || !strings.Contains(host, ".") || strings.HasSuffix(host, ".example") {
+		return
+	}
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return
+	}
+	if _, ok := p.to[host]; ok {
+		return
+	}
+	p.nDomains++
+	p.original[host] = true
+	p.to[host] = "domain-" + strconv.Itoa(p.nDomains) + ".example"
 }
 
 func (p *pseudonyms) noteAddr(s string) {
@@ -243,7 +318,7 @@ func (p *pseudonyms) noteAddr(s string) {
 }
 
 func (p *pseudonyms) noteIP(a netip.Addr) {
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
 	if !a.IsValid() || a.IsUnspecified() || a.IsLoopback() {
 		return
 	}
@@ -277,13 +352,24 @@ func (p *pseudonyms) noteURI(s string) {
 		p.noteName(strings.Trim(strings.TrimSpace(s[:i]), `"`))
 	}
 	p.noteText(s)
-	// A host that is an address.
+	// A host that is an address, or a domain name.
+	host := s
 	if i := strings.IndexByte(s, '@'); i >= 0 {
-		host := s[i+1:]
-		if j := strings.IndexAny(host, ";>?"); j >= 0 {
-			host = host[:j]
+		host = s[i+1:]
+	} else if i := strings.Index(strings.ToLower(s), "sip:"); i >= 0 {
+		host = s[i+4:]
+	} else {
+		host = ""
+	}
+	if j := strings.IndexAny(host, ";>?"); j >= 0 {
+		host = host[:j]
+	}
+	if host != "" {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
 		}
 		p.noteAddr(host)
+		p.noteDomain(host)
 	}
 }
 
@@ -326,8 +412,24 @@ func (p *pseudonyms) noteName(s string) {
 	p.to[s] = "name-" + strconv.Itoa(p.names)
 }
 
-// noteText finds addresses and URI user parts in free text.
+// noteText finds addresses, URI user parts, e-mail-like addresses (in
+// Reason and Warning texts), MAC addresses and, with domains, domain names
+// in free text.
 func (p *pseudonyms) noteText(s string) {
+	for _, m := range reEmail.FindAllStringSubmatch(s, -1) {
+		p.noteUser(m[1])
+		p.noteDomain(m[2])
+	}
+	for _, m := range reMAC.FindAllString(s, -1) {
+		p.noteMAC(m)
+	}
+	if p.domains {
+		for _, m := range reDomain.FindAllString(s, -1) {
+			if strings.ContainsAny(m, "abcdefghijklmnopqrstuvwxyz") {
+				p.noteDomain(m)
+			}
+		}
+	}
 	for _, m := range reURIUser.FindAllStringSubmatch(s, -1) {
 		u := m[1]
 		if u == "" {
@@ -349,6 +451,19 @@ func (p *pseudonyms) noteText(s string) {
 			}
 		}
 	}
+}
+
+// noteMAC gives a MAC address a pseudonym in the locally administered
+// range (02:00:00:…), which names no real device.
+func (p *pseudonyms) noteMAC(s string) {
+	if _, ok := p.to[s]; ok {
+		return
+	}
+	p.nMACs++
+	n := p.nMACs
+	sep := s[2:3]
+	p.original[s] = true
+	p.to[s] = fmt.Sprintf("02%s00%s00%s00%s%02x%s%02x", sep, sep, sep, sep, (n>>8)&0xff, sep, n&0xff)
 }
 
 // isPhoneNumber reports whether s is a number as dialled: digits with
@@ -398,15 +513,16 @@ func (p *pseudonyms) rewrite(kind int, s string) string {
 	if v, ok := p.to[s]; ok {
 		return v
 	}
+	s = p.rewriteIPv6(s)
 	var b strings.Builder
 	last := 0
 	for i := 0; i < len(s); i++ {
 		cands := p.byFirst[s[i]]
-		if len(cands) == 0 || (i > 0 && wordByte(s[i-1]) && wordByte(s[i])) {
+		if len(cands) == 0 || (i > 0 && glued(s[i-1], s[i]) && !octetOverflow(s, i)) {
 			continue
 		}
 		for _, c := range cands {
-			if strings.HasPrefix(s[i:], c) && bounded(s, i, i+len(c), false) {
+			if strings.HasPrefix(s[i:], c) && (bounded(s, i, i+len(c), false) || octetOverflow(s, i) && (i+len(c) == len(s) || !glued(s[i+len(c)-1], s[i+len(c)]))) {
 				b.WriteString(s[last:i])
 				b.WriteString(p.to[c])
 				i += len(c) - 1
@@ -422,14 +538,43 @@ func (p *pseudonyms) rewrite(kind int, s string) string {
 	return b.String()
 }
 
+// rewriteIPv6 replaces IPv6 addresses written in any notation (leading
+// zeros, upper case, not compressed, in brackets, with a zone) by the
+// pseudonym of the address they denote: the text of a message may write
+// one address several ways.
+func (p *pseudonyms) rewriteIPv6(s string) string {
+	if strings.Count(s, ":") < 2 {
+		return s
+	}
+	return reIPv6.ReplaceAllStringFunc(s, func(m string) string {
+		addr := m
+		zone := ""
+		if i := strings.IndexByte(m, '%'); i >= 0 {
+			addr, zone = m[:i], m[i:]
+		}
+		a, err := netip.ParseAddr(addr)
+		if err != nil || !a.Is6() || a.Is4In6() {
+			return m
+		}
+		if v, ok := p.to[a.String()]; ok {
+			return v + zone
+		}
+		return m
+	})
+}
+
 // bounded reports whether s[i:j] is a whole token: not glued to a letter
 // or digit on either side. With dots, an address followed by ".5" is not
 // whole either.
+//
+// Glued means of the same kind: digits to digits, letters to letters. A
+// Via branch such as "z9hG4bK-430aa1de192.168.1.2" still names the
+// address 192.168.1.2, so a letter before a digit does not hide it.
 func bounded(s string, i, j int, dots bool) bool {
-	if i > 0 && wordByte(s[i-1]) && wordByte(s[i]) {
+	if i > 0 && glued(s[i-1], s[i]) {
 		return false
 	}
-	if j < len(s) && wordByte(s[j]) && wordByte(s[j-1]) {
+	if j < len(s) && glued(s[j-1], s[j]) {
 		return false
 	}
 	if dots {
@@ -438,6 +583,29 @@ func bounded(s string, i, j int, dots bool) bool {
 		}
 	}
 	return true
+}
+
+// octetOverflow reports whether the digits glued before s[i] would make
+// the first octet of an IPv4 address at i impossible ("…a41192.168.1.2"
+// in a Via branch): then the address starts at i all the same.
+func octetOverflow(s string, i int) bool {
+	j := i
+	for j > 0 && isDigit(s[j-1]) {
+		j--
+	}
+	k := i
+	for k < len(s) && isDigit(s[k]) {
+		k++
+	}
+	if j == i || k == len(s) || s[k] != '.' {
+		return false
+	}
+	n, err := strconv.Atoi(s[j:k])
+	return k-j > 3 || err != nil || n > 255
+}
+
+func glued(a, b byte) bool {
+	return wordByte(a) && wordByte(b) && isDigit(a) == isDigit(b)
 }
 
 func wordByte(c byte) bool {

@@ -26,12 +26,14 @@ type AnalyzeOptions struct {
 	LocalHosts []string
 	All        bool // text: show answered calls too
 	Redact     bool
-	Colour     bool
-	Number     string // only calls and registrations of this number or user
-	CallID     string // only this call, or the one call whose Call-ID starts so
-	Clock      report.Clock
-	Stats      bool // text: the metrics per peer too
-	progress   *progress
+	// RedactDomains also replaces domain names and input file names.
+	RedactDomains bool
+	Colour        bool
+	Number        string // only calls and registrations of this number or user
+	CallID        string // only this call, or the one call whose Call-ID starts so
+	Clock         report.Clock
+	Stats         bool // text: the metrics per peer too
+	progress      *progress
 }
 
 // parseLocal sorts the --local values into networks (an address is a
@@ -70,6 +72,7 @@ func runAnalyze(args []string, env Env) error {
 	stats := fs.Bool("stats", false, "text: the RFC 6076 metrics per peer too")
 	tz := tzFlag(fs)
 	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
+	redactDomains := fs.Bool("redact-domains", false, "with --redact: replace domain names and input file names too")
 	number := fs.String("number", "", "show only calls and registrations of this number or user (the summary stays whole)")
 	callID := fs.String("call", "", "show only the call with this Call-ID (or a unique start of it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
@@ -98,7 +101,7 @@ func runAnalyze(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact, Colour: useColour(env, env.Stdout),
+	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact || *redactDomains, RedactDomains: *redactDomains, Colour: useColour(env, env.Stdout),
 		Number: *number, CallID: *callID, Clock: clock, Stats: *stats, progress: newProgress(env, files)}
 	if *asJSON {
 		o.Format = "json"
@@ -284,7 +287,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		}
 	}
 	if o.Redact {
-		report.RedactWith(rep, raw.texts())
+		report.RedactAll(rep, raw.texts(), report.RedactOptions{Domains: o.RedactDomains})
 	}
 	var err error
 	switch {
