@@ -70,6 +70,7 @@ type MediaStream struct {
 	PTChanges    int        `json:"payload_changes"`
 	ComfortNoise int        `json:"comfort_noise"`
 	DTMF         string     `json:"dtmf,omitempty"`
+	FaxTones     string     `json:"fax_tones,omitempty"` // cng, ced, cng+ced: fax tones (T.30) heard in G.711 audio
 	Secure       string     `json:"srtp,omitempty"`             // sdes, dtls, srtp: the SDP asked for SRTP; headers are still read
 	Unreachable  int        `json:"icmp_unreachable,omitempty"` // ICMP errors that quote the stream's packets
 	FirstFrame   int        `json:"first_frame"`
@@ -396,7 +397,7 @@ func (s *mediaStream) streamOut() *MediaStream {
 		MaxDeltaMS: round3(st.MaxDeltaMS), MeanDeltaMS: round3(st.MeanDeltaMS),
 		MaxJitterMS: round3(st.MaxJitterMS), MeanJitterMS: round3(st.MeanJitterMS),
 		Start: st.First.UTC(), End: st.Last.UTC(), DurationMS: st.Duration().Milliseconds(),
-		Markers: st.Markers, PTChanges: st.PTChanges, ComfortNoise: st.ComfortNoise, DTMF: st.Digits(),
+		Markers: st.Markers, PTChanges: st.PTChanges, ComfortNoise: st.ComfortNoise, DTMF: st.Digits(), FaxTones: st.FaxTones(),
 		Unreachable: s.unreachable, FirstFrame: s.firstFrame, LastFrame: s.lastFrame, BucketMS: st.BucketWidth.Milliseconds(), File: s.file,
 	}
 	if s.announced != nil {

@@ -416,6 +416,33 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 			}
 		}
 	}
+	// A fax sent as G.711 audio: fax tones in the media and no T.38
+	// (an image m= line with a port, RFC 3362) agreed by both sides.
+	t38 := map[string]bool{}
+	for _, e := range cm.endpoints {
+		if e.media.Type == "image" && e.media.Port > 0 {
+			t38[e.party] = true
+		}
+	}
+	if !t38["caller"] || !t38["callee"] {
+		for _, d := range []*dirStats{up, down} {
+			tones := ""
+			for _, s := range d.streams {
+				if tones = s.st.FaxTones(); tones != "" {
+					fault := catalog.FaultNone
+					if loss := d.lossPercent(); loss > 0 || d.maxJitter >= jitterWarnMS/2 {
+						fault = catalog.FaultNetwork
+					}
+					finding("media-fax-audio", fault, map[string]any{"dir": dirWords(d), "tones": tones, "n": streamNums(d),
+						"loss": num1(d.lossPercent()), "jitter": num1(d.maxJitter)}, s.firstFrame)
+					break
+				}
+			}
+			if tones != "" {
+				break
+			}
+		}
+	}
 	// A private address in the SDP of a party that signals from a public
 	// one, and media to it that never arrived.
 	for _, p := range []string{"caller", "callee"} {

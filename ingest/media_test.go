@@ -139,3 +139,41 @@ func TestMediaMatchesTshark(t *testing.T) {
 	}
 	t.Logf("%d streams compared with tshark", compared)
 }
+
+// The shared fax capture: the gateway's re-INVITE to T.38 is refused and
+// the fax goes on as G.711, whose stream from the answering fax carries
+// its CED tone (2100 Hz): a fax sent as audio.
+func TestMediaFaxAsAudio(t *testing.T) {
+	path := sharedFile(t, "heplify__FAX-Call-t38-CA-TDM-SIP-FB-1.pcap")
+	rep, err := Analyze(Files(path), Options{Media: true}, analyze.Options{})
+	if rep == nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range rep.Calls {
+		for _, f := range c.Findings {
+			if f.ID != "media-fax-audio" {
+				continue
+			}
+			found = true
+			if f.Values["tones"] != "ced" || f.Parts["dir"][0].Phrase != "media-dir-callee-caller" {
+				t.Errorf("fax finding %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Error("no media-fax-audio finding")
+	}
+	tones := 0
+	for _, m := range rep.Media {
+		if m.FaxTones != "" {
+			tones++
+			if m.FaxTones != "ced" || m.Src != "10.35.60.100:15580" {
+				t.Errorf("stream %d %s → %s: fax tones %q", m.Number, m.Src, m.Dst, m.FaxTones)
+			}
+		}
+	}
+	if tones != 1 {
+		t.Errorf("%d streams with fax tones, want 1", tones)
+	}
+}

@@ -243,3 +243,65 @@ func TestEstimateMOS(t *testing.T) {
 		t.Error("MOSFromR bounds")
 	}
 }
+
+// A 2100 Hz tone in PCMA and a 1100 Hz one in PCMU are found; speech-like
+// noise and silence are not.
+func TestFaxTones(t *testing.T) {
+	enc := func(freq float64, alawCoded bool, i int) []byte {
+		p := make([]byte, 160)
+		for j := range p {
+			x := int16(8000 * math.Sin(2*math.Pi*freq*float64(i*160+j)/8000))
+			p[j] = linearToG711(x, alawCoded)
+		}
+		return p
+	}
+	run := func(freq float64, pt uint8) string {
+		var s Stream
+		t0 := time.Unix(0, 0)
+		for i := range 30 {
+			payload := enc(freq, pt == PayloadPCMA, i)
+			b := packet(pt, false, uint16(i), uint32(i*160), 5, payload...)
+			h, _ := Parse(b)
+			s.Add(t0.Add(time.Duration(i)*20*time.Millisecond), h, b[h.PayloadOffset:])
+		}
+		return s.FaxTones()
+	}
+	if got := run(FreqCED, PayloadPCMA); got != "ced" {
+		t.Errorf("2100 Hz in PCMA: %q", got)
+	}
+	if got := run(FreqCNG, PayloadPCMU); got != "cng" {
+		t.Errorf("1100 Hz in PCMU: %q", got)
+	}
+	if got := run(440, PayloadPCMU); got != "" {
+		t.Errorf("440 Hz: %q", got)
+	}
+	if got := run(0, PayloadPCMU); got != "" {
+		t.Errorf("silence: %q", got)
+	}
+}
+
+// linearToG711 encodes by searching the decoding table: slow, for tests.
+func linearToG711(x int16, alawCoded bool) byte {
+	table := &mulaw
+	if alawCoded {
+		table = &alaw
+	}
+	best, bestD := 0, math.MaxInt
+	for i, v := range table {
+		if d := int(v) - int(x); d*d < bestD {
+			best, bestD = i, d*d
+		}
+	}
+	return byte(best)
+}
+
+// Spot values of ITU-T G.711 tables 1 and 2.
+func TestG711Tables(t *testing.T) {
+	for _, tc := range []struct {
+		got, want int16
+	}{{mulaw[0xff], 0}, {mulaw[0x00], -32124}, {mulaw[0x80], 32124}, {mulaw[0x7e], -8}, {alaw[0xd5], 8}, {alaw[0x55], -8}, {alaw[0xaa], 32256}, {alaw[0x2a], -32256}} {
+		if tc.got != tc.want {
+			t.Errorf("%d, want %d", tc.got, tc.want)
+		}
+	}
+}
