@@ -70,7 +70,7 @@ type MediaStream struct {
 	PTChanges    int        `json:"payload_changes"`
 	ComfortNoise int        `json:"comfort_noise"`
 	DTMF         string     `json:"dtmf,omitempty"`
-	FaxTones     string     `json:"fax_tones,omitempty"` // cng, ced, cng+ced: fax tones (T.30) heard in G.711 audio
+	FaxTones     string     `json:"fax_tones,omitempty"`        // cng, ced, cng+ced: fax tones (T.30) heard in G.711 audio
 	Secure       string     `json:"srtp,omitempty"`             // sdes, dtls, srtp: the SDP asked for SRTP; headers are still read
 	Unreachable  int        `json:"icmp_unreachable,omitempty"` // ICMP errors that quote the stream's packets
 	FirstFrame   int        `json:"first_frame"`
