@@ -79,7 +79,7 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 	}
 	inputs, integ, err := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
 		j := MessageJSON{
-			File: p.File, Frame: p.Frame, Time: p.Time.UTC().Format(time.RFC3339Nano), Src: p.Src.String(), Dst: p.Dst.String(),
+			File: p.File, Frame: p.Frame, Time: jsonTime(p.Time), Src: p.Src.String(), Dst: p.Dst.String(),
 			Transport: p.Transport, Encap: p.Encap, CallID: string(m.CallID()), Warnings: []string{},
 		}
 		if m.Request {
@@ -148,7 +148,20 @@ func writeMessage(w io.Writer, enc *json.Encoder, o MessagesOptions, j MessageJS
 	if j.Method == "" {
 		start = strconv.Itoa(j.Status) + " " + j.Reason
 	}
-	_, err := fmt.Fprintf(w, "%6d  %s  %-21s → %-21s %-4s  %-40s  %s  %s\n", j.Frame, o.Clock.In(t).Format("2006-01-02 15:04:05.000000"),
+	when := o.Clock.In(t).Format("2006-01-02 15:04:05.000000")
+	if t.Year() < 1971 {
+		when = fmt.Sprintf("%-26s", "–") // a log without timestamps
+	}
+	_, err := fmt.Fprintf(w, "%6d  %s  %-21s → %-21s %-4s  %-40s  %s  %s\n", j.Frame, when,
 		j.Src, j.Dst, j.Transport, truncate(report.Escape(start), 40), report.Escape(j.CallID), report.Escape(j.CSeq))
 	return err
+}
+
+// jsonTime is a capture time in RFC 3339, or "" for a log line that had
+// no time (not year 1).
+func jsonTime(t time.Time) string {
+	if t.Year() < 1971 {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
