@@ -150,3 +150,28 @@ func TestUnknownLinkType(t *testing.T) {
 		t.Errorf("unknown link type %d, non-SIP %d; want 3 and 0", integ.UnknownLinkType, integ.NonSIP)
 	}
 }
+
+// TestSIPOnTunnelPorts is the review's L12: SIP sent from or to UDP port
+// 4789 (VXLAN) or 2152 (GTP-U) is read as SIP, not taken for a tunnel
+// header ("INVITE" has the VXLAN I flag set); a real VXLAN packet there is
+// still decoded.
+func TestSIPOnTunnelPorts(t *testing.T) {
+	frames := []synthFrame{
+		{data: ethUDP("192.0.2.1", "192.0.2.2", 4789, 5060, sipRequest("INVITE", "vx@h", ""))},
+		{data: ethUDP("192.0.2.1", "192.0.2.2", 5060, 2152, sipRequest("OPTIONS", "gtp@h", ""))},
+		{data: ethUDP("192.0.2.1", "192.0.2.2", 40000, 4789, cat([]byte{0x08, 0, 0, 0, 0, 0, 1, 0},
+			ethUDP("10.0.0.1", "10.0.0.2", 5060, 5060, sipRequest("BYE", "inner@h", ""))))},
+	}
+	pkts, _ := readBytes(t, "ports.pcap", writePcap(t, layers.LinkTypeEthernet, false, frames))
+	var ids []string
+	for _, p := range pkts {
+		for _, id := range []string{"vx@h", "gtp@h", "inner@h"} {
+			if strings.Contains(string(p.Payload), "Call-ID: "+id) {
+				ids = append(ids, id+"/"+p.Encap)
+			}
+		}
+	}
+	if strings.Join(ids, " ") != "vx@h/ gtp@h/ inner@h/vxlan" {
+		t.Errorf("got %v; want the two messages on tunnel ports as SIP and the tunnelled one via vxlan", ids)
+	}
+}

@@ -489,12 +489,16 @@ func (r *Reader) decodeUDP(src, dst netip.Addr, b []byte, depth int) {
 	if n >= 8 && n-8 <= len(p) {
 		p = p[:n-8]
 	}
+	// A tunnel port is no proof of a tunnel: SIP sent from or to port 4789
+	// or 2152 starts with a start line, which a tunnel header never is
+	// ("INVITE" has the VXLAN I flag set: such messages were lost).
+	tunnel := !sipmsg.LooksLikeSIP(p)
 	switch {
-	case (dport == portVXLAN || sport == portVXLAN) && len(p) >= 8 && p[0]&0x08 != 0:
+	case tunnel && (dport == portVXLAN || sport == portVXLAN) && len(p) >= 8 && p[0]&0x08 != 0:
 		r.setEncap("vxlan")
 		r.decodeEthernet(p[8:], depth+1)
 		return
-	case dport == portGTPU || sport == portGTPU:
+	case tunnel && (dport == portGTPU || sport == portGTPU):
 		if ip, ok := gtpPayload(p); ok {
 			r.setEncap("gtp")
 			r.decodeIPAny(ip, depth+1)
