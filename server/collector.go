@@ -119,14 +119,17 @@ func (c *Collector) serveHEPUDP(conn *net.UDPConn) {
 		return
 	}
 	buf := make([]byte, maxDatagram)
+	oob := make([]byte, 64)
+	watchKernelDrops(conn)
 	for {
-		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, _, err := conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
+		noteKernelDrops(&c.metrics.kernelDropsHEP, oob[:oobn])
 		c.metrics.received.Add(1)
 		if in, ok := d.hep(buf[:n], time.Now()); ok {
 			c.enqueue(in)
@@ -140,7 +143,9 @@ func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 	msgs := make([]ipv4.Message, batch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxDatagram)}
+		msgs[i].OOB = make([]byte, 64)
 	}
+	watchKernelDrops(conn)
 	for {
 		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -151,11 +156,25 @@ func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 		}
 		now := time.Now()
 		c.metrics.received.Add(int64(n))
+		if n > 0 {
+			noteKernelDrops(&c.metrics.kernelDropsHEP, msgs[n-1].OOB[:msgs[n-1].NN])
+		}
 		for i := range msgs[:n] {
 			if in, ok := d.hep(msgs[i].Buffers[0][:msgs[i].N], now); ok {
 				c.enqueue(in)
 			}
 		}
+	}
+}
+
+// noteKernelDrops records the kernel's count of datagrams dropped on a
+// socket before sipcause could read them (cumulative, per socket).
+func noteKernelDrops(sock *atomic.Int64, oob []byte) {
+	if len(oob) == 0 {
+		return
+	}
+	if n, ok := kernelDrops(oob); ok {
+		sock.Store(int64(n))
 	}
 }
 
@@ -165,15 +184,18 @@ func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 func (c *Collector) serveSIPUDP(conn *net.UDPConn) {
 	d := &decoder{c: c}
 	buf := make([]byte, maxDatagram)
+	oob := make([]byte, 64)
+	watchKernelDrops(conn)
 	local, _ := netip.ParseAddrPort(conn.LocalAddr().String())
 	for {
-		n, from, err := conn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, from, err := conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
 		}
+		noteKernelDrops(&c.metrics.kernelDropsSIP, oob[:oobn])
 		c.metrics.received.Add(1)
 		now := time.Now()
 		meta := analyze.Meta{Time: now.UTC(), Src: from, Dst: local, Transport: "udp"}

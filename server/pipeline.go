@@ -50,6 +50,9 @@ type CollectorOptions struct {
 	// SizeCheck (default 10 s).
 	MaxDBSize int64
 	SizeCheck time.Duration
+	// ReadBuffer is the receive buffer asked for each UDP socket; default
+	// 8 MiB (the kernel may give less: net.core.rmem_max).
+	ReadBuffer int
 	// HEP over TCP: a connection is closed when its first packet takes
 	// longer than TCPFirstPacket (default 10 s) or a later one longer than
 	// TCPIdle (default 2 minutes); at most MaxTCPPerSource (default 16)
@@ -89,6 +92,9 @@ func (o *CollectorOptions) defaults() {
 	}
 	if o.Lang == "" {
 		o.Lang = catalog.English
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = 8 << 20
 	}
 	if o.SizeCheck <= 0 {
 		o.SizeCheck = 10 * time.Second
@@ -199,7 +205,7 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 		if c.hepUDP, err = net.ListenUDP("udp", ua); err != nil {
 			return nil, fmt.Errorf("server: HEP over UDP: %w", err)
 		}
-		c.hepUDP.SetReadBuffer(8 << 20)
+		c.hepUDP.SetReadBuffer(opt.ReadBuffer)
 		// TCP on the same port as UDP, as HEP senders expect.
 		tcpAddr := net.JoinHostPort(ua.IP.String(), fmt.Sprint(c.hepUDP.LocalAddr().(*net.UDPAddr).Port))
 		if ua.IP == nil {
@@ -219,7 +225,7 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 			c.closeSockets()
 			return nil, fmt.Errorf("server: --sip %s: %w", opt.SIPAddr, err)
 		}
-		c.sipUDP.SetReadBuffer(8 << 20)
+		c.sipUDP.SetReadBuffer(opt.ReadBuffer)
 	}
 	return c, nil
 }
