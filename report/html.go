@@ -107,6 +107,8 @@ type htmlCall struct {
 	Outcome, OutcomeClass, Fault, FaultCls string
 	PDD, Duration, Summary, Explanation    string
 	Audio                                  string
+	Link                                   string // the anchor of the call whose details stand for this one
+	Group                                  string // "3 calls failed the same way: #2–#4"
 	Open, Detail                           bool
 	KV                                     [][2]string
 	Advice                                 []string
@@ -225,9 +227,25 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		p.Integrity = strings.TrimPrefix(integrityLine(lang, "", i), ": ")
 	}
 
+	// Calls that failed for the same reason at the same host are detailed
+	// once; the others link to that one.
+	first := map[groupKey]int{}
+	members := map[int][]int{}
 	for k, c := range r.Calls {
-		fl, fv := faultKV(lang, c.Fault)
-		_ = fl
+		if c.Outcome == analyze.OutcomeAnswered {
+			continue
+		}
+		key := keyOf(c)
+		if f, ok := first[key]; ok {
+			members[f] = append(members[f], k+1)
+		} else {
+			first[key] = k
+			members[k] = []int{k + 1}
+		}
+	}
+	detailed := 0
+	for k, c := range r.Calls {
+		_, fv := faultKV(lang, c.Fault)
 		hc := htmlCall{
 			N: k + 1, Anchor: "call-" + strconv.Itoa(k+1), Caller: orUnknown(lang, c.Caller), Callee: orUnknown(lang, c.Callee),
 			Start: when(c.Start), Status: statusText(c.FinalStatus, c.Reason, l),
@@ -245,8 +263,18 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		}
 		troubled := c.Outcome != analyze.OutcomeAnswered || len(problems(c.Findings)) > 0
 		hc.Open = troubled
-		hc.Detail = k < htmlMaxDetails
-		if !hc.Detail {
+		hc.Anchor = "call-" + strconv.Itoa(k+1)
+		if c.Outcome != analyze.OutcomeAnswered {
+			if f := first[keyOf(c)]; f != k {
+				hc.Link = "call-" + strconv.Itoa(f+1)
+			} else if m := members[k]; len(m) > 1 {
+				hc.Group = fmt.Sprintf(l["same way"], n.Int(len(m)), numberRanges(m))
+			}
+		}
+		hc.Detail = hc.Link == "" && detailed < htmlMaxDetails
+		if hc.Detail {
+			detailed++
+		} else if hc.Link == "" {
 			p.HiddenMore++
 		}
 		if hc.Detail {

@@ -20,6 +20,7 @@ var htmlLabelsEN = map[string]string{
 	"retransmission": "retransmission", "linked": "Same call at other hops", "calls not detailed": "more calls are listed but not detailed", "pseudonyms": "Numbers, names and addresses in this report may be pseudonyms.",
 	"from hdr": "From (sender)", "to hdr": "To (destination)", "reason hdr": "Reason header", "warning hdr": "Warning header",
 	"raw": "SIP messages as captured", "metrics": "Metrics (RFC 6076)", "reason": "Reason",
+	"same way": "%s calls failed this way at the same host: %s. The explanation below stands for all of them.",
 }
 
 var htmlLabelsNL = map[string]string{
@@ -34,6 +35,7 @@ var htmlLabelsNL = map[string]string{
 	"retransmission": "herhaling", "linked": "Hetzelfde gesprek bij andere schakels", "calls not detailed": "gesprekken staan in de tabel maar niet uitgewerkt", "pseudonyms": "Nummers, namen en adressen in dit rapport kunnen pseudoniemen zijn.",
 	"from hdr": "From (afzender)", "to hdr": "To (bestemming)", "reason hdr": "Reason-header", "warning hdr": "Warning-header",
 	"raw": "SIP-berichten zoals opgenomen", "metrics": "Meetwaarden (RFC 6076)", "reason": "Reden",
+	"same way": "%s gesprekken mislukten zo bij hetzelfde systeem: %s. De uitleg hieronder geldt voor allemaal.",
 }
 
 // htmlLabels returns the labels of the text report and of the HTML page in
