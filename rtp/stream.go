@@ -60,8 +60,8 @@ type Stream struct {
 	PTChanges     int // changes of the voice payload type (CN and events aside)
 	ComfortNoise  int // comfort noise packets (RFC 3389)
 	EventPackets  int // telephone-event packets (RFC 4733)
-	CNGPackets    int // packets carrying the calling fax tone (1100 Hz), among the first
-	CEDPackets    int // packets carrying the answering fax tone (2100 Hz), among the first
+	CNGPackets    int // sampled packets carrying the calling fax tone (1100 Hz), see FaxTones
+	CEDPackets    int // sampled packets carrying the answering fax tone (2100 Hz)
 	BucketWidth   time.Duration
 	Timeline      [TimelineBuckets]Bucket
 	digits        [maxDigits]byte
