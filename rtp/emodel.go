@@ -59,5 +59,6 @@ func MOSFromR(r float64) float64 {
 	case r >= 100:
 		return 4.5
 	}
-	return 1 + 0.035*r + r*(r-60)*(100-r)*7e-6
+	// The cubic dips just below 1 for small R; the scale does not.
+	return min(4.5, max(1, 1+0.035*r+r*(r-60)*(100-r)*7e-6))
 }

@@ -305,3 +305,12 @@ func TestG711Tables(t *testing.T) {
 		}
 	}
 }
+
+// The MOS scale is 1 to 4.5 even where G.107's cubic dips below 1.
+func TestMOSFromRBounds(t *testing.T) {
+	for r := -10.0; r <= 110; r += 0.5 {
+		if m := MOSFromR(r); m < 1 || m > 4.5 {
+			t.Fatalf("R %.1f: MOS %.3f", r, m)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package analyze
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/sipmsg"
+)
+
+// mediaCall is an answered call whose SDP offer and answer announce
+// 10.0.0.1:4000 (caller) and 198.51.100.1:5000 (callee).
+var mediaCall = []string{
+	"INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: m\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\n" +
+		"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+	"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: m\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\n\r\n" +
+		"v=0\r\no=- 1 1 IN IP4 198.51.100.1\r\ns=-\r\nc=IN IP4 198.51.100.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+}
+
+func feedCall(t testing.TB, a *Analyzer, at time.Time) {
+	src, dst := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("198.51.100.1:5060")
+	var m sipmsg.Message
+	for i, s := range mediaCall {
+		if err := sipmsg.Parse([]byte(s), &m); err != nil {
+			t.Fatal(err)
+		}
+		a.Add(FromSIP(Meta{Frame: i + 1, Time: at.Add(time.Duration(i) * 100 * time.Millisecond), Src: src, Dst: dst, Transport: "udp"}, &m))
+		src, dst = dst, src
+	}
+}
+
+func rtpPacket(pt uint8, seq uint16, ts, ssrc uint32, payload []byte) []byte {
+	b := make([]byte, 12, 12+len(payload))
+	b[0], b[1] = 0x80, pt
+	binary.BigEndian.PutUint16(b[2:], seq)
+	binary.BigEndian.PutUint32(b[4:], ts)
+	binary.BigEndian.PutUint32(b[8:], ssrc)
+	return append(b, payload...)
+}
+
+// Only the caller sends: the analyzer says one-way audio, from the
+// caller to the called party, with the caller's stream claimed by the SDP
+// and its DTMF digits read.
+func TestMediaOneWay(t *testing.T) {
+	a := New(Options{})
+	a.EnableMedia()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	feedCall(t, a, t0)
+	src, dst := netip.MustParseAddrPort("10.0.0.1:4000"), netip.MustParseAddrPort("198.51.100.1:5000")
+	for i := range 100 {
+		pt, ts, payload := uint8(8), uint32(i*160), bytes.Repeat([]byte{0xd5}, 160)
+		if i >= 50 && i < 53 {
+			// Digit 5 (RFC 4733): the end packet sent three times, one timestamp.
+			pt, ts, payload = 101, 50*160, []byte{5, 0x8a, 0, 160}
+		}
+		a.AddMedia(MediaPacket{Frame: 10 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond), Src: src, Dst: dst,
+			Data: rtpPacket(pt, uint16(i), ts, 7, payload)})
+	}
+	r := a.Finish()
+	if len(r.Calls) != 1 || len(r.Media) != 1 {
+		t.Fatalf("%d calls, %d streams", len(r.Calls), len(r.Media))
+	}
+	c, s := r.Calls[0], r.Media[0]
+	if c.Audio == nil || c.Audio.Verdict != "one_way" || c.Audio.Direction != "caller_to_callee" {
+		t.Fatalf("audio %+v", c.Audio)
+	}
+	if len(c.Findings) == 0 || c.Findings[0].ID != "media-one-way" {
+		t.Fatalf("findings %+v", c.Findings)
+	}
+	if s.CallID != "m" || s.Found != "sdp" || s.Direction != "caller_to_callee" || s.Packets != 100 || s.DTMF != "5" || s.Codec != "PCMA" {
+		t.Errorf("stream %+v", s)
+	}
+}
+
+// FuzzAddMedia feeds arbitrary datagrams as media around a call with SDP:
+// whatever the bytes, nothing panics and every stream stays consistent.
+func FuzzAddMedia(f *testing.F) {
+	f.Add(rtpPacket(8, 1, 160, 7, make([]byte, 160)), uint8(3))
+	f.Add([]byte{0x81, 201, 0, 7, 0, 0, 0, 1, 0, 0, 0, 7, 64, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(1))
+	f.Add(rtpPacket(101, 65535, 0, 7, []byte{11, 0x80, 1, 0}), uint8(200))
+	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
+		a := New(Options{})
+		a.EnableMedia()
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		feedCall(t, a, t0)
+		eps := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:4000"), netip.MustParseAddrPort("198.51.100.1:5000"), netip.MustParseAddrPort("198.51.100.1:5001")}
+		for i := range 20 {
+			d := bytes.Clone(data)
+			if len(d) > 3 {
+				d[3] += byte(i) // the sequence number moves
+			}
+			a.AddMedia(MediaPacket{Frame: 10 + i, Time: t0.Add(time.Duration(i) * time.Duration(step) * time.Millisecond),
+				Src: eps[i%3], Dst: eps[(i+1)%3], Data: d, ICMP: i%7 == 6})
+		}
+		r := a.Finish()
+		for _, s := range r.Media {
+			if s.Packets <= 0 || s.Expected < 0 || s.MOS < 1 || s.MOS > 4.5 {
+				t.Fatalf("stream %+v", s)
+			}
+		}
+	})
+}
