@@ -89,13 +89,13 @@ func runAnalyze(args []string, env Env) error {
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("analyze: give at least one capture or log file (or - for standard input)")
+		return usagef("analyze: %s", tr(l, "no files"))
 	}
 	if *asJSON && *asCSV {
-		return usagef("analyze: choose one of --json and --csv")
+		return usagef("analyze: %s", tr(l, "json or csv"))
 	}
 	if *html == "-" && (*asJSON || *asCSV) {
-		return usagef("analyze: --html - writes the page to standard output; it cannot go with --json or --csv")
+		return usagef("analyze: %s", tr(l, "html stdout"))
 	}
 	clock, err := tz(env)
 	if err != nil {
@@ -139,7 +139,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	default:
 		f, err := os.Create(o.HTMLFile)
 		if err != nil {
-			return usagef("analyze: --html: %v", err)
+			return usagef("analyze: --html: %s: %v", tr(o.Lang, "cannot write"), err)
 		}
 		htmlFile, htmlOut = f, f
 		defer f.Close()

@@ -42,7 +42,7 @@ func runFlow(args []string, env Env) error {
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("flow: give at least one capture or log file (or - for standard input)")
+		return usagef("flow: %s", tr(l, "no files"))
 	}
 	if *width < 40 || *width > 1000 {
 		return usagef("flow: --width %d: want 40 to 1000", *width)

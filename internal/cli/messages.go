@@ -61,7 +61,7 @@ func runMessages(args []string, env Env) error {
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("messages: give at least one capture or log file (or - for standard input)")
+		return usagef("messages: %s", tr(l, "no files"))
 	}
 	return Messages(MessagesOptions{Files: files, JSON: *asJSON, Lang: l, Clock: clock, Redact: *redact}, env.Stdout, env.Stderr)
 }
