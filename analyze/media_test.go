@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,10 +20,15 @@ var mediaCall = []string{
 		"v=0\r\no=- 1 1 IN IP4 198.51.100.1\r\ns=-\r\nc=IN IP4 198.51.100.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n",
 }
 
-func feedCall(t testing.TB, a *Analyzer, at time.Time) {
+// feedCall adds the messages of a call (mediaCall when none are given),
+// alternating from caller to callee.
+func feedCall(t testing.TB, a *Analyzer, at time.Time, msgs ...string) {
+	if len(msgs) == 0 {
+		msgs = mediaCall
+	}
 	src, dst := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("198.51.100.1:5060")
 	var m sipmsg.Message
-	for i, s := range mediaCall {
+	for i, s := range msgs {
 		if err := sipmsg.Parse([]byte(s), &m); err != nil {
 			t.Fatal(err)
 		}
@@ -101,4 +107,34 @@ func FuzzAddMedia(f *testing.F) {
 			}
 		}
 	})
+}
+
+// SRTP (RTP/SAVP with a=crypto, RFC 4568) is recognised; its headers are
+// in the clear (RFC 3711 §3.1), so the stream is still counted.
+func TestMediaSRTP(t *testing.T) {
+	a := New(Options{})
+	a.EnableMedia()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	feedCall(t, a, t0,
+		strings.Replace(mediaCall[0], "m=audio 4000 RTP/AVP 8 101\r\n", "m=audio 4000 RTP/SAVP 8 101\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n", 1),
+		strings.Replace(mediaCall[1], "m=audio 5000 RTP/AVP 8 101\r\n", "m=audio 5000 RTP/SAVP 8 101\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0\r\n", 1))
+	for i := range 20 {
+		for _, dir := range [][2]string{{"10.0.0.1:4000", "198.51.100.1:5000"}, {"198.51.100.1:5000", "10.0.0.1:4000"}} {
+			a.AddMedia(MediaPacket{Frame: 10 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
+				Src: netip.MustParseAddrPort(dir[0]), Dst: netip.MustParseAddrPort(dir[1]),
+				Data: rtpPacket(8, uint16(i), uint32(i*160), uint32(len(dir[0])), bytes.Repeat([]byte{0x3c}, 170))})
+		}
+	}
+	r := a.Finish()
+	if len(r.Media) != 2 {
+		t.Fatalf("%d streams", len(r.Media))
+	}
+	for _, s := range r.Media {
+		if s.Secure != "sdes" || s.Packets != 20 || s.CallID != "m" {
+			t.Errorf("stream %s → %s: srtp %q, %d packets, call %q", s.Src, s.Dst, s.Secure, s.Packets, s.CallID)
+		}
+	}
+	if c := r.Calls[0]; c.Audio == nil || c.Audio.Verdict != "both" {
+		t.Errorf("audio %+v", r.Calls[0].Audio)
+	}
 }
