@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"bytes"
+	"fmt"
+	"hash/fnv"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -41,6 +43,27 @@ const (
 	maxInternedBytes = 1 << 20
 	maxInternedLen   = 256
 )
+
+// Lengths beyond which a method or an identifier (Call-ID, tag, branch) is
+// kept as its start and a hash of the whole: still distinct, still
+// matching itself, but a sender's 20 KB method or 60 KB Call-ID no longer
+// stays in memory with every open exchange. Real ones are far shorter.
+const (
+	maxMethodLen = 32
+	maxIDLen     = 256
+)
+
+// bounded is str for a value that is kept at most n bytes long: longer,
+// it becomes its first bytes, "~" and the 16 hex digits of its FNV-1a
+// hash (deterministic, so the same input always gives the same report).
+func (in *Interner) bounded(b []byte, n int) string {
+	if len(b) <= n {
+		return in.str(b)
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return string(b[:n-17]) + "~" + fmt.Sprintf("%016x", h.Sum64())
+}
 
 // Bytes returns the bytes of the values the interner holds.
 func (in *Interner) Bytes() int { return in.bytes }
@@ -82,14 +105,14 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	}
 	o := scanOthers(m)
 	if m.Request {
-		out.Method = in.str(m.Method)
+		out.Method = in.bounded(m.Method, maxMethodLen)
 		out.RequestURI = in.str(m.RequestURI)
 	} else {
 		out.Reason = in.str(m.Reason)
 	}
-	out.CallID = in.str(m.CallID())
+	out.CallID = in.bounded(m.CallID(), maxIDLen)
 	if n, method, ok := m.CSeq(); ok {
-		out.CSeq, out.CSeqMethod = n, in.str(method)
+		out.CSeq, out.CSeqMethod = n, in.bounded(method, maxMethodLen)
 	}
 	out.From = party(m.From(), in)
 	out.To = party(m.To(), in)
@@ -107,7 +130,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 		}
 		if v, err := sipmsg.ParseVia(raw); err == nil {
 			out.Vias = []Via{{
-				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.str(v.Branch),
+				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.bounded(v.Branch, maxIDLen),
 				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
 			}}
 		}
@@ -210,7 +233,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 }
 
 func party(n sipmsg.NameAddr, in *Interner) Party {
-	p := Party{Display: in.str(n.DisplayName), URI: in.str(n.URI), Tag: in.str(n.Tag)}
+	p := Party{Display: in.str(n.DisplayName), URI: in.str(n.URI), Tag: in.bounded(n.Tag, maxIDLen)}
 	if u, err := sipmsg.ParseURI(n.URI); err == nil {
 		p.User = in.str(u.User)
 		p.Host = in.str(u.Host)
