@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,46 @@ func TestMediaSRTP(t *testing.T) {
 	}
 	if c := r.Calls[0]; c.Audio == nil || c.Audio.Verdict != "both" {
 		t.Errorf("audio %+v", r.Calls[0].Audio)
+	}
+}
+
+// A call ended by the far end for an RTP timeout (FreeSWITCH's
+// MEDIA_TIMEOUT in a Reason header) after the caller's audio stopped: the
+// timeout is linked to the direction that went missing.
+func TestMediaRTPTimeout(t *testing.T) {
+	a := New(Options{})
+	a.EnableMedia()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	feedCall(t, a, t0)
+	send := func(src, dst string, from, to int, ssrc uint32) {
+		for i := from; i < to; i++ {
+			a.AddMedia(MediaPacket{Frame: 1000 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
+				Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), Data: rtpPacket(8, uint16(i), uint32(i*160), ssrc, make([]byte, 160))})
+		}
+	}
+	send("10.0.0.1:4000", "198.51.100.1:5000", 0, 500, 1)  // the caller's audio: 10 s
+	send("198.51.100.1:5000", "10.0.0.1:4000", 0, 2000, 2) // the callee's: 40 s
+	bye := "BYE sip:a@10.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 198.51.100.1;branch=z9hG4bK9\r\nFrom: <sip:b@x>;tag=2\r\nTo: <sip:a@x>;tag=1\r\nCall-ID: m\r\nCSeq: 1 BYE\r\n" +
+		"Reason: Q.850;cause=102;text=\"MEDIA_TIMEOUT\"\r\n\r\n"
+	var m sipmsg.Message
+	if err := sipmsg.Parse([]byte(bye), &m); err != nil {
+		t.Fatal(err)
+	}
+	a.Add(FromSIP(Meta{Frame: 5000, Time: t0.Add(41 * time.Second), Src: netip.MustParseAddrPort("198.51.100.1:5060"), Dst: netip.MustParseAddrPort("10.0.0.1:5060"), Transport: "udp"}, &m))
+	r := a.Finish()
+	c := r.Calls[0]
+	var ids []string
+	var timeout *Finding
+	for i, f := range c.Findings {
+		ids = append(ids, f.ID)
+		if f.ID == "media-rtp-timeout" {
+			timeout = &c.Findings[i]
+		}
+	}
+	if timeout == nil || !slices.Contains(ids, "media-stopped") {
+		t.Fatalf("findings %v: want media-stopped and media-rtp-timeout", ids)
+	}
+	if p := timeout.Parts["dir"]; len(p) != 1 || p[0].Phrase != "media-dir-caller-callee" || !slices.Contains(timeout.Frames, 5000) {
+		t.Errorf("timeout finding %+v: want the caller's direction and the BYE's frame", timeout)
 	}
 }
