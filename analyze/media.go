@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"math"
 	"net/netip"
 	"sort"
@@ -62,7 +63,7 @@ type MediaStream struct {
 	MeanDeltaMS  float64    `json:"mean_delta_ms"`
 	MaxJitterMS  float64    `json:"max_jitter_ms"`
 	MeanJitterMS float64    `json:"mean_jitter_ms"`
-	MOS          float64    `json:"mos"`
+	MOS          float64    `json:"mos"` // 0 for T.38
 	Start        time.Time  `json:"start"`
 	End          time.Time  `json:"end"`
 	DurationMS   int64      `json:"duration_ms"`
@@ -134,6 +135,7 @@ type mediaStream struct {
 	out        *MediaStream
 	rtcp       RTCPStats
 	rtt        float64
+	t38        bool // a T.38 (UDPTL) stream, not RTP
 	// unreachable counts ICMP errors quoting the stream's packets.
 	unreachable      int
 	unreachableFrame int
@@ -154,6 +156,7 @@ type mediaState struct {
 	endpoints map[netip.AddrPort]*sdpEndpoint
 	calls     map[string]*callMedia
 	order     int
+	t38       int                     // image (T.38) m= lines announced: UDPTL is looked for
 	dropped   int                     // packets of streams beyond maxMediaStreams
 	packets   int                     // RTP packets seen
 	hosts     map[netip.Addr]struct{} // addresses RTP was seen from or to: where the capture sees media
@@ -193,11 +196,31 @@ func (a *Analyzer) AddMedia(p MediaPacket) {
 		return
 	}
 	h, err := rtp.Parse(p.Data)
+	var k streamKey
+	var s *mediaStream
+	if err == nil {
+		k = streamKey{unmapAP(p.Src), unmapAP(p.Dst), h.SSRC}
+		s = ms.streams[k]
+	}
+	// T.38 (UDPTL, ITU-T T.38 §9.1) goes to and from the ports of an
+	// image m= line and starts with a sequence number; a packet that
+	// continues an RTP stream is still RTP (the switch was refused, or
+	// the gateway went on sending audio).
+	if ms.t38 > 0 && s == nil {
+		ep := ms.endpoints[unmapAP(p.Dst)]
+		if ep == nil {
+			ep = ms.endpoints[unmapAP(p.Src)]
+		}
+		if ep != nil && ep.media.Type == "image" {
+			if len(p.Data) >= 2 && !p.ICMP {
+				ms.addUDPTL(p)
+			}
+			return
+		}
+	}
 	if err != nil {
 		return
 	}
-	k := streamKey{unmapAP(p.Src), unmapAP(p.Dst), h.SSRC}
-	s := ms.streams[k]
 	if p.ICMP {
 		if s != nil {
 			if s.unreachable == 0 {
@@ -221,6 +244,32 @@ func (a *Analyzer) AddMedia(p MediaPacket) {
 	ms.packets++
 	s.lastFrame = p.Frame
 	s.st.Add(p.Time, h, p.Data[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
+}
+
+// udptlPT stands for T.38 in a stream's state: a dynamic payload type no
+// SDP maps, so that no jitter is computed from UDPTL's missing timestamps.
+const udptlPT = 127
+
+// addUDPTL accounts a T.38 packet: its sequence number (the first two
+// bytes) gives packets, loss and gaps like RTP's.
+func (ms *mediaState) addUDPTL(p MediaPacket) {
+	k := streamKey{unmapAP(p.Src), unmapAP(p.Dst), 0}
+	s := ms.streams[k]
+	if s == nil {
+		if len(ms.streams) >= maxMediaStreams {
+			ms.dropped++
+			return
+		}
+		s = ms.newStream(k, p)
+		s.t38 = true
+		if len(ms.hosts) < maxMediaEndpoints {
+			ms.hosts[k.src.Addr()] = struct{}{}
+			ms.hosts[k.dst.Addr()] = struct{}{}
+		}
+	}
+	ms.packets++
+	s.lastFrame = p.Frame
+	s.st.Add(p.Time, rtp.Header{Seq: binary.BigEndian.Uint16(p.Data), PayloadType: udptlPT, PayloadLen: len(p.Data) - 2}, p.Data[2:])
 }
 
 func (ms *mediaState) newStream(k streamKey, p MediaPacket) *mediaStream {
@@ -364,6 +413,9 @@ func (a *Analyzer) noteSDP(c *callState, m Message) {
 		}
 		ap := netip.AddrPortFrom(ip.Unmap(), uint16(md.Port))
 		ms.endpoints[ap] = e
+		if md.Type == "image" {
+			ms.t38++
+		}
 		// Media that began before this SDP was captured (the offer came
 		// later, or was lost) belongs to it too, as Wireshark decides.
 		if list := ms.unclaimed[ap]; len(list) > 0 {
@@ -416,6 +468,9 @@ func (s *mediaStream) streamOut() *MediaStream {
 		o.RTCP = &r
 	}
 	o.MOS = math.Round(rtp.EstimateMOS(o.Codec, st.LossPercent(), st.MeanJitterMS, rttMS)*100) / 100
+	if s.t38 {
+		o.Codec, o.PayloadType, o.MOS = "t38", -1, 0 // no speech to score
+	}
 	n := 0
 	for i := range st.Timeline {
 		if st.Timeline[i].Packets > 0 || st.Timeline[i].Lost > 0 {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,39 @@ func TestMediaRTPTimeout(t *testing.T) {
 	}
 	if p := timeout.Parts["dir"]; len(p) != 1 || p[0].Phrase != "media-dir-caller-callee" || !slices.Contains(timeout.Frames, 5000) {
 		t.Errorf("timeout finding %+v: want the caller's direction and the BYE's frame", timeout)
+	}
+}
+
+// A switch to T.38 (RFC 3362 image/t38 over UDPTL) agreed in a re-INVITE:
+// the UDPTL that follows is a T.38 stream with its packets and loss from
+// the UDPTL sequence numbers, and it is no audio.
+func TestMediaT38(t *testing.T) {
+	a := New(Options{})
+	a.EnableMedia()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t38 := func(first, addr string, port int) string {
+		return strings.Replace(strings.Replace(first, "CSeq: 1 INVITE", "CSeq: 2 INVITE", 1), "m=audio "+strconv.Itoa(port)+" RTP/AVP 8 101\r\na=rtpmap:101 telephone-event/8000\r\n",
+			"m=audio 0 RTP/AVP 8\r\nm=image "+strconv.Itoa(port)+" udptl t38\r\n", 1)
+	}
+	reinvite := strings.Replace(t38(mediaCall[0], "10.0.0.1", 4000), "To: <sip:b@x>\r\n", "To: <sip:b@x>;tag=2\r\n", 1)
+	feedCall(t, a, t0, mediaCall[0], mediaCall[1], reinvite, t38(mediaCall[1], "198.51.100.1", 5000))
+	for i := range 50 {
+		if i == 20 {
+			continue // one lost
+		}
+		udptl := []byte{byte(i >> 8), byte(i), 0x06, 0x80, 0x01}
+		a.AddMedia(MediaPacket{Frame: 100 + i, Time: t0.Add(time.Second + time.Duration(i)*30*time.Millisecond),
+			Src: netip.MustParseAddrPort("10.0.0.1:4000"), Dst: netip.MustParseAddrPort("198.51.100.1:5000"), Data: udptl})
+	}
+	r := a.Finish()
+	if len(r.Media) != 1 {
+		t.Fatalf("%d streams", len(r.Media))
+	}
+	s := r.Media[0]
+	if s.Codec != "t38" || s.Packets != 49 || s.Lost != 1 || s.CallID != "m" || s.Direction != "caller_to_callee" {
+		t.Errorf("stream %+v", s)
+	}
+	if c := r.Calls[0]; c.Audio == nil || c.Audio.Verdict != "t38" || c.Audio.MOS != nil || len(c.Findings) != 0 {
+		t.Errorf("audio %+v, findings %+v: a T.38 fax call, no audio expected", c.Audio, c.Findings)
 	}
 }

@@ -28,9 +28,10 @@ const (
 // words ("Audio: both directions, MOS 4.4"); the worst direction's figures
 // are there for spreadsheets.
 type Audio struct {
-	// Verdict is both, one_way, none, hold, early (media before an answer
-	// that never came), not_seen (the capture holds RTP of other hosts
-	// only) or not_captured (no RTP in the input at all).
+	// Verdict is both, one_way, none, hold, t38 (a fax call that switched
+	// to T.38), early (media before an answer that never came), not_seen
+	// (the capture holds RTP of other hosts only) or not_captured (no RTP
+	// in the input at all).
 	Verdict string `json:"verdict"`
 	// Direction is the direction that flowed for one_way and early:
 	// caller_to_callee or callee_to_caller.
@@ -105,8 +106,8 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		o.Direction = directionOf(s.from, s.to)
 		call.Media = append(call.Media, &o)
 		d := dirs[o.Direction]
-		if d == nil {
-			continue
+		if d == nil || s.t38 {
+			continue // T.38 is fax, not audio
 		}
 		st := &s.st
 		d.streams = append(d.streams, s)
@@ -266,6 +267,8 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 	switch {
 	case !answered && !up.seen() && !down.seen():
 		return // a call that was never answered and had no media
+	case !up.seen() && !down.seen() && t38Agreed(cm):
+		audio.Verdict = "t38" // a fax call: T.38 instead of audio
 	case !anyMedia && ms.packets > 0:
 		audio.Verdict = "not_seen"
 	case !anyMedia:
@@ -418,13 +421,7 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 	}
 	// A fax sent as G.711 audio: fax tones in the media and no T.38
 	// (an image m= line with a port, RFC 3362) agreed by both sides.
-	t38 := map[string]bool{}
-	for _, e := range cm.endpoints {
-		if e.media.Type == "image" && e.media.Port > 0 {
-			t38[e.party] = true
-		}
-	}
-	if !t38["caller"] || !t38["callee"] {
+	if !t38Agreed(cm) {
 		for _, d := range []*dirStats{up, down} {
 			tones := ""
 			for _, s := range d.streams {
@@ -539,3 +536,15 @@ func round1(f float64) float64 { return math.Round(f*10) / 10 }
 
 // IsMediaFinding reports the ids of data/media.yaml: findings about RTP.
 func IsMediaFinding(id string) bool { return strings.HasPrefix(id, "media-") }
+
+// t38Agreed reports a switch to T.38 that both sides agreed on: an image
+// m= line with a port from each (RFC 3362, RFC 3264 §6).
+func t38Agreed(cm *callMedia) bool {
+	t38 := map[string]bool{}
+	for _, e := range cm.endpoints {
+		if e.media.Type == "image" && e.media.Port > 0 {
+			t38[e.party] = true
+		}
+	}
+	return t38["caller"] && t38["callee"]
+}

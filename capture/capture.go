@@ -33,9 +33,10 @@ type Packet struct {
 	// "" when plain.
 	Encap   string
 	Payload []byte // exactly one SIP message (framed); valid until the next call to Next
-	// Media marks a UDP datagram that is no SIP but starts like RTP or
-	// RTCP (version 2, RFC 3550 §5.1, §6.4); Payload is then the whole
-	// datagram. Only returned after SetMedia(true).
+	// Media marks a UDP datagram that is no SIP, for the media analysis:
+	// RTP or RTCP (version 2, RFC 3550 §5.1, §6.4), T.38 UDPTL, or other
+	// UDP it will ignore; Payload is then the whole datagram. Only
+	// returned after SetMedia(true).
 	Media bool
 }
 
@@ -343,8 +344,8 @@ func OpenFile(path string) (*Reader, error) {
 	return rd, nil
 }
 
-// SetMedia makes Next also return the UDP datagrams that look like RTP or
-// RTCP, as packets with Media set, so that a media analysis can run in the
+// SetMedia makes Next also return the UDP datagrams that are no SIP (RTP,
+// RTCP, T.38), as packets with Media set, so that a media analysis can run in the
 // same pass. They are not counted as SIP: Integrity keeps them as NonSIP.
 func (r *Reader) SetMedia(on bool) { r.media = on }
 

@@ -561,6 +561,13 @@ func (r *Reader) datagram(src, dst netip.AddrPort, transport string, p []byte) {
 		if transport == "udp" && isDTLS(m) && (src.Port() == 5061 || dst.Port() == 5061) {
 			r.integ.EncryptedSIP++
 			r.cur.encrypted = true
+			return
+		}
+		// Other UDP may be T.38 (UDPTL, ITU-T T.38 §9.1), which starts
+		// with a sequence number: only an SDP can tell, so the media
+		// analysis gets it too.
+		if r.media && transport == "udp" {
+			r.emitMedia(src, dst, p)
 		}
 		return
 	}

@@ -18,6 +18,7 @@ var audioWords = map[string][2]string{
 	"one_way":          {"one way only, ", "maar in één richting, "},
 	"none":             {"none in either direction", "in geen van beide richtingen"},
 	"hold":             {"on hold (no media expected)", "in de wacht (geen media verwacht)"},
+	"t38":              {"fax over T.38 (no audio expected)", "fax via T.38 (geen geluid verwacht)"},
 	"early":            {"early media only (before the answer)", "alleen vroege media (vóór het opnemen)"},
 	"not_seen":         {"not in the capture (it holds RTP of other hosts only)", "niet in de opname (die bevat alleen RTP van andere hosts)"},
 	"not_captured":     {"no RTP in the input (only the signalling was read)", "geen RTP in de invoer (alleen de signalering is gelezen)"},
