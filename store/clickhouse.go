@@ -44,6 +44,7 @@ type ClickHouse struct {
 	opt     CHOptions
 
 	sp       *spool
+	offline  atomic.Bool // opened with no server reachable: schema not checked yet
 	wake     chan struct{}
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -76,6 +77,11 @@ type CHOptions struct {
 	// loses nothing acknowledged, an operating-system crash may lose the
 	// last batches (a torn file is set aside, never sent half).
 	SyncSpool bool
+	// StartOffline opens the store even when no server can be reached
+	// (a collector keeps collecting into the spool); the schema is
+	// created or checked before the first insert. A server that answers
+	// with an error still stops the start.
+	StartOffline bool
 	// CloseWait bounds how long Close tries to send the spool (default
 	// 10 s); what is left is sent by the next process.
 	CloseWait time.Duration
@@ -243,7 +249,13 @@ func OpenClickHouse(ctx context.Context, rawURL string, opt CHOptions) (*ClickHo
 	s := &ClickHouse{conn: newCHConn(hosts, secure, tlsConf, params["user"], password), db: path, cluster: cluster, opt: opt,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
-		return nil, err
+		var ce *chError
+		if !opt.StartOffline || errors.As(err, &ce) {
+			return nil, err
+		}
+		// No server reachable: collect into the spool; the sender creates
+		// or checks the schema before its first insert.
+		s.offline.Store(true)
 	}
 	sp, err := openSpool(opt.SpoolDir, opt.SpoolMax)
 	if err != nil {
@@ -527,12 +539,18 @@ func (s *ClickHouse) sender() {
 // sendOnce inserts the oldest spooled batches, up to BatchRows calls, one
 // INSERT per table, and removes them from the spool.
 func (s *ClickHouse) sendOnce() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if s.offline.Load() {
+		if err := s.migrate(ctx); err != nil {
+			return err
+		}
+		s.offline.Store(false)
+	}
 	g, err := s.sp.group(s.opt.BatchRows)
 	if err != nil || g == nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	for ; g.done < len(chTables); g.done++ {
 		if len(g.rows[g.done]) == 0 {
 			continue
@@ -568,6 +586,10 @@ func (s *ClickHouse) Flush(ctx context.Context) error {
 
 // Buffer implements Buffered.
 func (s *ClickHouse) Buffer() BufferStats { return s.sp.stats() }
+
+// Offline reports whether no ClickHouse server has answered yet (the
+// store was opened with StartOffline while all were down).
+func (s *ClickHouse) Offline() bool { return s.offline.Load() }
 
 // Close implements Store: it sends what it can within CloseWait; what is
 // left stays in the spool and is sent by the next process that opens it.

@@ -306,3 +306,38 @@ func TestClickHouseTLS(t *testing.T) {
 		t.Fatalf("over TLS: %v", err)
 	}
 }
+
+// TestClickHouseStartOffline: a collector started while ClickHouse is
+// down collects into its spool; the schema and the calls arrive when
+// ClickHouse is back.
+func TestClickHouseStartOffline(t *testing.T) {
+	srv := chtest.Start(t)
+	srv.Kill()
+	ctx := context.Background()
+	url := srv.URL("offline")
+	spool := filepath.Join(t.TempDir(), "spool")
+	if _, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: spool}); err == nil {
+		t.Fatal("opened with ClickHouse down without StartOffline")
+	}
+	s, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: spool, StartOffline: true, BatchAge: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.Offline() {
+		t.Error("Offline() is false with ClickHouse down")
+	}
+	if err := s.PutCalls(ctx, []CallRecord{testCall(1, 486, analyze.OutcomeBusy)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if s.Offline() {
+		t.Error("still offline after a flush")
+	}
+	if cr, err := s.GetCall(ctx, "call-1@test"); err != nil || len(cr.Messages) != 2 {
+		t.Fatalf("after ClickHouse came up: %v", err)
+	}
+}

@@ -151,12 +151,17 @@ func openStore(ctx context.Context, o ServeOptions) (store.Store, string, error)
 	if strings.HasPrefix(loc, "clickhouse://") {
 		octx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
+		// A collector starts while ClickHouse is away and spools; a UI
+		// without a database is of no use.
 		st, err := store.OpenClickHouse(octx, loc, store.CHOptions{Password: o.CHPassword, SpoolDir: o.SpoolDir, SpoolMax: o.SpoolMax,
-			AllowDestructive: o.AllowDestructiveMigration})
+			AllowDestructive: o.AllowDestructiveMigration, StartOffline: !o.NoCollector})
 		if err != nil {
 			return nil, "", err
 		}
 		where, _, _ := strings.Cut(loc, "?")
+		if st.Offline() {
+			where += " (not reachable yet: collecting into " + o.SpoolDir + ")"
+		}
 		return st, where, nil
 	}
 	return nil, "", usagef("serve: --store %q: want sqlite:PATH or clickhouse://HOST:PORT/DB", loc)
