@@ -875,7 +875,8 @@ func (s *ClickHouse) Timeline(ctx context.Context, from, to time.Time, step time
 		countIf(final_status BETWEEN 200 AND 299 OR final_status IN (480, 486, 600, 603)),
 		countIf(final_status IN (408, 500, 503, 504) OR outcome = 'timeout'),
 		sumIf(pdd_ms, pdd_ms > 0), countIf(pdd_ms > 0)
-		FROM (SELECT * FROM {DB}.calls WHERE %s LIMIT 1 BY call_id, start_ns) GROUP BY b ORDER BY b`,
+		FROM (SELECT call_id, start_ns, final_status, outcome, pdd_ms FROM {DB}.calls WHERE %s LIMIT 1 BY call_id, start_ns)
+		GROUP BY b ORDER BY b`,
 		from.UnixNano(), int64(step), strings.Join(w, " AND ")))
 	if err != nil {
 		return nil, fmt.Errorf("store: timeline: %w", err)
