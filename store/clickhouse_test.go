@@ -341,3 +341,38 @@ func TestClickHouseStartOffline(t *testing.T) {
 		t.Fatalf("after ClickHouse came up: %v", err)
 	}
 }
+
+// FuzzTSV: any bytes survive tsvField → tsvRows, and tsvRows never
+// panics on what a server (or something posing as one) sends.
+func FuzzTSV(f *testing.F) {
+	f.Add("a\tb\\c\nd\x00e\r", []byte("x\ty\n\\t\\n\\0\\\\\n"))
+	f.Add("", []byte("\\"))
+	f.Fuzz(func(t *testing.T, field string, answer []byte) {
+		tsvRows(answer)
+		row := tsvField(nil, field)
+		row = append(tsvField(append(row, '\t'), field), '\n')
+		rows, err := tsvRows(row)
+		if err != nil || len(rows) != 1 || len(rows[0]) != 2 || rows[0][0] != field || rows[0][1] != field {
+			t.Fatalf("round trip of %q: %q %v", field, rows, err)
+		}
+	})
+}
+
+// FuzzDecodeSpool: a spool file of any content is accepted whole or
+// refused, never half.
+func FuzzDecodeSpool(f *testing.F) {
+	f.Add([]byte(spoolMagic + "\x01a\x00\x00\x02bc"))
+	f.Add([]byte(spoolMagic + "\x05a"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rows, ok := decodeSpool(b)
+		if ok {
+			n := len(spoolMagic)
+			for _, r := range rows {
+				n += len(r) + 1
+			}
+			if n > len(b) {
+				t.Fatalf("decoded %d bytes from %d", n, len(b))
+			}
+		}
+	})
+}
