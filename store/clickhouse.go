@@ -122,23 +122,25 @@ var chTables = []string{"messages", "call_ids", "registrations", "calls"}
 // chSchema is schema version 1. {L} is the suffix of the tables that hold
 // the data ("_local" in cluster mode, where a Distributed table without
 // the suffix sits over them on every server). Every table is partitioned
-// by day, so retention drops whole parts; calls are ordered by start for
-// time ranges, call_ids maps a Call-ID to its call by primary key.
+// by day, so retention drops whole parts; calls holds the searched
+// columns, ordered by start for time ranges; call_ids maps a Call-ID to
+// its call by primary key; messages holds what only the call page reads
+// (the analyzer's call as JSON and the raw messages), in small granules
+// so that reading one call does not decompress thousands.
 var chSchema = []string{
 	`CREATE TABLE IF NOT EXISTS {DB}.calls{L} (
 		day Date, start_ns Int64, call_id String,
 		caller String, callee String, from_uri String, to_uri String, caller_name String,
 		final_status UInt16, outcome String, fault String, peer String, leg_of String,
 		pdd_ms Int64, duration_ms Int64, reason String, summary String,
-		x_cid String, session_id String, icid String,
-		json String
+		x_cid String, session_id String, icid String
 	) ENGINE = MergeTree PARTITION BY day ORDER BY (start_ns, call_id)`,
 	`CREATE TABLE IF NOT EXISTS {DB}.call_ids{L} (
 		day Date, call_id String, start_ns Int64
 	) ENGINE = MergeTree PARTITION BY day ORDER BY (call_id, start_ns)`,
 	`CREATE TABLE IF NOT EXISTS {DB}.messages{L} (
-		day Date, call_id String, start_ns Int64, n UInt32, data String
-	) ENGINE = MergeTree PARTITION BY day ORDER BY (call_id, start_ns)`,
+		day Date, call_id String, start_ns Int64, n UInt32, json String, data String
+	) ENGINE = MergeTree PARTITION BY day ORDER BY (call_id, start_ns) SETTINGS index_granularity = 256`,
 	`CREATE TABLE IF NOT EXISTS {DB}.registrations{L} (
 		day Date, start_ns Int64, call_id String, aor String,
 		final_status UInt16, outcome String, fault String, json String
@@ -426,16 +428,15 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 			return rows, 0, fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
 		d, ns := day(c.Start), c.Start.UnixNano()
-		if len(cr.Messages) > 0 {
-			b := str(rows[0], d)
-			b = str(b, c.CallID)
-			b = num(b, ns)
-			b = num(b, int64(len(cr.Messages)))
-			rows[0] = end(str(b, string(encodeMessages(cr.Messages))))
-		}
+		b := str(rows[0], d)
+		b = str(b, c.CallID)
+		b = num(b, ns)
+		b = num(b, int64(len(cr.Messages)))
+		b = str(b, string(js))
+		rows[0] = end(str(b, string(encodeMessages(cr.Messages))))
 		rows[1] = end(num(str(str(rows[1], d), c.CallID), ns))
 		xcid, sid, icid := linkKeys(cr.Messages)
-		b := num(str(rows[3], d), ns)
+		b = num(str(rows[3], d), ns)
 		for _, f := range []string{c.CallID, c.Caller, c.Callee, c.From, c.To, c.CallerName} {
 			b = str(b, f)
 		}
@@ -444,7 +445,7 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 			b = str(b, f)
 		}
 		b = num(num(b, c.PDDMS), c.DurationMS)
-		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid, string(js)} {
+		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid} {
 			b = str(b, f)
 		}
 		rows[3] = end(b)
@@ -466,11 +467,11 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 
 // chColumns are the columns of each table in encodeBatch's order.
 var chColumns = map[string]string{
-	"messages":      "day, call_id, start_ns, n, data",
+	"messages":      "day, call_id, start_ns, n, json, data",
 	"call_ids":      "day, call_id, start_ns",
 	"registrations": "day, start_ns, call_id, aor, final_status, outcome, fault, json",
 	"calls": "day, start_ns, call_id, caller, callee, from_uri, to_uri, caller_name, final_status, outcome, fault, peer, leg_of," +
-		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, json",
+		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid",
 }
 
 // PutCalls implements Store: the batch is on local disk when it returns.
@@ -609,9 +610,9 @@ func (s *ClickHouse) Close() error {
 }
 
 // SearchCalls implements Store. ClickHouse would sort every matching
-// row to find the newest, so the search looks at the newest day first and
-// widens the window (×8) until it holds the page asked for: the newest
-// calls, or the newest of one status, come from the last partitions
+// row to find the newest, so the search looks at the newest hour first
+// and widens the window (×8) until it holds the page asked for: the
+// newest calls, or the newest of one status, come from the last rows
 // alone.
 func (s *ClickHouse) SearchCalls(ctx context.Context, q Query) ([]CallSummary, error) {
 	limit := q.Limit
@@ -648,7 +649,7 @@ func (s *ClickHouse) SearchCalls(ctx context.Context, q Query) ([]CallSummary, e
 	if end := last.Add(24 * time.Hour); hi.IsZero() || hi.After(end) {
 		hi = end
 	}
-	for win := 24 * time.Hour; ; win *= 8 {
+	for win := time.Hour; ; win *= 8 {
 		wq := q
 		wq.From, wq.To = hi.Add(-win), hi
 		if !wq.From.After(lo) {
@@ -776,7 +777,8 @@ func (s *ClickHouse) callKeys(ctx context.Context, id string) (callKeys, error) 
 	return ks, nil
 }
 
-// GetCall implements Store.
+// GetCall implements Store: the Call-ID's day and start from call_ids,
+// then the call and its messages from one row of messages.
 func (s *ClickHouse) GetCall(ctx context.Context, id string) (*CallRecord, error) {
 	keys, err := s.callKeys(ctx, id)
 	if err != nil {
@@ -785,27 +787,20 @@ func (s *ClickHouse) GetCall(ctx context.Context, id string) (*CallRecord, error
 	if len(keys) == 0 {
 		return nil, ErrNotFound
 	}
-	rows, err := s.query(ctx, `SELECT json, toString(day), start_ns FROM {DB}.calls WHERE call_id = `+quote(id)+` AND `+keys.where()+
+	rows, err := s.query(ctx, `SELECT json, data FROM {DB}.messages WHERE call_id = `+quote(id)+` AND `+keys.where()+
 		` ORDER BY start_ns DESC LIMIT 1`)
 	if err != nil {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
-	if len(rows) == 0 || len(rows[0]) != 3 {
+	if len(rows) == 0 || len(rows[0]) != 2 {
 		return nil, ErrNotFound
 	}
 	cr := &CallRecord{Call: &analyze.Call{}}
 	if err := json.Unmarshal([]byte(rows[0][0]), cr.Call); err != nil {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
-	mrows, err := s.query(ctx, fmt.Sprintf(`SELECT data FROM {DB}.messages WHERE day = '%s' AND call_id = %s AND start_ns = %s LIMIT 1`,
-		rows[0][1], quote(id), rows[0][2]))
-	if err != nil {
+	if cr.Messages, err = decodeMessages([]byte(rows[0][1])); err != nil {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
-	}
-	if len(mrows) == 1 && len(mrows[0]) == 1 {
-		if cr.Messages, err = decodeMessages([]byte(mrows[0][0])); err != nil {
-			return nil, fmt.Errorf("store: get %q: %w", id, err)
-		}
 	}
 	return cr, nil
 }

@@ -323,11 +323,13 @@ func fillClickHouse(addr string, n int) error {
 		hi := min(lo+2_000_000, n)
 		for _, q := range []string{
 			fmt.Sprintf(`INSERT INTO bench.calls (day, start_ns, call_id, caller, callee, from_uri, to_uri, caller_name, final_status, outcome, fault, peer,
-				leg_of, pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, json)
+				leg_of, pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid)
 				SELECT %s, %s, concat('bulk-', toString(i), '@bench'), concat('3120', leftPad7((i * 7919) %% 10000000)), concat('3140', leftPad7(i %% 1000)),
 				concat('sip:3120', leftPad7((i * 7919) %% 10000000), '@pbx.bench'), concat('sip:3140', leftPad7(i %% 1000), '@provider.bench'), '',
 				%s, %s, %s, concat('10.0.0.', toString(i %% 50), ':5060'), '', 1800 + i %% 900, if(i %% 8 < 4, 60000 + i %% 300000, 0),
-				'', 'bench call', '', '', '', '%s' FROM %s`, day, ns, sqlStatus, sqlOutcome, sqlFault, fillJSON, gen(lo, hi)),
+				'', 'bench call', '', '', '' FROM %s`, day, ns, sqlStatus, sqlOutcome, sqlFault, gen(lo, hi)),
+			fmt.Sprintf(`INSERT INTO bench.messages (day, call_id, start_ns, n, json, data) SELECT %s, concat('bulk-', toString(i), '@bench'), %s, 0, '%s', '' FROM %s`,
+				day, ns, fillJSON, gen(lo, hi)),
 			fmt.Sprintf(`INSERT INTO bench.call_ids (day, call_id, start_ns) SELECT %s, concat('bulk-', toString(i), '@bench'), %s FROM %s`, day, ns, gen(lo, hi)),
 		} {
 			q = strings.ReplaceAll(q, "number *", "i *")
