@@ -1,8 +1,9 @@
 // Command loadgen measures the collector: it starts one in this process
 // (HEP on a loopback port, a store in a temporary directory), sends
 // synthetic calls as HEP3 over UDP at increasing rates for a bounded time
-// each, and prints per step the messages per second sent, accepted by
-// the analyzer and dropped, and the process's peak memory.
+// each, from a child process of its own (-in-process: from goroutines of
+// this one), and prints per step the messages per second sent, accepted
+// by the analyzer and dropped, and the collector's peak memory.
 //
 //	go run ./server/loadgen -rates 25000,50000,100000,150000 -step 10s
 //
@@ -17,6 +18,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -38,7 +40,20 @@ func main() {
 	maxOpen := flag.Int("max-open-calls", 0, "the collector's open-call limit (0: its default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	inProcess := flag.Bool("in-process", false, "send from goroutines of this process instead of a child process")
+	sendTo := flag.String("send-to", "", "(child) send to this HEP address and exit")
+	sendRate := flag.Int("send-rate", 0, "(child) messages per second")
+	sendFrom := flag.Int64("send-first", 0, "(child) number of the first call")
 	flag.Parse()
+	if *sendTo != "" {
+		n, err := sendProcess(*sendTo, *sendRate, *step, *senders, *sendFrom)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		fmt.Println(n)
+		return
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -50,7 +65,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rates, *step, *senders, *maxOpen, *memprofile); err != nil {
+	if err := run(*rates, *step, *senders, *maxOpen, *memprofile, *inProcess); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -82,7 +97,7 @@ func newTemplate(status int) template {
 	return t
 }
 
-func run(rateList string, step time.Duration, senders, maxOpen int, memprofile string) error {
+func run(rateList string, step time.Duration, senders, maxOpen int, memprofile string, inProcess bool) error {
 	dir, err := os.MkdirTemp("", "sipcause-load-*")
 	if err != nil {
 		return err
@@ -112,14 +127,28 @@ func run(rateList string, step time.Duration, senders, maxOpen int, memprofile s
 		}
 		before := m.Snapshot()
 		var sent atomic.Int64
-		var wg sync.WaitGroup
-		stop := time.Now().Add(step)
-		for s := range senders {
-			wg.Go(func() {
-				sendAt(col.HEPAddr(), rate/senders, stop, tmpls[s%len(tmpls):], &callN, &sent)
-			})
+		if inProcess {
+			var wg sync.WaitGroup
+			stop := time.Now().Add(step)
+			for s := range senders {
+				wg.Go(func() {
+					sendAt(col.HEPAddr(), rate/senders, stop, tmpls[s%len(tmpls):], &callN, &sent)
+				})
+			}
+			wg.Wait()
+		} else {
+			// The sender is a process of its own, so that it does not
+			// share the collector's Go runtime, scheduler and garbage
+			// collector: what is measured is the collector.
+			out, err := exec.Command(os.Args[0], "-send-to", col.HEPAddr(), "-send-rate", strconv.Itoa(rate),
+				"-step", step.String(), "-senders", strconv.Itoa(senders), "-send-first", strconv.FormatInt(callN.Load(), 10)).Output()
+			if err != nil {
+				return fmt.Errorf("sender: %w", err)
+			}
+			n, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+			sent.Add(n)
+			callN.Add(n) // more than enough to keep Call-IDs apart
 		}
-		wg.Wait()
 		if memprofile != "" { // the heap while the calls of this step are still open
 			if f, err := os.Create(memprofile); err == nil {
 				pprof.WriteHeapProfile(f)
@@ -141,6 +170,24 @@ func run(rateList string, step time.Duration, senders, maxOpen int, memprofile s
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("final: %+v; Go heap peak sys %d MiB\n", m.Snapshot(), ms.Sys>>20)
 	return err
+}
+
+// sendProcess is the child that sends: rate messages a second for step,
+// from senders goroutines, and returns how many it sent.
+func sendProcess(addr string, rate int, step time.Duration, senders int, first int64) (int64, error) {
+	if rate <= 0 || senders <= 0 {
+		return 0, fmt.Errorf("bad rate %d or senders %d", rate, senders)
+	}
+	tmpls := []template{newTemplate(200), newTemplate(486), newTemplate(404), newTemplate(200)}
+	var callN, sent atomic.Int64
+	callN.Store(first)
+	var wg sync.WaitGroup
+	stop := time.Now().Add(step)
+	for s := range senders {
+		wg.Go(func() { sendAt(addr, rate/senders, stop, tmpls[s%len(tmpls):], &callN, &sent) })
+	}
+	wg.Wait()
+	return sent.Load(), nil
 }
 
 // sendAt sends whole calls at about rate messages per second until stop,
