@@ -202,18 +202,8 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 		if err != nil {
 			return nil, fmt.Errorf("server: --hep %s: %w", opt.HEPAddr, err)
 		}
-		if c.hepUDP, err = net.ListenUDP("udp", ua); err != nil {
-			return nil, fmt.Errorf("server: HEP over UDP: %w", err)
-		}
-		c.hepUDP.SetReadBuffer(opt.ReadBuffer)
-		// TCP on the same port as UDP, as HEP senders expect.
-		tcpAddr := net.JoinHostPort(ua.IP.String(), fmt.Sprint(c.hepUDP.LocalAddr().(*net.UDPAddr).Port))
-		if ua.IP == nil {
-			tcpAddr = fmt.Sprintf(":%d", c.hepUDP.LocalAddr().(*net.UDPAddr).Port)
-		}
-		if c.hepTCP, err = net.Listen("tcp", tcpAddr); err != nil {
-			c.hepUDP.Close()
-			return nil, fmt.Errorf("server: HEP over TCP: %w", err)
+		if c.hepUDP, c.hepTCP, err = listenHEP(ua); err != nil {
+			return nil, err
 		}
 	}
 	if opt.SIPAddr != "" {
@@ -520,6 +510,32 @@ func (c *Collector) retain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// listenHEP binds UDP and TCP on one port, as HEP senders expect. With
+// port 0 the kernel picks the UDP port, and TCP may already use that
+// number for some connection; another port is then tried, a few times.
+func listenHEP(ua *net.UDPAddr) (*net.UDPConn, net.Listener, error) {
+	for try := 0; ; try++ {
+		u, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			return nil, nil, fmt.Errorf("server: HEP over UDP: %w", err)
+		}
+		u.SetReadBuffer(8 << 20)
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		tcpAddr := fmt.Sprintf(":%d", port)
+		if ua.IP != nil {
+			tcpAddr = net.JoinHostPort(ua.IP.String(), fmt.Sprint(port))
+		}
+		l, err := net.Listen("tcp", tcpAddr)
+		if err == nil {
+			return u, l, nil
+		}
+		u.Close()
+		if ua.Port != 0 || try == 9 {
+			return nil, nil, fmt.Errorf("server: HEP over TCP: %w", err)
 		}
 	}
 }
