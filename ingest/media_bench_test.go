@@ -21,3 +21,18 @@ func BenchmarkMediaCapture(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNoMediaCapture is BenchmarkMediaCapture with the media analysis
+// off, to show what it costs.
+func BenchmarkNoMediaCapture(b *testing.B) {
+	path := os.Getenv("BENCH_CAPTURE")
+	if path == "" {
+		b.Skip("BENCH_CAPTURE not set")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Analyze(Files(path), Options{}, analyze.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -33,7 +33,10 @@ type AnalyzeOptions struct {
 	CallID        string // only this call, or the one call whose Call-ID starts so
 	Clock         report.Clock
 	Stats         bool // text: the metrics per peer too
-	progress      *progress
+	// NoMedia skips the RTP and RTCP: no audio verdict, but faster on a
+	// capture that is mostly media.
+	NoMedia  bool
+	progress *progress
 }
 
 // parseLocal sorts the --local values into networks (an address is a
@@ -70,6 +73,7 @@ func runAnalyze(args []string, env Env) error {
 	html := fs.String("html", "", "also write a self-contained HTML report to this file (- for standard output)")
 	all := fs.Bool("all", false, "text: explain answered calls too")
 	stats := fs.Bool("stats", false, "text: the RFC 6076 metrics per peer too")
+	noMedia := fs.Bool("no-media", false, "skip the RTP and RTCP (no audio verdict; faster on captures that are mostly media)")
 	tz := tzFlag(fs)
 	redact := fs.Bool("redact", false, "replace numbers, user names and IP addresses by pseudonyms")
 	redactDomains := fs.Bool("redact-domains", false, "with --redact: replace domain names and input file names too")
@@ -102,7 +106,7 @@ func runAnalyze(args []string, env Env) error {
 		return err
 	}
 	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact || *redactDomains, RedactDomains: *redactDomains, Colour: useColour(env, env.Stdout),
-		Number: *number, CallID: *callID, Clock: clock, Stats: *stats, progress: newProgress(env, files)}
+		Number: *number, CallID: *callID, Clock: clock, Stats: *stats, NoMedia: *noMedia, progress: newProgress(env, files)}
 	if *asJSON {
 		o.Format = "json"
 	}
@@ -238,7 +242,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	if htmlOut != nil {
 		raw = newRawStore()
 	}
-	readErr := feedRaw(a, o.Files, o.progress, raw.add)
+	readErr := feedRaw(a, o.Files, o.progress, !o.NoMedia, raw.add)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
 		if closeCalls != nil {

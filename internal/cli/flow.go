@@ -54,7 +54,7 @@ func runFlow(args []string, env Env) error {
 // call, or of the one call asked for.
 func Flow(o FlowOptions, stdout, stderr io.Writer) error {
 	a := analyze.New(analyze.Options{})
-	readErr := feed(a, o.Files, nil)
+	readErr := feed(a, o.Files, nil, true)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {
 		return readErr

@@ -45,15 +45,15 @@ func readInputs(files []string, fn func(capture.Packet, *sipmsg.Message)) ([]ana
 
 // feed reads the files into a, decoding and analysing side by side; see
 // ingest.Feed.
-func feed(a *analyze.Analyzer, files []string, prog *progress) error {
-	return feedRaw(a, files, prog, nil)
+func feed(a *analyze.Analyzer, files []string, prog *progress, media bool) error {
+	return feedRaw(a, files, prog, media, nil)
 }
 
 // feedRaw is feed that also hands each message's bytes to raw.
-func feedRaw(a *analyze.Analyzer, files []string, prog *progress, raw func(file string, frame int, b []byte)) error {
+func feedRaw(a *analyze.Analyzer, files []string, prog *progress, media bool, raw func(file string, frame int, b []byte)) error {
 	defer prog.done()
 	opt := prog.options()
 	opt.OnRaw = raw
-	opt.Media = true // RTP and RTCP give each call its audio verdict
+	opt.Media = media // RTP and RTCP give each call its audio verdict
 	return cliError(ingest.Feed(a, ingest.Files(files...), opt))
 }
