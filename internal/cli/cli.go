@@ -53,6 +53,7 @@ Usage:
   sipcause code ARG...        explain a status code, status line, Reason or Warning value
   sipcause codes              list every registered SIP response code
   sipcause serve              web UI, live HEP collector and store (--http, --hep, --db)
+  sipcause passwd NAME        print a line for serve --auth-users (bcrypt)
   sipcause version            show the version, the commit and the Go version
   sipcause help [COMMAND]     show this help, or a command's flags
 
