@@ -508,7 +508,7 @@ func TestFindingIDsInCodeHaveTexts(t *testing.T) {
 		t.Fatal(err)
 	}
 	used := map[string]bool{}
-	re := regexp.MustCompile(`finding(?:With)?\("([a-z0-9-]+)"`)
+	re := regexp.MustCompile(`(?:finding(?:With)?\(|finding: )"([a-z0-9-]+)"`)
 	files, _ := filepath.Glob("*.go")
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

@@ -58,6 +58,7 @@ type verdict struct {
 	never    []string // findings that must not be there
 	values   []string // what the findings' values (or their phrases) must hold
 	register bool     // a registration, not a call
+	rule     string   // the verdict rule that must decide it (callRules)
 }
 
 var caseVerdicts = []struct {
@@ -143,6 +144,43 @@ var caseVerdicts = []struct {
 		{id: "q850-1@192.168.1.10", status: 404, outcome: OutcomeRejected, fault: "remote", finding: "number-unknown"}}},
 	// Cisco CUBE: the registrar behind it is not there.
 	{"cube-registrar.log", []verdict{{id: "cube-registrar-1@192.168.1.10", status: 503, outcome: OutcomeFailed, fault: "provider", finding: "registrar-unavailable"}}},
+	// One call for each rule of the verdict table that the cases above
+	// leave out, so that every rule is read by a test.
+	{"verdict-rules-rules.log", []verdict{
+		{id: "rule-cause20@192.168.1.10", status: 480, outcome: OutcomeRejected, fault: "remote", finding: "callee-unavailable", values: []string{"20"}, rule: "cause-unavailable"},
+		{id: "rule-487-hop@192.168.1.10", status: 487, outcome: OutcomeCancelled, fault: "none", finding: "request-failed", rule: "terminated-by-a-hop"},
+		{id: "rule-404@192.168.1.10", status: 404, outcome: OutcomeRejected, fault: "remote", finding: "number-unknown", rule: "number-unknown"},
+		{id: "rule-dns@192.168.1.10", status: 500, outcome: OutcomeFailed, fault: "provider", finding: "routing-failed", values: []string{"DNS lookup failed"}, rule: "routing-phrase"},
+		{id: "rule-480@192.168.1.10", status: 480, outcome: OutcomeRejected, fault: "remote", finding: "callee-unavailable", rule: "callee-unavailable"},
+		{id: "rule-503-retry@192.168.1.10", status: 503, outcome: OutcomeFailed, fault: "provider", finding: "overload", values: []string{"Retry-After: 60"}, rule: "overload"},
+		{id: "rule-503@192.168.1.10", status: 503, outcome: OutcomeFailed, fault: "provider", finding: "service-unavailable", rule: "service-unavailable"},
+		{id: "rule-482@192.168.1.10", status: 482, outcome: OutcomeFailed, fault: "provider", finding: "loop-detected", rule: "loop-detected"},
+		{id: "rule-483-low@192.168.1.10", status: 483, outcome: OutcomeFailed, fault: "local", finding: "too-many-hops", values: []string{"hops-low-or-loop"}, rule: "too-many-hops-low-start"},
+		{id: "rule-483@192.168.1.10", status: 483, outcome: OutcomeFailed, fault: "provider", finding: "too-many-hops", values: []string{"hops-loop"}, rule: "too-many-hops"},
+		{id: "rule-422@192.168.1.10", status: 422, outcome: OutcomeFailed, fault: "local", finding: "session-interval-too-small", values: []string{"Min-SE: 1800"}, rule: "session-interval-too-small"},
+		{id: "rule-500@192.168.1.10", status: 500, outcome: OutcomeFailed, fault: "provider", finding: "server-error", rule: "server-error"},
+		{id: "rule-699@192.168.1.10", status: 699, outcome: OutcomeRejected, fault: "remote", finding: "request-failed", rule: "global-failure"},
+		{id: "rule-405@192.168.1.10", status: 405, outcome: OutcomeRejected, fault: "local", finding: "request-failed", rule: "refused"},
+		{id: "rule-420@192.168.1.10", status: 420, outcome: OutcomeFailed, fault: "local", finding: "request-failed", rule: "failed"},
+		{id: "rule-cancel@192.168.1.10", status: 487, outcome: OutcomeCancelled, fault: "none", finding: "caller-cancelled", rule: "caller-cancelled"},
+		{id: "rule-401@192.168.1.10", status: 401, outcome: OutcomeRejected, fault: "local", finding: "auth-failed", values: []string{"auth-no-credentials"}, rule: "auth-challenge-unanswered"},
+		{id: "rule-403-auth@192.168.1.10", status: 403, outcome: OutcomeRejected, fault: "local", finding: "auth-failed", values: []string{"auth-credentials-refused"}, rule: "credentials-refused"},
+		{id: "rule-403@192.168.1.10", status: 403, outcome: OutcomeRejected, fault: "provider", finding: "forbidden", rule: "forbidden"},
+		{id: "rule-480-ring@192.168.1.10", status: 480, outcome: OutcomeNoAnswer, fault: "remote", finding: "no-answer", rule: "unavailable-after-ringing"},
+		{id: "rule-408@192.168.1.10", status: 408, outcome: OutcomeTimeout, fault: "network", finding: "request-timeout", rule: "request-timeout"},
+		{id: "rule-488-in@203.0.113.5", status: 488, outcome: OutcomeFailed, fault: "local", finding: "codec-mismatch", rule: "codec-refused-by-your-side"},
+		{id: "rule-600-in@203.0.113.5", status: 600, outcome: OutcomeBusy, fault: "local", finding: "busy", rule: "busy-everywhere-your-pbx"},
+		{id: "rule-404-pbx@192.168.1.20", status: 404, outcome: OutcomeRejected, fault: "local", finding: "number-unknown", rule: "number-unknown-to-your-pbx"},
+		{id: "rule-502-pbx@192.168.1.20", status: 502, outcome: OutcomeFailed, fault: "local", finding: "server-error", rule: "gateway-error-your-side"}}},
+	// 480 from a registrar for a number nobody registered there.
+	{"verdict-rules-registrar.log", []verdict{{id: "rule-480-reg@192.168.1.10", status: 480, outcome: OutcomeRejected, fault: "remote",
+		finding: "callee-not-registered", rule: "callee-not-registered"}}},
+	// A hop that answers for the silent hop after it: your proxy PBX, your
+	// provider's proxy, your B2BUA PBX's own outgoing leg.
+	{"verdict-rules-silent.log", []verdict{
+		{id: "rule-silent-pbx@192.168.1.20", status: 408, outcome: OutcomeFailed, fault: "network", finding: "upstream-unreachable", rule: "hop-after-your-pbx-silent"},
+		{id: "rule-silent-far@192.168.1.10", status: 408, outcome: OutcomeTimeout, fault: "remote", finding: "no-response", values: []string{"198.51.100.20:5060"}, rule: "hop-further-on-silent"},
+		{id: "rule-leg-a@192.168.1.20", status: 503, outcome: OutcomeFailed, fault: "network", finding: "upstream-unreachable", rule: "pbx-leg-silent"}}},
 }
 
 func TestCaseVerdicts(t *testing.T) {
@@ -167,6 +205,9 @@ func TestCaseVerdicts(t *testing.T) {
 				} else {
 					c := callByID(t, r, w.id)
 					status, outcome, fault, findings = c.FinalStatus, c.Outcome, c.Fault, c.Findings
+					if w.rule != "" && c.rule != w.rule {
+						t.Errorf("%s: decided by rule %q, want %q", w.id, c.rule, w.rule)
+					}
 				}
 				ids := []string{}
 				var values []string

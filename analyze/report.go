@@ -157,6 +157,8 @@ type Call struct {
 	Frames       []int          `json:"frames"`
 	Messages     []Exchange     `json:"messages"`
 	File         string         `json:"file,omitempty"`
+
+	rule string // the verdict rule of callRules that decided a failed call (for tests)
 }
 
 // CallTimes are the moments of a call, from capture timestamps.
