@@ -169,12 +169,24 @@ var caseVerdicts = []struct {
 		{id: "rule-480-ring@192.168.1.10", status: 480, outcome: OutcomeNoAnswer, fault: "remote", finding: "no-answer", rule: "unavailable-after-ringing"},
 		{id: "rule-408@192.168.1.10", status: 408, outcome: OutcomeTimeout, fault: "network", finding: "request-timeout", rule: "request-timeout"},
 		{id: "rule-488-in@203.0.113.5", status: 488, outcome: OutcomeFailed, fault: "local", finding: "codec-mismatch", rule: "codec-refused-by-your-side"},
-		{id: "rule-600-in@203.0.113.5", status: 600, outcome: OutcomeBusy, fault: "local", finding: "busy", rule: "busy-everywhere-your-pbx"},
+		{id: "rule-600-in@203.0.113.5", status: 600, outcome: OutcomeBusy, fault: "local", finding: "inbound-refused", rule: "inbound-refused-busy"},
 		{id: "rule-404-pbx@192.168.1.20", status: 404, outcome: OutcomeRejected, fault: "local", finding: "number-unknown", rule: "number-unknown-to-your-pbx"},
 		{id: "rule-502-pbx@192.168.1.20", status: 502, outcome: OutcomeFailed, fault: "local", finding: "server-error", rule: "gateway-error-your-side"}}},
 	// 480 from a registrar for a number nobody registered there.
 	{"verdict-rules-registrar.log", []verdict{{id: "rule-480-reg@192.168.1.10", status: 480, outcome: OutcomeRejected, fault: "remote",
 		finding: "callee-not-registered", rule: "callee-not-registered"}}},
+	// One registration for each rule of the registration table.
+	{"verdict-rules-register.log", []verdict{
+		{id: "reg-401@192.168.1.10", register: true, status: 401, outcome: RegFailed, fault: "local", finding: "auth-failed", rule: "register-challenge-unanswered"},
+		{id: "reg-403-auth@192.168.1.10", register: true, status: 403, outcome: RegFailed, fault: "local", finding: "auth-failed", rule: "register-credentials-refused"},
+		{id: "reg-404@192.168.1.10", register: true, status: 404, outcome: RegFailed, fault: "local", finding: "user-unknown", rule: "register-user-unknown"},
+		{id: "reg-423@192.168.1.10", register: true, status: 423, outcome: RegFailed, fault: "local", finding: "interval-too-brief", values: []string{"600"}, rule: "register-interval-too-brief"},
+		{id: "reg-482@192.168.1.10", register: true, status: 482, outcome: RegFailed, fault: "provider", finding: "loop-detected", rule: "register-loop"},
+		{id: "reg-483-low@192.168.1.10", register: true, status: 483, outcome: RegFailed, fault: "local", finding: "too-many-hops", values: []string{"hops-low-or-loop"}, rule: "register-hops-low-start"},
+		{id: "reg-483@192.168.1.10", register: true, status: 483, outcome: RegFailed, fault: "provider", finding: "too-many-hops", values: []string{"hops-loop"}, rule: "register-too-many-hops"},
+		{id: "reg-503@192.168.1.10", register: true, status: 503, outcome: RegFailed, fault: "provider", finding: "overload", values: []string{"Retry-After: 120"}, rule: "register-overload"},
+		{id: "reg-403@192.168.1.10", register: true, status: 403, outcome: RegFailed, fault: "local", finding: "register-rejected", rule: "register-not-allowed"},
+		{id: "reg-500@192.168.1.10", register: true, status: 500, outcome: RegFailed, fault: "provider", finding: "register-rejected", rule: "register-rejected"}}},
 	// A hop that answers for the silent hop after it: your proxy PBX, your
 	// provider's proxy, your B2BUA PBX's own outgoing leg.
 	{"verdict-rules-silent.log", []verdict{
@@ -202,6 +214,9 @@ func TestCaseVerdicts(t *testing.T) {
 						t.Fatalf("no registration %s", w.id)
 					}
 					status, outcome, fault, findings = reg.FinalStatus, reg.Outcome, reg.Fault, reg.Findings
+					if w.rule != "" && reg.rule != w.rule {
+						t.Errorf("%s: decided by rule %q, want %q", w.id, reg.rule, w.rule)
+					}
 				} else {
 					c := callByID(t, r, w.id)
 					status, outcome, fault, findings = c.FinalStatus, c.Outcome, c.Fault, c.Findings

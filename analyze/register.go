@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sipcause/sipcause/catalog"
@@ -255,57 +254,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 		}
 	default:
 		reg.Outcome = RegFailed
-		authSent := last.req.authNonce != "" || last.req.authUser != ""
-		wp, known := a.cat.WirePhrase(fin.code, fin.reason)
-		switch {
-		case known && (wp.Meaning == "routing-failed" || wp.Meaning == "next-hop-failed"):
-			// The registrar could not look up or reach the domain the
-			// phone registers to: a wrong SIP domain, most often.
-			v["value"] = uriHost(first.req.to.URI)
-			v["phrase"] = fin.reason
-			main = t.finding("register-routing-failed", v, fin.frame)
-			fault = catalog.FaultLocal
-		case fin.code == 401 || fin.code == 407 || fin.code == 403 && authSent:
-			main = t.findingWith("auth-failed", v, one("what", authWhat(group)), authFrames(group)...)
-			fault = catalog.FaultLocal
-		case fin.code == 404 || fin.code == 403 && strings.Contains(strings.ToLower(fin.reason), "user"):
-			main = t.finding("user-unknown", v, fin.frame)
-			fault = catalog.FaultLocal
-		case fin.code == 423:
-			v["value"] = "?"
-			if last.req.expires >= 0 {
-				v["value"] = strconv.Itoa(last.req.expires)
-			}
-			parts := one("min", phrase("min-expires-missing"))
-			if fin.minExpires > 0 {
-				v["min"] = " " + strconv.Itoa(fin.minExpires) + " s"
-				parts = nil
-			}
-			main = t.findingWith("interval-too-brief", v, parts, last.req.frame, fin.frame)
-			fault = catalog.FaultLocal
-		case fin.code == 482:
-			main = t.finding("loop-detected", v, fin.frame)
-			fault = catalog.FaultProvider
-		case fin.code == 483:
-			v["value"] = strconv.Itoa(last.req.maxForwards)
-			low := phrase("hops-loop")
-			if last.req.maxForwards >= 0 && last.req.maxForwards <= 10 {
-				low = phrase("hops-low-or-loop")
-			}
-			main = t.findingWith("too-many-hops", v, one("cause", low), last.req.frame, fin.frame)
-			fault = catalog.FaultProvider
-			if last.req.maxForwards >= 0 && last.req.maxForwards <= 5 {
-				fault = catalog.FaultLocal
-			}
-		case fin.code == 503 && fin.retryAfter >= 0:
-			v["retry"] = " (Retry-After: " + strconv.Itoa(fin.retryAfter) + " s)"
-			main = t.finding("overload", v, fin.frame)
-		default:
-			main = t.finding("register-rejected", v, fin.frame)
-			if fin.code == 403 || fin.code == 480 {
-				fault = catalog.FaultLocal // the account or user is not allowed to register
-			}
-		}
+		main, fault = a.registerFailure(reg, group, fin, v, fault)
 	}
 	main.Fault = string(fault)
 	reg.Findings = append(reg.Findings, main)

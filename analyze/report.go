@@ -218,6 +218,8 @@ type Register struct {
 	Attempts    int        `json:"attempts"`
 	Frames      []int      `json:"frames"`
 	Messages    []Exchange `json:"messages"`
+
+	rule string // the rule of regRules that decided a failed registration (for tests)
 }
 
 // Dialog is a non-INVITE exchange (OPTIONS, SUBSCRIBE/NOTIFY, MESSAGE,

@@ -43,8 +43,9 @@ type evidence struct {
 	elsewhere   bool // a Reason says another phone answered (cause 200)
 	codeFault   catalog.Fault
 
-	silentHop *txn // a forwarded INVITE that never got any answer
-	silentLeg *txn // a B2BUA leg (another Call-ID) that never got any answer
+	hopReq    *reqInfo // the request whose Max-Forwards counts
+	silentHop *txn     // a forwarded INVITE that never got any answer
+	silentLeg *txn     // a B2BUA leg (another Call-ID) that never got any answer
 
 	// For the placeholders and frames of the finding.
 	c      *callState
@@ -189,8 +190,8 @@ var callRules = []callRule{
 	// An incoming call refused by your own PBX: its inbound routing (a
 	// number without a route, no extension behind it, a full trunk), not
 	// the caller's typing (issue 8; review T5).
-	{name: "inbound-refused-busy", // all lines or the extension busy: still busy
-		when:    func(e *evidence) bool { return e.incomingLocal() && e.code == 486 },
+	{name: "inbound-refused-busy", // all lines or the extension busy (486, or 600 for every phone): still busy
+		when:    func(e *evidence) bool { return e.incomingLocal() && e.codeIn(486, 600) },
 		outcome: OutcomeBusy, finding: "inbound-refused", side: sideLocal, fill: fillCallee},
 	{name: "inbound-refused-error",
 		when:    func(e *evidence) bool { return e.incomingLocal() && e.code == 503 },
@@ -218,9 +219,6 @@ var callRules = []callRule{
 		outcome: OutcomeRejected, finding: "server-decided", side: sideNear, fill: fillWaited},
 
 	// What the code means (RFC 3261 §21), with who sent it where it matters.
-	{name: "busy-everywhere-your-pbx", // 600 from your own PBX on an incoming call
-		when:    func(e *evidence) bool { return e.code == 600 && e.incomingLocal() },
-		outcome: OutcomeBusy, finding: "busy", side: sideLocal},
 	{name: "busy",
 		when:    func(e *evidence) bool { return e.codeIn(486, 600) },
 		outcome: OutcomeBusy, finding: "busy", side: sideRemote},
@@ -391,7 +389,7 @@ func (a *Analyzer) gather(c *callState, call *Call, prim []*txn, last *txn, fin,
 		retryAfter: fin.retryAfter, maxFwd: prim[0].req.maxForwards,
 		codeFault: fault,
 		c:         c, call: call, prim: prim, last: last, fin: fin, origin: origin,
-		frames: []int{fin.frame},
+		hopReq: &prim[0].req, frames: []int{fin.frame},
 	}
 	if origin.frame != fin.frame {
 		e.frames = append(e.frames, origin.frame)
@@ -516,7 +514,7 @@ func fillHops(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
 	if e.maxFwd >= 0 && e.maxFwd <= 10 {
 		low = phrase("hops-low-or-loop")
 	}
-	return one("cause", low), append([]int{e.prim[0].req.frame}, e.frames...)
+	return one("cause", low), append([]int{e.hopReq.frame}, e.frames...)
 }
 
 func fillMinSE(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
@@ -525,4 +523,111 @@ func fillMinSE(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
 		v["min"] = " (Min-SE: " + strconv.Itoa(e.fin.minSE) + " s)"
 	}
 	return nil, nil
+}
+
+// regRule is one row of the verdict table of a failed registration.
+type regRule struct {
+	name    string
+	when    func(e *evidence) bool
+	finding string
+	side    side
+	fill    func(a *Analyzer, e *evidence, v vars) (map[string][]Part, []int)
+}
+
+// regRules decide a registration refused with a 3xx-6xx answer (the
+// outcome is always RegFailed), first match wins. Read top to bottom.
+var regRules = []regRule{
+	// The registrar could not look up or reach the domain the phone
+	// registers to: a wrong SIP domain, most often (review T7).
+	{name: "register-routing-phrase",
+		when: func(e *evidence) bool {
+			return e.wireKnown && (e.wire.Meaning == "routing-failed" || e.wire.Meaning == "next-hop-failed")
+		},
+		finding: "register-routing-failed", side: sideLocal, fill: fillRegisterDomain},
+	{name: "register-challenge-unanswered", // RFC 3261 §22: your side's credentials
+		when:    func(e *evidence) bool { return e.codeIn(401, 407) },
+		finding: "auth-failed", side: sideLocal, fill: fillAuth},
+	{name: "register-credentials-refused", // 401 then 403: wrong user name or password (review T8)
+		when:    func(e *evidence) bool { return e.code == 403 && e.authSent },
+		finding: "auth-failed", side: sideLocal, fill: fillAuth},
+	{name: "register-user-unknown", // the registrar does not know the account
+		when:    func(e *evidence) bool { return e.code == 404 || e.code == 403 && phraseSays(e.reason, "user") },
+		finding: "user-unknown", side: sideLocal},
+	{name: "register-interval-too-brief", // RFC 3261 §10.3: Min-Expires
+		when:    func(e *evidence) bool { return e.code == 423 },
+		finding: "interval-too-brief", side: sideLocal, fill: fillMinExpires},
+	{name: "register-loop", // RFC 3261 §16.3
+		when:    func(e *evidence) bool { return e.code == 482 },
+		finding: "loop-detected", side: sideProvider},
+	// Only a small start value can be the phone's doing (RFC 3261
+	// §8.1.1.6 says 70); otherwise the request went round in a loop.
+	{name: "register-hops-low-start",
+		when:    func(e *evidence) bool { return e.code == 483 && e.maxFwd >= 0 && e.maxFwd <= 5 },
+		finding: "too-many-hops", side: sideLocal, fill: fillHops},
+	{name: "register-too-many-hops",
+		when:    func(e *evidence) bool { return e.code == 483 },
+		finding: "too-many-hops", side: sideProvider, fill: fillHops},
+	{name: "register-overload", // 503 with Retry-After (RFC 3261 §21.5.4)
+		when:    func(e *evidence) bool { return e.code == 503 && e.retryAfter >= 0 },
+		finding: "overload", side: sideCode, fill: fillRetryAfter},
+	{name: "register-not-allowed", // the account or user is not allowed to register
+		when:    func(e *evidence) bool { return e.codeIn(403, 480) },
+		finding: "register-rejected", side: sideLocal},
+	{name: "register-rejected",
+		when:    func(e *evidence) bool { return true },
+		finding: "register-rejected", side: sideCode},
+}
+
+// registerFailure decides a refused registration by the first rule of
+// regRules that holds: its main finding and whose side the cause is on.
+func (a *Analyzer) registerFailure(reg *Register, group []*txn, fin *respInfo, v vars, fault catalog.Fault) (Finding, catalog.Fault) {
+	last := group[len(group)-1]
+	e := &evidence{
+		code: fin.code, reason: fin.reason,
+		authSent:   last.req.authNonce != "" || last.req.authUser != "",
+		retryAfter: fin.retryAfter, maxFwd: last.req.maxForwards,
+		codeFault: fault,
+		prim:      group, last: last, fin: fin, hopReq: &last.req,
+		frames: []int{fin.frame},
+	}
+	e.wire, e.wireKnown = a.cat.WirePhrase(fin.code, fin.reason)
+	r := &regRules[len(regRules)-1] // it always holds
+	for i := range regRules {
+		if regRules[i].when(e) {
+			r = &regRules[i]
+			break
+		}
+	}
+	reg.rule = r.name
+	frames := e.frames
+	var parts map[string][]Part
+	if r.fill != nil {
+		var fr []int
+		if parts, fr = r.fill(a, e, v); fr != nil {
+			frames = fr
+		}
+	}
+	return a.text.findingWith(r.finding, v, parts, frames...), r.side.fault(e)
+}
+
+// fillRegisterDomain names the domain the phone registers to.
+func fillRegisterDomain(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
+	v["value"] = uriHost(e.prim[0].req.to.URI)
+	v["phrase"] = e.reason
+	return nil, nil
+}
+
+// fillMinExpires: the interval asked for and the registrar's minimum
+// (RFC 3261 §10.3 step 7), or a phrase when it sent none.
+func fillMinExpires(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
+	v["value"] = "?"
+	if e.last.req.expires >= 0 {
+		v["value"] = strconv.Itoa(e.last.req.expires)
+	}
+	parts := one("min", phrase("min-expires-missing"))
+	if e.fin.minExpires > 0 {
+		v["min"] = " " + strconv.Itoa(e.fin.minExpires) + " s"
+		parts = nil
+	}
+	return parts, []int{e.last.req.frame, e.fin.frame}
 }
