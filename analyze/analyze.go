@@ -505,6 +505,21 @@ func (a *Analyzer) OpenCall(callID string) bool { return a.calls[callID] != nil 
 // OpenCalls returns how many calls are open.
 func (a *Analyzer) OpenCalls() int { return len(a.calls) }
 
+// Pressure counts what the analyzer's memory bounds turned away: endpoints
+// seen after the endpoint table was full (their roles are not worked
+// out), and retransmission-fingerprint generations ended early because
+// they were full (retransmissions older than that are then not
+// recognised).
+type Pressure struct {
+	EndpointsUntracked  int
+	FingerprintsRotated int
+}
+
+// Pressure returns the counts so far.
+func (a *Analyzer) Pressure() Pressure {
+	return Pressure{EndpointsUntracked: a.endpointsFull, FingerprintsRotated: a.seen.early}
+}
+
 // finished reports whether a call can be reported at time now: it ended
 // (BYE, a failure answer, no answer at all) and has been quiet long enough
 // for retransmissions and late ACKs, or it has been silent for hours.
@@ -801,6 +816,7 @@ func (a *Analyzer) Finish() *Report {
 type generations[V any] struct {
 	cur, prev map[fingerprint]V
 	since     time.Time
+	early     int // generations ended because they were full
 }
 
 func newGenerations[V any]() generations[V] {
@@ -818,6 +834,7 @@ func (g *generations[V]) get(k fingerprint) (V, bool) {
 func (g *generations[V]) put(k fingerprint, v V) {
 	if len(g.cur) >= maxOpenItems/2 {
 		g.prev, g.cur = g.cur, map[fingerprint]V{}
+		g.early++
 	}
 	g.cur[k] = v
 }

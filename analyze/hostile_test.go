@@ -165,6 +165,9 @@ func TestEndpointFloodBounded(t *testing.T) {
 			t.Errorf("a per-endpoint table holds %d entries, above %d", m, maxEndpoints)
 		}
 	}
+	if u := a.Pressure().EndpointsUntracked; u < n-maxEndpoints {
+		t.Errorf("endpoints untracked = %d, want at least %d", u, n-maxEndpoints)
+	}
 	end := t0.Add(n*time.Millisecond + time.Minute)
 	a.Flush(end)
 	start := time.Now()

@@ -16,28 +16,30 @@ import (
 // Metrics are the collector's counters, written out in the Prometheus
 // text exposition format (version 0.0.4) at /metrics.
 type Metrics struct {
-	received       atomic.Int64 // packets read from the sockets
-	malformed      atomic.Int64 // not HEP, or HEP without a SIP message in it
-	nonSIP         atomic.Int64 // HEP of another payload type, keep-alives
-	dropped        atomic.Int64 // queue full
-	analyzed       atomic.Int64
-	dialogs        atomic.Int64
-	forced         atomic.Int64 // open calls finished early under memory pressure
-	rawExpired     atomic.Int64
-	retained       atomic.Int64 // calls deleted by retention
-	pruned         atomic.Int64 // calls deleted to keep the store within --max-db-size
-	tcpConns       atomic.Int64
-	kernelDropsHEP atomic.Int64 // datagrams the kernel dropped on the HEP socket (SO_RXQ_OVFL)
-	kernelDropsSIP atomic.Int64 // and on the plain SIP socket
-	tcpRefused     atomic.Int64
-	tcpEvicted     atomic.Int64 // idle connections closed to make room at the limit
-	tcpIdleClosed  atomic.Int64 // connections closed for sending nothing in time
-	openCalls      atomic.Int64
-	rawBytes       atomic.Int64 // raw message bytes held for open calls
-	queueLen       atomic.Int64
-	uploads        atomic.Int64
-	uploadsBusy    atomic.Int64 // uploads refused with 503: every slot taken
-	restamped      atomic.Int64 // messages whose own time was too far from the collector's clock
+	received            atomic.Int64 // packets read from the sockets
+	malformed           atomic.Int64 // not HEP, or HEP without a SIP message in it
+	nonSIP              atomic.Int64 // HEP of another payload type, keep-alives
+	dropped             atomic.Int64 // queue full
+	analyzed            atomic.Int64
+	dialogs             atomic.Int64
+	forced              atomic.Int64 // open calls finished early under memory pressure
+	rawExpired          atomic.Int64
+	retained            atomic.Int64 // calls deleted by retention
+	pruned              atomic.Int64 // calls deleted to keep the store within --max-db-size
+	tcpConns            atomic.Int64
+	endpointsUntracked  atomic.Int64 // endpoints seen after the analyzer's table was full
+	fingerprintsRotated atomic.Int64 // fingerprint generations ended early, full
+	kernelDropsHEP      atomic.Int64 // datagrams the kernel dropped on the HEP socket (SO_RXQ_OVFL)
+	kernelDropsSIP      atomic.Int64 // and on the plain SIP socket
+	tcpRefused          atomic.Int64
+	tcpEvicted          atomic.Int64 // idle connections closed to make room at the limit
+	tcpIdleClosed       atomic.Int64 // connections closed for sending nothing in time
+	openCalls           atomic.Int64
+	rawBytes            atomic.Int64 // raw message bytes held for open calls
+	queueLen            atomic.Int64
+	uploads             atomic.Int64
+	uploadsBusy         atomic.Int64 // uploads refused with 503: every slot taken
+	restamped           atomic.Int64 // messages whose own time was too far from the collector's clock
 
 	mu         sync.Mutex
 	calls      map[[2]string]int64 // outcome, fault
@@ -134,6 +136,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p("# HELP sipcause_kernel_drops_total Datagrams the kernel dropped before sipcause read them (receive buffer full), by socket.\n# TYPE sipcause_kernel_drops_total counter\n")
 	p("sipcause_kernel_drops_total{socket=\"hep\"} %d\n", m.kernelDropsHEP.Load())
 	p("sipcause_kernel_drops_total{socket=\"sip\"} %d\n", m.kernelDropsSIP.Load())
+	counter("sipcause_endpoints_untracked_total", "Endpoints seen after the analyzer's endpoint table (65536) was full: their roles are not worked out.", m.endpointsUntracked.Load())
+	counter("sipcause_fingerprint_generations_full_total", "Retransmission-fingerprint generations ended early because they were full.", m.fingerprintsRotated.Load())
 	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full.", m.dropped.Load())
 	counter("sipcause_messages_analyzed_total", "SIP messages fed to the analyzer.", m.analyzed.Load())
 	counter("sipcause_dialogs_total", "Non-INVITE exchanges seen (OPTIONS, SUBSCRIBE, ...).", m.dialogs.Load())

@@ -390,6 +390,9 @@ func (c *Collector) analyzeLoop() {
 			tr.expire(a, c.metrics)
 		}
 		c.metrics.openCalls.Store(int64(a.OpenCalls()))
+		pr := a.Pressure()
+		c.metrics.endpointsUntracked.Store(int64(pr.EndpointsUntracked))
+		c.metrics.fingerprintsRotated.Store(int64(pr.FingerprintsRotated))
 		c.metrics.rawBytes.Store(int64(tr.bytes))
 		c.metrics.queueLen.Store(int64(len(c.queue)))
 	}
