@@ -215,3 +215,130 @@ func TestMediaT38(t *testing.T) {
 		t.Errorf("audio %+v, findings %+v: a T.38 fax call, no audio expected", c.Audio, c.Findings)
 	}
 }
+
+// mediaScene is a call of mediaCall with RTP the test describes.
+type mediaScene struct {
+	a  *Analyzer
+	t0 time.Time
+}
+
+func newScene(t *testing.T, callerSig string, msgs ...string) *mediaScene {
+	s := &mediaScene{a: New(Options{}), t0: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.a.EnableMedia()
+	if len(msgs) == 0 {
+		msgs = mediaCall
+	}
+	src, dst := netip.MustParseAddrPort(callerSig), netip.MustParseAddrPort("198.51.100.1:5060")
+	var m sipmsg.Message
+	for i, b := range msgs {
+		if err := sipmsg.Parse([]byte(b), &m); err != nil {
+			t.Fatal(err)
+		}
+		s.a.Add(FromSIP(Meta{Frame: i + 1, Time: s.t0.Add(time.Duration(i) * 100 * time.Millisecond), Src: src, Dst: dst, Transport: "udp"}, &m))
+		src, dst = dst, src
+	}
+	return s
+}
+
+// rtp sends packets from..to (20 ms apart, starting 1 s in) of one stream.
+func (s *mediaScene) rtp(src, dst string, pt uint8, ssrc uint32, from, to int, icmp bool) {
+	for i := from; i < to; i++ {
+		s.a.AddMedia(MediaPacket{Frame: 100 + i, Time: s.t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
+			Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), Data: rtpPacket(pt, uint16(i), uint32(i*160), ssrc, make([]byte, 160)), ICMP: icmp})
+	}
+}
+
+func (s *mediaScene) sip(t *testing.T, frame int, at time.Duration, from, to, msg string) {
+	var m sipmsg.Message
+	if err := sipmsg.Parse([]byte(msg), &m); err != nil {
+		t.Fatal(err)
+	}
+	s.a.Add(FromSIP(Meta{Frame: frame, Time: s.t0.Add(at), Src: netip.MustParseAddrPort(from), Dst: netip.MustParseAddrPort(to), Transport: "udp"}, &m))
+}
+
+const (
+	callerRTP = "10.0.0.1:4000"
+	calleeRTP = "198.51.100.1:5000"
+	byeCaller = "BYE sip:b@198.51.100.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK8\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: m\r\nCSeq: 3 BYE\r\n\r\n"
+)
+
+// Each media finding on a call built for it, with its side: 10.0.0.1 is
+// private and the caller, so the call is outgoing and the caller's side is
+// yours.
+func TestMediaFindings(t *testing.T) {
+	hold := strings.Replace(strings.Replace(mediaCall[0], "CSeq: 1 INVITE", "CSeq: 2 INVITE", 1), "To: <sip:b@x>\r\n", "To: <sip:b@x>;tag=2\r\n", 1) + "a=sendonly\r\n"
+	for _, tc := range []struct {
+		name    string
+		scene   func(t *testing.T) *mediaScene
+		verdict string
+		id      string
+		fault   string
+	}{
+		{"no audio", func(t *testing.T) *mediaScene {
+			s := newScene(t, "10.0.0.1:5060")
+			s.rtp("10.0.0.1:7000", "198.51.100.1:7002", 8, 9, 0, 20, false) // another call between the same hosts
+			return s
+		}, "none", "media-none", "network"},
+		// The caller's SDP says 10.0.0.1 but it signals from 203.0.113.5:
+		// what the callee sends to 10.0.0.1 never arrives.
+		{"private address behind NAT", func(t *testing.T) *mediaScene {
+			s := newScene(t, "203.0.113.5:5060")
+			s.rtp("203.0.113.5:4000", calleeRTP, 8, 1, 0, 50, false)
+			return s
+		}, "one_way", "media-nat-private", "local"},
+		{"codec not offered", func(t *testing.T) *mediaScene {
+			s := newScene(t, "10.0.0.1:5060")
+			s.rtp(callerRTP, calleeRTP, 0, 1, 0, 50, false) // PCMU; both offered PCMA only
+			s.rtp(calleeRTP, callerRTP, 8, 2, 0, 50, false)
+			return s
+		}, "both", "media-codec-mismatch", "local"},
+		{"SSRC change", func(t *testing.T) *mediaScene {
+			s := newScene(t, "10.0.0.1:5060")
+			s.rtp(callerRTP, calleeRTP, 8, 1, 0, 50, false)
+			s.rtp(callerRTP, calleeRTP, 8, 5, 50, 100, false)
+			s.rtp(calleeRTP, callerRTP, 8, 2, 0, 100, false)
+			return s
+		}, "both", "media-ssrc-change", "none"},
+		{"RTP after BYE", func(t *testing.T) *mediaScene {
+			s := newScene(t, "10.0.0.1:5060")
+			s.rtp(callerRTP, calleeRTP, 8, 1, 0, 100, false)
+			s.rtp(calleeRTP, callerRTP, 8, 2, 0, 300, false) // on until 7 s
+			s.sip(t, 900, 3*time.Second, "10.0.0.1:5060", "198.51.100.1:5060", byeCaller)
+			return s
+		}, "both", "media-after-bye", "none"},
+		{"hold", func(t *testing.T) *mediaScene {
+			s := newScene(t, "10.0.0.1:5060", mediaCall[0], mediaCall[1], hold)
+			s.rtp(callerRTP, calleeRTP, 8, 1, 0, 100, false)
+			return s
+		}, "hold", "media-hold", "none"},
+		{"port unreachable", func(t *testing.T) *mediaScene {
+			s := newScene(t, "10.0.0.1:5060")
+			s.rtp(callerRTP, calleeRTP, 8, 1, 0, 50, false)
+			s.rtp(calleeRTP, callerRTP, 8, 2, 0, 50, false)
+			s.rtp(callerRTP, calleeRTP, 8, 1, 10, 13, true) // ICMP errors quoting the caller's packets
+			return s
+		}, "both", "media-port-unreachable", "remote"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := tc.scene(t).a.Finish()
+			if len(r.Calls) != 1 {
+				t.Fatalf("%d calls", len(r.Calls))
+			}
+			c := r.Calls[0]
+			if c.Audio == nil || c.Audio.Verdict != tc.verdict {
+				t.Errorf("audio %+v, want %s", c.Audio, tc.verdict)
+			}
+			var ids []string
+			for _, f := range c.Findings {
+				ids = append(ids, f.ID)
+				if f.ID == tc.id {
+					if f.Fault != tc.fault {
+						t.Errorf("%s: side %q, want %q", f.ID, f.Fault, tc.fault)
+					}
+					return
+				}
+			}
+			t.Errorf("findings %v, want %s", ids, tc.id)
+		})
+	}
+}
