@@ -12,11 +12,13 @@
 #   with-rtp  a synthetic capture of about 100 MiB (bench/gencap -rtp) in
 #             which the answered calls carry their RTP, as in a capture from
 #             a real phone or PBX, where most packets are not SIP.
-# For each it prints wall time and peak memory (max RSS) of
+# For each it prints wall time, CPU time (user+system) and peak memory
+# (max RSS) of
 #   sipcause analyze --json, tshark -q -z sip,stat, sngrep -N -q -I
 #   (and sipcause messages --json), the ratios, and sipcause's peak memory
 # at 1x and 2x the call rate. The machine's load is printed with them:
-# only the ratios of one run mean something on a shared machine.
+# only the ratios of one run mean something on a shared machine, and on a
+# busy one the CPU times more than the wall times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-40000}
@@ -28,11 +30,12 @@ for t in tshark sngrep sipp dumpcap mergecap editcap capinfos; do
 done
 go build -o "$dir/sipcause" ./cmd/sipcause
 
-# measure CMD... -> sets secs and rss_kb
+# measure CMD... -> sets secs (wall), cpu (user+system seconds) and rss_kb
 measure() {
-	local out="$dir/time.txt"
-	/usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$dir/stderr.txt" </dev/null || { echo "bench: $* failed:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
-	read -r secs rss_kb <"$out"
+	local out="$dir/time.txt" user sys
+	/usr/bin/time -f '%e %U %S %M' -o "$out" "$@" >/dev/null 2>"$dir/stderr.txt" </dev/null || { echo "bench: $* failed:" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
+	read -r secs user sys rss_kb <"$out"
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a < 0.01) a = 0.01; printf "%.1f", b / a }'; }
 first_time() { capinfos -a -T -r -S "$1" | awk -F'\t' '{ print $2 }'; }
@@ -55,16 +58,17 @@ run() { # run NAME FILE
 	local info
 	info=$(capinfos -c -u -M "$f" | awk -F': *' '/packets/ { p = $2 } /duration/ { d = $2 } END { printf "%s packets in %.0f s", p, d }')
 	echo
-	printf '%-52s %8s %10s\n' "$name: $info" "seconds" "peak MiB"
-	measure "$dir/sipcause" analyze --json "$f"; local s_an=$secs m_an=$rss_kb
-	printf '  %-50s %8s %10d\n' "sipcause analyze --json" "$secs" $((rss_kb / 1024))
+	printf '%-52s %8s %8s %10s\n' "$name: $info" "seconds" "CPU s" "peak MiB"
+	measure "$dir/sipcause" analyze --json "$f"; local s_an=$secs c_an=$cpu m_an=$rss_kb
+	printf '  %-50s %8s %8s %10d\n' "sipcause analyze --json" "$secs" "$cpu" $((rss_kb / 1024))
 	measure "$dir/sipcause" messages --json "$f"
-	printf '  %-50s %8s %10d\n' "sipcause messages --json" "$secs" $((rss_kb / 1024))
-	measure sngrep -N -q -I "$f"; local g_an=$secs gm_an=$rss_kb
-	printf '  %-50s %8s %10d\n' "sngrep -N -q -I" "$secs" $((rss_kb / 1024))
-	measure tshark -r "$f" -q -z sip,stat; local t_an=$secs tm_an=$rss_kb
-	printf '  %-50s %8s %10d\n' "tshark -q -z sip,stat" "$secs" $((rss_kb / 1024))
-	echo "  analyze: sipcause $(ratio "$s_an" "$t_an")x faster than tshark, $(ratio "$s_an" "$g_an")x faster than sngrep;" \
+	printf '  %-50s %8s %8s %10d\n' "sipcause messages --json" "$secs" "$cpu" $((rss_kb / 1024))
+	measure sngrep -N -q -I "$f"; local g_an=$secs gc_an=$cpu gm_an=$rss_kb
+	printf '  %-50s %8s %8s %10d\n' "sngrep -N -q -I" "$secs" "$cpu" $((rss_kb / 1024))
+	measure tshark -r "$f" -q -z sip,stat; local t_an=$secs tc_an=$cpu tm_an=$rss_kb
+	printf '  %-50s %8s %8s %10d\n' "tshark -q -z sip,stat" "$secs" "$cpu" $((rss_kb / 1024))
+	echo "  analyze: sipcause $(ratio "$s_an" "$t_an")x faster than tshark, $(ratio "$s_an" "$g_an")x faster than sngrep (wall);" \
+		"$(ratio "$c_an" "$tc_an")x and $(ratio "$c_an" "$gc_an")x in CPU time;" \
 		"peak memory $((m_an / 1024)) vs $((tm_an / 1024)) and $((gm_an / 1024)) MiB"
 	last_peak=$((m_an / 1024))
 }
