@@ -95,6 +95,55 @@ func (f Fault) Label(lang Lang) string {
 	return string(f)
 }
 
+// Perspective is who reads a verdict. The fault words are written for the
+// customer of a telephone service ("your provider"); a provider's own
+// helpdesk, fed by its own SBC, reads "your provider" as "us" (review
+// T25). Only the wording of the side changes, never the verdict.
+type Perspective string
+
+// The perspectives.
+const (
+	PerspectiveCustomer Perspective = "customer" // the user of the telephone service (the default)
+	PerspectiveProvider Perspective = "provider" // the provider's own helpdesk or engineers
+)
+
+// Valid reports whether p is one of the perspectives.
+func (p Perspective) Valid() bool { return p == PerspectiveCustomer || p == PerspectiveProvider }
+
+// LabelFor is Label as a reader of perspective p would say it: seen from
+// the provider, your side is the customer's, your provider is "our
+// network", the remote side is the other side. An empty or unknown
+// perspective is the customer's.
+func (f Fault) LabelFor(lang Lang, p Perspective) string {
+	if p != PerspectiveProvider {
+		return f.Label(lang)
+	}
+	nl := lang == Dutch
+	switch f {
+	case FaultLocal:
+		if nl {
+			return "de kant van de klant"
+		}
+		return "the customer's side"
+	case FaultProvider:
+		if nl {
+			return "ons netwerk/platform"
+		}
+		return "our network/platform"
+	case FaultRemote:
+		if nl {
+			return "de andere kant"
+		}
+		return "the other side"
+	case FaultNetwork:
+		if nl {
+			return "het netwerk ertussen"
+		}
+		return "the network between"
+	}
+	return f.Label(lang)
+}
+
 // Text is what the knowledge base says about an entry in one language.
 type Text struct {
 	Summary     string   `yaml:"summary" json:"summary"`         // one line

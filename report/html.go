@@ -38,6 +38,9 @@ type HTMLOptions struct {
 	// (redacted when the report is), to show under each explained call
 	// with the ladder's arrows linked to it; nil shows none.
 	Raw func(file string, frame int) (string, bool)
+	// Perspective words whose side the cause is on, and the hosts' roles,
+	// for the reader: the customer (the default) or the provider (T25).
+	Perspective catalog.Perspective
 }
 
 // HTML writes r as a single self-contained page to attach to a ticket:
@@ -218,7 +221,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 	roles := map[string]analyze.Host{}
 	for _, h := range r.Hosts {
 		roles[h.Addr] = h.Host
-		p.Hosts = append(p.Hosts, htmlHost{Addr: addrText(lang, h.Addr), Role: catalog.Fault(h.Role).Label(lang), RoleClass: "fault-" + h.Role, Agent: h.Agent, Why: h.Why})
+		p.Hosts = append(p.Hosts, htmlHost{Addr: addrText(lang, h.Addr), Role: catalog.Fault(h.Role).LabelFor(lang, o.Perspective), RoleClass: "fault-" + h.Role, Agent: h.Agent, Why: h.Why})
 	}
 	p.Findings = htmlFindings(r.Findings, l)
 	if i := r.Integrity; i.Frames > 0 {
@@ -245,7 +248,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 	}
 	detailed := 0
 	for k, c := range r.Calls {
-		_, fv := faultKV(lang, c.Fault)
+		_, fv := faultKV(lang, o.Perspective, c.Fault)
 		hc := htmlCall{
 			N: k + 1, Anchor: "call-" + strconv.Itoa(k+1), Caller: orUnknown(lang, c.Caller), Callee: orUnknown(lang, c.Callee),
 			Start: when(c.Start), Status: statusText(c.FinalStatus, c.Reason, l),
@@ -339,12 +342,12 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 						addrText(lang, m.Src), addrText(lang, m.Dst)), Text: txt})
 				}
 			}
-			hc.Ladder = buildLadder(c.Messages, roles, lang, l, o.Clock, links)
+			hc.Ladder = buildLadder(c.Messages, roles, lang, o.Perspective, l, o.Clock, links)
 		}
 		p.Calls = append(p.Calls, hc)
 	}
 	for k, rg := range r.Registrations {
-		_, fv := faultKV(lang, rg.Fault)
+		_, fv := faultKV(lang, o.Perspective, rg.Fault)
 		hr := htmlReg{
 			N: k + 1, Anchor: "reg-" + strconv.Itoa(k+1), AOR: rg.AOR, Start: when(rg.Start),
 			Status: statusText(rg.FinalStatus, rg.Reason, l), Outcome: outcomeLabel(lang, rg.Outcome), OutcomeClass: outcomeClass(rg.Outcome),
@@ -357,7 +360,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		}
 		hr.Findings = htmlFindings(rg.Findings, l)
 		if k < htmlMaxDetails {
-			hr.Ladder = buildLadder(rg.Messages, roles, lang, l, o.Clock, nil)
+			hr.Ladder = buildLadder(rg.Messages, roles, lang, o.Perspective, l, o.Clock, nil)
 		}
 		p.Regs = append(p.Regs, hr)
 	}
@@ -458,10 +461,10 @@ func LadderLayout(ms []analyze.Exchange, hosts []analyze.Host, lang catalog.Lang
 	for _, h := range hosts {
 		roles[h.Addr] = h
 	}
-	return buildLadder(ms, roles, lang, htmlLabels(lang), Clock{}, nil)
+	return buildLadder(ms, roles, lang, catalog.PerspectiveCustomer, htmlLabels(lang), Clock{}, nil)
 }
 
-func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang catalog.Lang, l map[string]string, clock Clock, links map[int]string) *Ladder {
+func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang catalog.Lang, persp catalog.Perspective, l map[string]string, clock Clock, links map[int]string) *Ladder {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -474,7 +477,7 @@ func buildLadder(ms []analyze.Exchange, roles map[string]analyze.Host, lang cata
 		x := ladderLeft + spacing*i + spacing/2
 		lh := LadderHost{X: x, BoxX: x - (spacing-16)/2, BoxW: spacing - 16, Addr: cut(h, int(float64(spacing-24)/ladderPxChar)), Full: h}
 		if hi, ok := roles[h]; ok {
-			lh.Role = catalog.Fault(hi.Role).Label(lang)
+			lh.Role = catalog.Fault(hi.Role).LabelFor(lang, persp)
 			lh.RoleClass = "fault-" + hi.Role
 			lh.Full = h + " – " + lh.Role
 			if hi.Agent != "" {

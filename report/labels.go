@@ -109,13 +109,14 @@ func callOutcomeLabel(lang catalog.Lang, outcome string, status int) string {
 }
 
 // faultKV is the label and value of "whose side": "Cause lies with: your
-// provider", but "Cause: no fault" when nothing failed.
-func faultKV(lang catalog.Lang, fault string) (string, string) {
+// provider", but "Cause: no fault" when nothing failed; worded for the
+// reader's perspective (a provider's helpdesk reads "our network").
+func faultKV(lang catalog.Lang, persp catalog.Perspective, fault string) (string, string) {
 	l := labels(lang)
 	if catalog.Fault(fault) == catalog.FaultNone || fault == "" {
 		return l["fault none"], catalog.FaultNone.Label(lang)
 	}
-	return l["fault"], catalog.Fault(fault).Label(lang)
+	return l["fault"], catalog.Fault(fault).LabelFor(lang, persp)
 }
 
 // endedByLabel says who hung up.

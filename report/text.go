@@ -21,6 +21,9 @@ type TextOptions struct {
 	Width  int   // wrap width; 0 means 80
 	All    bool  // explain answered calls too, not only failures
 	Stats  bool  // the RFC 6076 metrics per peer too
+	// Perspective words whose side the cause is on for the reader: the
+	// customer (the default) or the provider's own helpdesk (review T25).
+	Perspective catalog.Perspective
 }
 
 // Text writes r for a person, answer first: the counts, then one line per
@@ -163,7 +166,7 @@ func (t *textReport) overview() {
 		if c.FinalStatus != 0 {
 			status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
 		}
-		_, fault := faultKV(t.o.Lang, c.Fault)
+		_, fault := faultKV(t.o.Lang, t.o.Perspective, c.Fault)
 		rows = append(rows, []string{strconv.Itoa(i + 1), t.when(c.Start, false), orUnknown(t.o.Lang, c.Caller) + " → " + orUnknown(t.o.Lang, c.Callee),
 			status, callOutcomeLabel(t.o.Lang, c.Outcome, c.FinalStatus), fault, c.Summary})
 	}
@@ -273,7 +276,7 @@ func (t *textReport) call(group []*Call) {
 	}
 	head := fmt.Sprintf("%s %d: %s → %s  %s", l["call"], t.numberOf[c], orUnknown(o.Lang, c.Caller), orUnknown(o.Lang, c.Callee), t.when(c.Start, true))
 	fmt.Fprintln(t.w, t.p.bold(head))
-	fl, fv := faultKV(o.Lang, c.Fault)
+	fl, fv := faultKV(o.Lang, o.Perspective, c.Fault)
 	kv := [][2]string{
 		{l["status"], status},
 		{l["outcome"], callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus)},
@@ -390,7 +393,7 @@ func (t *textReport) register(r *Register) {
 		status = strconv.Itoa(r.FinalStatus) + " " + r.Reason
 	}
 	fmt.Fprintln(t.w, t.p.bold(fmt.Sprintf("%s %s  %s", l["registration"], r.AOR, t.when(r.Start, true))))
-	fl, fv := faultKV(o.Lang, r.Fault)
+	fl, fv := faultKV(o.Lang, o.Perspective, r.Fault)
 	writeKV(t.w, t.p, [][2]string{
 		{l["status"], status},
 		{l["outcome"], outcomeLabel(o.Lang, r.Outcome)},

@@ -170,7 +170,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 			h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
 			return
 		}
-		c := stackedChart(g.id, g.title, cs, ax, func(k string) (string, string) { return groupLabel(g.by, k, lang, l) }, l["dash_other"])
+		c := stackedChart(g.id, g.title, cs, ax, func(k string) (string, string) { return groupLabel(g.by, k, lang, h.opt.Perspective, l) }, l["dash_other"])
 		if g.by == store.ByStatus {
 			c.Note = l["dash_failed_note"]
 		}
@@ -203,7 +203,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 }
 
 // groupLabel names a group of a stacked chart and gives its colour class.
-func groupLabel(by, key string, lang catalog.Lang, l map[string]string) (string, string) {
+func groupLabel(by, key string, lang catalog.Lang, persp catalog.Perspective, l map[string]string) (string, string) {
 	switch by {
 	case store.ByStatus:
 		n, _ := strconv.Atoi(key)
@@ -212,7 +212,7 @@ func groupLabel(by, key string, lang catalog.Lang, l map[string]string) (string,
 		}
 		return key + " " + catalog.Phrase(n), ""
 	case store.ByFault:
-		return catalog.Fault(key).Label(lang), "f-" + key
+		return catalog.Fault(key).LabelFor(lang, persp), "f-" + key
 	}
 	if key == "" {
 		return "?", ""

@@ -47,6 +47,10 @@ type HandlerOptions struct {
 	// read them in (the server's zone; nil means time.Local). The API
 	// keeps UTC.
 	Location *time.Location
+	// Perspective words whose side a cause is on for the reader: the
+	// provider's customer (the default) or, when the provider's own
+	// helpdesk serves its SBC's traffic, the provider (review T25).
+	Perspective catalog.Perspective
 }
 
 // HasAuth reports whether the options require authentication.

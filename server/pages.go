@@ -184,7 +184,7 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 		d.Outcomes = append(d.Outcomes, [2]string{o, l["outcome_"+o]})
 	}
 	for _, f := range catalog.Faults {
-		d.Faults = append(d.Faults, [2]string{string(f), f.Label(lang)})
+		d.Faults = append(d.Faults, [2]string{string(f), f.LabelFor(lang, h.opt.Perspective)})
 	}
 	q, err := queryFrom(r.URL.Query(), h.opt.Location)
 	d.Q = q
@@ -208,7 +208,7 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 			}
 			d.Rows = append(d.Rows, callRow{CallSummary: c, Link: "/calls/" + url.PathEscape(c.CallID),
 				When: fmtTime(c.Start, h.opt.Location, lang, false), Status: st,
-				OutcomeLabel: l["outcome_"+c.Outcome], FaultLabel: catalog.Fault(c.Fault).Label(lang)})
+				OutcomeLabel: l["outcome_"+c.Outcome], FaultLabel: catalog.Fault(c.Fault).LabelFor(lang, h.opt.Perspective)})
 		}
 		if len(rows) == q.Limit {
 			v := r.URL.Query()
@@ -286,7 +286,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: l["outcome_"+c.Outcome],
-		Fault: catalog.Fault(c.Fault).Label(lang), Ladder: report.LadderLayout(c.Messages, nil, lang),
+		Fault: catalog.Fault(c.Fault).LabelFor(lang, h.opt.Perspective), Ladder: report.LadderLayout(c.Messages, nil, lang),
 		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
 		Findings: c.Findings}
 	d.KV = [][2]string{{"Call-ID", c.CallID}, {l["kv_from"], c.From}, {l["kv_to"], c.To}, {l["start"], fmtTime(c.Start, h.opt.Location, lang, true) + " " + zoneName(h.opt.Location, c.Start)},

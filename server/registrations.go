@@ -85,7 +85,7 @@ func (h *Handler) registrations(w http.ResponseWriter, r *http.Request) {
 			lg := report.LocalizeRegister(g, lang)
 			row := regRow{Register: lg, When: fmtTime(g.Start, h.opt.Location, lang, false),
 				Status: statusText(g.FinalStatus, g.Reason), OutcomeLabel: l["reg_"+g.Outcome],
-				FaultLabel: catalog.Fault(g.Fault).Label(lang), Device: g.Src, Who: aorShort(g.AOR),
+				FaultLabel: catalog.Fault(g.Fault).LabelFor(lang, h.opt.Perspective), Device: g.Src, Who: aorShort(g.AOR),
 				Bad: g.Outcome != analyze.RegRegistered && g.Outcome != analyze.RegUnregistered}
 			if g.FinalStatus == 0 {
 				row.Status = l["no_final"]

@@ -20,6 +20,12 @@ import (
 // serves them from a fresh store, in the Europe/Amsterdam zone.
 func storedCaptures(t *testing.T, paths ...string) (*httptest.Server, *store.SQLite) {
 	t.Helper()
+	return storedCapturesWith(t, HandlerOptions{Lang: catalog.English}, paths...)
+}
+
+// storedCapturesWith is storedCaptures with handler options.
+func storedCapturesWith(t *testing.T, opt HandlerOptions, paths ...string) (*httptest.Server, *store.SQLite) {
+	t.Helper()
 	ams, err := time.LoadLocation("Europe/Amsterdam")
 	if err != nil {
 		t.Skip("no zoneinfo:", err)
@@ -46,7 +52,8 @@ func storedCaptures(t *testing.T, paths ...string) (*httptest.Server, *store.SQL
 			t.Fatal(err)
 		}
 	}
-	ts := httptest.NewServer(NewHandler(HandlerOptions{Lang: catalog.English, Location: ams}, st, NewMetrics()))
+	opt.Location = ams
+	ts := httptest.NewServer(NewHandler(opt, st, NewMetrics()))
 	t.Cleanup(ts.Close)
 	return ts, st
 }
@@ -214,4 +221,34 @@ func visibleText(html string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestPerspectivePages: a provider's helpdesk serving its own SBC's
+// traffic (review T25) reads the side in its own words on the calls list,
+// a call's page, the registrations and the dashboard; a customer's
+// server keeps "your side".
+func TestPerspectivePages(t *testing.T) {
+	path := sharedCapture(t, "sngrep__aaa.pcap")
+	for _, tc := range []struct {
+		persp     catalog.Perspective
+		want, not string
+	}{
+		{catalog.PerspectiveProvider, "the customer&#39;s side", ">your side<"},
+		{catalog.PerspectiveCustomer, ">your side<", "the customer&#39;s side"},
+	} {
+		ts, _ := storedCapturesWith(t, HandlerOptions{Lang: catalog.English, Perspective: tc.persp}, path)
+		for _, page := range []string{"/calls", "/registrations", "/"} {
+			code, body := getPage(t, ts, page)
+			if code != 200 {
+				t.Fatalf("%s: status %d", page, code)
+			}
+			if page == "/calls" && !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
+				t.Errorf("%s view, %s: want %q, not %q", tc.persp, page, tc.want, tc.not)
+			}
+		}
+		_, nl := getPage(t, ts, "/calls?lang=nl")
+		if want := catalog.FaultLocal.LabelFor(catalog.Dutch, tc.persp); !strings.Contains(nl, want) {
+			t.Errorf("%s view in Dutch: no %q", tc.persp, want)
+		}
+	}
 }

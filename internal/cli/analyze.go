@@ -33,6 +33,8 @@ type AnalyzeOptions struct {
 	CallID        string // only this call, or the one call whose Call-ID starts so
 	Clock         report.Clock
 	Stats         bool // text: the metrics per peer too
+	// Perspective words the side for the reader: customer or provider.
+	Perspective catalog.Perspective
 	// NoMedia skips the RTP and RTCP: no audio verdict, but faster on a
 	// capture that is mostly media.
 	NoMedia  bool
@@ -84,11 +86,16 @@ func runAnalyze(args []string, env Env) error {
 	var local listFlag
 	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
 	lang := langFlag(fs, env)
+	perspective := perspectiveFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	l, err := lang()
+	if err != nil {
+		return err
+	}
+	persp, err := perspective()
 	if err != nil {
 		return err
 	}
@@ -106,7 +113,7 @@ func runAnalyze(args []string, env Env) error {
 		return err
 	}
 	o := AnalyzeOptions{Files: files, Lang: l, Format: "text", HTMLFile: *html, All: *all, Redact: *redact || *redactDomains, RedactDomains: *redactDomains, Colour: useColour(env, env.Stdout),
-		Number: *number, CallID: *callID, Clock: clock, Stats: *stats, NoMedia: *noMedia, progress: newProgress(env, files)}
+		Number: *number, CallID: *callID, Clock: clock, Stats: *stats, NoMedia: *noMedia, Perspective: persp, progress: newProgress(env, files)}
 	if *asJSON {
 		o.Format = "json"
 	}
@@ -303,13 +310,13 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		err = report.CSV(stdout, rep)
 	case o.Format == "html":
 	default:
-		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats})
+		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats, Perspective: o.Perspective})
 	}
 	if err != nil {
 		return err
 	}
 	if htmlOut != nil {
-		if err := report.HTMLWith(htmlOut, rep, report.HTMLOptions{Lang: o.Lang, Clock: o.Clock, Raw: raw.get}); err != nil {
+		if err := report.HTMLWith(htmlOut, rep, report.HTMLOptions{Lang: o.Lang, Clock: o.Clock, Raw: raw.get, Perspective: o.Perspective}); err != nil {
 			return err
 		}
 		if htmlFile != nil {

@@ -219,6 +219,20 @@ func langFlag(fs *flag.FlagSet, env Env) func() (catalog.Lang, error) {
 	}
 }
 
+// perspectiveFlag registers --perspective on fs: who reads the verdict,
+// the provider's customer (the default) or the provider's own helpdesk
+// (review T25); it changes only how the side is worded.
+func perspectiveFlag(fs *flag.FlagSet) func() (catalog.Perspective, error) {
+	s := fs.String("perspective", "customer", "who reads the report: customer (\"your provider\") or provider (\"our network\", \"the customer's side\")")
+	return func() (catalog.Perspective, error) {
+		p := catalog.Perspective(strings.ToLower(*s))
+		if !p.Valid() {
+			return "", usagef("--perspective %q: want customer or provider", *s)
+		}
+		return p, nil
+	}
+}
+
 // useColour reports whether to colour output written to w: only on a
 // terminal, and never when NO_COLOR is set (https://no-color.org).
 func useColour(env Env, w io.Writer) bool {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	gohtml "html"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,4 +112,53 @@ func TestAnalyzeTimeZone(t *testing.T) {
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	return strings.Join(lines[:min(n, len(lines))], "\n")
+}
+
+// TestAnalyzePerspective: --perspective provider words the side for a
+// provider's own helpdesk (review T25), in both languages, in the text and
+// the HTML page; customer is the default; another value is a usage error,
+// on analyze and on serve.
+func TestAnalyzePerspective(t *testing.T) {
+	readManifest(t)
+	path := filepath.Join(sharedCaptures, "sngrep__aaa.pcap")
+	for _, tc := range []struct {
+		lang, persp, want, not string
+	}{
+		{"en", "", "your side", "the customer's side"},
+		{"en", "customer", "your side", "the customer's side"},
+		{"en", "provider", "the customer's side", "your side"},
+		{"nl", "provider", "de kant van de klant", "uw kant"},
+		{"nl", "customer", "uw kant", "de kant van de klant"},
+	} {
+		args := []string{"analyze", "--tz", "UTC", "--lang", tc.lang}
+		if tc.persp != "" {
+			args = append(args, "--perspective", tc.persp)
+		}
+		html := filepath.Join(t.TempDir(), "r.html")
+		out, errOut, status := runCLI(t, nil, append(args, "--html", html, path)...)
+		if status != ExitOK {
+			t.Fatalf("%v: status %d: %s", args, status, errOut)
+		}
+		page, err := os.ReadFile(html)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, tc.want) || strings.Contains(out, tc.not) {
+			t.Errorf("%v text: want %q and not %q", args, tc.want, tc.not)
+		}
+		// The page's texts may say "uw kant" in advice; its side cells
+		// and hosts' roles say the perspective's words.
+		if w := gohtml.EscapeString(tc.want); !strings.Contains(string(page), ">"+w+"<") {
+			t.Errorf("%v html: no %q", args, w)
+		}
+		if n := gohtml.EscapeString(tc.not); strings.Contains(string(page), ">"+n+"<") {
+			t.Errorf("%v html: %q", args, n)
+		}
+	}
+	for _, cmd := range []string{"analyze", "serve"} {
+		_, errs, status := runCLI(t, nil, cmd, "--perspective", "klant")
+		if status != ExitUsage || !strings.Contains(errs, "--perspective") {
+			t.Errorf("%s --perspective klant: status %d, %q", cmd, status, errs)
+		}
+	}
 }

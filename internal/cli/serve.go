@@ -43,6 +43,7 @@ type ServeOptions struct {
 	AllowDestructiveMigration bool
 	Retention                 time.Duration
 	Lang                      catalog.Lang
+	Perspective               catalog.Perspective // who reads the pages: customer or provider (review T25)
 	Local                     []netip.Prefix
 	LocalHosts                []string
 	AuthToken                 string
@@ -97,6 +98,7 @@ func runServe(args []string, env Env) error {
 	var local listFlag
 	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
 	lang := langFlag(fs, env)
+	perspective := perspectiveFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -106,6 +108,9 @@ func runServe(args []string, env Env) error {
 	}
 	o.Location = serveZone(env.Getenv)
 	if o.Lang, err = lang(); err != nil {
+		return err
+	}
+	if o.Perspective, err = perspective(); err != nil {
 		return err
 	}
 	if o.Retention, err = parseRetention(*retention); err != nil {
@@ -230,7 +235,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 		}
 	}
 	hopt := server.HandlerOptions{SecureCookies: o.TLSCert != "", Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken,
-		Location: o.Location}
+		Location: o.Location, Perspective: o.Perspective}
 	if o.AuthUsers != "" {
 		f, err := os.Open(o.AuthUsers)
 		if err != nil {
