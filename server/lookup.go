@@ -56,7 +56,7 @@ type lookupWarn struct {
 // lookupValue explains q, read with catalog.ClassifyArg as `sipcause code`
 // reads its arguments. Errors are *catalog.ArgError: their Message is for
 // the person who typed q.
-func lookupValue(q string, lang catalog.Lang) (*lookupResult, error) {
+func lookupValue(q string, lang catalog.Lang, persp catalog.Perspective) (*lookupResult, error) {
 	arg, err := catalog.ClassifyArg(q)
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func lookupValue(q string, lang catalog.Lang) (*lookupResult, error) {
 		t := r.Entry.Text(lang)
 		res.Code = &lookupCode{Code: r.Entry.Code, Asked: arg.Code, Registered: r.Registered, Reason: r.Entry.Reason,
 			RFC: r.Entry.RFC, Ref: r.Entry.Ref, Refs: refsOnce(r.Entry.RFC, r.Entry.Ref), Fault: string(r.Entry.Fault),
-			FaultLabel: r.Entry.Fault.Label(lang), Summary: t.Summary, Explanation: t.Explanation, Advice: t.Advice,
+			FaultLabel: r.Entry.Fault.LabelFor(lang, persp), Summary: t.Summary, Explanation: t.Explanation, Advice: t.Advice,
 			Note: t.Note, Q850: cat.SIPToCause(r.Entry.Code)}
 	case catalog.ArgWarning:
 		for _, w := range arg.Warnings {
@@ -88,11 +88,11 @@ func lookupValue(q string, lang catalog.Lang) (*lookupResult, error) {
 			switch {
 			case r.IsQ850():
 				if c, ok := cat.Cause(r.Cause); ok {
-					lr.Name, lr.Meaning, lr.Fault = c.Name, c.Text(lang), c.Fault.Label(lang)
+					lr.Name, lr.Meaning, lr.Fault = c.Name, c.Text(lang), c.Fault.LabelFor(lang, persp)
 				}
 			case r.IsSIP():
 				if rr, err := cat.Resolve(r.Cause); err == nil {
-					lr.Name, lr.Meaning, lr.Fault = rr.Entry.Reason, rr.Entry.Text(lang).Summary, rr.Entry.Fault.Label(lang)
+					lr.Name, lr.Meaning, lr.Fault = rr.Entry.Reason, rr.Entry.Text(lang).Summary, rr.Entry.Fault.LabelFor(lang, persp)
 				}
 			}
 			res.Reasons = append(res.Reasons, lr)
@@ -138,7 +138,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
 	d := lookupData{Q: r.URL.Query().Get("q")}
 	status := http.StatusOK
 	if strings.TrimSpace(d.Q) != "" {
-		res, err := lookupValue(d.Q, lang)
+		res, err := lookupValue(d.Q, lang, h.opt.Perspective)
 		if err != nil {
 			d.Error, status = lookupError(err, lang), http.StatusBadRequest
 		}
@@ -154,7 +154,7 @@ func (h *Handler) apiLookup(w http.ResponseWriter, r *http.Request) {
 			lang = l
 		}
 	}
-	res, err := lookupValue(r.URL.Query().Get("q"), lang)
+	res, err := lookupValue(r.URL.Query().Get("q"), lang, h.opt.Perspective)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{lookupError(err, lang)})
 		return

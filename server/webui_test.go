@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -225,8 +226,8 @@ func visibleText(html string) string {
 
 // TestPerspectivePages: a provider's helpdesk serving its own SBC's
 // traffic (review T25) reads the side in its own words on the calls list,
-// a call's page, the registrations and the dashboard; a customer's
-// server keeps "your side".
+// a call's page, the registrations, the dashboard and the code lookup; a
+// customer's server keeps "your side".
 func TestPerspectivePages(t *testing.T) {
 	path := sharedCapture(t, "sngrep__aaa.pcap")
 	for _, tc := range []struct {
@@ -245,6 +246,17 @@ func TestPerspectivePages(t *testing.T) {
 			if page == "/calls" && !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
 				t.Errorf("%s view, %s: want %q, not %q", tc.persp, page, tc.want, tc.not)
 			}
+		}
+		// The usual side of a code, as the lookup says it.
+		label := func(p catalog.Perspective) string {
+			return ": " + html.EscapeString(catalog.FaultLocal.LabelFor(catalog.English, p)) + "</span>"
+		}
+		other := catalog.PerspectiveCustomer
+		if tc.persp == other {
+			other = catalog.PerspectiveProvider
+		}
+		if _, body := getPage(t, ts, "/lookup?q=401"); !strings.Contains(body, label(tc.persp)) || strings.Contains(body, label(other)) {
+			t.Errorf("%s view, lookup of 401: want %q, not %q", tc.persp, label(tc.persp), label(other))
 		}
 		_, nl := getPage(t, ts, "/calls?lang=nl")
 		if want := catalog.FaultLocal.LabelFor(catalog.Dutch, tc.persp); !strings.Contains(nl, want) {
