@@ -164,6 +164,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 		gauge("sipcause_store_spool_batches", "Batches on local disk waiting for the database.", b.Batches)
 		counter("sipcause_store_spool_retries_total", "Inserts into the database that failed and wait for a retry.", b.Retries)
 		counter("sipcause_store_spool_damaged_total", "Spool files torn by a system crash, set aside.", b.Damaged)
+		counter("sipcause_store_spool_rejected_total", "Spool files the database refused again and again, set aside.", b.Rejected)
 		p("# HELP sipcause_store_dropped_total Calls and registrations dropped because the spool was full.\n# TYPE sipcause_store_dropped_total counter\n")
 		p("sipcause_store_dropped_total{kind=\"call\"} %d\nsipcause_store_dropped_total{kind=\"registration\"} %d\n", b.DroppedCalls, b.DroppedRegs)
 	}

@@ -77,6 +77,12 @@ type CHOptions struct {
 	// loses nothing acknowledged, an operating-system crash may lose the
 	// last batches (a torn file is set aside, never sent half).
 	SyncSpool bool
+	// MaxRefusals is how many times in a row ClickHouse may refuse a
+	// batch (answer with an error, not be unreachable) before the batch
+	// is set aside as *.rejected in the spool directory and counted;
+	// default 30, about five minutes of retries. A file set aside is
+	// sent again when renamed back to *.batch before a start.
+	MaxRefusals int
 	// StartOffline opens the store even when no server can be reached
 	// (a collector keeps collecting into the spool); the schema is
 	// created or checked before the first insert. A server that answers
@@ -100,6 +106,7 @@ type BufferStats struct {
 	DroppedRegs  int64
 	Retries      int64 // failed inserts, retried later
 	Damaged      int64 // spool files torn by a system crash, set aside
+	Rejected     int64 // spool files ClickHouse refused again and again, set aside
 	LastError    string
 }
 
@@ -248,6 +255,9 @@ func OpenClickHouse(ctx context.Context, rawURL string, opt CHOptions) (*ClickHo
 	if opt.CloseWait <= 0 {
 		opt.CloseWait = 10 * time.Second
 	}
+	if opt.MaxRefusals <= 0 {
+		opt.MaxRefusals = 30
+	}
 	s := &ClickHouse{conn: newCHConn(hosts, secure, tlsConf, params["user"], password), db: path, cluster: cluster, opt: opt,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.migrate(ctx); err != nil {
@@ -371,7 +381,19 @@ func (s *ClickHouse) query(ctx context.Context, q string) ([][]string, error) {
 	return tsvRows(out)
 }
 
-func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+// day is the partition of a start time. ClickHouse's Date holds 1970 to
+// 2105; a start outside (a forged timestamp) goes to the nearest end
+// rather than making the insert fail.
+func day(t time.Time) string {
+	t = t.UTC()
+	switch {
+	case t.Year() < 1970:
+		return "1970-01-01"
+	case t.Year() > 2100:
+		return "2100-01-01"
+	}
+	return t.Format("2006-01-02")
+}
 
 // linkKeys finds the headers that tie the legs of one call together
 // across collectors: X-CID (or its variants) naming the other leg's
@@ -505,7 +527,7 @@ func (s *ClickHouse) put(calls []CallRecord, regs []*analyze.Register) error {
 // sender moves spooled batches into ClickHouse until Close.
 func (s *ClickHouse) sender() {
 	defer close(s.stopped)
-	fails := 0
+	fails, refusals := 0, 0
 	for {
 		oldest, rows, force := s.sp.pending()
 		wait := time.Duration(0)
@@ -518,12 +540,25 @@ func (s *ClickHouse) sender() {
 		if wait == 0 {
 			err := s.sendOnce()
 			if err == nil {
-				fails = 0
+				fails, refusals = 0, 0
 				continue
 			}
 			s.sp.failed(err)
 			wait = backoff(fails)
 			fails++
+			// A batch ClickHouse itself refuses again and again (one it
+			// cannot parse) would hold up the spool for ever: after
+			// MaxRefusals in a row it is set aside and counted.
+			var ce *chError
+			if errors.As(err, &ce) {
+				refusals++
+			} else {
+				refusals = 0
+			}
+			if refusals >= s.opt.MaxRefusals {
+				s.sp.setAside()
+				refusals, fails = 0, 0
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -1077,6 +1112,7 @@ type spool struct {
 	bytes    int64
 	force    int
 	damaged  int64 // files set aside
+	rejected int64 // files ClickHouse refused, set aside
 	droppedC atomic.Int64
 	droppedR atomic.Int64
 	retries  atomic.Int64
@@ -1296,6 +1332,26 @@ func (sp *spool) group(rows int) (*spoolGroup, error) {
 	return g, nil
 }
 
+// setAside renames the files of the group in flight to *.rejected, out
+// of the spool.
+func (sp *spool) setAside() {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	g := sp.inFlight
+	if g == nil {
+		return
+	}
+	sp.inFlight = nil
+	gone := map[string]bool{}
+	for _, f := range g.files {
+		os.Rename(filepath.Join(sp.dir, f.name), filepath.Join(sp.dir, f.name+".rejected"))
+		gone[f.name] = true
+		sp.bytes -= f.size
+		sp.rejected++
+	}
+	sp.files = slices.DeleteFunc(sp.files, func(f spoolFile) bool { return gone[f.name] })
+}
+
 // decodeSpool splits a spool file into the rows of each table.
 func decodeSpool(b []byte) (rows [4][]byte, ok bool) {
 	b, ok = bytes.CutPrefix(b, []byte(spoolMagic))
@@ -1348,7 +1404,7 @@ func (sp *spool) stats() BufferStats {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	return BufferStats{Bytes: sp.bytes, Batches: int64(len(sp.files)), DroppedCalls: sp.droppedC.Load(), DroppedRegs: sp.droppedR.Load(),
-		Retries: sp.retries.Load(), Damaged: sp.damaged, LastError: sp.lastErr}
+		Retries: sp.retries.Load(), Damaged: sp.damaged, Rejected: sp.rejected, LastError: sp.lastErr}
 }
 
 func (sp *spool) close() error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -375,4 +376,42 @@ func FuzzDecodeSpool(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestClickHouseRefusedBatch: a spooled batch ClickHouse cannot take
+// (here: rows it cannot parse) is set aside after MaxRefusals tries; the
+// batches behind it are stored. A call with a start ClickHouse's Date
+// cannot hold is stored too.
+func TestClickHouseRefusedBatch(t *testing.T) {
+	srv := clickhouseServer(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	ctx := context.Background()
+	os.MkdirAll(spool, 0o700)
+	var bad [4][]byte
+	bad[3] = []byte("not\ta\tcall\n")
+	f := spoolMagic
+	for _, r := range bad {
+		f += string(binary.AppendUvarint(nil, uint64(len(r)))) + string(r)
+	}
+	os.WriteFile(filepath.Join(spool, fmt.Sprintf("%020d.batch", 1)), []byte(f), 0o600)
+	s, err := OpenClickHouse(ctx, srv.URL("refused"), CHOptions{SpoolDir: spool, MaxRefusals: 2, BatchAge: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old := testCall(1, 486, analyze.OutcomeBusy)
+	old.Call.Start = time.Time{}
+	if err := s.PutCalls(ctx, []CallRecord{old, testCall(2, 486, analyze.OutcomeBusy)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if d, _ := distinctCalls(t, s); d != 2 {
+		t.Errorf("%d calls stored, want 2", d)
+	}
+	if st := s.Buffer(); st.Rejected != 1 {
+		t.Errorf("buffer: %+v, want one rejected file", st)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(spool, "*.rejected")); len(aside) != 1 {
+		t.Errorf("set aside: %v", aside)
+	}
 }
