@@ -556,7 +556,11 @@ func (s *ClickHouse) sender() {
 				refusals = 0
 			}
 			if refusals >= s.opt.MaxRefusals {
-				s.sp.setAside()
+				// One bad batch must not take the good ones sent with it:
+				// first split the insert into one batch at a time.
+				if !s.sp.split() {
+					s.sp.setAside()
+				}
 				refusals, fails = 0, 0
 			}
 		}
@@ -1113,6 +1117,7 @@ type spool struct {
 	force    int
 	damaged  int64 // files set aside
 	rejected int64 // files ClickHouse refused, set aside
+	solo     bool  // one file per insert, to find a refused one
 	droppedC atomic.Int64
 	droppedR atomic.Int64
 	retries  atomic.Int64
@@ -1293,8 +1298,11 @@ func (sp *spool) group(rows int) (*spoolGroup, error) {
 	}
 	var files []spoolFile
 	n := 0
+	if len(sp.files) == 0 {
+		sp.solo = false
+	}
 	for _, f := range sp.files {
-		if len(files) > 0 && n+f.calls > rows {
+		if len(files) > 0 && (n+f.calls > rows || sp.solo) {
 			break
 		}
 		files = append(files, f)
@@ -1330,6 +1338,20 @@ func (sp *spool) group(rows int) (*spoolGroup, error) {
 	sp.inFlight = g
 	sp.mu.Unlock()
 	return g, nil
+}
+
+// split ends the group in flight if it holds several files and sends
+// one file per insert from then on, until the spool is empty; false when
+// the group was a single file already.
+func (sp *spool) split() bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	if sp.inFlight == nil || len(sp.inFlight.files) < 2 {
+		return false
+	}
+	sp.inFlight = nil
+	sp.solo = true
+	return true
 }
 
 // setAside renames the files of the group in flight to *.rejected, out
