@@ -125,6 +125,11 @@ var caseVerdicts = []struct {
 	// A registration refused with "No DNS results": the registrar's routing.
 	{"register-no-dns.log", []verdict{{id: "nodns-1@192.168.1.10", register: true, outcome: RegFailed, fault: "local",
 		finding: "register-routing-failed"}}},
+	// A registrar that answers in the words of calls (480, 486): a refused
+	// registration on your side's account, never "the called person".
+	{"register-call-codes.log", []verdict{
+		{id: "reg480-1@192.168.1.10", register: true, outcome: RegFailed, fault: "local", finding: "register-rejected"},
+		{id: "reg486-1@192.168.1.10", register: true, outcome: RegFailed, fault: "provider", finding: "register-rejected"}}},
 	// Kamailio's own phrases name the cause.
 	{"kamailio-phrases.log", []verdict{
 		{id: "kamailio-477@192.168.1.10", status: 477, outcome: OutcomeFailed, fault: "provider", finding: "next-hop-failed"},

@@ -372,6 +372,19 @@ func methodMeaning(method string, code int) string {
 		return phrase("dialog-message-refused").Phrase
 	case "OPTIONS":
 		return phrase("dialog-options-refused").Phrase
+	case "REGISTER":
+		// A registrar answers in the words of calls (RFC 3261 §10.3 names
+		// few codes of its own); the call meaning of 480 or 486 ("the
+		// called person") would mislead, so a refused registration gets
+		// its own. Server errors keep the code's general meaning.
+		switch {
+		case code == 403:
+			return phrase("register-meaning-forbidden").Phrase
+		case code == 480:
+			return phrase("register-meaning-unavailable").Phrase
+		case code >= 400 && code < 500 || code >= 600:
+			return phrase("register-meaning-refused").Phrase
+		}
 	}
 	return ""
 }

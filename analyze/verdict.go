@@ -89,15 +89,16 @@ func (e *evidence) causeDecides() bool {
 type side int
 
 const (
-	sideNone     side = iota // nobody's fault (the caller hung up)
-	sideLocal                // your side: phone, PBX, its settings
-	sideProvider             // your provider
-	sideRemote               // the far end
-	sideNetwork              // the network between
-	sideNear                 // whoever generated it: your side if a host of yours, else your provider
-	sideSender               // your side or the far end if one of theirs generated it, else the code's usual fault
-	sideBeyond               // your side if yours generated it, the far end if generated beyond the first hop, else your provider
-	sideCode                 // the catalog's usual fault for the code
+	sideNone      side = iota // nobody's fault (the caller hung up)
+	sideLocal                 // your side: phone, PBX, its settings
+	sideProvider              // your provider
+	sideRemote                // the far end
+	sideNetwork               // the network between
+	sideNear                  // whoever generated it: your side if a host of yours, else your provider
+	sideSender                // your side or the far end if one of theirs generated it, else the code's usual fault
+	sideBeyond                // your side if yours generated it, the far end if generated beyond the first hop, else your provider
+	sideCode                  // the catalog's usual fault for the code
+	sideRegistrar             // the code's usual fault, but a registration has no far end: what the code blames on the other side is the registrar's
 )
 
 func (s side) fault(e *evidence) catalog.Fault {
@@ -131,6 +132,11 @@ func (s side) fault(e *evidence) catalog.Fault {
 			return catalog.FaultRemote
 		}
 		return catalog.FaultProvider
+	case sideRegistrar:
+		if e.codeFault == catalog.FaultRemote {
+			return catalog.FaultProvider
+		}
+		return e.codeFault
 	case sideCode:
 		return e.codeFault
 	}
@@ -573,9 +579,11 @@ var regRules = []regRule{
 	{name: "register-not-allowed", // the account or user is not allowed to register
 		when:    func(e *evidence) bool { return e.codeIn(403, 480) },
 		finding: "register-rejected", side: sideLocal},
+	// Any other refusal: a registration goes from your phone to the
+	// registrar only, so no answer to it is the called party's.
 	{name: "register-rejected",
 		when:    func(e *evidence) bool { return true },
-		finding: "register-rejected", side: sideCode},
+		finding: "register-rejected", side: sideRegistrar},
 }
 
 // registerFailure decides a refused registration by the first rule of
@@ -606,6 +614,12 @@ func (a *Analyzer) registerFailure(reg *Register, group []*txn, fin *respInfo, v
 		if parts, fr = r.fill(a, e, v); fr != nil {
 			frames = fr
 		}
+	}
+	if m := methodMeaning("REGISTER", fin.code); m != "" && r.finding == "register-rejected" {
+		if parts == nil {
+			parts = map[string][]Part{}
+		}
+		parts["meaning"] = []Part{phrase(m)}
 	}
 	return a.text.findingWith(r.finding, v, parts, frames...), r.side.fault(e)
 }
