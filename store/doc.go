@@ -14,4 +14,9 @@
 //
 // A batch is one transaction: acknowledged batches survive a killed
 // process, an interrupted one leaves no trace.
+//
+// ClickHouse is the backend for many collectors and months of calls
+// (OpenClickHouse): one server or a cluster, over ClickHouse's HTTP
+// interface, with a spool on local disk that keeps acknowledged batches
+// while ClickHouse is away. Both backends pass one test suite.
 package store
