@@ -262,7 +262,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	}
 	defer st.Close()
 	if _, ok := st.(store.SizeLimited); o.MaxDBSize > 0 && !ok {
-		return usagef("serve: --max-db-size is for the SQLite store; ClickHouse has its own TTL and quotas")
+		return usagef("serve: --max-db-size is for the SQLite store; with ClickHouse, --retention drops whole days")
 	}
 	m := server.NewMetrics()
 	if b, ok := st.(store.Buffered); ok {
