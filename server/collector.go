@@ -110,6 +110,37 @@ func (c *Collector) enqueue(in inbound) {
 	}
 }
 
+// streamWait is how long a stream (HEP over TCP) receiver waits for room
+// in the queue before it drops a message. Waiting stops reading from that
+// connection, so TCP's flow control slows that sender down instead of
+// losing what it sent; a datagram receiver cannot do that and drops at
+// once. The wait is bounded so one stalled analyzer never holds a
+// connection for long.
+const streamWait = 2 * time.Second
+
+// enqueueStream is enqueue for a stream receiver: it waits up to
+// streamWait for room in the queue before dropping.
+func (c *Collector) enqueueStream(in inbound) {
+	n := int64(len(in.raw))
+	deadline := time.Now().Add(streamWait)
+	for c.queuedBytes.Load()+n > int64(c.opt.MaxQueueBytes) && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if c.queuedBytes.Add(n) > int64(c.opt.MaxQueueBytes) {
+		c.queuedBytes.Add(-n)
+		c.metrics.dropped.Add(1)
+		return
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case c.queue <- in:
+	case <-t.C:
+		c.queuedBytes.Add(-n)
+		c.metrics.dropped.Add(1)
+	}
+}
+
 // serveHEPUDP reads HEP datagrams until the socket is closed. On an IPv4
 // socket it takes up to 64 datagrams per system call (recvmmsg on Linux).
 func (c *Collector) serveHEPUDP(conn *net.UDPConn) {
@@ -320,7 +351,7 @@ func (c *Collector) readHEPStream(tc *tcpConn) {
 		tc.last.Store(time.Now().UnixNano())
 		c.metrics.received.Add(1)
 		if in, ok := d.hep(p, time.Now()); ok {
-			c.enqueue(in)
+			c.enqueueStream(in)
 		}
 		br.Discard(n)
 	}
