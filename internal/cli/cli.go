@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/sipcause/sipcause/catalog"
@@ -32,7 +33,13 @@ type Env struct {
 }
 
 // UsageError is a mistake in how sipcause was called: exit status 2.
-type UsageError struct{ Msg string }
+// Flag is set when the flag package refused the arguments; Main then
+// words it in the reader's language.
+type UsageError struct {
+	Msg  string
+	Cmd  string
+	Flag error
+}
 
 func (e *UsageError) Error() string { return e.Msg }
 
@@ -83,11 +90,16 @@ func Main(args []string, env Env) int {
 		fmt.Fprint(env.Stdout, help.text)
 		return ExitOK
 	}
-	fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
 	var ue *UsageError
 	if errors.As(err, &ue) {
+		if ue.Flag != nil {
+			fmt.Fprintf(env.Stderr, "sipcause: %s: %s\n", ue.Cmd, flagErrorText(ue.Flag, langOfArgs(args, env)))
+		} else {
+			fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
+		}
 		return ExitUsage
 	}
+	fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
 	var de *DamagedError
 	if errors.As(err, &de) {
 		return ExitDamaged
@@ -140,7 +152,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, &helpRequest{text: commandHelp(fs)}
 			}
-			return nil, usagef("%s: %v", fs.Name(), err)
+			return nil, &UsageError{Msg: fmt.Sprintf("%s: %v", fs.Name(), err), Cmd: fs.Name(), Flag: err}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -245,4 +257,54 @@ func useColour(env Env, w io.Writer) bool {
 // OSEnv returns the Env of the running process.
 func OSEnv(isTerminal func(io.Writer) bool) Env {
 	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal}
+}
+
+// langOfArgs is the language a usage error is worded in: --lang as given
+// (even after the flag that was refused, so not yet parsed), else the
+// locale.
+func langOfArgs(args []string, env Env) catalog.Lang {
+	for i, a := range args {
+		v, ok := "", false
+		switch {
+		case a == "--lang" || a == "-lang":
+			if i+1 < len(args) {
+				v, ok = args[i+1], true
+			}
+		case strings.HasPrefix(a, "--lang="), strings.HasPrefix(a, "-lang="):
+			v, ok = a[strings.Index(a, "=")+1:], true
+		}
+		if ok {
+			if l, err := catalog.ParseLang(v); err == nil {
+				return l
+			}
+		}
+	}
+	return langFromEnv(env.Getenv)
+}
+
+// flagErrors are the messages of Go's flag package, with their Dutch
+// wording: what a helpdesk agent sees after a typing mistake in a flag.
+var flagErrors = []struct {
+	re *regexp.Regexp
+	nl string
+}{
+	{regexp.MustCompile(`^flag provided but not defined: (.*)$`), "onbekende optie: $1 (zie sipcause help)"},
+	{regexp.MustCompile(`^flag needs an argument: (.*)$`), "optie $1 heeft een waarde nodig"},
+	{regexp.MustCompile(`^invalid boolean value (".*") for (.*): .*$`), "ongeldige waarde $1 voor $2: gebruik true of false"},
+	{regexp.MustCompile(`^invalid value (".*") for flag (.*): .*$`), "ongeldige waarde $1 voor optie $2"},
+	{regexp.MustCompile(`^bad flag syntax: (.*)$`), "onjuist geschreven optie: $1"},
+}
+
+// flagErrorText words an error of the flag package in lang.
+func flagErrorText(err error, lang catalog.Lang) string {
+	msg := err.Error()
+	if lang != catalog.Dutch {
+		return msg
+	}
+	for _, f := range flagErrors {
+		if f.re.MatchString(msg) {
+			return f.re.ReplaceAllString(msg, f.nl)
+		}
+	}
+	return msg
 }

@@ -151,3 +151,26 @@ func TestColourOnlyOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagErrorsInDutch: a mistyped flag is refused in the reader's
+// language (review U18), from --lang even when it comes after the bad
+// flag, or from the locale; English keeps the flag package's words.
+func TestFlagErrorsInDutch(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{nil, []string{"analyze", "--bogus", "x.pcap"}, "sipcause: analyze: flag provided but not defined: -bogus\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"analyze", "--bogus", "x.pcap"}, "sipcause: analyze: onbekende optie: -bogus (zie sipcause help)\n"},
+		{nil, []string{"analyze", "--bogus", "--lang", "nl", "x.pcap"}, "sipcause: analyze: onbekende optie: -bogus (zie sipcause help)\n"},
+		{nil, []string{"flow", "--lang=nl", "--width"}, "sipcause: flow: optie -width heeft een waarde nodig\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"analyze", "--all=misschien", "x.pcap"}, "sipcause: analyze: ongeldige waarde \"misschien\" voor -all: gebruik true of false\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"flow", "--width", "breed", "x.pcap"}, "sipcause: flow: ongeldige waarde \"breed\" voor optie -width\n"},
+	} {
+		_, stderr, status := runCLI(t, tc.env, tc.args...)
+		if status != ExitUsage || stderr != tc.want {
+			t.Errorf("%v %v: exit %d, stderr %q; want %d, %q", tc.env, tc.args, status, stderr, ExitUsage, tc.want)
+		}
+	}
+}
