@@ -143,6 +143,8 @@ type Analyzer struct {
 	outlier   time.Time // the time of the last frame found to be an outlier
 
 	media *mediaState // RTP/RTCP streams (EnableMedia, AddMedia); nil when media is not read
+	// rtcpReports are agents' RTCP reports about open calls (AddCallRTCP).
+	rtcpReports map[string]*reportedCall
 }
 
 // New returns an Analyzer.
@@ -588,6 +590,7 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 	for _, c := range ready {
 		call := a.explainCall(c, a.rolesFor(c.file, rm, perFile))
 		a.attachMedia(c, call, rm)
+		a.attachReported(c, call)
 		if c.linkedUp != nil {
 			call.Linked = append(call.Linked, c.linkedUp.callID)
 			call.LegOf = c.linkedUp.callID

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/rtp"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -26,6 +27,10 @@ type inbound struct {
 	msg  analyze.Message
 	raw  []byte
 	wall time.Time // when it arrived
+	// rtcp, when set, is an agent's RTCP report (HEP payload type 5) about
+	// the call msg.CallID names, sent from msg.Src at msg.Time; msg is no
+	// SIP message then.
+	rtcp *rtp.RTCP
 }
 
 // Receiver limits: a sender never makes the collector hold more than this.
@@ -53,16 +58,49 @@ func (d *decoder) hep(b []byte, wall time.Time) (inbound, bool) {
 		d.c.metrics.malformed.Add(1)
 		return inbound{}, false
 	}
-	if p.ProtoType != 1 { // 1 = SIP; RTCP, logs, QoS reports are not ours
-		d.c.metrics.nonSIP.Add(1)
-		return inbound{}, false
-	}
 	t := p.Time
 	if t.IsZero() {
 		t = wall // HEP1 carries no time
 	}
+	if p.ProtoType == hepTypeRTCP {
+		return d.rtcp(p, t, wall)
+	}
+	if p.ProtoType != 1 { // 1 = SIP; logs, QoS reports are not ours
+		d.c.metrics.nonSIP.Add(1)
+		return inbound{}, false
+	}
 	return d.sip(p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: p.Transport()}, wall)
 }
+
+// hepTypeRTCP is the HEP3 payload type of RTCP (chunk 0x000b): heplify
+// sends the report as JSON text, other agents the binary packet.
+const hepTypeRTCP = 5
+
+// rtcp decodes an agent's RTCP report, binary (RFC 3550 §6.1) or heplify's
+// JSON text, for the call its correlation id (chunk 0x0011) names: a report
+// that names no call cannot be attached to one.
+func (d *decoder) rtcp(p capture.HEPPacket, t, wall time.Time) (inbound, bool) {
+	if p.CorrelationID == "" || len(p.CorrelationID) > maxCallIDLen {
+		d.c.metrics.nonSIP.Add(1)
+		return inbound{}, false
+	}
+	var r rtp.RTCP
+	var err error
+	if len(p.Payload) > 0 && p.Payload[0]>>6 == 2 {
+		r, err = rtp.ParseRTCP(p.Payload)
+	} else {
+		r, err = rtp.ParseRTCPJSON(p.Payload)
+	}
+	if err != nil {
+		d.c.metrics.malformed.Add(1)
+		return inbound{}, false
+	}
+	d.c.metrics.rtcpReports.Add(1)
+	return inbound{msg: analyze.Message{CallID: p.CorrelationID, Time: t, Src: p.Src, Dst: p.Dst}, wall: wall, rtcp: &r}, true
+}
+
+// maxCallIDLen bounds the correlation id an RTCP report may name a call by.
+const maxCallIDLen = 1024
 
 // sip parses one SIP message; meta says where and when it was seen.
 func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time) (inbound, bool) {

@@ -19,6 +19,7 @@ type Metrics struct {
 	received            atomic.Int64 // packets read from the sockets
 	malformed           atomic.Int64 // not HEP, or HEP without a SIP message in it
 	nonSIP              atomic.Int64 // HEP of another payload type, keep-alives
+	rtcpReports         atomic.Int64 // agents' RTCP reports (HEP type 5) decoded
 	dropped             atomic.Int64 // queue full
 	analyzed            atomic.Int64
 	dialogs             atomic.Int64
@@ -100,12 +101,13 @@ func (m *Metrics) observeWrite(d time.Duration, err error) {
 // Snapshot is a copy of the main counters, for tests and the load script.
 type Snapshot struct {
 	Received, Malformed, NonSIP, Dropped, Analyzed, Forced, Calls int64
+	RTCP                                                          int64 // RTCP reports decoded
 }
 
 // Snapshot returns the main counters.
 func (m *Metrics) Snapshot() Snapshot {
 	s := Snapshot{Received: m.received.Load(), Malformed: m.malformed.Load(), NonSIP: m.nonSIP.Load(),
-		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load()}
+		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load(), RTCP: m.rtcpReports.Load()}
 	m.mu.Lock()
 	for _, n := range m.calls {
 		s.Calls += n
@@ -136,6 +138,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p("# HELP sipcause_kernel_drops_total Datagrams the kernel dropped before sipcause read them (receive buffer full), by socket.\n# TYPE sipcause_kernel_drops_total counter\n")
 	p("sipcause_kernel_drops_total{socket=\"hep\"} %d\n", m.kernelDropsHEP.Load())
 	p("sipcause_kernel_drops_total{socket=\"sip\"} %d\n", m.kernelDropsSIP.Load())
+	counter("sipcause_rtcp_reports_total", "RTCP reports (HEP payload type 5) decoded and handed to the analyzer.", m.rtcpReports.Load())
 	counter("sipcause_endpoints_untracked_total", "Endpoints seen after the analyzer's endpoint table (65536) was full: their roles are not worked out.", m.endpointsUntracked.Load())
 	counter("sipcause_fingerprint_generations_full_total", "Retransmission-fingerprint generations ended early because they were full.", m.fingerprintsRotated.Load())
 	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full.", m.dropped.Load())

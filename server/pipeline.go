@@ -354,6 +354,11 @@ func (c *Collector) analyzeLoop() {
 				return
 			}
 			c.queuedBytes.Add(-int64(len(in.raw)))
+			if in.rtcp != nil {
+				t, _ := clock.check(in.msg.Time, in.wall)
+				a.AddCallRTCP(in.msg.CallID, t, in.msg.Src, in.rtcp)
+				continue
+			}
 			frame++
 			in.msg.Frame = frame
 			if t, restamped := clock.check(in.msg.Time, in.wall); restamped {

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/server/internal/synth"
+	"github.com/sipcause/sipcause/store"
+)
+
+// hepRTCP is a HEP3 packet as heplify sends an RTCP report: payload type 5
+// (chunk 0x000b) and the SIP Call-ID as correlation id (chunk 0x0011),
+// with the report as JSON text or as the binary packet.
+func hepRTCP(src, dst netip.AddrPort, t time.Time, callID string, payload []byte) []byte {
+	b := []byte{'H', 'E', 'P', '3', 0, 0}
+	chunk := func(typ uint16, v ...byte) {
+		b = binary.BigEndian.AppendUint16(b, 0)
+		b = binary.BigEndian.AppendUint16(b, typ)
+		b = binary.BigEndian.AppendUint16(b, uint16(6+len(v)))
+		b = append(b, v...)
+	}
+	s, d := src.Addr().As4(), dst.Addr().As4()
+	chunk(0x0001, 2)
+	chunk(0x0002, 17)
+	chunk(0x0003, s[:]...)
+	chunk(0x0004, d[:]...)
+	chunk(0x0007, byte(src.Port()>>8), byte(src.Port()))
+	chunk(0x0008, byte(dst.Port()>>8), byte(dst.Port()))
+	chunk(0x0009, binary.BigEndian.AppendUint32(nil, uint32(t.Unix()))...)
+	chunk(0x000a, binary.BigEndian.AppendUint32(nil, uint32(t.Nanosecond()/1000))...)
+	chunk(0x000b, 5)
+	chunk(0x000c, 0, 0, 0, 1)
+	chunk(0x000f, payload...)
+	chunk(0x0011, []byte(callID)...)
+	binary.BigEndian.PutUint16(b[4:], uint16(len(b)))
+	return b
+}
+
+// heplifyJSON writes an RTCP report the way heplify's JSON does: an SR
+// (sender_information with packets) when packets > 0, else an RR, with at
+// most one report block about the other side's stream.
+func heplifyJSON(ssrc uint32, packets uint32, ntpSec, ntpFrac uint32, block string) []byte {
+	typ := 201
+	if packets > 0 {
+		typ = 200
+	}
+	blocks := "[]"
+	if block != "" {
+		blocks = "[" + block + "]"
+	}
+	return fmt.Appendf(nil, `{"sender_information":{"ntp_timestamp_sec":%d,"ntp_timestamp_usec":%d,"rtp_timestamp":0,"packets":%d,"octets":%d},`+
+		`"ssrc":%d,"type":%d,"report_count":0,"report_blocks":%s,"report_blocks_xr":{"type":0,"id":0,"fraction_lost":0,"fraction_discard":0,`+
+		`"burst_density":0,"gap_density":0,"burst_duration":0,"gap_duration":0,"round_trip_delay":0,"end_system_delay":0},"sdes_ssrc":%d}`,
+		ntpSec, ntpFrac, packets, packets*160, ssrc, typ, blocks, ssrc)
+}
+
+// binarySR is a compound RTCP packet (RFC 3550 §6.4.1): an SR with one
+// report block.
+func binarySR(ssrc, packets, about uint32, fraction uint8, lost, jitter uint32) []byte {
+	b := []byte{0x81, 200, 0, 12}
+	b = binary.BigEndian.AppendUint32(b, ssrc)
+	b = binary.BigEndian.AppendUint64(b, 0xe000000000000000)
+	b = binary.BigEndian.AppendUint32(b, 0)
+	b = binary.BigEndian.AppendUint32(b, packets)
+	b = binary.BigEndian.AppendUint32(b, packets*160)
+	b = binary.BigEndian.AppendUint32(b, about)
+	b = binary.BigEndian.AppendUint32(b, uint32(fraction)<<24|lost&0xffffff)
+	b = binary.BigEndian.AppendUint32(b, 1500)
+	b = binary.BigEndian.AppendUint32(b, jitter)
+	b = binary.BigEndian.AppendUint32(b, 0)
+	b = binary.BigEndian.AppendUint32(b, 0)
+	return b
+}
+
+// withRTCP inserts RTCP packets into a synthetic call before its BYE, so
+// that they arrive while the call is open, as an agent sends them.
+func withRTCP(call []synth.Packet, rtcp [][]byte) [][]byte {
+	pk := hepOf(call)
+	var out [][]byte
+	for i, p := range pk {
+		if i == len(pk)-2 { // the BYE
+			out = append(out, rtcp...)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// TestHEPRTCPAttached sends two calls to the collector by HEP over
+// loopback UDP, each with the RTCP reports of its two phones as HEP type
+// 5: one call whose caller hears nothing (its reports name no stream while
+// the called side reports sending), in heplify's JSON; one with audio both
+// ways, in binary RTCP. The stored calls carry the reports' figures and
+// the audio verdict, and only the first is found by the audio-problem
+// search.
+func TestHEPRTCPAttached(t *testing.T) {
+	// The calls keep their own (past) times: the analyzer's clock follows
+	// them, and the settle time passes on the wall clock.
+	r := startCollector(t, "", CollectorOptions{Tick: 20 * time.Millisecond, Settle: 200 * time.Millisecond, TimeTolerance: -1})
+	base := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	caller := func(i int) netip.AddrPort { return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 4001) }
+	callee := netip.MustParseAddrPort("10.0.0.1:4001")
+
+	oneWay := synth.Call(1, base, synth.CallOptions{CallID: "oneway@sipcause.test"})
+	at := base.Add(10 * time.Second)
+	// The called side's SR: 1500 packets sent, and a block about the
+	// caller's stream: 12/256 lost, 30 lost in all, jitter 160 units (20 ms).
+	block := `{"source_ssrc":43981,"fraction_lost":12,"packets_lost":30,"highest_seq_no":1530,"ia_jitter":160,"lsr":0,"dlsr":0}`
+	reports := [][]byte{
+		hepRTCP(caller(1), callee, at, "oneway@sipcause.test", heplifyJSON(43981, 1500, 3900000000, 0, "")),
+		hepRTCP(callee, caller(1), at.Add(time.Second), "oneway@sipcause.test", heplifyJSON(4660, 1500, 3900000001, 0, block)),
+	}
+	good := synth.Call(2, base, synth.CallOptions{CallID: "both@sipcause.test"})
+	reports2 := [][]byte{
+		hepRTCP(caller(2), callee, at, "both@sipcause.test", binarySR(1111, 1500, 2222, 0, 0, 40)),
+		hepRTCP(callee, caller(2), at.Add(time.Second), "both@sipcause.test", binarySR(2222, 1500, 1111, 2, 3, 80)),
+	}
+	pkts := append(withRTCP(oneWay, reports), withRTCP(good, reports2)...)
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	// A clean stop reports the calls as they stand (both ended with a BYE)
+	// and writes them; the database is then read as the web UI reads it.
+	r.stop(t)
+	if got := r.m.Snapshot().RTCP; got != 4 {
+		t.Errorf("%d RTCP reports decoded; want 4", got)
+	}
+	st, err := store.OpenSQLite(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	cr, err := st.GetCall(context.Background(), "oneway@sipcause.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cr.Call
+	if c.Audio == nil || c.Audio.Verdict != "one_way" || c.Audio.Direction != "caller_to_callee" {
+		t.Fatalf("one-way call's audio = %+v; want one_way caller_to_callee", c.Audio)
+	}
+	var got bool
+	for _, m := range c.Media {
+		if m.SSRC != 43981 {
+			continue
+		}
+		got = true
+		if m.Found != "rtcp" || m.RTCP == nil || m.RTCP.CumulativeLost != 30 || m.RTCP.JitterMS != 20 || m.RTCP.FractionLost != 4.688 {
+			t.Errorf("caller's stream = %+v rtcp %+v; want 30 lost, 20 ms jitter, 4.688 %% in the last report", m, m.RTCP)
+		}
+		if m.Src != "10.1.0.1:4001" || m.Dst != "10.0.0.1:4001" || m.Packets != 1500 {
+			t.Errorf("caller's stream from %s to %s with %d packets", m.Src, m.Dst, m.Packets)
+		}
+	}
+	if !got {
+		t.Errorf("no stream for the caller's SSRC in %+v", c.Media)
+	}
+
+	cr, err = st.GetCall(context.Background(), "both@sipcause.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cr.Call.Audio; a == nil || a.Verdict != "both" || a.MOS == nil || *a.MOS < 4 || a.Problem() {
+		t.Errorf("two-way call's audio = %+v; want both with a good MOS", a)
+	}
+	if len(cr.Call.Media) != 2 {
+		t.Errorf("two-way call has %d streams; want 2", len(cr.Call.Media))
+	}
+}
