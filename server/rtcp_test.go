@@ -102,7 +102,9 @@ func TestHEPRTCPAttached(t *testing.T) {
 	// them, and the settle time passes on the wall clock.
 	r := startCollector(t, "", CollectorOptions{Tick: 20 * time.Millisecond, Settle: 200 * time.Millisecond, TimeTolerance: -1})
 	base := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
-	caller := func(i int) netip.AddrPort { return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 4001) }
+	caller := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 4001)
+	}
 	callee := netip.MustParseAddrPort("10.0.0.1:4001")
 
 	oneWay := synth.Call(1, base, synth.CallOptions{CallID: "oneway@sipcause.test"})
@@ -168,5 +170,58 @@ func TestHEPRTCPAttached(t *testing.T) {
 	}
 	if len(cr.Call.Media) != 2 {
 		t.Errorf("two-way call has %d streams; want 2", len(cr.Call.Media))
+	}
+}
+
+// TestHEPRTCPHostile: RTCP reports that name no call, a call nobody
+// opened, or garbage are dropped and counted; a sender that reports on a
+// hundred SSRCs with absurd figures for an open call leaves no more than
+// the per-call stream bound, with jitter and loss clamped.
+func TestHEPRTCPHostile(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{Tick: 20 * time.Millisecond, TimeTolerance: -1})
+	base := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	a, b := netip.MustParseAddrPort("10.1.0.3:4001"), netip.MustParseAddrPort("10.0.0.1:4001")
+	at := base.Add(5 * time.Second)
+	var reports [][]byte
+	reports = append(reports,
+		hepRTCP(a, b, at, "", heplifyJSON(1, 10, 1, 0, "")),                                 // no correlation id
+		hepRTCP(a, b, at, "nobody@sipcause.test", heplifyJSON(1, 10, 1, 0, "")),             // no such call: ignored by the analyzer
+		hepRTCP(a, b, at, "hostile@sipcause.test", []byte(`{"ssrc":1,"type":201,"report_`)), // truncated JSON
+		hepRTCP(a, b, at, "hostile@sipcause.test", []byte{0x81, 201, 0xff, 0xff, 1, 2}),     // binary, length beyond the packet
+	)
+	for i := range 100 {
+		blk := fmt.Sprintf(`{"source_ssrc":%d,"fraction_lost":255,"packets_lost":16777215,"highest_seq_no":4294967295,"ia_jitter":4294967295,"lsr":0,"dlsr":4294967295}`, 1000+i)
+		reports = append(reports, hepRTCP(b, a, at, "hostile@sipcause.test", heplifyJSON(uint32(i), 4294967295, 4294967295, 4294967295, blk)))
+	}
+	pkts := withRTCP(synth.Call(3, base, synth.CallOptions{CallID: "hostile@sipcause.test"}), reports)
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	r.stop(t)
+	s := r.m.Snapshot()
+	if s.RTCP != 101 || s.Malformed != 2 || s.NonSIP != 1 {
+		t.Errorf("decoded %d reports, %d malformed, %d without a call; want 101, 2, 1", s.RTCP, s.Malformed, s.NonSIP)
+	}
+	st, err := store.OpenSQLite(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cr, err := st.GetCall(context.Background(), "hostile@sipcause.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(cr.Call.Media); n == 0 || n > 8 {
+		t.Fatalf("%d streams kept; want 1 to 8", n)
+	}
+	for _, m := range cr.Call.Media {
+		if q := m.RTCP; q != nil && (q.JitterMS > 10000 || q.CumulativeLost < 0 || q.FractionLost > 100 || q.RTTMS != nil) {
+			t.Errorf("stream %d: unclamped figures %+v", m.SSRC, q)
+		}
+		if m.MOS < 0 || m.MOS > 5 {
+			t.Errorf("stream %d: MOS %v", m.SSRC, m.MOS)
+		}
+	}
+	if _, err := st.GetCall(context.Background(), "nobody@sipcause.test"); err == nil {
+		t.Error("a report for a call nobody opened made a call")
 	}
 }

@@ -1,0 +1,80 @@
+package rtp
+
+import (
+	"strings"
+	"testing"
+)
+
+// heplifySR is an SR with one report block and an SDES after it, as
+// heplify writes the JSON of such a compound packet: "type" is that of the
+// last packet (202), the sender information is the SR's.
+const heplifySR = `{"sender_information":{"ntp_timestamp_sec":3900000000,"ntp_timestamp_usec":2147483648,"rtp_timestamp":160,"packets":1500,"octets":240000},` +
+	`"ssrc":305419896,"type":202,"report_count":1,"report_blocks":[{"source_ssrc":4660,"fraction_lost":12,"packets_lost":16777215,` +
+	`"highest_seq_no":1530,"ia_jitter":160,"lsr":1234,"dlsr":65536}],"report_blocks_xr":{"type":7,"id":4660,"fraction_lost":5,` +
+	`"fraction_discard":1,"burst_density":0,"gap_density":0,"burst_duration":0,"gap_duration":0,"round_trip_delay":40,"end_system_delay":20},"sdes_ssrc":305419896}`
+
+func TestParseRTCPJSON(t *testing.T) {
+	r, err := ParseRTCPJSON([]byte(heplifySR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.SR || r.SenderSSRC != 305419896 || r.SenderPackets != 1500 || r.NTPMiddle != 3900000000<<16&0xffffffff|0x8000 {
+		t.Errorf("sender = %+v", r)
+	}
+	b := r.Blocks[0]
+	// packets_lost 0xffffff is -1 in the 24-bit signed field (duplicates).
+	if r.NBlocks != 1 || b.SSRC != 4660 || b.FractionLost != 12 || b.CumulativeLost != -1 || b.Jitter != 160 || b.LSR != 1234 || b.DLSR != 65536 {
+		t.Errorf("block = %+v (%d)", b, r.NBlocks)
+	}
+	if !r.HasXR || r.XR.SSRC != 4660 || r.XR.LossRate != 5 || r.XR.RoundTripDelay != 40 || r.XR.MOSLQ != 127 {
+		t.Errorf("xr = %+v", r.XR)
+	}
+	// A receiver report: heplify still writes sender_information, zero.
+	rr := strings.Replace(strings.Replace(heplifySR, `"packets":1500`, `"packets":0`, 1), `"ntp_timestamp_sec":3900000000`, `"ntp_timestamp_sec":0`, 1)
+	if r, err := ParseRTCPJSON([]byte(rr)); err != nil || r.SR {
+		t.Errorf("receiver report read as SR=%v (%v)", r.SR, err)
+	}
+}
+
+// TestParseRTCPJSONHostile: what is no heplify report is refused, and what
+// claims too much is cut to what the fixed RTCP holds.
+func TestParseRTCPJSONHostile(t *testing.T) {
+	block := `{"source_ssrc":1,"fraction_lost":255,"packets_lost":4294967295,"ia_jitter":4294967295}`
+	many := `{"ssrc":1,"type":201,"report_blocks":[` + strings.Repeat(block+",", 60) + block + `]}`
+	for name, in := range map[string]string{
+		"empty":          "",
+		"not json":       "INVITE sip:x SIP/2.0\r\n",
+		"array":          `[1,2,3]`,
+		"truncated":      heplifySR[:100],
+		"negative":       `{"ssrc":-1,"type":200}`,
+		"fraction > 255": `{"ssrc":1,"type":201,"report_blocks":[{"fraction_lost":256}]}`,
+		"no type":        `{"ssrc":1}`,
+		"huge":           `{"ssrc":1,"type":201,"x":"` + strings.Repeat("a", MaxRTCPJSON) + `"}`,
+		"deep":           strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
+	} {
+		if _, err := ParseRTCPJSON([]byte(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if !strings.HasPrefix(err.Error(), "rtp: ") {
+			t.Errorf("%s: error %q without the package prefix", name, err)
+		}
+	}
+	r, err := ParseRTCPJSON([]byte(many))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.NBlocks != maxBlocks || r.Blocks[0].CumulativeLost != -1 {
+		t.Errorf("61 blocks kept as %d, first %+v", r.NBlocks, r.Blocks[0])
+	}
+}
+
+// FuzzParseRTCPJSON: no input may panic or report more blocks than it keeps.
+func FuzzParseRTCPJSON(f *testing.F) {
+	f.Add([]byte(heplifySR))
+	f.Add([]byte(`{"ssrc":1,"type":201,"report_blocks":[{}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseRTCPJSON(b)
+		if err == nil && (r.NBlocks < 0 || r.NBlocks > maxBlocks) {
+			t.Fatalf("%d blocks", r.NBlocks)
+		}
+	})
+}
