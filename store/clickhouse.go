@@ -120,7 +120,7 @@ type Buffered interface {
 
 // SchemaVersion is the version of the ClickHouse schema this sipcause
 // creates and reads. It is recorded in the table sipcause_schema.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // chTables are the tables, in the order a batch is inserted: the calls
 // last, so that a call found in a search has its messages.
@@ -140,7 +140,7 @@ var chSchema = []string{
 		caller String, callee String, from_uri String, to_uri String, caller_name String,
 		final_status UInt16, outcome String, fault String, peer String, leg_of String,
 		pdd_ms Int64, duration_ms Int64, reason String, summary String,
-		x_cid String, session_id String, icid String
+		x_cid String, session_id String, icid String, audio String
 	) ENGINE = MergeTree PARTITION BY day ORDER BY (start_ns, call_id)`,
 	`CREATE TABLE IF NOT EXISTS {DB}.call_ids{L} (
 		day Date, call_id String, start_ns Int64
@@ -160,7 +160,10 @@ var chSchema = []string{
 var chMigrations = map[int]struct {
 	stmts       []string
 	destructive bool
-}{}
+}{
+	// 1 to 2: the audio column (AudioClass); older calls have none.
+	1: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN IF NOT EXISTS audio String DEFAULT ''`}},
+}
 
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 
@@ -368,6 +371,11 @@ func (s *ClickHouse) migrate(ctx context.Context) error {
 				return err
 			}
 		}
+		// A Distributed table made before schema 2 lacks the audio column
+		// its local tables got.
+		if err := each(s.sql(`ALTER TABLE {DB}.calls ADD COLUMN IF NOT EXISTS audio String DEFAULT ''`, false)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -467,7 +475,7 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 			b = str(b, f)
 		}
 		b = num(num(b, c.PDDMS), c.DurationMS)
-		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid} {
+		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid, AudioClass(c)} {
 			b = str(b, f)
 		}
 		rows[3] = end(b)
@@ -493,7 +501,7 @@ var chColumns = map[string]string{
 	"call_ids":      "day, call_id, start_ns",
 	"registrations": "day, start_ns, call_id, aor, final_status, outcome, fault, json",
 	"calls": "day, start_ns, call_id, caller, callee, from_uri, to_uri, caller_name, final_status, outcome, fault, peer, leg_of," +
-		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid",
+		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, audio",
 }
 
 // PutCalls implements Store: the batch is on local disk when it returns.
@@ -771,6 +779,9 @@ func (s *ClickHouse) callWhere(ctx context.Context, q Query) (string, error) {
 	}
 	if q.Fault != "" {
 		w = append(w, "fault = "+quote(q.Fault))
+	}
+	if q.Audio != "" {
+		w = append(w, "audio = "+quote(q.Audio))
 	}
 	if len(w) == 0 {
 		return "1", nil

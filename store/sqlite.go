@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS calls (
 	reason       TEXT NOT NULL,
 	summary      TEXT NOT NULL,
 	json         BLOB NOT NULL,
-	peer         TEXT NOT NULL DEFAULT ''
+	peer         TEXT NOT NULL DEFAULT '',
+	audio        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS calls_call_id ON calls(call_id);
 CREATE INDEX IF NOT EXISTS calls_start ON calls(start);
@@ -123,6 +124,19 @@ func migrate(w *sql.DB) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
+	// The audio column (AudioClass): calls stored before it have none,
+	// and are not found by an audio search.
+	if err := w.QueryRow(`SELECT count(*) FROM pragma_table_info('calls') WHERE name = 'audio'`).Scan(&n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n == 0 {
+		if _, err := w.Exec(`ALTER TABLE calls ADD COLUMN audio TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if _, err := w.Exec(`CREATE INDEX IF NOT EXISTS calls_audio ON calls(audio, start)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	return nil
 }
 
@@ -141,8 +155,8 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 	defer tx.Rollback()
 	insCall, err := tx.PrepareContext(ctx, `INSERT INTO calls
 		(call_id, start, caller, callee, from_uri, to_uri, final_status, outcome, fault, leg_of, pdd_ms, duration_ms,
-		caller_name, reason, summary, json, peer)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		caller_name, reason, summary, json, peer, audio)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
@@ -160,7 +174,7 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
 		res, err := insCall.ExecContext(ctx, c.CallID, c.Start.UnixNano(), c.Caller, c.Callee, c.From, c.To,
-			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, Peer(c))
+			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, Peer(c), AudioClass(c))
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
@@ -237,6 +251,10 @@ func (s *SQLite) SearchCalls(ctx context.Context, q Query) ([]CallSummary, error
 	if q.Fault != "" {
 		where = append(where, "fault = ?")
 		args = append(args, q.Fault)
+	}
+	if q.Audio != "" {
+		where = append(where, "audio = ?")
+		args = append(args, q.Audio)
 	}
 	if !q.From.IsZero() {
 		where = append(where, "start >= ?")

@@ -169,7 +169,8 @@ func FuzzDecodeMessages(f *testing.F) {
 	})
 }
 
-// TestMigratePeer opens a database made before the peer column existed.
+// TestMigratePeer opens a database made before the peer and audio columns
+// existed: both are added, and a call stored then is found by its audio.
 func TestMigratePeer(t *testing.T) {
 	s, path := openTemp(t)
 	if _, err := s.w.Exec(`CREATE TABLE old AS SELECT * FROM calls; DROP TABLE calls;
@@ -183,7 +184,13 @@ func TestMigratePeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	if err := s2.PutCalls(context.Background(), []CallRecord{testCall(1, 486, analyze.OutcomeBusy)}); err != nil {
+	cr := testCall(1, 200, analyze.OutcomeAnswered)
+	cr.Call.Audio = &analyze.Audio{Verdict: "none"}
+	if err := s2.PutCalls(context.Background(), []CallRecord{cr}); err != nil {
 		t.Fatal(err)
+	}
+	got, err := s2.SearchCalls(context.Background(), Query{Audio: AudioProblem})
+	if err != nil || len(got) != 1 {
+		t.Errorf("audio search after migrating: %d calls (%v)", len(got), err)
 	}
 }

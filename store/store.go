@@ -92,10 +92,32 @@ type Query struct {
 	Status  int       // final status code
 	Outcome string    // analyze.Outcome*
 	Fault   string    // catalog.Fault
+	Audio   string    // AudioProblem or AudioOK: the call's audio verdict, when it had one
 	From    time.Time // start at or after
 	To      time.Time // start before
 	Limit   int       // at most this many; 0 means 100, capped at 1000
 	Offset  int
+}
+
+// Values of Query.Audio and of what a store keeps of a call's audio
+// verdict (analyze.Audio): a helpdesk searches for calls with audio in one
+// direction only, none at all, or a poor MOS.
+const (
+	AudioProblem = "problem"
+	AudioOK      = "ok"
+)
+
+// AudioClass is what a store keeps of a call's audio verdict:
+// AudioProblem (analyze.Audio.Problem), AudioOK, or "" when the call had
+// no verdict (no media was read or reported).
+func AudioClass(c *analyze.Call) string {
+	switch {
+	case c == nil || c.Audio == nil:
+		return ""
+	case c.Audio.Problem():
+		return AudioProblem
+	}
+	return AudioOK
 }
 
 // MaxLimit caps Query.Limit.

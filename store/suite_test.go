@@ -168,7 +168,17 @@ func suitePutSearchGet(t *testing.T, b backend) {
 		if i%2 == 1 {
 			st, oc = 486, analyze.OutcomeBusy
 		}
-		batch = append(batch, testCall(i, st, oc))
+		cr := testCall(i, st, oc)
+		// Audio verdicts: one way on every third call (a problem), both
+		// ways with a good MOS on the second; none on the rest.
+		mos := 4.3
+		switch {
+		case i%3 == 0:
+			cr.Call.Audio = &analyze.Audio{Verdict: "one_way", Direction: "caller_to_callee", MOS: &mos}
+		case i == 1:
+			cr.Call.Audio = &analyze.Audio{Verdict: "both", MOS: &mos}
+		}
+		batch = append(batch, cr)
 	}
 	if err := s.PutCalls(ctx, batch); err != nil {
 		t.Fatal(err)
@@ -183,6 +193,9 @@ func suitePutSearchGet(t *testing.T, b backend) {
 		{"status", Query{Status: 486}, 5},
 		{"outcome", Query{Outcome: analyze.OutcomeAnswered}, 5},
 		{"fault", Query{Fault: "remote"}, 10},
+		{"audio problem", Query{Audio: AudioProblem}, 4},
+		{"audio ok", Query{Audio: AudioOK}, 1},
+		{"audio problem and busy", Query{Audio: AudioProblem, Status: 486}, 2},
 		{"number", Query{Number: "31200000003"}, 1},
 		{"callee number", Query{Number: "1234567"}, 10},
 		{"number in the URI, any case", Query{Number: "A.TEST"}, 10},
