@@ -50,6 +50,13 @@ var uiLabels = map[catalog.Lang]map[string]string{
 		"outcome_answered": "answered", "outcome_busy": "busy", "outcome_rejected": "rejected", "outcome_cancelled": "cancelled",
 		"outcome_no_answer": "not answered", "outcome_timeout": "no response (time-out)", "outcome_redirected": "redirected",
 		"outcome_failed": "failed", "outcome_incomplete": "incomplete",
+		"audio": "Audio", "audio_problem": "a problem (one way, none, or poor quality)", "audio_ok": "good",
+		"media": "Audio", "media_streams": "Streams", "media_dir": "Direction", "media_path": "From → to", "media_found": "Seen in",
+		"media_packets": "Packets", "media_loss": "Loss (%)", "media_jitter": "Jitter (ms)", "media_rtt": "Round trip (ms)",
+		"media_lost": "Lost in all", "media_reports": "Reports",
+		"dir_caller_to_callee": "caller → called party", "dir_callee_to_caller": "called party → caller", "dir_unknown": "unknown",
+		"found_sdp": "captured RTP", "found_heuristic": "captured RTP", "found_rtcp": "RTCP reports",
+		"media_rtcp_note": "Figures from RTCP reports are what the receiving side reported: loss in the last report, jitter assuming an 8 kHz voice codec.",
 	},
 	catalog.Dutch: {
 		"title": "sipcause", "nav_calls": "Gesprekken", "nav_regs": "Aanmeldingen", "nav_dashboard": "Dashboard", "nav_upload": "Opname analyseren",
@@ -93,6 +100,13 @@ var uiLabels = map[catalog.Lang]map[string]string{
 		"outcome_answered": "opgenomen", "outcome_busy": "in gesprek", "outcome_rejected": "geweigerd", "outcome_cancelled": "afgebroken door beller",
 		"outcome_no_answer": "geen gehoor", "outcome_timeout": "geen reactie (time-out)", "outcome_redirected": "doorverwezen",
 		"outcome_failed": "mislukt", "outcome_incomplete": "onvolledig",
+		"audio": "Geluid", "audio_problem": "een probleem (één richting, geen, of slechte kwaliteit)", "audio_ok": "goed",
+		"media": "Geluid", "media_streams": "Stromen", "media_dir": "Richting", "media_path": "Van → naar", "media_found": "Gezien in",
+		"media_packets": "Pakketten", "media_loss": "Verlies (%)", "media_jitter": "Jitter (ms)", "media_rtt": "Rondreistijd (ms)",
+		"media_lost": "Totaal verloren", "media_reports": "Rapporten",
+		"dir_caller_to_callee": "beller → gebelde", "dir_callee_to_caller": "gebelde → beller", "dir_unknown": "onbekend",
+		"found_sdp": "opgenomen RTP", "found_heuristic": "opgenomen RTP", "found_rtcp": "RTCP-rapporten",
+		"media_rtcp_note": "Cijfers uit RTCP-rapporten zijn wat de ontvangende kant meldde: verlies in het laatste rapport, jitter uitgaande van een spraakcodec van 8 kHz.",
 	},
 }
 

@@ -100,7 +100,10 @@ func (h *Handler) routes() {
 // and as the API takes them.
 func queryFrom(v url.Values, loc *time.Location) (store.Query, error) {
 	q := store.Query{Number: strings.TrimSpace(v.Get("number")), CallID: strings.TrimSpace(v.Get("call_id")),
-		Outcome: v.Get("outcome"), Fault: v.Get("fault")}
+		Outcome: v.Get("outcome"), Fault: v.Get("fault"), Audio: v.Get("audio")}
+	if q.Audio != "" && q.Audio != store.AudioProblem && q.Audio != store.AudioOK {
+		return q, fmt.Errorf("audio %q: want %s or %s", q.Audio, store.AudioProblem, store.AudioOK)
+	}
 	// SQLite ends a LIKE pattern at a NUL, so "1\x00" matched every row.
 	for _, s := range []string{q.Number, q.CallID, q.Outcome, q.Fault} {
 		if strings.ContainsRune(s, 0) {
@@ -249,6 +252,49 @@ type callData struct {
 	Report   string
 	Findings []report.Finding
 	Legs     []legView // other legs of the call, stored by other collectors
+	Audio    string    // the audio verdict in words (report.AudioText)
+	Media    []mediaView
+	RTCPOnly bool // some streams are known from RTCP reports only
+}
+
+// mediaView is one stream of the call page's audio table (RFC 3550
+// §6.4.1 figures for streams known from RTCP reports).
+type mediaView struct {
+	Dir, Path, Found, SSRC, Codec, Packets, Loss, Jitter, MOS, RTT, Lost, Reports string
+}
+
+// mediaViews lays out a call's streams for the call page, numbers in the
+// reader's language.
+func mediaViews(c *analyze.Call, l map[string]string, lang catalog.Lang) (out []mediaView, rtcpOnly bool) {
+	num := func(f float64, prec int) string {
+		s := strconv.FormatFloat(f, 'f', prec, 64)
+		if lang == catalog.Dutch {
+			s = strings.Replace(s, ".", ",", 1)
+		}
+		return s
+	}
+	for _, m := range c.Media {
+		v := mediaView{Dir: l["dir_"+m.Direction], Path: m.Src + " → " + m.Dst, Found: l["found_"+m.Found],
+			SSRC: fmt.Sprintf("0x%08x", m.SSRC), Codec: m.Codec, Packets: strconv.Itoa(m.Packets),
+			Loss: num(m.LossPercent, 1), Jitter: num(m.MaxJitterMS, 1)}
+		if v.Dir == "" {
+			v.Dir = l["dir_unknown"]
+		}
+		if m.MOS > 0 {
+			v.MOS = num(m.MOS, 1)
+		}
+		if q := m.RTCP; q != nil {
+			v.Lost, v.Reports = strconv.Itoa(q.CumulativeLost), strconv.Itoa(q.Reports)
+			if q.RTTMS != nil {
+				v.RTT = num(*q.RTTMS, 0)
+			}
+		}
+		if m.Found == "rtcp" {
+			rtcpOnly = true
+		}
+		out = append(out, v)
+	}
+	return out, rtcpOnly
 }
 
 type legView struct {
@@ -294,6 +340,8 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	if c.CallerName != "" {
 		d.KV = append(d.KV, [2]string{l["kv_caller_name"], c.CallerName})
 	}
+	d.Audio = report.AudioText(c.Audio, lang)
+	d.Media, d.RTCPOnly = mediaViews(c.Call, l, lang)
 	if lk, ok := h.st.(store.Linker); ok {
 		// A failed lookup leaves the page without the other legs rather
 		// than without the call.

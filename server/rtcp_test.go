@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/sipcause/sipcause/catalog"
 	"github.com/sipcause/sipcause/server/internal/synth"
 	"github.com/sipcause/sipcause/store"
 )
@@ -170,6 +175,49 @@ func TestHEPRTCPAttached(t *testing.T) {
 	}
 	if len(cr.Call.Media) != 2 {
 		t.Errorf("two-way call has %d streams; want 2", len(cr.Call.Media))
+	}
+
+	// The search: the store, the API and the calls page find the one-way
+	// call, and only it, as an audio problem; the call page shows the
+	// reports' figures in the reader's language.
+	got2, err := st.SearchCalls(context.Background(), store.Query{Audio: store.AudioProblem})
+	if err != nil || len(got2) != 1 || got2[0].CallID != "oneway@sipcause.test" {
+		t.Fatalf("audio-problem search: %+v (%v)", got2, err)
+	}
+	ts := httptest.NewServer(NewHandler(HandlerOptions{Lang: catalog.English, Location: time.UTC}, st, NewMetrics()))
+	defer ts.Close()
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/api/v1/calls?audio=problem"); code != 200 || !strings.Contains(body, "oneway@sipcause.test") || strings.Contains(body, "both@sipcause.test") {
+		t.Errorf("API audio=problem: %d %s", code, body)
+	}
+	if code, body := get("/api/v1/calls?audio=ok"); code != 200 || !strings.Contains(body, "both@sipcause.test") || strings.Contains(body, "oneway@sipcause.test") {
+		t.Errorf("API audio=ok: %d %s", code, body)
+	}
+	if code, _ := get("/api/v1/calls?audio=loud"); code != http.StatusBadRequest {
+		t.Errorf("API audio=loud: %d; want 400", code)
+	}
+	if _, body := get("/calls?audio=problem"); !strings.Contains(body, "oneway@sipcause.test") || strings.Contains(body, "both@sipcause.test") {
+		t.Errorf("calls page audio=problem lists the wrong calls")
+	}
+	for _, tc := range []struct{ lang, audio, dir, loss string }{
+		{"en", "one way only", "caller → called party", "<td>4.7</td>"},
+		{"nl", "maar in één richting", "beller → gebelde", "<td>4,7</td>"},
+	} {
+		_, body := get("/calls/oneway@sipcause.test?lang=" + tc.lang)
+		for _, want := range []string{tc.audio, tc.dir, tc.loss, "<td>30</td>", "<td>20", "0x0000abcd"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s call page lacks %q", tc.lang, want)
+			}
+		}
 	}
 }
 
