@@ -3,6 +3,8 @@ package rtp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"strconv"
 )
 
 // MaxRTCPJSON bounds the JSON text of one RTCP report: heplify's reports
@@ -14,38 +16,66 @@ const MaxRTCPJSON = 8 << 10
 // information, reception report blocks) and of the RFC 3611 §4.7 VoIP
 // metrics block, named as heplify names them.
 type rtcpJSON struct {
-	SSRC   uint32 `json:"ssrc"`
-	Type   int    `json:"type"`
+	SSRC   wire32 `json:"ssrc"`
+	Type   wire32 `json:"type"`
 	Sender *struct {
-		NTPSec  uint32 `json:"ntp_timestamp_sec"`
-		NTPUsec uint32 `json:"ntp_timestamp_usec"`
-		Packets uint32 `json:"packets"`
-		Octets  uint32 `json:"octets"`
+		NTPSec  wire32 `json:"ntp_timestamp_sec"`
+		NTPUsec wire32 `json:"ntp_timestamp_usec"`
+		Packets wire32 `json:"packets"`
+		Octets  wire32 `json:"octets"`
 	} `json:"sender_information"`
 	Blocks []struct {
-		SourceSSRC   uint32 `json:"source_ssrc"`
-		FractionLost uint8  `json:"fraction_lost"`
-		PacketsLost  uint32 `json:"packets_lost"`
-		HighestSeq   uint32 `json:"highest_seq_no"`
-		Jitter       uint32 `json:"ia_jitter"`
-		LSR          uint32 `json:"lsr"`
-		DLSR         uint32 `json:"dlsr"`
+		SourceSSRC   wire32 `json:"source_ssrc"`
+		FractionLost wire32 `json:"fraction_lost"`
+		PacketsLost  wire32 `json:"packets_lost"`
+		HighestSeq   wire32 `json:"highest_seq_no"`
+		Jitter       wire32 `json:"ia_jitter"`
+		LSR          wire32 `json:"lsr"`
+		DLSR         wire32 `json:"dlsr"`
 	} `json:"report_blocks"`
 	XR *struct {
-		Type         uint8  `json:"type"`
-		ID           uint32 `json:"id"`
-		FractionLost uint8  `json:"fraction_lost"`
-		Discard      uint8  `json:"fraction_discard"`
-		RTT          uint16 `json:"round_trip_delay"`
-		EndSystem    uint16 `json:"end_system_delay"`
+		Type         wire32 `json:"type"`
+		ID           wire32 `json:"id"`
+		FractionLost wire32 `json:"fraction_lost"`
+		Discard      wire32 `json:"fraction_discard"`
+		RTT          wire32 `json:"round_trip_delay"`
+		EndSystem    wire32 `json:"end_system_delay"`
 	} `json:"report_blocks_xr"`
 }
 
-// ParseRTCPJSON decodes the JSON form of an RTCP report that heplify sends
-// in HEP (payload type 5) into the same fixed-size RTCP a binary compound
-// packet gives (RFC 3550 §6.4). Values the JSON cannot hold in the wire
-// fields (a fraction above 255, a count wider than 24 bits) are refused by
-// the decoder; blocks beyond four are dropped, as ParseRTCP drops them.
+// wire32 is a number of heplify's JSON as the 32-bit wire field it came
+// from. Agents write them as they hold them: captagent writes LSR as a
+// signed integer (-1097006646) and the NTP fraction wider than 32 bits, so
+// any integer is taken modulo 2^32, the bits the wire field had.
+type wire32 uint32
+
+func (w *wire32) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as encoding/json leaves a field it has no value for
+	}
+	if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		*w = wire32(uint32(v))
+		return nil
+	}
+	if v, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+		*w = wire32(uint32(v))
+		return nil
+	}
+	return errors.New("not an integer")
+}
+
+// u8 is a one-byte wire field (a fraction in 256ths, a block type),
+// clamped: a report cannot claim more than 255/256.
+func (w wire32) u8() uint8 { return uint8(min(w, 255)) }
+
+// u16 is a two-byte wire field (a delay in ms), clamped.
+func (w wire32) u16() uint16 { return uint16(min(w, 65535)) }
+
+// ParseRTCPJSON decodes the JSON form of an RTCP report that heplify (and
+// captagent) send in HEP (payload type 5) into the same fixed-size RTCP a
+// binary compound packet gives (RFC 3550 §6.4). Integers are taken as the
+// wire fields they came from (modulo 2^32; one-byte fractions clamped to
+// 255); blocks beyond four are dropped, as ParseRTCP drops them.
 func ParseRTCPJSON(b []byte) (RTCP, error) {
 	var r RTCP
 	b = bytes.TrimSpace(b)
@@ -62,15 +92,15 @@ func ParseRTCPJSON(b []byte) (RTCP, error) {
 	if j.Type < TypeSR || j.Type > TypeXR {
 		return r, &ParseError{0, "RTCP JSON report: no RTCP packet type"}
 	}
-	r.SenderSSRC = j.SSRC
+	r.SenderSSRC = uint32(j.SSRC)
 	// heplify writes sender_information always, zero for a receiver
 	// report, and "type" is that of the last packet of the compound (an
 	// SR followed by SDES says 202): a sender report is known by its
 	// figures, not by the type.
 	if j.Sender != nil && (j.Sender.NTPSec != 0 || j.Sender.Packets != 0) {
 		r.SR = true
-		r.NTPMiddle = j.Sender.NTPSec<<16 | j.Sender.NTPUsec>>16
-		r.SenderPackets, r.SenderOctets = j.Sender.Packets, j.Sender.Octets
+		r.NTPMiddle = uint32(j.Sender.NTPSec)<<16 | uint32(j.Sender.NTPUsec)>>16
+		r.SenderPackets, r.SenderOctets = uint32(j.Sender.Packets), uint32(j.Sender.Octets)
 	}
 	for _, bl := range j.Blocks {
 		if r.NBlocks == maxBlocks {
@@ -78,15 +108,15 @@ func ParseRTCPJSON(b []byte) (RTCP, error) {
 		}
 		// packets_lost is the 24-bit field read as unsigned: sign-extend
 		// it as the binary decoder does, and drop bits it cannot have.
-		cum := int32((bl.PacketsLost&0xffffff)<<8) >> 8
-		r.Blocks[r.NBlocks] = ReportBlock{SSRC: bl.SourceSSRC, FractionLost: bl.FractionLost, CumulativeLost: cum,
-			HighestSeq: bl.HighestSeq, Jitter: bl.Jitter, LSR: bl.LSR, DLSR: bl.DLSR}
+		cum := int32((uint32(bl.PacketsLost)&0xffffff)<<8) >> 8
+		r.Blocks[r.NBlocks] = ReportBlock{SSRC: uint32(bl.SourceSSRC), FractionLost: bl.FractionLost.u8(), CumulativeLost: cum,
+			HighestSeq: uint32(bl.HighestSeq), Jitter: uint32(bl.Jitter), LSR: uint32(bl.LSR), DLSR: uint32(bl.DLSR)}
 		r.NBlocks++
 	}
 	if j.XR != nil && j.XR.Type == 7 {
 		r.HasXR = true
-		r.XR = VoIPMetrics{SSRC: j.XR.ID, LossRate: j.XR.FractionLost, DiscardRate: j.XR.Discard,
-			RoundTripDelay: j.XR.RTT, EndSystemDelay: j.XR.EndSystem, MOSLQ: 127, MOSCQ: 127}
+		r.XR = VoIPMetrics{SSRC: uint32(j.XR.ID), LossRate: j.XR.FractionLost.u8(), DiscardRate: j.XR.Discard.u8(),
+			RoundTripDelay: j.XR.RTT.u16(), EndSystemDelay: j.XR.EndSystem.u16(), MOSLQ: 127, MOSCQ: 127}
 	}
 	return r, nil
 }

@@ -42,15 +42,15 @@ func TestParseRTCPJSONHostile(t *testing.T) {
 	block := `{"source_ssrc":1,"fraction_lost":255,"packets_lost":4294967295,"ia_jitter":4294967295}`
 	many := `{"ssrc":1,"type":201,"report_blocks":[` + strings.Repeat(block+",", 60) + block + `]}`
 	for name, in := range map[string]string{
-		"empty":          "",
-		"not json":       "INVITE sip:x SIP/2.0\r\n",
-		"array":          `[1,2,3]`,
-		"truncated":      heplifySR[:100],
-		"negative":       `{"ssrc":-1,"type":200}`,
-		"fraction > 255": `{"ssrc":1,"type":201,"report_blocks":[{"fraction_lost":256}]}`,
-		"no type":        `{"ssrc":1}`,
-		"huge":           `{"ssrc":1,"type":201,"x":"` + strings.Repeat("a", MaxRTCPJSON) + `"}`,
-		"deep":           strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
+		"empty":     "",
+		"not json":  "INVITE sip:x SIP/2.0\r\n",
+		"array":     `[1,2,3]`,
+		"truncated": heplifySR[:100],
+		"float":     `{"ssrc":1.5,"type":201}`,
+		"string":    `{"ssrc":"1","type":201}`,
+		"no type":   `{"ssrc":1}`,
+		"huge":      `{"ssrc":1,"type":201,"x":"` + strings.Repeat("a", MaxRTCPJSON) + `"}`,
+		"deep":      strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
 	} {
 		if _, err := ParseRTCPJSON([]byte(in)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -58,7 +58,18 @@ func TestParseRTCPJSONHostile(t *testing.T) {
 			t.Errorf("%s: error %q without the package prefix", name, err)
 		}
 	}
-	r, err := ParseRTCPJSON([]byte(many))
+	// Integers wider than the wire field are cut to it, as captagent
+	// writes them: a signed LSR, an NTP fraction beyond 32 bits, and a
+	// fraction lost beyond 255 clamped.
+	r, err := ParseRTCPJSON([]byte(`{"sender_information":{"ntp_timestamp_sec":3650797214,"ntp_timestamp_usec":13217348104192,"packets":106},` +
+		`"ssrc":451916597,"type":200,"report_blocks":[{"source_ssrc":898343773,"fraction_lost":300,"lsr":-1097006646,"dlsr":null}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r.Blocks[0]; !r.SR || r.SenderPackets != 106 || b.LSR != 3197960650 || b.FractionLost != 255 || b.DLSR != 0 {
+		t.Errorf("wide integers read as %+v", r)
+	}
+	r, err = ParseRTCPJSON([]byte(many))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,6 +142,11 @@ func TestReplayHEPCaptures(t *testing.T) {
 			if snap.Malformed != 0 || snap.Dropped != 0 {
 				t.Errorf("malformed %d, dropped %d; want none", snap.Malformed, snap.Dropped)
 			}
+			// hep.pcap ends with an agent's RTCP report as JSON (HEP type
+			// 5), with a signed LSR and an NTP fraction wider than 32 bits.
+			if wantRTCP := map[string]int64{"hep-wireshark__hep.pcap": 1}[name]; snap.RTCP != wantRTCP {
+				t.Errorf("%d RTCP reports decoded; want %d", snap.RTCP, wantRTCP)
+			}
 
 			f, err := os.Open(file)
 			if err != nil {
