@@ -157,12 +157,18 @@ var chSchema = []string{
 // chMigrations[v] takes a database from schema version v to v+1. A
 // destructive one (dropping or rewriting data) runs only with
 // CHOptions.AllowDestructive.
+//
+// distributed are run, in cluster mode, on the Distributed tables, which
+// do not take new columns from the tables under them. (ClickHouse 18 has
+// no ADD COLUMN IF NOT EXISTS: a migration runs once, by its version.)
 var chMigrations = map[int]struct {
 	stmts       []string
+	distributed []string
 	destructive bool
 }{
 	// 1 to 2: the audio column (AudioClass); older calls have none.
-	1: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN IF NOT EXISTS audio String DEFAULT ''`}},
+	1: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN audio String DEFAULT ''`},
+		distributed: []string{`ALTER TABLE {DB}.calls ADD COLUMN audio String DEFAULT ''`}},
 }
 
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -358,6 +364,13 @@ func (s *ClickHouse) migrate(ctx context.Context) error {
 					return err
 				}
 			}
+			if s.cluster != "" {
+				for _, q := range m.distributed {
+					if _, err := s.conn.doOn(ctx, h, s.sql(q, false), nil); err != nil {
+						return err
+					}
+				}
+			}
 			if _, err := s.conn.doOn(ctx, h, s.sql(fmt.Sprintf(`INSERT INTO {DB}.sipcause_schema VALUES (%d, now())`, v+1), false), nil); err != nil {
 				return err
 			}
@@ -370,11 +383,6 @@ func (s *ClickHouse) migrate(ctx context.Context) error {
 			if err := each(s.sql(q, false)); err != nil {
 				return err
 			}
-		}
-		// A Distributed table made before schema 2 lacks the audio column
-		// its local tables got.
-		if err := each(s.sql(`ALTER TABLE {DB}.calls ADD COLUMN IF NOT EXISTS audio String DEFAULT ''`, false)); err != nil {
-			return err
 		}
 	}
 	return nil

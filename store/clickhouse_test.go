@@ -417,3 +417,37 @@ func TestClickHouseRefusedBatch(t *testing.T) {
 		t.Errorf("set aside: %v", aside)
 	}
 }
+
+// TestClickHouseMigrateAudio opens a database of schema version 1, made
+// before the audio column: the store migrates it to version 2, and a call
+// stored then is found by its audio verdict.
+func TestClickHouseMigrateAudio(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	db := fmt.Sprintf("migrate%d", dbSeq.Add(1))
+	url := srv.URL(db)
+	s := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+	for _, q := range []string{"ALTER TABLE " + db + ".calls DROP COLUMN audio", "TRUNCATE TABLE " + db + ".sipcause_schema",
+		"INSERT INTO " + db + ".sipcause_schema VALUES (1, now())"} {
+		if _, err := s.conn.do(ctx, q, nil); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	s = openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+	defer s.Close()
+	rows, err := s.query(ctx, "SELECT max(version) FROM "+db+".sipcause_schema")
+	if err != nil || len(rows) != 1 || rows[0][0] != "2" {
+		t.Fatalf("schema after migrating: %v (%v)", rows, err)
+	}
+	cr := testCall(1, 200, "answered")
+	cr.Call.Audio = &analyze.Audio{Verdict: "one_way", Direction: "callee_to_caller"}
+	if err := s.PutCalls(ctx, []CallRecord{cr, testCall(2, 200, "answered")}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	got, err := s.SearchCalls(ctx, Query{Audio: AudioProblem})
+	if err != nil || len(got) != 1 || got[0].CallID != cr.Call.CallID {
+		t.Errorf("audio search after migrating: %+v (%v)", got, err)
+	}
+}
