@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -174,6 +175,22 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		if g.by == store.ByStatus {
 			c.Note = l["dash_failed_note"]
 		}
+		d.Charts = append(d.Charts, c)
+	}
+	// Calls by their audio verdict: only those that had one (media was
+	// captured or its agents sent RTCP), each bar split into problems
+	// (one way, none, poor MOS) and good audio.
+	cs, err := h.st.CountCalls(r.Context(), store.CountQuery{From: from, To: to, Step: step, By: store.ByAudio})
+	if err != nil {
+		h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
+		return
+	}
+	cs = slices.DeleteFunc(cs, func(c store.Count) bool { return c.Key == "" })
+	if len(cs) > 0 {
+		c := stackedChart("by-audio", l["dash_by_audio"], cs, ax, func(k string) (string, string) {
+			return l["audio_"+k], map[string]string{store.AudioProblem: "s3", store.AudioOK: "s2"}[k]
+		}, l["dash_other"])
+		c.Note = l["dash_audio_note"]
 		d.Charts = append(d.Charts, c)
 	}
 	d.Charts = append(d.Charts,

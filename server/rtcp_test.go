@@ -208,6 +208,13 @@ func TestHEPRTCPAttached(t *testing.T) {
 	if _, body := get("/calls?audio=problem"); !strings.Contains(body, "oneway@sipcause.test") || strings.Contains(body, "both@sipcause.test") {
 		t.Errorf("calls page audio=problem lists the wrong calls")
 	}
+	// The dashboard counts calls by their audio verdict.
+	_, dash := get("/dashboard?lang=en")
+	if i := strings.Index(dash, `id="chart-by-audio"`); i < 0 {
+		t.Error("the dashboard has no audio chart")
+	} else if sec := dash[i:]; !strings.Contains(sec, "Calls by audio") || !strings.Contains(sec, "a problem (one way") || !strings.Contains(sec, "</span> good</span>") {
+		t.Errorf("audio chart without its title or legend: %.600s", sec)
+	}
 	for _, tc := range []struct{ lang, audio, dir, loss string }{
 		{"en", "one way only", "caller → called party", "<td>4.7</td>"},
 		{"nl", "maar in één richting", "beller → gebelde", "<td>4,7</td>"},

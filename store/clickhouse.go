@@ -952,7 +952,7 @@ func (s *ClickHouse) Timeline(ctx context.Context, from, to time.Time, step time
 // groups are found first, then counted per bucket, in two queries: on a
 // cluster a sub-query would rank the groups per shard.
 func (s *ClickHouse) CountCalls(ctx context.Context, q CountQuery) ([]Count, error) {
-	col, ok := map[string]string{ByStatus: "toString(final_status)", ByFault: "fault", ByPeer: "peer", ByCallee: "callee", ByCaller: "caller"}[q.By]
+	col, ok := map[string]string{ByStatus: "toString(final_status)", ByFault: "fault", ByPeer: "peer", ByCallee: "callee", ByCaller: "caller", ByAudio: "audio"}[q.By]
 	if !ok {
 		return nil, fmt.Errorf("store: count: cannot group by %q", q.By)
 	}

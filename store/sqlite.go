@@ -427,7 +427,7 @@ func (s *SQLite) Timeline(ctx context.Context, from, to time.Time, step time.Dur
 // CountCalls implements Store. Like Timeline it leaves out calls that
 // continue another leg, so that a call through a B2BUA counts once.
 func (s *SQLite) CountCalls(ctx context.Context, q CountQuery) ([]Count, error) {
-	col, ok := map[string]string{ByStatus: "final_status", ByFault: "fault", ByPeer: "peer", ByCallee: "callee", ByCaller: "caller"}[q.By]
+	col, ok := map[string]string{ByStatus: "final_status", ByFault: "fault", ByPeer: "peer", ByCallee: "callee", ByCaller: "caller", ByAudio: "audio"}[q.By]
 	if !ok {
 		return nil, fmt.Errorf("store: count: cannot group by %q", q.By)
 	}

@@ -191,6 +191,7 @@ const (
 	ByStatus = "status" // final status code; 0 when no final response came
 	ByFault  = "fault"  // whose side (catalog.Fault)
 	ByPeer   = "peer"   // see Peer
+	ByAudio  = "audio"  // AudioClass: problem, ok, "" without a verdict
 	ByCallee = "callee" // the number called
 	ByCaller = "caller" // the number calling
 )
@@ -204,7 +205,7 @@ var FailedOutcomes = []string{"busy", "rejected", "no_answer", "timeout", "faile
 type CountQuery struct {
 	From, To time.Time     // start in [From, To); both required
 	Step     time.Duration // bucket width; 0 counts the whole period
-	By       string        // ByStatus, ByFault, ByPeer, ByCallee or ByCaller
+	By       string        // ByStatus, ByFault, ByPeer, ByCallee, ByCaller or ByAudio
 	Outcomes []string      // only these outcomes; nil means all
 	// Top keeps the Top groups with the most calls over the whole
 	// period (0 keeps all, capped at MaxLimit).

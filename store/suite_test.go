@@ -406,6 +406,11 @@ func suiteCountCalls(t *testing.T, b backend) {
 	for i := range 6 {
 		add(i, 200, analyze.OutcomeAnswered, "none", "10.0.0.2:5060")
 	}
+	// Audio verdicts on three answered calls: two one way, one good.
+	mos := 4.1
+	batch[0].Call.Audio = &analyze.Audio{Verdict: "one_way"}
+	batch[1].Call.Audio = &analyze.Audio{Verdict: "none"}
+	batch[2].Call.Audio = &analyze.Audio{Verdict: "both", MOS: &mos}
 	add(6, 486, analyze.OutcomeBusy, "remote", "10.0.0.2:5060")
 	add(7, 486, analyze.OutcomeBusy, "remote", "10.0.0.2:5060")
 	add(70, 486, analyze.OutcomeBusy, "remote", "10.0.0.2:5060")
@@ -449,8 +454,19 @@ func suiteCountCalls(t *testing.T, b backend) {
 			t.Errorf("by %s top %d: %s, want %s", tt.by, tt.top, got, tt.want)
 		}
 	}
+	cs, err := s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(2 * time.Hour), By: ByAudio, Outcomes: []string{analyze.OutcomeAnswered}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audio []string
+	for _, c := range cs {
+		audio = append(audio, fmt.Sprintf("%s=%d", c.Key, c.Count))
+	}
+	if got, want := strings.Join(audio, " "), "=3 problem=2 ok=1"; got != want {
+		t.Errorf("by audio: %s, want %s", got, want)
+	}
 	// Per hour: the first hour has 486 x2, 503, timeout; the second 486, 503.
-	cs, err := s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(2 * time.Hour), Step: time.Hour, By: ByStatus, Outcomes: FailedOutcomes})
+	cs, err = s.CountCalls(ctx, CountQuery{From: t0, To: t0.Add(2 * time.Hour), Step: time.Hour, By: ByStatus, Outcomes: FailedOutcomes})
 	if err != nil {
 		t.Fatal(err)
 	}
