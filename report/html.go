@@ -238,7 +238,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		if c.Outcome == analyze.OutcomeAnswered {
 			continue
 		}
-		key := keyOf(c)
+		key := keyOf(c.Call)
 		if f, ok := first[key]; ok {
 			members[f] = append(members[f], k+1)
 		} else {
@@ -268,7 +268,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		hc.Open = troubled
 		hc.Anchor = "call-" + strconv.Itoa(k+1)
 		if c.Outcome != analyze.OutcomeAnswered {
-			if f := first[keyOf(c)]; f != k {
+			if f := first[keyOf(c.Call)]; f != k {
 				hc.Link = "call-" + strconv.Itoa(f+1)
 			} else if m := members[k]; len(m) > 1 {
 				hc.Group = fmt.Sprintf(l["same way"], n.Int(len(m)), numberRanges(m))

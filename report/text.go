@@ -37,17 +37,23 @@ type TextOptions struct {
 // Escape): the report quotes what senders wrote.
 func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 	w = safeWriter{w}
-	r := Localize(ar, o.Lang)
+	// The calls are put into words one at a time, when their line or
+	// their explanation is written, not all at once: a capture of a
+	// million failed calls must not hold a million explanations (review
+	// L9).
+	noCalls := *ar
+	noCalls.Calls = nil
+	r := Localize(&noCalls, o.Lang)
 	if o.Width <= 0 {
 		o.Width = 80
 	}
-	t := textReport{w: w, p: paint{On: o.Colour}, o: o, l: labels(o.Lang), n: numberFormat{o.Lang}, r: r}
+	t := textReport{w: w, p: paint{On: o.Colour}, o: o, l: labels(o.Lang), n: numberFormat{o.Lang}, r: r, calls: ar.Calls}
 	t.head()
 	t.overview()
-	shown := t.calls()
+	shown := t.explain()
 	shown += t.registrations()
 	shown += writeDialogs(w, t.p, r.Dialogs, o, t.l)
-	if shown == 0 && len(r.Calls)+len(r.Registrations) > 0 {
+	if shown == 0 && len(ar.Calls)+len(r.Registrations) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, t.l["no failures"])
 	}
@@ -57,14 +63,14 @@ func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 }
 
 type textReport struct {
-	w        io.Writer
-	p        paint
-	o        TextOptions
-	l        map[string]string
-	n        numberFormat
-	r        *Localized
-	oneDay   bool
-	numberOf map[*Call]int
+	w      io.Writer
+	p      paint
+	o      TextOptions
+	l      map[string]string
+	n      numberFormat
+	r      *Localized
+	calls  []*analyze.Call // in the order of the overview; call i is #i+1
+	oneDay bool
 }
 
 // when writes a moment in the reader's zone: the clock alone when the
@@ -152,33 +158,39 @@ func registrationCounts(regs []*Register) (ok, failed int) {
 // overview writes one line per call: what an agent looks for first ("the
 // call to Bob around 04:28").
 func (t *textReport) overview() {
-	if len(t.r.Calls) == 0 {
+	if len(t.calls) == 0 {
 		return
 	}
 	l := t.l
-	t.numberOf = map[*Call]int{}
-	type row struct{ cells []string }
 	head := []string{"#", l["time"], l["caller"] + " → " + l["callee"], l["status"], l["outcome"], l["fault"], l["reason"]}
-	rows := [][]string{head}
-	for i, c := range t.r.Calls {
-		t.numberOf[c] = i + 1
+	row := func(i int) []string {
+		c := LocalizeCall(t.calls[i], t.o.Lang)
 		status := "–"
 		if c.FinalStatus != 0 {
 			status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
 		}
 		_, fault := faultKV(t.o.Lang, t.o.Perspective, c.Fault)
-		rows = append(rows, []string{strconv.Itoa(i + 1), t.when(c.Start, false), orUnknown(t.o.Lang, c.Caller) + " → " + orUnknown(t.o.Lang, c.Callee),
-			status, callOutcomeLabel(t.o.Lang, c.Outcome, c.FinalStatus), fault, c.Summary})
+		return []string{strconv.Itoa(i + 1), t.when(c.Start, false), orUnknown(t.o.Lang, c.Caller) + " → " + orUnknown(t.o.Lang, c.Callee),
+			status, callOutcomeLabel(t.o.Lang, c.Outcome, c.FinalStatus), fault, c.Summary}
 	}
+	// Two passes, the widths first, so that no row is kept.
 	widths := make([]int, len(head)-1)
-	for _, rw := range rows {
+	measure := func(rw []string) {
 		for i := range widths {
 			widths[i] = max(widths[i], min(utf8.RuneCountInString(rw[i]), 32))
 		}
 	}
+	measure(head)
+	for i := range t.calls {
+		measure(row(i))
+	}
 	fmt.Fprintln(t.w)
 	fmt.Fprintln(t.w, t.p.bold(l["overview"]))
-	for k, rw := range rows {
+	for k := -1; k < len(t.calls); k++ {
+		rw := head
+		if k >= 0 {
+			rw = row(k)
+		}
 		var b strings.Builder
 		b.WriteString("  ")
 		for i := range widths {
@@ -191,13 +203,10 @@ func (t *textReport) overview() {
 			b.WriteString("  ")
 		}
 		line := b.String() + rw[len(rw)-1]
-		if k == 0 {
+		if k < 0 {
 			line = t.p.dim(strings.TrimRight(line, " "))
-		} else if k > 0 {
-			c := t.r.Calls[k-1]
-			if c.Outcome != analyze.OutcomeAnswered {
-				line = strings.TrimRight(line, " ")
-			}
+		} else if t.calls[k].Outcome != analyze.OutcomeAnswered {
+			line = strings.TrimRight(line, " ")
 		}
 		fmt.Fprintln(t.w, strings.TrimRight(line, " "))
 	}
@@ -210,7 +219,7 @@ type groupKey struct {
 	status                   int
 }
 
-func keyOf(c *Call) groupKey {
+func keyOf(c *analyze.Call) groupKey {
 	k := groupKey{outcome: c.Outcome, fault: c.Fault, status: c.FinalStatus}
 	if d, ok := c.Diagnosis(); ok {
 		k.id = d.ID
@@ -221,14 +230,14 @@ func keyOf(c *Call) groupKey {
 	return k
 }
 
-// calls explains the calls that need it: every failure, and with All the
-// answered calls too. Calls that failed the same way at the same host are
-// explained once.
-func (t *textReport) calls() int {
+// explain explains the calls that need it: every failure, and with All
+// the answered calls too. Calls that failed the same way at the same host
+// are explained once; a group is the numbers of its calls.
+func (t *textReport) explain() int {
 	var order []groupKey
-	groups := map[groupKey][]*Call{}
-	for _, c := range t.r.Calls {
-		if !t.o.All && len(problems(c.Findings)) == 0 {
+	groups := map[groupKey][]int{}
+	for i, c := range t.calls {
+		if !t.o.All && !hasProblem(c.Findings) {
 			continue
 		}
 		k := keyOf(c)
@@ -238,7 +247,7 @@ func (t *textReport) calls() int {
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], c)
+		groups[k] = append(groups[k], i+1)
 	}
 	if len(order) == 0 {
 		return 0
@@ -252,8 +261,8 @@ func (t *textReport) calls() int {
 	return len(order)
 }
 
-func (t *textReport) call(group []*Call) {
-	c, l, o := group[0], t.l, t.o
+func (t *textReport) call(group []int) {
+	c, l, o := LocalizeCall(t.calls[group[0]-1], t.o.Lang), t.l, t.o
 	status := l["no final"]
 	if c.FinalStatus != 0 {
 		status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
@@ -267,14 +276,10 @@ func (t *textReport) call(group []*Call) {
 			from = addrText(o.Lang, c.FinalFrom.Addr)
 		}
 		fmt.Fprintln(t.w, t.p.bold(wrapText(fmt.Sprintf(l["group"], t.n.Int(len(group)), status, from, c.Summary), "", o.Width)))
-		nums := make([]int, len(group))
-		for i, g := range group {
-			nums[i] = t.numberOf[g]
-		}
-		fmt.Fprintln(t.w, wrapText(l["group calls"]+" "+numberRanges(nums), "  ", o.Width-2))
+		fmt.Fprintln(t.w, wrapText(l["group calls"]+" "+numberRanges(group), "  ", o.Width-2))
 		fmt.Fprintln(t.w)
 	}
-	head := fmt.Sprintf("%s %d: %s → %s  %s", l["call"], t.numberOf[c], orUnknown(o.Lang, c.Caller), orUnknown(o.Lang, c.Callee), t.when(c.Start, true))
+	head := fmt.Sprintf("%s %d: %s → %s  %s", l["call"], group[0], orUnknown(o.Lang, c.Caller), orUnknown(o.Lang, c.Callee), t.when(c.Start, true))
 	fmt.Fprintln(t.w, t.p.bold(head))
 	fl, fv := faultKV(o.Lang, o.Perspective, c.Fault)
 	kv := [][2]string{
@@ -495,6 +500,16 @@ func integrityLine(lang catalog.Lang, label string, i analyze.Integrity) string 
 		line += fmt.Sprintf(labels(lang)["unknown link"], n.Int(i.UnknownLinkType))
 	}
 	return line
+}
+
+// hasProblem says whether a call has a finding worth explaining.
+func hasProblem(fs []analyze.Finding) bool {
+	for _, f := range fs {
+		if f.Severity != "info" {
+			return true
+		}
+	}
+	return false
 }
 
 func problems(fs []Finding) []Finding {

@@ -179,12 +179,32 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			return f, err
 		})
 	case o.HTMLFile == "" && o.Format == "text":
+		// Every call has its line in the overview, but only the first
+		// call of each group of failures (the same reason at the same
+		// host) is explained in full: the others keep a slim copy with
+		// what their line and their group need (review L9: a million
+		// failed calls no longer need gigabytes).
+		firsts := map[textGroup]*analyze.Call{}
 		aopt.OnCall = func(c *analyze.Call) {
-			// Every call has its line in the overview; only those that
-			// will be explained keep their messages.
 			if !o.All && !hasProblem(c.Findings) {
-				c.Messages, c.Frames = nil, nil
+				kept = append(kept, slimCall(c))
+				return
 			}
+			c.Messages, c.Frames, c.Media = nil, nil, nil // the text never shows them
+			k, grouped := textGroupOf(c)
+			if !grouped {
+				kept = append(kept, c)
+				return
+			}
+			// The report explains the group's earliest call (the sort
+			// below is stable, so the first to finish wins a tie).
+			if prev, ok := firsts[k]; ok && !c.Start.Before(prev.Start) {
+				kept = append(kept, slimCall(c))
+				return
+			} else if ok {
+				*prev = *slimCall(prev)
+			}
+			firsts[k] = c
 			kept = append(kept, c)
 		}
 	case o.HTMLFile == "" && o.Format == "csv":
@@ -327,6 +347,57 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		}
 	}
 	return readErr
+}
+
+// textGroup is the key report.Text groups explained failures by: the
+// diagnosis, outcome, side, final status and the host that sent it.
+type textGroup struct {
+	id, outcome, fault, from string
+	status                   int
+}
+
+// textGroupOf gives the group of c as the text report forms it; answered
+// calls (explained only with --all, or for failed audio) are not grouped.
+func textGroupOf(c *analyze.Call) (textGroup, bool) {
+	if c.Outcome == analyze.OutcomeAnswered {
+		return textGroup{}, false
+	}
+	k := textGroup{outcome: c.Outcome, fault: c.Fault, status: c.FinalStatus}
+	if d, ok := c.Diagnosis(); ok {
+		k.id = d.ID
+	}
+	if c.FinalFrom != nil {
+		k.from = c.FinalFrom.Addr
+	}
+	return k, true
+}
+
+// slimCall keeps of c what its overview line, its group and the filters
+// need: the names, times, status and side, the diagnosis (its values make
+// the one-sentence reason) and the first problem, without frame numbers.
+// Strings are copied, so that they do not pin the captured packets.
+func slimCall(c *analyze.Call) *analyze.Call {
+	s := &analyze.Call{
+		CallID: strings.Clone(c.CallID), Caller: strings.Clone(c.Caller), Callee: strings.Clone(c.Callee),
+		Asserted: strings.Clone(c.Asserted), Start: c.Start, FinalStatus: c.FinalStatus,
+		Reason: strings.Clone(c.Reason), Outcome: c.Outcome, Fault: c.Fault,
+	}
+	for _, l := range c.Linked {
+		s.Linked = append(s.Linked, strings.Clone(l))
+	}
+	if c.FinalFrom != nil {
+		s.FinalFrom = &analyze.Responder{Addr: strings.Clone(c.FinalFrom.Addr)}
+	}
+	for i, f := range c.Findings {
+		if i == 0 || f.Severity != "info" {
+			f.Frames = nil
+			s.Findings = append(s.Findings, f)
+			if f.Severity != "info" {
+				break
+			}
+		}
+	}
+	return s
 }
 
 func hasProblem(fs []analyze.Finding) bool {
