@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 )
 
@@ -43,15 +44,20 @@ type rtcpJSON struct {
 	} `json:"report_blocks_xr"`
 }
 
-// wire32 is a number of heplify's JSON as the 32-bit wire field it came
-// from. Agents write them as they hold them: captagent writes LSR as a
-// signed integer (-1097006646) and the NTP fraction wider than 32 bits, so
-// any integer is taken modulo 2^32, the bits the wire field had.
+// wire32 is a number of an agent's RTCP JSON as the 32-bit wire field it
+// came from. Agents write them as they hold them: captagent writes LSR as
+// a signed integer (-1097006646) and the NTP fraction wider than 32 bits,
+// Asterisk writes the NTP words and LSR as strings ("3373905467"), some
+// scripts write a fraction as a decimal. Any integer, quoted or not, is
+// taken modulo 2^32, the bits the wire field had; a decimal is truncated.
 type wire32 uint32
 
 func (w *wire32) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
 		return nil // as encoding/json leaves a field it has no value for
+	}
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1]
 	}
 	if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
 		*w = wire32(uint32(v))
@@ -59,6 +65,10 @@ func (w *wire32) UnmarshalJSON(b []byte) error {
 	}
 	if v, err := strconv.ParseUint(string(b), 10, 64); err == nil {
 		*w = wire32(uint32(v))
+		return nil
+	}
+	if f, err := strconv.ParseFloat(string(b), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		*w = wire32(uint32(int64(math.Max(-1<<62, math.Min(f, 1<<62)))))
 		return nil
 	}
 	return errors.New("not an integer")
@@ -71,8 +81,8 @@ func (w wire32) u8() uint8 { return uint8(min(w, 255)) }
 // u16 is a two-byte wire field (a delay in ms), clamped.
 func (w wire32) u16() uint16 { return uint16(min(w, 65535)) }
 
-// ParseRTCPJSON decodes the JSON form of an RTCP report that heplify (and
-// captagent) send in HEP (payload type 5) into the same fixed-size RTCP a
+// ParseRTCPJSON decodes the JSON form of an RTCP report that heplify,
+// captagent and Asterisk's res_hep_rtcp send in HEP (payload type 5) into the same fixed-size RTCP a
 // binary compound packet gives (RFC 3550 §6.4). Integers are taken as the
 // wire fields they came from (modulo 2^32; one-byte fractions clamped to
 // 255); blocks beyond four are dropped, as ParseRTCP drops them.

@@ -46,8 +46,9 @@ func TestParseRTCPJSONHostile(t *testing.T) {
 		"not json":  "INVITE sip:x SIP/2.0\r\n",
 		"array":     `[1,2,3]`,
 		"truncated": heplifySR[:100],
-		"float":     `{"ssrc":1.5,"type":201}`,
-		"string":    `{"ssrc":"1","type":201}`,
+		"boolean":   `{"ssrc":true,"type":201}`,
+		"word":      `{"ssrc":"one","type":201}`,
+		"NaN text":  `{"ssrc":"NaN","type":201}`,
 		"no type":   `{"ssrc":1}`,
 		"huge":      `{"ssrc":1,"type":201,"x":"` + strings.Repeat("a", MaxRTCPJSON) + `"}`,
 		"deep":      strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
@@ -68,6 +69,20 @@ func TestParseRTCPJSONHostile(t *testing.T) {
 	}
 	if b := r.Blocks[0]; !r.SR || r.SenderPackets != 106 || b.LSR != 3197960650 || b.FractionLost != 255 || b.DLSR != 0 {
 		t.Errorf("wide integers read as %+v", r)
+	}
+	// Asterisk's form (rtcp_report_to_json): NTP words and LSR as strings,
+	// sender_information null in a receiver report.
+	r, err = ParseRTCPJSON([]byte(`{"ssrc":7,"type":200,"report_count":1,"sender_information":{"ntp_timestamp_sec":"3373905467",` +
+		`"ntp_timestamp_usec":"4288694262","rtp_timestamp":-210772703,"packets":50,"octets":8000},"report_blocks":[{"source_ssrc":9,` +
+		`"fraction_lost":2.5,"packets_lost":3,"highest_seq_no":60,"ia_jitter":80,"lsr":"123456","dlsr":10}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := r.Blocks[0]; !r.SR || r.SenderPackets != 50 || r.NTPMiddle != 3373905467<<16&0xffffffff|4288694262>>16 || b.LSR != 123456 || b.FractionLost != 2 {
+		t.Errorf("Asterisk's report read as %+v", r)
+	}
+	if r, err := ParseRTCPJSON([]byte(`{"ssrc":7,"type":201,"sender_information":null,"report_blocks":[]}`)); err != nil || r.SR {
+		t.Errorf("Asterisk's receiver report: SR %v (%v)", r.SR, err)
 	}
 	r, err = ParseRTCPJSON([]byte(many))
 	if err != nil {
