@@ -425,7 +425,9 @@ func (f *sipFramer) frameLen(stream []byte) (int, bool) {
 		}
 		line := b[f.pos : f.pos+i]
 		next := f.pos + i + 1
-		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
 		if len(line) == 0 && f.pos > 0 {
 			total := f.start + next + f.cl
 			if total > len(stream) {
@@ -434,35 +436,12 @@ func (f *sipFramer) frameLen(stream []byte) (int, bool) {
 			return total, true
 		}
 		if f.pos > 0 {
-			if name, v, ok := bytes.Cut(line, []byte{':'}); ok {
-				name = bytes.TrimRight(name, " \t")
-				if len(name) == 1 && (name[0] == 'l' || name[0] == 'L') || bytes.EqualFold(name, []byte("Content-Length")) {
-					f.cl = contentLength(bytes.Trim(v, " \t"))
-				}
+			if v, ok := sipmsg.ContentLengthLine(line); ok {
+				f.cl = v
 			}
 		}
 		f.pos = next
 	}
-}
-
-// contentLength reads a Content-Length value as sipmsg.FrameLen does:
-// digits only, at most MaxMessageSize; anything else counts as 0.
-func contentLength(v []byte) int {
-	v = bytes.TrimLeft(v, "0")
-	if len(v) > 9 {
-		return 0
-	}
-	n := 0
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
-	if n > sipmsg.MaxMessageSize {
-		return 0
-	}
-	return n
 }
 
 func isTimeout(err error) bool {

@@ -214,19 +214,32 @@ func FrameLen(stream []byte) (n int, ok bool) {
 			return total, true
 		}
 		if pos > 0 {
-			if c := bytes.IndexByte(line, ':'); c > 0 {
-				name := bytes.TrimRight(line[:c], " \t")
-				if (len(name) == 1 && lower(name[0]) == 'l') || equalFold(name, "Content-Length") {
-					if v, ok := atoiSafe(trimLWS(line[c+1:])); ok && v <= MaxMessageSize {
-						cl = v
-					} else {
-						cl = 0
-					}
-				}
+			if v, ok := ContentLengthLine(line); ok {
+				cl = v
 			}
 		}
 		pos = next
 	}
+}
+
+// ContentLengthLine reads one header line (without its LF) for framing a
+// stream (RFC 3261 §18.3): ok says it is a Content-Length (or "l") header,
+// v is its value, or 0 when the value is no decimal number of at most
+// MaxMessageSize. FrameLen and resumable framers share it, so they frame
+// alike.
+func ContentLengthLine(line []byte) (v int, ok bool) {
+	c := bytes.IndexByte(line, ':')
+	if c <= 0 {
+		return 0, false
+	}
+	name := bytes.TrimRight(line[:c], " \t")
+	if !(len(name) == 1 && lower(name[0]) == 'l') && !equalFold(name, "Content-Length") {
+		return 0, false
+	}
+	if n, ok := atoiSafe(trimLWS(line[c+1:])); ok && n <= MaxMessageSize {
+		return n, true
+	}
+	return 0, true
 }
 
 // Parse decodes buf as one SIP message (RFC 3261 §7) into m, which is
