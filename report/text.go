@@ -24,6 +24,9 @@ type TextOptions struct {
 	// Perspective words whose side the cause is on for the reader: the
 	// customer (the default) or the provider's own helpdesk (review T25).
 	Perspective catalog.Perspective
+	// Calls, when set, are the calls to report in place of the report's
+	// own: what a long capture keeps of them (see TextCalls).
+	Calls *TextCalls
 }
 
 // Text writes r for a person, answer first: the counts, then one line per
@@ -47,13 +50,20 @@ func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 	if o.Width <= 0 {
 		o.Width = 80
 	}
-	t := textReport{w: w, p: paint{On: o.Colour}, o: o, l: labels(o.Lang), n: numberFormat{o.Lang}, r: r, calls: ar.Calls}
+	calls := o.Calls
+	if calls == nil {
+		calls = NewTextCalls(o.Lang)
+		for _, c := range ar.Calls {
+			calls.Add(c, true)
+		}
+	}
+	t := textReport{w: w, p: paint{On: o.Colour}, o: o, l: labels(o.Lang), n: numberFormat{o.Lang}, r: r, calls: calls.lines}
 	t.head()
 	t.overview()
 	shown := t.explain()
 	shown += t.registrations()
 	shown += writeDialogs(w, t.p, r.Dialogs, o, t.l)
-	if shown == 0 && len(ar.Calls)+len(r.Registrations) > 0 {
+	if shown == 0 && len(t.calls)+len(r.Registrations) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, t.l["no failures"])
 	}
@@ -69,7 +79,7 @@ type textReport struct {
 	l      map[string]string
 	n      numberFormat
 	r      *Localized
-	calls  []*analyze.Call // in the order of the overview; call i is #i+1
+	calls  []callLine // in the order of the overview; call i is #i+1
 	oneDay bool
 }
 
@@ -164,14 +174,14 @@ func (t *textReport) overview() {
 	l := t.l
 	head := []string{"#", l["time"], l["caller"] + " → " + l["callee"], l["status"], l["outcome"], l["fault"], l["reason"]}
 	row := func(i int) []string {
-		c := LocalizeCall(t.calls[i], t.o.Lang)
+		c := &t.calls[i]
 		status := "–"
-		if c.FinalStatus != 0 {
-			status = strconv.Itoa(c.FinalStatus) + " " + c.Reason
+		if c.key.status != 0 {
+			status = strconv.Itoa(c.key.status) + " " + c.reason
 		}
-		_, fault := faultKV(t.o.Lang, t.o.Perspective, c.Fault)
-		return []string{strconv.Itoa(i + 1), t.when(c.Start, false), orUnknown(t.o.Lang, c.Caller) + " → " + orUnknown(t.o.Lang, c.Callee),
-			status, callOutcomeLabel(t.o.Lang, c.Outcome, c.FinalStatus), fault, c.Summary}
+		_, fault := faultKV(t.o.Lang, t.o.Perspective, c.key.fault)
+		return []string{strconv.Itoa(i + 1), t.when(c.start, false), orUnknown(t.o.Lang, c.caller) + " → " + orUnknown(t.o.Lang, c.callee),
+			status, callOutcomeLabel(t.o.Lang, c.key.outcome, c.key.status), fault, c.summary}
 	}
 	// Two passes, the widths first, so that no row is kept.
 	widths := make([]int, len(head)-1)
@@ -205,7 +215,7 @@ func (t *textReport) overview() {
 		line := b.String() + rw[len(rw)-1]
 		if k < 0 {
 			line = t.p.dim(strings.TrimRight(line, " "))
-		} else if t.calls[k].Outcome != analyze.OutcomeAnswered {
+		} else if t.calls[k].key.outcome != analyze.OutcomeAnswered {
 			line = strings.TrimRight(line, " ")
 		}
 		fmt.Fprintln(t.w, strings.TrimRight(line, " "))
@@ -237,12 +247,12 @@ func (t *textReport) explain() int {
 	var order []groupKey
 	groups := map[groupKey][]int{}
 	for i, c := range t.calls {
-		if !t.o.All && !hasProblem(c.Findings) {
+		if !t.o.All && !c.problem {
 			continue
 		}
-		k := keyOf(c)
-		if c.Outcome == analyze.OutcomeAnswered {
-			k = groupKey{id: c.CallID} // answered calls are not grouped
+		k := c.key
+		if k.outcome == analyze.OutcomeAnswered {
+			k = groupKey{id: k.id} // answered calls are not grouped: the id is the Call-ID
 		}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
@@ -262,7 +272,7 @@ func (t *textReport) explain() int {
 }
 
 func (t *textReport) call(group []int) {
-	c, l, o := LocalizeCall(t.calls[group[0]-1], t.o.Lang), t.l, t.o
+	c, l, o := LocalizeCall(t.calls[group[0]-1].full, t.o.Lang), t.l, t.o
 	status := l["no final"]
 	if c.FinalStatus != 0 {
 		status = strconv.Itoa(c.FinalStatus) + " " + c.Reason

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
@@ -158,6 +159,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	aopt := analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang}
 	var stream *report.JSONStream
 	var kept []*analyze.Call
+	var textCalls *report.TextCalls // text, unless redacted or one call asked for
 	var spools []*os.File
 	defer func() {
 		for _, f := range spools {
@@ -178,6 +180,40 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			}
 			return f, err
 		})
+	case o.HTMLFile == "" && o.Format == "text" && !o.Redact && o.CallID == "":
+		// Every call has its line in the overview, but only the first
+		// call of each group of failures (the same reason at the same
+		// host) is explained in full: of the others the report keeps a
+		// line of a few words (review L9: a million failed calls in a
+		// few hundred megabytes, as --json streams them). Redaction and
+		// --call work on whole calls and take the way below.
+		textCalls = report.NewTextCalls(o.Lang)
+		type first struct {
+			i     int
+			start time.Time
+		}
+		firsts := map[textGroup]first{}
+		aopt.OnCall = func(c *analyze.Call) {
+			if !o.All && !hasProblem(c.Findings) {
+				textCalls.Add(c, false)
+				return
+			}
+			c.Messages, c.Frames, c.Media = nil, nil, nil // the text never shows them
+			k, grouped := textGroupOf(c)
+			if !grouped {
+				textCalls.Add(c, true)
+				return
+			}
+			// The report explains the group's earliest call (the sort
+			// is stable, so the first to finish wins a tie).
+			if prev, ok := firsts[k]; ok && !c.Start.Before(prev.start) {
+				textCalls.Add(c, false)
+				return
+			} else if ok {
+				textCalls.Forget(prev.i)
+			}
+			firsts[k] = first{textCalls.Add(c, true), c.Start}
+		}
 	case o.HTMLFile == "" && o.Format == "text":
 		// Every call has its line in the overview, but only the first
 		// call of each group of failures (the same reason at the same
@@ -281,7 +317,10 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	if closeCalls != nil {
 		closeCalls()
 	}
-	if aopt.OnCall != nil && !streaming {
+	if textCalls != nil {
+		textCalls.Sort()
+		rep.Calls = []*analyze.Call{} // they are in textCalls
+	} else if aopt.OnCall != nil && !streaming {
 		// Calls are reported as they finish; people read them in the
 		// order they started.
 		sort.SliceStable(kept, func(i, j int) bool { return kept[i].Start.Before(kept[j].Start) })
@@ -330,7 +369,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		err = report.CSV(stdout, rep)
 	case o.Format == "html":
 	default:
-		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats, Perspective: o.Perspective})
+		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats, Perspective: o.Perspective, Calls: textCalls})
 	}
 	if err != nil {
 		return err
