@@ -252,7 +252,7 @@ func (t *textReport) explain() int {
 		}
 		k := c.key
 		if k.outcome == analyze.OutcomeAnswered {
-			k = groupKey{id: k.id} // answered calls are not grouped: the id is the Call-ID
+			k = groupKey{id: c.full.CallID} // answered calls are not grouped
 		}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)

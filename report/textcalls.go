@@ -17,39 +17,38 @@ import (
 type TextCalls struct {
 	lang  catalog.Lang
 	lines []callLine
-	words map[string]string // repeated words (statuses, summaries, hosts), kept once
+	kinds map[lineKind]*lineKind // what calls have in common, kept once
 }
 
 // callLine is what the text report needs of a call it does not explain.
+// What calls of a group share (status, side, summary, the host that
+// answered) is one lineKind that they point to.
 type callLine struct {
-	start           time.Time
-	caller, callee  string
+	start          time.Time
+	caller, callee string
+	*lineKind
+	full *analyze.Call // nil unless the report may explain the call
+}
+
+// lineKind is the part of a call's line that repeats from call to call.
+type lineKind struct {
+	key             groupKey // the id is not the Call-ID for answered calls: see explain
 	reason, summary string
-	key             groupKey
 	problem         bool
-	full            *analyze.Call // nil unless the report may explain the call
 }
 
 // NewTextCalls starts an empty list of calls whose summaries are put into
 // words in lang (the language the report is written in).
 func NewTextCalls(lang catalog.Lang) *TextCalls {
-	return &TextCalls{lang: lang, words: map[string]string{}}
+	return &TextCalls{lang: lang, kinds: map[lineKind]*lineKind{}}
 }
 
 // Add keeps c's line and, when full, c itself, for the report to explain;
 // it gives the number of c in the list, for Forget. Strings are copied, so
 // that they do not pin the captured packets.
 func (tc *TextCalls) Add(c *analyze.Call, full bool) int {
-	ln := callLine{
-		start: c.Start, caller: strings.Clone(c.Caller), callee: strings.Clone(c.Callee),
-		reason: tc.word(c.Reason), summary: tc.word(LocalizeCall(c, tc.lang).Summary),
-		problem: hasProblem(c.Findings),
-	}
-	ln.key = keyOf(c)
-	ln.key.id, ln.key.outcome, ln.key.fault, ln.key.from = tc.word(ln.key.id), tc.word(ln.key.outcome), tc.word(ln.key.fault), tc.word(ln.key.from)
-	if c.Outcome == analyze.OutcomeAnswered {
-		ln.key.id = strings.Clone(c.CallID) // answered calls are not grouped: see explain
-	}
+	k := lineKind{key: keyOf(c), reason: c.Reason, summary: LocalizeCall(c, tc.lang).Summary, problem: hasProblem(c.Findings)}
+	ln := callLine{start: c.Start, caller: strings.Clone(c.Caller), callee: strings.Clone(c.Callee), lineKind: tc.kind(k)}
 	if full {
 		ln.full = c
 	}
@@ -71,16 +70,18 @@ func (tc *TextCalls) Sort() {
 // Len is the number of calls kept.
 func (tc *TextCalls) Len() int { return len(tc.lines) }
 
-// word gives s as kept before, if it was: statuses, summaries and hosts
-// repeat from call to call. Past a few thousand different words the rest
-// are only copied, so that calls that all differ cost no map.
-func (tc *TextCalls) word(s string) string {
-	if w, ok := tc.words[s]; ok {
-		return w
+// kind gives k as kept before, if it was: calls that failed the same way
+// share it. Past a few thousand different kinds the rest are only copied,
+// so that calls that all differ cost no map.
+func (tc *TextCalls) kind(k lineKind) *lineKind {
+	if p, ok := tc.kinds[k]; ok {
+		return p
 	}
-	w := strings.Clone(s)
-	if len(tc.words) < 4096 {
-		tc.words[w] = w
+	k.key.id, k.key.outcome, k.key.fault, k.key.from = strings.Clone(k.key.id), strings.Clone(k.key.outcome), strings.Clone(k.key.fault), strings.Clone(k.key.from)
+	k.reason, k.summary = strings.Clone(k.reason), strings.Clone(k.summary)
+	p := &k
+	if len(tc.kinds) < 4096 {
+		tc.kinds[k] = p
 	}
-	return w
+	return p
 }

@@ -119,7 +119,7 @@ func (h *heapWriter) Write(p []byte) (int, error) {
 // TestAnalyzeTextMemoryPerCall: the text report of many failed calls
 // keeps a line of a few words per call, and the whole call only for the
 // first of each group (review L9: 2.8 KB per failed call made a million
-// unanswered INVITEs need 2.9 GB; about 250 bytes now).
+// unanswered INVITEs need 2.9 GB; about 150 bytes now).
 func TestAnalyzeTextMemoryPerCall(t *testing.T) {
 	n := 60000
 	if testing.Short() {
@@ -145,7 +145,7 @@ func TestAnalyzeTextMemoryPerCall(t *testing.T) {
 	}
 	perCall := float64(out.peak-min(base, out.peak)) / float64(n)
 	t.Logf("%d calls: live heap while writing %.0f bytes per call", n, perCall)
-	if perCall > 400 {
-		t.Errorf("the text report keeps %.0f bytes per failed call, want at most 400", perCall)
+	if perCall > 250 {
+		t.Errorf("the text report keeps %.0f bytes per failed call, want at most 250", perCall)
 	}
 }
