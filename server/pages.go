@@ -104,11 +104,8 @@ func queryFrom(v url.Values, loc *time.Location) (store.Query, error) {
 	if q.Audio != "" && q.Audio != store.AudioProblem && q.Audio != store.AudioOK {
 		return q, fmt.Errorf("audio %q: want %s or %s", q.Audio, store.AudioProblem, store.AudioOK)
 	}
-	// SQLite ends a LIKE pattern at a NUL, so "1\x00" matched every row.
-	for _, s := range []string{q.Number, q.CallID, q.Outcome, q.Fault} {
-		if strings.ContainsRune(s, 0) {
-			return q, errors.New("a search value may not contain a NUL character")
-		}
+	if err := refuseNUL(q.Number, q.CallID, q.Outcome, q.Fault); err != nil {
+		return q, err
 	}
 	if s := strings.TrimSpace(v.Get("status")); s != "" {
 		n, err := strconv.Atoi(s)
@@ -118,18 +115,36 @@ func queryFrom(v url.Values, loc *time.Location) (store.Query, error) {
 		q.Status = n
 	}
 	var err error
-	if q.From, err = parseWhen(v.Get("from"), loc); err != nil {
-		return q, err
+	q.From, q.To, q.Limit, q.Offset, err = windowFrom(v, loc)
+	return q, err
+}
+
+// refuseNUL refuses search values with a NUL: SQLite ends a LIKE pattern
+// at a NUL, so "1\x00" matched every row.
+func refuseNUL(values ...string) error {
+	for _, s := range values {
+		if strings.ContainsRune(s, 0) {
+			return errors.New("a search value may not contain a NUL character")
+		}
 	}
-	if q.To, err = parseWhen(v.Get("to"), loc); err != nil {
-		return q, err
+	return nil
+}
+
+// windowFrom reads the period and the page of a search (from, to, limit,
+// offset) as every list of the UI and the API takes them.
+func windowFrom(v url.Values, loc *time.Location) (from, to time.Time, limit, offset int, err error) {
+	if from, err = parseWhen(v.Get("from"), loc); err != nil {
+		return
 	}
-	q.Limit, _ = strconv.Atoi(v.Get("limit"))
-	q.Offset, _ = strconv.Atoi(v.Get("offset"))
-	if q.Limit <= 0 {
-		q.Limit = 100
+	if to, err = parseWhen(v.Get("to"), loc); err != nil {
+		return
 	}
-	return q, nil
+	limit, _ = strconv.Atoi(v.Get("limit"))
+	offset, _ = strconv.Atoi(v.Get("offset"))
+	if limit <= 0 {
+		limit = 100
+	}
+	return from, to, limit, offset, nil
 }
 
 // parseWhen reads a time as RFC 3339 (with its own offset) or as an HTML

@@ -31,19 +31,12 @@ func regQueryFrom(v url.Values, loc *time.Location, form bool) (store.RegQuery, 
 	if form && v.Get("f") == "" {
 		q.Latest = true
 	}
+	if err := refuseNUL(q.AOR, q.Outcome); err != nil {
+		return q, err
+	}
 	var err error
-	if q.From, err = parseWhen(v.Get("from"), loc); err != nil {
-		return q, err
-	}
-	if q.To, err = parseWhen(v.Get("to"), loc); err != nil {
-		return q, err
-	}
-	q.Limit, _ = strconv.Atoi(v.Get("limit"))
-	q.Offset, _ = strconv.Atoi(v.Get("offset"))
-	if q.Limit <= 0 {
-		q.Limit = 100
-	}
-	return q, nil
+	q.From, q.To, q.Limit, q.Offset, err = windowFrom(v, loc)
+	return q, err
 }
 
 type regRow struct {

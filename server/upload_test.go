@@ -153,7 +153,8 @@ func TestHTTPLowFindings(t *testing.T) {
 		return resp
 	}
 	for _, p := range []string{"/api/v1/calls?from=9999-12-31", "/api/v1/calls?from=2262-04-12T00:00:00Z", "/api/v1/calls?to=1600-01-01",
-		"/api/v1/calls?number=1%00", "/api/v1/calls?call_id=%00"} {
+		"/api/v1/calls?number=1%00", "/api/v1/calls?call_id=%00", "/api/v1/registrations?aor=%00",
+		"/api/v1/registrations?from=9999-12-31"} {
 		if c := get(p).StatusCode; c != http.StatusBadRequest {
 			t.Errorf("GET %s: %d, want 400", p, c)
 		}
