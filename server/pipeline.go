@@ -32,10 +32,13 @@ type CollectorOptions struct {
 	// MaxMemory is the collector's memory budget in bytes; default 1 GiB.
 	// The byte budgets below default to parts of it.
 	MaxMemory     int64
-	MaxOpenBytes  int           // raw bytes held for open calls; default MaxMemory/4
-	MaxQueueBytes int           // raw bytes waiting for the analyzer; default MaxMemory/16
-	BatchSize     int           // calls per store transaction; default 500
-	BatchInterval time.Duration // longest wait before a batch is written; default 200 ms
+	MaxOpenBytes  int // raw bytes held for open calls; default MaxMemory/4
+	MaxQueueBytes int // raw bytes waiting for the analyzer; default MaxMemory/16
+	// A store transaction starts at BatchSize calls (default 500) or after
+	// BatchInterval (default 200 ms); what arrives while one is written
+	// goes into the next, however many that is, within a byte budget.
+	BatchSize     int
+	BatchInterval time.Duration
 	Tick          time.Duration // how often time is moved on without traffic; default 1 s
 	Settle        time.Duration // quiet time before a finished call is stored; default 2 s
 	Retention     time.Duration // delete calls older than this; 0 keeps everything
@@ -434,50 +437,113 @@ func (tr *tracker) expire(a *analyze.Analyzer, m *Metrics) {
 	}
 }
 
-// writer batches finished calls and registrations: one transaction per
-// BatchSize items or BatchInterval, whichever comes first.
+// writer batches finished calls and registrations. A batch is written
+// in one transaction on a goroutine of its own while the next one gathers,
+// so a slow commit does not stop the analyzer (which would stop taking
+// messages from the queue, and datagrams would be dropped): batches are
+// sized by time, everything that arrived while the last one was written,
+// and start at BatchSize items or every BatchInterval.
+//
+// What waits is bounded in bytes (security review H2): past
+// writeBudget the writer stops taking items until the store has caught
+// up, and the analyzer waits on it as before.
 func (c *Collector) writer() {
 	var calls []store.CallRecord
 	var regs []*analyze.Register
-	flush := func() {
-		if len(calls) == 0 && len(regs) == 0 {
+	pending := 0 // estimated bytes of calls and regs
+	budget := c.writeBudget()
+	var busy chan struct{} // closed when the batch being written is done; nil when none is
+	start := func() {
+		if busy != nil || len(calls)+len(regs) == 0 {
 			return
 		}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := errors.Join(c.st.PutCalls(ctx, calls), c.st.PutRegistrations(ctx, regs))
-		cancel()
-		c.metrics.observeWrite(time.Since(start), err)
-		c.mu.Lock()
-		if err == nil {
-			c.storedN += int64(len(calls) + len(regs))
-		}
-		c.storeError = err
-		c.mu.Unlock()
-		calls, regs = calls[:0], regs[:0]
+		done := make(chan struct{})
+		busy = done
+		bc, br := calls, regs
+		calls, regs, pending = nil, nil, 0
+		go func() {
+			defer close(done)
+			c.flush(bc, br)
+		}()
 	}
 	t := time.NewTicker(c.opt.BatchInterval)
 	defer t.Stop()
 	for {
+		in := c.writes
+		if pending >= budget {
+			in = nil // full: the analyzer waits until the store catches up
+		}
 		select {
-		case w, ok := <-c.writes:
+		case w, ok := <-in:
 			if !ok {
-				flush()
+				if busy != nil {
+					<-busy
+				}
+				c.flush(calls, regs)
 				return
 			}
 			if w.call != nil {
 				calls = append(calls, *w.call)
+				pending += callBytes(w.call)
 			}
 			if w.reg != nil {
 				regs = append(regs, w.reg)
+				pending += regBytes
 			}
-			if len(calls)+len(regs) >= c.opt.BatchSize {
-				flush()
+			if len(calls)+len(regs) >= c.opt.BatchSize || pending >= budget {
+				start()
+			}
+		case <-busy:
+			busy = nil
+			if len(calls)+len(regs) >= c.opt.BatchSize || pending >= budget {
+				start()
 			}
 		case <-t.C:
-			flush()
+			start()
 		}
 	}
+}
+
+// flush writes one batch in one transaction and records how it went.
+func (c *Collector) flush(calls []store.CallRecord, regs []*analyze.Register) {
+	if len(calls) == 0 && len(regs) == 0 {
+		return
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	err := errors.Join(c.st.PutCalls(ctx, calls), c.st.PutRegistrations(ctx, regs))
+	cancel()
+	c.metrics.observeWrite(time.Since(start), err)
+	c.mu.Lock()
+	if err == nil {
+		c.storedN += int64(len(calls) + len(regs))
+	}
+	c.storeError = err
+	c.mu.Unlock()
+}
+
+// writeBudget is how many bytes of finished calls may wait for the store
+// besides the batch being written: a 64th of the memory budget (16 MiB by
+// default, about what the 2000 calls the writer's channel held before).
+func (c *Collector) writeBudget() int {
+	return int(max(c.opt.MaxMemory/64, 1<<20))
+}
+
+// Rough sizes of what a finished call holds besides its raw messages:
+// the analyzed call and its findings, and per message the stored fields.
+const (
+	callOverhead = 4 << 10
+	msgOverhead  = 128
+	regBytes     = 1 << 10
+)
+
+// callBytes estimates the memory a finished call holds until it is stored.
+func callBytes(rec *store.CallRecord) int {
+	n := callOverhead + len(rec.Summary)
+	for _, m := range rec.Messages {
+		n += msgOverhead + len(m.Raw)
+	}
+	return n
 }
 
 // retain deletes old data every few minutes.
