@@ -297,6 +297,21 @@ func csrfOK(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(r.FormValue("csrf")), []byte(c.Value)) == 1
 }
 
+// apiLang is the language of an API answer: ?lang=, else the server's
+// default. A value that is no language is answered with 400 (ok false).
+func (h *Handler) apiLang(w http.ResponseWriter, r *http.Request) (catalog.Lang, bool) {
+	s := r.URL.Query().Get("lang")
+	if s == "" {
+		return h.opt.Lang, true
+	}
+	l, err := catalog.ParseLang(s)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
+		return "", false
+	}
+	return l, true
+}
+
 // language picks the language of a page: ?lang= (remembered in a cookie),
 // then the cookie, then Accept-Language, then the server's default.
 func (h *Handler) language(w http.ResponseWriter, r *http.Request) catalog.Lang {

@@ -594,14 +594,9 @@ type apiMessage struct {
 
 func (h *Handler) apiCall(w http.ResponseWriter, r *http.Request) {
 	// The stored call is data; ?lang= chooses the language of its texts.
-	lang := h.opt.Lang
-	if s := r.URL.Query().Get("lang"); s != "" {
-		l, err := catalog.ParseLang(s)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-			return
-		}
-		lang = l
+	lang, ok := h.apiLang(w, r)
+	if !ok {
+		return
 	}
 	cr, err := h.st.GetCall(r.Context(), r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -631,14 +626,9 @@ func (h *Handler) apiCall(w http.ResponseWriter, r *http.Request) {
 // exactly the bytes `sipcause analyze --json FILE` prints for it, FILE
 // being ?name= (default "upload").
 func (h *Handler) apiAnalyze(w http.ResponseWriter, r *http.Request) {
-	lang := h.opt.Lang
-	if s := r.URL.Query().Get("lang"); s != "" {
-		l, err := catalog.ParseLang(s)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-			return
-		}
-		lang = l
+	lang, ok := h.apiLang(w, r)
+	if !ok {
+		return
 	}
 	name := r.URL.Query().Get("name")
 	if name == "" {

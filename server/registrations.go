@@ -101,14 +101,9 @@ func (h *Handler) registrations(w http.ResponseWriter, r *http.Request) {
 // that match aor, outcome, from, to (RFC 3339, UTC) and latest=1, newest
 // first, with their texts in ?lang=.
 func (h *Handler) apiRegistrations(w http.ResponseWriter, r *http.Request) {
-	lang := h.opt.Lang
-	if s := r.URL.Query().Get("lang"); s != "" {
-		l, err := catalog.ParseLang(s)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{err.Error()})
-			return
-		}
-		lang = l
+	lang, ok := h.apiLang(w, r)
+	if !ok {
+		return
 	}
 	q, err := regQueryFrom(r.URL.Query(), time.UTC, false)
 	if err != nil {
