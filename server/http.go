@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -158,6 +159,7 @@ type Handler struct {
 	cop     *http.CrossOriginProtection
 	slots   chan struct{} // one per upload being analyzed
 	logins  *loginCache
+	limit   *authLimiter // failed logins per client
 }
 
 // NewHandler returns the UI and API over st.
@@ -175,7 +177,7 @@ func NewHandler(opt HandlerOptions, st store.Store, m *Metrics) *Handler {
 		opt.Location = time.Local
 	}
 	h := &Handler{opt: opt, st: st, metrics: m, mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
-		slots: make(chan struct{}, opt.UploadSlots), logins: newLoginCache()}
+		slots: make(chan struct{}, opt.UploadSlots), logins: newLoginCache(), limit: newAuthLimiter()}
 	h.routes()
 	return h
 }
@@ -199,10 +201,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Frame-Options", "DENY")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	if r.URL.Path != "/healthz" && !h.authorized(r) {
-		hd.Set("WWW-Authenticate", `Basic realm="sipcause", charset="UTF-8"`)
-		http.Error(w, "authentication required", http.StatusUnauthorized)
-		return
+	if r.URL.Path != "/healthz" && h.opt.HasAuth() {
+		creds := r.Header.Get("Authorization") != ""
+		client := clientKey(r.RemoteAddr)
+		if creds {
+			if ok, wait := h.limit.allow(client); !ok {
+				h.metrics.authThrottled.Add(1)
+				hd.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+				http.Error(w, "too many failed logins: try again later", http.StatusTooManyRequests)
+				return
+			}
+		}
+		if !h.authorized(r) {
+			if creds {
+				h.metrics.authFailed.Add(1)
+				h.limit.failed(client)
+			}
+			hd.Set("WWW-Authenticate", `Basic realm="sipcause", charset="UTF-8"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
 	}
 	if err := h.cop.Check(r); err != nil {
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)

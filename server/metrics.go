@@ -41,6 +41,8 @@ type Metrics struct {
 	uploads             atomic.Int64
 	uploadsBusy         atomic.Int64 // uploads refused with 503: every slot taken
 	restamped           atomic.Int64 // messages whose own time was too far from the collector's clock
+	authFailed          atomic.Int64 // requests with wrong credentials
+	authThrottled       atomic.Int64 // requests refused with 429: too many failed logins from the client
 
 	mu         sync.Mutex
 	calls      map[[2]string]int64 // outcome, fault
@@ -153,6 +155,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_hep_tcp_idle_closed_total", "HEP TCP connections closed for sending no packet in time.", m.tcpIdleClosed.Load())
 	counter("sipcause_time_restamped_total", "Messages whose own timestamp was too far from the collector's clock, analyzed at their arrival time.", m.restamped.Load())
 	counter("sipcause_uploads_total", "Captures analyzed through the web UI or the API.", m.uploads.Load())
+	counter("sipcause_auth_failures_total", "Requests to the UI or API with wrong credentials.", m.authFailed.Load())
+	counter("sipcause_auth_throttled_total", "Requests refused with 429 because their client had too many failed logins.", m.authThrottled.Load())
 	counter("sipcause_uploads_busy_total", "Uploads answered 503 because every upload slot was taken.", m.uploadsBusy.Load())
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
