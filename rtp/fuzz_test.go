@@ -41,3 +41,21 @@ func FuzzParseRTCP(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseQoSReport: no input may panic, and what is read stays within
+// its bounds.
+func FuzzParseQoSReport(f *testing.F) {
+	f.Add([]byte(rtpAgentFull))
+	f.Add([]byte(`{"TOTAL_PACKETS":1,"SSRC":"0x1","MOS":"439","SRC_IP":"::1","SRC_PORT":"5"}`))
+	f.Add([]byte(`{"CUM_PACKET_LOSS":null,"MEAN_JITTER":"1e3","CODEC_NAME":"\u0000pcmu"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseQoSReport(b)
+		if err != nil {
+			return
+		}
+		if len(r.CallID) > maxQoSCallID || len(r.Codec) > maxQoSCodec || r.MOS != 0 && (r.MOS < 1 || r.MOS > 5) ||
+			r.MaxJitterMS > maxQoSMS || r.MeanJitterMS > maxQoSMS || r.PayloadType > 127 || r.PayloadType < -1 {
+			t.Fatalf("out of bounds: %+v", r)
+		}
+	})
+}
