@@ -27,6 +27,22 @@ type reportedCall struct {
 	// silent counts reports that carried no reception report block: the
 	// reporter heard no RTP since its previous report (RFC 3550 §6.4).
 	silent map[netip.Addr]int
+	// agent are the streams agents' RTP statistics reports told of
+	// (AddCallQoS, agentqos.go).
+	agent []*agentStream
+}
+
+// reportedFor is the reports kept for open call callID, made on first use.
+func (a *Analyzer) reportedFor(callID string) *reportedCall {
+	if a.rtcpReports == nil {
+		a.rtcpReports = map[string]*reportedCall{}
+	}
+	rc := a.rtcpReports[callID]
+	if rc == nil {
+		rc = &reportedCall{silent: map[netip.Addr]int{}}
+		a.rtcpReports[callID] = rc
+	}
+	return rc
 }
 
 type reportedStream struct {
@@ -71,14 +87,7 @@ func (a *Analyzer) AddCallRTCP(callID string, t time.Time, src netip.AddrPort, r
 	if a.calls[callID] == nil || r == nil {
 		return
 	}
-	if a.rtcpReports == nil {
-		a.rtcpReports = map[string]*reportedCall{}
-	}
-	rc := a.rtcpReports[callID]
-	if rc == nil {
-		rc = &reportedCall{silent: map[netip.Addr]int{}}
-		a.rtcpReports[callID] = rc
-	}
+	rc := a.reportedFor(callID)
 	src = unmapAP(src)
 	touch := func(s *reportedStream) {
 		if t.Before(s.first) {
@@ -150,6 +159,11 @@ func (a *Analyzer) attachReported(c *callState, call *Call) {
 	delete(a.rtcpReports, c.callID)
 	if len(call.Media) > 0 {
 		return // the input's own RTP says more than the reports
+	}
+	// An agent that measured the RTP itself says more than RTCP, which
+	// is what the phones said of it.
+	if a.attachAgent(c, call, rc) {
+		return
 	}
 	var caller, callee netip.Addr
 	if len(c.invites) > 0 {
@@ -238,6 +252,13 @@ func (a *Analyzer) attachReported(c *callState, call *Call) {
 		audio.WorstDirection = direction(worstS)
 	}
 	call.Audio = audio
+	var flowing *MediaStream
+	sent := 0
+	if audio.Verdict == "one_way" {
+		flowing = call.Media[indexOf(rc.streams, received[0])]
+		sent = int(min(lost[0].sent, math.MaxInt32))
+	}
+	a.reportedFindings(call, "rtcp", flowing, sent)
 }
 
 // otherSide is the party address opposite a, when a is one of the call's

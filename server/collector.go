@@ -31,6 +31,9 @@ type inbound struct {
 	// the call msg.CallID names, sent from msg.Src at msg.Time; msg is no
 	// SIP message then.
 	rtcp *rtp.RTCP
+	// qos, when set, is an agent's RTP statistics report (HEP payload
+	// types 34 to 37, qos.go) about the call msg.CallID names.
+	qos *rtp.QoSReport
 }
 
 // Receiver limits: a sender never makes the collector hold more than this.
@@ -64,6 +67,9 @@ func (d *decoder) hep(b []byte, wall time.Time) (inbound, bool) {
 	}
 	if p.ProtoType == hepTypeRTCP {
 		return d.rtcp(p, t, wall)
+	}
+	if isQoSType(p.ProtoType) {
+		return d.qos(p, t, wall)
 	}
 	if p.ProtoType != 1 { // 1 = SIP; logs, QoS reports are not ours
 		d.c.metrics.nonSIP.Add(1)

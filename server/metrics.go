@@ -20,6 +20,7 @@ type Metrics struct {
 	malformed           atomic.Int64 // not HEP, or HEP without a SIP message in it
 	nonSIP              atomic.Int64 // HEP of another payload type, keep-alives
 	rtcpReports         atomic.Int64 // agents' RTCP reports (HEP type 5) decoded
+	qosReports          atomic.Int64 // agents' RTP statistics reports (HEP types 34-37) decoded
 	dropped             atomic.Int64 // queue full
 	analyzed            atomic.Int64
 	dialogs             atomic.Int64
@@ -104,12 +105,14 @@ func (m *Metrics) observeWrite(d time.Duration, err error) {
 type Snapshot struct {
 	Received, Malformed, NonSIP, Dropped, Analyzed, Forced, Calls int64
 	RTCP                                                          int64 // RTCP reports decoded
+	QoS                                                           int64 // RTP statistics reports decoded
 }
 
 // Snapshot returns the main counters.
 func (m *Metrics) Snapshot() Snapshot {
 	s := Snapshot{Received: m.received.Load(), Malformed: m.malformed.Load(), NonSIP: m.nonSIP.Load(),
-		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load(), RTCP: m.rtcpReports.Load()}
+		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load(), RTCP: m.rtcpReports.Load(),
+		QoS: m.qosReports.Load()}
 	m.mu.Lock()
 	for _, n := range m.calls {
 		s.Calls += n
@@ -141,6 +144,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p("sipcause_kernel_drops_total{socket=\"hep\"} %d\n", m.kernelDropsHEP.Load())
 	p("sipcause_kernel_drops_total{socket=\"sip\"} %d\n", m.kernelDropsSIP.Load())
 	counter("sipcause_rtcp_reports_total", "RTCP reports (HEP payload type 5) decoded and handed to the analyzer.", m.rtcpReports.Load())
+	counter("sipcause_rtp_stats_reports_total", "RTP statistics reports (HEP payload types 34 to 37) decoded and handed to the analyzer.", m.qosReports.Load())
 	counter("sipcause_endpoints_untracked_total", "Endpoints seen after the analyzer's endpoint table (65536) was full: their roles are not worked out.", m.endpointsUntracked.Load())
 	counter("sipcause_fingerprint_generations_full_total", "Retransmission-fingerprint generations ended early because they were full.", m.fingerprintsRotated.Load())
 	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full.", m.dropped.Load())

@@ -270,6 +270,7 @@ type callData struct {
 	Audio    string    // the audio verdict in words (report.AudioText)
 	Media    []mediaView
 	RTCPOnly bool // some streams are known from RTCP reports only
+	Agent    bool // some streams are known from agents' RTP statistics reports
 }
 
 // mediaView is one stream of the call page's audio table (RFC 3550
@@ -280,7 +281,7 @@ type mediaView struct {
 
 // mediaViews lays out a call's streams for the call page, numbers in the
 // reader's language.
-func mediaViews(c *analyze.Call, l map[string]string, lang catalog.Lang) (out []mediaView, rtcpOnly bool) {
+func mediaViews(c *analyze.Call, l map[string]string, lang catalog.Lang) (out []mediaView, rtcpOnly, agent bool) {
 	num := func(f float64, prec int) string {
 		s := strconv.FormatFloat(f, 'f', prec, 64)
 		if lang == catalog.Dutch {
@@ -304,12 +305,17 @@ func mediaViews(c *analyze.Call, l map[string]string, lang catalog.Lang) (out []
 				v.RTT = num(*q.RTTMS, 0)
 			}
 		}
-		if m.Found == "rtcp" {
+		switch m.Found {
+		case "rtcp":
 			rtcpOnly = true
+		case "agent":
+			// The agent counted the loss itself (RFC 3550 §6.4.1's
+			// expected minus received).
+			agent, v.Lost = true, strconv.Itoa(m.Lost)
 		}
 		out = append(out, v)
 	}
-	return out, rtcpOnly
+	return out, rtcpOnly, agent
 }
 
 type legView struct {
@@ -356,7 +362,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		d.KV = append(d.KV, [2]string{l["kv_caller_name"], c.CallerName})
 	}
 	d.Audio = report.AudioText(c.Audio, lang)
-	d.Media, d.RTCPOnly = mediaViews(c.Call, l, lang)
+	d.Media, d.RTCPOnly, d.Agent = mediaViews(c.Call, l, lang)
 	if lk, ok := h.st.(store.Linker); ok {
 		// A failed lookup leaves the page without the other legs rather
 		// than without the call.

@@ -362,6 +362,11 @@ func (c *Collector) analyzeLoop() {
 				a.AddCallRTCP(in.msg.CallID, t, in.msg.Src, in.rtcp)
 				continue
 			}
+			if in.qos != nil {
+				t, _ := clock.check(in.msg.Time, in.wall)
+				a.AddCallQoS(in.msg.CallID, t, in.qos)
+				continue
+			}
 			frame++
 			in.msg.Frame = frame
 			if t, restamped := clock.check(in.msg.Time, in.wall); restamped {

@@ -149,6 +149,15 @@ func TestHEPRTCPAttached(t *testing.T) {
 	if c.Audio == nil || c.Audio.Verdict != "one_way" || c.Audio.Direction != "caller_to_callee" {
 		t.Fatalf("one-way call's audio = %+v; want one_way caller_to_callee", c.Audio)
 	}
+	// RTCP-only one-way audio has its finding: the called side sent (its
+	// SR counted 1500 packets), the caller received nothing, so the cause
+	// lies on the caller's side of the path when the caller is the user.
+	if len(c.Findings) == 0 || c.Findings[0].ID != "media-report-one-way" || c.Fault != c.Findings[0].Fault {
+		t.Fatalf("one-way call's findings %+v, fault %q; want media-report-one-way first", c.Findings, c.Fault)
+	}
+	if want := map[string]string{"outgoing": "local", "incoming": "remote", "transit": "network"}[c.Direction]; want != "" && c.Fault != want {
+		t.Errorf("one-way %s call: fault %q; want %q", c.Direction, c.Fault, want)
+	}
 	var got bool
 	for _, m := range c.Media {
 		if m.SSRC != 43981 {
@@ -215,12 +224,12 @@ func TestHEPRTCPAttached(t *testing.T) {
 	} else if sec := dash[i:]; !strings.Contains(sec, "Calls by audio") || !strings.Contains(sec, "a problem (one way") || !strings.Contains(sec, "</span> good</span>") {
 		t.Errorf("audio chart without its title or legend: %.600s", sec)
 	}
-	for _, tc := range []struct{ lang, audio, dir, loss string }{
-		{"en", "one way only", "caller → called party", "<td>4.7</td>"},
-		{"nl", "maar in één richting", "beller → gebelde", "<td>4,7</td>"},
+	for _, tc := range []struct{ lang, audio, dir, loss, why string }{
+		{"en", "one way only", "caller → called party", "<td>4.7</td>", "sender reports counted 1500 packets sent"},
+		{"nl", "maar in één richting", "beller → gebelde", "<td>4,7</td>", "zendrapporten van die kant tellen 1500 verzonden pakketten"},
 	} {
 		_, body := get("/calls/oneway@sipcause.test?lang=" + tc.lang)
-		for _, want := range []string{tc.audio, tc.dir, tc.loss, "<td>30</td>", "<td>20", "0x0000abcd"} {
+		for _, want := range []string{tc.audio, tc.dir, tc.loss, "<td>30</td>", "<td>20", "0x0000abcd", tc.why} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s call page lacks %q", tc.lang, want)
 			}
