@@ -48,7 +48,10 @@ type callState struct {
 	parseBad  []int  // frames whose Content-Length did not match the body
 	alg       []Part // signs that a device rewrote SIP on the way
 	algFr     []int
-	byBranch  map[string]*copyInfo // branch+method -> first copy seen, to compare copies seen at two points
+	// copies is the first copy seen of each request (by branch and
+	// method), to compare copies seen at two points: a slice, since a
+	// call has a few requests and a map per call cost more than the call.
+	copies []copyInfo
 
 	linkedDown []*callState
 	linkedUp   *callState
@@ -203,19 +206,23 @@ func (c *callState) compareCopies(m Message, same *txn) {
 	if !ok || !strings.HasPrefix(v.Branch, "z9hG4bK") || len(c.alg) >= 4 {
 		return
 	}
-	var kb [96]byte
-	bk := append(append(append(kb[:0], v.Branch...), '|'), m.Method...)
-	r := c.byBranch[string(bk)]
-	if r == nil {
-		if c.byBranch == nil {
-			c.byBranch = map[string]*copyInfo{}
+	var r *copyInfo
+	for i := range c.copies {
+		if c.copies[i].branch == v.Branch && c.copies[i].method == m.Method {
+			r = &c.copies[i]
+			break
 		}
-		if same == nil && len(c.byBranch) < 256 {
-			ci := &copyInfo{frame: m.Frame, src: m.Src, dst: m.Dst, via: v.Host, contact: m.Contact}
+	}
+	if r == nil {
+		if same == nil && len(c.copies) < maxCopies {
+			if c.copies == nil {
+				c.copies = make([]copyInfo, 0, 2) // an INVITE and its BYE
+			}
+			ci := copyInfo{branch: v.Branch, method: m.Method, frame: m.Frame, src: m.Src, dst: m.Dst, via: v.Host, contact: m.Contact}
 			if m.SDP != nil {
 				ci.sdpAddr = m.SDP.Addr
 			}
-			c.byBranch[string(bk)] = ci
+			c.copies = append(c.copies, ci)
 		}
 		return
 	}
@@ -235,8 +242,12 @@ func (c *callState) compareCopies(m Message, same *txn) {
 	}
 }
 
+// maxCopies bounds the requests compareCopies keeps per call.
+const maxCopies = 256
+
 // copyInfo is what compareCopies keeps of the first copy of a request.
 type copyInfo struct {
+	branch, method        string
 	frame                 int
 	src, dst              netip.AddrPort
 	via, contact, sdpAddr string

@@ -159,14 +159,20 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	out.RetryAfter = leadingInt(m.Get("Retry-After"))
 	out.MinExpires = leadingInt(o.minExpires)
 	out.MinSE = leadingInt(o.minSE)
-	for v := range headerValues(m, "Warning") {
-		if len(out.Warnings) < 8 {
-			out.Warnings = append(out.Warnings, string(v))
+	// m.All is ranged over directly (not through a helper returning one
+	// of two iterators), so that out stays on the stack.
+	if m.Get("Warning") != nil {
+		for v := range m.All("Warning") {
+			if len(out.Warnings) < 8 {
+				out.Warnings = append(out.Warnings, string(v))
+			}
 		}
 	}
-	for v := range headerValues(m, "Reason") {
-		if len(out.Reasons) < 8 {
-			out.Reasons = append(out.Reasons, string(v))
+	if m.Get("Reason") != nil {
+		for v := range m.All("Reason") {
+			if len(out.Reasons) < 8 {
+				out.Reasons = append(out.Reasons, string(v))
+			}
 		}
 	}
 	// Some servers carry the Q.850 cause in a header of their own; read it
@@ -296,14 +302,6 @@ func leadingInt(v []byte) int {
 		return -1
 	}
 	return n
-}
-
-// headerValues is m.All(name), skipped cheaply when the header is absent.
-func headerValues(m *sipmsg.Message, name string) func(func([]byte) bool) {
-	if m.Get(name) == nil {
-		return func(func([]byte) bool) {}
-	}
-	return m.All(name)
 }
 
 // causeHeaders are the catalog's Q.850 cause headers, read once: FromSIP
