@@ -226,9 +226,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	// tell the media analysis where each side expects RTP.
 	if body, ok := m.SDPBody(); ok {
 		out.HasSDP = true
-		if s, err := sipmsg.ParseSDP(body); err == nil {
-			out.SDP = sdpOf(&s)
-		}
+		out.SDP, _ = sdpOfBody(body, in)
 	}
 	for _, w := range m.Warnings {
 		if len(out.ParseWarnings) < 8 {
@@ -245,44 +243,6 @@ func party(n sipmsg.NameAddr, in *Interner) Party {
 		p.Host = in.str(u.Host)
 	}
 	return p
-}
-
-func sdpOf(s *sipmsg.SDP) *SDP {
-	out := &SDP{Addr: s.Connection.Address}
-	for i, m := range s.Media {
-		md := Media{Type: m.Type, Port: m.Port, Proto: m.Proto, Addr: s.EffectiveConnection(i).Address, Direction: s.EffectiveDirection(i).String()}
-		for _, f := range m.Formats {
-			name := f
-			if pt, err := strconv.Atoi(f); err == nil {
-				if rm, ok := m.RTPMap[pt]; ok {
-					name = rm.Encoding
-				} else if n, ok := staticPayload[pt]; ok {
-					name = n
-				}
-			}
-			md.Codecs = append(md.Codecs, name)
-			if pt, err := strconv.Atoi(f); err == nil && pt >= 0 && pt < 128 {
-				p := Payload{PT: pt, Encoding: name}
-				if rm, ok := m.RTPMap[pt]; ok {
-					p.ClockRate = rm.ClockRate
-				}
-				md.Payloads = append(md.Payloads, p)
-			}
-		}
-		for _, at := range m.Attributes {
-			switch {
-			case at.Name == "crypto":
-				md.Secure = "sdes"
-			case at.Name == "fingerprint" && md.Secure == "":
-				md.Secure = "dtls"
-			}
-		}
-		if md.Secure == "" && strings.Contains(m.Proto, "SAVP") {
-			md.Secure = "srtp"
-		}
-		out.Media = append(out.Media, md)
-	}
-	return out
 }
 
 // staticPayload names the RTP payload types RFC 3551 §6 assigns statically.
