@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +45,26 @@ func filledStore(t *testing.T) *store.SQLite {
 	var pkts [][]byte
 	for i := range 60 {
 		o := synth.CallOptions{Status: []int{200, 486, 404, 503, 200, 480}[i%6]}
-		pkts = append(pkts, hepOf(synth.Call(i, base.Add(time.Duration(i)*37*time.Second), o))...)
+		call := synth.Call(i, base.Add(time.Duration(i)*37*time.Second), o)
+		// The answered calls come with an agent's RTP statistics (HEP
+		// type 34): audio both ways on some, one way on the others, so
+		// that the dashboard has MOS and one-way calls to draw.
+		if o.Status == 200 {
+			id := fmt.Sprintf("synth-%d@sipcause.test", i)
+			ua := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 4000)
+			px := netip.MustParseAddrPort("10.0.0.1:30000")
+			at := base.Add(time.Duration(i)*37*time.Second + time.Second)
+			back := 1000
+			if i%6 == 4 {
+				back = 0
+			}
+			pkts = append(pkts, withRTCP(call, [][]byte{
+				hepReport(34, ua, px, at, id, rtpAgentReport(id, ua, px, 1000, i%5, 1, 4.4-float64(i)/100, "PERIODIC")),
+				hepReport(34, px, ua, at, id, rtpAgentReport(id, px, ua, back, 0, 1, 4.2, "PERIODIC")),
+			})...)
+			continue
+		}
+		pkts = append(pkts, hepOf(call)...)
 	}
 	for i, x := range xssCorpus {
 		o := synth.CallOptions{
@@ -229,8 +251,36 @@ func TestBrowser(t *testing.T) {
 	t.Run("dashboard", func(t *testing.T) {
 		do(t, ctx, chromedp.Navigate(ts.URL+"/dashboard?range=6h"))
 		charts := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('svg.chart').length`))
-		if charts != 6 {
-			t.Errorf("dashboard: %d charts, want 6", charts)
+		// Six of calls and failures, three of audio: by verdict, MOS and
+		// one-way calls over time.
+		if charts != 9 {
+			t.Errorf("dashboard: %d charts, want 9", charts)
+		}
+		// The MOS chart: a mean and a worst line with a dot per bucket
+		// that had calls, within the plot, and a legend in the page's
+		// language; the one-way chart: the 10 one-way calls as bars.
+		dots := run(t, ctx, chromedp.Evaluate[[]int](`Array.from(document.querySelectorAll('#chart-mos circle.dot')).map(c => +c.getAttribute('cy'))`))
+		if len(dots) == 0 || len(dots)%2 != 0 {
+			t.Errorf("MOS chart: %d dots", len(dots))
+		}
+		for _, y := range dots {
+			if y < chartT || y > chartT+chartPH {
+				t.Errorf("MOS dot at y=%d, outside the plot", y)
+			}
+		}
+		lang := run(t, ctx, chromedp.AttributeValue(css(`html`), "lang"))
+		l := labelsFor(catalog.Lang(lang.Value))
+		if legend := run(t, ctx, chromedp.Text(css(`#chart-mos .legend`))); !strings.Contains(legend, l["mos_mean"]) || !strings.Contains(legend, l["mos_worst"]) || l["mos_mean"] == "" {
+			t.Errorf("%s MOS chart legend %q", lang.Value, legend)
+		}
+		oneWay := run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#chart-one-way rect.bar title')).map(t => t.textContent)`))
+		total := 0
+		for _, s := range oneWay {
+			n, _ := strconv.Atoi(s[strings.LastIndex(s, " ")+1:])
+			total += n
+		}
+		if total != 10 {
+			t.Errorf("one-way chart: %d calls in %q; want 10", total, oneWay)
 		}
 		shot(t, ctx, "dashboard")
 	})

@@ -193,6 +193,16 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		c.Note = l["dash_audio_note"]
 		d.Charts = append(d.Charts, c)
 	}
+	// MOS and one-way calls over time (dashaudio.go), where the store can
+	// read them from the calls it keeps.
+	if at, ok := h.st.(store.AudioTimeliner); ok {
+		ab, err := at.AudioTimeline(r.Context(), from, to, step)
+		if err != nil {
+			h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
+			return
+		}
+		d.Charts = append(d.Charts, audioCharts(ab, ax, l)...)
+	}
 	d.Charts = append(d.Charts,
 		lineChart("ratios", l["dash_ratios"], bs, ax, 100, []series{
 			{"ser", "SER", store.Bucket.SER}, {"seer", "SEER", store.Bucket.SEER},

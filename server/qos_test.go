@@ -206,6 +206,41 @@ func TestHEPQoSReportsAttached(t *testing.T) {
 	if body := page("/calls/agent-both@sipcause.test?lang=nl"); !strings.Contains(body, "<td>2,0</td>") || !strings.Contains(body, "<td>20</td>") {
 		t.Error("Dutch call page lacks the media server stream's 2,0 % loss and 20 lost")
 	}
+
+	// The dashboard draws MOS and one-way calls over time from the stored
+	// calls: the two calls with a MOS (4.4 and the two-way call's) make the
+	// mean and the worst, the one-way call a bar.
+	ab, err := st.AudioTimeline(context.Background(), base.Add(-time.Hour), base.Add(time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := *get("agent-both@sipcause.test").Call.Audio.MOS
+	if b := ab[1]; b.Calls != 2 || b.OneWay != 1 || b.WorstMOS != worst || b.MeanMOS != (4.4+worst)/2 {
+		t.Errorf("audio timeline %+v; want 2 calls, one one-way, worst %.1f", ab, worst)
+	}
+	for _, tc := range []struct{ lang, title, mean, worst, oneWay string }{
+		{"en", "MOS over time", "mean MOS", "worst call", "Calls with one-way audio"},
+		{"nl", "MOS in de tijd", "gemiddelde MOS", "slechtste gesprek", "Gesprekken met geluid in één richting"},
+	} {
+		dash := page("/dashboard?range=24h&lang=" + tc.lang)
+		i, j := strings.Index(dash, `id="chart-mos"`), strings.Index(dash, `id="chart-one-way"`)
+		if i < 0 || j < 0 {
+			t.Errorf("%s dashboard without the MOS or one-way chart", tc.lang)
+			continue
+		}
+		mos, oneWay := dash[i:j], dash[j:]
+		for _, want := range []string{tc.title, tc.mean, tc.worst, `class="line mos-mean"`, `class="line mos-worst"`} {
+			if !strings.Contains(mos, want) {
+				t.Errorf("%s MOS chart lacks %q", tc.lang, want)
+			}
+		}
+		if strings.Count(mos, `<circle class="dot mos-`) != 2 {
+			t.Errorf("%s MOS chart: %d dots; want one per line in the one bucket with calls", tc.lang, strings.Count(mos, `<circle class="dot mos-`))
+		}
+		if !strings.Contains(oneWay, tc.oneWay) || !strings.Contains(oneWay, `class="bar s3"`) || !strings.Contains(oneWay, ": 1</title>") {
+			t.Errorf("%s one-way chart: %.800s", tc.lang, oneWay)
+		}
+	}
 }
 
 // TestHEPQoSReportsHostile: reports that name no call, garbage, absurd

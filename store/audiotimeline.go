@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// AudioBucket is the audio of the calls of one time bucket that had an
+// audio verdict (analyze.Audio): their mean and worst MOS (ITU-T P.800's
+// 1..5 scale, as the analyzer estimated it with the E-model of G.107, or
+// as an agent reported it) and how many had audio one way only. The
+// dashboard draws them over time.
+type AudioBucket struct {
+	Start    time.Time `json:"start"`
+	Calls    int       `json:"calls"`     // calls with a MOS
+	MeanMOS  float64   `json:"mean_mos"`  // 0 when Calls is 0
+	WorstMOS float64   `json:"worst_mos"` // 0 when Calls is 0
+	OneWay   int       `json:"one_way"`   // calls with audio one way only
+}
+
+// AudioTimeliner is a store that can tell the audio of its calls per time
+// bucket. Both stores of this package are; it is an interface of its own
+// so that Store stays what every store must do.
+type AudioTimeliner interface {
+	// AudioTimeline returns one bucket per step from from to to, read from
+	// the calls as they were stored (their audio verdict), leaving out
+	// calls that continue another leg as Timeline does.
+	AudioTimeline(ctx context.Context, from, to time.Time, step time.Duration) ([]AudioBucket, error)
+}
+
+func audioBuckets(from, to time.Time, step time.Duration) ([]AudioBucket, error) {
+	if !to.After(from) || from.IsZero() || step <= 0 {
+		return nil, errors.New("store: audio timeline: empty range")
+	}
+	if to.Sub(from)/step > 10000 {
+		return nil, errors.New("store: audio timeline: more than 10000 buckets")
+	}
+	out := make([]AudioBucket, int((to.Sub(from)+step-1)/step))
+	for i := range out {
+		out[i].Start = from.Add(time.Duration(i) * step).UTC()
+	}
+	return out, nil
+}
+
+// AudioTimeline implements AudioTimeliner from the call JSON each row
+// keeps; the audio column (AudioClass) picks the calls with a verdict.
+func (s *SQLite) AudioTimeline(ctx context.Context, from, to time.Time, step time.Duration) ([]AudioBucket, error) {
+	out, err := audioBuckets(from, to, step)
+	if err != nil {
+		return nil, err
+	}
+	// The JSON is stored as a BLOB, which SQLite's JSON functions would
+	// read as JSONB: it is cast to text.
+	rows, err := s.r.QueryContext(ctx, `SELECT (start - ?) / ? AS b, count(m), coalesce(avg(m), 0), coalesce(min(m), 0), sum(v = 'one_way')
+		FROM (SELECT start, json_extract(CAST(json AS TEXT), '$.audio.mos') AS m, json_extract(CAST(json AS TEXT), '$.audio.verdict') AS v
+			FROM calls WHERE start >= ? AND start < ? AND leg_of = '' AND audio != '')
+		GROUP BY b ORDER BY b`, from.UnixNano(), int64(step), from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("store: audio timeline: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b int64
+		var x AudioBucket
+		if err := rows.Scan(&b, &x.Calls, &x.MeanMOS, &x.WorstMOS, &x.OneWay); err != nil {
+			return nil, fmt.Errorf("store: audio timeline: %w", err)
+		}
+		if b >= 0 && b < int64(len(out)) {
+			x.Start = out[b].Start
+			out[b] = x
+		}
+	}
+	return out, rows.Err()
+}
+
+// AudioTimeline implements AudioTimeliner from the call JSON the
+// messages table keeps, for the calls whose audio column says they had a
+// verdict. ClickHouse 18 has no JSONExtract: the audio object is found as
+// the one "audio" key of the call (visitParamExtractRaw), and its mos and
+// verdict read from it, where no other key of that name can come first.
+func (s *ClickHouse) AudioTimeline(ctx context.Context, from, to time.Time, step time.Duration) ([]AudioBucket, error) {
+	out, err := audioBuckets(from, to, step)
+	if err != nil {
+		return nil, err
+	}
+	w := strings.Join(timeWhere(from, to), " AND ")
+	q := fmt.Sprintf(`SELECT intDiv(start_ns - %d, %d) AS b, countIf(h), avgIf(m, h), minIf(m, h), countIf(v = 'one_way') FROM (
+		SELECT start_ns, visitParamHas(a, 'mos') AS h, visitParamExtractFloat(a, 'mos') AS m, visitParamExtractString(a, 'verdict') AS v FROM (
+			SELECT start_ns, visitParamExtractRaw(json, 'audio') AS a FROM {DB}.messages
+			WHERE %s AND call_id IN (SELECT call_id FROM {DB}.calls WHERE %s AND leg_of = '' AND audio != '')
+			LIMIT 1 BY call_id, start_ns))
+		GROUP BY b ORDER BY b`, from.UnixNano(), int64(step), w, w)
+	rows, err := s.query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("store: audio timeline: %w", err)
+	}
+	for _, r := range rows {
+		if len(r) != 5 {
+			return nil, errors.New("store: audio timeline: unexpected answer from clickhouse")
+		}
+		b := atoi(r[0])
+		if b < 0 || b >= int64(len(out)) {
+			continue
+		}
+		x := AudioBucket{Start: out[b].Start, Calls: int(atoi(r[1])), OneWay: int(atoi(r[4]))}
+		if x.Calls > 0 {
+			x.MeanMOS, _ = strconv.ParseFloat(r[2], 64)
+			x.WorstMOS, _ = strconv.ParseFloat(r[3], 64)
+		}
+		out[b] = x
+	}
+	return out, nil
+}
