@@ -446,6 +446,9 @@ func linkKeys(ms []RawMessage) (xcid, sid, icid string) {
 func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, ncalls int, err error) {
 	msgBytes := 0
 	for _, cr := range calls {
+		if cr.Log != nil {
+			msgBytes += cr.Log.Size() + 16*cr.Log.Len()
+		}
 		for _, m := range cr.Messages {
 			msgBytes += len(m.Raw) + 64
 		}
@@ -469,11 +472,12 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 		b := str(rows[0], d)
 		b = str(b, c.CallID)
 		b = num(b, ns)
-		b = num(b, int64(len(cr.Messages)))
+		data, n := cr.packed()
+		b = num(b, int64(n))
 		b = str(b, string(js))
-		rows[0] = end(str(b, string(encodeMessages(cr.Messages))))
+		rows[0] = end(str(b, string(data)))
 		rows[1] = end(num(str(str(rows[1], d), c.CallID), ns))
-		xcid, sid, icid := linkKeys(cr.Messages)
+		xcid, sid, icid := linkKeys(cr.messages())
 		b = num(str(rows[3], d), ns)
 		for _, f := range []string{c.CallID, c.Caller, c.Callee, c.From, c.To, c.CallerName} {
 			b = str(b, f)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +153,41 @@ func TestMessageBlobRoundTrip(t *testing.T) {
 	}
 	if _, err := decodeMessages([]byte{0x02, 0x04, 0xff}); err == nil {
 		t.Error("a damaged blob must give an error")
+	}
+}
+
+// TestMessageLog: a log appended message by message (as the collector
+// keeps an open call's messages) packs exactly what encodeMessages packs
+// for the same messages, so a call stored with a Log reads back as one
+// stored with Messages, in both stores' format.
+func TestMessageLog(t *testing.T) {
+	src, dst := netip.MustParseAddrPort("192.0.2.1:5060"), netip.MustParseAddrPort("[2001:db8::1]:5061")
+	at := time.Date(2026, 3, 2, 10, 42, 0, 123456789, time.UTC)
+	var l MessageLog
+	l.Append(7, at, src, dst, "udp", []byte("INVITE sip:a@b SIP/2.0\r\n\r\n"))
+	l.Append(9, at.Add(time.Second), dst, netip.AddrPort{}, "tcp", nil)
+	want := []RawMessage{
+		{Frame: 7, Time: at, Src: src.String(), Dst: dst.String(), Transport: "udp", Raw: []byte("INVITE sip:a@b SIP/2.0\r\n\r\n")},
+		{Frame: 9, Time: at.Add(time.Second), Src: dst.String(), Dst: netip.AddrPort{}.String(), Transport: "tcp"},
+	}
+	if string(l.b) != string(encodeMessages(want)) || l.Len() != 2 {
+		t.Fatalf("log %q (%d), want %q", l.b, l.Len(), encodeMessages(want))
+	}
+	s, _ := openTemp(t)
+	rec := testCall(1, 486, analyze.OutcomeBusy)
+	rec.Messages, rec.Log = nil, &l
+	if err := s.PutCalls(context.Background(), []CallRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCall(context.Background(), rec.Call.CallID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 2 || got.Messages[0].Src != want[0].Src || got.Messages[1].Frame != 9 || string(got.Messages[0].Raw) != string(want[0].Raw) {
+		t.Errorf("stored messages %+v, want %+v", got.Messages, want)
+	}
+	if st, _ := s.Stats(context.Background()); st.Messages != 2 {
+		t.Errorf("stats count %d messages, want 2", st.Messages)
 	}
 }
 

@@ -52,6 +52,9 @@ var ErrNotFound = errors.New("store: not found")
 type CallRecord struct {
 	Call     *analyze.Call
 	Messages []RawMessage
+	// Log, when set, holds the call's messages packed (a collector's
+	// way): stores write it as it is, instead of packing Messages.
+	Log *MessageLog
 	// Summary is the call's one-sentence summary for search results, in
 	// the language of whoever stores it (the report package renders it;
 	// the call itself holds data only).
