@@ -36,6 +36,59 @@ type inbound struct {
 	qos *rtp.QoSReport
 }
 
+// batch is a run of messages handed to the analyzer at once. A HEP
+// datagram receiver copies what one system call read into arena and a
+// decoding goroutine decodes it into in, then closes done; the analyzer
+// takes batches in the order they were read and waits for done, so
+// decoding runs on every core and the analyzer still sees every message
+// in arrival order. Other receivers decode as they read and hand over
+// batches of one, already decoded (done nil).
+type batch struct {
+	arena []byte   // the datagrams, back to back
+	raws  [][]byte // each datagram, in arena
+	wall  time.Time
+	in    []inbound // decoded messages; raw points into arena
+	done  chan struct{}
+	n     int   // datagrams or messages, counted in the queue
+	bytes int64 // raw bytes, counted in the queue
+}
+
+var batches = sync.Pool{New: func() any { return new(batch) }}
+
+func getBatch() *batch { return batches.Get().(*batch) }
+
+// putBatch recycles a batch the analyzer is done with: nothing it
+// decoded is referenced any more (the tracker copies the bytes it keeps).
+func putBatch(b *batch) {
+	clear(b.in) // drop the decoded messages' pointers
+	clear(b.raws)
+	b.in, b.raws, b.done, b.n, b.bytes = b.in[:0], b.raws[:0], nil, 0, 0
+	if cap(b.arena) > 1<<20 {
+		b.arena = nil // one batch of jumbo datagrams is not kept for ever
+	}
+	b.arena = b.arena[:0]
+	batches.Put(b)
+}
+
+// one returns a batch of a single decoded message.
+func one(in inbound) *batch {
+	b := getBatch()
+	b.in = append(b.in, in)
+	b.n, b.bytes = 1, int64(len(in.raw))
+	return b
+}
+
+// batch decodes the HEP datagrams of b and tells the analyzer it may take
+// them.
+func (d *decoder) batch(b *batch) {
+	for _, raw := range b.raws {
+		if in, ok := d.hep(raw, b.wall, false); ok {
+			b.in = append(b.in, in)
+		}
+	}
+	close(b.done)
+}
+
 // Receiver limits: a sender never makes the collector hold more than this.
 const (
 	maxDatagram     = 65535
@@ -54,8 +107,9 @@ type decoder struct {
 }
 
 // hep decodes a HEP packet. It returns false, after counting why, for
-// anything that is not a well-formed HEP packet carrying SIP.
-func (d *decoder) hep(b []byte, wall time.Time) (inbound, bool) {
+// anything that is not a well-formed HEP packet carrying SIP. With clone
+// the message's raw bytes are a copy of their own, else they are in b.
+func (d *decoder) hep(b []byte, wall time.Time, clone bool) (inbound, bool) {
 	p, err := capture.DecodeHEP(b)
 	if err != nil {
 		d.c.metrics.malformed.Add(1)
@@ -75,7 +129,7 @@ func (d *decoder) hep(b []byte, wall time.Time) (inbound, bool) {
 		d.c.metrics.nonSIP.Add(1)
 		return inbound{}, false
 	}
-	return d.sip(p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: p.Transport()}, wall)
+	return d.sip(p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: p.Transport()}, wall, clone)
 }
 
 // hepTypeRTCP is the HEP3 payload type of RTCP (chunk 0x000b): heplify
@@ -108,8 +162,9 @@ func (d *decoder) rtcp(p capture.HEPPacket, t, wall time.Time) (inbound, bool) {
 // maxCallIDLen bounds the correlation id an RTCP report may name a call by.
 const maxCallIDLen = 1024
 
-// sip parses one SIP message; meta says where and when it was seen.
-func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time) (inbound, bool) {
+// sip parses one SIP message; meta says where and when it was seen. With
+// clone its raw bytes are a copy, else they are payload.
+func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time, clone bool) (inbound, bool) {
 	payload = payload[sipmsg.SkipKeepAlive(payload):]
 	if len(payload) == 0 {
 		d.c.metrics.nonSIP.Add(1) // a keep-alive
@@ -131,27 +186,46 @@ func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time) (inboun
 		d.c.metrics.malformed.Add(1)
 		return inbound{}, false
 	}
-	return inbound{msg: m, raw: bytes.Clone(payload), wall: wall}, true
+	if clone {
+		payload = bytes.Clone(payload)
+	}
+	return inbound{msg: m, raw: payload, wall: wall}, true
 }
 
-// enqueue hands a message to the analyzer, or drops and counts it when the
-// queue is full: a flood must never block the receivers or the UI.
+// reserve counts a batch into the queue's budgets, or returns false when
+// it does not fit.
 //
 // The queue is bounded in bytes as well as in messages: 65 536 datagrams
 // of 64 KB would be 4 GB.
-func (c *Collector) enqueue(in inbound) {
-	n := int64(len(in.raw))
-	if c.queuedBytes.Add(n) > int64(c.opt.MaxQueueBytes) {
-		c.queuedBytes.Add(-n)
-		c.metrics.dropped.Add(1)
-		return
+func (c *Collector) reserve(b *batch) bool {
+	m, n := c.queuedMsgs.Add(int64(b.n)), c.queuedBytes.Add(b.bytes)
+	if m > int64(c.opt.QueueSize) || n > int64(c.opt.MaxQueueBytes) {
+		c.unreserve(b)
+		return false
 	}
-	select {
-	case c.queue <- in:
-	default:
-		c.queuedBytes.Add(-n)
-		c.metrics.dropped.Add(1)
+	return true
+}
+
+func (c *Collector) unreserve(b *batch) {
+	c.queuedMsgs.Add(-int64(b.n))
+	c.queuedBytes.Add(-b.bytes)
+}
+
+// enqueue hands a batch to the analyzer, or drops and counts its messages
+// when the queue is full: a flood must never block the receivers or the
+// UI. It returns false when the batch was dropped (and recycled).
+func (c *Collector) enqueue(b *batch) bool {
+	if c.reserve(b) {
+		select {
+		case c.queue <- b:
+			return true
+		default:
+			c.unreserve(b)
+		}
 	}
+	c.metrics.dropped.Add(int64(b.n))
+	putBatch(b)
+	return false
 }
 
 // streamWait is how long a stream (HEP over TCP) receiver waits for room
@@ -164,24 +238,24 @@ const streamWait = 2 * time.Second
 
 // enqueueStream is enqueue for a stream receiver: it waits up to
 // streamWait for room in the queue before dropping.
-func (c *Collector) enqueueStream(in inbound) {
-	n := int64(len(in.raw))
+func (c *Collector) enqueueStream(b *batch) {
 	deadline := time.Now().Add(streamWait)
-	for c.queuedBytes.Load()+n > int64(c.opt.MaxQueueBytes) && time.Now().Before(deadline) {
+	for !c.reserve(b) {
+		if !time.Now().Before(deadline) {
+			c.metrics.dropped.Add(int64(b.n))
+			putBatch(b)
+			return
+		}
 		time.Sleep(2 * time.Millisecond)
-	}
-	if c.queuedBytes.Add(n) > int64(c.opt.MaxQueueBytes) {
-		c.queuedBytes.Add(-n)
-		c.metrics.dropped.Add(1)
-		return
 	}
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
-	case c.queue <- in:
+	case c.queue <- b:
 	case <-t.C:
-		c.queuedBytes.Add(-n)
-		c.metrics.dropped.Add(1)
+		c.unreserve(b)
+		c.metrics.dropped.Add(int64(b.n))
+		putBatch(b)
 	}
 }
 
@@ -206,8 +280,8 @@ func (c *Collector) serveHEPUDP(conn *net.UDPConn) {
 		}
 		noteKernelDrops(&c.metrics.kernelDropsHEP, oob[:oobn])
 		c.metrics.received.Add(1)
-		if in, ok := d.hep(buf[:n], time.Now()); ok {
-			c.enqueue(in)
+		if in, ok := d.hep(buf[:n], time.Now(), true); ok {
+			c.enqueue(one(in))
 		}
 	}
 }
@@ -229,15 +303,28 @@ func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 			}
 			continue
 		}
-		now := time.Now()
-		c.metrics.received.Add(int64(n))
-		if n > 0 {
-			noteKernelDrops(&c.metrics.kernelDropsHEP, msgs[n-1].OOB[:msgs[n-1].NN])
+		if n == 0 {
+			continue
 		}
+		c.metrics.received.Add(int64(n))
+		noteKernelDrops(&c.metrics.kernelDropsHEP, msgs[n-1].OOB[:msgs[n-1].NN])
+		// The datagrams are copied out of the read buffers into a batch
+		// of their own and decoded on another goroutine: this one goes
+		// straight back to the socket.
+		b := getBatch()
+		b.wall = time.Now()
 		for i := range msgs[:n] {
-			if in, ok := d.hep(msgs[i].Buffers[0][:msgs[i].N], now); ok {
-				c.enqueue(in)
-			}
+			b.arena = append(b.arena, msgs[i].Buffers[0][:msgs[i].N]...)
+		}
+		off := 0
+		for i := range msgs[:n] {
+			b.raws = append(b.raws, b.arena[off:off+msgs[i].N:off+msgs[i].N])
+			off += msgs[i].N
+		}
+		b.n, b.bytes = n, int64(off)
+		b.done = make(chan struct{})
+		if c.enqueue(b) {
+			c.work <- b
 		}
 	}
 }
@@ -274,8 +361,8 @@ func (c *Collector) serveSIPUDP(conn *net.UDPConn) {
 		c.metrics.received.Add(1)
 		now := time.Now()
 		meta := analyze.Meta{Time: now.UTC(), Src: from, Dst: local, Transport: "udp"}
-		if in, ok := d.sip(buf[:n], meta, now); ok {
-			c.enqueue(in)
+		if in, ok := d.sip(buf[:n], meta, now, true); ok {
+			c.enqueue(one(in))
 		}
 	}
 }
@@ -394,8 +481,8 @@ func (c *Collector) readHEPStream(tc *tcpConn) {
 		wait = c.opt.TCPIdle
 		tc.last.Store(time.Now().UnixNano())
 		c.metrics.received.Add(1)
-		if in, ok := d.hep(p, time.Now()); ok {
-			c.enqueueStream(in)
+		if in, ok := d.hep(p, time.Now(), true); ok {
+			c.enqueueStream(one(in))
 		}
 		br.Discard(n)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -86,7 +87,7 @@ func (r *running) waitReceived(t testing.TB, n int64) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		s := r.m.Snapshot()
-		if s.Received >= n && len(r.col.queue) == 0 {
+		if s.Received >= n && r.col.queuedMsgs.Load() == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -256,12 +257,24 @@ func TestHEPOverTCP(t *testing.T) {
 }
 
 func TestQueueFullDrops(t *testing.T) {
-	c := &Collector{queue: make(chan inbound, 2), metrics: NewMetrics()}
+	opt := CollectorOptions{QueueSize: 2}
+	opt.defaults()
+	c := &Collector{opt: opt, queue: make(chan *batch, 2), metrics: NewMetrics()}
 	for range 5 {
-		c.enqueue(inbound{})
+		c.enqueue(one(inbound{raw: []byte("x")}))
 	}
 	if d := c.metrics.dropped.Load(); d != 3 {
 		t.Errorf("dropped = %d, want 3", d)
+	}
+	// A batch of datagrams counts as many messages as it holds: one that
+	// would take the queue past its size is dropped whole.
+	c = &Collector{opt: opt, queue: make(chan *batch, 2), metrics: NewMetrics()}
+	c.enqueue(one(inbound{}))
+	b := getBatch()
+	b.n, b.bytes = 2, 10
+	if c.enqueue(b) || c.metrics.dropped.Load() != 2 || c.queuedMsgs.Load() != 1 || c.queuedBytes.Load() != 0 {
+		t.Errorf("a batch of 2 into a queue with room for 1: dropped %d, queued %d messages, %d bytes",
+			c.metrics.dropped.Load(), c.queuedMsgs.Load(), c.queuedBytes.Load())
 	}
 }
 
@@ -382,4 +395,73 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("second run: %d before, %d acknowledged, %d in the database", n1, acked2, n2)
 	}
 	t.Logf("first run %d calls, second run %d more; %d stored", acked1, acked2, n2)
+}
+
+// TestDecodersKeepArrivalOrder sends the messages of many calls
+// interleaved, in bursts the receiver reads many at a time and several
+// decoding goroutines decode at once: every stored call must hold its
+// messages as they were sent, and the frame numbers the analyzer gave
+// must follow the order of sending across all calls.
+func TestDecodersKeepArrivalOrder(t *testing.T) {
+	const calls, window = 400, 8
+	r := startCollector(t, "", CollectorOptions{})
+	now := time.Now()
+	type sent struct {
+		id  string
+		sip []byte
+	}
+	var order []sent
+	var pkts [][]byte
+	for w := 0; w < calls; w += window {
+		var group [][]synth.Packet
+		for i := w; i < w+window; i++ {
+			group = append(group, synth.Call(i, now, synth.CallOptions{CallID: fmt.Sprintf("order-%d@sipcause.test", i), Status: []int{200, 486, 404}[i%3]}))
+		}
+		for k := 0; ; k++ { // message k of each call of the window in turn
+			more := false
+			for i, ps := range group {
+				if k < len(ps) {
+					more = true
+					order = append(order, sent{fmt.Sprintf("order-%d@sipcause.test", w+i), ps[k].SIP})
+					pkts = append(pkts, hepOf(ps[k:k+1])...)
+				}
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	r.stop(t)
+	st, err := store.OpenSQLite(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	frames := map[string][]store.RawMessage{}
+	for i := range calls {
+		id := fmt.Sprintf("order-%d@sipcause.test", i)
+		cr, err := st.GetCall(context.Background(), id)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		frames[id] = cr.Messages
+	}
+	last, seen := 0, map[string]int{}
+	for n, s := range order {
+		k := seen[s.id]
+		seen[s.id]++
+		ms := frames[s.id]
+		if k >= len(ms) {
+			t.Fatalf("message %d sent (%s #%d) was not stored", n, s.id, k)
+		}
+		if !bytes.Equal(ms[k].Raw, s.sip) {
+			t.Fatalf("%s: message #%d stored is %.30q, sent %.30q", s.id, k, ms[k].Raw, s.sip)
+		}
+		if ms[k].Frame <= last {
+			t.Fatalf("message %d sent (%s #%d) has frame %d after frame %d", n, s.id, k, ms[k].Frame, last)
+		}
+		last = ms[k].Frame
+	}
 }

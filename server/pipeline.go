@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -168,8 +169,11 @@ const (
 
 // Collector receives SIP by HEP or as plain datagrams, rebuilds calls and
 // registrations with one analyze.Analyzer, and writes them to a store.
-// Receivers parse in parallel and hand messages over a bounded queue; one
-// goroutine feeds the analyzer in arrival order; one writes batches.
+// Receivers hand messages over a bounded queue in batches; HEP datagrams
+// are decoded by one goroutine per core, batch by batch, while one
+// goroutine feeds the analyzer every batch in the order it was read (so
+// each call's messages, and all of them, keep their arrival order); one
+// writes the finished calls in batches.
 type Collector struct {
 	opt     CollectorOptions
 	st      store.Store
@@ -179,7 +183,9 @@ type Collector struct {
 	hepTCP net.Listener
 	sipUDP *net.UDPConn
 
-	queue       chan inbound
+	queue       chan *batch  // in arrival order, to the analyzer
+	work        chan *batch  // the same batches, to the decoding goroutines
+	queuedMsgs  atomic.Int64 // messages in queue, QueueSize at most
 	queuedBytes atomic.Int64 // raw bytes in queue
 	writes      chan writeItem
 
@@ -199,7 +205,10 @@ type writeItem struct {
 func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector, error) {
 	opt.defaults()
 	c := &Collector{opt: opt, st: st, metrics: m,
-		queue: make(chan inbound, opt.QueueSize), writes: make(chan writeItem, 4*opt.BatchSize)}
+		queue: make(chan *batch, opt.QueueSize), writes: make(chan writeItem, 4*opt.BatchSize),
+		// Every batch waiting for a decoder is in the queue too, or is the
+		// one the analyzer waits for: the decoders' channel never fills.
+		work: make(chan *batch, opt.QueueSize+1)}
 	if opt.HEPAddr != "" {
 		ua, err := net.ResolveUDPAddr("udp", opt.HEPAddr)
 		if err != nil {
@@ -274,6 +283,15 @@ func (c *Collector) Run(ctx context.Context) error {
 	if c.sipUDP != nil {
 		recv.Go(func() { c.serveSIPUDP(c.sipUDP) })
 	}
+	var decoders sync.WaitGroup
+	for range min(max(runtime.GOMAXPROCS(0), 1), 8) {
+		decoders.Go(func() {
+			d := &decoder{c: c}
+			for b := range c.work {
+				d.batch(b)
+			}
+		})
+	}
 	writerDone := make(chan struct{})
 	go func() {
 		c.writer()
@@ -289,8 +307,10 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.closeSockets()
 		recv.Wait()
 		close(c.queue)
+		close(c.work)
 	}()
 	c.analyzeLoop()
+	decoders.Wait()
 	close(c.writes)
 	<-writerDone
 	<-retainDone
@@ -305,8 +325,11 @@ type tracker struct {
 	bytes int
 }
 
+// rawCall is what an open call holds until it is reported: its messages
+// packed as the store writes them (a few bytes besides each message's
+// own, no allocation per message), and when its last one arrived.
 type rawCall struct {
-	msgs  []store.RawMessage
+	log   store.MessageLog
 	bytes int
 	last  time.Time // wall clock
 }
@@ -324,7 +347,7 @@ func (c *Collector) analyzeLoop() {
 			OnCall: func(call *analyze.Call) {
 				rec := &store.CallRecord{Call: call, Summary: report.LocalizeCall(call, c.opt.Lang).Summary}
 				if rc := tr.calls[call.CallID]; rc != nil {
-					rec.Messages = rc.msgs
+					rec.Log = &rc.log
 					tr.bytes -= rc.bytes
 					delete(tr.calls, call.CallID)
 				}
@@ -351,50 +374,20 @@ func (c *Collector) analyzeLoop() {
 	defer tick.Stop()
 	for {
 		select {
-		case in, ok := <-c.queue:
+		case b, ok := <-c.queue:
 			if !ok {
 				a.Finish()
 				return
 			}
-			c.queuedBytes.Add(-int64(len(in.raw)))
-			if in.rtcp != nil {
-				t, _ := clock.check(in.msg.Time, in.wall)
-				a.AddCallRTCP(in.msg.CallID, t, in.msg.Src, in.rtcp)
-				continue
+			if b.done != nil {
+				<-b.done // decoded by a decoding goroutine
 			}
-			if in.qos != nil {
-				t, _ := clock.check(in.msg.Time, in.wall)
-				a.AddCallQoS(in.msg.CallID, t, in.qos)
-				continue
+			for i := range b.in {
+				frame = c.analyzeOne(a, tr, clock, &b.in[i], frame)
 			}
-			frame++
-			in.msg.Frame = frame
-			if t, restamped := clock.check(in.msg.Time, in.wall); restamped {
-				in.msg.Time = t
-				c.metrics.restamped.Add(1)
-			}
-			// Bytes are kept only for a call the analyzer holds open: a late
-			// retransmission of a reported call, or an INVITE it refused,
-			// leaves nothing behind (H3: 5000 such INVITEs held 280 MB for
-			// five hours and forced every live call to finish). They are
-			// kept before the analyzer sees the message, because the
-			// message that ends a call reports it at once, with the bytes
-			// held so far.
-			if m := &in.msg; a.OpenCall(m.CallID) || tr.calls[m.CallID] != nil || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
-				// An initial INVITE, and what follows it, are kept while the
-				// analyzer has not decided on it yet (it holds a message
-				// whose time it doubts until the next one); if no call
-				// opens, the next tick drops them.
-				tr.add(in, frame)
-			}
-			a.Add(in.msg)
-			c.metrics.analyzed.Add(1)
-			if tr.bytes > c.opt.MaxOpenBytes {
-				// Under pressure the calls quiet the longest are reported
-				// as they stand: memory stays bounded whatever the sender
-				// does, and the rest goes on.
-				a.FinishOldest(max(1, len(tr.calls)/10))
-			}
+			c.queuedMsgs.Add(-int64(b.n))
+			c.queuedBytes.Add(-b.bytes)
+			putBatch(b)
 			c.metrics.forced.Store(int64(a.Forced()))
 		case now := <-tick.C:
 			if t := clock.now(now); !t.IsZero() {
@@ -407,12 +400,56 @@ func (c *Collector) analyzeLoop() {
 		c.metrics.endpointsUntracked.Store(int64(pr.EndpointsUntracked))
 		c.metrics.fingerprintsRotated.Store(int64(pr.FingerprintsRotated))
 		c.metrics.rawBytes.Store(int64(tr.bytes))
-		c.metrics.queueLen.Store(int64(len(c.queue)))
+		c.metrics.queueLen.Store(c.queuedMsgs.Load())
 	}
 }
 
+// analyzeOne hands one message to the analyzer, keeping its bytes for the
+// call it belongs to, and returns the frame number it was given.
+func (c *Collector) analyzeOne(a *analyze.Analyzer, tr *tracker, clock *senderClock, in *inbound, frame int) int {
+	if in.rtcp != nil {
+		t, _ := clock.check(in.msg.Time, in.wall)
+		a.AddCallRTCP(in.msg.CallID, t, in.msg.Src, in.rtcp)
+		return frame
+	}
+	if in.qos != nil {
+		t, _ := clock.check(in.msg.Time, in.wall)
+		a.AddCallQoS(in.msg.CallID, t, in.qos)
+		return frame
+	}
+	frame++
+	in.msg.Frame = frame
+	if t, restamped := clock.check(in.msg.Time, in.wall); restamped {
+		in.msg.Time = t
+		c.metrics.restamped.Add(1)
+	}
+	// Bytes are kept only for a call the analyzer holds open: a late
+	// retransmission of a reported call, or an INVITE it refused,
+	// leaves nothing behind (H3: 5000 such INVITEs held 280 MB for
+	// five hours and forced every live call to finish). They are
+	// kept before the analyzer sees the message, because the
+	// message that ends a call reports it at once, with the bytes
+	// held so far.
+	if m := &in.msg; a.OpenCall(m.CallID) || tr.calls[m.CallID] != nil || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
+		// An initial INVITE, and what follows it, are kept while the
+		// analyzer has not decided on it yet (it holds a message
+		// whose time it doubts until the next one); if no call
+		// opens, the next tick drops them.
+		tr.add(in, frame)
+	}
+	a.Add(in.msg)
+	c.metrics.analyzed.Add(1)
+	if tr.bytes > c.opt.MaxOpenBytes {
+		// Under pressure the calls quiet the longest are reported
+		// as they stand: memory stays bounded whatever the sender
+		// does, and the rest goes on.
+		a.FinishOldest(max(1, len(tr.calls)/10))
+	}
+	return frame
+}
+
 // add keeps the bytes of a message of a call the analyzer holds open.
-func (tr *tracker) add(in inbound, frame int) {
+func (tr *tracker) add(in *inbound, frame int) {
 	m := &in.msg
 	rc := tr.calls[m.CallID]
 	if rc == nil {
@@ -420,11 +457,11 @@ func (tr *tracker) add(in inbound, frame int) {
 		tr.calls[m.CallID] = rc
 	}
 	rc.last = in.wall
-	if len(rc.msgs) >= maxRawPerCall || rc.bytes+len(in.raw) > maxRawBytesPerCall {
+	if rc.log.Len() >= maxRawPerCall || rc.bytes+len(in.raw) > maxRawBytesPerCall {
 		return
 	}
-	rc.msgs = append(rc.msgs, store.RawMessage{Frame: frame, Time: m.Time.UTC(), Src: m.Src.String(), Dst: m.Dst.String(),
-		Transport: m.Transport, Raw: in.raw})
+	// in.raw is the decoder's (or the batch's) buffer: the log copies it.
+	rc.log.Append(frame, m.Time, m.Src, m.Dst, m.Transport, in.raw)
 	rc.bytes += len(in.raw)
 	tr.bytes += len(in.raw)
 }
@@ -545,6 +582,9 @@ const (
 // callBytes estimates the memory a finished call holds until it is stored.
 func callBytes(rec *store.CallRecord) int {
 	n := callOverhead + len(rec.Summary)
+	if rec.Log != nil {
+		n += rec.Log.Size() + 16*rec.Log.Len()
+	}
 	for _, m := range rec.Messages {
 		n += msgOverhead + len(m.Raw)
 	}
