@@ -12,7 +12,8 @@
 //	go test ./e2e -e2e.keep /tmp/captures   # keep every capture as NAME.pcapng
 //
 // TestCalls runs the quick scenarios in parallel; TestUnanswered then runs
-// the two that wait for Timer B (32 s). Without root or the tools, or with
+// the two that wait for Timer B (32 s). TestBaresipCall places a call
+// between two baresip phones through Kamailio when baresip is installed. Without root or the tools, or with
 // -short, each test skips and says why. While
 // `sipcause analyze` is not yet a command, each test still makes and checks
 // its capture, then skips the analyzer part.
