@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bufio"
 	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
+	"iter"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +43,10 @@ type HTMLOptions struct {
 	// Perspective words whose side the cause is on, and the hosts' roles,
 	// for the reader: the customer (the default) or the provider (T25).
 	Perspective catalog.Perspective
+	// Calls, when set, are the calls to report in place of the report's
+	// own: what a long capture keeps of them (see CallList, kept for
+	// HTML).
+	Calls *CallList
 }
 
 // HTML writes r as a single self-contained page to attach to a ticket:
@@ -56,7 +62,13 @@ func HTML(w io.Writer, r *analyze.Report, lang catalog.Lang) error {
 
 // HTMLWith is HTML with options.
 func HTMLWith(w io.Writer, r *analyze.Report, o HTMLOptions) error {
-	return pageTemplate.Execute(w, buildPage(r, o))
+	// The template writes many small pieces: a page of a million calls
+	// should not be a million system calls.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := pageTemplate.Execute(bw, buildPage(r, o)); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 type htmlPage struct {
@@ -69,7 +81,9 @@ type htmlPage struct {
 	Peers      []htmlPeer
 	Hosts      []htmlHost
 	Findings   []htmlFinding
-	Calls      []htmlCall
+	HasCalls   bool
+	Calls      iter.Seq[*htmlCall] // the rows of the table, made as they are written
+	Details    iter.Seq[*htmlCall] // the calls explained below it, likewise
 	Regs       []htmlReg
 	Others     []htmlOther
 	Integrity  string
@@ -139,7 +153,11 @@ type htmlReg struct {
 
 func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 	lang := o.Lang
-	r := Localize(ar, lang)
+	// The calls are put into words one at a time, as the page is
+	// written (see below).
+	noCalls := *ar
+	noCalls.Calls = nil
+	r := Localize(&noCalls, lang)
 	l := htmlLabels(lang)
 	n := numberFormat{lang}
 	p := htmlPage{L: l, Lang: string(lang)}
@@ -231,120 +249,83 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 	}
 
 	// Calls that failed for the same reason at the same host are detailed
-	// once; the others link to that one.
-	first := map[groupKey]int{}
-	members := map[int][]int{}
-	for k, c := range r.Calls {
-		if c.Outcome == analyze.OutcomeAnswered {
-			continue
-		}
-		key := keyOf(c.Call)
-		if f, ok := first[key]; ok {
-			members[f] = append(members[f], k+1)
-		} else {
-			first[key] = k
-			members[k] = []int{k + 1}
+	// once; the others link to that one. What a row needs is in the
+	// call's line; only the detailed calls are whole (review L9), and
+	// rows and details are made one at a time while the page is written.
+	calls := o.Calls
+	if calls == nil {
+		calls = NewCallList(lang, KeepFor{})
+		for _, c := range ar.Calls {
+			calls.Add(c, true)
 		}
 	}
-	detailed := 0
-	for k, c := range r.Calls {
-		_, fv := faultKV(lang, o.Perspective, c.Fault)
-		hc := htmlCall{
-			N: k + 1, Anchor: "call-" + strconv.Itoa(k+1), Caller: orUnknown(lang, c.Caller), Callee: orUnknown(lang, c.Callee),
-			Start: when(c.Start), Status: statusText(c.FinalStatus, c.Reason, l),
-			Outcome: callOutcomeLabel(lang, c.Outcome, c.FinalStatus), OutcomeClass: outcomeClass(c.Outcome),
-			Fault: fv, FaultCls: "fault-" + c.Fault, Summary: c.Summary,
-		}
-		if c.PDDMS > 0 && c.Times.Ringing != nil {
-			hc.PDD = n.MS(float64(c.PDDMS)) // no ringing, no post-dial delay to speak of
-		}
-		if c.DurationMS > 0 {
-			hc.Duration = n.MS(float64(c.DurationMS))
-		}
-		if c.Audio != nil {
-			hc.Audio = AudioText(c.Audio, lang)
-		}
-		troubled := c.Outcome != analyze.OutcomeAnswered || len(problems(c.Findings)) > 0
-		hc.Open = troubled
-		hc.Anchor = "call-" + strconv.Itoa(k+1)
-		if c.Outcome != analyze.OutcomeAnswered {
-			if f := first[keyOf(c.Call)]; f != k {
-				hc.Link = "call-" + strconv.Itoa(f+1)
-			} else if m := members[k]; len(m) > 1 {
-				hc.Group = fmt.Sprintf(l["same way"], n.Int(len(m)), numberRanges(m))
+	lines := calls.lines
+	first := map[groupKey]int{}
+	for k := range lines {
+		if key := lines[k].key; key.outcome != analyze.OutcomeAnswered {
+			if _, ok := first[key]; !ok {
+				first[key] = k
 			}
 		}
-		hc.Detail = hc.Link == "" && detailed < htmlMaxDetails
-		if hc.Detail {
-			detailed++
-		} else if hc.Link == "" {
+	}
+	// The detailed calls, each with the numbers of the calls of its
+	// group.
+	members := map[int][]int{}
+	var detailed []int
+	for k := range lines {
+		ln := &lines[k]
+		if ln.key.outcome != analyze.OutcomeAnswered {
+			if f := first[ln.key]; f != k {
+				if m, ok := members[f]; ok {
+					members[f] = append(m, k+1)
+				}
+				continue
+			}
+		}
+		if len(detailed) < htmlMaxDetails && ln.full != nil {
+			detailed = append(detailed, k)
+			members[k] = []int{k + 1}
+		} else {
 			p.HiddenMore++
 		}
-		if hc.Detail {
-			status := hc.Status
-			if c.Registered != "" && !strings.EqualFold(c.Registered, c.Reason) {
-				status += " (" + c.Registered + ")"
-			}
-			hc.KV = [][2]string{{l["status"], status}, {"Call-ID", c.CallID}, {l["from hdr"], c.From}, {l["to hdr"], c.To}}
-			if c.CallerName != "" {
-				hc.KV = append(hc.KV, [2]string{l["caller"], c.CallerName})
-			}
-			if c.Asserted != "" {
-				hc.KV = append(hc.KV, [2]string{"P-Asserted-Identity", c.Asserted})
-			}
-			hc.KV = append(hc.KV, [2]string{l["path"], addrText(lang, c.Src) + " → " + addrText(lang, c.Dst)})
-			if c.FinalFrom != nil {
-				ff := addrText(lang, c.FinalFrom.Addr)
-				if c.FinalFrom.Agent != "" {
-					ff += " (" + c.FinalFrom.Agent + ")"
-				}
-				hc.KV = append(hc.KV, [2]string{l["answered by"], ff})
-			}
-			if c.EndedBy != "" {
-				eb := endedByLabel(lang, c.EndedBy)
-				if c.EndReason != "" {
-					eb += " – " + c.EndReason
-				}
-				hc.KV = append(hc.KV, [2]string{l["ended by"], eb})
-			}
-			for _, d := range c.Reasons {
-				hc.KV = append(hc.KV, [2]string{l["reason hdr"], d.Value})
-			}
-			for _, d := range c.Warnings {
-				hc.KV = append(hc.KV, [2]string{l["warning hdr"], d.Value})
-			}
-			if len(c.Linked) > 0 {
-				hc.KV = append(hc.KV, [2]string{l["linked"], strings.Join(c.Linked, ", ")})
-			}
-			if hc.Audio != "" {
-				hc.KV = append(hc.KV, [2]string{"Audio", hc.Audio})
-			}
-			hc.Explanation = c.Explanation
-			if _, diagnosed := c.Diagnosis(); c.Outcome != analyze.OutcomeAnswered || diagnosed {
-				hc.Advice = c.Advice
-			}
-			hc.Media = buildMedia(c.Media, lang)
-			hc.Findings = htmlFindings(c.Findings, l)
-			var links map[int]string
-			if o.Raw != nil {
-				links = map[int]string{}
-				for _, m := range c.Messages {
-					if _, dup := links[m.Frame]; dup {
-						continue
-					}
-					txt, ok := o.Raw(m.File, m.Frame)
-					if !ok {
-						continue
-					}
-					id := hc.Anchor + "-f" + strconv.Itoa(m.Frame)
-					links[m.Frame] = id
-					hc.Raw = append(hc.Raw, htmlRaw{ID: id, Head: fmt.Sprintf("%s %d · %s · %s → %s", l["frame"], m.Frame, when(m.Time),
-						addrText(lang, m.Src), addrText(lang, m.Dst)), Text: txt})
-				}
-			}
-			hc.Ladder = buildLadder(c.Messages, roles, lang, o.Perspective, l, o.Clock, links)
+	}
+	row := func(k int) *htmlCall {
+		c := &lines[k]
+		_, fv := faultKV(lang, o.Perspective, c.key.fault)
+		hc := &htmlCall{
+			N: k + 1, Anchor: "call-" + strconv.Itoa(k+1), Caller: orUnknown(lang, c.caller), Callee: orUnknown(lang, c.callee),
+			Start: when(c.start), Status: statusText(c.key.status, c.reason, l),
+			Outcome: callOutcomeLabel(lang, c.key.outcome, c.key.status), OutcomeClass: outcomeClass(c.key.outcome),
+			Fault: fv, FaultCls: "fault-" + c.key.fault, Summary: c.summary,
 		}
-		p.Calls = append(p.Calls, hc)
+		if c.pdd > 0 {
+			hc.PDD = n.MS(float64(c.pdd))
+		}
+		if c.duration > 0 {
+			hc.Duration = n.MS(float64(c.duration))
+		}
+		if c.key.outcome != analyze.OutcomeAnswered {
+			if f := first[c.key]; f != k {
+				hc.Link = "call-" + strconv.Itoa(f+1)
+			}
+		}
+		_, hc.Detail = members[k]
+		return hc
+	}
+	p.HasCalls = len(lines) > 0
+	p.Calls = func(yield func(*htmlCall) bool) {
+		for k := range lines {
+			if !yield(row(k)) {
+				return
+			}
+		}
+	}
+	p.Details = func(yield func(*htmlCall) bool) {
+		for _, k := range detailed {
+			if !yield(detailOf(row(k), lines[k].full, members[k], roles, o, when)) {
+				return
+			}
+		}
 	}
 	for k, rg := range r.Registrations {
 		_, fv := faultKV(lang, o.Perspective, rg.Fault)
@@ -378,6 +359,87 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		p.Others = append(p.Others, htmlOther{Method: d.Method, Status: statusText(d.FinalStatus, d.Reason, l), Summary: d.Summary, Count: 1})
 	}
 	return p
+}
+
+// detailOf completes the row hc of call c with what the page explains
+// of it: the headers that matter, the explanation and advice, the
+// findings, the media, the ladder and the raw SIP. group holds the
+// numbers of the calls that failed the same way.
+func detailOf(hc *htmlCall, call *analyze.Call, group []int, roles map[string]analyze.Host, o HTMLOptions, when func(time.Time) string) *htmlCall {
+	lang := o.Lang
+	l := htmlLabels(lang)
+	n := numberFormat{lang}
+	c := LocalizeCall(call, lang)
+	if c.Audio != nil {
+		hc.Audio = AudioText(c.Audio, lang)
+	}
+	hc.Open = c.Outcome != analyze.OutcomeAnswered || len(problems(c.Findings)) > 0
+	if c.Outcome != analyze.OutcomeAnswered && len(group) > 1 {
+		hc.Group = fmt.Sprintf(l["same way"], n.Int(len(group)), numberRanges(group))
+	}
+	status := hc.Status
+	if c.Registered != "" && !strings.EqualFold(c.Registered, c.Reason) {
+		status += " (" + c.Registered + ")"
+	}
+	hc.KV = [][2]string{{l["status"], status}, {"Call-ID", c.CallID}, {l["from hdr"], c.From}, {l["to hdr"], c.To}}
+	if c.CallerName != "" {
+		hc.KV = append(hc.KV, [2]string{l["caller"], c.CallerName})
+	}
+	if c.Asserted != "" {
+		hc.KV = append(hc.KV, [2]string{"P-Asserted-Identity", c.Asserted})
+	}
+	hc.KV = append(hc.KV, [2]string{l["path"], addrText(lang, c.Src) + " → " + addrText(lang, c.Dst)})
+	if c.FinalFrom != nil {
+		ff := addrText(lang, c.FinalFrom.Addr)
+		if c.FinalFrom.Agent != "" {
+			ff += " (" + c.FinalFrom.Agent + ")"
+		}
+		hc.KV = append(hc.KV, [2]string{l["answered by"], ff})
+	}
+	if c.EndedBy != "" {
+		eb := endedByLabel(lang, c.EndedBy)
+		if c.EndReason != "" {
+			eb += " – " + c.EndReason
+		}
+		hc.KV = append(hc.KV, [2]string{l["ended by"], eb})
+	}
+	for _, d := range c.Reasons {
+		hc.KV = append(hc.KV, [2]string{l["reason hdr"], d.Value})
+	}
+	for _, d := range c.Warnings {
+		hc.KV = append(hc.KV, [2]string{l["warning hdr"], d.Value})
+	}
+	if len(c.Linked) > 0 {
+		hc.KV = append(hc.KV, [2]string{l["linked"], strings.Join(c.Linked, ", ")})
+	}
+	if hc.Audio != "" {
+		hc.KV = append(hc.KV, [2]string{"Audio", hc.Audio})
+	}
+	hc.Explanation = c.Explanation
+	if _, diagnosed := c.Diagnosis(); c.Outcome != analyze.OutcomeAnswered || diagnosed {
+		hc.Advice = c.Advice
+	}
+	hc.Media = buildMedia(c.Media, lang)
+	hc.Findings = htmlFindings(c.Findings, l)
+	var links map[int]string
+	if o.Raw != nil {
+		links = map[int]string{}
+		for _, m := range c.Messages {
+			if _, dup := links[m.Frame]; dup {
+				continue
+			}
+			txt, ok := o.Raw(m.File, m.Frame)
+			if !ok {
+				continue
+			}
+			id := hc.Anchor + "-f" + strconv.Itoa(m.Frame)
+			links[m.Frame] = id
+			hc.Raw = append(hc.Raw, htmlRaw{ID: id, Head: fmt.Sprintf("%s %d · %s · %s → %s", l["frame"], m.Frame, when(m.Time),
+				addrText(lang, m.Src), addrText(lang, m.Dst)), Text: txt})
+		}
+	}
+	hc.Ladder = buildLadder(c.Messages, roles, lang, o.Perspective, l, o.Clock, links)
+	return hc
 }
 
 func statusText(code int, reason string, l map[string]string) string {

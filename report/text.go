@@ -25,8 +25,8 @@ type TextOptions struct {
 	// customer (the default) or the provider's own helpdesk (review T25).
 	Perspective catalog.Perspective
 	// Calls, when set, are the calls to report in place of the report's
-	// own: what a long capture keeps of them (see TextCalls).
-	Calls *TextCalls
+	// own: what a long capture keeps of them (see CallList).
+	Calls *CallList
 }
 
 // Text writes r for a person, answer first: the counts, then one line per
@@ -52,7 +52,7 @@ func Text(w io.Writer, ar *analyze.Report, o TextOptions) error {
 	}
 	calls := o.Calls
 	if calls == nil {
-		calls = NewTextCalls(o.Lang)
+		calls = NewCallList(o.Lang, KeepFor{})
 		for _, c := range ar.Calls {
 			calls.Add(c, true)
 		}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
@@ -135,9 +134,10 @@ func runAnalyze(args []string, env Env) error {
 
 // Analyze reads the inputs, rebuilds the calls and writes the report. JSON
 // is streamed: each call is written when it is finished and memory stays
-// bounded by the calls still open. Text keeps only the calls it will show,
-// CSV keeps calls without their messages, and --html keeps everything (it
-// draws every ladder).
+// bounded by the calls still open. Text and --html keep a line per call
+// and whole only the calls they explain (report.CallList), CSV keeps
+// calls without their messages; --html with --json or --csv, --redact and
+// --call keep more.
 func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	// The page is opened before the capture is read: a path that cannot
 	// be written fails at once, not after minutes of analysis.
@@ -159,7 +159,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	aopt := analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang}
 	var stream *report.JSONStream
 	var kept []*analyze.Call
-	var textCalls *report.TextCalls // text, unless redacted or one call asked for
+	var calls *report.CallList // text and HTML, unless redacted or one call asked for
 	var spools []*os.File
 	defer func() {
 		for _, f := range spools {
@@ -180,40 +180,17 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			}
 			return f, err
 		})
-	case o.HTMLFile == "" && o.Format == "text" && !o.Redact && o.CallID == "":
-		// Every call has its line in the overview, but only the first
-		// call of each group of failures (the same reason at the same
-		// host) is explained in full: of the others the report keeps a
-		// line of a few words (review L9: a million failed calls in a
-		// few hundred megabytes, as --json streams them). Redaction and
-		// --call work on whole calls and take the way below.
-		textCalls = report.NewTextCalls(o.Lang)
-		type first struct {
-			i     int
-			start time.Time
-		}
-		firsts := map[textGroup]first{}
-		aopt.OnCall = func(c *analyze.Call) {
-			if !o.All && !hasProblem(c.Findings) {
-				textCalls.Add(c, false)
-				return
-			}
-			c.Messages, c.Frames, c.Media = nil, nil, nil // the text never shows them
-			k, grouped := textGroupOf(c)
-			if !grouped {
-				textCalls.Add(c, true)
-				return
-			}
-			// The report explains the group's earliest call (the sort
-			// is stable, so the first to finish wins a tie).
-			if prev, ok := firsts[k]; ok && !c.Start.Before(prev.start) {
-				textCalls.Add(c, false)
-				return
-			} else if ok {
-				textCalls.Forget(prev.i)
-			}
-			firsts[k] = first{textCalls.Add(c, true), c.Start}
-		}
+	case (o.Format == "text" || o.Format == "html") && !o.Redact && o.CallID == "":
+		// Every call has its line in the overview (its row on the page),
+		// but only the first call of each group of failures (the same
+		// reason at the same host) is explained in full: of the others
+		// the report keeps a line of a few words (review L9: a million
+		// failed calls in a few hundred megabytes, as --json streams
+		// them). The page also details answered calls, the first 500.
+		// Redaction and --call work on whole calls and take the way
+		// below.
+		calls = report.NewCallList(o.Lang, report.KeepFor{Text: o.Format == "text", All: o.All, HTML: htmlOut != nil})
+		aopt.OnCall = calls.Keep
 	case o.HTMLFile == "" && o.Format == "text":
 		// Every call has its line in the overview, but only the first
 		// call of each group of failures (the same reason at the same
@@ -317,9 +294,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	if closeCalls != nil {
 		closeCalls()
 	}
-	if textCalls != nil {
-		textCalls.Sort()
-		rep.Calls = []*analyze.Call{} // they are in textCalls
+	if calls != nil {
+		calls.Sort()
+		rep.Calls = []*analyze.Call{} // they are in calls
 	} else if aopt.OnCall != nil && !streaming {
 		// Calls are reported as they finish; people read them in the
 		// order they started.
@@ -369,13 +346,13 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		err = report.CSV(stdout, rep)
 	case o.Format == "html":
 	default:
-		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats, Perspective: o.Perspective, Calls: textCalls})
+		err = report.Text(stdout, rep, report.TextOptions{Lang: o.Lang, Clock: o.Clock, Colour: o.Colour, All: o.All, Stats: o.Stats, Perspective: o.Perspective, Calls: calls})
 	}
 	if err != nil {
 		return err
 	}
 	if htmlOut != nil {
-		if err := report.HTMLWith(htmlOut, rep, report.HTMLOptions{Lang: o.Lang, Clock: o.Clock, Raw: raw.get, Perspective: o.Perspective}); err != nil {
+		if err := report.HTMLWith(htmlOut, rep, report.HTMLOptions{Lang: o.Lang, Clock: o.Clock, Raw: raw.get, Perspective: o.Perspective, Calls: calls}); err != nil {
 			return err
 		}
 		if htmlFile != nil {
