@@ -121,7 +121,7 @@ var uiLabels = map[catalog.Lang]map[string]string{
 		"dash_mos_note":   "Gesprekken met een oordeel over het geluid en een MOS (opgenomen RTP, of rapporten die agents via HEP stuurden): het gemiddelde per periode en het slechtste gesprek. Onder 3,6 zijn veel gebruikers ontevreden (ITU-T G.107).",
 		"mos_mean":        "gemiddelde MOS", "mos_worst": "slechtste gesprek", "mos_calls": "%s gesprekken",
 		"dash_one_way":      "Gesprekken met geluid in één richting",
-		"dash_one_way_note": "Opgenomen gesprekken waarvan het geluid maar één kant op ging, volgens opgenomen RTP of de rapporten van de agents.",
+		"dash_one_way_note": "Opgenomen gesprekken waarvan het geluid maar één kant op ging, volgens de RTP in de opname of de rapporten van de agents.",
 		"media_agent_note":  "Cijfers uit RTP-statistiekrapporten zijn wat de opname-agent mat op de plek waar de stroom langskwam; de MOS is die van de agent, anders de schatting van sipcause met het E-model.",
 	},
 }

@@ -289,3 +289,52 @@ func TestHEPRTCPHostile(t *testing.T) {
 		t.Error("a report for a call nobody opened made a call")
 	}
 }
+
+// TestHEPRTCPNoAudio: both phones' RTCP sender reports count packets sent
+// and neither names a stream it received (RFC 3550 §6.4): the call had no
+// audio at all, and says so with its finding, on the network, in English
+// and Dutch.
+func TestHEPRTCPNoAudio(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{Tick: 20 * time.Millisecond, Settle: 200 * time.Millisecond, TimeTolerance: -1})
+	base := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	caller, callee := netip.MustParseAddrPort("10.1.0.4:4001"), netip.MustParseAddrPort("10.0.0.1:4001")
+	at := base.Add(10 * time.Second)
+	id := "silent-rtcp@sipcause.test"
+	reports := [][]byte{
+		hepRTCP(caller, callee, at, id, heplifyJSON(1111, 1500, 3900000000, 0, "")),
+		hepRTCP(callee, caller, at.Add(time.Second), id, heplifyJSON(2222, 1500, 3900000001, 0, "")),
+	}
+	pkts := withRTCP(synth.Call(4, base, synth.CallOptions{CallID: id}), reports)
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	r.stop(t)
+	st, err := store.OpenSQLite(r.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cr, err := st.GetCall(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cr.Call
+	if c.Audio == nil || c.Audio.Verdict != "none" || len(c.Findings) == 0 || c.Findings[0].ID != "media-report-none" || c.Fault != "network" {
+		t.Fatalf("audio %+v, findings %+v, fault %q; want none, media-report-none first, network", c.Audio, c.Findings, c.Fault)
+	}
+	ts := httptest.NewServer(NewHandler(HandlerOptions{Lang: catalog.English, Location: time.UTC}, st, NewMetrics()))
+	defer ts.Close()
+	for lang, want := range map[string]string{
+		"en": "the RTCP sender reports count packets sent, and no receiver",
+		"nl": "de RTCP-zendrapporten tellen verzonden pakketten, en de rapporten van geen enkele ontvanger",
+	} {
+		resp, err := http.Get(ts.URL + "/calls/" + id + "?lang=" + lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s call page lacks %q", lang, want)
+		}
+	}
+}
