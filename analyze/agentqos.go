@@ -3,6 +3,8 @@ package analyze
 import (
 	"math"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sipcause/sipcause/rtp"
@@ -165,13 +167,22 @@ func (a *Analyzer) attachAgent(c *callState, call *Call, rc *reportedCall) bool 
 	sides := map[string]*side{"caller_to_callee": {}, "callee_to_caller": {}}
 	for i, s := range rc.agent {
 		loss := round3(s.lossPercent())
-		codec, clock := s.codec, s.clock
-		if codec == "" && s.pt >= 0 {
-			codec, clock = rtp.StaticCodec(uint8(s.pt))
+		// Agents write the codec as they like ("pcma", "PCMU/8000"): the
+		// name of a static payload type is spelt as RFC 3551 §6 does.
+		codec, rate, _ := strings.Cut(s.codec, "/")
+		clock := s.clock
+		if clock == 0 {
+			clock, _ = strconv.Atoi(rate)
 		}
-		if s.clock > 0 {
-			clock = s.clock
+		if s.pt >= 0 {
+			if name, r := rtp.StaticCodec(uint8(s.pt)); name != "" && (codec == "" || strings.EqualFold(codec, name)) {
+				codec = name
+				if clock <= 0 {
+					clock = r
+				}
+			}
 		}
+		clock = min(max(clock, 0), 192000)
 		o := &MediaStream{Number: i + 1, CallID: c.callID, Found: "agent", Direction: dirs[i], SSRC: s.ssrc,
 			PayloadType: s.pt, Codec: codec, ClockRate: clock, Packets: int(min(s.packets, math.MaxInt32)), Expected: int(min(s.expected, math.MaxInt32)),
 			Lost: int(min(s.lost, math.MaxInt32)), LossPercent: loss, MaxDeltaMS: round3(s.maxDelta), MaxJitterMS: round3(s.maxJitter),

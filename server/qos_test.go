@@ -164,6 +164,10 @@ func TestHEPQoSReportsAttached(t *testing.T) {
 		if m.SSRC == 0x2222 && (m.Lost != 20 || m.Packets != 980 || m.Direction != "callee_to_caller" || m.Src != "10.0.0.9:31000") {
 			t.Errorf("media server's stream = %+v", m)
 		}
+		// hepagent's "PCMU/8000" for payload type 0: the RFC 3551 name.
+		if m.Codec != "PCMU" || m.ClockRate != 8000 || m.PayloadType != 0 {
+			t.Errorf("stream %x: codec %q/%d, payload type %d", m.SSRC, m.Codec, m.ClockRate, m.PayloadType)
+		}
 	}
 	for _, f := range c.Findings {
 		if strings.HasPrefix(f.ID, "media-report") {
@@ -291,7 +295,7 @@ func TestHEPQoSReportsHostile(t *testing.T) {
 		t.Fatalf("%d streams kept; want the bound, 8", n)
 	}
 	for _, m := range cr.Call.Media {
-		if m.MOS < 0 || m.MOS > 5 || m.MaxJitterMS > 10000 || m.LossPercent > 100 || m.Codec != "bx/b" || m.PayloadType != -1 || m.Packets < 0 || m.Lost < 0 {
+		if m.MOS < 0 || m.MOS > 5 || m.MaxJitterMS > 10000 || m.LossPercent > 100 || m.Codec != "bx" || m.PayloadType != -1 || m.Packets < 0 || m.Lost < 0 {
 			t.Errorf("stream %s: unclamped figures %+v", m.Src, m)
 		}
 	}
