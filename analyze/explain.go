@@ -21,7 +21,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
 	call := &Call{
 		CallID: c.callID, From: req.from.URI, To: req.to.URI, Caller: req.from.User, Callee: req.to.User,
-		CallerName: req.from.Display, Asserted: req.pai, Src: apText(callerEP), Dst: apText(calleeEP),
+		CallerName: req.from.Display, Asserted: req.pai, Src: a.addrString(callerEP), Dst: a.addrString(calleeEP),
 		Start: req.time.UTC(), Times: CallTimes{Invite: req.time.UTC()}, File: c.file,
 		Messages: c.msgs, Frames: c.frames, Findings: []Finding{},
 	}
@@ -103,7 +103,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		}
 	}
 	if fin != nil {
-		call.FinalFrom = &Responder{Addr: apText(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
+		call.FinalFrom = &Responder{Addr: a.addrString(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
 	}
 	call.Reasons = a.decodeReasons(c.reasons)
 	call.Warnings = a.decodeWarnings(c.warns)
@@ -118,13 +118,13 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		if r == nil {
 			return ""
 		}
-		s := apText(r.src)
+		s := a.addrString(r.src)
 		if r.agent != "" {
 			s += " (" + r.agent + ")"
 		}
 		return s
 	}
-	v := vars{"to": apText(calleeEP), "from": fromName(origin), "what": "INVITE"}
+	v := vars{"to": a.addrString(calleeEP), "from": fromName(origin), "what": "INVITE"}
 	if fin != nil {
 		v["code"] = strconv.Itoa(fin.code)
 		v["phrase"] = phraseOf(fin.reason, call.Registered)

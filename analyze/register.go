@@ -184,7 +184,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	}
 	reg := &Register{
 		CallID: r.callID, AOR: first.req.to.URI, Contact: first.req.contact,
-		Src: apText(viaEndpoint(first.req.src, first.req.vias)), Dst: apText(unmapAP(first.req.dst)),
+		Src: a.addrString(viaEndpoint(first.req.src, first.req.vias)), Dst: a.addrString(unmapAP(first.req.dst)),
 		Start: first.req.time.UTC(), End: end.UTC(), Attempts: len(group), Expires: -1,
 		Frames: frames, Messages: msgs, Findings: []Finding{},
 	}
@@ -194,7 +194,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	if fin != nil {
 		reg.FinalStatus, reg.Reason = fin.code, fin.reason
 		v["code"], v["phrase"] = strconv.Itoa(fin.code), phraseOf(fin.reason, a.cat.Phrase(fin.code))
-		from := apText(fin.src)
+		from := a.addrString(fin.src)
 		if fin.agent != "" {
 			from += " (" + fin.agent + ")"
 		}
