@@ -157,6 +157,11 @@ func (s *senderClock) now(w time.Time) time.Time {
 	return w.Add(s.median)
 }
 
+// decodeAhead is how many batches (of up to 64 datagrams) the decoding
+// goroutines decode before the analyzer takes them: enough to keep both
+// busy, few enough that the decoded messages waiting stay a few MB.
+const decodeAhead = 32
+
 // DefaultMaxMemory is the collector's default memory budget: what a
 // sender can make it hold, whatever it sends (security review H2, H3).
 const DefaultMaxMemory = 1 << 30
@@ -183,10 +188,11 @@ type Collector struct {
 	hepTCP net.Listener
 	sipUDP *net.UDPConn
 
-	queue       chan *batch  // in arrival order, to the analyzer
-	work        chan *batch  // the same batches, to the decoding goroutines
-	queuedMsgs  atomic.Int64 // messages in queue, QueueSize at most
-	queuedBytes atomic.Int64 // raw bytes in queue
+	queue       chan *batch   // in arrival order, to the analyzer
+	work        chan *batch   // the same batches, to the decoding goroutines
+	ahead       chan struct{} // a token per batch decoded and not yet analyzed
+	queuedMsgs  atomic.Int64  // messages in queue, QueueSize at most
+	queuedBytes atomic.Int64  // raw bytes in queue
 	writes      chan writeItem
 
 	// lastStored is the newest call or registration acknowledged by the
@@ -208,7 +214,8 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 		queue: make(chan *batch, opt.QueueSize), writes: make(chan writeItem, 4*opt.BatchSize),
 		// Every batch waiting for a decoder is in the queue too, or is the
 		// one the analyzer waits for: the decoders' channel never fills.
-		work: make(chan *batch, opt.QueueSize+1)}
+		work:  make(chan *batch, opt.QueueSize+1),
+		ahead: make(chan struct{}, decodeAhead)}
 	if opt.HEPAddr != "" {
 		ua, err := net.ResolveUDPAddr("udp", opt.HEPAddr)
 		if err != nil {
@@ -287,7 +294,20 @@ func (c *Collector) Run(ctx context.Context) error {
 	for range min(max(runtime.GOMAXPROCS(0), 1), 8) {
 		decoders.Go(func() {
 			d := &decoder{c: c}
-			for b := range c.work {
+			for {
+				// The token is taken before the batch: batches are
+				// taken in queue order, so the one the analyzer waits
+				// for always finds a token, and the decoders stay at
+				// most decodeAhead batches ahead of it. What waits in
+				// the queue beyond that is the datagrams' bytes only,
+				// not their decoded messages (about three times as
+				// much).
+				c.ahead <- struct{}{}
+				b, ok := <-c.work
+				if !ok {
+					<-c.ahead
+					return
+				}
 				d.batch(b)
 			}
 		})
@@ -384,6 +404,9 @@ func (c *Collector) analyzeLoop() {
 			}
 			for i := range b.in {
 				frame = c.analyzeOne(a, tr, clock, &b.in[i], frame)
+			}
+			if b.done != nil {
+				<-c.ahead
 			}
 			c.queuedMsgs.Add(-int64(b.n))
 			c.queuedBytes.Add(-b.bytes)

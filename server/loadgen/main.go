@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -121,13 +122,14 @@ func run(rateList string, step time.Duration, senders, maxOpen int, memprofile s
 
 	tmpls := []template{newTemplate(200), newTemplate(486), newTemplate(404), newTemplate(200)}
 	var callN atomic.Int64
-	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS")
+	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS", "CPU µs/msg")
 	for _, rs := range strings.Split(rateList, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate <= 0 {
 			return fmt.Errorf("bad rate %q", rs)
 		}
 		before := m.Snapshot()
+		cpuBefore := cpuTime()
 		var sent atomic.Int64
 		if inProcess {
 			var wg sync.WaitGroup
@@ -161,9 +163,16 @@ func run(rateList string, step time.Duration, senders, maxOpen int, memprofile s
 		after := m.Snapshot()
 		stored, _ := col.Stored()
 		secs := step.Seconds()
-		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB\n", rate, float64(sent.Load())/secs,
+		// The collector's CPU time (this process: the sender is another)
+		// per message it accepted: what it costs whatever else the
+		// machine runs, which the rates above depend on.
+		perMsg := 0.0
+		if n := after.Analyzed - before.Analyzed; n > 0 {
+			perMsg = float64((cpuTime() - cpuBefore).Microseconds()) / float64(n)
+		}
+		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB %12.1f\n", rate, float64(sent.Load())/secs,
 			float64(after.Analyzed-before.Analyzed)/secs, float64(after.Dropped-before.Dropped)/secs,
-			after.Forced, stored, peakRSS()>>20)
+			after.Forced, stored, peakRSS()>>20, perMsg)
 	}
 	cancel()
 	err = <-done
@@ -257,6 +266,15 @@ func sendAt(addr string, rate int, stop time.Time, tmpls []template, callN, sent
 		send()
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// cpuTime returns the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS returns the process's peak resident memory (VmHWM) in bytes.
