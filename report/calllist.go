@@ -88,7 +88,11 @@ func (tc *CallList) Add(c *analyze.Call, full bool) int {
 // them in the order of the table. Of a call only the text explains, the
 // messages, frames and media are dropped from c: the text never shows
 // them. Call Keep in the order the calls come; Sort once at the end.
-func (tc *CallList) Keep(c *analyze.Call) {
+//
+// Keep reports whether the page may detail c: of a call it will not,
+// nothing more is needed to draw the page (such as its SIP messages as
+// captured, HTMLOptions.Raw).
+func (tc *CallList) Keep(c *analyze.Call) bool {
 	i := tc.Add(c, false)
 	ln := &tc.lines[i]
 	answered := ln.key.outcome == analyze.OutcomeAnswered
@@ -126,6 +130,7 @@ func (tc *CallList) Keep(c *analyze.Call) {
 			c.Messages, c.Frames, c.Media = nil, nil, nil
 		}
 	}
+	return html
 }
 
 // before reports whether call i comes before call j in the report: it

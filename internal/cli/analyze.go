@@ -157,6 +157,10 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		defer f.Close()
 	}
 	aopt := analyze.Options{Local: o.Local, LocalHosts: o.LocalHosts, Lang: o.Lang}
+	var raw *rawStore // the SIP messages as captured, for the page
+	if htmlOut != nil {
+		raw = newRawStore(o.Redact) // redaction reads them in order
+	}
 	var stream *report.JSONStream
 	var kept []*analyze.Call
 	var calls *report.CallList // text and HTML, unless redacted or one call asked for
@@ -190,7 +194,12 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		// Redaction and --call work on whole calls and take the way
 		// below.
 		calls = report.NewCallList(o.Lang, report.KeepFor{Text: o.Format == "text", All: o.All, HTML: htmlOut != nil})
-		aopt.OnCall = calls.Keep
+		aopt.OnCall = func(c *analyze.Call) {
+			ms := c.Messages
+			if !calls.Keep(c) {
+				raw.drop(ms)
+			}
+		}
 	case o.HTMLFile == "" && o.Format == "text":
 		// Every call has its line in the overview, but only the first
 		// call of each group of failures (the same reason at the same
@@ -278,10 +287,6 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		}
 	}
 	a := analyze.New(aopt)
-	var raw *rawStore
-	if htmlOut != nil {
-		raw = newRawStore()
-	}
 	readErr := feedRaw(a, o.Files, o.progress, !o.NoMedia, raw.add)
 	var ue *UsageError
 	if errors.As(readErr, &ue) {

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/report"
 )
 
@@ -67,11 +69,14 @@ func systemZoneName() string {
 
 // rawStore keeps the bytes of each SIP message as captured, for the HTML
 // page, up to a bound so that a huge capture cannot exhaust memory (the
-// page details 500 calls at most anyway).
+// page details 500 calls at most anyway). The capture is read on one
+// goroutine and the calls are reported on another: hence the lock.
 type rawStore struct {
-	msgs  map[rawKey]*string
-	order []rawKey
-	bytes int
+	mu      sync.Mutex
+	msgs    map[rawKey]*string
+	order   []rawKey // in the order captured, when ordered
+	ordered bool
+	bytes   int
 }
 
 type rawKey struct {
@@ -81,10 +86,19 @@ type rawKey struct {
 
 const rawStoreMax = 64 << 20
 
-func newRawStore() *rawStore { return &rawStore{msgs: map[rawKey]*string{}} }
+// newRawStore starts an empty store; ordered keeps the order the
+// messages came in, for texts.
+func newRawStore(ordered bool) *rawStore {
+	return &rawStore{msgs: map[rawKey]*string{}, ordered: ordered}
+}
 
 func (r *rawStore) add(file string, frame int, b []byte) {
-	if r == nil || r.bytes+len(b) > rawStoreMax {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bytes+len(b) > rawStoreMax {
 		return
 	}
 	k := rawKey{file, frame}
@@ -93,8 +107,28 @@ func (r *rawStore) add(file string, frame int, b []byte) {
 	}
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	r.msgs[k] = &s
-	r.order = append(r.order, k)
-	r.bytes += len(b)
+	if r.ordered {
+		r.order = append(r.order, k)
+	}
+	r.bytes += len(s)
+}
+
+// drop lets go of the messages of a call the page will not detail, so
+// that the room is there for the calls it will (review L9). A store kept
+// in order keeps everything.
+func (r *rawStore) drop(ms []analyze.Exchange) {
+	if r == nil || r.ordered {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range ms {
+		k := rawKey{m.File, m.Frame}
+		if s, ok := r.msgs[k]; ok {
+			r.bytes -= len(*s)
+			delete(r.msgs, k)
+		}
+	}
 }
 
 // get returns the message of a frame of a file.
@@ -102,6 +136,8 @@ func (r *rawStore) get(file string, frame int) (string, bool) {
 	if r == nil {
 		return "", false
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	s, ok := r.msgs[rawKey{file, frame}]
 	if !ok {
 		return "", false
@@ -115,6 +151,8 @@ func (r *rawStore) texts() []*string {
 	if r == nil {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	out := make([]*string, 0, len(r.order))
 	for _, k := range r.order {
 		out = append(out, r.msgs[k])
