@@ -194,8 +194,9 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.Charts = append(d.Charts, c)
 	}
 	// MOS and one-way calls over time (dashaudio.go), where the store can
-	// read them from the calls it keeps.
-	if at, ok := h.st.(store.AudioTimeliner); ok {
+	// read them from the calls it keeps: only when some call of the period
+	// had an audio verdict, as reading them parses each such call.
+	if at, ok := h.st.(store.AudioTimeliner); ok && len(cs) > 0 {
 		ab, err := at.AudioTimeline(r.Context(), from, to, step)
 		if err != nil {
 			h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
