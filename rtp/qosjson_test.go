@@ -30,7 +30,8 @@ func TestParseQoSReport(t *testing.T) {
 		t.Errorf("full report:\n got %+v\nwant %+v", r, want)
 	}
 
-	// hepagent's final report (type 34, TYPE FINAL): totals under other
+	// hepagent-go's final report (type 34, TYPE FINAL), as QXIP's
+	// gossipper HEP client mirrors it (rtpFinalReport): totals under other
 	// names, the SSRC in hex, the one-way flag.
 	final := `{"CORRELATION_ID":"f@h","TOTAL_BYTES":240000,"TOTAL_PACKETS":1500,"TOTAL_EXPECTED_PK":1530,"TOTAL_PACKET_LOSS":30,` +
 		`"MIN_RFACTOR":80.2,"MEAN_RFACTOR":85,"MAX_SKEW":0,"MAX_DELTA":60.5,"MEAN_JITTER":3.5,"MAX_JITTER":12.25,"MIN_MOS":3.9,"MEAN_MOS":4.1,` +
@@ -45,8 +46,9 @@ func TestParseQoSReport(t *testing.T) {
 		t.Errorf("final report = %+v", r)
 	}
 
-	// hepagent's short reports (types 35 and 37): a packet count, or the
-	// loss from RTCP; no addresses in the JSON, the Call-ID only there.
+	// hepagent-go's short reports (types 35 and 37, gossipper's
+	// rtpShortReport and rtcpShortReport): a packet count, or the loss from
+	// RTCP; the Call-ID only in the JSON.
 	short := `{"CORRELATION_ID":"s@h","RTP_SIP_CALL_ID":"s@h","SSRC":"0xdeadbeef","PACKET_COUNT":750,"OCTET_COUNT":120000,` +
 		`"REPORT_NAME":"10.0.0.1-4000","SOURCE":"GOSSIPPER","TYPE":"PERIODIC","REPORT_TS":1700000000000,"SRC_IP":"10.0.0.1","SRC_PORT":4000,` +
 		`"DST_IP":"10.0.0.2","DST_PORT":5000,"RTP_TS":12000,"CODEC_PT":8,"CLOCK":8000,"CODEC_NAME":"PCMA/8000"}`

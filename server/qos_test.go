@@ -60,8 +60,11 @@ func rtpAgentReport(callID string, src, dst netip.AddrPort, packets, lost int, m
 		src.Addr(), src.Port(), dst.Addr(), dst.Port(), src, typ)
 }
 
-// hepagentShort is hepagent's pair of short reports on one stream (HEP
-// types 35 and 37): the packet count so far, and the loss RTCP gave.
+// hepagentShort is the pair of short reports on one stream (HEP types 35
+// and 37) that QXIP's gossipper HEP client sends for hepagent-go (its
+// rtpShortReport and rtcpShortReport): the packet count so far and the
+// loss RTCP gave, the SSRC in hex, the Call-ID in the JSON and not in the
+// HEP correlation chunk.
 func hepagentShort(callID string, ssrc uint32, src, dst netip.AddrPort, packets, lost int) (rtpRep, rtcpRep []byte) {
 	rtpRep = fmt.Appendf(nil, `{"CORRELATION_ID":"%s","RTP_SIP_CALL_ID":"%s","SSRC":"0x%x","PACKET_COUNT":%d,"OCTET_COUNT":%d,`+
 		`"REPORT_NAME":"%s-%d","SOURCE":"GOSSIPPER","TYPE":"PERIODIC","REPORT_TS":1772528400000,"SRC_IP":"%s","SRC_PORT":%d,`+
