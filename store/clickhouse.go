@@ -464,7 +464,7 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 		if c == nil {
 			continue
 		}
-		js, err := json.Marshal(c)
+		js, err := cr.json()
 		if err != nil {
 			return rows, 0, fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"time"
@@ -76,6 +77,14 @@ func (cr *CallRecord) messages() []RawMessage {
 		return ms
 	}
 	return cr.Messages
+}
+
+// json returns the call as JSON: the record's own, or Call marshaled.
+func (cr *CallRecord) json() ([]byte, error) {
+	if cr.JSON != nil {
+		return cr.JSON, nil
+	}
+	return json.Marshal(cr.Call)
 }
 
 // encodeMessages packs a call's raw messages into one blob: per message

@@ -179,7 +179,7 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 		if c == nil {
 			continue
 		}
-		js, err := json.Marshal(c)
+		js, err := cr.json()
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}

@@ -55,6 +55,11 @@ type CallRecord struct {
 	// Log, when set, holds the call's messages packed (a collector's
 	// way): stores write it as it is, instead of packing Messages.
 	Log *MessageLog
+	// JSON, when set, is Call as json.Marshal writes it, made by the
+	// caller ahead of PutCalls (a collector does it while the previous
+	// batch is written): stores keep it as it is instead of marshaling
+	// Call again.
+	JSON []byte
 	// Summary is the call's one-sentence summary for search results, in
 	// the language of whoever stores it (the report package renders it;
 	// the call itself holds data only).
