@@ -24,12 +24,32 @@ import (
 // cut or an operating-system crash can lose the last batches (never
 // corrupt the file); synchronous=FULL would prevent that at the cost of an
 // fsync per batch, which halves the rate the collector can store.
+//
+// The WAL is copied into the database file (checkpointed) by a goroutine
+// of the store's own, on a connection of its own, soon after each batch:
+// the writer only appends to the WAL and does not wait for the copy or
+// its fsync. A PASSIVE checkpoint does not stop the writer; should the
+// checkpoints fall behind, the writer checkpoints itself past
+// walAutoCheckpoint pages, as SQLite does by default at 1000.
 type SQLite struct {
 	w, r      *sql.DB
+	ck        *sql.DB       // the checkpointer's connection
+	wrote     chan struct{} // a batch was committed (buffered 1)
+	ckStop    chan struct{} // closed by Close
+	ckDone    chan struct{} // the checkpointer has stopped
 	path      string
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// walAutoCheckpoint is the WAL size, in pages, at which the writer
+// checkpoints itself: 128 MiB of 8 KiB pages, which the checkpointer only
+// lets the WAL reach when the disk cannot keep up. journalSizeLimit is
+// what the WAL file is cut back to once it was copied.
+const (
+	walAutoCheckpoint = 16384
+	journalSizeLimit  = 64 << 20
+)
 
 const schema = `
 CREATE TABLE IF NOT EXISTS calls (
@@ -92,7 +112,8 @@ func OpenSQLite(path string) (*SQLite, error) {
 	// each, and the index pages they touch): with SQLite's default of 2 MB
 	// it spilled dirty pages into the WAL in the middle of each
 	// transaction, and wrote many of them twice.
-	w, err := sql.Open("sqlite", dsn("&_txlock=immediate&_pragma=cache_size(-32768)"))
+	w, err := sql.Open("sqlite", dsn(fmt.Sprintf("&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)",
+		walAutoCheckpoint, journalSizeLimit)))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -112,7 +133,53 @@ func OpenSQLite(path string) (*SQLite, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, path: path}, nil
+	ck, err := sql.Open("sqlite", dsn(""))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s := &SQLite{w: w, r: r, ck: ck, path: path, wrote: make(chan struct{}, 1),
+		ckStop: make(chan struct{}), ckDone: make(chan struct{})}
+	go s.checkpointer()
+	return s, nil
+}
+
+// checkpointer copies the WAL into the database file after batches were
+// written, at most every checkpointEvery, until Close.
+func (s *SQLite) checkpointer() {
+	defer close(s.ckDone)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ckStop:
+			return
+		case <-s.wrote:
+		}
+		// PASSIVE copies what no reader still needs and never blocks the
+		// writer; what it leaves is copied the next time.
+		s.ck.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		t.Reset(checkpointEvery)
+		select {
+		case <-s.ckStop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkpointEvery spaces the checkpoints: a page the batches in between
+// changed again (an index page) is copied once, not once per batch.
+const checkpointEvery = 200 * time.Millisecond
+
+// committed tells the checkpointer a batch was written.
+func (s *SQLite) committed() {
+	select {
+	case s.wrote <- struct{}{}:
+	default: // a checkpoint is due already
+	}
 }
 
 // migrate adds the columns a database made by an older sipcause lacks.
@@ -203,6 +270,7 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.committed()
 	return nil
 }
 
@@ -232,6 +300,7 @@ func (s *SQLite) PutRegistrations(ctx context.Context, regs []*analyze.Register)
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.committed()
 	return nil
 }
 
@@ -574,6 +643,7 @@ func (s *SQLite) pruneOldest(ctx context.Context, chunk int64) (int64, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("store: prune: %w", err)
 	}
+	s.committed()
 	return n, nil
 }
 
@@ -613,6 +683,7 @@ func (s *SQLite) retainChunk(ctx context.Context, t int64) (calls int64, more bo
 	if err := tx.Commit(); err != nil {
 		return 0, false, fmt.Errorf("store: retain: %w", err)
 	}
+	s.committed()
 	return n, n == retainChunk || nr == retainChunk, nil
 }
 
@@ -633,8 +704,10 @@ func (s *SQLite) IntegrityCheck(ctx context.Context) error {
 // A second Close does nothing.
 func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.ckStop)
+		<-s.ckDone
 		s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
-		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+		s.closeErr = errors.Join(s.ck.Close(), s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
 }
