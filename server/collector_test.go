@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -464,4 +466,28 @@ func TestDecodersKeepArrivalOrder(t *testing.T) {
 		}
 		last = ms[k].Frame
 	}
+}
+
+// TestReadBuffer: the HEP socket gets the receive buffer asked for, or at
+// least as much as the kernel lets an unprivileged process have
+// (net.core.rmem_max); Linux counts twice the size asked for.
+func TestReadBuffer(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/net/core/rmem_max")
+	if err != nil {
+		t.Skip("no /proc/sys/net/core/rmem_max: not Linux")
+	}
+	rmemMax, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = 16 << 20
+	r := startCollector(t, "", CollectorOptions{ReadBuffer: want})
+	got := readBuffer(r.col.hepUDP)
+	if os.Geteuid() == 0 && got < 2*want { // root may go past rmem_max
+		t.Errorf("receive buffer %d as root, want %d", got, 2*want)
+	}
+	if got < 2*min(want, rmemMax) {
+		t.Errorf("receive buffer %d, want at least %d (asked %d, rmem_max %d)", got, 2*min(want, rmemMax), want, rmemMax)
+	}
+	t.Logf("asked %d, got %d (rmem_max %d)", want, got, rmemMax)
 }

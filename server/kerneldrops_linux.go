@@ -36,3 +36,35 @@ func kernelDrops(oob []byte) (uint32, bool) {
 	}
 	return 0, false
 }
+
+// setReadBuffer asks for a receive buffer of n bytes. The kernel caps what
+// SetReadBuffer gets at net.core.rmem_max (often 208 KB or 4 MB: a few
+// milliseconds of a busy collector's datagrams); a collector allowed to
+// (CAP_NET_ADMIN) takes n past that cap with SO_RCVBUFFORCE, so a burst,
+// or a moment the machine gives the receiver no CPU, is held instead of
+// dropped.
+func setReadBuffer(conn *net.UDPConn, n int) {
+	conn.SetReadBuffer(n)
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		// Linux reports twice what was asked for (its bookkeeping).
+		if got, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF); err == nil && got < 2*n {
+			unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n) // refused without the capability: the capped buffer stays
+		}
+	})
+}
+
+// readBuffer returns the receive buffer the kernel gave conn, in bytes
+// it counts against it.
+func readBuffer(conn *net.UDPConn) int {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	rc.Control(func(fd uintptr) { n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+	return n
+}

@@ -56,7 +56,8 @@ type CollectorOptions struct {
 	MaxDBSize int64
 	SizeCheck time.Duration
 	// ReadBuffer is the receive buffer asked for each UDP socket; default
-	// 8 MiB (the kernel may give less: net.core.rmem_max).
+	// 8 MiB. The kernel gives at most net.core.rmem_max, unless the
+	// process may override it (CAP_NET_ADMIN; Linux).
 	ReadBuffer int
 	// HEP over TCP: a connection is closed when its first packet takes
 	// longer than TCPFirstPacket (default 10 s) or a later one longer than
@@ -222,7 +223,7 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 		if err != nil {
 			return nil, fmt.Errorf("server: --hep %s: %w", opt.HEPAddr, err)
 		}
-		if c.hepUDP, c.hepTCP, err = listenHEP(ua); err != nil {
+		if c.hepUDP, c.hepTCP, err = listenHEP(ua, opt.ReadBuffer); err != nil {
 			return nil, err
 		}
 	}
@@ -235,7 +236,7 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 			c.closeSockets()
 			return nil, fmt.Errorf("server: --sip %s: %w", opt.SIPAddr, err)
 		}
-		c.sipUDP.SetReadBuffer(opt.ReadBuffer)
+		setReadBuffer(c.sipUDP, opt.ReadBuffer)
 	}
 	return c, nil
 }
@@ -669,13 +670,13 @@ func (c *Collector) retain(ctx context.Context) {
 // listenHEP binds UDP and TCP on one port, as HEP senders expect. With
 // port 0 the kernel picks the UDP port, and TCP may already use that
 // number for some connection; another port is then tried, a few times.
-func listenHEP(ua *net.UDPAddr) (*net.UDPConn, net.Listener, error) {
+func listenHEP(ua *net.UDPAddr, readBuf int) (*net.UDPConn, net.Listener, error) {
 	for try := 0; ; try++ {
 		u, err := net.ListenUDP("udp", ua)
 		if err != nil {
 			return nil, nil, fmt.Errorf("server: HEP over UDP: %w", err)
 		}
-		u.SetReadBuffer(8 << 20)
+		setReadBuffer(u, readBuf)
 		port := u.LocalAddr().(*net.UDPAddr).Port
 		tcpAddr := fmt.Sprintf(":%d", port)
 		if ua.IP != nil {
