@@ -128,8 +128,11 @@ func BenchmarkPutCalls(b *testing.B) {
 	for i := range batch {
 		batch[i] = testCall(i, 200, analyze.OutcomeAnswered)
 	}
+	// A context that can end, as the collector gives each batch.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
 	for b.Loop() {
-		if err := s.PutCalls(context.Background(), batch); err != nil {
+		if err := s.PutCalls(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
 	}
