@@ -282,10 +282,38 @@ func ParseVia(b []byte) (Via, error) {
 	if len(v.Transport) == 0 || len(v.Host) == 0 {
 		err = &ParseError{Msg: "Via has no transport or host"}
 	}
-	v.Branch, _ = paramIn(v.Params, "branch")
-	v.Received, _ = paramIn(v.Params, "received")
-	v.RPort, v.RPortSet = paramIn(v.Params, "rport")
+	v.Branch, v.Received, v.RPort, v.RPortSet = viaParams(v.Params)
 	return v, err
+}
+
+// viaParams finds the branch, received and rport parameters of a Via
+// (RFC 3261 §20.42, RFC 3581) in one walk over its parameters, the first
+// of each as paramIn finds it: ParseVia runs for every message.
+func viaParams(params []byte) (branch, received, rport []byte, rportSet bool) {
+	var haveBranch, haveReceived bool
+	for len(params) > 0 && !(haveBranch && haveReceived && rportSet) {
+		j := indexTop(params, ';')
+		var p []byte
+		if j < 0 {
+			p, params = params, nil
+		} else {
+			p, params = params[:j], params[j+1:]
+		}
+		pn, pv, hasValue := splitParam(p)
+		var val []byte
+		if hasValue {
+			val = unquote(pv)
+		}
+		switch {
+		case !haveBranch && equalFold(pn, "branch"):
+			branch, haveBranch = val, true
+		case !haveReceived && equalFold(pn, "received"):
+			received, haveReceived = val, true
+		case !rportSet && equalFold(pn, "rport"):
+			rport, rportSet = val, true
+		}
+	}
+	return branch, received, rport, rportSet
 }
 
 // CallID returns the Call-ID (RFC 3261 §20.8), nil if absent.

@@ -1,6 +1,7 @@
 package sipmsg
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -94,6 +95,29 @@ func FuzzSDP(f *testing.F) {
 		for i := -1; i <= len(s.Media); i++ {
 			_, _ = s.RTPEndpoint(i)
 			_ = s.EffectiveDirection(i).String()
+		}
+	})
+}
+
+// FuzzViaParams: ParseVia's one walk over the parameters finds what three
+// paramIn searches find, whatever the bytes.
+func FuzzViaParams(f *testing.F) {
+	for _, s := range []string{
+		"branch=z9hG4bK1;rport;received=10.0.0.1",
+		"rport=5060;BRANCH=\"z9;x\";branch=second;received",
+		";;received=\"a\\\"b\";rport=;rport=2;branch",
+		"x=\"unterminated;branch=z9hG4bK",
+		"maddr=<sip:a;b>;branch = z9 ; rport",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, params []byte) {
+		b, r, p, ps := viaParams(params)
+		wb, _ := paramIn(params, "branch")
+		wr, _ := paramIn(params, "received")
+		wp, wps := paramIn(params, "rport")
+		if !bytes.Equal(b, wb) || !bytes.Equal(r, wr) || !bytes.Equal(p, wp) || ps != wps || (b == nil) != (wb == nil) || (p == nil) != (wp == nil) {
+			t.Fatalf("viaParams(%q) = %q %q %q %v, paramIn gives %q %q %q %v", params, b, r, p, ps, wb, wr, wp, wps)
 		}
 	})
 }
