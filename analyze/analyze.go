@@ -209,7 +209,7 @@ func (a *Analyzer) Add(m Message) {
 		a.pending = &p
 		return
 	}
-	a.add(m)
+	a.add(&m)
 }
 
 // pendingFirst reports whether the first message should wait for the
@@ -232,20 +232,20 @@ func (a *Analyzer) resolvePending(next time.Time, ok bool) {
 			a.outlier = p.Time
 			p.Time = next
 		}
-		a.add(p)
+		a.add(&p)
 		return
 	}
 	if ok && absDur(next.Sub(p.Time)) <= timeJump {
 		// Confirmed: the capture goes on at the new time (merged files, a
 		// capture that paused). The clock follows it, also backwards.
 		a.last = p.Time
-		a.add(p)
+		a.add(&p)
 		return
 	}
 	a.integrity.TimeOutliers++
 	a.outlier = p.Time
 	p.Time = a.last
-	a.add(p)
+	a.add(&p)
 }
 
 func absDur(d time.Duration) time.Duration {
@@ -255,7 +255,7 @@ func absDur(d time.Duration) time.Duration {
 	return d
 }
 
-func (a *Analyzer) add(m Message) {
+func (a *Analyzer) add(m *Message) {
 	a.seenAny = true
 	a.order++
 	if a.first.IsZero() || m.Time.Before(a.first) {
@@ -298,7 +298,7 @@ func (a *Analyzer) add(m Message) {
 	}
 }
 
-func (a *Analyzer) route(m Message, retrans bool) {
+func (a *Analyzer) route(m *Message, retrans bool) {
 	method := m.CSeqMethod
 	if m.Request {
 		method = m.Method
@@ -342,7 +342,7 @@ func (a *Analyzer) route(m Message, retrans bool) {
 }
 
 // callFor returns the call m belongs to, creating it for an initial INVITE.
-func (a *Analyzer) callFor(m Message, method string) *callState {
+func (a *Analyzer) callFor(m *Message, method string) *callState {
 	c := a.calls[m.CallID]
 	if c != nil {
 		return c
@@ -424,7 +424,7 @@ const captureDuplicate = 5 * time.Millisecond
 // isRetransmission reports whether the same message was already seen on
 // the same path: same transaction, same direction, same start line; and
 // whether it is a copy made by the capture itself.
-func (a *Analyzer) isRetransmission(m Message) (retrans, dup bool) {
+func (a *Analyzer) isRetransmission(m *Message) (retrans, dup bool) {
 	v, _ := m.topVia()
 	var num [12]byte
 	parts := [8]string{a.addrString(m.Src), a.addrString(m.Dst), m.CallID, string(strconv.AppendUint(num[:0], uint64(m.CSeq), 10)), m.CSeqMethod, v.Branch}
@@ -478,7 +478,7 @@ func (f *fingerprinter) of(parts ...string) fingerprint {
 	return out
 }
 
-func (a *Analyzer) noteAgent(m Message) {
+func (a *Analyzer) noteAgent(m *Message) {
 	src, _ := msgEndpoints(m)
 	if !src.IsValid() || a.agents[src] != "" || len(a.agents) >= maxEndpoints {
 		return

@@ -81,7 +81,8 @@ func TestHotPathAllocs(t *testing.T) {
 	if c == nil {
 		t.Fatal("the call is not open")
 	}
-	for _, m := range f.msgs {
+	for i := range f.msgs {
+		m := &f.msgs[i]
 		if n := testing.AllocsPerRun(100, func() { a.isRetransmission(m) }); n != 0 {
 			t.Errorf("isRetransmission(%s): %v allocations", m.Method+itoa(m.StatusCode), n)
 		}

@@ -66,7 +66,7 @@ type callState struct {
 // txns is an alias for the transaction map.
 type txns = map[string]*txn
 
-func (c *callState) add(a *Analyzer, m Message, retrans bool) {
+func (c *callState) add(a *Analyzer, m *Message, retrans bool) {
 	if c.byKey == nil {
 		c.byKey = txns{}
 	}
@@ -104,7 +104,7 @@ func (c *callState) add(a *Analyzer, m Message, retrans bool) {
 	}
 }
 
-func (c *callState) addRequest(m Message, retrans bool) {
+func (c *callState) addRequest(m *Message, retrans bool) {
 	switch m.Method {
 	case "ACK":
 		// An ACK for a non-2xx final shares the INVITE's branch (RFC 3261 §17.1.1.3).
@@ -157,7 +157,7 @@ func (c *callState) addRequest(m Message, retrans bool) {
 	c.noteHeaders(m)
 }
 
-func (c *callState) addResponse(m Message, retrans bool) {
+func (c *callState) addResponse(m *Message, retrans bool) {
 	t, broken := matchResponse(m, c.byKey, c.all)
 	if t == nil {
 		return // the request was not captured
@@ -201,7 +201,7 @@ type viaNote struct {
 // same branch on another path, as on both sides of a NAT router): if a
 // device on the way changed the addresses in its Via, Contact or SDP, it is
 // rewriting SIP, which is what a router's SIP ALG does.
-func (c *callState) compareCopies(m Message, same *txn) {
+func (c *callState) compareCopies(m *Message, same *txn) {
 	v, ok := m.topVia()
 	if !ok || !strings.HasPrefix(v.Branch, "z9hG4bK") || len(c.alg) >= 4 {
 		return
@@ -254,7 +254,7 @@ type copyInfo struct {
 }
 
 // noteHeaders keeps Reason and Warning header values for the explanation.
-func (c *callState) noteHeaders(m Message) {
+func (c *callState) noteHeaders(m *Message) {
 	for _, r := range m.Reasons {
 		if len(c.reasons) < 16 {
 			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame, From: apText(m.Src)})
@@ -275,7 +275,7 @@ type labelKey struct {
 
 // exchangeOf makes the ladder entry of a message. Addresses and labels
 // repeat from message to message, so their strings are made once.
-func (a *Analyzer) exchangeOf(m Message, retrans bool) Exchange {
+func (a *Analyzer) exchangeOf(m *Message, retrans bool) Exchange {
 	k := labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.HasSDP || m.SDP != nil}
 	if m.Request {
 		k = labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.HasSDP || m.SDP != nil}

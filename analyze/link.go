@@ -17,7 +17,7 @@ const linkWindow = 10 * time.Second
 // 7315). Without them, a leg that leaves the host the first leg went to,
 // within a few seconds, for the same dialled number or from the same
 // caller, is the same call.
-func (a *Analyzer) linkNew(dn *callState, m Message) {
+func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	var up *callState
 	for _, k := range []string{"cid:" + m.XCID, "sid:" + m.SessionID, "icid:" + m.ICID} {
 		if strings.HasSuffix(k, ":") {
@@ -33,7 +33,7 @@ func (a *Analyzer) linkNew(dn *callState, m Message) {
 		cands := a.legIndex[src]
 		for i := len(cands) - 1; i >= 0; i-- {
 			c := cands[i]
-			ur := c.invites[0].req
+			ur := &c.invites[0].req // not a copy: this runs for up to 64 calls per new call
 			if m.Time.Sub(ur.time) > linkWindow {
 				break
 			}
@@ -43,7 +43,7 @@ func (a *Analyzer) linkNew(dn *callState, m Message) {
 				// loopback): not a B2BUA's new leg.
 				continue
 			}
-			if sameNumber(calledNumber(ur), calledOf(m)) || sameNumber(ur.from.User, m.From.User) {
+			if sameNumber(calledNumber(*ur), calledOf(m)) || sameNumber(ur.from.User, m.From.User) {
 				up = c
 				break
 			}
@@ -102,7 +102,7 @@ func calledNumber(r reqInfo) string {
 	return uriUser(r.ruri)
 }
 
-func calledOf(m Message) string {
+func calledOf(m *Message) string {
 	if m.To.User != "" {
 		return m.To.User
 	}

@@ -378,7 +378,7 @@ func (ms *mediaState) addRTCP(p MediaPacket, r *rtp.RTCP) {
 // noteSDP records where the sender of m (a message of call c) receives
 // media: every m= line with an address and a port (RFC 3264 §5, §6),
 // including re-INVITE and UPDATE changes and early media in 183.
-func (a *Analyzer) noteSDP(c *callState, m Message) {
+func (a *Analyzer) noteSDP(c *callState, m *Message) {
 	ms := a.media
 	if ms == nil {
 		return

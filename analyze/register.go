@@ -20,7 +20,7 @@ type regState struct {
 	last   time.Time
 }
 
-func (r *regState) add(a *Analyzer, m Message, retrans bool) {
+func (r *regState) add(a *Analyzer, m *Message, retrans bool) {
 	if r.byKey == nil {
 		r.byKey = txns{}
 	}
@@ -288,7 +288,7 @@ type dlgState struct {
 	last     time.Time
 }
 
-func (d *dlgState) add(m Message, retrans bool) {
+func (d *dlgState) add(m *Message, retrans bool) {
 	d.last = m.Time
 	if len(d.frames) < maxMessagesPerCall {
 		d.frames = append(d.frames, m.Frame)

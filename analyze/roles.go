@@ -57,7 +57,7 @@ type fileRoleInputs struct {
 
 // noteFileEndpoints records m's endpoints for the roles of its own file,
 // once more than one file is read (the first file's are copied then).
-func (a *Analyzer) noteFileEndpoints(m Message, src, dst netip.AddrPort) {
+func (a *Analyzer) noteFileEndpoints(m *Message, src, dst netip.AddrPort) {
 	if a.fileRoles == nil {
 		if len(a.fileEnd) < 2 {
 			return
@@ -235,7 +235,7 @@ func (a *Analyzer) endpointList() []netip.AddrPort {
 // Everything it keeps is per endpoint, and endpoints are bounded
 // (maxEndpoints): a flood of spoofed sources fills the table once and then
 // changes nothing, so it costs neither memory nor the work of roles().
-func (a *Analyzer) noteEndpoints(m Message) {
+func (a *Analyzer) noteEndpoints(m *Message) {
 	src, dst := msgEndpoints(m)
 	a.noteFileEndpoints(m, src, dst)
 	for _, ep := range []netip.AddrPort{src, dst} {

@@ -68,7 +68,7 @@ type txn struct {
 	acked       bool     // the ACK of a failure answer to this INVITE was seen
 }
 
-func newReq(m Message) reqInfo {
+func newReq(m *Message) reqInfo {
 	return reqInfo{
 		frame: m.Frame, time: m.Time, src: m.Src, dst: m.Dst, transport: m.Transport, vias: m.Vias,
 		ruri: m.RequestURI, from: m.From, to: m.To, pai: m.PAI, contact: m.Contact, contactIP: m.ContactIP,
@@ -78,7 +78,7 @@ func newReq(m Message) reqInfo {
 	}
 }
 
-func newResp(m Message) respInfo {
+func newResp(m *Message) respInfo {
 	agent := m.Server
 	if agent == "" {
 		agent = m.UserAgent
@@ -96,19 +96,19 @@ func newResp(m Message) respInfo {
 // method). A branch without the magic cookie z9hG4bK comes from an RFC 2543
 // element, whose transactions are matched on Call-ID, CSeq, From tag and
 // the top Via instead.
-func txnKey(m Message, method string) string {
+func txnKey(m *Message, method string) string {
 	var b [128]byte
 	return string(appendTxnKey(b[:0], m, method))
 }
 
 // findTxn looks up m's transaction without making its key a string: a
 // lookup per message must not allocate.
-func findTxn(byKey map[string]*txn, m Message, method string) *txn {
+func findTxn(byKey map[string]*txn, m *Message, method string) *txn {
 	var b [128]byte
 	return byKey[string(appendTxnKey(b[:0], m, method))]
 }
 
-func appendTxnKey(b []byte, m Message, method string) []byte {
+func appendTxnKey(b []byte, m *Message, method string) []byte {
 	v, _ := m.topVia()
 	if !strings.HasPrefix(v.Branch, "z9hG4bK") || len(v.Branch) <= 7 {
 		b = append(b, "2543|"...)
@@ -153,14 +153,14 @@ func unmapAP(ap netip.AddrPort) netip.AddrPort {
 }
 
 // msgEndpoints returns the SIP endpoints of sender and receiver.
-func msgEndpoints(m Message) (src, dst netip.AddrPort) {
+func msgEndpoints(m *Message) (src, dst netip.AddrPort) {
 	if m.Request {
 		return viaEndpoint(m.Src, m.Vias), unmapAP(m.Dst)
 	}
 	return unmapAP(m.Src), viaEndpoint(m.Dst, m.Vias)
 }
 
-func received(m Message) string {
+func received(m *Message) string {
 	if v, ok := m.topVia(); ok {
 		return v.Received
 	}
@@ -193,7 +193,7 @@ const (
 // and the direction, preferring the transaction with the same CSeq number
 // that has no final answer yet. broken is "" for an RFC match, otherwise
 // why the Via did not match.
-func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broken string) {
+func matchResponse(m *Message, byKey map[string]*txn, list []*txn) (t *txn, broken string) {
 	v, hasVia := m.topVia()
 	if hasVia {
 		// A host does not answer its own request: a proxy that left its
@@ -255,14 +255,14 @@ func matchResponse(m Message, byKey map[string]*txn, list []*txn) (t *txn, broke
 
 // reverseExact is reverseOf with the ports too (the packet addresses: a
 // TCP response goes back on the connection the request came on).
-func reverseExact(m Message, x *txn) bool {
+func reverseExact(m *Message, x *txn) bool {
 	return m.Src.IsValid() && m.Dst.IsValid() && unmapAP(m.Src) == unmapAP(x.req.dst) && unmapAP(m.Dst) == unmapAP(x.req.src)
 }
 
 // reverseOf reports whether response m travels the path of request x
 // backwards: from where x went to where it came from. A log that does not
 // name an address matches on the one it names.
-func reverseOf(m Message, x *txn) bool {
+func reverseOf(m *Message, x *txn) bool {
 	same := func(a, b netip.AddrPort) bool {
 		if !a.IsValid() || !b.IsValid() {
 			return true
