@@ -55,14 +55,24 @@ type batch struct {
 
 var batches = sync.Pool{New: func() any { return new(batch) }}
 
+// decoded holds the slices batches decode into. A batch takes one when it
+// is decoded and gives it back when analyzed, so a batch waiting in the
+// queue holds its datagrams only, not room for 64 decoded messages
+// (50 KB) it had when it was last used.
+var decoded = sync.Pool{New: func() any { return new([]inbound) }}
+
 func getBatch() *batch { return batches.Get().(*batch) }
 
 // putBatch recycles a batch the analyzer is done with: nothing it
 // decoded is referenced any more (the tracker copies the bytes it keeps).
 func putBatch(b *batch) {
-	clear(b.in) // drop the decoded messages' pointers
+	if b.in != nil {
+		clear(b.in) // drop the decoded messages' pointers
+		in := b.in[:0]
+		decoded.Put(&in)
+	}
 	clear(b.raws)
-	b.in, b.raws, b.done, b.n, b.bytes = b.in[:0], b.raws[:0], nil, 0, 0
+	b.in, b.raws, b.done, b.n, b.bytes = nil, b.raws[:0], nil, 0, 0
 	if cap(b.arena) > 1<<20 {
 		b.arena = nil // one batch of jumbo datagrams is not kept for ever
 	}
@@ -73,7 +83,7 @@ func putBatch(b *batch) {
 // one returns a batch of a single decoded message.
 func one(in inbound) *batch {
 	b := getBatch()
-	b.in = append(b.in, in)
+	b.in = append(*decoded.Get().(*[]inbound), in)
 	b.n, b.bytes = 1, int64(len(in.raw))
 	return b
 }
@@ -81,6 +91,7 @@ func one(in inbound) *batch {
 // batch decodes the HEP datagrams of b and tells the analyzer it may take
 // them.
 func (d *decoder) batch(b *batch) {
+	b.in = *decoded.Get().(*[]inbound)
 	for _, raw := range b.raws {
 		if in, ok := d.hep(raw, b.wall, false); ok {
 			b.in = append(b.in, in)
