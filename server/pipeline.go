@@ -367,7 +367,7 @@ func (c *Collector) analyzeLoop() {
 			// Timer B, and the analyzer itself bounds the calls it holds.
 			Settle: c.opt.Settle, MaxOpenCalls: c.opt.MaxOpenCalls, Live: true,
 			OnCall: func(call *analyze.Call) {
-				rec := &store.CallRecord{Call: call, Summary: report.LocalizeCall(call, c.opt.Lang).Summary}
+				rec := &store.CallRecord{Call: call} // the writer adds its summary and JSON
 				if rc := tr.calls[call.CallID]; rc != nil {
 					rec.Log = &rc.log
 					tr.bytes -= rc.bytes
@@ -550,13 +550,19 @@ func (c *Collector) writer() {
 				return
 			}
 			if w.call != nil {
-				// The call is marshaled here, while the batch before it
-				// is written on the other goroutine: the single SQLite
-				// writer, the collector's slowest stage, has that much
-				// less to do per call.
-				if w.call.JSON == nil && w.call.Call != nil {
-					if js, err := json.Marshal(w.call.Call); err == nil {
-						w.call.JSON = js
+				// The call is put into words and marshaled here, while
+				// the batch before it is written on the other goroutine:
+				// the single SQLite writer and the analyzer, the
+				// collector's slowest stages, have that much less to do
+				// per call.
+				if w.call.Call != nil {
+					if w.call.Summary == "" {
+						w.call.Summary = report.LocalizeCall(w.call.Call, c.opt.Lang).Summary
+					}
+					if w.call.JSON == nil {
+						if js, err := json.Marshal(w.call.Call); err == nil {
+							w.call.JSON = js
+						}
 					}
 				}
 				calls = append(calls, *w.call)

@@ -24,6 +24,12 @@ type MessageLog struct {
 // destination, transport and bytes as received (raw is copied).
 func (l *MessageLog) Append(frame int, t time.Time, src, dst netip.AddrPort, transport string, raw []byte) {
 	var buf [64]byte
+	if l.b == nil {
+		// Room for a few messages the size of the first (a call's INVITE
+		// is about its largest): most calls then grow once or not at
+		// all, instead of five times from a kilobyte.
+		l.b = make([]byte, 0, 4*(len(raw)+64))
+	}
 	l.b = binary.AppendVarint(l.b, int64(frame))
 	l.b = binary.AppendVarint(l.b, t.UnixNano())
 	for _, a := range [2]netip.AddrPort{src, dst} {
