@@ -136,8 +136,8 @@ func runAnalyze(args []string, env Env) error {
 // is streamed: each call is written when it is finished and memory stays
 // bounded by the calls still open. Text and --html keep a line per call
 // and whole only the calls they explain (report.CallList), CSV keeps
-// calls without their messages; --html with --json or --csv, --redact and
-// --call keep more.
+// calls without their messages; --html with --csv, --redact and --call
+// keep more.
 func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	// The page is opened before the capture is read: a path that cannot
 	// be written fails at once, not after minutes of analysis.
@@ -173,8 +173,12 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	}()
 	// One call asked for by a start of its Call-ID: the whole input is
 	// needed to know that the start is unique, so nothing is streamed.
-	streaming := o.Format == "json" && o.HTMLFile == "" && !o.Redact && o.CallID == ""
+	// With --html the page keeps a line per call as well (see below).
+	streaming := o.Format == "json" && !o.Redact && o.CallID == ""
 	var closeCalls func()
+	// What the stream writes as it comes and the page shows at the end.
+	var pageRegs []*analyze.Register
+	var pageDialogs []*analyze.Dialog
 	switch {
 	case streaming:
 		stream = report.NewJSONStream(stdout, analyze.SchemaVersion, string(o.Lang), func() (report.Spool, error) {
@@ -184,6 +188,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			}
 			return f, err
 		})
+		if htmlOut != nil {
+			calls = report.NewCallList(o.Lang, report.KeepFor{HTML: true}) // it leaves the calls as they are for the stream
+		}
 	case (o.Format == "text" || o.Format == "html") && !o.Redact && o.CallID == "":
 		// Every call has its line in the overview (its row on the page),
 		// but only the first call of each group of failures (the same
@@ -253,9 +260,27 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			}
 			close(done)
 		}()
-		aopt.OnCall = func(c *analyze.Call) { items <- c }
-		aopt.OnRegister = func(r *analyze.Register) { items <- r }
-		aopt.OnDialog = func(d *analyze.Dialog) { items <- d }
+		aopt.OnCall = func(c *analyze.Call) {
+			if calls != nil {
+				ms := c.Messages
+				if !calls.Keep(c) {
+					raw.drop(ms)
+				}
+			}
+			items <- c
+		}
+		aopt.OnRegister = func(r *analyze.Register) {
+			if htmlOut != nil {
+				pageRegs = append(pageRegs, r)
+			}
+			items <- r
+		}
+		aopt.OnDialog = func(d *analyze.Dialog) {
+			if htmlOut != nil {
+				pageDialogs = append(pageDialogs, d)
+			}
+			items <- d
+		}
 		closeCalls = func() { close(items); <-done }
 	}
 	f := filterOf(o)
@@ -357,6 +382,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	if htmlOut != nil {
+		if streaming {
+			rep.Registrations, rep.Dialogs = pageRegs, pageDialogs
+		}
 		if err := report.HTMLWith(htmlOut, rep, report.HTMLOptions{Lang: o.Lang, Clock: o.Clock, Raw: raw.get, Perspective: o.Perspective, Calls: calls}); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 )
 
 // writeFailedCalls writes a pcap of n calls from a PBX to a provider that
@@ -181,5 +182,44 @@ func TestAnalyzeHTMLMemoryPerCall(t *testing.T) {
 	t.Logf("%d calls: live heap while writing %.0f bytes per call", n, perCall)
 	if perCall > 300 {
 		t.Errorf("the page keeps %.0f bytes per failed call, want at most 300", perCall)
+	}
+}
+
+// TestAnalyzeJSONAndHTML: with --json and --html together the JSON is
+// streamed and the page kept as a line per call, as each alone does
+// (review L9); both read the same as when each is asked for alone.
+func TestAnalyzeJSONAndHTML(t *testing.T) {
+	for _, name := range []string{"sngrep__aaa.pcap", "heplify__rtp_rtcp_sip_ipv4_udp.pcap", "goffinet-sip_captures__branch-scenario-sipp.pcapng"} {
+		path := filepath.Join(sharedCaptures, name)
+		if _, err := os.Stat(path); err != nil {
+			sharedtest.Missing(t, path, err)
+		}
+		dir := t.TempDir()
+		both, alone := filepath.Join(dir, "both.html"), filepath.Join(dir, "alone.html")
+		gotJSON, stderr, status := runCLI(t, nil, "analyze", "--json", "--html", both, path)
+		if status != 0 {
+			t.Fatalf("%s: --json --html: status %d: %s", name, status, stderr)
+		}
+		wantJSON, _, _ := runCLI(t, nil, "analyze", "--json", path)
+		if _, stderr, status := runCLI(t, nil, "analyze", "--html", alone, path); status != 0 {
+			t.Fatalf("%s: --html: status %d: %s", name, status, stderr)
+		}
+		gotPage, err := os.ReadFile(both)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPage, err := os.ReadFile(alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gotJSON != wantJSON {
+			t.Errorf("%s: the JSON of --json --html differs from that of --json", name)
+		}
+		if !bytes.Equal(gotPage, wantPage) {
+			t.Errorf("%s: the page of --json --html differs from that of --html", name)
+		}
+		if !bytes.Contains(gotPage, []byte(`<details class="item" id="call-1"`)) {
+			t.Errorf("%s: the page explains no call", name)
+		}
 	}
 }
