@@ -37,7 +37,7 @@ type callState struct {
 	invites   []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
 	reinv     []*txn // re-INVITEs and UPDATEs inside the dialog
 	byes      []*txn
-	acks2xx   []reqInfo
+	acks2xx   []uint32  // the CSeq numbers of the ACKs of 2xx answers: all that explainCall needs of them
 	viaBroken []viaNote // responses matched without their Via: the hops that broke it
 	msgs      []Exchange
 	frames    []int
@@ -113,7 +113,7 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 			return
 		}
 		if !retrans {
-			c.acks2xx = append(c.acks2xx, newReq(m))
+			c.acks2xx = append(c.acks2xx, m.CSeq)
 		}
 		return
 	case "CANCEL":

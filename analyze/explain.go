@@ -390,8 +390,8 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	// (§13.2.2.4), so parallel attempts are not mistaken for retransmissions.
 	if call.Outcome == OutcomeAnswered && last.final != nil {
 		acked := false
-		for _, ack := range c.acks2xx {
-			acked = acked || ack.cseq == last.req.cseq
+		for _, cseq := range c.acks2xx {
+			acked = acked || cseq == last.req.cseq
 		}
 		var what []Part
 		switch {
