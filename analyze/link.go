@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -32,17 +33,18 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	if up == nil {
 		cands := a.legIndex[src]
 		for i := len(cands) - 1; i >= 0; i-- {
-			c := cands[i]
-			ur := &c.invites[0].req // not a copy: this runs for up to 64 calls per new call
-			if m.Time.Sub(ur.time) > linkWindow {
+			e := &cands[i]
+			if m.Time.Sub(e.time) > linkWindow {
 				break
 			}
-			if unmapAP(ur.src) == unmapAP(m.Dst) || ur.src.Addr().Unmap() == src {
+			if unmapAP(e.src) == unmapAP(m.Dst) || e.src.Addr().Unmap() == src {
 				// The answer path back to the caller, or the caller's own
 				// host calling again (several phones on one address, as on
 				// loopback): not a B2BUA's new leg.
 				continue
 			}
+			c := e.c
+			ur := &c.invites[0].req
 			if sameNumber(calledNumber(*ur), calledOf(m)) || sameNumber(ur.from.User, m.From.User) {
 				up = c
 				break
@@ -55,8 +57,8 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	}
 	// Index the new call for the legs that may follow it.
 	dst := m.Dst.Addr().Unmap()
-	list := append(a.legIndex[dst], dn)
-	for len(list) > 0 && m.Time.Sub(list[0].first) > linkWindow { // keep only recent calls
+	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, src: m.Src})
+	for len(list) > 0 && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
 		list = list[1:]
 	}
 	if len(list) > 64 {
@@ -73,6 +75,16 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	dn.indexAddr = dst
 }
 
+// legEntry is a call in Analyzer.legIndex with the time and source of its
+// first INVITE, which are its invites[0].req's: linkNew looks at up to 64
+// of them for each new call, and most are told apart by these two alone,
+// without following the pointers to the call's transactions.
+type legEntry struct {
+	c    *callState
+	time time.Time
+	src  netip.AddrPort
+}
+
 // unindex forgets a call that has been reported.
 func (a *Analyzer) unindex(c *callState) {
 	c.emitted = true
@@ -83,7 +95,7 @@ func (a *Analyzer) unindex(c *callState) {
 	}
 	list := a.legIndex[c.indexAddr]
 	for i, x := range list {
-		if x == c {
+		if x.c == c {
 			list = append(list[:i:i], list[i+1:]...)
 			break
 		}
