@@ -279,8 +279,9 @@ func (a *Analyzer) add(m *Message) {
 	} else {
 		a.countResponse(m.StatusCode)
 	}
-	a.noteAgent(m)
-	a.noteEndpoints(m)
+	src, dst := msgEndpoints(m) // once: each parses the top Via's host
+	a.noteAgent(m, src)
+	a.noteEndpoints(m, src, dst)
 	retrans, dup := a.isRetransmission(m)
 	switch {
 	case dup:
@@ -509,8 +510,7 @@ func (f *fingerprinter) addr(ap netip.AddrPort) {
 	f.h.Write(bb)
 }
 
-func (a *Analyzer) noteAgent(m *Message) {
-	src, _ := msgEndpoints(m)
+func (a *Analyzer) noteAgent(m *Message, src netip.AddrPort) {
 	if !src.IsValid() || a.agents[src] != "" || len(a.agents) >= maxEndpoints {
 		return
 	}

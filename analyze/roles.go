@@ -230,13 +230,13 @@ func (a *Analyzer) endpointList() []netip.AddrPort {
 	return eps
 }
 
-// noteEndpoints records which endpoints talk SIP to which, for roles().
+// noteEndpoints records which endpoints talk SIP to which, for roles();
+// src and dst are msgEndpoints(m), worked out once per message by add.
 //
 // Everything it keeps is per endpoint, and endpoints are bounded
 // (maxEndpoints): a flood of spoofed sources fills the table once and then
 // changes nothing, so it costs neither memory nor the work of roles().
-func (a *Analyzer) noteEndpoints(m *Message) {
-	src, dst := msgEndpoints(m)
+func (a *Analyzer) noteEndpoints(m *Message, src, dst netip.AddrPort) {
 	a.noteFileEndpoints(m, src, dst)
 	for _, ep := range []netip.AddrPort{src, dst} {
 		if ep.IsValid() {
