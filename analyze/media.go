@@ -119,6 +119,23 @@ type callMedia struct {
 	endpoints []*sdpEndpoint // in order
 	streams   []*mediaStream
 	attached  bool
+	// keys are the addresses of Analyzer.media.endpoints this call's SDP
+	// set, so that forgetting the call deletes them without a walk over
+	// every call's; manyKeys says there were more than maxCallKeys.
+	keys     []netip.AddrPort
+	manyKeys bool
+}
+
+// maxCallKeys bounds callMedia.keys (two per m= line of each offer and
+// answer: RTP and RTCP).
+const maxCallKeys = 64
+
+func (cm *callMedia) noteKey(ap netip.AddrPort) {
+	if len(cm.keys) < maxCallKeys {
+		cm.keys = append(cm.keys, ap)
+	} else {
+		cm.manyKeys = true
+	}
 }
 
 // mediaStream is the live state of one stream.
@@ -413,6 +430,7 @@ func (a *Analyzer) noteSDP(c *callState, m *Message) {
 		}
 		ap := netip.AddrPortFrom(ip.Unmap(), uint16(md.Port))
 		ms.endpoints[ap] = e
+		cm.noteKey(ap)
 		if md.Type == "image" {
 			ms.t38++
 		}
@@ -428,7 +446,9 @@ func (a *Analyzer) noteSDP(c *callState, m *Message) {
 		}
 		// RTCP on the next port (RFC 3550 §11) belongs to the same call.
 		if md.Port < 65535 {
-			ms.endpoints[netip.AddrPortFrom(ip.Unmap(), uint16(md.Port+1))] = e
+			rtcp := netip.AddrPortFrom(ip.Unmap(), uint16(md.Port+1))
+			ms.endpoints[rtcp] = e
+			cm.noteKey(rtcp)
 		}
 	}
 }

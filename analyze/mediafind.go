@@ -87,6 +87,13 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		return
 	}
 	cm.attached = true
+	if a.opt.OnCall != nil {
+		// Deferred: the call is forgotten on every way out, also when it
+		// was never answered and had no media (before, such calls stayed
+		// with their SDP until the end: at thousands of failed calls a
+		// second, memory grew with the input).
+		defer a.forgetCallMedia(cm, call)
+	}
 	t := a.text
 	// The streams, in order of their first packet.
 	var streams []*mediaStream
@@ -484,9 +491,6 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		}
 	}
 	call.Findings = append(call.Findings, findings...)
-	if a.opt.OnCall != nil {
-		a.forgetCallMedia(cm, call)
-	}
 }
 
 // forgetCallMedia drops a reported call's streams and endpoints, so that
@@ -505,9 +509,19 @@ func (a *Analyzer) forgetCallMedia(cm *callMedia, call *Call) {
 			delete(ms.bySSRC, s.key.ssrc)
 		}
 	}
-	for ap, e := range ms.endpoints {
-		if e.call == cm {
-			delete(ms.endpoints, ap)
+	if cm.manyKeys {
+		for ap, e := range ms.endpoints {
+			if e.call == cm {
+				delete(ms.endpoints, ap)
+			}
+		}
+	} else {
+		// Only the call's own addresses: a walk over every open call's
+		// for each call reported grew with the square of the calls.
+		for _, ap := range cm.keys {
+			if e := ms.endpoints[ap]; e != nil && e.call == cm {
+				delete(ms.endpoints, ap)
+			}
 		}
 	}
 	delete(ms.calls, cm.callID)
