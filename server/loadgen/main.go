@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -41,6 +42,7 @@ func main() {
 	step := flag.Duration("step", 10*time.Second, "duration of each step")
 	senders := flag.Int("senders", 2, "sending goroutines")
 	maxOpen := flag.Int("max-open-calls", 0, "the collector's open-call limit (0: its default)")
+	maxMemory := flag.Int64("max-memory", server.DefaultMaxMemory, "the collector's memory budget in bytes, also the Go runtime's soft limit, as sipcause serve --max-memory sets them")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	inProcess := flag.Bool("in-process", false, "send from goroutines of this process instead of a child process")
@@ -68,7 +70,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rates, *step, *senders, *maxOpen, *memprofile, *inProcess); err != nil {
+	if err := run(*rates, *step, *senders, *maxOpen, *maxMemory, *memprofile, *inProcess); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -100,7 +102,8 @@ func newTemplate(status int) template {
 	return t
 }
 
-func run(rateList string, step time.Duration, senders, maxOpen int, memprofile string, inProcess bool) error {
+func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory int64, memprofile string, inProcess bool) error {
+	debug.SetMemoryLimit(maxMemory) // as sipcause serve does
 	dir, err := os.MkdirTemp("", "sipcause-load-*")
 	if err != nil {
 		return err
@@ -111,7 +114,7 @@ func run(rateList string, step time.Duration, senders, maxOpen int, memprofile s
 		return err
 	}
 	m := server.NewMetrics()
-	col, err := server.NewCollector(server.CollectorOptions{HEPAddr: "127.0.0.1:0", MaxOpenCalls: maxOpen}, st, m)
+	col, err := server.NewCollector(server.CollectorOptions{HEPAddr: "127.0.0.1:0", MaxOpenCalls: maxOpen, MaxMemory: maxMemory}, st, m)
 	if err != nil {
 		return err
 	}
