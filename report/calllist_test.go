@@ -188,3 +188,30 @@ func TestCallListKeepManyDetails(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVRowsSameReport: the CSV written from rows kept as the calls
+// finish, in no order, is the CSV of the calls in the order they started
+// (review L9).
+func TestCSVRowsSameReport(t *testing.T) {
+	for _, name := range goldenCaptures {
+		for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+			ar := loadReport(t, name, lang)
+			whole := *ar
+			whole.Calls = byStart(ar.Calls)
+			var want, got bytes.Buffer
+			if err := CSV(&want, &whole); err != nil {
+				t.Fatal(err)
+			}
+			cr := NewCSVRows(lang)
+			for i := len(ar.Calls) - 1; i >= 0; i-- {
+				cr.Add(ar.Calls[i])
+			}
+			if err := cr.Write(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("%s %s: the CSV from rows differs:\n%s\nwant:\n%s", name, lang, got.String(), want.String())
+			}
+		}
+	}
+}

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,30 +42,87 @@ func CSV(w io.Writer, r *analyze.Report) error {
 	}
 	row := make([]string, len(CSVHeader))
 	for _, c := range r.Calls {
-		main := ""
-		if len(c.Findings) > 0 {
-			main = c.Findings[0].ID
-		}
-		frames := make([]string, len(c.Frames))
-		for i, f := range c.Frames {
-			frames[i] = strconv.Itoa(f)
-		}
-		row = append(row[:0],
-			c.CallID, csvStamp(c.Start), csvStamp(c.End), c.Caller, c.Callee, c.From, c.To, c.Src, c.Dst,
-			c.Direction, strconv.Itoa(c.FinalStatus), c.Reason, c.Registered, c.Outcome, c.Fault,
-			main, strconv.FormatInt(c.DurationMS, 10), strconv.FormatInt(c.PDDMS, 10), c.EndedBy, LocalizeCall(c, catalog.Lang(r.Lang)).Summary,
-			strings.Join(frames, " "))
-		row = append(row, audioColumns(c.Audio)...)
-		row = append(row, c.File)
-		for i := range row {
-			row[i] = cellSafe(row[i])
-		}
-		if err := cw.Write(row); err != nil {
+		if err := cw.Write(csvRecord(row, c, catalog.Lang(r.Lang))); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvRecord fills row with the cells of c, the summary in lang.
+func csvRecord(row []string, c *analyze.Call, lang catalog.Lang) []string {
+	main := ""
+	if len(c.Findings) > 0 {
+		main = c.Findings[0].ID
+	}
+	frames := make([]string, len(c.Frames))
+	for i, f := range c.Frames {
+		frames[i] = strconv.Itoa(f)
+	}
+	row = append(row[:0],
+		c.CallID, csvStamp(c.Start), csvStamp(c.End), c.Caller, c.Callee, c.From, c.To, c.Src, c.Dst,
+		c.Direction, strconv.Itoa(c.FinalStatus), c.Reason, c.Registered, c.Outcome, c.Fault,
+		main, strconv.FormatInt(c.DurationMS, 10), strconv.FormatInt(c.PDDMS, 10), c.EndedBy, LocalizeCall(c, lang).Summary,
+		strings.Join(frames, " "))
+	row = append(row, audioColumns(c.Audio)...)
+	row = append(row, c.File)
+	for i := range row {
+		row[i] = cellSafe(row[i])
+	}
+	return row
+}
+
+// CSVRows holds the rows of a CSV report as they will be written, one
+// string per call, so that a long capture need not keep its calls until
+// the end (review L9): the rows are in the order the calls started, which
+// is only known at the end.
+type CSVRows struct {
+	lang catalog.Lang
+	rows []csvLine
+	row  []string
+	buf  bytes.Buffer
+	cw   *csv.Writer
+}
+
+type csvLine struct {
+	start time.Time
+	text  string
+}
+
+// NewCSVRows starts an empty set of rows whose summaries are in lang (the
+// language of the report).
+func NewCSVRows(lang catalog.Lang) *CSVRows {
+	cr := &CSVRows{lang: lang, row: make([]string, len(CSVHeader))}
+	cr.cw = csv.NewWriter(&cr.buf)
+	return cr
+}
+
+// Add writes the row of c, to be put in its place by Write.
+func (cr *CSVRows) Add(c *analyze.Call) {
+	cr.buf.Reset()
+	cr.cw.Write(csvRecord(cr.row, c, cr.lang)) // a bytes.Buffer does not fail
+	cr.cw.Flush()
+	cr.rows = append(cr.rows, csvLine{c.Start, cr.buf.String()})
+}
+
+// Write writes the header and the rows in the order the calls started
+// (calls that started at once in the order they were added): the same
+// bytes as CSV of the calls in that order.
+func (cr *CSVRows) Write(w io.Writer) error {
+	sort.SliceStable(cr.rows, func(i, j int) bool { return cr.rows[i].start.Before(cr.rows[j].start) })
+	bw := bufio.NewWriterSize(w, 64<<10)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(CSVHeader); err != nil {
+		return err
+	}
+	cw.Flush()
+	for _, r := range cr.rows {
+		if _, err := bw.WriteString(r.text); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 func csvStamp(t time.Time) string {

@@ -135,9 +135,8 @@ func runAnalyze(args []string, env Env) error {
 // Analyze reads the inputs, rebuilds the calls and writes the report. JSON
 // is streamed: each call is written when it is finished and memory stays
 // bounded by the calls still open. Text and --html keep a line per call
-// and whole only the calls they explain (report.CallList), CSV keeps
-// calls without their messages; --html with --csv, --redact and --call
-// keep more.
+// and whole only the calls they explain (report.CallList), CSV its rows;
+// --html with --csv, --redact and --call keep more.
 func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	// The page is opened before the capture is read: a path that cannot
 	// be written fails at once, not after minutes of analysis.
@@ -163,7 +162,8 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	}
 	var stream *report.JSONStream
 	var kept []*analyze.Call
-	var calls *report.CallList // text and HTML, unless redacted or one call asked for
+	var calls *report.CallList  // text and HTML, unless redacted or one call asked for
+	var csvRows *report.CSVRows // likewise for CSV
 	var spools []*os.File
 	defer func() {
 		for _, f := range spools {
@@ -236,6 +236,11 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 			firsts[k] = c
 			kept = append(kept, c)
 		}
+	case o.HTMLFile == "" && o.Format == "csv" && !o.Redact && o.CallID == "":
+		// Each call's row is written when it is finished and kept as
+		// text until the calls can be put in order (review L9).
+		csvRows = report.NewCSVRows(o.Lang)
+		aopt.OnCall = csvRows.Add
 	case o.HTMLFile == "" && o.Format == "csv":
 		aopt.OnCall = func(c *analyze.Call) {
 			c.Messages = nil // the frames column stays
@@ -372,6 +377,8 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		err = stream.Close(rep)
 	case o.Format == "json":
 		err = report.JSON(stdout, rep)
+	case csvRows != nil:
+		err = csvRows.Write(stdout)
 	case o.Format == "csv":
 		err = report.CSV(stdout, rep)
 	case o.Format == "html":
