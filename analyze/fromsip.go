@@ -186,8 +186,14 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	// Some servers carry the Q.850 cause in a header of their own; read it
 	// as the Reason header (RFC 3326) it stands for.
 	if len(out.Reasons) == 0 {
-		for _, h := range causeHeaders() {
-			v := m.Get(h.CodeHeader)
+		ch := causeHeaders()
+		for i, h := range ch.hdrs {
+			var v []byte
+			if i < maxCauseScan && ch.scanned[i] {
+				v = o.cause[i]
+			} else {
+				v = m.Get(h.CodeHeader)
+			}
 			n := leadingInt(v)
 			if v == nil || n <= 0 || n > 127 {
 				continue
@@ -273,15 +279,32 @@ func leadingInt(v []byte) int {
 }
 
 // causeHeaders are the catalog's Q.850 cause headers, read once: FromSIP
-// runs for every message.
-var causeHeaders = sync.OnceValue(func() []catalog.CauseHeader { return catalog.Default().CauseHeaders() })
+// runs for every message. scanned says which code headers scanOthers
+// finds in its one pass over the headers: the names package sipmsg does
+// not index, for which m.Get would walk its table of known names and then
+// the message's headers, for each cause header of each message.
+var causeHeaders = sync.OnceValue(func() (c struct {
+	hdrs    []catalog.CauseHeader
+	scanned []bool
+}) {
+	c.hdrs = catalog.Default().CauseHeaders()
+	for _, h := range c.hdrs {
+		low := strings.ToLower(h.CodeHeader)
+		c.scanned = append(c.scanned, h.CodeHeader != "" && sipmsg.CanonicalName(low) == low)
+	}
+	return c
+})
+
+// maxCauseScan bounds the cause headers scanOthers looks for.
+const maxCauseScan = 4
 
 // otherHeaders are the values of the header fields FromSIP reads that
 // package sipmsg does not index (the first of each), found in one pass
 // over the headers instead of one walk per name.
 type otherHeaders struct {
 	pai, minExpires, minSE, userAgent, server, sessionID, pcv []byte
-	xcid                                                      [3][]byte // X-CID, X-Orig-Call-ID, X-Original-Call-ID, in that order of preference
+	xcid                                                      [3][]byte            // X-CID, X-Orig-Call-ID, X-Original-Call-ID, in that order of preference
+	cause                                                     [maxCauseScan][]byte // code headers of causeHeaders, where scanned
 }
 
 func scanOthers(m *sipmsg.Message) otherHeaders {
@@ -291,8 +314,14 @@ func scanOthers(m *sipmsg.Message) otherHeaders {
 			*dst = v
 		}
 	}
+	ch := causeHeaders()
 	for i := range m.Headers {
 		n, v := m.Headers[i].Name, m.Headers[i].Value
+		for j, h := range ch.hdrs[:min(len(ch.hdrs), maxCauseScan)] {
+			if ch.scanned[j] && len(n) == len(h.CodeHeader) && bytes.EqualFold(n, []byte(h.CodeHeader)) {
+				first(&o.cause[j], v)
+			}
+		}
 		switch len(n) {
 		case 5:
 			if bytes.EqualFold(n, []byte("X-CID")) {
