@@ -194,6 +194,39 @@ func TestMessageLog(t *testing.T) {
 	}
 }
 
+// TestCheckpointer: the writer leaves the WAL to the store's checkpointer
+// (it would checkpoint itself only past walAutoCheckpoint pages, 128 MiB),
+// which copies each batch into the database file soon after it is written.
+func TestCheckpointer(t *testing.T) {
+	s, path := openTemp(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fi.Size()
+	var batch []CallRecord
+	for i := range 300 {
+		batch = append(batch, testCall(i, 486, analyze.OutcomeBusy))
+	}
+	if err := s.PutCalls(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes 5 s after a batch: the WAL was not checkpointed", fi.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func FuzzDecodeMessages(f *testing.F) {
 	f.Add(encodeMessages([]RawMessage{{Frame: 3, Time: time.Unix(1, 2), Src: "a", Dst: "b", Transport: "udp", Raw: []byte("x")}}))
 	f.Add([]byte{0x02, 0x04, 0xff})
