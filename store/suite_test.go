@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +151,7 @@ func TestStore(t *testing.T) {
 		{"SearchRegistrations", suiteSearchRegistrations},
 		{"HostileText", suiteHostileText},
 		{"PagingOverDays", suitePagingOverDays},
+		{"PackedRecord", suitePackedRecord},
 	}
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -587,5 +590,39 @@ func suitePagingOverDays(t *testing.T, b backend) {
 		if got := ids(tt.q); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// suitePackedRecord: a call handed over as a collector does, its messages
+// in a MessageLog, its JSON marshaled ahead and the linking headers on its
+// INVITE, reads back as one handed over with Messages.
+func suitePackedRecord(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := b.open(t)
+	rec := testCall(7, 486, analyze.OutcomeBusy)
+	invite := "INVITE sip:x SIP/2.0\r\nX-CID: other-leg@test\r\nSession-ID: 0123456789abcdef0123456789abcdef\r\n\r\n"
+	var l MessageLog
+	src, dst := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("10.0.0.2:5060")
+	l.Append(14, rec.Call.Start, src, dst, "udp", []byte(invite))
+	l.Append(15, rec.Call.Start.Add(time.Second), dst, src, "udp", rec.Messages[1].Raw)
+	js, err := json.Marshal(rec.Call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Messages, rec.Log, rec.JSON = nil, &l, js
+	if err := s.PutCalls(ctx, []CallRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	got, err := s.GetCall(ctx, rec.Call.CallID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Call.FinalStatus != 486 || len(got.Messages) != 2 || got.Messages[0].Frame != 14 || got.Messages[1].Src != dst.String() ||
+		string(got.Messages[0].Raw) != invite || !got.Messages[1].Time.Equal(rec.Call.Start.Add(time.Second)) {
+		t.Errorf("read back %+v with %+v", got.Call, got.Messages)
+	}
+	if st, err := s.Stats(ctx); err != nil || st.Messages != 2 {
+		t.Errorf("stats: %+v, %v; want 2 messages", st, err)
 	}
 }
