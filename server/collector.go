@@ -393,17 +393,26 @@ type tcpConn struct {
 // connection idle the longest is closed to make room; a connection must
 // send its first packet within TCPFirstPacket and then one at least every
 // TCPIdle.
-func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	conns := map[*tcpConn]bool{}
-	perSource := map[netip.Addr]int{}
+// tcpTable is the HEP connections open at a time, on every TCP and TLS
+// listener, for the limits per source address and in all.
+type tcpTable struct {
+	mu        sync.Mutex
+	conns     map[*tcpConn]bool
+	perSource map[netip.Addr]int
+}
+
+func newTCPTable() *tcpTable {
+	return &tcpTable{conns: map[*tcpConn]bool{}, perSource: map[netip.Addr]int{}}
+}
+
+func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener, t *tcpTable) {
+	var wg sync.WaitGroup // this listener's connections
 	defer func() {
-		mu.Lock()
-		for tc := range conns {
+		t.mu.Lock()
+		for tc := range t.conns {
 			tc.conn.Close()
 		}
-		mu.Unlock()
+		t.mu.Unlock()
 		wg.Wait()
 	}()
 	for {
@@ -418,46 +427,46 @@ func (c *Collector) serveHEPTCP(ctx context.Context, l net.Listener) {
 		src, _ := netip.ParseAddrPort(conn.RemoteAddr().String())
 		tc := &tcpConn{conn: conn, src: src.Addr().Unmap()}
 		tc.last.Store(time.Now().UnixNano())
-		mu.Lock()
-		if perSource[tc.src] >= c.opt.MaxTCPPerSource {
-			mu.Unlock()
+		t.mu.Lock()
+		if t.perSource[tc.src] >= c.opt.MaxTCPPerSource {
+			t.mu.Unlock()
 			c.metrics.tcpRefused.Add(1)
 			conn.Close()
 			continue
 		}
-		if len(conns) >= maxTCPConns {
+		if len(t.conns) >= maxTCPConns {
 			var idlest *tcpConn
-			for o := range conns {
+			for o := range t.conns {
 				if idlest == nil || o.last.Load() < idlest.last.Load() {
 					idlest = o
 				}
 			}
 			idlest.conn.Close()
-			delete(conns, idlest)
-			if perSource[idlest.src]--; perSource[idlest.src] <= 0 {
-				delete(perSource, idlest.src)
+			delete(t.conns, idlest)
+			if t.perSource[idlest.src]--; t.perSource[idlest.src] <= 0 {
+				delete(t.perSource, idlest.src)
 			}
 			c.metrics.tcpConns.Add(-1)
 			c.metrics.tcpEvicted.Add(1)
 		}
-		conns[tc] = true
-		perSource[tc.src]++
+		t.conns[tc] = true
+		t.perSource[tc.src]++
 		c.metrics.tcpConns.Add(1)
-		mu.Unlock()
+		t.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c.readHEPStream(tc)
 			conn.Close()
-			mu.Lock()
-			if conns[tc] {
-				delete(conns, tc)
-				if perSource[tc.src]--; perSource[tc.src] <= 0 {
-					delete(perSource, tc.src)
+			t.mu.Lock()
+			if t.conns[tc] {
+				delete(t.conns, tc)
+				if t.perSource[tc.src]--; t.perSource[tc.src] <= 0 {
+					delete(t.perSource, tc.src)
 				}
 				c.metrics.tcpConns.Add(-1)
 			}
-			mu.Unlock()
+			t.mu.Unlock()
 		}()
 	}
 }

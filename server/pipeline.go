@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,12 @@ import (
 // named on each field.
 type CollectorOptions struct {
 	HEPAddr string // HEP over UDP and TCP; "" for none
-	SIPAddr string // plain SIP over UDP (a mirror); "" for none
+	// HEPTLSAddr receives HEP over TLS (as heplify -nt tls and
+	// heplify-server's HEPTLSAddr do), with the certificate of TLS; ""
+	// for none. Its connections share the TCP limits of HEPAddr.
+	HEPTLSAddr string
+	TLS        *tls.Config
+	SIPAddr    string // plain SIP over UDP (a mirror); "" for none
 
 	Lang       catalog.Lang   // language of the stored explanations
 	Local      []netip.Prefix // the user's own networks (as analyze --local)
@@ -188,6 +194,7 @@ type Collector struct {
 
 	hepUDP *net.UDPConn
 	hepTCP net.Listener
+	hepTLS net.Listener
 	sipUDP *net.UDPConn
 
 	queue       chan *batch   // in arrival order, to the analyzer
@@ -227,6 +234,18 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 			return nil, err
 		}
 	}
+	if opt.HEPTLSAddr != "" {
+		if opt.TLS == nil || (len(opt.TLS.Certificates) == 0 && opt.TLS.GetCertificate == nil) {
+			c.closeSockets()
+			return nil, fmt.Errorf("server: HEP over TLS needs a certificate")
+		}
+		l, err := net.Listen("tcp", opt.HEPTLSAddr)
+		if err != nil {
+			c.closeSockets()
+			return nil, fmt.Errorf("server: HEP over TLS: %w", err)
+		}
+		c.hepTLS = tls.NewListener(l, opt.TLS)
+	}
 	if opt.SIPAddr != "" {
 		ua, err := net.ResolveUDPAddr("udp", opt.SIPAddr)
 		if err == nil {
@@ -249,6 +268,14 @@ func (c *Collector) HEPAddr() string {
 	return c.hepUDP.LocalAddr().String()
 }
 
+// HEPTLSAddr returns the address HEP over TLS is received on, or "".
+func (c *Collector) HEPTLSAddr() string {
+	if c.hepTLS == nil {
+		return ""
+	}
+	return c.hepTLS.Addr().String()
+}
+
 // SIPAddr returns the address plain SIP is received on, or "".
 func (c *Collector) SIPAddr() string {
 	if c.sipUDP == nil {
@@ -263,6 +290,9 @@ func (c *Collector) closeSockets() {
 	}
 	if c.hepTCP != nil {
 		c.hepTCP.Close()
+	}
+	if c.hepTLS != nil {
+		c.hepTLS.Close()
 	}
 	if c.sipUDP != nil {
 		c.sipUDP.Close()
@@ -287,7 +317,15 @@ func (c *Collector) Run(ctx context.Context) error {
 		// One reader per socket: two would hand messages to the analyzer
 		// out of their arrival order (a 100 Trying before its INVITE).
 		recv.Go(func() { c.serveHEPUDP(c.hepUDP) })
-		recv.Go(func() { c.serveHEPTCP(ctx, c.hepTCP) })
+	}
+	// HEP over TCP and over TLS share one table of connections, so the
+	// limits per source and in all hold across both.
+	conns := newTCPTable()
+	if c.hepTCP != nil {
+		recv.Go(func() { c.serveHEPTCP(ctx, c.hepTCP, conns) })
+	}
+	if c.hepTLS != nil {
+		recv.Go(func() { c.serveHEPTCP(ctx, c.hepTLS, conns) })
 	}
 	if c.sipUDP != nil {
 		recv.Go(func() { c.serveSIPUDP(c.sipUDP) })

@@ -98,6 +98,7 @@ func TestServeFlagsRefused(t *testing.T) {
 		"empty token file":     {AuthTokenFile: empty},
 		"cert without key":     {TLSCert: cert},
 		"key is no key":        {TLSCert: cert, TLSKey: cert},
+		"HEP TLS without cert": {HEPTLS: "127.0.0.1:0"},
 	} {
 		o.HTTPAddr, o.DB = "127.0.0.1:0", filepath.Join(t.TempDir(), "x.db")
 		err := Serve(t.Context(), o, &bytes.Buffer{})

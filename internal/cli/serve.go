@@ -27,6 +27,7 @@ import (
 type ServeOptions struct {
 	HTTPAddr string // web UI and API; default 127.0.0.1:8080
 	HEPAddr  string // HEP over UDP and TCP; default 127.0.0.1:9060; "" for none
+	HEPTLS   string // HEP over TLS, with --tls-cert/--tls-key; "" for none
 	SIPAddr  string // plain SIP over UDP; "" for none
 	DB       string // SQLite file; default sipcause.db
 	// Store, when set, replaces DB: sqlite:PATH or
@@ -76,6 +77,7 @@ func runServe(args []string, env Env) error {
 	o := ServeOptions{}
 	fs.StringVar(&o.HTTPAddr, "http", "127.0.0.1:8080", "address of the web UI and API")
 	fs.StringVar(&o.HEPAddr, "hep", "127.0.0.1:9060", "address to receive HEP on (UDP and TCP); empty for none")
+	fs.StringVar(&o.HEPTLS, "hep-tls", "", "address to receive HEP over TLS on (heplify -nt tls), with the certificate of --tls-cert/--tls-key; empty for none")
 	fs.StringVar(&o.SIPAddr, "sip", "", "address to receive plain SIP datagrams on (a mirror); empty for none")
 	fs.StringVar(&o.DB, "db", "sipcause.db", "SQLite database file")
 	fs.StringVar(&o.Store, "store", "", "where calls are stored: sqlite:PATH, or clickhouse://HOST:8123[,HOST:8123]/DB?user=U[&cluster=NAME][&secure=1][&password_file=F]\n(the password can also come from SIPCAUSE_CLICKHOUSE_PASSWORD); overrides --db")
@@ -229,10 +231,16 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return usagef("serve: --tls-cert and --tls-key go together")
 	}
+	var hepTLS *tls.Config
 	if o.TLSCert != "" {
-		if _, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey); err != nil {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
 			return usagef("serve: --tls-cert/--tls-key: %v", err)
 		}
+		hepTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if o.HEPTLS != "" && hepTLS == nil {
+		return usagef("serve: --hep-tls needs --tls-cert and --tls-key")
 	}
 	hopt := server.HandlerOptions{SecureCookies: o.TLSCert != "", Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts, MaxUpload: o.MaxUpload, AuthToken: o.AuthToken,
 		Location: o.Location, Perspective: o.Perspective}
@@ -269,12 +277,12 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 		m.SetBuffer(b.Buffer)
 	}
 	copt := server.CollectorOptions{
-		HEPAddr: o.HEPAddr, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
+		HEPAddr: o.HEPAddr, HEPTLSAddr: o.HEPTLS, TLS: hepTLS, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
 		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
 		TimeTolerance: o.TimeTolerance, MaxMemory: o.MaxMemory, MaxDBSize: o.MaxDBSize,
 	}
 	if o.NoCollector {
-		copt.HEPAddr, copt.SIPAddr, copt.Retention = "", "", 0
+		copt.HEPAddr, copt.HEPTLSAddr, copt.SIPAddr, copt.Retention = "", "", "", 0
 	}
 	col, err := server.NewCollector(copt, st, m)
 	if err != nil {
@@ -302,6 +310,9 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "sipcause: web UI on %s://%s/", scheme, l.Addr())
 	if a := col.HEPAddr(); a != "" {
 		fmt.Fprintf(stderr, ", HEP on %s (UDP and TCP)", a)
+	}
+	if a := col.HEPTLSAddr(); a != "" {
+		fmt.Fprintf(stderr, ", HEP over TLS on %s", a)
 	}
 	if a := col.SIPAddr(); a != "" {
 		fmt.Fprintf(stderr, ", SIP on %s (UDP)", a)
