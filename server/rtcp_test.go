@@ -21,28 +21,7 @@ import (
 // (chunk 0x000b) and the SIP Call-ID as correlation id (chunk 0x0011),
 // with the report as JSON text or as the binary packet.
 func hepRTCP(src, dst netip.AddrPort, t time.Time, callID string, payload []byte) []byte {
-	b := []byte{'H', 'E', 'P', '3', 0, 0}
-	chunk := func(typ uint16, v ...byte) {
-		b = binary.BigEndian.AppendUint16(b, 0)
-		b = binary.BigEndian.AppendUint16(b, typ)
-		b = binary.BigEndian.AppendUint16(b, uint16(6+len(v)))
-		b = append(b, v...)
-	}
-	s, d := src.Addr().As4(), dst.Addr().As4()
-	chunk(0x0001, 2)
-	chunk(0x0002, 17)
-	chunk(0x0003, s[:]...)
-	chunk(0x0004, d[:]...)
-	chunk(0x0007, byte(src.Port()>>8), byte(src.Port()))
-	chunk(0x0008, byte(dst.Port()>>8), byte(dst.Port()))
-	chunk(0x0009, binary.BigEndian.AppendUint32(nil, uint32(t.Unix()))...)
-	chunk(0x000a, binary.BigEndian.AppendUint32(nil, uint32(t.Nanosecond()/1000))...)
-	chunk(0x000b, 5)
-	chunk(0x000c, 0, 0, 0, 1)
-	chunk(0x000f, payload...)
-	chunk(0x0011, []byte(callID)...)
-	binary.BigEndian.PutUint16(b[4:], uint16(len(b)))
-	return b
+	return hepReport(5, src, dst, t, callID, payload)
 }
 
 // heplifyJSON writes an RTCP report the way heplify's JSON does: an SR
