@@ -224,11 +224,19 @@ func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
 	head, _ = br.Peek(512)
 	switch {
 	case isPcapMagic(head):
-		pr, err := pcapgo.NewReader(clampSnaplen(br))
+		cr := clampSnaplen(br)
+		hdr := bytes.Clone(head[:min(24, len(head))])
+		pr, err := pcapgo.NewReader(cr)
 		if err != nil {
 			return nil, &FrameError{File: name, Err: headerErr(err)}
 		}
 		rd.format, rd.frames = "pcap", pcapSource{pr}
+		// pcapgo read the header straight from br (its reader is br
+		// itself when no snap length was lowered): the records can then
+		// be read from br without pcapgo's copy per record.
+		if cr == io.Reader(br) && len(hdr) == 24 {
+			rd.frames = newFastPcap(br, hdr, pr.Snaplen(), pr.LinkType())
+		}
 	case len(head) >= 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a:
 		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {

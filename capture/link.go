@@ -492,13 +492,14 @@ func (r *Reader) decodeUDP(src, dst netip.Addr, b []byte, depth int) {
 	// A tunnel port is no proof of a tunnel: SIP sent from or to port 4789
 	// or 2152 starts with a start line, which a tunnel header never is
 	// ("INVITE" has the VXLAN I flag set: such messages were lost).
-	tunnel := !sipmsg.LooksLikeSIP(p)
+	// The sniff runs only on those ports: it is not free, and every RTP
+	// datagram passes here.
 	switch {
-	case tunnel && (dport == portVXLAN || sport == portVXLAN) && len(p) >= 8 && p[0]&0x08 != 0:
+	case (dport == portVXLAN || sport == portVXLAN) && len(p) >= 8 && p[0]&0x08 != 0 && !sipmsg.LooksLikeSIP(p):
 		r.setEncap("vxlan")
 		r.decodeEthernet(p[8:], depth+1)
 		return
-	case tunnel && (dport == portGTPU || sport == portGTPU):
+	case (dport == portGTPU || sport == portGTPU) && !sipmsg.LooksLikeSIP(p):
 		if ip, ok := gtpPayload(p); ok {
 			r.setEncap("gtp")
 			r.decodeIPAny(ip, depth+1)

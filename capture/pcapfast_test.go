@@ -1,0 +1,98 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// readRecords reads every record of a pcap file with pcapgo, or with
+// fastPcap when fast is set, and describes each (bytes, times, lengths,
+// error) in one string.
+func readRecords(t testing.TB, data []byte, fast bool) string {
+	br := bufio.NewReaderSize(bytes.NewReader(data), 64<<10)
+	head, _ := br.Peek(24)
+	hdr := bytes.Clone(head)
+	pr, err := pcapgo.NewReader(br)
+	if err != nil {
+		return "header: " + err.Error()
+	}
+	var src frameSource = pcapSource{pr}
+	if fast {
+		if len(hdr) < 24 {
+			t.Fatalf("pcapgo read a header of %d bytes", len(hdr))
+		}
+		src = newFastPcap(br, hdr, pr.Snaplen(), pr.LinkType())
+	}
+	var out bytes.Buffer
+	for i := 0; i < 1<<16; i++ {
+		d, ci, lt, err := src.readFrame()
+		if err != nil {
+			d = nil // the reader drops a frame that came with an error
+		}
+		fmt.Fprintf(&out, "%x %s %d %d %d %v\n", d, ci.Timestamp.Format("2006-01-02T15:04:05.999999999Z07:00"), ci.CaptureLength, ci.Length, lt, err)
+		if err != nil {
+			break
+		}
+	}
+	return out.String()
+}
+
+// pcapSeeds are real captures in every pcap byte order and resolution,
+// cut short and with a record length made too large.
+func pcapSeeds(t testing.TB) [][]byte {
+	var seeds [][]byte
+	for _, name := range []string{"heplify__rtp_rtcp_sip_ipv4_udp.pcap", "sngrep__ipip.pcap", "PcapPlusPlus__sip_non_default_port.pcap"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "captures", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = append(seeds, data, data[:len(data)-3], data[:24+10], data[:24+16+5])
+		bad := bytes.Clone(data)
+		binary.LittleEndian.PutUint32(bad[24+8:], 300000) // caplen beyond the snap length
+		seeds = append(seeds, bad)
+		bad = bytes.Clone(data)
+		binary.LittleEndian.PutUint32(bad[24+12:], 1) // caplen beyond the original length
+		seeds = append(seeds, bad)
+	}
+	for _, data := range synthCaptures(t) {
+		if isPcapMagic(data) {
+			seeds = append(seeds, data)
+		}
+	}
+	return seeds
+}
+
+// TestFastPcapMatchesPcapgo: the record reader returns exactly what
+// pcapgo returns, for whole, cut and damaged files.
+func TestFastPcapMatchesPcapgo(t *testing.T) {
+	for i, data := range pcapSeeds(t) {
+		if want, got := readRecords(t, data, false), readRecords(t, data, true); want != got {
+			t.Errorf("seed %d: fastPcap differs from pcapgo:\n got %.400s\nwant %.400s", i, got, want)
+		}
+	}
+}
+
+// FuzzFastPcap compares the record reader with pcapgo on any file that
+// pcapgo takes.
+func FuzzFastPcap(f *testing.F) {
+	for _, data := range pcapSeeds(f) {
+		if len(data) < 4096 {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !isPcapMagic(data) || len(data) < 24 {
+			return
+		}
+		if want, got := readRecords(t, data, false), readRecords(t, data, true); want != got {
+			t.Errorf("fastPcap differs from pcapgo:\n got %.400s\nwant %.400s", got, want)
+		}
+	})
+}
