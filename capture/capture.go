@@ -482,13 +482,16 @@ func (r *Reader) emit(src, dst netip.AddrPort, transport string, payload []byte)
 	r.cur.sip = true
 }
 
-// emitMedia queues a datagram that looks like RTP or RTCP.
+// emitMedia queues a datagram that looks like RTP or RTCP. Its payload is
+// not copied: it lies in the frame just read (or in a datagram just
+// reassembled from fragments, which no one else holds), and the next frame
+// is only read when Next has handed on every packet of this one, so it
+// stays valid until the next call to Next, as Packet promises. A capture
+// that is mostly RTP is then copied once less.
 func (r *Reader) emitMedia(src, dst netip.AddrPort, payload []byte) {
-	start := len(r.arena)
-	r.arena = append(r.arena, payload...)
 	r.out = append(r.out, Packet{
 		File: r.name, Frame: r.frame, Time: r.cur.time, Src: src, Dst: dst, Transport: "udp",
-		Encap: r.cur.encap, Payload: r.arena[start:len(r.arena):len(r.arena)], Media: true,
+		Encap: r.cur.encap, Payload: payload[:len(payload):len(payload)], Media: true,
 	})
 }
 
