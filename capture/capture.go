@@ -381,16 +381,31 @@ func (r *Reader) Close() error {
 // before the damage. Problems within single packets are counted in
 // Integrity, not returned.
 func (r *Reader) Next() (Packet, error) {
+	p, err := r.NextRef()
+	if err != nil {
+		return Packet{}, err
+	}
+	return *p, nil
+}
+
+// NextRef is Next without the copy of the packet: the packet it points to
+// is the reader's, and like its payload only valid until the next call to
+// Next or NextRef. A capture that is mostly RTP hands on hundreds of
+// thousands of packets; each copy of one is some 200 bytes.
+func (r *Reader) NextRef() (*Packet, error) {
 	for {
 		if r.outPos < len(r.out) {
-			p := r.out[r.outPos]
-			r.out[r.outPos] = Packet{}
+			p := &r.out[r.outPos]
 			r.outPos++
 			return p, nil
 		}
 		if r.err != nil {
-			return Packet{}, r.err
+			return nil, r.err
 		}
+		// The packets handed on hold no references once read again:
+		// their strings and payloads are cleared, so that a reader
+		// kept open does not keep them alive.
+		clear(r.out)
 		r.out, r.outPos, r.arena = r.out[:0], 0, r.arena[:0]
 		r.step()
 	}

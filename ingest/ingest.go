@@ -103,7 +103,7 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 type source struct {
 	name string
 	rd   *capture.Reader
-	pkt  capture.Packet
+	pkt  *capture.Packet // the reader's, valid until advance
 	ok   bool
 	err  error
 }
@@ -117,6 +117,12 @@ type source struct {
 // everything readable was handed on, when an input was damaged or, among
 // several, could not be opened (it is skipped, and its Input says why).
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
+	return each(ins, opt, func(p *capture.Packet, m *sipmsg.Message) { fn(*p, m) })
+}
+
+// each is Each handing on the reader's own packet, not a copy of it: the
+// packet is valid only during the call.
+func each(ins []Input, opt Options, fn func(*capture.Packet, *sipmsg.Message)) (Result, error) {
 	var res Result
 	var srcs []*source
 	defer func() {
@@ -199,7 +205,7 @@ func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (R
 }
 
 func (s *source) advance() {
-	p, err := s.rd.Next()
+	p, err := s.rd.NextRef()
 	switch {
 	case err == nil:
 		s.pkt, s.ok = p, true
@@ -260,7 +266,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 		}
 		b := get()
 		var intern analyze.Interner
-		res, err := Each(ins, opt, func(p capture.Packet, m *sipmsg.Message) {
+		res, err := each(ins, opt, func(p *capture.Packet, m *sipmsg.Message) {
 			if m == nil {
 				start := len(b.arena)
 				b.arena = append(b.arena, p.Payload...)
