@@ -123,6 +123,14 @@ type Analyzer struct {
 
 	labels map[labelKey]string
 	addrs  map[netip.AddrPort]string
+	// syms is the table of the strings of open calls' ladders (see step).
+	syms        []string
+	symNum      map[string]sym
+	symBytes    int
+	addrSyms    map[netip.AddrPort]sym
+	lastFile    string
+	lastFileSym sym
+	fileKnown   bool
 
 	metrics   metricAcc
 	integrity Integrity
@@ -174,7 +182,7 @@ func New(opt Options) *Analyzer {
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
 		epNames: map[netip.AddrPort]map[string]bool{}, agents: map[netip.AddrPort]string{},
 		legIndex: map[netip.Addr][]legEntry{}, headerIdx: map[string]*callState{},
-		metrics: newMetricAcc(), labels: map[labelKey]string{}, addrs: map[netip.AddrPort]string{},
+		metrics: newMetricAcc(), labels: map[labelKey]string{}, addrs: map[netip.AddrPort]string{}, symNum: map[string]sym{}, addrSyms: map[netip.AddrPort]sym{},
 		rep: Report{
 			SchemaVersion: SchemaVersion, Lang: string(opt.Lang),
 			Summary: Summary{Requests: map[string]int{}, Responses: map[string]int{}, Outcomes: map[string]int{}},

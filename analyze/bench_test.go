@@ -105,7 +105,10 @@ func TestHotPathAllocs(t *testing.T) {
 // TestHotPathAllocs), so what is left is the state kept of each call and
 // registration and their explanation. It was 13.1 allocations a message;
 // keeping a call's first copies of requests in a slice and the explained
-// addresses' strings from the analyzer's cache brought it to 11.3.
+// addresses' strings from the analyzer's cache brought it to 11.3. A call
+// holds its ladder as steps and makes them Exchanges when it is explained
+// (a third of the bytes while it waits for late retransmissions): one
+// allocation more per call, 11.56.
 func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	msgs := sharedMessages(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
 	allocs := testing.AllocsPerRun(3, func() {
@@ -117,7 +120,7 @@ func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	})
 	per := allocs / float64(len(msgs))
 	t.Logf("%.2f allocations a message (%d messages)", per, len(msgs))
-	if per > 11.5 {
-		t.Errorf("%.2f allocations a message, want at most 11.5", per)
+	if per > 11.6 {
+		t.Errorf("%.2f allocations a message, want at most 11.6", per)
 	}
 }

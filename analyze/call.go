@@ -39,15 +39,18 @@ type callState struct {
 	byes      []*txn
 	acks2xx   []uint32  // the CSeq numbers of the ACKs of 2xx answers: all that explainCall needs of them
 	viaBroken []viaNote // responses matched without their Via: the hops that broke it
-	msgs      []Exchange
-	frames    []int
-	first     time.Time
-	last      time.Time
-	reasons   []Decoded
-	warns     []Decoded
-	parseBad  []int  // frames whose Content-Length did not match the body
-	alg       []Part // signs that a device rewrote SIP on the way
-	algFr     []int
+	// ladder is the call's messages as steps until it is explained
+	// (explainCall makes them Exchanges); extra holds the strings of its
+	// steps that the analyzer's table had no room for.
+	ladder   []step
+	extra    []string
+	first    time.Time
+	last     time.Time
+	reasons  []Decoded
+	warns    []Decoded
+	parseBad []int  // frames whose Content-Length did not match the body
+	alg      []Part // signs that a device rewrote SIP on the way
+	algFr    []int
 	// copies is the first copy seen of each request (by branch and
 	// method), to compare copies seen at two points: a slice, since a
 	// call has a few requests and a map per call cost more than the call.
@@ -79,13 +82,12 @@ func (c *callState) add(a *Analyzer, m *Message, retrans bool) {
 	if c.elem != nil {
 		a.quiet.MoveToBack(c.elem)
 	}
-	if c.msgs == nil {
+	if c.ladder == nil {
 		// Room for a short call's ladder at once rather than growing to it.
-		c.msgs, c.frames = make([]Exchange, 0, 8), make([]int, 0, 8)
+		c.ladder = make([]step, 0, 8)
 	}
-	if len(c.msgs) < maxMessagesPerCall {
-		c.msgs = append(c.msgs, a.exchangeOf(m, retrans))
-		c.frames = append(c.frames, m.Frame)
+	if len(c.ladder) < maxMessagesPerCall {
+		c.ladder = append(c.ladder, a.stepOf(c, m, retrans))
 	}
 	// A body that does not match its Content-Length is what an ALG that
 	// rewrote addresses leaves behind; not when the message's lines end in
@@ -276,6 +278,104 @@ type labelKey struct {
 // exchangeOf makes the ladder entry of a message. Addresses and labels
 // repeat from message to message, so their strings are made once.
 func (a *Analyzer) exchangeOf(m *Message, retrans bool) Exchange {
+	return Exchange{Frame: m.Frame, Time: m.Time.UTC(), Src: a.addrString(m.Src), Dst: a.addrString(m.Dst), Label: a.labelOf(m), Retrans: retrans, File: m.File}
+}
+
+// step is a ladder entry as an open call holds it: 40 bytes instead of
+// the 104 of an Exchange (with the slice of frames next to it), its
+// strings named by their number in the analyzer's table. Thousands of
+// calls a second each wait a second or more after their last message
+// for late retransmissions (see cleanQuiet), and their ladders were a
+// fifth of the memory they held.
+type step struct {
+	frame                 int
+	sec                   int64 // m.Time as Unix seconds and nanoseconds: time.Unix gives it back exactly
+	nsec                  int32
+	src, dst, label, file sym
+	retrans               bool
+}
+
+// sym names a string of the analyzer's table (symbols); with symExtra
+// set, one of the call's own (callState.extra).
+type sym uint32
+
+const (
+	symExtra = sym(1 << 31)
+	// maxSyms and maxSymBytes bound the table: addresses, labels and
+	// file names repeat, but a sender can make up as many as it likes.
+	maxSyms     = 1 << 17
+	maxSymBytes = 8 << 20
+)
+
+// symOf returns the number of s in the analyzer's table, adding it when
+// there is room, else in the call's own strings.
+func (a *Analyzer) symOf(c *callState, s string) sym {
+	if n, ok := a.symNum[s]; ok {
+		return n
+	}
+	if len(a.syms) < maxSyms && a.symBytes+len(s) <= maxSymBytes {
+		n := sym(len(a.syms))
+		a.syms = append(a.syms, s)
+		a.symNum[s] = n
+		a.symBytes += len(s)
+		return n
+	}
+	c.extra = append(c.extra, s)
+	return sym(len(c.extra)-1) | symExtra
+}
+
+func (a *Analyzer) symText(c *callState, n sym) string {
+	if n&symExtra != 0 {
+		return c.extra[n&^symExtra]
+	}
+	return a.syms[n]
+}
+
+// stepOf makes the ladder step of a message of call c.
+func (a *Analyzer) stepOf(c *callState, m *Message, retrans bool) step {
+	src, ok := a.addrSyms[m.Src]
+	if !ok {
+		src = a.addrSym(c, m.Src)
+	}
+	dst, ok := a.addrSyms[m.Dst]
+	if !ok {
+		dst = a.addrSym(c, m.Dst)
+	}
+	file := a.lastFileSym
+	if !a.fileKnown || m.File != a.lastFile {
+		file = a.symOf(c, m.File)
+		if file&symExtra == 0 {
+			a.lastFile, a.lastFileSym, a.fileKnown = m.File, file, true
+		}
+	}
+	return step{frame: m.Frame, sec: m.Time.Unix(), nsec: int32(m.Time.Nanosecond()), src: src, dst: dst,
+		label: a.symOf(c, a.labelOf(m)), file: file, retrans: retrans}
+}
+
+func (a *Analyzer) addrSym(c *callState, ap netip.AddrPort) sym {
+	n := a.symOf(c, a.addrString(ap))
+	if n&symExtra == 0 && len(a.addrSyms) < 65536 {
+		a.addrSyms[ap] = n
+	}
+	return n
+}
+
+// messages turns the call's ladder into the report's Exchanges and frames.
+func (a *Analyzer) messages(c *callState) ([]Exchange, []int) {
+	if c.ladder == nil {
+		return nil, nil
+	}
+	msgs, frames := make([]Exchange, len(c.ladder)), make([]int, len(c.ladder))
+	for i, s := range c.ladder {
+		msgs[i] = Exchange{Frame: s.frame, Time: time.Unix(s.sec, int64(s.nsec)).UTC(), Src: a.symText(c, s.src), Dst: a.symText(c, s.dst),
+			Label: a.symText(c, s.label), Retrans: s.retrans, File: a.symText(c, s.file)}
+		frames[i] = s.frame
+	}
+	return msgs, frames
+}
+
+// labelOf returns the ladder label of a message: INVITE, 180 Ringing, ...
+func (a *Analyzer) labelOf(m *Message) string {
 	k := labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.HasSDP || m.SDP != nil}
 	if m.Request {
 		k = labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.HasSDP || m.SDP != nil}
@@ -298,7 +398,7 @@ func (a *Analyzer) exchangeOf(m *Message, retrans bool) Exchange {
 			a.labels[k] = label
 		}
 	}
-	return Exchange{Frame: m.Frame, Time: m.Time.UTC(), Src: a.addrString(m.Src), Dst: a.addrString(m.Dst), Label: label, Retrans: retrans, File: m.File}
+	return label
 }
 
 func (a *Analyzer) addrString(ap netip.AddrPort) string {

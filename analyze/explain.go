@@ -23,8 +23,9 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		CallID: c.callID, From: req.from.URI, To: req.to.URI, Caller: req.from.User, Callee: req.to.User,
 		CallerName: req.from.Display, Asserted: req.pai, Src: a.addrString(callerEP), Dst: a.addrString(calleeEP),
 		Start: req.time.UTC(), Times: CallTimes{Invite: req.time.UTC()}, File: c.file,
-		Messages: c.msgs, Frames: c.frames, Findings: []Finding{},
+		Findings: []Finding{},
 	}
+	call.Messages, call.Frames = a.messages(c)
 	if call.Callee == "" {
 		call.Callee = uriUser(req.ruri)
 	}
