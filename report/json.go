@@ -43,6 +43,7 @@ type JSONStream struct {
 	nCalls      int
 	nRegs, nDlg int
 	err         error
+	buf         []byte // the last call's JSON, reused for the next
 }
 
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
@@ -112,9 +113,30 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 	s.err = encodeTo(dst, v, "")
 }
 
-// Call writes one call, with its texts in the stream's language.
+// Call writes one call, with its texts in the stream's language, by the
+// hand encoder of jsonenc.go: the same bytes as encoding/json, in a
+// fraction of the time a large analysis spent on it.
 func (s *JSONStream) Call(c *analyze.Call) {
-	s.element(s.w, s.nCalls, LocalizeCall(c, s.lang))
+	lc := LocalizeCall(c, s.lang)
+	if s.err == nil {
+		if b, ok := AppendCallJSON(s.buf[:0], lc); ok {
+			s.buf = b
+			if cap(b) > 1<<20 {
+				s.buf = nil // one huge call does not keep its buffer
+			}
+			if s.nCalls == 0 {
+				s.raw("\n    ")
+			} else {
+				s.raw(",\n    ")
+			}
+			if s.err == nil {
+				_, s.err = s.w.Write(b)
+			}
+			s.nCalls++
+			return
+		}
+	}
+	s.element(s.w, s.nCalls, lc)
 	s.nCalls++
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -598,7 +597,7 @@ func (c *Collector) writer() {
 						w.call.Summary = report.LocalizeCall(w.call.Call, c.opt.Lang).Summary
 					}
 					if w.call.JSON == nil {
-						if js, err := json.Marshal(w.call.Call); err == nil {
+						if js, err := report.MarshalCall(w.call.Call); err == nil {
 							w.call.JSON = js
 						}
 					}

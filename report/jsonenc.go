@@ -1,0 +1,717 @@
+package report
+
+import (
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sipcause/sipcause/analyze"
+)
+
+// This file writes a call as JSON without reflection: encoding/json spends
+// most of its time on a call finding fields by reflection, and a collector
+// or a large analysis writes hundreds of thousands of calls. The bytes are
+// exactly those encoding/json writes (RFC 8259 text, compact, fields in
+// declaration order, omitempty as encoding/json reads it, keys of maps
+// sorted); jsonenc_test.go compares the two on every call of the shared
+// captures and on calls filled with hostile values. Where encoding/json
+// would fail (a NaN, a year past 9999), the encoders report it and the
+// callers use encoding/json, which then gives its own error.
+
+// AppendCallJSON appends c as compact JSON to b, byte for byte what an
+// encoding/json Encoder with SetEscapeHTML(false) writes (without the
+// newline). ok is false when c holds a value encoding/json refuses or a
+// shape the encoder does not write (a nil call): b is then returned as
+// it was, and the caller should use encoding/json.
+func AppendCallJSON(b []byte, c *Call) (_ []byte, ok bool) {
+	if c == nil || c.Call == nil {
+		return b, false
+	}
+	e := jsonEnc{b: b}
+	e.call(c.Call, c)
+	if e.bad {
+		return b, false
+	}
+	return e.b, true
+}
+
+// MarshalCall returns c (the analyzer's call, without texts) as
+// json.Marshal does, HTML characters escaped, in a fraction of its time:
+// what the store keeps as a call's JSON.
+func MarshalCall(c *analyze.Call) ([]byte, error) {
+	if c != nil {
+		bp := marshalBufs.Get().(*[]byte)
+		e := jsonEnc{b: (*bp)[:0], html: true}
+		e.call(c, nil)
+		if !e.bad {
+			// A copy of the exact size, as json.Marshal returns: the
+			// store may hold it for a while.
+			js := append([]byte(nil), e.b...)
+			if cap(e.b) <= 1<<20 {
+				*bp = e.b
+				marshalBufs.Put(bp)
+			}
+			return js, nil
+		}
+		marshalBufs.Put(bp)
+	}
+	return json.Marshal(c)
+}
+
+// marshalBufs are the buffers MarshalCall encodes in.
+var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// jsonEnc appends JSON to b. bad records a value encoding/json refuses.
+type jsonEnc struct {
+	b    []byte
+	html bool // escape <, > and & as json.Marshal does
+	bad  bool
+}
+
+func (e *jsonEnc) raw(s string) { e.b = append(e.b, s...) }
+
+func (e *jsonEnc) int(n int64) { e.b = strconv.AppendInt(e.b, n, 10) }
+
+func (e *jsonEnc) float(f float64) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		e.bad = true
+		return
+	}
+	// As encoding/json: ES6 number formatting, exponent without padding.
+	abs := math.Abs(f)
+	fmt := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		fmt = 'e'
+	}
+	b := strconv.AppendFloat(e.b, f, fmt, -1, 64)
+	if fmt == 'e' {
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	e.b = b
+}
+
+func (e *jsonEnc) time(t time.Time) {
+	e.b = append(e.b, '"')
+	b, err := t.AppendText(e.b)
+	if err != nil {
+		e.bad = true
+		return
+	}
+	e.b = append(b, '"')
+}
+
+// plain8 reports whether the 8 bytes of s are ASCII that encoding/json
+// writes as they are (SWAR: the bytes tested in one word; each test is
+// exact for "any byte of the word").
+func plain8(s string, html bool) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	has := func(c uint64) uint64 { y := x ^ (lo * c); return (y - lo) &^ y }
+	bad := x | (x-lo*0x20)&^x | has('"') | has('\\')
+	if html {
+		bad |= has('<') | has('>') | has('&')
+	}
+	return bad&hi == 0
+}
+
+const hexDigits = "0123456789abcdef"
+
+// str writes s as a JSON string the way encoding/json does: control
+// characters as \u00XX (except \b \f \n \r \t), invalid UTF-8 as \ufffd,
+// U+2028 and U+2029 escaped, and <, >, & escaped when html is set.
+func (e *jsonEnc) str(s string) {
+	dst := append(e.b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		// Eight plain ASCII bytes at a time: most of a call's text
+		// needs no escaping.
+		for i+8 <= len(s) && plain8(s[i:i+8], e.html) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && (!e.html || c != '<' && c != '>' && c != '&') {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	e.b = append(dst, '"')
+}
+
+func (e *jsonEnc) strs(ss []string) {
+	if ss == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.str(s)
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) ints(ns []int) {
+	if ns == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i, n := range ns {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.int(int64(n))
+	}
+	e.b = append(e.b, ']')
+}
+
+// sortedKeys returns the keys of m in the order encoding/json writes
+// them. A map of one key, the common case, needs no sorting.
+func sortedKeys[V any](m map[string]V, buf []string) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if len(keys) > 1 {
+		sort.Strings(keys)
+	}
+	return keys
+}
+
+func (e *jsonEnc) strMap(m map[string]string) {
+	if m == nil {
+		e.raw("null")
+		return
+	}
+	var buf [8]string
+	e.b = append(e.b, '{')
+	for i, k := range sortedKeys(m, buf[:0]) {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.str(k)
+		e.b = append(e.b, ':')
+		e.str(m[k])
+	}
+	e.b = append(e.b, '}')
+}
+
+// call writes c; with lc (the call with its texts) the fields lc
+// replaces (findings, reasons, warnings) are written from lc, after the
+// call's own, where encoding/json puts the fields of the outer struct.
+func (e *jsonEnc) call(c *analyze.Call, lc *Call) {
+	e.raw(`{"call_id":`)
+	e.str(c.CallID)
+	e.raw(`,"from":`)
+	e.str(c.From)
+	e.raw(`,"to":`)
+	e.str(c.To)
+	e.raw(`,"caller":`)
+	e.str(c.Caller)
+	e.raw(`,"callee":`)
+	e.str(c.Callee)
+	if c.CallerName != "" {
+		e.raw(`,"caller_name":`)
+		e.str(c.CallerName)
+	}
+	if c.Asserted != "" {
+		e.raw(`,"asserted_identity":`)
+		e.str(c.Asserted)
+	}
+	e.raw(`,"src":`)
+	e.str(c.Src)
+	e.raw(`,"dst":`)
+	e.str(c.Dst)
+	e.raw(`,"start":`)
+	e.time(c.Start)
+	e.raw(`,"end":`)
+	e.time(c.End)
+	e.raw(`,"times":`)
+	e.times(&c.Times)
+	e.raw(`,"final_status":`)
+	e.int(int64(c.FinalStatus))
+	e.raw(`,"reason":`)
+	e.str(c.Reason)
+	e.raw(`,"registered_reason":`)
+	e.str(c.Registered)
+	e.raw(`,"outcome":`)
+	e.str(c.Outcome)
+	e.raw(`,"fault":`)
+	e.str(c.Fault)
+	if r := c.FinalFrom; r != nil {
+		e.raw(`,"final_from":{"addr":`)
+		e.str(r.Addr)
+		if r.Agent != "" {
+			e.raw(`,"agent":`)
+			e.str(r.Agent)
+		}
+		e.raw(`,"role":`)
+		e.str(r.Role)
+		e.raw(`,"hop":`)
+		e.int(int64(r.Hop))
+		e.b = append(e.b, '}')
+	}
+	if c.EndedBy != "" {
+		e.raw(`,"ended_by":`)
+		e.str(c.EndedBy)
+	}
+	if c.EndReason != "" {
+		e.raw(`,"end_reason":`)
+		e.str(c.EndReason)
+	}
+	e.raw(`,"duration_ms":`)
+	e.int(c.DurationMS)
+	e.raw(`,"post_dial_delay_ms":`)
+	e.int(c.PDDMS)
+	e.raw(`,"direction":`)
+	e.str(c.Direction)
+	e.raw(`,"early_dialogs":`)
+	e.int(int64(c.EarlyDialogs))
+	if lc == nil {
+		e.raw(`,"findings":`)
+		e.findings(c.Findings)
+	}
+	if c.Audio != nil {
+		e.raw(`,"audio":`)
+		e.audio(c.Audio)
+	}
+	if len(c.Media) > 0 {
+		e.raw(`,"media":[`)
+		for i, m := range c.Media {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.stream(m)
+		}
+		e.b = append(e.b, ']')
+	}
+	if lc == nil {
+		e.decodedList(`,"reasons":`, c.Reasons)
+		e.decodedList(`,"warnings":`, c.Warnings)
+	}
+	if len(c.Linked) > 0 {
+		e.raw(`,"linked":`)
+		e.strs(c.Linked)
+	}
+	if c.LegOf != "" {
+		e.raw(`,"leg_of":`)
+		e.str(c.LegOf)
+	}
+	e.raw(`,"frames":`)
+	e.ints(c.Frames)
+	e.raw(`,"messages":`)
+	e.exchanges(c.Messages)
+	if c.File != "" {
+		e.raw(`,"file":`)
+		e.str(c.File)
+	}
+	if lc != nil {
+		e.raw(`,"summary":`)
+		e.str(lc.Summary)
+		e.raw(`,"explanation":`)
+		e.str(lc.Explanation)
+		if lc.Background != "" {
+			e.raw(`,"background":`)
+			e.str(lc.Background)
+		}
+		e.raw(`,"advice":`)
+		e.strs(lc.Advice)
+		e.raw(`,"findings":`)
+		e.localFindings(lc.Findings)
+		e.localDecodedList(`,"reasons":`, lc.Reasons)
+		e.localDecodedList(`,"warnings":`, lc.Warnings)
+	}
+	e.b = append(e.b, '}')
+}
+
+func (e *jsonEnc) optTime(name string, t *time.Time) {
+	if t != nil {
+		e.raw(name)
+		e.time(*t)
+	}
+}
+
+func (e *jsonEnc) times(t *analyze.CallTimes) {
+	e.raw(`{"invite":`)
+	e.time(t.Invite)
+	e.optTime(`,"first_provisional":`, t.FirstProvisional)
+	e.optTime(`,"ringing":`, t.Ringing)
+	e.optTime(`,"answer":`, t.Answer)
+	e.optTime(`,"final":`, t.Final)
+	e.optTime(`,"end":`, t.End)
+	e.b = append(e.b, '}')
+}
+
+// finding writes the fields of an analyzer finding, without the braces.
+func (e *jsonEnc) finding(f *analyze.Finding) {
+	e.raw(`"id":`)
+	e.str(f.ID)
+	e.raw(`,"severity":`)
+	e.str(f.Severity)
+	if f.Fault != "" {
+		e.raw(`,"fault":`)
+		e.str(f.Fault)
+	}
+	e.raw(`,"values":`)
+	e.strMap(f.Values)
+	if len(f.Parts) > 0 {
+		e.raw(`,"parts":{`)
+		var buf [8]string
+		for i, k := range sortedKeys(f.Parts, buf[:0]) {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.str(k)
+			e.b = append(e.b, ':')
+			e.parts(f.Parts[k])
+		}
+		e.b = append(e.b, '}')
+	}
+	e.raw(`,"frames":`)
+	e.ints(f.Frames)
+}
+
+func (e *jsonEnc) parts(ps []analyze.Part) {
+	if ps == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i := range ps {
+		p := &ps[i]
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		// Every field is omitempty: the comma goes before all but the
+		// first one written.
+		e.b = append(e.b, '{')
+		sep := ""
+		if p.Phrase != "" {
+			e.raw(`"phrase":`)
+			e.str(p.Phrase)
+			sep = ","
+		}
+		if len(p.Values) > 0 {
+			e.raw(sep + `"values":`)
+			e.strMap(p.Values)
+			sep = ","
+		}
+		if p.Raw != "" {
+			e.raw(sep + `"raw":`)
+			e.str(p.Raw)
+		}
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) findings(fs []analyze.Finding) {
+	if fs == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i := range fs {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.b = append(e.b, '{')
+		e.finding(&fs[i])
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) localFindings(fs []Finding) {
+	if fs == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i := range fs {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.b = append(e.b, '{')
+		e.finding(&fs[i].Finding)
+		e.raw(`,"title":`)
+		e.str(fs[i].Title)
+		e.raw(`,"text":`)
+		e.str(fs[i].Text)
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) decoded(d *analyze.Decoded) {
+	e.raw(`{"value":`)
+	e.str(d.Value)
+	e.raw(`,"frame":`)
+	e.int(int64(d.Frame))
+	e.raw(`,"from":`)
+	e.str(d.From)
+}
+
+// decodedList writes an omitempty list of Reason or Warning values.
+func (e *jsonEnc) decodedList(name string, ds []analyze.Decoded) {
+	if len(ds) == 0 {
+		return
+	}
+	e.raw(name)
+	e.b = append(e.b, '[')
+	for i := range ds {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.decoded(&ds[i])
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) localDecodedList(name string, ds []Decoded) {
+	if len(ds) == 0 {
+		return
+	}
+	e.raw(name)
+	e.b = append(e.b, '[')
+	for i := range ds {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.decoded(&ds[i].Decoded)
+		e.raw(`,"meaning":`)
+		e.str(ds[i].Meaning)
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) exchanges(xs []analyze.Exchange) {
+	if xs == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i := range xs {
+		x := &xs[i]
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.raw(`{"frame":`)
+		e.int(int64(x.Frame))
+		e.raw(`,"time":`)
+		e.time(x.Time)
+		e.raw(`,"src":`)
+		e.str(x.Src)
+		e.raw(`,"dst":`)
+		e.str(x.Dst)
+		e.raw(`,"label":`)
+		e.str(x.Label)
+		if x.Retrans {
+			e.raw(`,"retransmission":true`)
+		}
+		if x.File != "" {
+			e.raw(`,"file":`)
+			e.str(x.File)
+		}
+		e.b = append(e.b, '}')
+	}
+	e.b = append(e.b, ']')
+}
+
+func (e *jsonEnc) optFloat(name string, f *float64) {
+	if f != nil {
+		e.raw(name)
+		e.float(*f)
+	}
+}
+
+func (e *jsonEnc) audio(a *analyze.Audio) {
+	e.raw(`{"verdict":`)
+	e.str(a.Verdict)
+	if a.Direction != "" {
+		e.raw(`,"direction":`)
+		e.str(a.Direction)
+	}
+	e.optFloat(`,"mos":`, a.MOS)
+	e.optFloat(`,"worst_mos":`, a.WorstMOS)
+	e.optFloat(`,"worst_loss_percent":`, a.WorstLossPercent)
+	e.optFloat(`,"worst_max_jitter_ms":`, a.WorstJitterMS)
+	if a.WorstDirection != "" {
+		e.raw(`,"worst_direction":`)
+		e.str(a.WorstDirection)
+	}
+	e.b = append(e.b, '}')
+}
+
+func (e *jsonEnc) optStr(name, s string) {
+	if s != "" {
+		e.raw(name)
+		e.str(s)
+	}
+}
+
+// stream writes one RTP stream (RFC 3550) with its figures.
+func (e *jsonEnc) stream(m *analyze.MediaStream) {
+	if m == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"number":`)
+	e.int(int64(m.Number))
+	e.raw(`,"call_id":`)
+	e.str(m.CallID)
+	e.raw(`,"src":`)
+	e.str(m.Src)
+	e.raw(`,"dst":`)
+	e.str(m.Dst)
+	e.optStr(`,"announced":`, m.Announced)
+	e.raw(`,"found":`)
+	e.str(m.Found)
+	e.raw(`,"direction":`)
+	e.str(m.Direction)
+	e.raw(`,"ssrc":`)
+	e.b = strconv.AppendUint(e.b, uint64(m.SSRC), 10)
+	e.raw(`,"payload_type":`)
+	e.int(int64(m.PayloadType))
+	e.raw(`,"codec":`)
+	e.str(m.Codec)
+	e.raw(`,"clock_rate":`)
+	e.int(int64(m.ClockRate))
+	e.raw(`,"packets":`)
+	e.int(int64(m.Packets))
+	e.raw(`,"expected":`)
+	e.int(int64(m.Expected))
+	e.raw(`,"lost":`)
+	e.int(int64(m.Lost))
+	e.raw(`,"loss_percent":`)
+	e.float(m.LossPercent)
+	e.raw(`,"duplicates":`)
+	e.int(int64(m.Duplicates))
+	e.raw(`,"out_of_order":`)
+	e.int(int64(m.OutOfOrder))
+	e.raw(`,"max_delta_ms":`)
+	e.float(m.MaxDeltaMS)
+	e.raw(`,"mean_delta_ms":`)
+	e.float(m.MeanDeltaMS)
+	e.raw(`,"max_jitter_ms":`)
+	e.float(m.MaxJitterMS)
+	e.raw(`,"mean_jitter_ms":`)
+	e.float(m.MeanJitterMS)
+	e.raw(`,"mos":`)
+	e.float(m.MOS)
+	e.raw(`,"start":`)
+	e.time(m.Start)
+	e.raw(`,"end":`)
+	e.time(m.End)
+	e.raw(`,"duration_ms":`)
+	e.int(m.DurationMS)
+	e.raw(`,"markers":`)
+	e.int(int64(m.Markers))
+	e.raw(`,"payload_changes":`)
+	e.int(int64(m.PTChanges))
+	e.raw(`,"comfort_noise":`)
+	e.int(int64(m.ComfortNoise))
+	e.optStr(`,"dtmf":`, m.DTMF)
+	e.optStr(`,"fax_tones":`, m.FaxTones)
+	e.optStr(`,"srtp":`, m.Secure)
+	if m.Unreachable != 0 {
+		e.raw(`,"icmp_unreachable":`)
+		e.int(int64(m.Unreachable))
+	}
+	e.raw(`,"first_frame":`)
+	e.int(int64(m.FirstFrame))
+	e.raw(`,"last_frame":`)
+	e.int(int64(m.LastFrame))
+	if r := m.RTCP; r != nil {
+		e.raw(`,"rtcp":{"reports":`)
+		e.int(int64(r.Reports))
+		e.raw(`,"fraction_lost_percent":`)
+		e.float(r.FractionLost)
+		e.raw(`,"cumulative_lost":`)
+		e.int(int64(r.CumulativeLost))
+		e.raw(`,"jitter_ms":`)
+		e.float(r.JitterMS)
+		e.optFloat(`,"rtt_ms":`, r.RTTMS)
+		e.optFloat(`,"xr_mos_lq":`, r.XRMOS)
+		e.optFloat(`,"xr_loss_percent":`, r.XRLossPercent)
+		e.b = append(e.b, '}')
+	}
+	e.raw(`,"bucket_ms":`)
+	e.int(m.BucketMS)
+	e.raw(`,"timeline":`)
+	if m.Timeline == nil {
+		e.raw("null")
+	} else {
+		e.b = append(e.b, '[')
+		for i := range m.Timeline {
+			t := &m.Timeline[i]
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.raw(`{"packets":`)
+			e.int(int64(t.Packets))
+			e.raw(`,"lost":`)
+			e.int(int64(t.Lost))
+			e.raw(`,"max_jitter_ms":`)
+			e.float(t.MaxJitterMS)
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, ']')
+	}
+	e.optStr(`,"file":`, m.File)
+	e.b = append(e.b, '}')
+}

@@ -1,0 +1,340 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/ingest"
+	"github.com/sipcause/sipcause/internal/sharedtest"
+)
+
+// referenceCallJSON is what JSONStream wrote for a call before the hand
+// encoder: encoding/json, HTML not escaped, without the newline.
+func referenceCallJSON(lc *Call) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(lc); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// checkCallJSON compares the hand encoder with encoding/json on c, in
+// both forms: the call with its texts in lang (the report's) and the
+// analyzer's call (the store's). It reports whether encoding/json
+// accepted the call.
+func checkCallJSON(t *testing.T, name string, c *analyze.Call, lang catalog.Lang) bool {
+	t.Helper()
+	lc := LocalizeCall(c, lang)
+	want, werr := referenceCallJSON(lc)
+	got, ok := AppendCallJSON(nil, lc)
+	switch {
+	case werr != nil && ok:
+		t.Errorf("%s: encoding/json fails (%v), the hand encoder wrote %s", name, werr, got)
+	case werr == nil && !ok:
+		t.Errorf("%s: the hand encoder gave up on a call encoding/json writes: %s", name, want)
+	case werr == nil && !bytes.Equal(got, want):
+		t.Errorf("%s (%s): bytes differ at %d\n got: %s\nwant: %s", name, lang, diffAt(got, want), got, want)
+	}
+	want2, werr2 := json.Marshal(c)
+	got2, err2 := MarshalCall(c)
+	if (werr2 == nil) != (err2 == nil) || !bytes.Equal(got2, want2) {
+		t.Errorf("%s: MarshalCall = %s, %v; json.Marshal = %s, %v", name, got2, err2, want2, werr2)
+	}
+	if werr2 == nil {
+		// MarshalCall must have used the hand encoder, not its fallback.
+		e := jsonEnc{html: true}
+		e.call(c, nil)
+		if e.bad || !bytes.Equal(e.b, want2) {
+			t.Errorf("%s: hand encoder (HTML escaped) differs at %d", name, diffAt(e.b, want2))
+		}
+	}
+	return werr == nil
+}
+
+func diffAt(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// TestCallJSONSharedCaptures encodes every call of every shared capture
+// (media read, so audio verdicts and RTP streams are there) both ways, in
+// English and Dutch, and compares the bytes.
+func TestCallJSONSharedCaptures(t *testing.T) {
+	entries, err := os.ReadDir(capturesDir)
+	if err != nil {
+		sharedtest.Missing(t, capturesDir, err)
+	}
+	calls, media, findings := 0, 0, 0
+	for _, en := range entries {
+		if en.IsDir() || strings.HasSuffix(en.Name(), ".tsv") || strings.HasSuffix(en.Name(), ".md") {
+			continue
+		}
+		r, err := ingest.Analyze(ingest.Files(filepath.Join(capturesDir, en.Name())), ingest.Options{Media: true}, analyze.Options{})
+		if r == nil {
+			t.Logf("%s: %v", en.Name(), err)
+			continue
+		}
+		for _, c := range r.Calls {
+			for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+				if !checkCallJSON(t, en.Name()+" "+c.CallID, c, lang) {
+					t.Errorf("%s %s: encoding/json fails on a real call", en.Name(), c.CallID)
+				}
+			}
+			calls++
+			media += len(c.Media)
+			findings += len(c.Findings)
+		}
+	}
+	t.Logf("%d calls compared (%d RTP streams, %d findings), each in English and Dutch and as the store keeps it", calls, media, findings)
+	if calls < 100 {
+		t.Errorf("only %d calls in the shared captures: the comparison proves little", calls)
+	}
+}
+
+// hostileStrings are what a SIP peer can put in a header and the analyzer
+// may copy into a call: control characters, invalid UTF-8, HTML
+// characters, the JavaScript line separators, quotes and backslashes.
+var hostileStrings = []string{
+	"", "a", "sip:alice@example.com", "\x00", "\x01\x1f\x7f", "\b\f\n\r\t", `"quoted" \back\slash`,
+	"<script>&amp;</script>", "\u2028\u2029", "line\u2028sep", "\xff\xfe", "ok\xc3", "\xe2\x80", "\xed\xa0\x80",
+	"Müller – Straße", "日本語", "\U0001F600", "\xf4\x90\x80\x80", "a\x00b<c>d&e\u2029f\xc0\xafg",
+	"Oorzaak ligt bij de andere kant",
+}
+
+// hostileFloats are the numbers at encoding/json's format boundaries
+// (1e-6 and 1e21 switch to exponents), the extremes and negative zero.
+var hostileFloats = []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 4.41, 1e-6, 9.99999e-7, 1e-7, 1e20, 1e21, 123456789e15,
+	-1e21, 5e-324, math.MaxFloat64, -math.SmallestNonzeroFloat64, 1.0 / 3, 100, 12.5, 1e-10, 2.5e-100}
+
+// filler fills values of any type by reflection, so that a field added to
+// the call and not to the hand encoder shows up as a difference.
+type filler struct {
+	r      *rand.Rand
+	broken bool // also NaN, infinities and years past 9999
+}
+
+func (f *filler) fill(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.String:
+		s := hostileStrings[f.r.IntN(len(hostileStrings))]
+		if f.r.IntN(3) == 0 {
+			s += hostileStrings[f.r.IntN(len(hostileStrings))]
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		v.SetBool(f.r.IntN(2) == 0)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		switch f.r.IntN(4) {
+		case 0:
+			v.SetInt(0)
+		case 1:
+			v.SetInt(-f.r.Int64N(1 << 40))
+		default:
+			v.SetInt(f.r.Int64N(1 << 62))
+		}
+	case reflect.Uint32:
+		v.SetUint(uint64(f.r.Uint32()))
+	case reflect.Float64:
+		x := hostileFloats[f.r.IntN(len(hostileFloats))]
+		if f.r.IntN(2) == 0 {
+			x = f.r.NormFloat64() * math.Pow(10, float64(f.r.IntN(50)-25))
+		}
+		if f.broken && f.r.IntN(40) == 0 {
+			x = []float64{math.NaN(), math.Inf(1), math.Inf(-1)}[f.r.IntN(3)]
+		}
+		v.SetFloat(x)
+	case reflect.Pointer:
+		if f.r.IntN(3) == 0 || depth > 6 {
+			return
+		}
+		p := reflect.New(v.Type().Elem())
+		f.fill(p.Elem(), depth+1)
+		v.Set(p)
+	case reflect.Slice:
+		switch f.r.IntN(4) {
+		case 0: // nil
+		case 1:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		default:
+			n := 1 + f.r.IntN(3)
+			s := reflect.MakeSlice(v.Type(), n, n)
+			for i := range n {
+				f.fill(s.Index(i), depth+1)
+			}
+			v.Set(s)
+		}
+	case reflect.Map:
+		switch f.r.IntN(4) {
+		case 0: // nil
+		case 1:
+			v.Set(reflect.MakeMap(v.Type()))
+		default:
+			m := reflect.MakeMap(v.Type())
+			for range 1 + f.r.IntN(4) {
+				k := reflect.New(v.Type().Key()).Elem()
+				f.fill(k, depth+1)
+				e := reflect.New(v.Type().Elem()).Elem()
+				f.fill(e, depth+1)
+				m.SetMapIndex(k, e)
+			}
+			v.Set(m)
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(f.time()))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Field(i).CanSet() {
+				f.fill(v.Field(i), depth+1)
+			}
+		}
+	default:
+		panic("filler: no values for " + v.Type().String() + ": teach the filler and the hand encoder")
+	}
+}
+
+func (f *filler) time() time.Time {
+	switch f.r.IntN(6) {
+	case 0:
+		return time.Time{}
+	case 1:
+		return time.Unix(f.r.Int64N(4e9), 0).UTC()
+	case 2:
+		zone := time.FixedZone("x", (f.r.IntN(48)-24)*1800+f.r.IntN(2)*37)
+		return time.Unix(f.r.Int64N(4e9), f.r.Int64N(1e9)).In(zone)
+	case 3:
+		if f.broken {
+			return time.Date(10000+f.r.IntN(5), 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+	return time.Unix(f.r.Int64N(4e9), f.r.Int64N(1e9)).UTC()
+}
+
+// TestCallJSONHostile fills calls with hostile strings, odd floats, nil
+// and empty slices and maps, and compares the two encoders; with NaN,
+// infinities and years past 9999 both must refuse the call.
+func TestCallJSONHostile(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 300
+	}
+	refused := 0
+	for seed := range n {
+		f := &filler{r: rand.New(rand.NewPCG(uint64(seed), 12)), broken: seed%3 == 0}
+		var c analyze.Call
+		f.fill(reflect.ValueOf(&c).Elem(), 0)
+		lang := catalog.English
+		if seed%2 == 1 {
+			lang = catalog.Dutch
+		}
+		if !checkCallJSON(t, "seed "+strconv.Itoa(seed), &c, lang) {
+			refused++
+		}
+		// The texts of a call are the catalog's, but test hostile
+		// ones too, with every shape of the localized fields.
+		lc := &Call{Call: &c}
+		f.broken = false
+		f.fill(reflect.ValueOf(lc).Elem().FieldByName("Summary"), 1)
+		for _, name := range []string{"Explanation", "Background", "Advice", "Findings", "Reasons", "Warnings"} {
+			f.fill(reflect.ValueOf(lc).Elem().FieldByName(name), 1)
+		}
+		want, werr := referenceCallJSON(lc)
+		got, ok := AppendCallJSON(nil, lc)
+		if (werr == nil) != ok || ok && !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: hand encoder %s (ok %v); encoding/json %s (%v); differ at %d", seed, got, ok, want, werr, diffAt(got, want))
+		}
+	}
+	if refused == 0 {
+		t.Error("no call was refused: the NaN and year-10000 cases were not reached")
+	}
+	t.Logf("%d random calls compared, %d refused by both encoders", n, refused)
+}
+
+// TestCallJSONNil: the hand encoder leaves a call without its analyzer
+// call to encoding/json, which writes only the texts.
+func TestCallJSONNil(t *testing.T) {
+	if _, ok := AppendCallJSON(nil, &Call{Summary: "x"}); ok {
+		t.Error("a call without its analyzer call was encoded by hand")
+	}
+	got, err := MarshalCall(nil)
+	if err != nil || string(got) != "null" {
+		t.Errorf("MarshalCall(nil) = %s, %v", got, err)
+	}
+}
+
+func benchCall(b *testing.B) *analyze.Call {
+	r := loadReport(b, "sngrep__aaa.pcap", catalog.English)
+	var best *analyze.Call
+	for _, c := range r.Calls {
+		if best == nil || len(c.Messages) > len(best.Messages) {
+			best = c
+		}
+	}
+	if best == nil {
+		b.Skip("no call")
+	}
+	return best
+}
+
+// BenchmarkCallJSON is one call (the one with most messages of a real
+// capture) written as JSONStream writes it: encoding/json against the
+// hand encoder, and json.Marshal of the analyzer's call against
+// MarshalCall (the store's JSON).
+func BenchmarkCallJSON(b *testing.B) {
+	c := benchCall(b)
+	lc := LocalizeCall(c, catalog.English)
+	b.Run("stream/encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		var w bytes.Buffer
+		for b.Loop() {
+			w.Reset()
+			if err := encodeTo(&w, lc, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stream/hand", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			var ok bool
+			if buf, ok = AppendCallJSON(buf[:0], lc); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("store/json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("store/MarshalCall", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := MarshalCall(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
