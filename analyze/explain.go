@@ -339,7 +339,7 @@ func codecWhat(offer *SDP, fin *respInfo) []Part {
 			parts = append(parts, phrase("offer-lacks-pcma"))
 		}
 	}
-	for _, w := range fin.warnings {
+	for _, w := range fin.more().warnings {
 		parts = append(parts, raw("Warning: "+w))
 	}
 	if len(parts) == 0 {
@@ -537,10 +537,10 @@ func viaContradiction(prim []*txn) (Part, int, bool) {
 		}
 		v := x.req.vias[0]
 		host, err := netip.ParseAddr(strings.Trim(v.Host, "[]"))
-		if err != nil || isPrivate(host) || x.final.received == "" {
+		if err != nil || isPrivate(host) || x.final.more().received == "" {
 			continue
 		}
-		if rcv, err := netip.ParseAddr(x.final.received); err == nil && rcv != host {
+		if rcv, err := netip.ParseAddr(x.final.more().received); err == nil && rcv != host {
 			return phrase("via-contradiction", "public", host.String(), "received", rcv.String()), x.final.frame, true
 		}
 	}
@@ -785,7 +785,7 @@ func offerHas(offer *SDP, codec string) bool {
 // warn-agent (RFC 3261 §20.43): that server refused the offer itself.
 func warnedBy(fin, origin *respInfo, req reqInfo) bool {
 	host := strings.ToLower(uriHost(req.ruri))
-	for _, w := range fin.warnings {
+	for _, w := range fin.more().warnings {
 		ws, err := catalog.ParseWarning(w)
 		if err != nil {
 			continue
@@ -847,7 +847,7 @@ func answeredElsewhere(reasons []Decoded) bool {
 // finalCause returns the Q.850 cause a final answer carries in a Reason
 // header (RFC 3326), or 0.
 func finalCause(fin *respInfo) int {
-	for _, r := range fin.reasons {
+	for _, r := range fin.more().reasons {
 		rs, err := catalog.ParseReason(r)
 		if err != nil {
 			continue

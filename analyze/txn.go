@@ -32,21 +32,19 @@ type reqInfo struct {
 
 // respInfo is what the analyzer keeps of a response.
 type respInfo struct {
-	code       int
-	reason     string
-	frame      int
-	time       time.Time
-	src, dst   netip.AddrPort
-	toTag      string
-	agent      string
-	retryAfter int
-	minSE      int
-	minExpires int
-	expires    int
-	warnings   []string
-	reasons    []string
-	contact    string
-	received   string // received parameter of the top Via (RFC 3261 §18.2.1)
+	code     int
+	reason   string
+	frame    int
+	time     time.Time
+	src, dst netip.AddrPort
+	toTag    string
+	agent    string
+	expires  int
+	contact  string
+	// less is what few responses carry: nil when the message had none of
+	// it (see more). A call keeps four responses or more, which were 280
+	// bytes each and are now 208.
+	less *respMore
 	// viaBroken says why the response had to be matched without its Via
 	// (RFC 3261 §17.1.3 failed): "" when it matched as the RFC says.
 	viaBroken string
@@ -83,12 +81,34 @@ func newResp(m *Message) respInfo {
 	if agent == "" {
 		agent = m.UserAgent
 	}
-	return respInfo{
+	r := respInfo{
 		code: m.StatusCode, reason: m.Reason, frame: m.Frame, time: m.Time, src: m.Src, dst: m.Dst,
-		toTag: m.To.Tag, agent: agent, retryAfter: m.RetryAfter, minSE: m.MinSE, minExpires: m.MinExpires,
-		expires: m.Expires, warnings: m.Warnings, reasons: m.Reasons, contact: m.Contact,
-		received: received(m),
+		toTag: m.To.Tag, agent: agent, expires: m.Expires, contact: m.Contact,
 	}
+	rcv := received(m)
+	if m.RetryAfter != -1 || m.MinSE != -1 || m.MinExpires != -1 || len(m.Warnings) > 0 || len(m.Reasons) > 0 || rcv != "" {
+		r.less = &respMore{retryAfter: m.RetryAfter, minSE: m.MinSE, minExpires: m.MinExpires, warnings: m.Warnings, reasons: m.Reasons, received: rcv}
+	}
+	return r
+}
+
+// respMore is the part of a response that most responses do not carry.
+type respMore struct {
+	retryAfter int // -1 when absent, as Message's
+	minSE      int
+	minExpires int
+	warnings   []string
+	reasons    []string
+	received   string // received parameter of the top Via (RFC 3261 §18.2.1)
+}
+
+// more returns what r.less holds, or what a response without any of it
+// says: no Retry-After, Min-SE, Min-Expires, Warning, Reason or received.
+func (r *respInfo) more() respMore {
+	if r.less == nil {
+		return respMore{retryAfter: -1, minSE: -1, minExpires: -1}
+	}
+	return *r.less
 }
 
 // txnKey returns the transaction key of m: per RFC 3261 §17.2.3 the top

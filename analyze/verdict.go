@@ -392,7 +392,7 @@ func (a *Analyzer) gather(c *callState, call *Call, prim []*txn, last *txn, fin,
 		ringing:     ringing, authSent: authSent, cancelled: cancelled,
 		waited:     fin.time.Sub(prim[0].req.time),
 		cause:      finalCause(fin),
-		retryAfter: fin.retryAfter, maxFwd: prim[0].req.maxForwards,
+		retryAfter: fin.more().retryAfter, maxFwd: prim[0].req.maxForwards,
 		codeFault: fault,
 		c:         c, call: call, prim: prim, last: last, fin: fin, origin: origin,
 		hopReq: &prim[0].req, frames: []int{fin.frame},
@@ -525,8 +525,8 @@ func fillHops(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
 
 func fillMinSE(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
 	v["min"] = ""
-	if e.fin.minSE > 0 {
-		v["min"] = " (Min-SE: " + strconv.Itoa(e.fin.minSE) + " s)"
+	if e.fin.more().minSE > 0 {
+		v["min"] = " (Min-SE: " + strconv.Itoa(e.fin.more().minSE) + " s)"
 	}
 	return nil, nil
 }
@@ -593,7 +593,7 @@ func (a *Analyzer) registerFailure(reg *Register, group []*txn, fin *respInfo, v
 	e := &evidence{
 		code: fin.code, reason: fin.reason,
 		authSent:   last.req.authNonce != "" || last.req.authUser != "",
-		retryAfter: fin.retryAfter, maxFwd: last.req.maxForwards,
+		retryAfter: fin.more().retryAfter, maxFwd: last.req.maxForwards,
 		codeFault: fault,
 		prim:      group, last: last, fin: fin, hopReq: &last.req,
 		frames: []int{fin.frame},
@@ -639,8 +639,8 @@ func fillMinExpires(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int)
 		v["value"] = strconv.Itoa(e.last.req.expires)
 	}
 	parts := one("min", phrase("min-expires-missing"))
-	if e.fin.minExpires > 0 {
-		v["min"] = " " + strconv.Itoa(e.fin.minExpires) + " s"
+	if e.fin.more().minExpires > 0 {
+		v["min"] = " " + strconv.Itoa(e.fin.more().minExpires) + " s"
 		parts = nil
 	}
 	return parts, []int{e.last.req.frame, e.fin.frame}
