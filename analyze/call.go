@@ -29,28 +29,21 @@ var Outcomes = []string{OutcomeAnswered, OutcomeBusy, OutcomeRejected, OutcomeCa
 // callState gathers the messages of one Call-ID that started with an
 // INVITE.
 type callState struct {
-	callID    string
-	order     int
-	file      string
-	byKey     map[string]*txn
-	all       []*txn // every transaction, in order: for responses whose Via matches none
-	invites   []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
-	reinv     []*txn // re-INVITEs and UPDATEs inside the dialog
-	byes      []*txn
-	acks2xx   []uint32  // the CSeq numbers of the ACKs of 2xx answers: all that explainCall needs of them
-	viaBroken []viaNote // responses matched without their Via: the hops that broke it
+	callID  string
+	order   int
+	file    string
+	byKey   map[string]*txn
+	all     []*txn // every transaction, in order: for responses whose Via matches none
+	invites []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
+	byes    []*txn
+	acks2xx []uint32 // the CSeq numbers of the ACKs of 2xx answers: all that explainCall needs of them
 	// ladder is the call's messages as steps until it is explained
-	// (explainCall makes them Exchanges); extra holds the strings of its
-	// steps that the analyzer's table had no room for.
-	ladder   []step
-	extra    []string
-	first    time.Time
-	last     time.Time
-	reasons  []Decoded
-	warns    []Decoded
-	parseBad []int  // frames whose Content-Length did not match the body
-	alg      []Part // signs that a device rewrote SIP on the way
-	algFr    []int
+	// (explainCall makes them Exchanges).
+	ladder []step
+	first  time.Time
+	last   time.Time
+	// less is what few calls have (see callMore): nil until one does.
+	less *callMore
 	// copies is the first copy seen of each request (by branch and
 	// method), to compare copies seen at two points: a slice, since a
 	// call has a few requests and a map per call cost more than the call.
@@ -64,6 +57,36 @@ type callState struct {
 	elem       *list.Element // in Analyzer.quiet
 	indexKeys  []string
 	indexAddr  netip.Addr
+}
+
+// callMore is the part of a call's state that most calls never fill:
+// behind a pointer, a call that waits for late retransmissions holds 352
+// bytes of callState instead of 576.
+type callMore struct {
+	reinv     []*txn    // re-INVITEs and UPDATEs inside the dialog
+	viaBroken []viaNote // responses matched without their Via: the hops that broke it
+	reasons   []Decoded
+	warns     []Decoded
+	parseBad  []int  // frames whose Content-Length did not match the body
+	alg       []Part // signs that a device rewrote SIP on the way
+	algFr     []int
+	extra     []string // strings of the ladder's steps the analyzer's table had no room for
+}
+
+// more returns what c.less holds, or nothing.
+func (c *callState) more() callMore {
+	if c.less == nil {
+		return callMore{}
+	}
+	return *c.less
+}
+
+// note returns c.less, made when it is first needed.
+func (c *callState) note() *callMore {
+	if c.less == nil {
+		c.less = &callMore{}
+	}
+	return c.less
 }
 
 // txns is an alias for the transaction map.
@@ -93,8 +116,8 @@ func (c *callState) add(a *Analyzer, m *Message, retrans bool) {
 	// rewrote addresses leaves behind; not when the message's lines end in
 	// a bare LF: then a log or a tool converted the line ends, and the
 	// length counted CRLF.
-	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && !m.FromLog && !slices.Contains(m.ParseWarnings, "bare-lf") && len(c.parseBad) < 16 {
-		c.parseBad = append(c.parseBad, m.Frame)
+	if m.ContentLength >= 0 && m.ContentLength != m.BodyLen && !m.FromLog && !slices.Contains(m.ParseWarnings, "bare-lf") && (c.less == nil || len(c.less.parseBad) < 16) {
+		c.note().parseBad = append(c.note().parseBad, m.Frame)
 	}
 	if m.Request {
 		c.addRequest(m, retrans)
@@ -149,10 +172,10 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 		if m.To.Tag == "" {
 			c.invites = append(c.invites, t)
 		} else {
-			c.reinv = append(c.reinv, t)
+			c.note().reinv = append(c.note().reinv, t)
 		}
 	case "UPDATE":
-		c.reinv = append(c.reinv, t)
+		c.note().reinv = append(c.note().reinv, t)
 	case "BYE":
 		c.byes = append(c.byes, t)
 	}
@@ -164,8 +187,8 @@ func (c *callState) addResponse(m *Message, retrans bool) {
 	if t == nil {
 		return // the request was not captured
 	}
-	if broken != "" && !retrans && len(c.viaBroken) < 8 {
-		c.viaBroken = append(c.viaBroken, viaNote{why: broken, frame: m.Frame, from: m.Src, code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod})
+	if broken != "" && !retrans && (c.less == nil || len(c.less.viaBroken) < 8) {
+		c.note().viaBroken = append(c.note().viaBroken, viaNote{why: broken, frame: m.Frame, from: m.Src, code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod})
 	}
 	t.frames = append(t.frames, m.Frame)
 	c.noteHeaders(m)
@@ -205,7 +228,7 @@ type viaNote struct {
 // rewriting SIP, which is what a router's SIP ALG does.
 func (c *callState) compareCopies(m *Message, same *txn) {
 	v, ok := m.topVia()
-	if !ok || !strings.HasPrefix(v.Branch, "z9hG4bK") || len(c.alg) >= 4 {
+	if !ok || !strings.HasPrefix(v.Branch, "z9hG4bK") || c.less != nil && len(c.less.alg) >= 4 {
 		return
 	}
 	var r *copyInfo
@@ -233,8 +256,8 @@ func (c *callState) compareCopies(m *Message, same *txn) {
 	}
 	note := func(what, a, b string) {
 		if a != b && a != "" && b != "" {
-			c.alg = append(c.alg, phrase("alg-copy", "method", m.Method, "header", what, "a", a, "fa", strconv.Itoa(r.frame), "b", b, "fb", strconv.Itoa(m.Frame)))
-			c.algFr = append(c.algFr, r.frame, m.Frame)
+			c.note().alg = append(c.note().alg, phrase("alg-copy", "method", m.Method, "header", what, "a", a, "fa", strconv.Itoa(r.frame), "b", b, "fb", strconv.Itoa(m.Frame)))
+			c.note().algFr = append(c.note().algFr, r.frame, m.Frame)
 		}
 	}
 	note("Via", r.via, v.Host)
@@ -258,13 +281,13 @@ type copyInfo struct {
 // noteHeaders keeps Reason and Warning header values for the explanation.
 func (c *callState) noteHeaders(m *Message) {
 	for _, r := range m.Reasons {
-		if len(c.reasons) < 16 {
-			c.reasons = append(c.reasons, Decoded{Value: r, Frame: m.Frame, From: apText(m.Src)})
+		if c.less == nil || len(c.less.reasons) < 16 {
+			c.note().reasons = append(c.note().reasons, Decoded{Value: r, Frame: m.Frame, From: apText(m.Src)})
 		}
 	}
 	for _, w := range m.Warnings {
-		if len(c.warns) < 16 {
-			c.warns = append(c.warns, Decoded{Value: w, Frame: m.Frame, From: apText(m.Src)})
+		if c.less == nil || len(c.less.warns) < 16 {
+			c.note().warns = append(c.note().warns, Decoded{Value: w, Frame: m.Frame, From: apText(m.Src)})
 		}
 	}
 }
@@ -320,13 +343,13 @@ func (a *Analyzer) symOf(c *callState, s string) sym {
 		a.symBytes += len(s)
 		return n
 	}
-	c.extra = append(c.extra, s)
-	return sym(len(c.extra)-1) | symExtra
+	c.note().extra = append(c.note().extra, s)
+	return sym(len(c.less.extra)-1) | symExtra
 }
 
 func (a *Analyzer) symText(c *callState, n sym) string {
 	if n&symExtra != 0 {
-		return c.extra[n&^symExtra]
+		return c.less.extra[n&^symExtra]
 	}
 	return a.syms[n]
 }

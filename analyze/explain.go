@@ -106,8 +106,8 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	if fin != nil {
 		call.FinalFrom = &Responder{Addr: a.addrString(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
 	}
-	call.Reasons = a.decodeReasons(c.reasons)
-	call.Warnings = a.decodeWarnings(c.warns)
+	call.Reasons = a.decodeReasons(c.more().reasons)
+	call.Warnings = a.decodeWarnings(c.more().warns)
 	for _, r := range call.Reasons {
 		if call.EndReason == "" && len(c.byes) > 0 {
 			call.EndReason = r.Value
@@ -419,18 +419,19 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 			break
 		}
 	}
-	if len(c.viaBroken) > 0 {
-		out = append(out, a.viaFinding(c.viaBroken))
+	if vb := c.more().viaBroken; len(vb) > 0 {
+		out = append(out, a.viaFinding(vb))
 	}
 	// Signs of an ALG: addresses changed between two capture points,
 	// Content-Length not matching the body, a received that contradicts a
 	// public Via.
 	var alg []Part
-	algFrames := append([]int(nil), c.algFr...)
-	alg = append(alg, c.alg...)
-	if len(c.parseBad) > 0 {
+	more := c.more()
+	algFrames := append([]int(nil), more.algFr...)
+	alg = append(alg, more.alg...)
+	if len(more.parseBad) > 0 {
 		alg = append(alg, phrase("content-length-mismatch"))
-		algFrames = append(algFrames, c.parseBad...)
+		algFrames = append(algFrames, more.parseBad...)
 	}
 	if p, f, ok := viaContradiction(prim); ok {
 		alg = append(alg, p)
@@ -441,7 +442,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	}
 	// A re-INVITE or UPDATE that was refused: the call goes on, but the
 	// change it asked for (often a switch to T.38 fax, or hold) failed.
-	for _, x := range c.reinv {
+	for _, x := range c.more().reinv {
 		if x.final == nil || x.final.code < 400 {
 			continue
 		}

@@ -424,7 +424,7 @@ func (a *Analyzer) gather(c *callState, call *Call, prim []*txn, last *txn, fin,
 	if e.codeIn(488, 606) {
 		e.warned = warnedBy(fin, origin, last.req)
 	}
-	e.elsewhere = answeredElsewhere(c.reasons)
+	e.elsewhere = answeredElsewhere(c.more().reasons)
 	return e
 }
 
