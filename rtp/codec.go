@@ -65,3 +65,8 @@ func IsTelephoneEvent(encoding string) bool {
 func IsComfortNoise(pt uint8, encoding string) bool {
 	return pt == PayloadCN || pt == PayloadCNOld || strings.EqualFold(encoding, "CN")
 }
+
+// isCN is IsComfortNoise for a payload type alone (the static CN types of
+// RFC 3389 §4 and RFC 1890), without the name comparison: Stream.Add asks
+// it for every packet.
+func isCN(pt uint8) bool { return pt == PayloadCN || pt == PayloadCNOld }

@@ -169,8 +169,8 @@ func (s *Stream) Add(t time.Time, h Header, payload []byte) {
 		s.seqNum = h.Seq
 	}
 
-	cn := IsComfortNoise(h.PayloadType, "")
-	followCN := IsComfortNoise(s.pt, "")
+	cn := isCN(h.PayloadType)
+	followCN := isCN(s.pt)
 	s.pt = h.PayloadType
 	rate, _ := s.rateOf(h.PayloadType)
 
@@ -264,7 +264,7 @@ func (s *Stream) account(t time.Time, h Header, payload []byte, rate int) {
 	s.fax(h.PayloadType, payload)
 	_, event := s.rateOf(h.PayloadType)
 	switch {
-	case IsComfortNoise(h.PayloadType, ""):
+	case isCN(h.PayloadType):
 		s.ComfortNoise++
 	case event:
 		s.EventPackets++
