@@ -118,38 +118,46 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 // fraction of the time a large analysis spent on it.
 func (s *JSONStream) Call(c *analyze.Call) {
 	lc := LocalizeCall(c, s.lang)
-	if s.err == nil {
-		if b, ok := AppendCallJSON(s.buf[:0], lc); ok {
-			s.buf = b
-			if cap(b) > 1<<20 {
-				s.buf = nil // one huge call does not keep its buffer
-			}
-			if s.nCalls == 0 {
-				s.raw("\n    ")
-			} else {
-				s.raw(",\n    ")
-			}
-			if s.err == nil {
-				_, s.err = s.w.Write(b)
-			}
-			s.nCalls++
-			return
-		}
-	}
-	s.element(s.w, s.nCalls, lc)
+	s.handElement(s.w, s.nCalls, lc, func(b []byte) ([]byte, bool) { return AppendCallJSON(b, lc) })
 	s.nCalls++
 }
 
 // Register keeps one registration for the registrations array.
 func (s *JSONStream) Register(r *analyze.Register) {
-	s.element(s.regs, s.nRegs, LocalizeRegister(r, s.lang))
+	lr := LocalizeRegister(r, s.lang)
+	s.handElement(s.regs, s.nRegs, lr, func(b []byte) ([]byte, bool) { return AppendRegisterJSON(b, lr) })
 	s.nRegs++
 }
 
 // Dialog keeps one other exchange for the dialogs array.
 func (s *JSONStream) Dialog(d *analyze.Dialog) {
-	s.element(s.dlgs, s.nDlg, LocalizeDialog(d, s.lang))
+	ld := LocalizeDialog(d, s.lang)
+	s.handElement(s.dlgs, s.nDlg, ld, func(b []byte) ([]byte, bool) { return AppendDialogJSON(b, ld) })
 	s.nDlg++
+}
+
+// handElement writes element n by its hand encoder, or by encoding/json
+// (v) where the hand encoder gives up: the bytes are the same.
+func (s *JSONStream) handElement(dst io.Writer, n int, v any, hand func([]byte) ([]byte, bool)) {
+	if s.err != nil {
+		return
+	}
+	b, ok := hand(s.buf[:0])
+	if !ok {
+		s.element(dst, n, v)
+		return
+	}
+	s.buf = b
+	if cap(b) > 1<<20 {
+		s.buf = nil // one huge element does not keep its buffer
+	}
+	sep := ",\n    "
+	if n == 0 {
+		sep = "\n    "
+	}
+	if _, s.err = io.WriteString(dst, sep); s.err == nil {
+		_, s.err = dst.Write(b)
+	}
 }
 
 // Close writes the rest of the report (its Calls, Registrations and Dialogs

@@ -715,3 +715,95 @@ func (e *jsonEnc) stream(m *analyze.MediaStream) {
 	e.optStr(`,"file":`, m.File)
 	e.b = append(e.b, '}')
 }
+
+// AppendRegisterJSON is AppendCallJSON for a registration (RFC 3261 §10)
+// with its texts.
+func AppendRegisterJSON(b []byte, r *Register) (_ []byte, ok bool) {
+	if r == nil || r.Register == nil {
+		return b, false
+	}
+	e := jsonEnc{b: b}
+	g := r.Register
+	e.raw(`{"call_id":`)
+	e.str(g.CallID)
+	e.raw(`,"aor":`)
+	e.str(g.AOR)
+	e.raw(`,"contact":`)
+	e.str(g.Contact)
+	e.raw(`,"src":`)
+	e.str(g.Src)
+	e.raw(`,"dst":`)
+	e.str(g.Dst)
+	e.raw(`,"start":`)
+	e.time(g.Start)
+	e.raw(`,"end":`)
+	e.time(g.End)
+	e.raw(`,"final_status":`)
+	e.int(int64(g.FinalStatus))
+	e.raw(`,"reason":`)
+	e.str(g.Reason)
+	e.raw(`,"outcome":`)
+	e.str(g.Outcome)
+	e.raw(`,"expires":`)
+	e.int(int64(g.Expires))
+	e.raw(`,"fault":`)
+	e.str(g.Fault)
+	// findings: the localized ones below replace the analyzer's.
+	e.raw(`,"attempts":`)
+	e.int(int64(g.Attempts))
+	e.raw(`,"frames":`)
+	e.ints(g.Frames)
+	e.raw(`,"messages":`)
+	e.exchanges(g.Messages)
+	e.raw(`,"summary":`)
+	e.str(r.Summary)
+	e.raw(`,"advice":`)
+	e.strs(r.Advice)
+	e.raw(`,"findings":`)
+	e.localFindings(r.Findings)
+	e.b = append(e.b, '}')
+	if e.bad {
+		return b, false
+	}
+	return e.b, true
+}
+
+// AppendDialogJSON is AppendCallJSON for a non-INVITE exchange with its
+// summary.
+func AppendDialogJSON(b []byte, ld *Dialog) (_ []byte, ok bool) {
+	if ld == nil || ld.Dialog == nil {
+		return b, false
+	}
+	e := jsonEnc{b: b}
+	d := ld.Dialog
+	e.raw(`{"call_id":`)
+	e.str(d.CallID)
+	e.raw(`,"method":`)
+	e.str(d.Method)
+	e.raw(`,"src":`)
+	e.str(d.Src)
+	e.raw(`,"dst":`)
+	e.str(d.Dst)
+	e.raw(`,"start":`)
+	e.time(d.Start)
+	e.raw(`,"requests":`)
+	e.int(int64(d.Requests))
+	e.raw(`,"final_status":`)
+	e.int(int64(d.FinalStatus))
+	e.raw(`,"reason":`)
+	e.str(d.Reason)
+	e.raw(`,"outcome":`)
+	e.str(d.Outcome)
+	e.raw(`,"fault":`)
+	e.str(d.Fault)
+	e.optStr(`,"meaning":`, d.Meaning)
+	e.raw(`,"frames":`)
+	e.ints(d.Frames)
+	e.raw(`,"summary":`)
+	e.str(ld.Summary)
+	e.b = append(e.b, '}')
+	if e.bad {
+		return b, false
+	}
+	return e.b, true
+}

@@ -64,6 +64,22 @@ func checkCallJSON(t *testing.T, name string, c *analyze.Call, lang catalog.Lang
 	return werr == nil
 }
 
+// checkHand compares a hand encoder's bytes (hand) with encoding/json's
+// (v, HTML not escaped, as JSONStream writes): the same bytes, or both
+// refuse.
+func checkHand(t *testing.T, name string, v any, hand func() ([]byte, bool)) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	werr := enc.Encode(v)
+	want := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	got, ok := hand()
+	if (werr == nil) != ok || ok && !bytes.Equal(got, want) {
+		t.Errorf("%s: hand encoder %s (ok %v); encoding/json %s (%v); differ at %d", name, got, ok, want, werr, diffAt(got, want))
+	}
+}
+
 func diffAt(a, b []byte) int {
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {
@@ -81,7 +97,7 @@ func TestCallJSONSharedCaptures(t *testing.T) {
 	if err != nil {
 		sharedtest.Missing(t, capturesDir, err)
 	}
-	calls, media, findings := 0, 0, 0
+	calls, media, findings, regs, dlgs := 0, 0, 0, 0, 0
 	for _, en := range entries {
 		if en.IsDir() || strings.HasSuffix(en.Name(), ".tsv") || strings.HasSuffix(en.Name(), ".md") {
 			continue
@@ -90,6 +106,20 @@ func TestCallJSONSharedCaptures(t *testing.T) {
 		if r == nil {
 			t.Logf("%s: %v", en.Name(), err)
 			continue
+		}
+		for _, g := range r.Registrations {
+			for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+				lg := LocalizeRegister(g, lang)
+				checkHand(t, en.Name()+" "+g.CallID, lg, func() ([]byte, bool) { return AppendRegisterJSON(nil, lg) })
+			}
+			regs++
+		}
+		for _, d := range r.Dialogs {
+			for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+				ld := LocalizeDialog(d, lang)
+				checkHand(t, en.Name()+" "+d.CallID, ld, func() ([]byte, bool) { return AppendDialogJSON(nil, ld) })
+			}
+			dlgs++
 		}
 		for _, c := range r.Calls {
 			for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
@@ -102,7 +132,10 @@ func TestCallJSONSharedCaptures(t *testing.T) {
 			findings += len(c.Findings)
 		}
 	}
-	t.Logf("%d calls compared (%d RTP streams, %d findings), each in English and Dutch and as the store keeps it", calls, media, findings)
+	t.Logf("%d calls compared (%d RTP streams, %d findings), each in English and Dutch and as the store keeps it; %d registrations and %d dialogs in both languages", calls, media, findings, regs, dlgs)
+	if regs < 20 || dlgs < 20 {
+		t.Errorf("only %d registrations and %d dialogs in the shared captures", regs, dlgs)
+	}
 	if calls < 100 {
 		t.Errorf("only %d calls in the shared captures: the comparison proves little", calls)
 	}
@@ -228,7 +261,7 @@ func (f *filler) time() time.Time {
 	return time.Unix(f.r.Int64N(4e9), f.r.Int64N(1e9)).UTC()
 }
 
-// TestCallJSONHostile fills calls with hostile strings, odd floats, nil
+// TestCallJSONHostile fills calls (and registrations and dialogs) with hostile strings, odd floats, nil
 // and empty slices and maps, and compares the two encoders; with NaN,
 // infinities and years past 9999 both must refuse the call.
 func TestCallJSONHostile(t *testing.T) {
@@ -262,6 +295,21 @@ func TestCallJSONHostile(t *testing.T) {
 			t.Fatalf("seed %d: hand encoder %s (ok %v); encoding/json %s (%v); differ at %d", seed, got, ok, want, werr, diffAt(got, want))
 		}
 	}
+	for seed := range n {
+		f := &filler{r: rand.New(rand.NewPCG(uint64(seed), 13)), broken: seed%3 == 0}
+		var lg Register
+		f.fill(reflect.ValueOf(&lg).Elem(), 0)
+		if lg.Register == nil { // left to encoding/json: TestCallJSONNil
+			lg.Register = &analyze.Register{}
+		}
+		checkHand(t, "register seed "+strconv.Itoa(seed), &lg, func() ([]byte, bool) { return AppendRegisterJSON(nil, &lg) })
+		var ld Dialog
+		f.fill(reflect.ValueOf(&ld).Elem(), 0)
+		if ld.Dialog == nil {
+			ld.Dialog = &analyze.Dialog{}
+		}
+		checkHand(t, "dialog seed "+strconv.Itoa(seed), &ld, func() ([]byte, bool) { return AppendDialogJSON(nil, &ld) })
+	}
 	if refused == 0 {
 		t.Error("no call was refused: the NaN and year-10000 cases were not reached")
 	}
@@ -273,6 +321,18 @@ func TestCallJSONHostile(t *testing.T) {
 func TestCallJSONNil(t *testing.T) {
 	if _, ok := AppendCallJSON(nil, &Call{Summary: "x"}); ok {
 		t.Error("a call without its analyzer call was encoded by hand")
+	}
+	if _, ok := AppendRegisterJSON(nil, &Register{Summary: "x"}); ok {
+		t.Error("a registration without its analyzer registration was encoded by hand")
+	}
+	if _, ok := AppendDialogJSON(nil, &Dialog{Summary: "x"}); ok {
+		t.Error("a dialog without its analyzer dialog was encoded by hand")
+	}
+	var buf bytes.Buffer
+	s := NewJSONStream(&buf, 2, "en", nil)
+	s.handElement(&buf, 0, &Dialog{Summary: "<x>"}, func(b []byte) ([]byte, bool) { return AppendDialogJSON(b, &Dialog{Summary: "<x>"}) })
+	if !strings.HasSuffix(buf.String(), "\n    {\"summary\":\"<x>\"}") {
+		t.Errorf("the stream's fallback wrote %q", buf.String())
 	}
 	got, err := MarshalCall(nil)
 	if err != nil || string(got) != "null" {
