@@ -21,7 +21,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
 	call := &Call{
 		CallID: c.callID, From: req.from.URI, To: req.to.URI, Caller: req.from.User, Callee: req.to.User,
-		CallerName: req.from.Display, Asserted: req.pai, Src: a.addrString(callerEP), Dst: a.addrString(calleeEP),
+		CallerName: req.from.Display, Asserted: req.more().pai, Src: a.addrString(callerEP), Dst: a.addrString(calleeEP),
 		Start: req.time.UTC(), Times: CallTimes{Invite: req.time.UTC()}, File: c.file,
 		Findings: []Finding{},
 	}
@@ -143,7 +143,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	if fin != nil {
 		code = fin.code
 	}
-	authSent := last.req.authNonce != "" || last.req.authUser != ""
+	authSent := last.req.more().authNonce != "" || last.req.more().authUser != ""
 	cancelled := last.cancel != nil
 	for _, x := range prim {
 		if x.cancel != nil {
@@ -295,9 +295,9 @@ func authWhat(prim []*txn) Part {
 		if x.final != nil && (x.final.code == 401 || x.final.code == 407) {
 			challenges++
 		}
-		if x.req.authNonce != "" {
+		if n := x.req.more().authNonce; n != "" {
 			withCreds++
-			nonces[x.req.authNonce]++
+			nonces[n]++
 		}
 	}
 	for _, n := range nonces {

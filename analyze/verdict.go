@@ -592,7 +592,7 @@ func (a *Analyzer) registerFailure(reg *Register, group []*txn, fin *respInfo, v
 	last := group[len(group)-1]
 	e := &evidence{
 		code: fin.code, reason: fin.reason,
-		authSent:   last.req.authNonce != "" || last.req.authUser != "",
+		authSent:   last.req.more().authNonce != "" || last.req.more().authUser != "",
 		retryAfter: fin.more().retryAfter, maxFwd: last.req.maxForwards,
 		codeFault: fault,
 		prim:      group, last: last, fin: fin, hopReq: &last.req,
