@@ -244,7 +244,58 @@ func (f *filler) fill(v reflect.Value, depth int) {
 	}
 }
 
+// The first and last second RFC 3339 can write (years 0 to 9999).
+var rfc3339First, rfc3339Last = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
+// TestTimeJSON compares the encoder's UTC times with time's own JSON over
+// the whole range of years, at random seconds and nanoseconds and at the
+// ends of days, and beyond it (where both refuse).
+func TestTimeJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	lo, hi := rfc3339First.Unix()-86400*800, rfc3339Last.Unix()+86400*800
+	for i := range 200000 {
+		sec := lo + r.Int64N(hi-lo)
+		if i%4 == 0 {
+			sec -= sec % 86400 // midnight
+			sec -= int64(i % 3)
+		}
+		ns := int64(0)
+		if i%2 == 0 {
+			ns = r.Int64N(1e9)
+			ns -= ns % []int64{1, 10, 1000, 1e6, 1e8}[i%5]
+		}
+		tm := time.Unix(sec, ns).UTC()
+		want, werr := tm.MarshalJSON()
+		e := jsonEnc{}
+		e.time(tm)
+		if werr != nil != e.bad || werr == nil && string(e.b) != string(want) {
+			t.Fatalf("%d %d: %s (bad %v), want %s (%v)", sec, ns, e.b, e.bad, want, werr)
+		}
+	}
+}
+
 func (f *filler) time() time.Time {
+	switch f.r.IntN(8) {
+	case 6: // any second from year -100 to 10100, UTC or not
+		lo, hi := rfc3339First.Unix(), rfc3339Last.Unix()
+		if f.broken {
+			lo, hi = lo-4e9, hi+4e9
+		}
+		t := time.Unix(lo+f.r.Int64N(hi-lo), f.r.Int64N(1e9)).UTC()
+		if f.r.IntN(2) == 0 {
+			return t.In(time.FixedZone("y", 3600))
+		}
+		return t
+	case 7: // the edges of the years RFC 3339 can write
+		edges := []time.Time{time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(0, 2, 29, 23, 59, 59, 999999999, time.UTC),
+			time.Date(0, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+			time.Date(1969, 12, 31, 23, 59, 59, 1, time.UTC), time.Date(2000, 2, 29, 12, 0, 0, 100, time.UTC),
+			time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 2, 28, 0, 0, 0, 0, time.Local)}
+		if f.broken {
+			edges = append(edges, time.Date(-1, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+		}
+		return edges[f.r.IntN(len(edges))]
+	}
 	switch f.r.IntN(6) {
 	case 0:
 		return time.Time{}
