@@ -351,6 +351,12 @@ func TestALGRewritesBetweenCapturePoints(t *testing.T) {
 		if fd.ID == "alg-suspected" && (!strings.Contains(findingData(fd), "header=Contact") || !reflect.DeepEqual(fd.Frames, []int{1, 2})) {
 			t.Errorf("alg finding %q frames %v", findingData(fd), fd.Frames)
 		}
+		// Each of the three values the first copy had is compared (the
+		// first copy is read from its transaction).
+		if fd.ID == "alg-suspected" && (strings.Count(findingData(fd), "alg-copy") != 3 ||
+			!strings.Contains(findingData(fd), "header=Via") || !strings.Contains(findingData(fd), "header=SDP c=")) {
+			t.Errorf("alg finding %q: want Via, Contact and SDP c= compared", findingData(fd))
+		}
 	}
 }
 
