@@ -24,8 +24,8 @@ type CallList struct {
 	// reports explain), the answered calls the text explains, and the
 	// calls the page may detail, by index in lines until Sort.
 	keep      KeepFor
-	textFirst map[groupKey]int
-	htmlFirst map[groupKey]int
+	textFirst map[GroupKey]int
+	htmlFirst map[GroupKey]int
 	details   []int // earliest first, at most htmlMaxDetails
 }
 
@@ -50,7 +50,7 @@ type callLine struct {
 
 // lineKind is the part of a call's line that repeats from call to call.
 type lineKind struct {
-	key             groupKey // the id is not the Call-ID for answered calls: see explain
+	key             GroupKey // the id is not the Call-ID for answered calls: see explain
 	reason, summary string
 	problem         bool
 }
@@ -60,14 +60,14 @@ type lineKind struct {
 // keep names.
 func NewCallList(lang catalog.Lang, keep KeepFor) *CallList {
 	return &CallList{lang: lang, kinds: map[lineKind]*lineKind{}, keep: keep,
-		textFirst: map[groupKey]int{}, htmlFirst: map[groupKey]int{}}
+		textFirst: map[GroupKey]int{}, htmlFirst: map[GroupKey]int{}}
 }
 
 // Add keeps c's line and, when full, c itself, for the report to explain;
 // it gives the number of c in the list, for Forget. Strings are copied, so
 // that they do not pin the captured packets.
 func (tc *CallList) Add(c *analyze.Call, full bool) int {
-	k := lineKind{key: keyOf(c), reason: c.Reason, summary: LocalizeCall(c, tc.lang).Summary, problem: hasProblem(c.Findings)}
+	k := lineKind{key: KeyOf(c), reason: c.Reason, summary: LocalizeCall(c, tc.lang).Summary, problem: HasProblem(c.Findings)}
 	ln := callLine{start: c.Start, caller: strings.Clone(c.Caller), callee: strings.Clone(c.Callee), lineKind: tc.kind(k)}
 	if c.PDDMS > 0 && c.Times.Ringing != nil {
 		ln.pdd = c.PDDMS // no ringing, no post-dial delay to speak of

@@ -27,7 +27,7 @@ func TestTextCallsSameReport(t *testing.T) {
 					t.Fatal(err)
 				}
 				tc := NewCallList(lang, KeepFor{})
-				seen := map[groupKey]bool{}
+				seen := map[GroupKey]bool{}
 				forgotten := 0
 				// Added backwards, so that Sort has to put them in order.
 				for i := len(ar.Calls) - 1; i >= 0; i-- {
@@ -35,7 +35,7 @@ func TestTextCallsSameReport(t *testing.T) {
 				}
 				tc.Sort()
 				for i, c := range ar.Calls {
-					k, explained := keyOf(c), all || hasProblem(c.Findings)
+					k, explained := KeyOf(c), all || HasProblem(c.Findings)
 					if explained && c.Outcome == analyze.OutcomeAnswered {
 						continue // explained on its own
 					}

@@ -260,7 +260,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		}
 	}
 	lines := calls.lines
-	first := map[groupKey]int{}
+	first := map[GroupKey]int{}
 	for k := range lines {
 		if key := lines[k].key; key.outcome != analyze.OutcomeAnswered {
 			if _, ok := first[key]; !ok {

@@ -222,15 +222,18 @@ func (t *textReport) overview() {
 	}
 }
 
-// groupKey puts together calls that failed for the same reason at the
+// GroupKey puts together calls that failed for the same reason at the
 // same host: the same diagnosis, status, sender of the answer and side.
-type groupKey struct {
+// The text report and the HTML page explain each group once.
+type GroupKey struct {
 	id, outcome, fault, from string
 	status                   int
 }
 
-func keyOf(c *analyze.Call) groupKey {
-	k := groupKey{outcome: c.Outcome, fault: c.Fault, status: c.FinalStatus}
+// KeyOf is the group of c. Answered calls are not grouped: a report
+// explains each on its own.
+func KeyOf(c *analyze.Call) GroupKey {
+	k := GroupKey{outcome: c.Outcome, fault: c.Fault, status: c.FinalStatus}
 	if d, ok := c.Diagnosis(); ok {
 		k.id = d.ID
 	}
@@ -244,15 +247,15 @@ func keyOf(c *analyze.Call) groupKey {
 // the answered calls too. Calls that failed the same way at the same host
 // are explained once; a group is the numbers of its calls.
 func (t *textReport) explain() int {
-	var order []groupKey
-	groups := map[groupKey][]int{}
+	var order []GroupKey
+	groups := map[GroupKey][]int{}
 	for i, c := range t.calls {
 		if !t.o.All && !c.problem {
 			continue
 		}
 		k := c.key
 		if k.outcome == analyze.OutcomeAnswered {
-			k = groupKey{id: c.full.CallID} // answered calls are not grouped
+			k = GroupKey{id: c.full.CallID} // answered calls are not grouped
 		}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
@@ -512,8 +515,9 @@ func integrityLine(lang catalog.Lang, label string, i analyze.Integrity) string 
 	return line
 }
 
-// hasProblem says whether a call has a finding worth explaining.
-func hasProblem(fs []analyze.Finding) bool {
+// HasProblem says whether a call has a finding worth explaining: one
+// that is more than information.
+func HasProblem(fs []analyze.Finding) bool {
 	for _, f := range fs {
 		if f.Severity != "info" {
 			return true

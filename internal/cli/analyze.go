@@ -213,15 +213,15 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		// host) is explained in full: the others keep a slim copy with
 		// what their line and their group need (review L9: a million
 		// failed calls no longer need gigabytes).
-		firsts := map[textGroup]*analyze.Call{}
+		firsts := map[report.GroupKey]*analyze.Call{}
 		aopt.OnCall = func(c *analyze.Call) {
-			if !o.All && !hasProblem(c.Findings) {
+			if !o.All && !report.HasProblem(c.Findings) {
 				kept = append(kept, slimCall(c))
 				return
 			}
 			c.Messages, c.Frames, c.Media = nil, nil, nil // the text never shows them
-			k, grouped := textGroupOf(c)
-			if !grouped {
+			k := report.KeyOf(c)
+			if c.Outcome == analyze.OutcomeAnswered { // not grouped
 				kept = append(kept, c)
 				return
 			}
@@ -405,29 +405,6 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	return readErr
 }
 
-// textGroup is the key report.Text groups explained failures by: the
-// diagnosis, outcome, side, final status and the host that sent it.
-type textGroup struct {
-	id, outcome, fault, from string
-	status                   int
-}
-
-// textGroupOf gives the group of c as the text report forms it; answered
-// calls (explained only with --all, or for failed audio) are not grouped.
-func textGroupOf(c *analyze.Call) (textGroup, bool) {
-	if c.Outcome == analyze.OutcomeAnswered {
-		return textGroup{}, false
-	}
-	k := textGroup{outcome: c.Outcome, fault: c.Fault, status: c.FinalStatus}
-	if d, ok := c.Diagnosis(); ok {
-		k.id = d.ID
-	}
-	if c.FinalFrom != nil {
-		k.from = c.FinalFrom.Addr
-	}
-	return k, true
-}
-
 // slimCall keeps of c what its overview line, its group and the filters
 // need: the names, times, status and side, the diagnosis (its values make
 // the one-sentence reason) and the first problem, without frame numbers.
@@ -454,15 +431,6 @@ func slimCall(c *analyze.Call) *analyze.Call {
 		}
 	}
 	return s
-}
-
-func hasProblem(fs []analyze.Finding) bool {
-	for _, f := range fs {
-		if f.Severity != "info" {
-			return true
-		}
-	}
-	return false
 }
 
 // filter picks the calls, registrations and exchanges --number and --call
