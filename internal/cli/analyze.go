@@ -13,6 +13,7 @@ import (
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/internal/memlimit"
 	"github.com/sipcause/sipcause/report"
 )
 
@@ -125,7 +126,9 @@ func runAnalyze(args []string, env Env) error {
 	if err != nil {
 		return usagef("analyze: %v", err)
 	}
+	unlimit := memlimit.Start(env.MemoryTarget)
 	err = Analyze(o, env.Stdout, env.Stderr)
+	unlimit()
 	if perr := stop(); err == nil && perr != nil {
 		err = usagef("analyze: %v", perr)
 	}

@@ -30,6 +30,10 @@ type Env struct {
 	Getenv func(string) string
 	// IsTerminal reports whether w is a terminal (for colour and progress).
 	IsTerminal func(w io.Writer) bool
+	// MemoryTarget is the memory analyze tries to stay under (see package
+	// memlimit); zero leaves the Go runtime's limit alone, as tests do,
+	// which share one process.
+	MemoryTarget uint64
 }
 
 // UsageError is a mistake in how sipcause was called: exit status 2.
@@ -256,8 +260,17 @@ func useColour(env Env, w io.Writer) bool {
 
 // OSEnv returns the Env of the running process.
 func OSEnv(isTerminal func(io.Writer) bool) Env {
-	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal}
+	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		env.MemoryTarget = analyzeMemoryTarget
+	}
+	return env
 }
+
+// analyzeMemoryTarget is what analyze tries to stay under: with the binary's
+// own pages, a peak below 100 MB on a busy hour's capture (issue 12); a user
+// who sets GOMEMLIMIT decides instead.
+const analyzeMemoryTarget = 84 << 20
 
 // langOfArgs is the language a usage error is worded in: --lang as given
 // (even after the flag that was refused, so not yet parsed), else the

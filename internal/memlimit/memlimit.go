@@ -1,0 +1,65 @@
+// Package memlimit keeps a long analysis within a memory target without
+// starving it: it sets the Go runtime's soft memory limit to the target and
+// raises it when the live heap alone comes close to it.
+//
+// The Go collector normally lets the heap grow to twice what is live
+// (GOGC=100). For sipcause analyze the live heap is mostly the calls still
+// open or settling, which grows with the call rate of the capture; at twice
+// the rate the doubled heap passes 100 MB although half of it is garbage.
+// A soft limit makes the collector run earlier instead; the raise keeps it
+// from collecting all the time when a capture really needs more.
+package memlimit
+
+import (
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// Limit is the soft memory limit for a live heap of live bytes under a
+// target: the target while the live heap leaves the collector at least a
+// third of it as room, otherwise half again the live heap, so that the
+// collector never runs more often than with GOGC=50.
+func Limit(target, live uint64) uint64 {
+	return max(target, live+live/2)
+}
+
+// Start sets the soft memory limit to target and, until stop is called,
+// raises it as Limit says when the live heap grows (checked every 10 ms,
+// after the collector has measured it). stop restores the limit that was
+// set before. A zero target does nothing.
+func Start(target uint64) (stop func()) {
+	if target == 0 {
+		return func() {}
+	}
+	before := debug.SetMemoryLimit(int64(target))
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		set := target
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			metrics.Read(sample)
+			if sample[0].Value.Kind() != metrics.KindUint64 {
+				continue
+			}
+			if l := Limit(target, sample[0].Value.Uint64()); l != set && l <= math.MaxInt64 {
+				set = l
+				debug.SetMemoryLimit(int64(l))
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		debug.SetMemoryLimit(before)
+	}
+}

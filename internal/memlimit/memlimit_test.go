@@ -1,0 +1,67 @@
+package memlimit
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ target, live, want uint64 }{
+		{84 * mib, 0, 84 * mib},
+		{84 * mib, 40 * mib, 84 * mib},   // room enough: the target holds
+		{84 * mib, 56 * mib, 84 * mib},   // exactly half again the live heap
+		{84 * mib, 60 * mib, 90 * mib},   // raised: GOGC=50 at worst
+		{84 * mib, 400 * mib, 600 * mib}, // a capture that needs more gets it
+	} {
+		if got := Limit(c.target, c.live); got != c.want {
+			t.Errorf("Limit(%d MiB, %d MiB) = %d MiB, want %d MiB", c.target/mib, c.live/mib, got/mib, c.want/mib)
+		}
+	}
+}
+
+// TestStartRaisesAndRestores holds more live heap than the target and
+// checks that the limit follows it up, and that stop puts back the limit
+// that was there before.
+func TestStartRaisesAndRestores(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	const target = 8 << 20
+	stop := Start(target)
+	if got := debug.SetMemoryLimit(-1); got != target {
+		t.Fatalf("limit after Start = %d, want %d", got, target)
+	}
+	live := make([][]byte, 0, 64)
+	for range 64 {
+		live = append(live, make([]byte, 1<<20)) // 64 MiB, all reachable
+	}
+	raised := false
+	for range 200 { // the governor looks every 10 ms: give it up to 2 s of GCs
+		runtime.GC()
+		if debug.SetMemoryLimit(-1) >= 64<<20*3/2 {
+			raised = true
+			break
+		}
+		waitTick()
+	}
+	runtime.KeepAlive(live)
+	stop()
+	if !raised {
+		t.Errorf("limit stayed at %d with 64 MiB live; want at least 96 MiB", debug.SetMemoryLimit(-1))
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after stop = %d, want the one before, %d", got, before)
+	}
+}
+
+func TestZeroTargetLeavesLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	Start(0)()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit = %d after Start(0), want %d", got, before)
+	}
+}
+
+func waitTick() { <-time.After(10 * time.Millisecond) }
