@@ -254,6 +254,13 @@ func (c *callState) compareCopies(m *Message, same *txn) bool {
 	if unmapAP(r.req.src) == unmapAP(m.Src) && unmapAP(r.req.dst) == unmapAP(m.Dst) {
 		return false // a retransmission on the same path
 	}
+	if r.depth != m.hops() || r.req.maxForwards >= 0 && m.MaxForwards >= 0 && r.req.maxForwards != m.MaxForwards {
+		// A proxy that forwarded the request with the caller's branch: it
+		// added its own Via and counted Max-Forwards down (RFC 3261 §16.6
+		// steps 3 and 8), which a router rewriting the same packet does
+		// not. Another hop, not a copy to compare (issue 8).
+		return false
+	}
 	note := func(what, a, b string) {
 		if a != b && a != "" && b != "" {
 			c.note().alg = append(c.note().alg, phrase("alg-copy", "method", m.Method, "header", what, "a", a, "fa", strconv.Itoa(r.req.frame), "b", b, "fb", strconv.Itoa(m.Frame)))
