@@ -383,6 +383,47 @@ func TestReinviteForFaxRefused(t *testing.T) {
 	}
 }
 
+// A refused re-INVITE says what failed, from what it asked for (review
+// T18): fax (T.38), video, hold (sendonly or inactive), or a plain media
+// change; only the fax one speaks of a fax.
+func TestReinviteRefusedSaysWhat(t *testing.T) {
+	audio := Media{Type: "audio", Port: 4000, Proto: "RTP/AVP", Codecs: []string{"PCMA", "telephone-event"}, Direction: "sendrecv"}
+	for _, tc := range []struct {
+		name   string
+		media  []Media
+		effect string
+	}{
+		{"fax", []Media{{Type: "image", Port: 4002, Proto: "udptl", Codecs: []string{"t38"}}}, "reinvite-effect-fax"},
+		{"video", []Media{audio, {Type: "video", Port: 4004, Proto: "RTP/AVP", Codecs: []string{"H264"}, Direction: "sendrecv"}}, "reinvite-effect-video"},
+		{"hold", []Media{{Type: "audio", Port: 4000, Proto: "RTP/AVP", Codecs: []string{"PCMA"}, Direction: "sendonly"}}, "reinvite-effect-hold"},
+		{"inactive", []Media{{Type: "audio", Port: 4000, Proto: "RTP/AVP", Codecs: []string{"PCMA"}, Direction: "inactive"}}, "reinvite-effect-hold"},
+		{"other", []Media{{Type: "audio", Port: 4000, Proto: "RTP/AVP", Codecs: []string{"G722"}, Direction: "sendrecv"}}, "reinvite-effect-other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var f flow
+			id := "re-" + tc.name
+			f.req(0, phone, provider, "INVITE", id, 1, "z9hG4bK-1", "f1", "")
+			f.resp(time.Second, provider, phone, 200, "OK", id, 1, "INVITE", "z9hG4bK-1", "f1", "t1")
+			f.req(time.Second+time.Millisecond, phone, provider, "ACK", id, 1, "z9hG4bK-a", "f1", "t1")
+			f.req(5*time.Second, provider, phone, "INVITE", id, 1, "z9hG4bK-re", "t1", "f1", func(m *Message) {
+				m.SDP = &SDP{Addr: "198.51.100.7", Media: tc.media}
+			})
+			f.resp(5*time.Second+50*time.Millisecond, phone, provider, 488, "Not Acceptable Here", id, 1, "INVITE", "z9hG4bK-re", "t1", "f1")
+			c := callByID(t, run(t, f.msgs, Options{}), id)
+			checkCall(t, c, 200, OutcomeAnswered, "none", "")
+			var got []string
+			for _, fd := range c.Findings {
+				if fd.ID == "reinvite-rejected" {
+					got = append(got, fd.Parts["effect"][0].Phrase)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.effect {
+				t.Errorf("reinvite-rejected effects %v, want [%s]; findings %+v", got, tc.effect, c.Findings)
+			}
+		})
+	}
+}
+
 // A live collector reports calls soon after they end (Settle), ignores a
 // retransmission that comes after that, and bounds the calls it holds.
 func TestLiveSettleAndLimits(t *testing.T) {

@@ -72,6 +72,11 @@ var caseVerdicts = []struct {
 	// A 486 without any Via: matched on Call-ID, CSeq and direction.
 	{"via-dropped.log", []verdict{{id: "via-dropped-1@192.168.1.10", status: 486, outcome: OutcomeBusy, fault: "remote",
 		finding: "busy", also: []string{"via-mismatch"}}}},
+	// A proxy that forwards the INVITE with the caller's own branch (its
+	// Via on top, Max-Forwards 69): another hop, not the same request
+	// rewritten by a router, so no ALG sign; the call was answered.
+	{"via-branch-reused.log", []verdict{{id: "branch-reused-1@192.168.1.10", status: 200, outcome: OutcomeAnswered, fault: "none",
+		never: []string{"alg-suspected", "no-response", "ack-missing", "via-mismatch"}}}},
 	// Three INVITEs of one phone, CSeq 1, 2, 3 from three ports; the
 	// second is answered and ACKed, the others cancelled late.
 	{"parallel-invites.log", []verdict{{id: "parallel-1@192.168.1.10", status: 200, outcome: OutcomeAnswered, fault: "none",
@@ -88,6 +93,9 @@ var caseVerdicts = []struct {
 	// The provider's SBC refuses an offer with only PCMU (Warning 305).
 	{"488-pcmu-sbc.log", []verdict{{id: "488-pcmu-sbc-1@192.168.1.10", status: 488, outcome: OutcomeFailed, fault: "local",
 		finding: "codec-mismatch", values: []string{"offer-lacks-pcma"}}}},
+	// The same with 606 (RFC 3261 §21.6.4), the code a trunk may use.
+	{"606-sbc.log", []verdict{{id: "606-sbc-1@192.168.1.10", status: 606, outcome: OutcomeFailed, fault: "local",
+		finding: "codec-mismatch", values: []string{"offer-lacks-pcma"}, rule: "codec-refused-by-provider"}}},
 	// The far end refused an offer the SBC passed on: the remote side.
 	{"488-far-end.log", []verdict{{id: "488-far-1@192.168.1.10", status: 488, outcome: OutcomeFailed, fault: "remote", finding: "codec-refused-far-end"}}},
 	// 415 is about the Content-Type, not the codecs.
@@ -110,6 +118,9 @@ var caseVerdicts = []struct {
 	// 404 for a user that registered at the same server minutes before.
 	{"registered-404.log", []verdict{{id: "reg404-1@192.168.1.10", status: 404, outcome: OutcomeRejected, fault: "provider",
 		finding: "registered-not-routed", never: []string{"number-unknown"}}}},
+	// 480 for a user registered at that server: its routing, not the callee.
+	{"registered-480.log", []verdict{{id: "reg480-1@192.168.1.10", status: 480, outcome: OutcomeRejected, fault: "provider",
+		finding: "registered-not-routed", never: []string{"callee-unavailable", "callee-not-registered"}}}},
 	// 603 and 486 from a server within milliseconds, no ringing.
 	{"server-decided.log", []verdict{
 		{id: "srv603-1@192.168.1.10", status: 603, outcome: OutcomeRejected, fault: "provider", finding: "server-decided"},
@@ -119,12 +130,21 @@ var caseVerdicts = []struct {
 		{id: "ringtimer-0@192.168.1.10", status: 486, outcome: OutcomeNoAnswer, fault: "remote", finding: "ring-timer"},
 		{id: "ringtimer-1@192.168.1.10", status: 486, outcome: OutcomeNoAnswer, fault: "remote", finding: "ring-timer"},
 		{id: "ringtimer-2@192.168.1.10", status: 486, outcome: OutcomeNoAnswer, fault: "remote", finding: "ring-timer"}}},
+	// 480 after exactly the same 25.5 s of ringing on three calls.
+	{"ring-timer-480.log", []verdict{
+		{id: "ringtimer480-0@192.168.1.10", status: 480, outcome: OutcomeNoAnswer, fault: "remote", finding: "ring-timer", rule: "ring-timer"},
+		{id: "ringtimer480-1@192.168.1.10", status: 480, outcome: OutcomeNoAnswer, fault: "remote", finding: "ring-timer", rule: "ring-timer"},
+		{id: "ringtimer480-2@192.168.1.10", status: 480, outcome: OutcomeNoAnswer, fault: "remote", finding: "ring-timer", rule: "ring-timer"}}},
 	// 408 after 180: nobody answered; no firewall advice anywhere.
 	{"408-ring.log", []verdict{{id: "408-ring-1@192.168.1.10", status: 408, outcome: OutcomeNoAnswer, fault: "remote",
 		finding: "no-answer"}}},
 	// A registration refused with "No DNS results": the registrar's routing.
 	{"register-no-dns.log", []verdict{{id: "nodns-1@192.168.1.10", register: true, outcome: RegFailed, fault: "local",
 		finding: "register-routing-failed"}}},
+	// The same phrase with 404: still the registrar's routing, not an
+	// unknown user.
+	{"register-404-no-dns.log", []verdict{{id: "nodns404-1@192.168.1.10", register: true, outcome: RegFailed, fault: "local",
+		finding: "register-routing-failed", never: []string{"user-unknown"}}}},
 	// A registrar that answers in the words of calls (480, 486): a refused
 	// registration on your side's account, never "the called person".
 	{"register-call-codes.log", []verdict{
@@ -269,5 +289,38 @@ func TestCaseVerdicts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A failed SUBSCRIBE, PUBLISH, MESSAGE or OPTIONS is told in the words of
+// its method (review T17): a 404 to a subscription for message waiting is
+// no mailbox, not an unknown number; a 480 to a busy-lamp subscription is
+// no called person out of reach.
+func TestDialogMeanings(t *testing.T) {
+	r := analyzeFiles(t, catalog.English, filepath.Join("testdata", "cases", "dialog-methods.log"))
+	want := map[string]string{
+		"sub-mwi@192.168.1.10": "dialog-subscribe-unknown",
+		"sub-blf@192.168.1.10": "dialog-subscribe-unavailable",
+		"sub-403@192.168.1.10": "dialog-subscribe-forbidden",
+		"pub-489@192.168.1.10": "dialog-event-unsupported",
+		"msg-404@192.168.1.10": "dialog-message-refused",
+		"opt-405@192.168.1.10": "dialog-options-refused",
+	}
+	seen := 0
+	for _, d := range r.Dialogs {
+		w, ok := want[d.CallID]
+		if !ok {
+			continue
+		}
+		seen++
+		if d.Meaning != w || d.Outcome != "failed" {
+			t.Errorf("%s %s %d: meaning %q outcome %s, want %q failed", d.CallID, d.Method, d.FinalStatus, d.Meaning, d.Outcome, w)
+		}
+		if _, ok := Phrases()[d.Meaning]; !ok {
+			t.Errorf("%s: meaning %q is no phrase", d.CallID, d.Meaning)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d of %d dialogs found", seen, len(want))
 	}
 }
