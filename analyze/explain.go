@@ -653,6 +653,8 @@ var overrides = map[string]bool{
 	"no-answer": true, "ring-timer": true, "server-decided": true, "registered-not-routed": true,
 	"inbound-refused": true, "routing-failed": true, "next-hop-failed": true, "registrar-unavailable": true,
 	"content-type-unsupported": true, "codec-refused-far-end": true, "number-incomplete": true, "upstream-unreachable": true, "no-response": true,
+	// Another phone took the call: not "cancelled, usually by the caller" (review T16).
+	"answered-elsewhere": true,
 }
 
 // rewrittenFrom returns the final answer a hop further on sent before the

@@ -455,8 +455,12 @@ func fillWirePhrase(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int)
 	return nil, nil
 }
 
+// fillCause names the Q.850 cause that decided, as "value" for the text
+// and as "cause" for the report, whose background is then about the SIP
+// code RFC 3398 maps the cause to (480 with cause 17 is told as busy).
 func fillCause(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
 	v["value"] = strconv.Itoa(e.cause)
+	v["cause"] = v["value"]
 	return nil, nil
 }
 

@@ -27,22 +27,34 @@ var storyWords = map[catalog.Lang]struct {
 	noHelp       []string // says that logging in again will not help
 	typing       []string // check the number you dialled for typing mistakes
 	ownCodec     []string // change the codecs of your own phone
+	byCaller     []string // the caller hung up
+	offline      []string // the callee's phone is offline or out of reach
+	otherSide    []string // the other side did it
+	callWords    []string // a number dialled, a person called: words of calls
 }{
 	catalog.English: {
-		calledParty:  []string{"the called party", "called person"},
+		calledParty:  []string{"the called party", "called person", "the called side"},
 		blamesCallee: []string{"called party is", "called party does", "called person is"},
 		network:      []string{"firewall", "SIP ALG", "keep-alive"},
 		noHelp:       []string{"will not help"},
 		typing:       []string{"typing mistake"},
 		ownCodec:     []string{"on your phone", "on the phone"},
+		byCaller:     []string{"by the caller", "caller hung up"},
+		offline:      []string{"probably offline", "cannot be reached"},
+		otherSide:    []string{"the other side cannot", "the other side does not"},
+		callWords:    []string{"dialled number", "called person", "the called party"},
 	},
 	catalog.Dutch: {
-		calledParty:  []string{"de gebelde partij", "gebelde persoon"},
+		calledParty:  []string{"de gebelde partij", "gebelde persoon", "de gebelde kant"},
 		blamesCallee: []string{"gebelde partij is", "gebelde partij wil", "gebelde persoon is"},
 		network:      []string{"firewall", "SIP ALG", "keep-alive"},
 		noHelp:       []string{"helpt niet"},
 		typing:       []string{"tikfout"},
 		ownCodec:     []string{"op uw toestel", "in het toestel"},
+		byCaller:     []string{"door de beller", "beller hing op"},
+		offline:      []string{"waarschijnlijk offline", "niet bereikbaar"},
+		otherSide:    []string{"de andere kant kan", "de andere kant ondersteunt"},
+		callWords:    []string{"gekozen nummer", "gebelde persoon", "de gebelde partij"},
 	},
 }
 
@@ -82,7 +94,7 @@ func TestOneCallOneStory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads every shared capture")
 	}
-	calls, regs := 0, 0
+	calls, regs, dialogs := 0, 0, 0
 	for _, in := range storyInputs(t) {
 		r, err := ingest.Analyze(ingest.Files(in), ingest.Options{}, analyze.Options{})
 		if r == nil {
@@ -106,15 +118,25 @@ func TestOneCallOneStory(t *testing.T) {
 					}
 				}
 				if ok && g.FinalStatus != 0 && g.Outcome == analyze.RegFailed {
-					if s := says(g.Summary, w.calledParty); s != "" {
+					if s := says(g.Summary+"\n"+strings.Join(g.Advice, "\n"), w.callWords); s != "" {
 						t.Errorf("%s %s registration %s: a registration has no called party, yet the headline says %q: %s", filepath.Base(in), lang, g.CallID, s, g.Summary)
+					}
+				}
+			}
+			for _, d := range lr.Dialogs {
+				// A subscription, publication, text message or check is no
+				// call: no number dialled, no person called (review T17).
+				if d.FinalStatus >= 300 {
+					dialogs++
+					if s := says(d.Summary, storyWords[lang].callWords); s != "" {
+						t.Errorf("%s %s %s %s %d: the summary speaks of %q: %s", filepath.Base(in), lang, d.Method, d.CallID, d.FinalStatus, s, d.Summary)
 					}
 				}
 			}
 		}
 	}
-	if calls == 0 || regs == 0 {
-		t.Fatalf("%d calls and %d registrations read: the test checked nothing", calls, regs)
+	if calls == 0 || regs == 0 || dialogs == 0 {
+		t.Fatalf("%d calls, %d registrations and %d failed dialogs read: the test checked nothing", calls, regs, dialogs)
 	}
 	t.Logf("%d calls and %d registrations checked in both languages", calls/2, regs/2)
 }
@@ -153,6 +175,27 @@ func callContradictions(c *Call, lang catalog.Lang) []string {
 	if c.Fault == string(catalog.FaultProvider) || c.Fault == string(catalog.FaultNetwork) {
 		if s := says(c.Summary, w.blamesCallee); s != "" {
 			out = append(out, "your provider or the network, yet the headline says "+s)
+		}
+	}
+	d, hasDiag := c.Diagnosis()
+	if c.Fault == string(catalog.FaultLocal) {
+		if s := says(c.Summary, w.otherSide); s != "" {
+			out = append(out, "your side, yet the headline says "+s)
+		}
+	}
+	if hasDiag && d.ID == "auth-failed" {
+		if s := says(c.Summary, w.noHelp); s != "" {
+			out = append(out, "wrong credentials, yet the headline says "+s)
+		}
+	}
+	if hasDiag && d.ID == "answered-elsewhere" {
+		if s := says(head, w.byCaller); s != "" {
+			out = append(out, "answered on another phone, yet the headline says "+s)
+		}
+	}
+	if c.Outcome == analyze.OutcomeBusy {
+		if s := says(head+"\n"+c.Background, w.offline); s != "" {
+			out = append(out, "busy, yet a text says "+s)
 		}
 	}
 	if d, ok := c.Diagnosis(); ok && analyze.Overrides(d.ID) && c.Background != "" {

@@ -133,12 +133,28 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 	if n, err := strconv.Atoi(main.Values["code"]); hasMain && err == nil && n >= 300 && c.FinalStatus >= 300 {
 		code = n
 	}
+	// A Q.850 cause that decided over a generic code (480 with cause 17,
+	// user busy): the background is about the code RFC 3398 §7.2.4.1 maps
+	// the cause to, when that code places the cause where the verdict does.
+	if n, err := strconv.Atoi(main.Values["cause"]); hasMain && err == nil && code != 0 {
+		mapped := catalog.Default().CauseToSIP(n)
+		if e, ok := catalog.Default().Lookup(mapped); ok && mapped >= 300 && string(e.Fault) == c.Fault {
+			code = mapped
+		}
+	}
 	if code != 0 {
 		if res, err := catalog.Default().Resolve(code); err == nil {
 			tx := res.Entry.Text(lang)
 			lc.Summary, lc.Explanation, lc.Advice = tx.Summary, tx.Explanation, nonNil(tx.Advice)
 			if hasMain {
 				lc.Explanation, lc.Background = mainText, tx.Explanation
+				// The verdict put the cause on another side than the
+				// code usually is (a 488 your provider's SBC sent to your
+				// offer is your side): the code's one-line summary would
+				// name the wrong side, so the diagnosis is the headline.
+				if string(res.Entry.Fault) != c.Fault {
+					lc.Summary = firstSentence(mainText)
+				}
 			}
 		}
 	} else if hasMain {
