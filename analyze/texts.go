@@ -1,17 +1,16 @@
 package analyze
 
 import (
-	"embed"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 )
 
-//go:embed data/findings.yaml data/phrases.yaml data/media.yaml data/media_phrases.yaml
-var findingsFS embed.FS
+// The texts are the YAML files under data/; texts_gen.go holds them as Go
+// tables, so that no run spends its start decoding YAML
+// (TestTextTablesMatchYAML fails when they differ).
+//
+//go:generate go run ../internal/gentables analyze
 
 // FindingText is the entry of one finding id in data/findings.yaml: its
 // severity and its texts in English and Dutch, with {placeholders} that the
@@ -38,52 +37,32 @@ type Phrase struct {
 	OneNL string `yaml:"one_nl"`
 }
 
-func decodeList[T any](name string, list *[]T) error {
-	b, err := findingsFS.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(list); err != nil {
-		return fmt.Errorf("analyze: %s: %w", name, err)
-	}
-	return nil
-}
-
-var findingTexts = sync.OnceValues(func() (map[string]FindingText, error) {
-	m := map[string]FindingText{}
-	// The media findings (RTP, RTCP) are kept in a file of their own.
-	for _, name := range []string{"data/findings.yaml", "data/media.yaml"} {
-		var list []FindingText
-		if err := decodeList(name, &list); err != nil {
-			return nil, err
-		}
-		for _, f := range list {
-			if _, dup := m[f.ID]; dup {
-				return nil, fmt.Errorf("analyze: %s: id %q twice", name, f.ID)
+// byID indexes the entries of tables (each from the file of the same
+// index) by id; an id twice is an error naming its file.
+func byID[T any](files []string, tables [][]T, id func(*T) string) (map[string]T, error) {
+	m := map[string]T{}
+	for i, list := range tables {
+		for j := range list {
+			k := id(&list[j])
+			if _, dup := m[k]; dup {
+				return nil, fmt.Errorf("analyze: %s: id %q twice", files[i], k)
 			}
-			m[f.ID] = f
+			m[k] = list[j]
 		}
 	}
 	return m, nil
+}
+
+// The media findings (RTP, RTCP) and their phrases are kept in files of
+// their own.
+var findingTexts = sync.OnceValues(func() (map[string]FindingText, error) {
+	return byID([]string{"data/findings.yaml", "data/media.yaml"}, [][]FindingText{findingsTable, mediaFindingsTable},
+		func(f *FindingText) string { return f.ID })
 })
 
 var phrases = sync.OnceValues(func() (map[string]Phrase, error) {
-	m := map[string]Phrase{}
-	for _, name := range []string{"data/phrases.yaml", "data/media_phrases.yaml"} {
-		var list []Phrase
-		if err := decodeList(name, &list); err != nil {
-			return nil, err
-		}
-		for _, p := range list {
-			if _, dup := m[p.ID]; dup {
-				return nil, fmt.Errorf("analyze: %s: id %q twice", name, p.ID)
-			}
-			m[p.ID] = p
-		}
-	}
-	return m, nil
+	return byID([]string{"data/phrases.yaml", "data/media_phrases.yaml"}, [][]Phrase{phrasesTable, mediaPhrasesTable},
+		func(p *Phrase) string { return p.ID })
 })
 
 // FindingTexts returns the texts of every finding id, keyed by id. The map

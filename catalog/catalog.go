@@ -1,18 +1,18 @@
 package catalog
 
 import (
-	"embed"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
-
-	"go.yaml.in/yaml/v3"
 )
 
-//go:embed data/*.yaml
-var dataFS embed.FS
+// The YAML files under data/ are the knowledge base; tables_gen.go holds
+// them as Go tables, so that no run spends its start decoding YAML
+// (TestTablesMatchYAML fails when they differ).
+//
+//go:generate go run ../internal/gentables catalog
 
 // Lang is the language of a text: English or Dutch.
 type Lang string
@@ -300,11 +300,11 @@ func Default() *Catalog {
 	return c
 }
 
+// load builds the catalog from the tables of tables_gen.go, checking what
+// the YAML cannot say by itself: no code or cause twice, valid faults.
 func load() (*Catalog, error) {
 	c := &Catalog{byCode: map[int]int{}, byCause: map[int]int{}, toSIP: map[int][]Mapping{}, fromSIP: map[int]Mapping{}, byWarn: map[int]int{}}
-	if err := decode("data/codes.yaml", &c.codes); err != nil {
-		return nil, err
-	}
+	c.codes = slices.Clone(codesTable)
 	sort.Slice(c.codes, func(i, j int) bool { return c.codes[i].Code < c.codes[j].Code })
 	for i, e := range c.codes {
 		if _, dup := c.byCode[e.Code]; dup {
@@ -315,11 +315,7 @@ func load() (*Catalog, error) {
 		}
 		c.byCode[e.Code] = i
 	}
-	var q q850File
-	if err := decode("data/q850.yaml", &q); err != nil {
-		return nil, err
-	}
-	c.causes = q.Causes
+	c.causes = slices.Clone(causesTable)
 	sort.Slice(c.causes, func(i, j int) bool { return c.causes[i].Cause < c.causes[j].Cause })
 	for i, e := range c.causes {
 		if _, dup := c.byCause[e.Cause]; dup {
@@ -327,49 +323,30 @@ func load() (*Catalog, error) {
 		}
 		c.byCause[e.Cause] = i
 	}
-	for _, m := range q.ToSIP {
+	for _, m := range toSIPTable {
 		c.toSIP[m.Cause] = append(c.toSIP[m.Cause], m)
 	}
-	for _, m := range q.FromSIP {
+	for _, m := range fromSIPTable {
 		c.fromSIP[m.Code] = m
 	}
-	if err := decode("data/warnings.yaml", &c.warnings); err != nil {
-		return nil, err
-	}
+	c.warnings = slices.Clone(warningsTable)
 	sort.Slice(c.warnings, func(i, j int) bool { return c.warnings[i].Code < c.warnings[j].Code })
 	for i, w := range c.warnings {
 		c.byWarn[w.Code] = i
 	}
-	if err := decode("data/causeheaders.yaml", &c.causeHdr); err != nil {
-		return nil, err
-	}
+	c.causeHdr = causeHeadersTable
 	for _, h := range c.causeHdr {
 		if h.CodeHeader == "" || h.Source == "" {
 			return nil, fmt.Errorf("catalog: data/causeheaders.yaml: %q: code_header and source must be set", h.Server)
 		}
 	}
-	if err := decode("data/phrases.yaml", &c.phrases); err != nil {
-		return nil, err
-	}
+	c.phrases = wirePhrasesTable
 	for _, w := range c.phrases {
 		if w.Match == "" || w.Match != strings.ToLower(w.Match) || w.Meaning == "" || w.Source == "" {
 			return nil, fmt.Errorf("catalog: data/phrases.yaml: %q: match must be lower case and meaning and source set", w.Match)
 		}
 	}
 	return c, nil
-}
-
-func decode(name string, v any) error {
-	b, err := dataFS.ReadFile(name)
-	if err != nil {
-		return fmt.Errorf("catalog: %w", err)
-	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("catalog: %s: %w", name, err)
-	}
-	return nil
 }
 
 // Codes returns every registered code in ascending order.

@@ -5,9 +5,10 @@
 // plain-language explanation in English and Dutch, where the cause usually
 // lies, and what to do about it.
 //
-// The knowledge is data: the YAML files under data/ are embedded into the
-// binary and loaded once. A translator or a VoIP engineer can correct a text
-// there without reading Go.
+// The knowledge is data: the YAML files under data/. A translator or a VoIP
+// engineer can correct a text there without reading Go; go generate turns
+// them into the Go tables the binary starts from (tables_gen.go), so that
+// no run decodes YAML, and the package tests fail until it has been run.
 //
 // Lookups are total: an unknown code never panics, it is reported as not
 // registered. Use Resolve to explain any code from 100 to 699 the way
