@@ -166,9 +166,45 @@ type streamKey struct {
 	ssrc     uint32
 }
 
+// streamCacheSize is the number of slots of mediaState.cache: a power of
+// two, well above the streams a busy capture point has open at once.
+const streamCacheSize = 1024
+
+// slot is the cache slot of a stream key: a hash of the SSRC and the two
+// ports, which tell the streams of a capture apart almost always, without
+// hashing the whole 68-byte key as the map does for every packet.
+func (k *streamKey) slot() int {
+	h := k.ssrc ^ uint32(k.src.Port())<<16 ^ uint32(k.dst.Port())
+	return int((h * 0x9e3779b1) >> (32 - 10)) // Fibonacci hashing into 2^10 slots
+}
+
+// lookup returns the stream of k, or nil. A direct-mapped cache in front
+// of the map answers for nearly every RTP packet: the map is asked only
+// when the slot holds another stream (or none).
+func (ms *mediaState) lookup(k streamKey) *mediaStream {
+	i := k.slot()
+	if s := ms.cache[i]; s != nil && s.key == k {
+		return s
+	}
+	s := ms.streams[k]
+	if s != nil {
+		ms.cache[i] = s
+	}
+	return s
+}
+
+// forget drops a stream from the map and the cache.
+func (ms *mediaState) forget(s *mediaStream) {
+	delete(ms.streams, s.key)
+	if i := s.key.slot(); ms.cache[i] == s {
+		ms.cache[i] = nil
+	}
+}
+
 // mediaState is the analyzer's media part.
 type mediaState struct {
 	streams   map[streamKey]*mediaStream
+	cache     [streamCacheSize]*mediaStream // see lookup
 	bySSRC    map[uint32]*mediaStream
 	endpoints map[netip.AddrPort]*sdpEndpoint
 	calls     map[string]*callMedia
@@ -217,7 +253,7 @@ func (a *Analyzer) AddMedia(p MediaPacket) {
 	var s *mediaStream
 	if err == nil {
 		k = streamKey{unmapAP(p.Src), unmapAP(p.Dst), h.SSRC}
-		s = ms.streams[k]
+		s = ms.lookup(k)
 	}
 	// T.38 (UDPTL, ITU-T T.38 §9.1) goes to and from the ports of an
 	// image m= line and starts with a sequence number; a packet that
@@ -271,7 +307,7 @@ const udptlPT = 127
 // bytes) gives packets, loss and gaps like RTP's.
 func (ms *mediaState) addUDPTL(p MediaPacket) {
 	k := streamKey{unmapAP(p.Src), unmapAP(p.Dst), 0}
-	s := ms.streams[k]
+	s := ms.lookup(k)
 	if s == nil {
 		if len(ms.streams) >= maxMediaStreams {
 			ms.dropped++
@@ -303,6 +339,7 @@ func (ms *mediaState) newStream(k streamKey, p MediaPacket) *mediaStream {
 		ms.unclaimed[k.dst] = append(ms.unclaimed[k.dst], s)
 	}
 	ms.streams[k] = s
+	ms.cache[k.slot()] = s
 	ms.bySSRC[k.ssrc] = s
 	return s
 }

@@ -504,7 +504,7 @@ func (a *Analyzer) forgetCallMedia(cm *callMedia, call *Call) {
 		}
 	}
 	for _, s := range cm.streams {
-		delete(ms.streams, s.key)
+		ms.forget(s)
 		if ms.bySSRC[s.key.ssrc] == s {
 			delete(ms.bySSRC, s.key.ssrc)
 		}

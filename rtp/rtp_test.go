@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -311,6 +312,23 @@ func TestMOSFromRBounds(t *testing.T) {
 	for r := -10.0; r <= 110; r += 0.5 {
 		if m := MOSFromR(r); m < 1 || m > 4.5 {
 			t.Fatalf("R %.1f: MOS %.3f", r, m)
+		}
+	}
+}
+
+// sub is time's Sub, also for times centuries apart and for times whose
+// seconds or nanoseconds go the other way.
+func TestSubIsTimeSub(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := []time.Time{time.Unix(0, 0), time.Unix(1700000000, 999999999), time.Unix(-62135596800, 0), time.Unix(1<<40, 5), time.Unix(-1<<40, 7)}
+	for range 200000 {
+		a := base[rng.IntN(len(base))].Add(time.Duration(rng.Int64N(1<<62) - 1<<61))
+		b := a.Add(time.Duration(rng.Int64N(1<<(10+rng.IntN(52))) - 1<<(8+rng.IntN(50))))
+		if rng.IntN(4) == 0 {
+			b = base[rng.IntN(len(base))]
+		}
+		if got, want := sub(a, b), a.Sub(b); got != want {
+			t.Fatalf("sub(%v, %v) = %v, want %v", a, b, got, want)
 		}
 	}
 }

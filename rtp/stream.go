@@ -175,7 +175,7 @@ func (s *Stream) Add(t time.Time, h Header, payload []byte) {
 	rate, _ := s.rateOf(h.PayloadType)
 
 	// RFC 3550 §A.8: D = (Rj - Ri) - (Sj - Si), here in ms; J += (|D| - J) / 16.
-	delta := float64(t.Sub(s.time)) / float64(time.Millisecond)
+	delta := float64(sub(t, s.time)) / float64(time.Millisecond)
 	var jit float64
 	if rate != 0 {
 		s.ClockRate = rate
@@ -278,7 +278,8 @@ func (s *Stream) account(t time.Time, h Header, payload []byte, rate int) {
 			}
 		}
 	}
-	idx := int(t.Sub(s.First) / s.BucketWidth)
+	since := sub(t, s.First)
+	idx := int(since / s.BucketWidth)
 	for idx >= TimelineBuckets {
 		for i := range TimelineBuckets / 2 {
 			a, b := s.Timeline[2*i], s.Timeline[2*i+1]
@@ -286,7 +287,7 @@ func (s *Stream) account(t time.Time, h Header, payload []byte, rate int) {
 		}
 		clear(s.Timeline[TimelineBuckets/2:])
 		s.BucketWidth *= 2
-		idx = int(t.Sub(s.First) / s.BucketWidth)
+		idx = int(since / s.BucketWidth)
 	}
 	if idx >= 0 {
 		b := &s.Timeline[idx]
@@ -296,6 +297,18 @@ func (s *Stream) account(t time.Time, h Header, payload []byte, rate int) {
 			b.MaxJitterMS = s.jitter
 		}
 	}
+}
+
+// sub is t.Sub(u) in a third of its time: Sub checks its result for
+// overflow by adding it back, which costs more than the subtraction and
+// would be paid twice for every RTP packet. The seconds of two capture
+// times are never 292 years apart; when they are, Sub decides.
+func sub(t, u time.Time) time.Duration {
+	ds := t.Unix() - u.Unix()
+	if ds > 1<<32 || ds < -1<<32 {
+		return t.Sub(u)
+	}
+	return time.Duration(ds)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
 }
 
 // eventDigit names an RFC 4733 §3.2 DTMF event: 0-9, *, #, A-D; other
