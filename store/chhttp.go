@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,51 @@ type chError struct {
 
 func (e *chError) Error() string {
 	return fmt.Sprintf("store: clickhouse %s: %d %s", e.host, e.status, strings.TrimSpace(e.msg))
+}
+
+// chOutage are the ClickHouse error codes that say the query could not run
+// now (a shard behind a Distributed table unreachable, the server busy,
+// out of memory or disk, the login refused), not that the query or its
+// rows are wrong: a batch refused with one of them waits in the spool
+// however long it takes, it is never set aside.
+var chOutage = map[int]bool{
+	159:  true, // TIMEOUT_EXCEEDED
+	192:  true, // UNKNOWN_USER
+	193:  true, // WRONG_PASSWORD
+	194:  true, // REQUIRED_PASSWORD
+	195:  true, // IP_ADDRESS_NOT_ALLOWED
+	202:  true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	209:  true, // SOCKET_TIMEOUT
+	210:  true, // NETWORK_ERROR
+	241:  true, // MEMORY_LIMIT_EXCEEDED
+	242:  true, // TABLE_IS_READ_ONLY
+	243:  true, // NOT_ENOUGH_SPACE
+	252:  true, // TOO_MANY_PARTS
+	279:  true, // ALL_CONNECTION_TRIES_FAILED
+	394:  true, // QUERY_WAS_CANCELLED
+	425:  true, // SYSTEM_ERROR
+	516:  true, // AUTHENTICATION_FAILED
+	1000: true, // POCO_EXCEPTION: "Connection refused" and other socket errors
+}
+
+// outage reports whether ClickHouse refused because something was
+// unavailable rather than because of what was sent: one of the chOutage
+// codes, or an HTTP gateway's 502, 503 or 504 in front of ClickHouse.
+func (e *chError) outage() bool {
+	switch e.status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	_, rest, ok := strings.Cut(e.msg, "Code: ")
+	if !ok {
+		return false
+	}
+	end := 0
+	for end < len(rest) && end < 6 && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	code, err := strconv.Atoi(rest[:end])
+	return err == nil && chOutage[code]
 }
 
 func newCHConn(hosts []string, secure bool, tlsConf *tls.Config, user, password string) *chConn {

@@ -569,8 +569,10 @@ func (s *ClickHouse) sender() {
 			// A batch ClickHouse itself refuses again and again (one it
 			// cannot parse) would hold up the spool for ever: after
 			// MaxRefusals in a row it is set aside and counted.
+			// An outage behind the server that answered (a shard of a
+			// cluster down) waits like an unreachable server.
 			var ce *chError
-			if errors.As(err, &ce) {
+			if errors.As(err, &ce) && !ce.outage() {
 				refusals++
 			} else {
 				refusals = 0

@@ -451,3 +451,110 @@ func TestClickHouseMigrateAudio(t *testing.T) {
 		t.Errorf("audio search after migrating: %+v (%v)", got, err)
 	}
 }
+
+// TestClickHouseShardDown: in cluster mode one shard is down for longer
+// than MaxRefusals retries. The Distributed insert then fails with
+// ClickHouse's own error (the entry point answers, the shard behind it
+// does not), which is an outage, not a batch ClickHouse cannot take: the
+// batches must wait in the spool, not be set aside, and all arrive on
+// both shards when the shard is back. Cluster-mode retention then drops
+// the day partitions of the local tables on every server.
+func TestClickHouseShardDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts two ClickHouse servers")
+	}
+	ss := chtest.StartCluster(t, "sipcause_test", 2)
+	url := fmt.Sprintf("clickhouse://%s,%s/sharddown?cluster=sipcause_test", ss[0].HTTP, ss[1].HTTP)
+	ctx := context.Background()
+	s, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool"), BatchAge: 20 * time.Millisecond, MaxRefusals: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put := func(from, to int) {
+		t.Helper()
+		var batch []CallRecord
+		for i := from; i < to; i++ {
+			batch = append(batch, testCall(i, 486, analyze.OutcomeBusy))
+		}
+		if err := s.PutCalls(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0, 40)
+	flush(t, s)
+	ss[1].Kill()
+	put(40, 80)
+	// Wait until the sender has been refused well past MaxRefusals.
+	for deadline := time.Now().Add(30 * time.Second); s.Buffer().Retries < 6 && s.Buffer().Rejected == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sender retried %d times in 30 s: %+v", s.Buffer().Retries, s.Buffer())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := s.Buffer(); st.Rejected != 0 || st.Batches == 0 {
+		t.Fatalf("with a shard down: %+v; want the batch waiting in the spool, none set aside", st)
+	}
+	t.Logf("with a shard down: %s", s.Buffer().LastError)
+	if err := ss[1].Restart(); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if d, _ := distinctCalls(t, s); d != 80 {
+		t.Errorf("%d calls stored, want 80", d)
+	}
+	for i, srv := range ss {
+		if n := localRows(t, srv, "sharddown.calls_local"); n == 0 || n >= 80 {
+			t.Errorf("shard %d holds %d calls rows: want a part", i+1, n)
+		}
+	}
+	// Retention drops the partitions on both shards.
+	n, err := s.Retain(ctx, t0.Add(3*24*time.Hour))
+	if err != nil || n < 80 {
+		t.Errorf("Retain = %d, %v; want at least 80", n, err)
+	}
+	for i, srv := range ss {
+		for _, table := range []string{"calls_local", "call_ids_local", "messages_local"} {
+			if n := localRows(t, srv, "sharddown."+table); n != 0 {
+				t.Errorf("shard %d: %d rows left in %s after retention", i+1, n, table)
+			}
+		}
+	}
+}
+
+// localRows counts the rows of a table on one server.
+func localRows(t *testing.T, srv *chtest.Server, table string) int64 {
+	t.Helper()
+	c := newCHConn([]string{srv.HTTP}, false, nil, "", "")
+	out, err := c.do(context.Background(), "SELECT count() FROM "+table+" FORMAT TabSeparated", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return atoi(strings.TrimSpace(string(out)))
+}
+
+// TestCHErrorOutage: which answers of ClickHouse (or of a proxy in front
+// of it) say that something is unavailable, so that a batch waits rather
+// than being set aside as one ClickHouse cannot take.
+func TestCHErrorOutage(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		msg    string
+		want   bool
+	}{
+		{500, "Code: 210, e.displayText() = DB::NetException: Connection refused (127.0.0.1:9000): Insertion status:", true},
+		{500, "Code: 279, e.displayText() = DB::NetException: All connection tries failed.", true},
+		{500, "Code: 252, e.displayText() = DB::Exception: Too many parts (300).", true},
+		{403, "Code: 516. DB::Exception: sipcause: Authentication failed", true},
+		{500, "Code: 193, e.displayText() = DB::Exception: Wrong password for user sipcause", true},
+		{503, "no healthy upstream", true},
+		{500, "Code: 27, e.displayText() = DB::Exception: Cannot parse input: expected \\t before: call", false},
+		{500, "Code: 2100, e.displayText() = nonsense", false},
+		{400, "Code: 62, e.displayText() = DB::Exception: Syntax error", false},
+		{500, "no code at all", false},
+	} {
+		if got := (&chError{status: tt.status, msg: tt.msg}).outage(); got != tt.want {
+			t.Errorf("%d %q: outage %v, want %v", tt.status, tt.msg, got, tt.want)
+		}
+	}
+}
