@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -191,4 +192,70 @@ func TestClickHouseCrossCollectorLegs(t *testing.T) {
 			t.Errorf("%s: status %d, linked %v, want %q", id, resp.StatusCode, got, want)
 		}
 	}
+}
+
+// TestClickHouseSpoolFullMetrics: a collector whose ClickHouse is down
+// fills its spool up to the bound; the batches beyond it are dropped and
+// /metrics counts exactly the calls dropped; the calls accepted before
+// arrive when ClickHouse is back, so that stored and dropped add up to
+// all the calls sent.
+func TestClickHouseSpoolFullMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts ClickHouse")
+	}
+	srv := chtest.Start(t)
+	ctx := context.Background()
+	st, err := store.OpenClickHouse(ctx, srv.URL("spoolmetrics"), store.CHOptions{SpoolDir: t.TempDir(), SpoolMax: 40 << 10,
+		BatchAge: 50 * time.Millisecond, CloseWait: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startCollectorOn(t, st, CollectorOptions{BatchSize: 5})
+	r.m.SetBuffer(st.Buffer)
+	srv.Kill()
+	const calls = 100
+	t0 := time.Now().UTC().Add(-time.Hour)
+	var pkts [][]byte
+	for i := range calls {
+		pkts = append(pkts, hepOf(synth.Call(i, t0.Add(time.Duration(i)*time.Second), synth.CallOptions{Status: 486}))...)
+	}
+	sendUDP(t, r.col.HEPAddr(), pkts)
+	r.waitReceived(t, int64(len(pkts)))
+	// Stop the collector (it writes every open call) but keep the store.
+	r.cancel()
+	r.cancel = nil
+	if err := <-r.done; err != nil && !errors.Is(err, store.ErrSpoolFull) {
+		t.Fatal(err)
+	}
+	h := httptest.NewServer(NewHandler(HandlerOptions{}, st, r.m))
+	defer h.Close()
+	resp, err := http.Get(h.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	dropped := st.Buffer().DroppedCalls
+	if dropped == 0 || dropped == calls {
+		t.Fatalf("%d of %d calls dropped: want the spool bound to take some and refuse the rest", dropped, calls)
+	}
+	if want := fmt.Sprintf("sipcause_store_dropped_total{kind=\"call\"} %d\n", dropped); !strings.Contains(string(body), want) {
+		t.Errorf("/metrics lacks %q:\n%s", want, body)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ui := openClickHouse(t, srv.URL("spoolmetrics"))
+	defer ui.Close()
+	got, err := ui.SearchCalls(ctx, store.Query{Limit: store.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(got))+dropped != calls {
+		t.Errorf("%d calls stored and %d dropped, want %d in all", len(got), dropped, calls)
+	}
+	t.Logf("%d calls stored, %d dropped with the spool full", len(got), dropped)
 }
