@@ -3,6 +3,7 @@ package analyze
 import (
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sipcause/sipcause/capture"
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -322,5 +324,85 @@ func TestDialogMeanings(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Errorf("%d of %d dialogs found", seen, len(want))
+	}
+}
+
+// The real captures the Dutch helpdesk review names (§2.1 T6-T8, §2.2
+// T18), each read as `sipcause analyze` reads it: every failed call or
+// registration of the kind named must come out as the review says.
+func TestReviewCaptures(t *testing.T) {
+	type want struct {
+		register bool
+		status   int
+		fault    string
+		finding  string
+	}
+	for _, tc := range []struct {
+		item, file string
+		want       want
+		min        int // calls or registrations of that status at least
+	}{
+		// T6: a 404 for a user registered at that same Asterisk: its routing.
+		{"T6", "goffinet-sip_captures__sip-routing-error-wireshark.pcapng", want{false, 404, "provider", "registered-not-routed"}, 2},
+		// T7: repro's 480 "No DNS results" to a REGISTER: the registrar's domain lookup.
+		{"T7", "goffinet-sip_captures__sip-register-to-repo-proxy.pcapng", want{true, 480, "local", "register-routing-failed"}, 4},
+		// T8: 401 then 403 to the credentials: wrong credentials, your side.
+		{"T8", "goffinet-sip_captures__sip-register-wrong_password-401-403-401-403.pcapng", want{true, 403, "local", "auth-failed"}, 1},
+		{"T8", "goffinet-sip_captures__sip-register-wrong_user-401-403-404.pcapng", want{true, 403, "local", "auth-failed"}, 1},
+	} {
+		t.Run(tc.item+"/"+tc.file, func(t *testing.T) {
+			path := filepath.Join(sharedCaptures, tc.file)
+			if _, err := os.Stat(path); err != nil {
+				sharedtest.Missing(t, path, err)
+			}
+			r := analyzeFiles(t, catalog.English, path)
+			n := 0
+			check := func(id string, status int, fault string, fs []Finding) {
+				if status != tc.want.status {
+					return
+				}
+				n++
+				first := ""
+				if len(fs) > 0 {
+					first = fs[0].ID
+				}
+				if fault != tc.want.fault || first != tc.want.finding {
+					t.Errorf("%s: %d %s %s, want %s %s", id, status, fault, first, tc.want.fault, tc.want.finding)
+				}
+			}
+			if tc.want.register {
+				for _, g := range r.Registrations {
+					check(g.CallID, g.FinalStatus, g.Fault, g.Findings)
+				}
+			} else {
+				for _, c := range r.Calls {
+					check(c.CallID, c.FinalStatus, c.Fault, c.Findings)
+				}
+			}
+			if n < tc.min {
+				t.Errorf("%d answers %d found, want at least %d", n, tc.want.status, tc.min)
+			}
+		})
+	}
+	// T18: the re-INVITEs for video that the SIP server of drgyl's log
+	// refused are told as video not added, not as a failed fax.
+	path := filepath.Join(sharedCaptures, "drgyl-sip__sipserver.log")
+	if _, err := os.Stat(path); err != nil {
+		sharedtest.Missing(t, path, err)
+	}
+	n := 0
+	for _, c := range analyzeFiles(t, catalog.English, path).Calls {
+		for _, f := range c.Findings {
+			if f.ID != "reinvite-rejected" {
+				continue
+			}
+			n++
+			if e := f.Parts["effect"]; len(e) != 1 || e[0].Phrase != "reinvite-effect-video" {
+				t.Errorf("T18 %s: effect %+v, want reinvite-effect-video", c.CallID, e)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("T18: no refused re-INVITE in drgyl-sip__sipserver.log")
 	}
 }
