@@ -406,3 +406,26 @@ func TestReviewCaptures(t *testing.T) {
 		t.Error("T18: no refused re-INVITE in drgyl-sip__sipserver.log")
 	}
 }
+
+// A phone that writes its IPv6 address into Via without brackets (RFC 3261
+// §25.1 asks for them) gets its Via back unchanged: the responses match
+// its requests, and no hop is blamed for dropping a Via it returned.
+func TestUndecodableViaNotAMismatch(t *testing.T) {
+	path := filepath.Join(sharedCaptures, "heplify__sip_ipv6_udp.pcap")
+	if _, err := os.Stat(path); err != nil {
+		sharedtest.Missing(t, path, err)
+	}
+	r := analyzeFiles(t, catalog.English, path)
+	if len(r.Calls) != 1 {
+		t.Fatalf("%d calls, want 1", len(r.Calls))
+	}
+	c := r.Calls[0]
+	if c.FinalStatus != 200 || c.Outcome != OutcomeAnswered {
+		t.Errorf("%d %s, want 200 answered", c.FinalStatus, c.Outcome)
+	}
+	for _, f := range c.Findings {
+		if f.ID == "via-mismatch" {
+			t.Errorf("via-mismatch, yet every response carried the request's Via: %+v", f)
+		}
+	}
+}

@@ -233,6 +233,17 @@ const (
 // why the Via did not match.
 func matchResponse(m *Message, byKey map[string]*txn, list []*txn) (t *txn, broken string) {
 	v, hasVia := m.topVia()
+	if !hasVia && m.ViaCount > 0 {
+		// A Via came back, but one the analyzer cannot decode (an IPv6
+		// address without the brackets RFC 3261 §25.1 asks for): when the
+		// request's was just as undecodable, both carry the same key on
+		// Call-ID, CSeq and From tag, as an RFC 2543 element's do. The hop
+		// did send the Via back, so this is no via-mismatch.
+		if t = findTxn(byKey, m, m.CSeqMethod); t != nil && len(t.req.vias) == 0 && reverseOf(m, t) {
+			return t, ""
+		}
+		t = nil
+	}
 	if hasVia {
 		// A host does not answer its own request: a proxy that left its
 		// own Via on top of a response it passes back makes the response
