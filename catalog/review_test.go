@@ -124,3 +124,41 @@ func TestDutchReviewTexts(t *testing.T) {
 		t.Errorf("T12: remote is %q in English", got)
 	}
 }
+
+// The wire phrases and cause headers issue 8 names are data beside the
+// codes, each with who sends it and where that is written.
+func TestIssue8WirePhrases(t *testing.T) {
+	c := Default()
+	for _, w := range c.WirePhrases() {
+		if w.Server == "" || w.Source == "" || w.Meaning == "" {
+			t.Errorf("%q: server %q, source %q, meaning %q: all three are needed", w.Match, w.Server, w.Source, w.Meaning)
+		}
+	}
+	for _, tc := range []struct {
+		code    int
+		phrase  string
+		meaning string
+	}{
+		{477, "Unfortunately error on sending to next hop occurred", "next-hop-failed"}, // Kamailio tm
+		{478, "Unresolvable destination (478/SL)", "routing-failed"},
+		{479, "failure to add branch", "server-error"},
+		{500, "I'm terribly sorry, server error occurred (1/SL)", "server-error"},
+		{480, "No DNS results", "routing-failed"},                          // repro
+		{503, "registrar unavail or not enabled", "registrar-unavailable"}, // Cisco CUBE
+	} {
+		w, ok := c.WirePhrase(tc.code, tc.phrase)
+		if !ok || w.Meaning != tc.meaning {
+			t.Errorf("%d %q: %+v %v, want meaning %s", tc.code, tc.phrase, w, ok, tc.meaning)
+		}
+	}
+	asterisk := false
+	for _, h := range c.CauseHeaders() {
+		if h.Source == "" || h.Server == "" {
+			t.Errorf("cause header %+v without server or source", h)
+		}
+		asterisk = asterisk || h.CodeHeader == "X-Asterisk-HangupCauseCode"
+	}
+	if !asterisk {
+		t.Error("Asterisk's X-Asterisk-HangupCauseCode is not among the cause headers")
+	}
+}
