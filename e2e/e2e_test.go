@@ -139,6 +139,14 @@ var scenarios = []scenario{
 		want: expectation{finalStatus: 488, outcome: "failed", fault: "local", finding: "codec-mismatch"},
 	},
 	{
+		name: "codec-refused-606", uac: "uac_reject.xml", uas: "uas_reject_606.xml",
+		wire: []string{"INVITE", "100", "606", "ACK"},
+		// The same with 606 for every destination (RFC 3261 section
+		// 21.6.4): still your provider refusing your PCMU-only offer, your
+		// side, not the called party (issue 8).
+		want: expectation{finalStatus: 606, outcome: "failed", fault: "local", finding: "codec-mismatch"},
+	},
+	{
 		name: "cancelled", uac: "uac_cancel.xml", uas: "uas_cancel.xml",
 		wire: []string{"INVITE", "100", "180", "CANCEL", "200", "487", "ACK"},
 		want: expectation{finalStatus: 487, outcome: "cancelled", fault: "none", finding: "caller-cancelled"},
