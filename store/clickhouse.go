@@ -64,11 +64,15 @@ type CHOptions struct {
 	// SpoolMax bounds the spool in bytes (default 1 GiB): beyond it
 	// batches are refused with ErrSpoolFull and counted.
 	SpoolMax int64
-	// BatchRows and BatchAge bound one insert: at most BatchRows calls
-	// (default 100000), sent at the latest BatchAge (default 1 s) after
-	// the oldest spooled batch was written.
-	BatchRows int
-	BatchAge  time.Duration
+	// BatchRows, BatchBytes and BatchAge bound one insert: at most
+	// BatchRows calls (default 100000) and about BatchBytes bytes of rows
+	// (default 16 MiB; a single spooled batch larger than that goes
+	// alone), sent at the latest BatchAge (default 1 s) after the oldest
+	// spooled batch was written. BatchBytes bounds the memory the sender
+	// takes when it empties a spool a long outage filled.
+	BatchRows  int
+	BatchBytes int64
+	BatchAge   time.Duration
 	// AllowDestructive lets a schema migration drop or rewrite data.
 	AllowDestructive bool
 	// SyncSpool fsyncs every spooled batch, so that an acknowledged
@@ -257,6 +261,9 @@ func OpenClickHouse(ctx context.Context, rawURL string, opt CHOptions) (*ClickHo
 	}
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = 100000
+	}
+	if opt.BatchBytes <= 0 {
+		opt.BatchBytes = 16 << 20
 	}
 	if opt.BatchAge <= 0 {
 		opt.BatchAge = time.Second
@@ -549,12 +556,12 @@ func (s *ClickHouse) sender() {
 	defer close(s.stopped)
 	fails, refusals := 0, 0
 	for {
-		oldest, rows, force := s.sp.pending()
+		oldest, rows, size, force := s.sp.pending()
 		wait := time.Duration(0)
 		switch {
 		case rows == 0:
 			wait = time.Hour
-		case !force && rows < s.opt.BatchRows && time.Since(oldest) < s.opt.BatchAge:
+		case !force && rows < s.opt.BatchRows && size < s.opt.BatchBytes && time.Since(oldest) < s.opt.BatchAge:
 			wait = s.opt.BatchAge - time.Since(oldest)
 		}
 		if wait == 0 {
@@ -609,7 +616,7 @@ func (s *ClickHouse) sendOnce() error {
 		}
 		s.offline.Store(false)
 	}
-	g, err := s.sp.group(s.opt.BatchRows)
+	g, err := s.sp.group(s.opt.BatchRows, s.opt.BatchBytes)
 	if err != nil || g == nil {
 		return err
 	}
@@ -635,7 +642,7 @@ func (s *ClickHouse) Flush(ctx context.Context) error {
 		case s.wake <- struct{}{}:
 		default:
 		}
-		if _, rows, _ := s.sp.pending(); rows == 0 {
+		if _, rows, _, _ := s.sp.pending(); rows == 0 {
 			return nil
 		}
 		select {
@@ -1285,12 +1292,13 @@ func writeFile(dir, name string, b []byte, sync bool) error {
 }
 
 // pending returns when the oldest batch was spooled, how many calls wait
-// (a batch of registrations counts as one) and whether a Flush is asking.
-func (sp *spool) pending() (oldest time.Time, calls int, force bool) {
+// (a batch of registrations counts as one), their bytes and whether a
+// Flush is asking.
+func (sp *spool) pending() (oldest time.Time, calls int, bytes int64, force bool) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.inFlight != nil {
-		return time.Time{}, 1, true // a failed group waits for its retry
+		return time.Time{}, 1, 0, true // a failed group waits for its retry
 	}
 	for i, f := range sp.files {
 		if i == 0 {
@@ -1298,7 +1306,7 @@ func (sp *spool) pending() (oldest time.Time, calls int, force bool) {
 		}
 		calls += f.calls
 	}
-	return oldest, calls, sp.force > 0
+	return oldest, calls, sp.bytes, sp.force > 0
 }
 
 func (sp *spool) setForce(on bool) {
@@ -1311,10 +1319,11 @@ func (sp *spool) setForce(on bool) {
 	sp.mu.Unlock()
 }
 
-// group reads the oldest files, up to rows calls, into one insert. A
-// group whose insert failed half-way is returned again, so that the
-// tables already written are not written twice.
-func (sp *spool) group(rows int) (*spoolGroup, error) {
+// group reads the oldest files, up to rows calls and maxBytes bytes
+// (at least one file), into one insert. A group whose insert failed
+// half-way is returned again, so that the tables already written are
+// not written twice.
+func (sp *spool) group(rows int, maxBytes int64) (*spoolGroup, error) {
 	sp.mu.Lock()
 	if sp.inFlight != nil {
 		g := sp.inFlight
@@ -1322,16 +1331,17 @@ func (sp *spool) group(rows int) (*spoolGroup, error) {
 		return g, nil
 	}
 	var files []spoolFile
-	n := 0
+	n, size := 0, int64(0)
 	if len(sp.files) == 0 {
 		sp.solo = false
 	}
 	for _, f := range sp.files {
-		if len(files) > 0 && (n+f.calls > rows || sp.solo) {
+		if len(files) > 0 && (n+f.calls > rows || size+f.size > maxBytes || sp.solo) {
 			break
 		}
 		files = append(files, f)
 		n += f.calls
+		size += f.size
 	}
 	sp.mu.Unlock()
 	if len(files) == 0 {

@@ -558,3 +558,126 @@ func TestCHErrorOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestSpoolGroupBounds: one insert takes the oldest spooled batches up to
+// the row bound and the byte bound, and a batch larger than the byte
+// bound alone.
+func TestSpoolGroupBounds(t *testing.T) {
+	sp, err := openSpool(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	var size int64
+	for i := range 6 {
+		rows, n, err := encodeBatch([]CallRecord{testCall(2*i, 486, analyze.OutcomeBusy), testCall(2*i+1, 486, analyze.OutcomeBusy)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sp.add(rows, n, 0); err != nil {
+			t.Fatal(err)
+		}
+		if size == 0 {
+			size = sp.files[0].size
+		}
+	}
+	take := func(rows int, maxBytes int64) int {
+		t.Helper()
+		g, err := sp.group(rows, maxBytes)
+		if err != nil || g == nil {
+			t.Fatalf("group: %v", err)
+		}
+		if err := sp.remove(g); err != nil {
+			t.Fatal(err)
+		}
+		return len(g.files)
+	}
+	if n := take(4, 1<<30); n != 2 {
+		t.Errorf("4 calls: a group of %d batches of 2 calls, want 2", n)
+	}
+	if n := take(100, 2*size+size/2); n != 2 {
+		t.Errorf("2.5 batches of bytes: a group of %d batches, want 2", n)
+	}
+	if n := take(100, 1); n != 1 {
+		t.Errorf("a batch over the byte bound: a group of %d batches, want it alone", n)
+	}
+	if n := take(100, 1<<30); n != 1 {
+		t.Errorf("the last batch: a group of %d, want 1", n)
+	}
+	if g, err := sp.group(100, 1<<30); g != nil || err != nil {
+		t.Errorf("an empty spool gave a group: %v", err)
+	}
+}
+
+// TestClickHouseBatchBounds: the sender inserts as soon as the spool
+// holds BatchRows calls or BatchBytes bytes, without a Flush, and leaves
+// what is below both bounds until it is BatchAge old.
+func TestClickHouseBatchBounds(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	waitCalls := func(s *ClickHouse, want int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for {
+			d, _ := distinctCalls(t, s)
+			if d == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d calls in ClickHouse after %v, want %d (%+v)", d, within, want, s.Buffer())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	put := func(s *ClickHouse, from, n int) {
+		t.Helper()
+		var batch []CallRecord
+		for i := from; i < from+n; i++ {
+			batch = append(batch, testCall(i, 486, analyze.OutcomeBusy))
+		}
+		if err := s.PutCalls(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		opt  CHOptions
+	}{
+		{"rows", CHOptions{BatchRows: 10, BatchAge: time.Hour}},
+		{"bytes", CHOptions{BatchRows: 1000, BatchBytes: 1, BatchAge: time.Hour}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opt.SpoolDir = filepath.Join(t.TempDir(), "spool")
+			s, err := OpenClickHouse(ctx, srv.URL(fmt.Sprintf("bounds%d", dbSeq.Add(1))), tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			want := int64(0)
+			for b := range 5 {
+				put(s, 5*b, 5)
+			}
+			switch tt.name {
+			case "rows": // two inserts of 10 calls; the last 5 wait for their age
+				want = 20
+			case "bytes": // every batch is over the byte bound: all sent
+				want = 25
+			}
+			waitCalls(s, want, 10*time.Second)
+			time.Sleep(300 * time.Millisecond)
+			if d, _ := distinctCalls(t, s); d != want {
+				t.Errorf("%d calls in ClickHouse, want %d: the batch below the bounds went before its age", d, want)
+			}
+		})
+	}
+	t.Run("age", func(t *testing.T) {
+		s, err := OpenClickHouse(ctx, srv.URL(fmt.Sprintf("bounds%d", dbSeq.Add(1))),
+			CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool"), BatchAge: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		put(s, 0, 5)
+		waitCalls(s, 5, 10*time.Second)
+	})
+}
