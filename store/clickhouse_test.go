@@ -681,3 +681,104 @@ func TestClickHouseBatchBounds(t *testing.T) {
 		waitCalls(s, 5, 10*time.Second)
 	})
 }
+
+// TestClickHouseDestructiveMigration: a migration marked destructive does
+// not run without CHOptions.AllowDestructive (serve
+// --allow-destructive-migration): the start fails, the database keeps its
+// version and its data; with the option it runs.
+func TestClickHouseDestructiveMigration(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	db := fmt.Sprintf("destructive%d", dbSeq.Add(1))
+	url := srv.URL(db)
+	s := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+	if err := s.PutCalls(ctx, []CallRecord{testCall(1, 486, analyze.OutcomeBusy)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	for _, q := range []string{"ALTER TABLE " + db + ".calls DROP COLUMN audio", "TRUNCATE TABLE " + db + ".sipcause_schema",
+		"INSERT INTO " + db + ".sipcause_schema VALUES (1, now())"} {
+		if _, err := s.conn.do(ctx, q, nil); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	saved := chMigrations[1]
+	defer func() { chMigrations[1] = saved }()
+	m := saved
+	m.destructive = true
+	chMigrations[1] = m
+	version := func() string {
+		c := newCHConn([]string{srv.HTTP}, false, nil, "", "")
+		out, err := c.do(ctx, "SELECT max(version), (SELECT count() FROM "+db+".calls) FROM "+db+".sipcause_schema FORMAT TabSeparated", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	_, err := OpenClickHouse(ctx, url, CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool")})
+	if err == nil || !strings.Contains(err.Error(), "allow it explicitly") {
+		t.Fatalf("a destructive migration without the option: %v", err)
+	}
+	if v := version(); v != "1\t1" {
+		t.Fatalf("after the refused start: version and calls %q, want 1 and the call kept", v)
+	}
+	s, err = OpenClickHouse(ctx, url, CHOptions{SpoolDir: filepath.Join(t.TempDir(), "spool"), AllowDestructive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v := version(); v != "2\t1" {
+		t.Errorf("with the option: version and calls %q, want 2 and the call", v)
+	}
+}
+
+// TestClickHouseSeveralWriters: four stores (four collectors, each with
+// its spool) write to one database at once; a fifth, reading only, finds
+// every call once.
+func TestClickHouseSeveralWriters(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	url := srv.URL(fmt.Sprintf("writers%d", dbSeq.Add(1)))
+	const writers, batches, per = 4, 10, 20
+	errs := make(chan error, writers)
+	for w := range writers {
+		s := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+		go func() {
+			defer s.Close()
+			for b := range batches {
+				var batch []CallRecord
+				for i := range per {
+					batch = append(batch, testCall(w*batches*per+b*per+i, 486, analyze.OutcomeBusy))
+				}
+				if err := s.PutCalls(ctx, batch); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- s.Flush(ctx)
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ui := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+	defer ui.Close()
+	const all = writers * batches * per
+	got, err := ui.SearchCalls(ctx, Query{Limit: MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, c := range got {
+		seen[c.CallID]++
+	}
+	if len(got) != all || len(seen) != all {
+		t.Errorf("%d calls found, %d distinct, want %d", len(got), len(seen), all)
+	}
+	if st, err := ui.Stats(ctx); err != nil || st.Calls != all {
+		t.Errorf("stats: %+v %v", st, err)
+	}
+}
