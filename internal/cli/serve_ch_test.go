@@ -133,3 +133,41 @@ func TestServeStoreFlag(t *testing.T) {
 		t.Errorf("--store sqlite:PATH made no database: %v", err)
 	}
 }
+
+// TestServeClickHousePasswordFromEnv: `sipcause serve` takes the
+// ClickHouse password from SIPCAUSE_CLICKHOUSE_PASSWORD, and has no flag
+// that would put it on the command line. The HTTP address is taken, so a
+// serve that got as far as opening the store stops there.
+func TestServeClickHousePasswordFromEnv(t *testing.T) {
+	srv := chtest.Start(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	args := []string{"--no-collector", "--http", busy.Addr().String(), "--spool", t.TempDir(), "--store", srv.URL("envpw") + "?user=sipcause"}
+	run := func(args []string, pw string) error {
+		env := Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string {
+			if k == "SIPCAUSE_CLICKHOUSE_PASSWORD" {
+				return pw
+			}
+			return ""
+		}}
+		return runServe(args, env)
+	}
+	if err := run(args, "wrong"); err == nil || !strings.Contains(err.Error(), "assword") {
+		t.Errorf("a wrong password in the environment: %v", err)
+	}
+	if err := run(args, ""); err == nil || !strings.Contains(err.Error(), "assword") {
+		t.Errorf("no password: %v", err)
+	}
+	err = run(args, chtest.Password)
+	if err == nil || !strings.Contains(err.Error(), "--http") || strings.Contains(err.Error(), "assword") {
+		t.Errorf("the right password in the environment: %v; want the store opened and the taken --http address refused", err)
+	}
+	for _, flag := range []string{"--password", "--ch-password", "--store-password"} {
+		if err := run(append([]string{flag, chtest.Password}, args...), ""); err == nil || !strings.Contains(err.Error(), "not defined") {
+			t.Errorf("%s: %v; want no such flag", flag, err)
+		}
+	}
+}
