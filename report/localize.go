@@ -190,6 +190,12 @@ func LocalizeRegister(g *analyze.Register, lang catalog.Lang) *Register {
 			tx := res.Entry.Text(lang)
 			lg.Summary, lg.Advice = tx.Summary, nonNil(tx.Advice)
 		}
+		// The code's one-line summary speaks of calls ("the call went
+		// round in a circle"); the diagnosis says what happened to this
+		// registration (issue 8).
+		if hasDiag {
+			lg.Summary = firstSentence(diagText)
+		}
 	}
 	if lg.Summary == "" {
 		lg.Summary = firstSentence(diagText)
