@@ -40,18 +40,33 @@ func TestNumberFormat(t *testing.T) {
 // The outcomes on the calls line add up to the number of calls, for
 // every golden capture: "9: 3 answered, 1 cancelled, 5 failed".
 func TestCallCountsAddUp(t *testing.T) {
-	for _, name := range goldenCaptures {
-		r := loadReport(t, name, catalog.English)
-		line := callCounts(catalog.English, r.Summary)
-		sum := 0
-		for _, part := range strings.Split(strings.TrimPrefix(line, ": "), ", ") {
-			var n int
-			if _, err := fmtSscan(part, &n); err == nil {
-				sum += n
+	for _, name := range append(goldenCaptures, "../examples/failed-calls.pcapng") {
+		for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+			r := loadReport(t, name, lang)
+			list := NewCallList(lang, KeepFor{})
+			for _, c := range r.Calls {
+				list.Add(c, true)
 			}
-		}
-		if sum != r.Summary.Calls {
-			t.Errorf("%s: %q adds up to %d, not %d calls", name, line, sum, r.Summary.Calls)
+			// How many rows of the overview show each outcome's words.
+			rows := map[string]int{}
+			for _, ln := range list.lines {
+				rows[callOutcomeLabel(lang, ln.key.outcome, ln.key.status)]++
+			}
+			line := callCounts(lang, r.Summary, list.lines)
+			sum := 0
+			for _, part := range strings.Split(strings.TrimPrefix(line, ": "), ", ") {
+				var n int
+				if ok, _ := fmtSscan(part, &n); ok == 1 {
+					sum += n
+					// "1 unreachable" in the summary: one row says "unreachable".
+					if label := strings.TrimSpace(strings.TrimPrefix(part, strings.Fields(part)[0])); rows[label] != n {
+						t.Errorf("%s %s: the summary says %q, the overview has %d rows %q", name, lang, part, rows[label], label)
+					}
+				}
+			}
+			if sum != r.Summary.Calls {
+				t.Errorf("%s: %q adds up to %d, not %d calls", name, line, sum, r.Summary.Calls)
+			}
 		}
 	}
 }

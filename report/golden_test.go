@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -55,6 +56,9 @@ func loadReportRaw(t testing.TB, name string, lang catalog.Lang) (*analyze.Repor
 	t.Helper()
 	raw := map[int]string{}
 	path := filepath.Join(capturesDir, name)
+	if strings.HasPrefix(name, "../") { // the repository's own examples
+		path = name
+	}
 	if _, err := os.Stat(path); err != nil {
 		sharedtest.Missing(t, path, err)
 	}

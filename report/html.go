@@ -206,7 +206,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		failedClass = "bad"
 	}
 	p.Cards = []htmlCard{
-		{Label: l["calls"], Value: n.Int(s.Calls), Sub: strings.TrimPrefix(callCounts(lang, s), ": "), Class: failedClass},
+		{Label: l["calls"], Value: n.Int(s.Calls), Sub: strings.TrimPrefix(callCounts(lang, s, nil), ": "), Class: failedClass},
 		{Label: l["registrations"], Value: n.Int(len(r.Registrations)), Sub: fmt.Sprintf("%s %s · %s %s", n.Int(regOK), l["ok"], n.Int(regFail), l["failed"])},
 		{Label: l["messages"], Value: n.Int(s.Messages), Sub: n.Plural(s.Retransmitted, l["retransmission"], l["retransmissions"])},
 	}
@@ -260,6 +260,8 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		}
 	}
 	lines := calls.lines
+	// The summary card counts in the words of the rows below.
+	p.Cards[0].Sub = strings.TrimPrefix(callCounts(lang, s, lines), ": ")
 	first := map[GroupKey]int{}
 	for k := range lines {
 		if key := lines[k].key; key.outcome != analyze.OutcomeAnswered {

@@ -118,7 +118,7 @@ func (t *textReport) head() {
 		}
 		kv = append(kv, [2]string{l["period"], n.Stamp(first, false) + " – " + end + " (" + t.o.Clock.Zone(first) + ")"})
 	}
-	kv = append(kv, [2]string{l["calls"], n.Int(s.Calls) + callCounts(t.o.Lang, s)})
+	kv = append(kv, [2]string{l["calls"], n.Int(s.Calls) + callCounts(t.o.Lang, s, t.calls)})
 	regOK, regFail := registrationCounts(r.Registrations)
 	kv = append(kv, [2]string{l["registrations"], fmt.Sprintf("%s: %s %s, %s %s", n.Int(len(r.Registrations)), n.Int(regOK), l["ok"], n.Int(regFail), l["failed"])})
 	retr := l["retransmissions"]
@@ -139,14 +139,41 @@ func (t *textReport) head() {
 }
 
 // callCounts lists every outcome with its count, so the parts add up to
-// the number of calls: ": 3 answered, 1 cancelled, 5 failed".
-func callCounts(lang catalog.Lang, s analyze.Summary) string {
+// the number of calls: ": 3 answered, 1 cancelled, 5 failed". When lines
+// holds a line for every call, the rejected calls are counted under the
+// words their lines use ("1 unreachable" for a 480, "2 number unknown"
+// for 404s), so that each word of the summary can be found in the list.
+func callCounts(lang catalog.Lang, s analyze.Summary, lines []callLine) string {
 	n := numberFormat{lang}
+	var refined []string // labels of the rejected calls, in the lines' order
+	if len(lines) == s.Calls {
+		for i := range lines {
+			if k := lines[i].key; k.outcome == analyze.OutcomeRejected {
+				refined = append(refined, callOutcomeLabel(lang, k.outcome, k.status))
+			}
+		}
+	}
 	var parts []string
 	for _, oc := range analyze.Outcomes {
-		if c := s.Outcomes[oc]; c > 0 {
-			parts = append(parts, n.Int(c)+" "+outcomeLabel(lang, oc))
+		c := s.Outcomes[oc]
+		if c == 0 {
+			continue
 		}
+		if oc == analyze.OutcomeRejected && len(refined) == c {
+			counts := map[string]int{}
+			var order []string
+			for _, lb := range refined {
+				if counts[lb] == 0 {
+					order = append(order, lb)
+				}
+				counts[lb]++
+			}
+			for _, lb := range order {
+				parts = append(parts, n.Int(counts[lb])+" "+lb)
+			}
+			continue
+		}
+		parts = append(parts, n.Int(c)+" "+outcomeLabel(lang, oc))
 	}
 	if len(parts) == 0 {
 		return ""
