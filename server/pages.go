@@ -349,7 +349,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		// The report page carries its own inline styles.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-		report.HTML(w, rep, lang)
+		report.HTMLWith(w, rep, h.reportOptions(lang))
 		return
 	}
 	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: l["outcome_"+c.Outcome],
@@ -377,6 +377,18 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 			Text: strings.ToValidUTF8(string(m.Raw), "\uFFFD")})
 	}
 	h.render(w, r, http.StatusOK, "call", c.Caller+" → "+c.Callee, d)
+}
+
+// reportOptions are the HTML report's options for a page of the web UI:
+// times in the server's zone and causes worded for its reader, as on the
+// other pages (the report alone would show UTC).
+func (h *Handler) reportOptions(lang catalog.Lang) report.HTMLOptions {
+	clock := report.Clock{Loc: h.opt.Location}
+	if h.opt.Location.String() == "Local" {
+		// "Local" names no zone; the abbreviation does.
+		clock.Name = zoneName(h.opt.Location, time.Now())
+	}
+	return report.HTMLOptions{Lang: lang, Clock: clock, Perspective: h.opt.Perspective}
 }
 
 // singleCallReport wraps one call in a report, for report.HTML.
@@ -466,7 +478,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		banner = h.storedBanner(l, name, recs, len(rep.Registrations))
 	}
 	var buf bytes.Buffer
-	if err := report.HTML(&buf, rep, lang); err != nil {
+	if err := report.HTMLWith(&buf, rep, h.reportOptions(lang)); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

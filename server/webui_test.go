@@ -140,6 +140,14 @@ func TestLocalTimes(t *testing.T) {
 			t.Errorf("Dutch list lacks %q", want)
 		}
 	}
+	// The report page of a stored call (as the page of an upload) shows
+	// the server's zone too, not UTC.
+	_, page := getPage(t, ts, "/calls/"+url.PathEscape("e2e-busy-udp-1-21551@127.0.0.1")+"?view=report&lang=nl")
+	for _, want := range []string{"04:28:45", "Europe/Amsterdam"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the call's report page lacks %q", want)
+		}
+	}
 	_, api := getPage(t, ts, "/api/v1/calls?from=2026-11-27T03:28:00Z&to=2026-11-27T03:29:00Z")
 	var r struct {
 		Calls []store.CallSummary `json:"calls"`
