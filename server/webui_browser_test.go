@@ -48,7 +48,19 @@ const brokenWords = `((sel) => {
 			if (b.content !== 'none' && b.display !== 'none' && b.whiteSpace !== 'nowrap') bad.push("label may wrap: " + td.dataset.label);
 		}
 	}
-	if (document.documentElement.scrollWidth > window.innerWidth + 1) bad.push("page wider than the window: " + document.documentElement.scrollWidth + " > " + window.innerWidth);
+	// The window's width less its scroll bar: what a reader sees.
+	const seen = document.documentElement.clientWidth;
+	if (document.documentElement.scrollWidth > seen + 1) bad.push("page wider than the window: " + document.documentElement.scrollWidth + " > " + seen);
+	for (const root of document.querySelectorAll(sel)) {
+		// Nothing sticks out of the window, and a table not out of its column.
+		for (const el of [root, ...root.querySelectorAll('*')]) {
+			const r = el.getBoundingClientRect();
+			if (r.width > 0 && r.right > seen + 1) { bad.push("past the window's edge: " + el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " ends at " + Math.round(r.right) + " > " + seen); break; }
+		}
+		const p = root.parentElement, pr = p.getBoundingClientRect();
+		const inner = pr.right - parseFloat(getComputedStyle(p).paddingRight) - parseFloat(getComputedStyle(p).borderRightWidth);
+		if (root.getBoundingClientRect().right > inner + 1) bad.push(root.tagName.toLowerCase() + "#" + root.id + " wider than its column: ends at " + Math.round(root.getBoundingClientRect().right) + " > " + Math.round(inner));
+	}
 	return bad;
 })`
 
@@ -112,6 +124,10 @@ func TestBrowserWebUI(t *testing.T) {
 				if !strings.Contains(note, want) {
 					t.Errorf("note %q, want %q", note, want)
 				}
+				// The uploaded capture's report shows the server's zone, as /calls does.
+				if body := run(t, ctx, chromedp.Text(css(`body`))); !strings.Contains(body, "04:28:14") || !strings.Contains(body, "Europe/Amsterdam") {
+					t.Errorf("the upload's report is not in local time (04:28:14, Europe/Amsterdam)")
+				}
 				shotView(t, ctx, "stored-upload-"+string(lang))
 				// The note's link finds the calls under /calls.
 				do(t, ctx, chromedp.Click(css(`#stored a`)), chromedp.WaitVisible(css(`#calls`)))
@@ -130,7 +146,7 @@ func TestBrowserWebUI(t *testing.T) {
 			for _, width := range []int64{1280, 390} {
 				t.Run(fmt.Sprintf("calls-%d", width), func(t *testing.T) {
 					do(t, ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(ts.URL+"/calls"), chromedp.WaitVisible(css(`#calls`)))
-					if bad := run(t, ctx, chromedp.Evaluate[[]string](brokenWords+`('#calls, header.top')`)); len(bad) > 0 {
+					if bad := run(t, ctx, chromedp.Evaluate[[]string](brokenWords+`('#calls, header.top, form.search')`)); len(bad) > 0 {
 						t.Errorf("%d px: %s", width, strings.Join(bad, "; "))
 					}
 					// Times are local: the capture was made at 03:28 UTC, 04:28 in Amsterdam.
@@ -172,8 +188,13 @@ func TestBrowserWebUI(t *testing.T) {
 					if w := run(t, ctx, chromedp.Evaluate[int](`window.innerWidth`)); w != int(width) {
 						t.Errorf("window %d px wide, want %d", w, width)
 					}
-					if bad := run(t, ctx, chromedp.Evaluate[[]string](brokenWords+`('#regs')`)); len(bad) > 0 {
+					if bad := run(t, ctx, chromedp.Evaluate[[]string](brokenWords+`('#regs, form.search')`)); len(bad) > 0 {
 						t.Errorf("%d px: %s", width, strings.Join(bad, "; "))
+					}
+					// The box is a box, next to its words, not stretched over the
+					// line with the box drawn in its middle.
+					if w := run(t, ctx, chromedp.Evaluate[float64](`document.querySelector('#latest').getBoundingClientRect().width`)); w > 24 {
+						t.Errorf("%d px: the check box is %.0f px wide", width, w)
 					}
 					shot(t, ctx, fmt.Sprintf("registrations-%d-%s", width, lang))
 				}
