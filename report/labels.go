@@ -91,6 +91,14 @@ func outcomeLabel(lang catalog.Lang, o string) string {
 	return o
 }
 
+// OutcomeLabel is the outcome of a call or registration as the reports
+// word it in lang, refined by the call's final status (RFC 3261 §21: a
+// 480 is "unreachable", a 404 "number unknown"; status 0 for none). The
+// web UI uses it so that its lists say what the text and HTML reports say.
+func OutcomeLabel(lang catalog.Lang, outcome string, status int) string {
+	return callOutcomeLabel(lang, outcome, status)
+}
+
 // callOutcomeLabel says what happened to a call: "rejected" is refined by
 // the status, since nobody refused a number that does not exist (404, 484,
 // 410, 604) or a phone that is not reachable (480).

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/report"
 	"github.com/sipcause/sipcause/store"
 )
 
@@ -201,8 +202,9 @@ func TestBrowserWebUI(t *testing.T) {
 				do(t, ctx, chromedp.EmulateViewport(1280, 900))
 				text := run(t, ctx, chromedp.Text(css(`#regs`)))
 				// The wrong password: the newest attempt of that address failed, and the page says why.
-				if !strings.Contains(text, l["reg_failed"]) || !strings.Contains(text, l["reg_registered"]) {
-					t.Errorf("registrations: want both %q and %q:\n%s", l["reg_failed"], l["reg_registered"], text)
+				failedWord, registeredWord := report.OutcomeLabel(lang, "failed", 0), report.OutcomeLabel(lang, "registered", 0)
+				if !strings.Contains(text, failedWord) || !strings.Contains(text, registeredWord) {
+					t.Errorf("registrations: want both %q and %q:\n%s", failedWord, registeredWord, text)
 				}
 				failedRows := run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('#regs tr.r-failed td.why')).map(td => td.textContent)`))
 				if len(failedRows) == 0 {

@@ -272,3 +272,29 @@ func TestPerspectivePages(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeWordsAsReports: the web UI words a call's outcome as the text
+// and HTML reports do, refined by its status (review U4: nobody refused a
+// 480; "bezet", not "in gesprek", for a 486), in the list, the filter and
+// on the call page.
+func TestOutcomeWordsAsReports(t *testing.T) {
+	ts, _ := storedCaptures(t, "../examples/failed-calls.pcapng")
+	for _, tc := range []struct {
+		lang              catalog.Lang
+		busy, unreachable string
+	}{{catalog.Dutch, "bezet", "niet bereikbaar"}, {catalog.English, "busy", "unreachable"}} {
+		_, list := getPage(t, ts, "/calls?lang="+string(tc.lang))
+		for _, w := range []string{`<span class="pill o-busy">` + tc.busy + `<`, `<span class="pill o-rejected">` + tc.unreachable + `<`} {
+			if !strings.Contains(list, w) {
+				t.Errorf("%s list lacks %q", tc.lang, w)
+			}
+		}
+		if tc.lang == catalog.Dutch && (strings.Contains(list, ">in gesprek<") || strings.Contains(list, ">afgebroken door beller<")) {
+			t.Error("the Dutch list words outcomes otherwise than the reports")
+		}
+		_, page := getPage(t, ts, "/calls/"+url.PathEscape("e2e-unavailable-udp-1-21530@127.0.0.1")+"?lang="+string(tc.lang))
+		if !strings.Contains(page, `<span class="pill o-rejected">`+tc.unreachable+`<`) {
+			t.Errorf("%s call page of the 480 does not say %q", tc.lang, tc.unreachable)
+		}
+	}
+}
