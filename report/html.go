@@ -170,7 +170,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 			s += " (" + in.Format + ")"
 		}
 		if in.Error != "" {
-			s += ": " + l["skipped"] + " (" + in.Error + ")"
+			s += ": " + l["skipped"] + " (" + strings.TrimPrefix(in.Error, in.File+": ") + ")"
 		}
 		p.Inputs = append(p.Inputs, s)
 	}

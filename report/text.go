@@ -128,7 +128,7 @@ func (t *textReport) head() {
 	kv = append(kv, [2]string{l["messages"], fmt.Sprintf("%s (%s %s)", n.Int(s.Messages), n.Int(s.Retransmitted), retr)})
 	for _, in := range r.Inputs {
 		if in.Error != "" {
-			kv = append(kv, [2]string{l["input"], in.File + ": " + l["skipped"] + " (" + in.Error + ")"})
+			kv = append(kv, [2]string{l["input"], in.File + ": " + l["skipped"] + " (" + strings.TrimPrefix(in.Error, in.File+": ") + ")"})
 		}
 	}
 	writeKV(t.w, t.p, kv)

@@ -329,6 +329,9 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 		return readErr
 	}
 	rep := a.Finish()
+	for i := range rep.Inputs { // why an input was skipped, in the reader's language
+		rep.Inputs[i].Error = inputErrorText(rep.Inputs[i].Error, o.Lang)
+	}
 	if closeCalls != nil {
 		closeCalls()
 	}

@@ -94,16 +94,17 @@ func Main(args []string, env Env) int {
 		fmt.Fprint(env.Stdout, help.text)
 		return ExitOK
 	}
+	lang := langOfArgs(args, env)
 	var ue *UsageError
 	if errors.As(err, &ue) {
 		if ue.Flag != nil {
-			fmt.Fprintf(env.Stderr, "sipcause: %s: %s\n", ue.Cmd, flagErrorText(ue.Flag, langOfArgs(args, env)))
+			fmt.Fprintf(env.Stderr, "sipcause: %s: %s\n", ue.Cmd, flagErrorText(ue.Flag, lang))
 		} else {
-			fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
+			fmt.Fprintf(env.Stderr, "sipcause: %s\n", inputErrorText(err.Error(), lang))
 		}
 		return ExitUsage
 	}
-	fmt.Fprintf(env.Stderr, "sipcause: %v\n", err)
+	fmt.Fprintf(env.Stderr, "sipcause: %s\n", inputErrorText(err.Error(), lang))
 	var de *DamagedError
 	if errors.As(err, &de) {
 		return ExitDamaged
@@ -320,4 +321,26 @@ func flagErrorText(err error, lang catalog.Lang) string {
 		}
 	}
 	return msg
+}
+
+// inputErrorsNL words in Dutch what the readers and the system say about
+// an input that cannot be read: a helpdesk agent who drops a wrong file
+// among the captures reads why it was skipped in the report's language.
+var inputErrorsNL = strings.NewReplacer(
+	"not a pcap, pcapng, HEP or SIP log file", "geen pcap-, pcapng-, HEP- of SIP-logbestand",
+	" (skipped)", " (overgeslagen)",
+	"no such file or directory", "bestand of map bestaat niet",
+	"permission denied", "geen toegang",
+	"is a directory", "is een map",
+)
+
+// openPrefix is the verb os puts before a path it could not open.
+var openPrefix = regexp.MustCompile(`(^|\n|: )open (\S+): `)
+
+// inputErrorText words an error about an input in lang; other errors pass.
+func inputErrorText(msg string, lang catalog.Lang) string {
+	if lang != catalog.Dutch {
+		return msg
+	}
+	return inputErrorsNL.Replace(openPrefix.ReplaceAllString(msg, "$1$2: "))
 }

@@ -89,6 +89,27 @@ func TestAnalyzeSkipsNonCapture(t *testing.T) {
 	if !strings.Contains(out, "Calls, one line each") || !strings.Contains(out, "notes.txt: skipped") {
 		t.Errorf("the other input was not analysed, or the skip not reported:\n%s", out)
 	}
+	// In Dutch, on stderr and in the report, and a file that is not there
+	// as well: no English words of the readers or the system.
+	missing := filepath.Join(t.TempDir(), "weg.pcap")
+	out, errs, status = runCLI(t, nil, "analyze", "--lang", "nl", notes, missing, path)
+	for _, want := range []string{"notes.txt: geen pcap-, pcapng-, HEP- of SIP-logbestand (overgeslagen)", "weg.pcap: bestand of map bestaat niet (overgeslagen)"} {
+		if status != ExitDamaged || !strings.Contains(errs, want) {
+			t.Errorf("--lang nl: status %d, stderr %q; want %q", status, errs, want)
+		}
+	}
+	if !strings.Contains(out, "notes.txt: overgeslagen (geen pcap-, pcapng-, HEP- of SIP-logbestand)") {
+		t.Errorf("--lang nl: the report does not say in Dutch why notes.txt was skipped:\n%s", firstLines(out, 10))
+	}
+	for _, en := range []string{"not a pcap", "skipped", "no such file", "open /"} {
+		if strings.Contains(errs, en) || strings.Contains(out, en) {
+			t.Errorf("--lang nl: English %q in the output:\n%s%s", en, errs, firstLines(out, 10))
+		}
+	}
+	_, errs, status = runCLI(t, nil, "analyze", "--lang", "nl", missing)
+	if status != ExitUsage || strings.Contains(errs, "no such file") || !strings.Contains(errs, "weg.pcap: bestand of map bestaat niet") {
+		t.Errorf("--lang nl, only a missing file: status %d, stderr %q", status, errs)
+	}
 }
 
 // Times are shown in the zone asked for, with its name; TZ is respected.
