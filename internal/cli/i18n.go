@@ -34,6 +34,7 @@ var ui = map[string][2]string{ // key -> {en, nl}
 	"no number":      {"no call or registration of %q", "geen gesprek of aanmelding van %q"},
 	"ambiguous call": {"--call %q: more than one call starts so: %s", "--call %q: meer dan één gesprek begint zo: %s"},
 	"integrity":      {"Capture", "Opname"},
+	"times in":       {"Times in %s", "Tijden in %s"},
 	"no files":       {"give at least one capture or log file (or - for standard input)", "geef minstens één opname of logbestand op (of - voor standaardinvoer)"},
 	"json or csv":    {"choose one of --json and --csv", "kies --json of --csv, niet allebei"},
 	"html stdout":    {"--html - writes the page to standard output; it cannot go with --json or --csv", "--html - schrijft de pagina naar standaarduitvoer en gaat niet samen met --json of --csv"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sipcause/sipcause/capture"
@@ -77,7 +78,11 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 	if o.Redact {
 		red = report.NewRedactor()
 	}
+	var first time.Time // the first message's time, for the zone's abbreviation
 	inputs, integ, err := readInputs(o.Files, func(p capture.Packet, m *sipmsg.Message) {
+		if first.IsZero() && p.Time.Year() > 1970 {
+			first = p.Time
+		}
 		j := MessageJSON{
 			File: p.File, Frame: p.Frame, Time: jsonTime(p.Time), Src: p.Src.String(), Dst: p.Dst.String(),
 			Transport: p.Transport, Encap: p.Encap, CallID: string(m.CallID()), Warnings: []string{},
@@ -128,6 +133,9 @@ func Messages(o MessagesOptions, stdout, stderr io.Writer) error {
 			return e
 		}
 	} else {
+		if !first.IsZero() { // which zone the times are in, by name
+			fmt.Fprintf(stderr, tr(o.Lang, "times in")+"\n", o.Clock.Zone(first))
+		}
 		fmt.Fprintln(stderr, report.IntegrityLine(o.Lang, tr(o.Lang, "integrity"), integ))
 	}
 	return err
@@ -149,6 +157,9 @@ func writeMessage(w io.Writer, enc *json.Encoder, o MessagesOptions, j MessageJS
 		start = strconv.Itoa(j.Status) + " " + j.Reason
 	}
 	when := o.Clock.In(t).Format("2006-01-02 15:04:05.000000")
+	if o.Lang == catalog.Dutch { // a Dutch reader's date, and a decimal comma
+		when = strings.Replace(o.Clock.In(t).Format("02-01-2006 15:04:05.000000"), ".", ",", 1)
+	}
 	if t.Year() < 1971 {
 		when = fmt.Sprintf("%-26s", "–") // a log without timestamps
 	}

@@ -72,3 +72,25 @@ func TestMessagesErrors(t *testing.T) {
 		t.Errorf("damaged: status %d, %d lines, stderr %q", status, strings.Count(out, "\n"), errOut)
 	}
 }
+
+// TestMessagesDutch: `messages --lang nl` writes times as a Dutch reader
+// reads them (27-11-2026, a decimal comma), in the zone asked for, and
+// names that zone; the listing keeps one line per message.
+func TestMessagesDutch(t *testing.T) {
+	path := "../../examples/failed-calls.pcapng"
+	out, errOut, status := runCLI(t, nil, "messages", "--lang", "nl", "--tz", "Europe/Amsterdam", path)
+	if status != ExitOK {
+		t.Fatalf("exit %d: %s", status, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 64 || !strings.Contains(lines[0], "  27-11-2026 04:28:14,526635  ") {
+		t.Errorf("%d lines, the first %q; want 64, at 27-11-2026 04:28:14,526635", len(lines), lines[0])
+	}
+	if !strings.Contains(errOut, "Tijden in Europe/Amsterdam, CET\n") || !strings.Contains(errOut, "Opname: 64 frames") {
+		t.Errorf("stderr %q: want the zone's name and the capture's counts in Dutch", errOut)
+	}
+	out, errOut, _ = runCLI(t, nil, "messages", "--lang", "en", "--tz", "UTC", path)
+	if !strings.Contains(out, "  2026-11-27 03:28:14.526635  ") || !strings.Contains(errOut, "Times in UTC\n") {
+		t.Errorf("English: %q / %q", firstLines(out, 1), errOut)
+	}
+}
