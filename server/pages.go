@@ -320,7 +320,32 @@ func mediaViews(c *analyze.Call, l map[string]string, lang catalog.Lang) (out []
 
 type legView struct {
 	store.CallSummary
-	URL string
+	URL  string
+	When string // its start in the server's zone
+}
+
+// otherFindings are a call's findings less the one its explanation
+// already says in full: the call page does not print a paragraph twice
+// (review §4.2).
+func otherFindings(fs []report.Finding, explanation string) []report.Finding {
+	var out []report.Finding
+	for _, f := range fs {
+		if explanation != "" && f.Text == explanation {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// clockMicro is the time of a message to the microsecond in loc, with a
+// decimal comma in Dutch.
+func clockMicro(t time.Time, loc *time.Location, lang catalog.Lang) string {
+	s := t.In(loc).Format("15:04:05.000000")
+	if lang == catalog.Dutch {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
 type rawView struct {
@@ -355,7 +380,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: report.OutcomeLabel(lang, c.Outcome, c.FinalStatus),
 		Fault: catalog.Fault(c.Fault).LabelFor(lang, h.opt.Perspective), Ladder: report.LadderLayout(c.Messages, nil, lang),
 		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
-		Findings: c.Findings}
+		Findings: otherFindings(c.Findings, c.Explanation)}
 	d.KV = [][2]string{{"Call-ID", c.CallID}, {l["kv_from"], c.From}, {l["kv_to"], c.To}, {l["start"], fmtTime(c.Start, h.opt.Location, lang, true) + " " + zoneName(h.opt.Location, c.Start)},
 		{l["pdd"], fmtMS(c.PDDMS, lang)}, {l["duration"], fmtMS(c.DurationMS, lang)}, {l["kv_path"], c.Src + " → " + c.Dst}}
 	if c.CallerName != "" {
@@ -368,12 +393,12 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		// than without the call.
 		legs, _ := lk.LinkedCalls(r.Context(), c.CallID)
 		for _, lg := range legs {
-			d.Legs = append(d.Legs, legView{lg, "/calls/" + url.PathEscape(lg.CallID)})
+			d.Legs = append(d.Legs, legView{lg, "/calls/" + url.PathEscape(lg.CallID), fmtTime(lg.Start, h.opt.Location, lang, false)})
 		}
 	}
 	for _, m := range cr.Messages {
 		d.Messages = append(d.Messages, rawView{
-			Head: fmt.Sprintf("%s #%d  %s  %s → %s (%s)", l["frame"], m.Frame, m.Time.In(h.opt.Location).Format("15:04:05.000000"), m.Src, m.Dst, m.Transport),
+			Head: fmt.Sprintf("%s #%d  %s  %s → %s (%s)", l["frame"], m.Frame, clockMicro(m.Time, h.opt.Location, lang), m.Src, m.Dst, m.Transport),
 			Text: strings.ToValidUTF8(string(m.Raw), "\uFFFD")})
 	}
 	h.render(w, r, http.StatusOK, "call", c.Caller+" → "+c.Callee, d)

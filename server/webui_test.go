@@ -298,3 +298,41 @@ func TestOutcomeWordsAsReports(t *testing.T) {
 		}
 	}
 }
+
+// linkedStore is the SQLite store with the ClickHouse store's leg links
+// (store.Linker) for a call page to show: every other call of the store is
+// a leg of the call asked about.
+type linkedStore struct{ *store.SQLite }
+
+func (l linkedStore) LinkedCalls(ctx context.Context, id string) ([]store.CallSummary, error) {
+	rows, err := l.SearchCalls(ctx, store.Query{Limit: 100})
+	var legs []store.CallSummary
+	for _, c := range rows {
+		if c.CallID != id {
+			legs = append(legs, c)
+		}
+	}
+	return legs, err
+}
+
+// TestCallPageOnce: a call's page says its explanation once (not again
+// under the findings, review §4.2), and shows the times of its messages
+// and of its other legs in the server's zone, Dutch with a decimal comma
+// (the legs were in UTC).
+func TestCallPageOnce(t *testing.T) {
+	_, st := storedCaptures(t, "../examples/failed-calls.pcapng")
+	ams, _ := time.LoadLocation("Europe/Amsterdam")
+	ts := httptest.NewServer(NewHandler(HandlerOptions{Lang: catalog.English, Location: ams}, linkedStore{st}, NewMetrics()))
+	defer ts.Close()
+	_, page := getPage(t, ts, "/calls/"+url.PathEscape("e2e-busy-udp-1-21551@127.0.0.1")+"?lang=nl")
+	if n := strings.Count(page, "De gebelde partij is bezet (486 Busy Here"); n != 1 {
+		t.Errorf("the busy call's explanation is on its page %d times, want once", n)
+	}
+	if !strings.Contains(page, "04:28:45,814818") {
+		t.Error("the raw messages' times are not local with a decimal comma (04:28:45,814818)")
+	}
+	// The other legs at their local start: the 503 call began at 03:28:14 UTC.
+	if !strings.Contains(page, "27-11-2026 04:28:14") || strings.Contains(page, "· 03:28:14") {
+		t.Error("the other legs are not shown in the server's zone")
+	}
+}
