@@ -74,7 +74,7 @@ type topRow struct {
 }
 
 type dashData struct {
-	Ranges     [][2]string
+	Ranges     [][3]string // key, link, label in the reader's language
 	Range      string
 	Empty      bool
 	Stats      [3]string // calls, registrations, messages
@@ -109,7 +109,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	span, step := 24*time.Hour, 15*time.Minute
 	found := false
 	for _, x := range dashRanges {
-		d.Ranges = append(d.Ranges, [2]string{x.key, "/dashboard?range=" + x.key})
+		d.Ranges = append(d.Ranges, [3]string{x.key, "/dashboard?range=" + x.key, l["range_"+x.key]})
 		if x.key == d.Range {
 			span, step, found = x.span, x.step, true
 		}

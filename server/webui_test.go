@@ -190,7 +190,7 @@ func TestDutchPagesSpeakDutch(t *testing.T) {
 	english := []string{"Calls", "Registrations", "Cause lies", "Outcome", "Final answer", "What happened", "Search",
 		"registrations", "host(s)", "median", "(UTC)", "Times in", "Look up", "Analyze a capture",
 		"not answered", "no response", "What to do", "Message flow", "Ladder", "Session attempts", "Post-dial", "Defined in",
-		"Failed calls", "Peer", "registraties", "Gedefinieerd", "Kiesvertraging"}
+		"Failed calls", "Peer", "registraties", "Gedefinieerd", "Kiesvertraging", "7d", "30d"}
 	for _, path := range []string{"/calls", "/calls/" + url.PathEscape("e2e-busy-udp-1-21551@127.0.0.1"), "/registrations", "/registrations?f=1",
 		"/dashboard?range=1h", "/analyze", "/lookup?q=486", "/lookup?q=hello"} {
 		code, body := getPage(t, ts, path+map[bool]string{true: "&", false: "?"}[strings.Contains(path, "?")]+"lang=nl")
