@@ -423,6 +423,13 @@ func detailOf(hc *htmlCall, call *analyze.Call, group []int, roles map[string]an
 	}
 	hc.Media = buildMedia(c.Media, lang)
 	hc.Findings = htmlFindings(c.Findings, l)
+	for i := range hc.Findings {
+		// The finding "what happened" tells already keeps its title and
+		// frames, not the paragraph a second time (review §4.2).
+		if hc.Explanation != "" && hc.Findings[i].Text == hc.Explanation {
+			hc.Findings[i].Text = ""
+		}
+	}
 	var links map[int]string
 	if o.Raw != nil {
 		links = map[int]string{}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -206,5 +207,35 @@ func TestFlowDropsControlCharacters(t *testing.T) {
 	}
 	if s := b.String(); strings.ContainsAny(s, "\x1b\x07\r\u202e") {
 		t.Errorf("control characters reached the terminal: %q", s)
+	}
+}
+
+// TestHTMLSaysItOnce: on the page, a call's "what happened" paragraph is
+// not printed again in the card of the finding it comes from (review
+// §4.2: the same paragraph two or three times); the card keeps its title.
+func TestHTMLSaysItOnce(t *testing.T) {
+	expl := regexp.MustCompile(`<div class="expl">(.*?)</div>`)
+	for _, name := range goldenCaptures {
+		for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+			r, raw := loadReportRaw(t, name, lang)
+			var b bytes.Buffer
+			if err := HTMLWith(&b, r, HTMLOptions{Lang: lang, Raw: raw}); err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for _, item := range strings.Split(b.String(), `<details class="item" id="`)[1:] {
+				m := expl.FindStringSubmatch(item)
+				if m == nil || !strings.Contains(item, `class="fid"`) {
+					continue
+				}
+				checked++
+				if strings.Contains(item, `</span><div>`+m[1]+`</div>`) {
+					t.Errorf("%s %s: %s: its explanation is printed again in a finding's card", name, lang, item[:strings.Index(item, `"`)])
+				}
+			}
+			if checked == 0 && name == goldenCaptures[0] {
+				t.Errorf("%s %s: no explained item with findings", name, lang)
+			}
+		}
 	}
 }
