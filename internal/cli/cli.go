@@ -337,10 +337,26 @@ var inputErrorsNL = strings.NewReplacer(
 // openPrefix is the verb os puts before a path it could not open.
 var openPrefix = regexp.MustCompile(`(^|\n|: )open (\S+): `)
 
-// inputErrorText words an error about an input in lang; other errors pass.
+// optionErrorsNL are the command's own refusals of an option's value,
+// worded in Dutch (the option's words stay as typed).
+var optionErrorsNL = []struct {
+	re *regexp.Regexp
+	nl string
+}{
+	{regexp.MustCompile(`^--tz (".*"): not a time zone \(try Europe/Amsterdam or UTC\)$`), "--tz $1: geen tijdzone (probeer Europe/Amsterdam of UTC)"},
+	{regexp.MustCompile(`^--perspective (".*"): want customer or provider$`), "--perspective $1: kies customer (klant) of provider"},
+}
+
+// inputErrorText words an error about an input or an option's value in
+// lang; other errors pass.
 func inputErrorText(msg string, lang catalog.Lang) string {
 	if lang != catalog.Dutch {
 		return msg
+	}
+	for _, o := range optionErrorsNL {
+		if o.re.MatchString(msg) {
+			return o.re.ReplaceAllString(msg, o.nl)
+		}
 	}
 	return inputErrorsNL.Replace(openPrefix.ReplaceAllString(msg, "$1$2: "))
 }

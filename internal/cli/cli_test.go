@@ -167,6 +167,9 @@ func TestFlagErrorsInDutch(t *testing.T) {
 		{nil, []string{"flow", "--lang=nl", "--width"}, "sipcause: flow: optie -width heeft een waarde nodig\n"},
 		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"analyze", "--all=misschien", "x.pcap"}, "sipcause: analyze: ongeldige waarde \"misschien\" voor -all: gebruik true of false\n"},
 		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"flow", "--width", "breed", "x.pcap"}, "sipcause: flow: ongeldige waarde \"breed\" voor optie -width\n"},
+		{nil, []string{"analyze", "--lang", "nl", "--tz", "Mars/Basis", "x.pcap"}, "sipcause: --tz \"Mars/Basis\": geen tijdzone (probeer Europe/Amsterdam of UTC)\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"analyze", "--perspective", "helpdesk", "x.pcap"}, "sipcause: --perspective \"helpdesk\": kies customer (klant) of provider\n"},
+		{nil, []string{"analyze", "--tz", "Mars/Basis", "x.pcap"}, "sipcause: --tz \"Mars/Basis\": not a time zone (try Europe/Amsterdam or UTC)\n"},
 	} {
 		_, stderr, status := runCLI(t, tc.env, tc.args...)
 		if status != ExitUsage || stderr != tc.want {
