@@ -404,6 +404,15 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "call", c.Caller+" → "+c.Callee, d)
 }
 
+// mebibytes writes a size limit for people: "4 MiB", "1,5 MiB" in Dutch.
+func mebibytes(n int64, lang catalog.Lang) string {
+	s := strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64)
+	if lang == catalog.Dutch {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s + " MiB"
+}
+
 // reportOptions are the HTML report's options for a page of the web UI:
 // times in the server's zone and causes worded for its reader, as on the
 // other pages (the report alone would show UTC).
@@ -447,7 +456,12 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	defer h.freeSlot()
 	r.Body = http.MaxBytesReader(w, r.Body, h.opt.MaxUpload)
 	if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: err.Error()})
+		msg := err.Error()
+		var big *http.MaxBytesError
+		if errors.As(err, &big) { // said in the reader's language, with the limit
+			msg = fmt.Sprintf(l["upload_big"], mebibytes(h.opt.MaxUpload, lang))
+		}
+		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: msg})
 		return
 	}
 	if !csrfOK(r) {
@@ -479,7 +493,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	var fe *capture.FormatError
 	var le *capture.InflateLimitError
 	if errors.As(err, &le) {
-		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: err.Error()})
+		h.render(w, r, http.StatusRequestEntityTooLarge, "upload", l["upload_title"], uploadData{Error: fmt.Sprintf(l["upload_inflates"], name, mebibytes(le.Limit, lang))})
 		return
 	}
 	if errors.As(err, &fe) {

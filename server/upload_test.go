@@ -6,8 +6,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +184,59 @@ func TestHTTPLowFindings(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("/calls?lang=nl sets the language cookie %d times", n)
+	}
+}
+
+// uploadPage posts body as the file of the /analyze form in lang, with the
+// form's CSRF token, and returns the status and the page.
+func uploadPage(t *testing.T, ts *httptest.Server, lang catalog.Lang, name string, body []byte) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(ts.URL + "/analyze?lang=" + string(lang))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(form)
+	if m == nil {
+		t.Fatal("no CSRF token in the form")
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", string(m[1]))
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(body)
+	mw.Close()
+	resp, err = c.Post(ts.URL+"/analyze", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(page)
+}
+
+// TestUploadRefusalsInLanguage: an upload that is too large, or that
+// unpacks to too much, is refused on the form in the reader's language,
+// with the limit, and without a package's or Go's own words.
+func TestUploadRefusalsInLanguage(t *testing.T) {
+	ts, _ := uploadServer(t, HandlerOptions{MaxUpload: 1 << 20})
+	for _, tc := range []struct {
+		lang      catalog.Lang
+		big, gzip string
+	}{
+		{catalog.Dutch, "Het bestand is groter dan de 1 MiB die deze server aanneemt.", "leeg.pcap.gz wordt bij het uitpakken (gzip) groter dan de 1 MiB die deze server aanneemt."},
+		{catalog.English, "The upload is larger than the 1 MiB this server accepts.", "leeg.pcap.gz unpacks (gzip) to more than the 1 MiB this server accepts."},
+	} {
+		code, page := uploadPage(t, ts, tc.lang, "groot.pcap", bytes.Repeat([]byte{0}, 2<<20))
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, tc.big) || strings.Contains(page, "http:") {
+			t.Errorf("%s, 2 MiB upload: %d, want 413 saying %q", tc.lang, code, tc.big)
+		}
+		code, page = uploadPage(t, ts, tc.lang, "leeg.pcap.gz", emptyRecordsGzip(1<<17))
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(page, tc.gzip) || strings.Contains(page, "capture:") {
+			t.Errorf("%s, gzip inflating past the limit: %d, want 413 saying %q", tc.lang, code, tc.gzip)
+		}
 	}
 }
