@@ -116,29 +116,34 @@ const (
 	maxSCTPStreams  = 1024      // SCTP streams with a fragmented message pending
 )
 
-// frameSource yields link-layer frames.
+// frameSource yields link-layer frames. The frame's capture information
+// is written to ci, which the reader keeps, rather than returned: copying
+// the 72-byte struct through the interface call's results cost more than
+// reading the record, for every frame.
 type frameSource interface {
-	readFrame() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+	readFrame(ci *gopacket.CaptureInfo) (data []byte, link layers.LinkType, err error)
 }
 
 type pcapSource struct{ r *pcapgo.Reader }
 
-func (s pcapSource) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	d, ci, err := s.r.ZeroCopyReadPacketData()
-	return d, ci, s.r.LinkType(), err
+func (s pcapSource) readFrame(ci *gopacket.CaptureInfo) ([]byte, layers.LinkType, error) {
+	d, c, err := s.r.ZeroCopyReadPacketData()
+	*ci = c
+	return d, s.r.LinkType(), err
 }
 
 type ngSource struct{ r *pcapgo.NgReader }
 
-func (s ngSource) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	d, ci, err := s.r.ZeroCopyReadPacketData()
+func (s ngSource) readFrame(ci *gopacket.CaptureInfo) ([]byte, layers.LinkType, error) {
+	d, c, err := s.r.ZeroCopyReadPacketData()
+	*ci = c
 	lt := s.r.LinkType()
-	if len(ci.AncillaryData) > 0 {
-		if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+	if len(c.AncillaryData) > 0 {
+		if l, ok := c.AncillaryData[0].(layers.LinkType); ok {
 			lt = l
 		}
 	}
-	return d, ci, lt, err
+	return d, lt, err
 }
 
 // Reader yields the SIP messages of one capture in capture order.
@@ -155,6 +160,7 @@ type Reader struct {
 	lastTime time.Time // of the last frame read (LastFrameTime)
 	integ    Integrity
 	cur      frameInfo
+	ci       gopacket.CaptureInfo // of the current frame (frameSource)
 
 	out    []Packet // packets found in the current frame (or at the end)
 	outPos int
@@ -442,13 +448,16 @@ func (r *Reader) step() {
 }
 
 func (r *Reader) stepFrame() error {
-	data, ci, lt, err := r.frames.readFrame()
+	ci := &r.ci
+	data, lt, err := r.frames.readFrame(ci)
 	if err != nil {
 		return err
 	}
 	r.frame++
 	r.integ.Frames++
-	r.cur = frameInfo{time: ci.Timestamp.UTC(), truncated: ci.CaptureLength < ci.Length}
+	r.cur = frameInfo{}
+	r.cur.time = ci.Timestamp.UTC()
+	r.cur.truncated = ci.CaptureLength < ci.Length
 	r.lastTime = r.cur.time
 	r.decodeLink(lt, data)
 	r.endFrame()
@@ -503,11 +512,14 @@ func (r *Reader) emit(src, dst netip.AddrPort, transport string, payload []byte)
 // is only read when Next has handed on every packet of this one, so it
 // stays valid until the next call to Next, as Packet promises. A capture
 // that is mostly RTP is then copied once less.
+//
+// The packet is filled in place: a Packet built first and then appended
+// was copied twice, through 16-byte moves that overlap and stall.
 func (r *Reader) emitMedia(src, dst netip.AddrPort, payload []byte) {
-	r.out = append(r.out, Packet{
-		File: r.name, Frame: r.frame, Time: r.cur.time, Src: src, Dst: dst, Transport: "udp",
-		Encap: r.cur.encap, Payload: payload[:len(payload):len(payload)], Media: true,
-	})
+	r.out = append(r.out, Packet{})
+	p := &r.out[len(r.out)-1]
+	p.File, p.Frame, p.Time, p.Src, p.Dst, p.Transport = r.name, r.frame, r.cur.time, src, dst, "udp"
+	p.Encap, p.Payload, p.Media = r.cur.encap, payload[:len(payload):len(payload)], true
 }
 
 // setEncap records the outermost tunnel of the current frame.

@@ -63,12 +63,12 @@ func fullErr(n int, err error) error {
 	return err
 }
 
-func (s *fastPcap) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	var ci gopacket.CaptureInfo
+func (s *fastPcap) readFrame(ci *gopacket.CaptureInfo) ([]byte, layers.LinkType, error) {
 	h, err := s.br.Peek(16)
 	if len(h) < 16 {
+		*ci = gopacket.CaptureInfo{}
 		s.br.Discard(len(h))
-		return nil, ci, s.link, fullErr(len(h), err)
+		return nil, s.link, fullErr(len(h), err)
 	}
 	// The fraction is multiplied in 32 bits, as pcapgo does, so that
 	// out-of-range fractions give the same times as before.
@@ -77,10 +77,10 @@ func (s *fastPcap) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, e
 	ci.Length = int(s.order.Uint32(h[12:16]))
 	s.br.Discard(16)
 	if ci.CaptureLength > s.maxLen {
-		return nil, ci, s.link, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, s.snaplen)
+		return nil, s.link, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, s.snaplen)
 	}
 	if ci.CaptureLength > ci.Length {
-		return nil, ci, s.link, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+		return nil, s.link, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	n := ci.CaptureLength
 	if n > s.br.Size() {
@@ -89,13 +89,13 @@ func (s *fastPcap) readFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType, e
 		}
 		d := s.big[:n]
 		_, err := io.ReadFull(s.br, d)
-		return d, ci, s.link, err
+		return d, s.link, err
 	}
 	d, err := s.br.Peek(n)
 	if len(d) < n {
 		s.br.Discard(len(d))
-		return d, ci, s.link, fullErr(len(d), err)
+		return d, s.link, fullErr(len(d), err)
 	}
 	s.br.Discard(n)
-	return d, ci, s.link, nil
+	return d, s.link, nil
 }

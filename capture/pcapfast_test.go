@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -32,7 +33,8 @@ func readRecords(t testing.TB, data []byte, fast bool) string {
 	}
 	var out bytes.Buffer
 	for i := 0; i < 1<<16; i++ {
-		d, ci, lt, err := src.readFrame()
+		var ci gopacket.CaptureInfo
+		d, lt, err := src.readFrame(&ci)
 		if err != nil {
 			d = nil // the reader drops a frame that came with an error
 		}
