@@ -181,12 +181,12 @@ func (k *streamKey) slot() int {
 // lookup returns the stream of k, or nil. A direct-mapped cache in front
 // of the map answers for nearly every RTP packet: the map is asked only
 // when the slot holds another stream (or none).
-func (ms *mediaState) lookup(k streamKey) *mediaStream {
+func (ms *mediaState) lookup(k *streamKey) *mediaStream {
 	i := k.slot()
-	if s := ms.cache[i]; s != nil && s.key == k {
+	if s := ms.cache[i]; s != nil && s.key == *k {
 		return s
 	}
-	s := ms.streams[k]
+	s := ms.streams[*k]
 	if s != nil {
 		ms.cache[i] = s
 	}
@@ -236,8 +236,10 @@ func (a *Analyzer) mediaInit() *mediaState {
 func (a *Analyzer) EnableMedia() { a.mediaInit() }
 
 // AddMedia feeds one RTP or RTCP datagram, in capture order with the SIP
-// messages (RFC 3550). Datagrams that are neither are ignored.
-func (a *Analyzer) AddMedia(p MediaPacket) {
+// messages (RFC 3550). Datagrams that are neither are ignored. p is only
+// read during the call; it is passed by pointer since a capture that is
+// mostly RTP hands on millions of them.
+func (a *Analyzer) AddMedia(p *MediaPacket) {
 	ms := a.mediaInit()
 	if p.Time.After(a.last) {
 		a.last = p.Time
@@ -248,12 +250,15 @@ func (a *Analyzer) AddMedia(p MediaPacket) {
 		}
 		return
 	}
-	h, err := rtp.Parse(p.Data)
+	// The header and the key are filled in place and passed by pointer:
+	// copies of them cost more than the rest of this function.
+	var h rtp.Header
+	err := rtp.Parse(p.Data, &h)
 	var k streamKey
 	var s *mediaStream
 	if err == nil {
-		k = streamKey{unmapAP(p.Src), unmapAP(p.Dst), h.SSRC}
-		s = ms.lookup(k)
+		k.src, k.dst, k.ssrc = unmapAP(p.Src), unmapAP(p.Dst), h.SSRC
+		s = ms.lookup(&k)
 	}
 	// T.38 (UDPTL, ITU-T T.38 §9.1) goes to and from the ports of an
 	// image m= line and starts with a sequence number; a packet that
@@ -296,7 +301,7 @@ func (a *Analyzer) AddMedia(p MediaPacket) {
 	}
 	ms.packets++
 	s.lastFrame = p.Frame
-	s.st.Add(p.Time, h, p.Data[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
+	s.st.Add(p.Time, &h, p.Data[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
 }
 
 // udptlPT stands for T.38 in a stream's state: a dynamic payload type no
@@ -305,9 +310,9 @@ const udptlPT = 127
 
 // addUDPTL accounts a T.38 packet: its sequence number (the first two
 // bytes) gives packets, loss and gaps like RTP's.
-func (ms *mediaState) addUDPTL(p MediaPacket) {
+func (ms *mediaState) addUDPTL(p *MediaPacket) {
 	k := streamKey{unmapAP(p.Src), unmapAP(p.Dst), 0}
-	s := ms.lookup(k)
+	s := ms.lookup(&k)
 	if s == nil {
 		if len(ms.streams) >= maxMediaStreams {
 			ms.dropped++
@@ -322,10 +327,10 @@ func (ms *mediaState) addUDPTL(p MediaPacket) {
 	}
 	ms.packets++
 	s.lastFrame = p.Frame
-	s.st.Add(p.Time, rtp.Header{Seq: binary.BigEndian.Uint16(p.Data), PayloadType: udptlPT, PayloadLen: len(p.Data) - 2}, p.Data[2:])
+	s.st.Add(p.Time, &rtp.Header{Seq: binary.BigEndian.Uint16(p.Data), PayloadType: udptlPT, PayloadLen: len(p.Data) - 2}, p.Data[2:])
 }
 
-func (ms *mediaState) newStream(k streamKey, p MediaPacket) *mediaStream {
+func (ms *mediaState) newStream(k streamKey, p *MediaPacket) *mediaStream {
 	ms.order++
 	s := &mediaStream{key: k, order: ms.order, file: p.File, firstFrame: p.Frame}
 	ep, towards := ms.endpoints[k.dst], true
@@ -389,7 +394,7 @@ func (ms *mediaState) latest(c *callMedia, party, typ string) *sdpEndpoint {
 // addRTCP attaches a compound RTCP packet to the streams it reports on:
 // the sender report to the sender's stream (for the round trip), each
 // reception report block to the stream it is about (RFC 3550 §6.4).
-func (ms *mediaState) addRTCP(p MediaPacket, r *rtp.RTCP) {
+func (ms *mediaState) addRTCP(p *MediaPacket, r *rtp.RTCP) {
 	if r.SR {
 		if s := ms.bySSRC[r.SenderSSRC]; s != nil {
 			s.srMid, s.srTime = r.NTPMiddle, p.Time

@@ -35,7 +35,7 @@ func benchmarkAddMedia(b *testing.B, calls, n int) {
 		a.EnableMedia()
 		feedCall(b, a, pkts[0].Time.Add(-time.Second))
 		for i := range pkts {
-			a.AddMedia(pkts[i])
+			a.AddMedia(&pkts[i])
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(pkts)), "ns/pkt")
@@ -59,10 +59,10 @@ func TestAddMediaAllocs(t *testing.T) {
 	a.EnableMedia()
 	feedCall(t, a, pkts[0].Time.Add(-time.Second))
 	for i := range pkts[:100] { // every stream seen
-		a.AddMedia(pkts[i])
+		a.AddMedia(&pkts[i])
 	}
 	i := 100
-	if n := testing.AllocsPerRun(len(pkts)-101, func() { a.AddMedia(pkts[i]); i++ }); n != 0 {
+	if n := testing.AllocsPerRun(len(pkts)-101, func() { a.AddMedia(&pkts[i]); i++ }); n != 0 {
 		t.Errorf("AddMedia allocates %.2f times per packet of a known stream, want 0", n)
 	}
 }

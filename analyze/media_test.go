@@ -63,7 +63,7 @@ func TestMediaOneWay(t *testing.T) {
 			// Digit 5 (RFC 4733): the end packet sent three times, one timestamp.
 			pt, ts, payload = 101, 50*160, []byte{5, 0x8a, 0, 160}
 		}
-		a.AddMedia(MediaPacket{Frame: 10 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond), Src: src, Dst: dst,
+		a.AddMedia(&MediaPacket{Frame: 10 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond), Src: src, Dst: dst,
 			Data: rtpPacket(pt, uint16(i), ts, 7, payload)})
 	}
 	r := a.Finish()
@@ -99,7 +99,7 @@ func FuzzAddMedia(f *testing.F) {
 			if len(d) > 3 {
 				d[3] += byte(i) // the sequence number moves
 			}
-			a.AddMedia(MediaPacket{Frame: 10 + i, Time: t0.Add(time.Duration(i) * time.Duration(step) * time.Millisecond),
+			a.AddMedia(&MediaPacket{Frame: 10 + i, Time: t0.Add(time.Duration(i) * time.Duration(step) * time.Millisecond),
 				Src: eps[i%3], Dst: eps[(i+1)%3], Data: d, ICMP: i%7 == 6})
 		}
 		r := a.Finish()
@@ -122,7 +122,7 @@ func TestMediaSRTP(t *testing.T) {
 		strings.Replace(mediaCall[1], "m=audio 5000 RTP/AVP 8 101\r\n", "m=audio 5000 RTP/SAVP 8 101\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoxMjM0\r\n", 1))
 	for i := range 20 {
 		for _, dir := range [][2]string{{"10.0.0.1:4000", "198.51.100.1:5000"}, {"198.51.100.1:5000", "10.0.0.1:4000"}} {
-			a.AddMedia(MediaPacket{Frame: 10 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
+			a.AddMedia(&MediaPacket{Frame: 10 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
 				Src: netip.MustParseAddrPort(dir[0]), Dst: netip.MustParseAddrPort(dir[1]),
 				Data: rtpPacket(8, uint16(i), uint32(i*160), uint32(len(dir[0])), bytes.Repeat([]byte{0x3c}, 170))})
 		}
@@ -151,7 +151,7 @@ func TestMediaRTPTimeout(t *testing.T) {
 	feedCall(t, a, t0)
 	send := func(src, dst string, from, to int, ssrc uint32) {
 		for i := from; i < to; i++ {
-			a.AddMedia(MediaPacket{Frame: 1000 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
+			a.AddMedia(&MediaPacket{Frame: 1000 + i, Time: t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
 				Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), Data: rtpPacket(8, uint16(i), uint32(i*160), ssrc, make([]byte, 160))})
 		}
 	}
@@ -200,7 +200,7 @@ func TestMediaT38(t *testing.T) {
 			continue // one lost
 		}
 		udptl := []byte{byte(i >> 8), byte(i), 0x06, 0x80, 0x01}
-		a.AddMedia(MediaPacket{Frame: 100 + i, Time: t0.Add(time.Second + time.Duration(i)*30*time.Millisecond),
+		a.AddMedia(&MediaPacket{Frame: 100 + i, Time: t0.Add(time.Second + time.Duration(i)*30*time.Millisecond),
 			Src: netip.MustParseAddrPort("10.0.0.1:4000"), Dst: netip.MustParseAddrPort("198.51.100.1:5000"), Data: udptl})
 	}
 	r := a.Finish()
@@ -243,7 +243,7 @@ func newScene(t *testing.T, callerSig string, msgs ...string) *mediaScene {
 // rtp sends packets from..to (20 ms apart, starting 1 s in) of one stream.
 func (s *mediaScene) rtp(src, dst string, pt uint8, ssrc uint32, from, to int, icmp bool) {
 	for i := from; i < to; i++ {
-		s.a.AddMedia(MediaPacket{Frame: 100 + i, Time: s.t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
+		s.a.AddMedia(&MediaPacket{Frame: 100 + i, Time: s.t0.Add(time.Second + time.Duration(i)*20*time.Millisecond),
 			Src: netip.MustParseAddrPort(src), Dst: netip.MustParseAddrPort(dst), Data: rtpPacket(pt, uint16(i), uint32(i*160), ssrc, make([]byte, 160)), ICMP: icmp})
 	}
 }

@@ -240,7 +240,7 @@ type batch struct {
 // MessagesAndMedia is Messages that also hands each RTP/RTCP datagram to
 // addMedia (when Options.Media is set and addMedia is not nil), in capture
 // order with the messages.
-func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMedia func(analyze.MediaPacket)) (Result, error) {
+func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMedia func(*analyze.MediaPacket)) (Result, error) {
 	const size = 256
 	type done struct {
 		res Result
@@ -268,10 +268,14 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 		var intern analyze.Interner
 		res, err := each(ins, opt, func(p *capture.Packet, m *sipmsg.Message) {
 			if m == nil {
+				// Filled in place: a MediaPacket built and then
+				// appended is copied twice, for every RTP packet.
 				start := len(b.arena)
 				b.arena = append(b.arena, p.Payload...)
-				b.media = append(b.media, analyze.MediaPacket{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst,
-					Data: b.arena[start:len(b.arena):len(b.arena)], ICMP: p.Encap == "icmp"})
+				b.media = append(b.media, analyze.MediaPacket{})
+				mp := &b.media[len(b.media)-1]
+				mp.File, mp.Frame, mp.Time, mp.Src, mp.Dst = p.File, p.Frame, p.Time, p.Src, p.Dst
+				mp.Data, mp.ICMP = b.arena[start:len(b.arena):len(b.arena)], p.Encap == "icmp"
 				b.order = append(b.order, true)
 			} else {
 				meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
@@ -293,7 +297,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 		mi, di := 0, 0
 		for _, media := range b.order {
 			if media {
-				addMedia(b.media[di])
+				addMedia(&b.media[di])
 				di++
 			} else {
 				add(b.msgs[mi])

@@ -16,11 +16,12 @@
 //
 // Usage:
 //
-//	h, err := rtp.Parse(udpPayload)
+//	var h rtp.Header
+//	err := rtp.Parse(udpPayload, &h)
 //	if err != nil {
 //		return // not RTP
 //	}
 //	var s rtp.Stream
-//	s.Add(captureTime, h, udpPayload[h.PayloadOffset:])
+//	s.Add(captureTime, &h, udpPayload[h.PayloadOffset:])
 //	fmt.Println(s.Packets, s.Lost(), s.MaxJitterMS)
 package rtp

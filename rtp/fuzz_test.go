@@ -12,7 +12,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(packet(101, true, 65535, 0, 1, 1, 10, 0, 160))
 	f.Add([]byte{0xbf, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := Parse(b)
+		var h Header
+		err := Parse(b, &h)
 		if err != nil {
 			return
 		}
@@ -22,7 +23,7 @@ func FuzzParse(f *testing.F) {
 		var s Stream
 		s.MapPayload(h.PayloadType, "telephone-event", 0)
 		for i := range 3 {
-			s.Add(time.Unix(int64(i), 0), h, b[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
+			s.Add(time.Unix(int64(i), 0), &h, b[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
 		}
 		if s.Packets != 3 || s.ndigits > maxDigits {
 			t.Fatal("stream state")

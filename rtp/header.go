@@ -29,15 +29,18 @@ type Header struct {
 	PayloadLen    int // payload bytes without padding (RFC 3550 §5.1 P bit)
 }
 
-// Parse decodes the RTP header of b (RFC 3550 §5.1, extension §5.3.1). It
-// never panics and does not allocate; an error is a *ParseError.
-func Parse(b []byte) (Header, error) {
-	var h Header
+// Parse decodes the RTP header of b (RFC 3550 §5.1, extension §5.3.1)
+// into h, which is only meaningful when the error is nil. It never panics
+// and does not allocate; an error is a *ParseError. h is the caller's, like
+// sipmsg.Parse's message: a header returned by value was copied between
+// the registers and the stack for every packet.
+func Parse(b []byte, h *Header) error {
+	*h = Header{}
 	if len(b) < 12 {
-		return h, &ParseError{0, "shorter than the 12-byte RTP header"}
+		return &ParseError{0, "shorter than the 12-byte RTP header"}
 	}
 	if b[0]>>6 != 2 {
-		return h, &ParseError{0, "RTP version is not 2"}
+		return &ParseError{0, "RTP version is not 2"}
 	}
 	h.CSRCCount = int(b[0] & 0x0f)
 	h.Marker = b[1]&0x80 != 0
@@ -47,28 +50,28 @@ func Parse(b []byte) (Header, error) {
 	h.SSRC = binary.BigEndian.Uint32(b[8:])
 	off := 12 + 4*h.CSRCCount
 	if off > len(b) {
-		return h, &ParseError{12, "CSRC list runs past the packet"}
+		return &ParseError{12, "CSRC list runs past the packet"}
 	}
 	if b[0]&0x10 != 0 {
 		if off+4 > len(b) {
-			return h, &ParseError{off, "header extension runs past the packet"}
+			return &ParseError{off, "header extension runs past the packet"}
 		}
 		off += 4 + 4*int(binary.BigEndian.Uint16(b[off+2:]))
 		if off > len(b) {
-			return h, &ParseError{off, "header extension runs past the packet"}
+			return &ParseError{off, "header extension runs past the packet"}
 		}
 	}
 	end := len(b)
 	if b[0]&0x20 != 0 {
 		pad := int(b[len(b)-1])
 		if pad == 0 || end-pad < off {
-			return h, &ParseError{len(b) - 1, "padding longer than the payload"}
+			return &ParseError{len(b) - 1, "padding longer than the payload"}
 		}
 		end -= pad
 	}
 	h.PayloadOffset = off
 	h.PayloadLen = end - off
-	return h, nil
+	return nil
 }
 
 // IsRTCP reports whether b starts like an RTCP packet (RFC 3550 §6.4, RFC

@@ -49,7 +49,8 @@ func TestParse(t *testing.T) {
 		if tc.name == "padding past payload" {
 			tc.b[0] |= 0x20
 		}
-		h, err := Parse(tc.b)
+		var h Header
+		err := Parse(tc.b, &h)
 		if tc.wantErr {
 			var pe *ParseError
 			if !errors.As(err, &pe) {
@@ -73,8 +74,9 @@ func feed(s *Stream, seqs []uint16, jitterMS map[int]float64) {
 			at = at.Add(time.Duration(j * float64(time.Millisecond)))
 		}
 		b := packet(PayloadPCMU, false, q, uint32(q-seqs[0])*160, 7)
-		h, _ := Parse(b)
-		s.Add(at, h, b[h.PayloadOffset:])
+		var h Header
+		Parse(b, &h)
+		s.Add(at, &h, b[h.PayloadOffset:])
 	}
 }
 
@@ -138,8 +140,9 @@ func TestStreamDTMF(t *testing.T) {
 	seq := uint16(1)
 	add := func(pt uint8, ts uint32, payload ...byte) {
 		b := packet(pt, false, seq, ts, 9, payload...)
-		h, _ := Parse(b)
-		s.Add(t0.Add(time.Duration(seq)*20*time.Millisecond), h, b[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
+		var h Header
+		Parse(b, &h)
+		s.Add(t0.Add(time.Duration(seq)*20*time.Millisecond), &h, b[h.PayloadOffset:h.PayloadOffset+h.PayloadLen])
 		seq++
 	}
 	add(0, 0)
@@ -262,8 +265,9 @@ func TestFaxTones(t *testing.T) {
 		for i := range 30 {
 			payload := enc(freq, pt == PayloadPCMA, i)
 			b := packet(pt, false, uint16(i), uint32(i*160), 5, payload...)
-			h, _ := Parse(b)
-			s.Add(t0.Add(time.Duration(i)*20*time.Millisecond), h, b[h.PayloadOffset:])
+			var h Header
+			Parse(b, &h)
+			s.Add(t0.Add(time.Duration(i)*20*time.Millisecond), &h, b[h.PayloadOffset:])
 		}
 		return s.FaxTones()
 	}

@@ -137,8 +137,8 @@ func (s *Stream) rateOf(pt uint8) (rate int, event bool) {
 }
 
 // Add accounts one packet with header h and payload (without padding)
-// received at t. Packets must come in capture order.
-func (s *Stream) Add(t time.Time, h Header, payload []byte) {
+// received at t. Packets must come in capture order. h is only read.
+func (s *Stream) Add(t time.Time, h *Header, payload []byte) {
 	if !s.started {
 		s.start(t, h)
 		s.account(t, h, payload, 0)
@@ -217,7 +217,7 @@ func (s *Stream) Add(t time.Time, h Header, payload []byte) {
 	s.account(t, h, payload, rate)
 }
 
-func (s *Stream) start(t time.Time, h Header) {
+func (s *Stream) start(t time.Time, h *Header) {
 	s.started = true
 	s.SSRC, s.PayloadType = h.SSRC, h.PayloadType
 	s.First, s.Last, s.time = t, t, t
@@ -232,7 +232,7 @@ func (s *Stream) start(t time.Time, h Header) {
 // account does the counting that is not Wireshark's: duplicates and
 // disorder by a 64-packet window (RFC 3550 §A.1 style), DTMF, comfort
 // noise and the timeline.
-func (s *Stream) account(t time.Time, h Header, payload []byte, rate int) {
+func (s *Stream) account(t time.Time, h *Header, payload []byte, rate int) {
 	first := s.Packets == 0
 	s.Packets++
 	s.Bytes += int64(len(payload))
