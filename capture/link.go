@@ -543,16 +543,18 @@ func gtpPayload(b []byte) ([]byte, bool) {
 // datagram handles a message-oriented payload (UDP, one SCTP message): HEP
 // by its header, else SIP by its start line.
 func (r *Reader) datagram(src, dst netip.AddrPort, transport string, p []byte) {
+	// RTP and RTCP start with version 2 in the top bits (RFC 3550 §5.1),
+	// which no SIP start line, keep-alive or STUN message does, nor a HEP
+	// header ("HEP3", or version 1 or 2 in the first byte): asked first,
+	// since in a capture with media nearly every datagram is RTP.
+	if r.media && transport == "udp" && len(p) >= 8 && p[0]>>6 == 2 {
+		r.emitMedia(src, dst, p)
+		return
+	}
 	if isHEP3(p) || isHEP2(p) {
 		if r.hepPacket(p) {
 			return
 		}
-	}
-	// RTP and RTCP start with version 2 in the top bits (RFC 3550 §5.1),
-	// which no SIP start line, keep-alive or STUN message does.
-	if r.media && transport == "udp" && len(p) >= 8 && p[0]>>6 == 2 {
-		r.emitMedia(src, dst, p)
-		return
 	}
 	m := trimKeepAlive(p)
 	if len(m) == 0 {
