@@ -361,6 +361,9 @@ func open(in Input, counter *atomic.Int64, maxInflated int64) (*capture.Reader, 
 				return nil, err
 			}
 			r = f
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				r = newReadAhead(f)
+			}
 		}
 	}
 	if counter != nil {
