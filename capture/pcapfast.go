@@ -25,7 +25,7 @@ const pcapBuffer = 1 << 20
 // the same; the file header is still read by pcapgo.
 type fastPcap struct {
 	br      *bufio.Reader
-	big     bool // big-endian fields; a bool, not a binary.ByteOrder, so that the reads inline
+	big     bool   // big-endian fields; a bool, not a binary.ByteOrder, so that the reads inline
 	factor  uint32 // nanoseconds per unit of the timestamp's fraction
 	snaplen uint32
 	maxLen  int // longest record taken (pcapgo's maxCaptureLength)

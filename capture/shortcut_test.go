@@ -64,8 +64,8 @@ func TestPlainRTPShortcut(t *testing.T) {
 	frames := [][]byte{
 		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, rtp),
 		cat(ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, rtpBytes(2, 20)), make([]byte, 30)), // padded
-		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, rtpBytes(3, 0)),                            // header only
-		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, []byte{0x80, 8, 0, 4, 0, 0, 0}),            // 7 bytes
+		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, rtpBytes(3, 0)),                         // header only
+		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, []byte{0x80, 8, 0, 4, 0, 0, 0}),         // 7 bytes
 		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, []byte("OPTIONS sip:x SIP/2.0\r\n\r\n")),
 		ethUDP("10.0.0.1", "10.0.0.2", 4000, 5000, cat([]byte{0x00, 0x05}, make([]byte, 30))), // UDPTL-like
 		ethUDP("10.0.0.1", "10.0.0.2", portVXLAN, 5000, rtp),
