@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +120,33 @@ func queryFrom(v url.Values, loc *time.Location) (store.Query, error) {
 	return q, err
 }
 
+// formErrorsNL word the refusals of queryFrom, regQueryFrom and parseWhen
+// in Dutch for the search forms (the API answers in English).
+var formErrorsNL = []struct {
+	re *regexp.Regexp
+	nl string
+}{
+	{regexp.MustCompile(`^status (".*"): want a code from 100 to 699$`), "Eindantwoord $1: geef een code van 100 tot 699"},
+	{regexp.MustCompile(`^time (".*"): want 2006-01-02T15:04 \((.*)\) or RFC 3339$`), "Tijd $1: geef een tijd als 2026-11-27T10:15 ($2) of volgens RFC 3339"},
+	{regexp.MustCompile(`^time (\S+): want a date between (\d+) and (\d+)$`), "Tijd $1: geef een datum tussen $2 en $3"},
+	{regexp.MustCompile(`^a search value may not contain a NUL character$`), "Een zoekwaarde mag geen NUL-teken bevatten"},
+	{regexp.MustCompile(`^audio (".*"): want (\S+) or (\S+)$`), "Geluid $1: kies $2 of $3"},
+	{regexp.MustCompile(`^outcome (".*"): want one of (.*)$`), "Afloop $1: kies een van $2"},
+}
+
+// formErrorText is a search form's refusal in the reader's language.
+func formErrorText(err error, lang catalog.Lang) string {
+	msg := err.Error()
+	if lang == catalog.Dutch {
+		for _, f := range formErrorsNL {
+			if f.re.MatchString(msg) {
+				return f.re.ReplaceAllString(msg, f.nl)
+			}
+		}
+	}
+	return msg
+}
+
 // refuseNUL refuses search values with a NUL: SQLite ends a LIKE pattern
 // at a NUL, so "1\x00" matched every row.
 func refuseNUL(values ...string) error {
@@ -208,7 +236,7 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 	d.Q = q
 	status := http.StatusOK
 	if err != nil {
-		d.Error = err.Error()
+		d.Error = formErrorText(err, lang)
 		status = http.StatusBadRequest
 	} else {
 		rows, err := h.st.SearchCalls(r.Context(), q)

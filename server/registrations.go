@@ -67,7 +67,7 @@ func (h *Handler) registrations(w http.ResponseWriter, r *http.Request) {
 	d.Latest = q.Latest
 	status := http.StatusOK
 	if err != nil {
-		d.Error, status = err.Error(), http.StatusBadRequest
+		d.Error, status = formErrorText(err, lang), http.StatusBadRequest
 	} else {
 		regs, err := h.st.SearchRegistrations(r.Context(), q)
 		if err != nil {

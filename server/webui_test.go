@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -334,5 +335,27 @@ func TestCallPageOnce(t *testing.T) {
 	// The other legs at their local start: the 503 call began at 03:28:14 UTC.
 	if !strings.Contains(page, "27-11-2026 04:28:14") || strings.Contains(page, "· 03:28:14") {
 		t.Error("the other legs are not shown in the server's zone")
+	}
+}
+
+// TestSearchRefusalsInDutch: what the search forms refuse (a status that
+// is no code, a time that is no time, an outcome that does not exist) is
+// said in Dutch on the Dutch pages; the API keeps its English.
+func TestSearchRefusalsInDutch(t *testing.T) {
+	ts, _ := storedCaptures(t)
+	for path, want := range map[string]string{
+		"/calls?status=abc":                     "Eindantwoord &#34;abc&#34;: geef een code van 100 tot 699",
+		"/calls?from=gisteren":                  "Tijd &#34;gisteren&#34;: geef een tijd als 2026-11-27T10:15 (Europe/Amsterdam) of volgens RFC 3339",
+		"/registrations?f=1&outcome=stuk":       "Afloop &#34;stuk&#34;: kies een van registered",
+		"/registrations?f=1&to=9999-12-31T0:00": "Tijd",
+	} {
+		code, body := getPage(t, ts, path+"&lang=nl")
+		if code != http.StatusBadRequest || !strings.Contains(body, want) || strings.Contains(body, "want ") {
+			t.Errorf("%s: %d; want 400 saying %q", path, code, want)
+		}
+	}
+	_, api := getPage(t, ts, "/api/v1/calls?status=abc&lang=nl")
+	if !strings.Contains(api, "want a code from 100 to 699") {
+		t.Errorf("API: %s", api)
 	}
 }
