@@ -343,6 +343,32 @@ func TestMediaFindings(t *testing.T) {
 	}
 }
 
+// TestNATClaimNeedsMedia: a private SDP address sent from a public one is
+// told as media that cannot arrive (media-nat-private) only when the
+// capture holds media to see that by; a capture of the signalling alone
+// keeps the signalling finding (nat-private-address: audio "may" go
+// astray) and no media verdict. Before, a log without RTP said the audio
+// could not arrive.
+func TestNATClaimNeedsMedia(t *testing.T) {
+	for _, withRTP := range []bool{true, false} {
+		s := newScene(t, "203.0.113.5:5060")
+		if withRTP {
+			s.rtp("203.0.113.5:4000", calleeRTP, 8, 1, 0, 50, false) // nothing comes back
+		}
+		r := s.a.Finish()
+		if len(r.Calls) != 1 {
+			t.Fatalf("%d calls", len(r.Calls))
+		}
+		ids := map[string]bool{}
+		for _, f := range r.Calls[0].Findings {
+			ids[f.ID] = true
+		}
+		if ids["media-nat-private"] != withRTP || !ids["nat-private-address"] {
+			t.Errorf("with RTP %v: findings %v; want media-nat-private only with RTP, nat-private-address always", withRTP, ids)
+		}
+	}
+}
+
 // TestMediaForgetsFailedCalls: with OnCall set, a reported call's media
 // state goes with it, also for a call that was never answered and had no
 // RTP (the common failed call: INVITE with SDP, 486, ACK). Before, these

@@ -448,9 +448,11 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		}
 	}
 	// A private address in the SDP of a party that signals from a public
-	// one, and media to it that never arrived.
+	// one, and media to it that never arrived: said only where the capture
+	// sees this call's media, for without it nothing shows that the media
+	// did not arrive.
 	for _, p := range []string{"caller", "callee"} {
-		if !behindNAT(p) {
+		if !anyMedia || !behindNAT(p) {
 			continue
 		}
 		e := announced(p)
