@@ -782,3 +782,57 @@ func TestClickHouseSeveralWriters(t *testing.T) {
 		t.Errorf("stats: %+v %v", st, err)
 	}
 }
+
+// TestClickHouseMigrateCluster: a cluster of schema version 1 (before the
+// audio column) is migrated to version 2 on every server, the local
+// tables and the Distributed tables over them, and the audio search then
+// works across both shards.
+func TestClickHouseMigrateCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts two ClickHouse servers")
+	}
+	ss := chtest.StartCluster(t, "sipcause_test", 2)
+	url := fmt.Sprintf("clickhouse://%s,%s/migcluster?cluster=sipcause_test", ss[0].HTTP, ss[1].HTTP)
+	ctx := context.Background()
+	s := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+	s.Close()
+	for _, srv := range ss {
+		c := newCHConn([]string{srv.HTTP}, false, nil, "", "")
+		for _, q := range []string{"ALTER TABLE migcluster.calls_local DROP COLUMN audio", "ALTER TABLE migcluster.calls DROP COLUMN audio",
+			"TRUNCATE TABLE migcluster.sipcause_schema", "INSERT INTO migcluster.sipcause_schema VALUES (1, now())"} {
+			if _, err := c.do(ctx, q, nil); err != nil {
+				t.Fatalf("%s: %s: %v", srv.HTTP, q, err)
+			}
+		}
+	}
+	s = openCH(t, url, filepath.Join(t.TempDir(), "spool"))
+	defer s.Close()
+	for _, srv := range ss {
+		c := newCHConn([]string{srv.HTTP}, false, nil, "", "")
+		out, err := c.do(ctx, "SELECT max(version) FROM migcluster.sipcause_schema FORMAT TabSeparated", nil)
+		if err != nil || strings.TrimSpace(string(out)) != "2" {
+			t.Errorf("%s: schema version %q after migrating (%v)", srv.HTTP, out, err)
+		}
+	}
+	var batch []CallRecord
+	for i := range 40 {
+		cr := testCall(i, 200, analyze.OutcomeAnswered)
+		if i%4 == 0 {
+			cr.Call.Audio = &analyze.Audio{Verdict: "one_way", Direction: "callee_to_caller"}
+		}
+		batch = append(batch, cr)
+	}
+	if err := s.PutCalls(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	got, err := s.SearchCalls(ctx, Query{Audio: AudioProblem})
+	if err != nil || len(got) != 10 {
+		t.Errorf("audio search across the shards after migrating: %d calls (%v), want 10", len(got), err)
+	}
+	for i, srv := range ss {
+		if n := localRows(t, srv, "migcluster.calls_local"); n == 0 || n == 40 {
+			t.Errorf("shard %d holds %d of 40 calls", i+1, n)
+		}
+	}
+}
