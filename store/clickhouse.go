@@ -594,11 +594,19 @@ func (s *ClickHouse) sender() {
 			}
 		}
 		t := time.NewTimer(wait)
+		wake := s.wake
+		if fails > 0 {
+			// Backing off: new batches and a Flush do not cut the wait
+			// short, or a collector writing every 200 ms would retry a
+			// refused insert at that pace and MaxRefusals would be
+			// reached in seconds instead of minutes.
+			wake = nil
+		}
 		select {
 		case <-s.stop:
 			t.Stop()
 			return
-		case <-s.wake:
+		case <-wake:
 		case <-t.C:
 		}
 		t.Stop()

@@ -836,3 +836,36 @@ func TestClickHouseMigrateCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestClickHouseBackoff: while ClickHouse refuses the inserts, neither new
+// batches (a collector writes one every 200 ms) nor a Flush cut the
+// back-off short: the retries come at 0.1, 0.2, 0.4, 0.8 s..., not at the
+// pace of the writes, so that MaxRefusals means minutes of retries.
+func TestClickHouseBackoff(t *testing.T) {
+	srv := clickhouseServer(t)
+	ctx := context.Background()
+	db := fmt.Sprintf("backoff%d", dbSeq.Add(1))
+	s := openCH(t, srv.URL(db), filepath.Join(t.TempDir(), "spool"))
+	s.opt.CloseWait = 100 * time.Millisecond
+	defer s.Close()
+	// A column the store writes is gone: every insert into calls is refused.
+	if _, err := s.conn.do(ctx, "ALTER TABLE "+db+".calls DROP COLUMN audio", nil); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := 0; time.Since(start) < 1500*time.Millisecond; i++ {
+		if err := s.PutCalls(ctx, []CallRecord{testCall(i, 486, analyze.OutcomeBusy)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.Flush(fctx); err == nil {
+		t.Fatal("Flush succeeded with every insert refused")
+	}
+	// 2.5 s: at most 0.1+0.2+0.4+0.8 s of waits fit, five tries.
+	if st := s.Buffer(); st.Retries > 6 || st.Retries == 0 || st.Rejected != 0 {
+		t.Errorf("after 2.5 s of refusals: %d retries, %d set aside; want a few retries backing off, none set aside", st.Retries, st.Rejected)
+	}
+}
