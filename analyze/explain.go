@@ -479,8 +479,12 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 		if method == "INVITE" {
 			method = "re-INVITE"
 		}
+		parts := map[string][]Part{"what": {what}, "effect": {effect}}
+		if !x.final.src.IsValid() { // a log that names no addresses
+			parts["from"] = []Part{phrase("reinvite-refused-by-unknown")}
+		}
 		f := t.findingWith("reinvite-rejected", vars{"method": method, "code": strconv.Itoa(x.final.code),
-			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, map[string][]Part{"what": {what}, "effect": {effect}}, x.req.frame, x.final.frame)
+			"phrase": phraseOf(x.final.reason, a.cat.Phrase(x.final.code)), "from": apText(x.final.src)}, parts, x.req.frame, x.final.frame)
 		out = append(out, f)
 		break
 	}

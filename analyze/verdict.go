@@ -326,7 +326,7 @@ var callRules = []callRule{
 	// Only a small start value can be the caller's doing (RFC 3261
 	// §8.1.1.6 says 70); otherwise the call went round in a loop (review T19).
 	{name: "too-many-hops-low-start",
-		when:    func(e *evidence) bool { return e.code == 483 && e.maxFwd >= 0 && e.maxFwd <= 5 && e.callerLocal },
+		when:    func(e *evidence) bool { return e.code == 483 && e.lowMaxForwards() && e.callerLocal },
 		outcome: OutcomeFailed, finding: "too-many-hops", side: sideLocal, fill: fillHops},
 	{name: "too-many-hops",
 		when:    func(e *evidence) bool { return e.code == 483 },
@@ -518,10 +518,16 @@ func fillRetryAfter(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int)
 	return nil, nil
 }
 
+// lowMaxForwards reports whether the request that ran out of hops started
+// with a Max-Forwards of 10 or less (RFC 3261 §8.1.1.6 recommends 70): low
+// enough to be the sender's setting rather than a loop. The verdict's side
+// and the text both rest on it (review T19).
+func (e *evidence) lowMaxForwards() bool { return e.maxFwd >= 0 && e.maxFwd <= 10 }
+
 func fillHops(_ *Analyzer, e *evidence, v vars) (map[string][]Part, []int) {
 	v["value"] = strconv.Itoa(e.maxFwd)
 	low := phrase("hops-loop")
-	if e.maxFwd >= 0 && e.maxFwd <= 10 {
+	if e.lowMaxForwards() {
 		low = phrase("hops-low-or-loop")
 	}
 	return one("cause", low), append([]int{e.hopReq.frame}, e.frames...)
@@ -572,7 +578,7 @@ var regRules = []regRule{
 	// Only a small start value can be the phone's doing (RFC 3261
 	// §8.1.1.6 says 70); otherwise the request went round in a loop.
 	{name: "register-hops-low-start",
-		when:    func(e *evidence) bool { return e.code == 483 && e.maxFwd >= 0 && e.maxFwd <= 5 },
+		when:    func(e *evidence) bool { return e.code == 483 && e.lowMaxForwards() },
 		finding: "too-many-hops", side: sideLocal, fill: fillHops},
 	{name: "register-too-many-hops",
 		when:    func(e *evidence) bool { return e.code == 483 },
