@@ -1,16 +1,57 @@
 package analyze
 
 import (
+	"embed"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/sipcause/sipcause/internal/yamltables"
 )
 
 // The texts are the YAML files under data/; texts_gen.go holds them as Go
-// tables, so that no run spends its start decoding YAML
-// (TestTextTablesMatchYAML fails when they differ).
+// tables, so that no run spends its start decoding YAML. The tables carry
+// the checksum of the files they were made from: when a file was edited
+// without go generate, the files are decoded instead, so that what sipcause
+// says never depends on go generate (and TestTextTablesMatchYAML fails).
 //
 //go:generate go run ../internal/gentables analyze
+//go:embed data/*.yaml
+var textsFS embed.FS
+
+// textFiles are the entries of the four files.
+type textFiles struct {
+	findings, media       []FindingText
+	phrases, mediaPhrases []Phrase
+}
+
+// textTables are the four files' entries: from texts_gen.go when its
+// checksum is the embedded files', else decoded from them.
+var textTables = sync.OnceValues(func() (textFiles, error) { return textsFor(tablesSum) })
+
+// textsFor is textTables with the checksum the tables were made for.
+func textsFor(made uint32) (textFiles, error) {
+	if sum, err := yamltables.Sum(textsFS); err == nil && sum == made {
+		return textFiles{findingsTable, mediaFindingsTable, phrasesTable, mediaPhrasesTable}, nil
+	}
+	return decodeTexts()
+}
+
+// decodeTexts reads the four YAML files themselves.
+func decodeTexts() (t textFiles, err error) {
+	for _, f := range []struct {
+		name string
+		v    any
+	}{
+		{"data/findings.yaml", &t.findings}, {"data/media.yaml", &t.media},
+		{"data/phrases.yaml", &t.phrases}, {"data/media_phrases.yaml", &t.mediaPhrases},
+	} {
+		if err := yamltables.Decode(textsFS, f.name, f.v); err != nil {
+			return t, fmt.Errorf("analyze: %w", err)
+		}
+	}
+	return t, nil
+}
 
 // FindingText is the entry of one finding id in data/findings.yaml: its
 // severity and its texts in English and Dutch, with {placeholders} that the
@@ -56,12 +97,20 @@ func byID[T any](files []string, tables [][]T, id func(*T) string) (map[string]T
 // The media findings (RTP, RTCP) and their phrases are kept in files of
 // their own.
 var findingTexts = sync.OnceValues(func() (map[string]FindingText, error) {
-	return byID([]string{"data/findings.yaml", "data/media.yaml"}, [][]FindingText{findingsTable, mediaFindingsTable},
+	t, err := textTables()
+	if err != nil {
+		return nil, err
+	}
+	return byID([]string{"data/findings.yaml", "data/media.yaml"}, [][]FindingText{t.findings, t.media},
 		func(f *FindingText) string { return f.ID })
 })
 
 var phrases = sync.OnceValues(func() (map[string]Phrase, error) {
-	return byID([]string{"data/phrases.yaml", "data/media_phrases.yaml"}, [][]Phrase{phrasesTable, mediaPhrasesTable},
+	t, err := textTables()
+	if err != nil {
+		return nil, err
+	}
+	return byID([]string{"data/phrases.yaml", "data/media_phrases.yaml"}, [][]Phrase{t.phrases, t.mediaPhrases},
 		func(p *Phrase) string { return p.ID })
 })
 

@@ -2,6 +2,10 @@
 
 package analyze
 
+// tablesSum is the CRC-32C of the files of data/*.yaml, in name order,
+// that the tables were made from.
+const tablesSum = 0xe87b81e0
+
 // findingsTable is the texts of the signalling findings, from data/findings.yaml.
 var findingsTable = []FindingText{
 	{ID: "no-response", Severity: "error", EN: "The {what} to {to} was sent {times} over {secs} s and nothing came back: not even a \"100 Trying\". The request never reached a SIP server that answers, or its answers were lost on the way back. Usual causes: a wrong server address or port, a firewall or router blocking SIP, a NAT that drops the answers, or the server being down.", NL: "Het {what}-verzoek naar {to} is in {secs} s {count} keer verstuurd, maar er kwam niets terug, zelfs geen \"100 Trying\". Het verzoek kwam niet aan bij een SIP-server die antwoordt, of de antwoorden gingen onderweg verloren. Gebruikelijke oorzaken: een verkeerd serveradres of een verkeerde poort, een firewall of router die SIP tegenhoudt, een NAT-router die de antwoorden niet doorlaat, of een server die uit de lucht is.", AdviceEN: []string{"Check the server address, port and transport (UDP/TCP/TLS) configured on the phone or PBX.", "Check that the firewall or router lets SIP out and the answers back in.", "Ask your provider whether their server is reachable and sees your requests."}, AdviceNL: []string{"Controleer het serveradres, de poort en het transport (UDP/TCP/TLS) in het toestel of de telefooncentrale.", "Controleer of de firewall of router SIP-verkeer naar buiten doorlaat en de antwoorden weer binnenlaat.", "Vraag uw provider of zijn server bereikbaar is en uw verzoeken ontvangt."}},

@@ -1,41 +1,55 @@
 package analyze
 
 import (
-	"bytes"
-	"os"
 	"reflect"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/sipcause/sipcause/internal/yamltables"
 )
 
 // The Go tables a run starts from are the YAML files, decoded afresh: a
 // text edited without go generate fails here.
 func TestTextTablesMatchYAML(t *testing.T) {
+	files, err := decodeTexts()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
-		file string
-		v    any // a pointer to decode into
-		gen  any
+		file      string
+		yaml, gen any
 	}{
-		{"findings.yaml", &[]FindingText{}, findingsTable},
-		{"media.yaml", &[]FindingText{}, mediaFindingsTable},
-		{"phrases.yaml", &[]Phrase{}, phrasesTable},
-		{"media_phrases.yaml", &[]Phrase{}, mediaPhrasesTable},
+		{"findings.yaml", files.findings, findingsTable},
+		{"media.yaml", files.media, mediaFindingsTable},
+		{"phrases.yaml", files.phrases, phrasesTable},
+		{"media_phrases.yaml", files.mediaPhrases, mediaPhrasesTable},
 	} {
-		b, err := os.ReadFile("data/" + c.file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(c.v); err != nil {
-			t.Fatalf("data/%s: %v", c.file, err)
-		}
-		if got := reflect.ValueOf(c.v).Elem().Interface(); !reflect.DeepEqual(got, c.gen) {
+		if !reflect.DeepEqual(c.yaml, c.gen) {
 			t.Errorf("data/%s differs from texts_gen.go: run go generate ./analyze/", c.file)
 		}
 		if reflect.ValueOf(c.gen).Len() < 5 {
 			t.Errorf("data/%s: only %d entries", c.file, reflect.ValueOf(c.gen).Len())
 		}
+	}
+	if sum, err := yamltables.Sum(textsFS); err != nil || sum != tablesSum {
+		t.Errorf("data/*.yaml has checksum %08x (%v), the tables were made from %08x: run go generate ./analyze/", sum, err, tablesSum)
+	}
+}
+
+// Tables made from other files than the embedded ones are not used: the
+// files are decoded instead.
+func TestStaleTextTablesAreNotUsed(t *testing.T) {
+	fresh, err := textsFor(tablesSum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := textsFor(tablesSum + 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fresh, stale) {
+		t.Error("the texts decoded from the YAML differ from the tables")
+	}
+	if &fresh.findings[0] != &findingsTable[0] || &stale.findings[0] == &findingsTable[0] {
+		t.Error("the tables were not used with their own checksum, or used with another")
 	}
 }

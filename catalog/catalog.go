@@ -1,18 +1,26 @@
 package catalog
 
 import (
+	"embed"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/sipcause/sipcause/internal/yamltables"
 )
 
 // The YAML files under data/ are the knowledge base; tables_gen.go holds
-// them as Go tables, so that no run spends its start decoding YAML
-// (TestTablesMatchYAML fails when they differ).
+// them as Go tables, so that no run spends its start decoding YAML. The
+// tables carry the checksum of the files they were made from: when a file
+// was edited without go generate, the files are decoded instead, so that
+// what sipcause says never depends on go generate, only how fast it starts
+// (and TestTablesMatchYAML fails).
 //
 //go:generate go run ../internal/gentables catalog
+//go:embed data/*.yaml
+var dataFS embed.FS
 
 // Lang is the language of a text: English or Dutch.
 type Lang string
@@ -300,11 +308,63 @@ func Default() *Catalog {
 	return c
 }
 
-// load builds the catalog from the tables of tables_gen.go, checking what
-// the YAML cannot say by itself: no code or cause twice, valid faults.
-func load() (*Catalog, error) {
+// tables is the knowledge base as read from data/: by tables_gen.go, or
+// by decoding the YAML.
+type tables struct {
+	codes          []Code
+	causes         []Cause
+	toSIP, fromSIP []Mapping
+	warnings       []WarnCode
+	causeHdr       []CauseHeader
+	phrases        []WirePhrase
+}
+
+// load builds the catalog from the tables of tables_gen.go when they were
+// made from the files embedded now, else from the files.
+func load() (*Catalog, error) { return loadFor(tablesSum) }
+
+// loadFor is load with the checksum the tables were made for.
+func loadFor(made uint32) (*Catalog, error) {
+	t := tables{codesTable, causesTable, toSIPTable, fromSIPTable, warningsTable, causeHeadersTable, wirePhrasesTable}
+	if sum, err := yamltables.Sum(dataFS); err != nil || sum != made {
+		if t, err = decodeTables(); err != nil {
+			return nil, err
+		}
+	}
+	return build(t)
+}
+
+// decodeTables reads the YAML files themselves.
+func decodeTables() (tables, error) {
+	var t tables
+	var q q850File
+	for _, f := range []struct {
+		name string
+		v    any
+	}{
+		{"data/codes.yaml", &t.codes}, {"data/q850.yaml", &q}, {"data/warnings.yaml", &t.warnings},
+		{"data/causeheaders.yaml", &t.causeHdr}, {"data/phrases.yaml", &t.phrases},
+	} {
+		if err := decode(f.name, f.v); err != nil {
+			return t, err
+		}
+	}
+	t.causes, t.toSIP, t.fromSIP = q.Causes, q.ToSIP, q.FromSIP
+	return t, nil
+}
+
+func decode(name string, v any) error {
+	if err := yamltables.Decode(dataFS, name, v); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	return nil
+}
+
+// build checks what the YAML cannot say by itself (no code or cause
+// twice, valid faults) and indexes the tables.
+func build(t tables) (*Catalog, error) {
 	c := &Catalog{byCode: map[int]int{}, byCause: map[int]int{}, toSIP: map[int][]Mapping{}, fromSIP: map[int]Mapping{}, byWarn: map[int]int{}}
-	c.codes = slices.Clone(codesTable)
+	c.codes = slices.Clone(t.codes)
 	sort.Slice(c.codes, func(i, j int) bool { return c.codes[i].Code < c.codes[j].Code })
 	for i, e := range c.codes {
 		if _, dup := c.byCode[e.Code]; dup {
@@ -315,7 +375,7 @@ func load() (*Catalog, error) {
 		}
 		c.byCode[e.Code] = i
 	}
-	c.causes = slices.Clone(causesTable)
+	c.causes = slices.Clone(t.causes)
 	sort.Slice(c.causes, func(i, j int) bool { return c.causes[i].Cause < c.causes[j].Cause })
 	for i, e := range c.causes {
 		if _, dup := c.byCause[e.Cause]; dup {
@@ -323,24 +383,24 @@ func load() (*Catalog, error) {
 		}
 		c.byCause[e.Cause] = i
 	}
-	for _, m := range toSIPTable {
+	for _, m := range t.toSIP {
 		c.toSIP[m.Cause] = append(c.toSIP[m.Cause], m)
 	}
-	for _, m := range fromSIPTable {
+	for _, m := range t.fromSIP {
 		c.fromSIP[m.Code] = m
 	}
-	c.warnings = slices.Clone(warningsTable)
+	c.warnings = slices.Clone(t.warnings)
 	sort.Slice(c.warnings, func(i, j int) bool { return c.warnings[i].Code < c.warnings[j].Code })
 	for i, w := range c.warnings {
 		c.byWarn[w.Code] = i
 	}
-	c.causeHdr = causeHeadersTable
+	c.causeHdr = t.causeHdr
 	for _, h := range c.causeHdr {
 		if h.CodeHeader == "" || h.Source == "" {
 			return nil, fmt.Errorf("catalog: data/causeheaders.yaml: %q: code_header and source must be set", h.Server)
 		}
 	}
-	c.phrases = wirePhrasesTable
+	c.phrases = t.phrases
 	for _, w := range c.phrases {
 		if w.Match == "" || w.Match != strings.ToLower(w.Match) || w.Meaning == "" || w.Source == "" {
 			return nil, fmt.Errorf("catalog: data/phrases.yaml: %q: match must be lower case and meaning and source set", w.Match)

@@ -5,10 +5,12 @@
 // plain-language explanation in English and Dutch, where the cause usually
 // lies, and what to do about it.
 //
-// The knowledge is data: the YAML files under data/. A translator or a VoIP
-// engineer can correct a text there without reading Go; go generate turns
-// them into the Go tables the binary starts from (tables_gen.go), so that
-// no run decodes YAML, and the package tests fail until it has been run.
+// The knowledge is data: the YAML files under data/, embedded into the
+// binary. A translator or a VoIP engineer can correct a text there without
+// reading Go. go generate turns them into the Go tables the binary starts
+// from (tables_gen.go), so that no run decodes YAML; tables made from other
+// files than the embedded ones are not used (the files are decoded), and
+// the package tests fail until go generate has been run.
 //
 // Lookups are total: an unknown code never panics, it is reported as not
 // registered. Use Resolve to explain any code from 100 to 699 the way
