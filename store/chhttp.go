@@ -200,8 +200,9 @@ func quote(s string) string {
 
 // tsvField appends s escaped for ClickHouse's TabSeparated format, which
 // carries any bytes: the raw SIP messages go through it unchanged. Runs
-// without a byte to escape are copied whole.
-func tsvField(b []byte, s string) []byte {
+// without a byte to escape are copied whole. It takes bytes too, so that
+// a call's JSON and packed messages are not copied into strings first.
+func tsvField[S string | []byte](b []byte, s S) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		var e byte

@@ -476,13 +476,18 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 			return rows, 0, fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
 		d, ns := day(c.Start), c.Start.UnixNano()
+		data, n := cr.packed()
+		if free := cap(rows[0]) - len(rows[0]); free < len(js)+len(data)+256 {
+			// The estimate above left the JSON out: grow once for the
+			// rest of the batch rather than doubling call by call.
+			rows[0] = slices.Grow(rows[0], (len(js)+len(data)+256)*(len(calls)-ncalls)+len(data)/8)
+		}
 		b := str(rows[0], d)
 		b = str(b, c.CallID)
 		b = num(b, ns)
-		data, n := cr.packed()
 		b = num(b, int64(n))
-		b = str(b, string(js))
-		rows[0] = end(str(b, string(data)))
+		b = append(tsvField(b, js), '\t')
+		rows[0] = end(append(tsvField(b, data), '\t'))
 		rows[1] = end(num(str(str(rows[1], d), c.CallID), ns))
 		xcid, sid, icid := linkKeys(cr.messages())
 		b = num(str(rows[3], d), ns)
