@@ -124,7 +124,7 @@ type Buffered interface {
 
 // SchemaVersion is the version of the ClickHouse schema this sipcause
 // creates and reads. It is recorded in the table sipcause_schema.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // chTables are the tables, in the order a batch is inserted: the calls
 // last, so that a call found in a search has its messages.
@@ -144,7 +144,8 @@ var chSchema = []string{
 		caller String, callee String, from_uri String, to_uri String, caller_name String,
 		final_status UInt16, outcome String, fault String, peer String, leg_of String,
 		pdd_ms Int64, duration_ms Int64, reason String, summary String,
-		x_cid String, session_id String, icid String, audio String
+		x_cid String, session_id String, icid String, audio String,
+		caller_extra String, callee_extra String
 	) ENGINE = MergeTree PARTITION BY day ORDER BY (start_ns, call_id)`,
 	`CREATE TABLE IF NOT EXISTS {DB}.call_ids{L} (
 		day Date, call_id String, start_ns Int64
@@ -173,6 +174,28 @@ var chMigrations = map[int]struct {
 	// 1 to 2: the audio column (AudioClass); older calls have none.
 	1: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN audio String DEFAULT ''`},
 		distributed: []string{`ALTER TABLE {DB}.calls ADD COLUMN audio String DEFAULT ''`}},
+	// 2 to 3: caller_extra and callee_extra (see numberColumns). The
+	// calls stored before came from the analyzer, whose caller and callee
+	// are always part of the From and To URIs: they need none.
+	2: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN caller_extra String DEFAULT '', ADD COLUMN callee_extra String DEFAULT ''`},
+		distributed: []string{`ALTER TABLE {DB}.calls ADD COLUMN caller_extra String DEFAULT '', ADD COLUMN callee_extra String DEFAULT ''`}},
+}
+
+// numberColumns are the columns a search by number reads. The caller
+// and the callee are kept in caller_extra and callee_extra only when they
+// are not part of from_uri and to_uri (never for the analyzer's calls,
+// which take them from the URIs' user parts): a number search then reads
+// two columns of text and two nearly empty ones instead of four, and
+// finds the same calls.
+var numberColumns = []string{"from_uri", "to_uri", "caller_extra", "callee_extra"}
+
+// extra is what caller_extra (callee_extra) holds for a caller (callee)
+// and its URI.
+func extra(user, uri string) string {
+	if strings.Contains(uri, user) {
+		return ""
+	}
+	return user
 }
 
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
@@ -499,7 +522,7 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 			b = str(b, f)
 		}
 		b = num(num(b, c.PDDMS), c.DurationMS)
-		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid, AudioClass(c)} {
+		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid, AudioClass(c), extra(c.Caller, c.From), extra(c.Callee, c.To)} {
 			b = str(b, f)
 		}
 		rows[3] = end(b)
@@ -525,7 +548,7 @@ var chColumns = map[string]string{
 	"call_ids":      "day, call_id, start_ns",
 	"registrations": "day, start_ns, call_id, aor, final_status, outcome, fault, json",
 	"calls": "day, start_ns, call_id, caller, callee, from_uri, to_uri, caller_name, final_status, outcome, fault, peer, leg_of," +
-		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, audio",
+		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, audio, caller_extra, callee_extra",
 }
 
 // PutCalls implements Store: the batch is on local disk when it returns.
@@ -793,8 +816,11 @@ func (s *ClickHouse) callWhere(ctx context.Context, q Query) (string, error) {
 		if strings.ToLower(q.Number) != strings.ToUpper(q.Number) {
 			pos = "positionCaseInsensitive"
 		}
-		w = append(w, fmt.Sprintf("(%[2]s(caller, %[1]s) > 0 OR %[2]s(callee, %[1]s) > 0 OR %[2]s(from_uri, %[1]s) > 0 OR %[2]s(to_uri, %[1]s) > 0)",
-			quote(q.Number), pos))
+		var or []string
+		for _, col := range numberColumns {
+			or = append(or, fmt.Sprintf("%s(%s, %s) > 0", pos, col, quote(q.Number)))
+		}
+		w = append(w, "("+strings.Join(or, " OR ")+")")
 	}
 	if q.CallID != "" {
 		// By the call_ids table's primary key first: the calls table is

@@ -418,6 +418,9 @@ func TestClickHouseRefusedBatch(t *testing.T) {
 	}
 }
 
+// toV1 takes the calls table of the current schema back to version 1.
+const toV1 = "DROP COLUMN audio, DROP COLUMN caller_extra, DROP COLUMN callee_extra"
+
 // TestClickHouseMigrateAudio opens a database of schema version 1, made
 // before the audio column: the store migrates it to version 2, and a call
 // stored then is found by its audio verdict.
@@ -427,7 +430,7 @@ func TestClickHouseMigrateAudio(t *testing.T) {
 	db := fmt.Sprintf("migrate%d", dbSeq.Add(1))
 	url := srv.URL(db)
 	s := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
-	for _, q := range []string{"ALTER TABLE " + db + ".calls DROP COLUMN audio", "TRUNCATE TABLE " + db + ".sipcause_schema",
+	for _, q := range []string{"ALTER TABLE " + db + ".calls " + toV1, "TRUNCATE TABLE " + db + ".sipcause_schema",
 		"INSERT INTO " + db + ".sipcause_schema VALUES (1, now())"} {
 		if _, err := s.conn.do(ctx, q, nil); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -437,7 +440,7 @@ func TestClickHouseMigrateAudio(t *testing.T) {
 	s = openCH(t, url, filepath.Join(t.TempDir(), "spool"))
 	defer s.Close()
 	rows, err := s.query(ctx, "SELECT max(version) FROM "+db+".sipcause_schema")
-	if err != nil || len(rows) != 1 || rows[0][0] != "2" {
+	if err != nil || len(rows) != 1 || rows[0][0] != fmt.Sprint(SchemaVersion) {
 		t.Fatalf("schema after migrating: %v (%v)", rows, err)
 	}
 	cr := testCall(1, 200, "answered")
@@ -696,7 +699,7 @@ func TestClickHouseDestructiveMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	flush(t, s)
-	for _, q := range []string{"ALTER TABLE " + db + ".calls DROP COLUMN audio", "TRUNCATE TABLE " + db + ".sipcause_schema",
+	for _, q := range []string{"ALTER TABLE " + db + ".calls " + toV1, "TRUNCATE TABLE " + db + ".sipcause_schema",
 		"INSERT INTO " + db + ".sipcause_schema VALUES (1, now())"} {
 		if _, err := s.conn.do(ctx, q, nil); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -728,7 +731,7 @@ func TestClickHouseDestructiveMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v := version(); v != "2\t1" {
+	if v := version(); v != fmt.Sprint(SchemaVersion)+"\t1" {
 		t.Errorf("with the option: version and calls %q, want 2 and the call", v)
 	}
 }
@@ -798,7 +801,7 @@ func TestClickHouseMigrateCluster(t *testing.T) {
 	s.Close()
 	for _, srv := range ss {
 		c := newCHConn([]string{srv.HTTP}, false, nil, "", "")
-		for _, q := range []string{"ALTER TABLE migcluster.calls_local DROP COLUMN audio", "ALTER TABLE migcluster.calls DROP COLUMN audio",
+		for _, q := range []string{"ALTER TABLE migcluster.calls_local " + toV1, "ALTER TABLE migcluster.calls " + toV1,
 			"TRUNCATE TABLE migcluster.sipcause_schema", "INSERT INTO migcluster.sipcause_schema VALUES (1, now())"} {
 			if _, err := c.do(ctx, q, nil); err != nil {
 				t.Fatalf("%s: %s: %v", srv.HTTP, q, err)
@@ -810,7 +813,7 @@ func TestClickHouseMigrateCluster(t *testing.T) {
 	for _, srv := range ss {
 		c := newCHConn([]string{srv.HTTP}, false, nil, "", "")
 		out, err := c.do(ctx, "SELECT max(version) FROM migcluster.sipcause_schema FORMAT TabSeparated", nil)
-		if err != nil || strings.TrimSpace(string(out)) != "2" {
+		if err != nil || strings.TrimSpace(string(out)) != fmt.Sprint(SchemaVersion) {
 			t.Errorf("%s: schema version %q after migrating (%v)", srv.HTTP, out, err)
 		}
 	}

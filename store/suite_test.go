@@ -152,6 +152,7 @@ func TestStore(t *testing.T) {
 		{"HostileText", suiteHostileText},
 		{"PagingOverDays", suitePagingOverDays},
 		{"PackedRecord", suitePackedRecord},
+		{"NumberOutsideURI", suiteNumberOutsideURI},
 	}
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
@@ -624,5 +625,26 @@ func suitePackedRecord(t *testing.T, b backend) {
 	}
 	if st, err := s.Stats(ctx); err != nil || st.Messages != 2 {
 		t.Errorf("stats: %+v, %v; want 2 messages", st, err)
+	}
+}
+
+// suiteNumberOutsideURI: a call whose caller and callee are not part of
+// its From and To URIs (an anonymous From, a callee dialled nationally to
+// an international tel: URI) is found by any of the four.
+func suiteNumberOutsideURI(t *testing.T, b backend) {
+	ctx := context.Background()
+	s := b.open(t)
+	cr := testCall(1, 486, analyze.OutcomeBusy)
+	cr.Call.Caller, cr.Call.From = "31209998877", "sip:anonymous@anonymous.invalid"
+	cr.Call.Callee, cr.Call.To = "0612345678", "tel:+31612345678"
+	if err := s.PutCalls(ctx, []CallRecord{cr, testCall(2, 200, analyze.OutcomeAnswered)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	for _, n := range []string{"9998877", "0612345", "ANONYMOUS", "+3161234", "31209998877"} {
+		got, err := s.SearchCalls(ctx, Query{Number: n})
+		if err != nil || len(got) != 1 || got[0].CallID != "call-1@test" || got[0].Caller != "31209998877" || got[0].Callee != "0612345678" {
+			t.Errorf("number %q: %+v (%v)", n, got, err)
+		}
 	}
 }
