@@ -129,6 +129,14 @@ func TestBrowserWebUI(t *testing.T) {
 				if body := run(t, ctx, chromedp.Text(css(`body`))); !strings.Contains(body, "04:28:14") || !strings.Contains(body, "Europe/Amsterdam") {
 					t.Errorf("the upload's report is not in local time (04:28:14, Europe/Amsterdam)")
 				}
+				// The reason, what an agent reads first, gets room: not
+				// five words a line next to the wide badges.
+				if w := run(t, ctx, chromedp.Evaluate[float64](`document.querySelector('td.why').getBoundingClientRect().width`)); w < 220 {
+					t.Errorf("the report's reason column is %.0f px wide at 1280 px", w)
+				}
+				if over := run(t, ctx, chromedp.Evaluate[float64](`(() => { const s = document.querySelector('.scroll'); return s.scrollWidth - s.clientWidth })()`)); over > 1 {
+					t.Errorf("the report's calls table is %.0f px wider than the page at 1280 px", over)
+				}
 				shotView(t, ctx, "stored-upload-"+string(lang))
 				// The note's link finds the calls under /calls.
 				do(t, ctx, chromedp.Click(css(`#stored a`)), chromedp.WaitVisible(css(`#calls`)))
