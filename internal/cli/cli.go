@@ -345,6 +345,12 @@ var optionErrorsNL = []struct {
 }{
 	{regexp.MustCompile(`^--tz (".*"): not a time zone \(try Europe/Amsterdam or UTC\)$`), "--tz $1: geen tijdzone (probeer Europe/Amsterdam of UTC)"},
 	{regexp.MustCompile(`^--perspective (".*"): want customer or provider$`), "--perspective $1: kies customer (klant) of provider"},
+	{regexp.MustCompile(`^no command given$`), "geen opdracht gegeven (zie sipcause help)"},
+	{regexp.MustCompile(`^unknown command (".*") \(try: sipcause help\)$`), "onbekende opdracht $1 (zie sipcause help)"},
+	{regexp.MustCompile(`^code: give at least one code, status line, Reason or Warning value \(e\.g\. sipcause code 486\)$`), "code: geef minstens één code, statusregel, Reason- of Warning-waarde op (bijvoorbeeld sipcause code 486)"},
+	{regexp.MustCompile(`^codes: unexpected argument (".*") \(to explain one code: sipcause code (.*)\)$`), "codes: onverwacht argument $1 (één code uitleggen: sipcause code $2)"},
+	{regexp.MustCompile(`^codes: --class (-?\d+): want 1 to 6$`), "codes: --class $1: kies 1 tot en met 6"},
+	{regexp.MustCompile(`^flow: --width (-?\d+): want 40 to 1000$`), "flow: --width $1: kies 40 tot en met 1000"},
 }
 
 // inputErrorText words an error about an input or an option's value in

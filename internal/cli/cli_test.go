@@ -170,6 +170,11 @@ func TestFlagErrorsInDutch(t *testing.T) {
 		{nil, []string{"analyze", "--lang", "nl", "--tz", "Mars/Basis", "x.pcap"}, "sipcause: --tz \"Mars/Basis\": geen tijdzone (probeer Europe/Amsterdam of UTC)\n"},
 		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"analyze", "--perspective", "helpdesk", "x.pcap"}, "sipcause: --perspective \"helpdesk\": kies customer (klant) of provider\n"},
 		{nil, []string{"analyze", "--tz", "Mars/Basis", "x.pcap"}, "sipcause: --tz \"Mars/Basis\": not a time zone (try Europe/Amsterdam or UTC)\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"frobnicate"}, "sipcause: onbekende opdracht \"frobnicate\" (zie sipcause help)\n"},
+		{nil, []string{"code", "--lang", "nl"}, "sipcause: code: geef minstens één code, statusregel, Reason- of Warning-waarde op (bijvoorbeeld sipcause code 486)\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"codes", "9"}, "sipcause: codes: onverwacht argument \"9\" (één code uitleggen: sipcause code 9)\n"},
+		{map[string]string{"LANG": "nl_NL.UTF-8"}, []string{"codes", "--class", "8"}, "sipcause: codes: --class 8: kies 1 tot en met 6\n"},
+		{nil, []string{"flow", "--lang", "nl", "--width", "10", "x.pcap"}, "sipcause: flow: --width 10: kies 40 tot en met 1000\n"},
 	} {
 		_, stderr, status := runCLI(t, tc.env, tc.args...)
 		if status != ExitUsage || stderr != tc.want {
