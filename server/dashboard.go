@@ -78,7 +78,7 @@ type dashData struct {
 	Range      string
 	Empty      bool
 	Stats      [3]string // calls, registrations, messages
-	Period     string
+	Period     [3]string // from, to, the zone
 	KPIs       []kpi
 	Charts     []*chart
 	TopNumbers []topRow
@@ -135,7 +135,8 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusInternalServerError, "error", "error", err.Error())
 		return
 	}
-	d.Period = fmtMinute(from, loc, lang) + " – " + fmtMinute(to, loc, lang) + " " + zoneName(loc, to)
+	// Each end whole on a line: a phone must not break "27-11-2026" at a hyphen.
+	d.Period = [3]string{fmtMinute(from, loc, lang), fmtMinute(to, loc, lang), zoneName(loc, to)}
 	var tot store.Bucket
 	for _, b := range bs {
 		tot.Attempts += b.Attempts

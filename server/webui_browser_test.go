@@ -254,6 +254,13 @@ func TestBrowserWebUI(t *testing.T) {
 			t.Run("dashboard", func(t *testing.T) {
 				for _, width := range []int64{1280, 390} {
 					do(t, ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(ts.URL+"/dashboard?range=1h"), chromedp.WaitVisible(css(`#chart-by-cause`)))
+					// The period's dates stay whole (no "2026-11-" / "27").
+					if n := run(t, ctx, chromedp.Evaluate[int](`(() => { const r = document.createRange(); r.selectNodeContents(document.querySelector('#period')); return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size })()`)); n != 1 {
+						t.Errorf("%d px: the period's start takes %d lines", width, n)
+					}
+					if bad := run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.ranges a')).filter(a => { const r = document.createRange(); r.selectNodeContents(a); return new Set(Array.from(r.getClientRects()).map(x => Math.round(x.top))).size > 1 }).map(a => a.textContent)`)); len(bad) > 0 {
+						t.Errorf("%d px: periods on two lines: %q", width, bad)
+					}
 					shot(t, ctx, fmt.Sprintf("dashboard-%d-%s", width, lang))
 				}
 				do(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(ts.URL+"/dashboard?range=1h"), chromedp.WaitVisible(css(`#chart-by-cause`)))
