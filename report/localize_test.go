@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -98,5 +99,21 @@ func TestFindingValuesLocalised(t *testing.T) {
 		Parts: map[string][]analyze.Part{"what": {{Phrase: "auth-credentials-refused", Values: map[string]string{"n": "1"}}}}}
 	if got := FindingText(g, catalog.Dutch); !regexp.MustCompile(`één keer verstuurd`).MatchString(got) {
 		t.Errorf("Dutch singular: %q", got)
+	}
+}
+
+// TestUnknownIsAWord: an address or value the input did not give (the
+// analyzer's "?") is written as a word, "onbekend" or "unknown", never as
+// a question mark (review U16: "Route 135.9.28.76:5060 → ?").
+func TestUnknownIsAWord(t *testing.T) {
+	f := analyze.Finding{ID: "no-response", Values: map[string]string{"what": "INVITE", "to": "?", "count": "3", "secs": "?"}}
+	for lang, word := range map[catalog.Lang]string{catalog.English: "unknown", catalog.Dutch: "onbekend"} {
+		got := FindingText(f, lang)
+		if strings.Contains(got, "?") || !strings.Contains(got, word) {
+			t.Errorf("%s: %q; want %q, no question mark", lang, got, word)
+		}
+		if a := addrText(lang, "?"); a != word {
+			t.Errorf("%s: an unknown address is %q", lang, a)
+		}
 	}
 }
