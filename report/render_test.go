@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +51,17 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkGolden(t, stem+".csv", b.Bytes())
+				// The columns are names for programs; the summary is for people.
+				if rows, err := csv.NewReader(bytes.NewReader(b.Bytes())).ReadAll(); err != nil || len(rows) == 0 {
+					t.Fatalf("CSV: %v", err)
+				} else {
+					col := slices.Index(rows[0], "summary")
+					var people []string
+					for _, row := range rows[1:] {
+						people = append(people, row[col])
+					}
+					checkNoEnglish(t, lang, stem+".csv summary", strings.Join(people, "\n"))
+				}
 
 				b.Reset()
 				if err := HTMLWith(&b, r, HTMLOptions{Lang: lang, Clock: clock, Raw: raw}); err != nil {
