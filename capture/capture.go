@@ -242,7 +242,7 @@ func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
 		// itself when no snap length was lowered): the records can then
 		// be read from br without pcapgo's copy per record.
 		if cr == io.Reader(br) && len(hdr) == 24 {
-			rd.frames = newFastPcap(br, hdr, pr.Snaplen(), pr.LinkType())
+			rd.frames = newFastPcap(br, r, hdr, pr.Snaplen(), pr.LinkType())
 		}
 	case len(head) >= 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a:
 		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})

@@ -31,11 +31,35 @@ type fastPcap struct {
 	maxLen  int // longest record taken (pcapgo's maxCaptureLength)
 	link    layers.LinkType
 	long    []byte // a record longer than the buffer (not taken today: maxLen fits)
+
+	// With a ChunkReader underneath, the records are read out of its
+	// chunks instead of br: cur is the unread part of the current chunk,
+	// first is what br had buffered before that, and a record that
+	// straddles two chunks is put together in joined.
+	chunks ChunkReader
+	first  []byte
+	cur    []byte
+	joined []byte
+	err    error // of the chunk reader, after cur
+}
+
+// ChunkReader is an io.Reader that can also hand on what it has not yet
+// read in chunks of its own: a pcap file is then read out of its chunks,
+// without the copy into a buffer that Read makes (for a capture that is
+// mostly RTP, the largest single cost of reading once the file itself is
+// read on a goroutine of its own).
+type ChunkReader interface {
+	io.Reader
+	// NextChunk returns the next bytes not yet read, at least one, valid
+	// until the next call; then the error that ended them (io.EOF at the
+	// end). Read is not called once NextChunk has been.
+	NextChunk() ([]byte, error)
 }
 
 // newFastPcap returns the record reader for a pcap file whose 24-byte
-// header hdr (already consumed from br) declares snaplen and link.
-func newFastPcap(br *bufio.Reader, hdr []byte, snaplen uint32, link layers.LinkType) *fastPcap {
+// header hdr (already consumed from br, which reads under) declares
+// snaplen and link.
+func newFastPcap(br *bufio.Reader, under io.Reader, hdr []byte, snaplen uint32, link layers.LinkType) *fastPcap {
 	s := &fastPcap{factor: 1000, snaplen: snaplen, link: link, maxLen: MaxRecord}
 	switch string(hdr[:4]) {
 	case "\xa1\xb2\xc3\xd4":
@@ -48,11 +72,91 @@ func newFastPcap(br *bufio.Reader, hdr []byte, snaplen uint32, link layers.LinkT
 	if int(snaplen) > s.maxLen {
 		s.maxLen = int(snaplen)
 	}
+	if cr, ok := under.(ChunkReader); ok {
+		// What br holds was read from cr already: it comes first.
+		s.chunks = cr
+		s.first, _ = br.Peek(br.Buffered())
+		return s
+	}
 	if br.Size() < pcapBuffer {
 		br = bufio.NewReaderSize(br, pcapBuffer)
 	}
 	s.br = br
 	return s
+}
+
+// take returns the next n bytes, from the current chunk or put together
+// from the next ones; fewer at the end, with the error that ended them.
+func (s *fastPcap) take(n int) ([]byte, error) {
+	if len(s.cur) >= n {
+		b := s.cur[:n]
+		s.cur = s.cur[n:]
+		return b, nil
+	}
+	s.joined = append(s.joined[:0], s.cur...)
+	s.cur = nil
+	for len(s.joined) < n {
+		c, err := s.next()
+		if len(c) == 0 {
+			return s.joined, err
+		}
+		need := n - len(s.joined)
+		if len(c) >= need {
+			s.joined = append(s.joined, c[:need]...)
+			s.cur = c[need:]
+			break
+		}
+		s.joined = append(s.joined, c...)
+	}
+	return s.joined, nil
+}
+
+// next returns the next chunk: what br had buffered, then the chunk
+// reader's; the previous one is no longer used.
+func (s *fastPcap) next() ([]byte, error) {
+	if len(s.first) > 0 {
+		c := s.first
+		s.first = nil
+		return c, nil
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	c, err := s.chunks.NextChunk()
+	if err == nil && len(c) == 0 {
+		err = io.ErrNoProgress
+	}
+	if err != nil {
+		s.err = err // after c
+	}
+	if len(c) == 0 {
+		return nil, err
+	}
+	return c, nil
+}
+
+// chunkFrame is readFrame out of the chunks: the same checks, errors and
+// times.
+func (s *fastPcap) chunkFrame(ci *gopacket.CaptureInfo) ([]byte, layers.LinkType, error) {
+	h, err := s.take(16)
+	if len(h) < 16 {
+		*ci = gopacket.CaptureInfo{}
+		return nil, s.link, fullErr(len(h), err)
+	}
+	ci.Timestamp = time.Unix(int64(s.u32(h[0:4])), int64(s.u32(h[4:8])*s.factor)).UTC()
+	ci.CaptureLength = int(s.u32(h[8:12]))
+	ci.Length = int(s.u32(h[12:16]))
+	if ci.CaptureLength > s.maxLen {
+		return nil, s.link, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, s.snaplen)
+	}
+	if ci.CaptureLength > ci.Length {
+		return nil, s.link, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+	}
+	d, err := s.take(ci.CaptureLength)
+	if len(d) < ci.CaptureLength {
+		return d, s.link, fullErr(len(d), err)
+	}
+	return d, s.link, nil
 }
 
 // fullErr is io.ReadFull's error for n bytes read before err.
@@ -75,6 +179,9 @@ func (s *fastPcap) u32(b []byte) uint32 {
 // together, and discards both at once: one Peek and one Discard fewer per
 // record than reading them one after the other.
 func (s *fastPcap) readFrame(ci *gopacket.CaptureInfo) ([]byte, layers.LinkType, error) {
+	if s.chunks != nil {
+		return s.chunkFrame(ci)
+	}
 	h, err := s.br.Peek(16)
 	if len(h) < 16 {
 		*ci = gopacket.CaptureInfo{}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,11 +14,49 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
+// chunked is a ChunkReader over data in chunks of the given sizes (the
+// last repeated), each a copy that is overwritten when the next is taken,
+// so that a frame kept past its time reads garbage.
+type chunked struct {
+	data  []byte
+	sizes []int
+	buf   []byte
+}
+
+func (c *chunked) Read(p []byte) (int, error) {
+	b, err := c.take(len(p))
+	return copy(p, b), err
+}
+
+func (c *chunked) NextChunk() ([]byte, error) {
+	n := c.sizes[0]
+	if len(c.sizes) > 1 {
+		c.sizes = c.sizes[1:]
+	}
+	return c.take(n)
+}
+
+func (c *chunked) take(n int) ([]byte, error) {
+	if len(c.data) == 0 {
+		return nil, io.EOF
+	}
+	n = min(n, len(c.data))
+	clear(c.buf)
+	c.buf = append(c.buf[:0], c.data[:n]...)
+	c.data = c.data[n:]
+	return c.buf, nil
+}
+
 // readRecords reads every record of a pcap file with pcapgo, or with
-// fastPcap when fast is set, and describes each (bytes, times, lengths,
-// error) in one string.
-func readRecords(t testing.TB, data []byte, fast bool) string {
-	br := bufio.NewReaderSize(bytes.NewReader(data), 64<<10)
+// fastPcap when fast is set (out of chunks of the given sizes when there
+// are any), and describes each (bytes, times, lengths, error) in one
+// string.
+func readRecords(t testing.TB, data []byte, fast bool, chunks ...int) string {
+	var under io.Reader = bytes.NewReader(data)
+	if len(chunks) > 0 {
+		under = &chunked{data: data, sizes: chunks}
+	}
+	br := bufio.NewReaderSize(under, 64<<10)
 	head, _ := br.Peek(24)
 	hdr := bytes.Clone(head)
 	pr, err := pcapgo.NewReader(br)
@@ -29,7 +68,7 @@ func readRecords(t testing.TB, data []byte, fast bool) string {
 		if len(hdr) < 24 {
 			t.Fatalf("pcapgo read a header of %d bytes", len(hdr))
 		}
-		src = newFastPcap(br, hdr, pr.Snaplen(), pr.LinkType())
+		src = newFastPcap(br, under, hdr, pr.Snaplen(), pr.LinkType())
 	}
 	var out bytes.Buffer
 	for i := 0; i < 1<<16; i++ {
@@ -72,11 +111,18 @@ func pcapSeeds(t testing.TB) [][]byte {
 }
 
 // TestFastPcapMatchesPcapgo: the record reader returns exactly what
-// pcapgo returns, for whole, cut and damaged files.
+// pcapgo returns, for whole, cut and damaged files, read from a buffer or
+// out of chunks of any size (records straddling them, headers split).
 func TestFastPcapMatchesPcapgo(t *testing.T) {
 	for i, data := range pcapSeeds(t) {
-		if want, got := readRecords(t, data, false), readRecords(t, data, true); want != got {
+		want := readRecords(t, data, false)
+		if got := readRecords(t, data, true); want != got {
 			t.Errorf("seed %d: fastPcap differs from pcapgo:\n got %.400s\nwant %.400s", i, got, want)
+		}
+		for _, sizes := range [][]int{{1}, {7}, {100, 16, 1, 3}, {4096}, {70000, 1000}, {1 << 20}} {
+			if got := readRecords(t, data, true, sizes...); want != got {
+				t.Errorf("seed %d, chunks of %v: fastPcap differs from pcapgo:\n got %.400s\nwant %.400s", i, sizes, got, want)
+			}
 		}
 	}
 }
@@ -93,8 +139,12 @@ func FuzzFastPcap(f *testing.F) {
 		if !isPcapMagic(data) || len(data) < 24 {
 			return
 		}
-		if want, got := readRecords(t, data, false), readRecords(t, data, true); want != got {
+		want := readRecords(t, data, false)
+		if got := readRecords(t, data, true); want != got {
 			t.Errorf("fastPcap differs from pcapgo:\n got %.400s\nwant %.400s", got, want)
+		}
+		if got := readRecords(t, data, true, 1+len(data)%97, 3); want != got {
+			t.Errorf("fastPcap out of chunks differs from pcapgo:\n got %.400s\nwant %.400s", got, want)
 		}
 	})
 }

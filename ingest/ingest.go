@@ -237,6 +237,29 @@ type batch struct {
 	arena []byte // media payloads
 }
 
+// addMedia queues a media datagram, its payload copied. The packet is
+// filled in place: a MediaPacket built and then appended is copied twice,
+// for every RTP packet.
+func (b *batch) addMedia(p *capture.Packet) {
+	start := len(b.arena)
+	b.arena = append(b.arena, p.Payload...)
+	b.media = append(b.media, analyze.MediaPacket{})
+	mp := &b.media[len(b.media)-1]
+	mp.File, mp.Frame, mp.Time, mp.Src, mp.Dst = p.File, p.Frame, p.Time, p.Src, p.Dst
+	mp.Data, mp.ICMP = b.arena[start:len(b.arena):len(b.arena)], p.Encap == "icmp"
+	b.order = append(b.order, true)
+}
+
+// addMessage queues a SIP message. It is a function of its own, not part
+// of the callback, so that the media datagrams, nearly every packet of a
+// capture with RTP, do not pay for the stack frame a 700-byte Message
+// needs.
+func (b *batch) addMessage(p *capture.Packet, m *sipmsg.Message, intern *analyze.Interner) {
+	meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
+	b.msgs = append(b.msgs, analyze.FromSIPInterned(meta, m, intern))
+	b.order = append(b.order, false)
+}
+
 // MessagesAndMedia is Messages that also hands each RTP/RTCP datagram to
 // addMedia (when Options.Media is set and addMedia is not nil), in capture
 // order with the messages.
@@ -268,19 +291,9 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 		var intern analyze.Interner
 		res, err := each(ins, opt, func(p *capture.Packet, m *sipmsg.Message) {
 			if m == nil {
-				// Filled in place: a MediaPacket built and then
-				// appended is copied twice, for every RTP packet.
-				start := len(b.arena)
-				b.arena = append(b.arena, p.Payload...)
-				b.media = append(b.media, analyze.MediaPacket{})
-				mp := &b.media[len(b.media)-1]
-				mp.File, mp.Frame, mp.Time, mp.Src, mp.Dst = p.File, p.Frame, p.Time, p.Src, p.Dst
-				mp.Data, mp.ICMP = b.arena[start:len(b.arena):len(b.arena)], p.Encap == "icmp"
-				b.order = append(b.order, true)
+				b.addMedia(p)
 			} else {
-				meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
-				b.msgs = append(b.msgs, analyze.FromSIPInterned(meta, m, &intern))
-				b.order = append(b.order, false)
+				b.addMessage(p, m, &intern)
 			}
 			if len(b.order) == size {
 				batches <- b
@@ -362,7 +375,8 @@ func open(in Input, counter *atomic.Int64, maxInflated int64) (*capture.Reader, 
 			}
 			r = f
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-				r = newReadAhead(f)
+				r = newReadAhead(f, counter)
+				counter = nil // counted there
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // readAheadChunk is the size of the chunks a readAhead reads: the size of
@@ -24,6 +25,7 @@ type readAhead struct {
 	cur    []byte         // the unread part of the chunk being handed on
 	buf    []byte         // that chunk
 	err    error          // after cur: the file's error or io.EOF
+	n      *atomic.Int64  // bytes handed on, for a progress display; may be nil
 }
 
 type readChunk struct {
@@ -31,8 +33,8 @@ type readChunk struct {
 	err error
 }
 
-func newReadAhead(f *os.File) *readAhead {
-	ra := &readAhead{f: f, full: make(chan readChunk, 3), empty: make(chan []byte, 4), done: make(chan struct{}), exited: make(chan struct{})}
+func newReadAhead(f *os.File, counter *atomic.Int64) *readAhead {
+	ra := &readAhead{f: f, n: counter, full: make(chan readChunk, 3), empty: make(chan []byte, 4), done: make(chan struct{}), exited: make(chan struct{})}
 	for range 4 {
 		ra.empty <- make([]byte, readAheadChunk)
 	}
@@ -64,11 +66,12 @@ func (ra *readAhead) run() {
 	}
 }
 
-// Read implements io.Reader: the file's bytes in order, then its error.
-func (ra *readAhead) Read(p []byte) (int, error) {
+// fill makes cur the next chunk once it is used up, giving the one before
+// back to the goroutine; it reports false at the end.
+func (ra *readAhead) fill() bool {
 	for len(ra.cur) == 0 {
 		if ra.err != nil {
-			return 0, ra.err
+			return false
 		}
 		if ra.buf != nil {
 			ra.empty <- ra.buf[:cap(ra.buf)]
@@ -77,9 +80,37 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		c := <-ra.full
 		ra.buf, ra.cur, ra.err = c.b, c.b, c.err
 	}
+	return true
+}
+
+// Read implements io.Reader: the file's bytes in order, then its error.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	if !ra.fill() {
+		return 0, ra.err
+	}
 	n := copy(p, ra.cur)
 	ra.cur = ra.cur[n:]
+	ra.count(n)
 	return n, nil
+}
+
+// NextChunk implements capture.ChunkReader: the unread part of the
+// current chunk, then the next ones, each valid until the next call, so
+// that the capture reader reads its records out of them without a copy.
+func (ra *readAhead) NextChunk() ([]byte, error) {
+	if !ra.fill() {
+		return nil, ra.err
+	}
+	c := ra.cur
+	ra.cur = nil
+	ra.count(len(c))
+	return c, nil
+}
+
+func (ra *readAhead) count(n int) {
+	if ra.n != nil {
+		ra.n.Add(int64(n))
+	}
 }
 
 // Close stops the goroutine, waits for it and closes the file.

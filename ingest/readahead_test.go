@@ -26,7 +26,7 @@ func TestReadAhead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ra := newReadAhead(f)
+		ra := newReadAhead(f, nil)
 		var got bytes.Buffer
 		p := make([]byte, size)
 		for {
@@ -53,7 +53,7 @@ func TestReadAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ra := newReadAhead(f)
+	ra := newReadAhead(f, nil)
 	if _, err := io.ReadFull(ra, make([]byte, 100)); err != nil {
 		t.Fatal(err)
 	}
