@@ -336,3 +336,55 @@ func TestSubIsTimeSub(t *testing.T) {
 		}
 	}
 }
+
+// toneSharesFloat is toneShares without the integer energy check: the
+// check must not change a result, on any payload.
+func toneSharesFloat(payload []byte, alawCoded bool) (cng, ced float64) {
+	table := &mulaw
+	if alawCoded {
+		table = &alaw
+	}
+	c1, c2 := goertzelCNG, goertzelCED
+	var a1, a2, b1, b2, energy float64
+	for _, v := range payload {
+		x := float64(table[v])
+		energy += x * x
+		a1, a2 = x+c1*a1-a2, a1
+		b1, b2 = x+c2*b1-b2, b1
+	}
+	n := float64(len(payload))
+	if energy < n*100*100 {
+		return 0, 0
+	}
+	norm := energy * n / 2
+	return (a1*a1 + a2*a2 - c1*a1*a2) / norm, (b1*b1 + b2*b2 - c2*b1*b2) / norm
+}
+
+// Quiet payloads are told from their energy summed in integers, with the
+// same results as before, at the threshold too.
+func TestToneSharesQuietCheck(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	quiet := 0
+	for i := range 6000 {
+		alawCoded := i%2 == 1
+		p := make([]byte, 80+rng.IntN(400))
+		amp := rng.IntN(300)
+		for j := range p {
+			p[j] = linearToG711(int16(rng.IntN(2*amp+1)-amp), alawCoded)
+		}
+		if i%7 == 0 {
+			p = p[:len(p)/2] // odd lengths, other sums
+		}
+		c, d := toneShares(p, alawCoded)
+		wc, wd := toneSharesFloat(p, alawCoded)
+		if c != wc || d != wd {
+			t.Fatalf("payload %d: %v %v, want %v %v", i, c, d, wc, wd)
+		}
+		if c == 0 && d == 0 {
+			quiet++
+		}
+	}
+	if quiet < 600 || quiet > 5400 {
+		t.Errorf("%d of 6000 payloads quiet: the test misses one side of the threshold", quiet)
+	}
+}

@@ -20,6 +20,16 @@ var goertzelCNG, goertzelCED = 2 * math.Cos(2*math.Pi*FreqCNG/8000), 2 * math.Co
 // g711 tables: ITU-T G.711 μ-law and A-law to 16-bit linear.
 var mulaw, alaw = g711Tables()
 
+// The squares of the samples of every code, for the energy of a payload.
+var mulawSq, alawSq = squares(&mulaw), squares(&alaw)
+
+func squares(t *[256]int16) (sq [256]int64) {
+	for i, v := range t {
+		sq[i] = int64(v) * int64(v)
+	}
+	return
+}
+
 func g711Tables() (mu, a [256]int16) {
 	for i := range 256 {
 		// μ-law (G.711 §2): complement, sign, 3-bit exponent, 4-bit mantissa.
@@ -54,9 +64,19 @@ func g711Tables() (mu, a [256]int16) {
 // and at the CED frequency (0 to 1 each), by two Goertzel filters over the
 // G.711 samples at 8 kHz in one pass; 0 for near silence.
 func toneShares(payload []byte, alawCoded bool) (cng, ced float64) {
-	table := &mulaw
+	table, sq := &mulaw, &mulawSq
 	if alawCoded {
-		table = &alaw
+		table, sq = &alaw, &alawSq
+	}
+	// Quiet payloads, much of a call, are told first from the energy
+	// alone, summed in integers: each square is below 2^30 and their sum
+	// below 2^53, so it is the float sum below to the last bit.
+	var e int64
+	for _, v := range payload {
+		e += sq[v]
+	}
+	if float64(e) < float64(len(payload))*100*100 {
+		return 0, 0
 	}
 	c1, c2 := goertzelCNG, goertzelCED
 	var a1, a2, b1, b2, energy float64
