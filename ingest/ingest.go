@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -117,12 +118,14 @@ type source struct {
 // everything readable was handed on, when an input was damaged or, among
 // several, could not be opened (it is skipped, and its Input says why).
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
-	return each(ins, opt, func(p *capture.Packet, m *sipmsg.Message) { fn(*p, m) })
+	return each(ins, opt, false, func(p *capture.Packet, m *sipmsg.Message) { fn(*p, m) })
 }
 
 // each is Each handing on the reader's own packet, not a copy of it: the
-// packet is valid only during the call.
-func each(ins []Input, opt Options, fn func(*capture.Packet, *sipmsg.Message)) (Result, error) {
+// packet is valid only during the call. With mapped, regular files are
+// read through memory mappings: only for a caller that turns faults into
+// panics and recovers them (see mappedFile).
+func each(ins []Input, opt Options, mapped bool, fn func(*capture.Packet, *sipmsg.Message)) (Result, error) {
 	var res Result
 	var srcs []*source
 	defer func() {
@@ -132,7 +135,7 @@ func each(ins []Input, opt Options, fn func(*capture.Packet, *sipmsg.Message)) (
 	}()
 	var skipped []error
 	for _, in := range ins {
-		rd, err := open(in, opt.BytesRead, opt.MaxInflated)
+		rd, err := open(in, opt.BytesRead, opt.MaxInflated, mapped)
 		if err != nil {
 			oe := &OpenError{Name: in.Name, Err: err}
 			if len(ins) == 1 {
@@ -221,6 +224,22 @@ func (s *source) advance() {
 	}
 }
 
+// eachMapped is each with regular files mapped into memory, for a
+// goroutine that has made faults panics (debug.SetPanicOnFault): the
+// fault of a mapped file cut short while it was read becomes a
+// *DamagedError.
+func eachMapped(ins []Input, opt Options, fn func(*capture.Packet, *sipmsg.Message)) (res Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = &DamagedError{Err: fmt.Errorf("ingest: an input was cut short while it was read (%v)", r)}
+		}
+	}()
+	return each(ins, opt, true, fn)
+}
+
 // Messages reads and parses the inputs on a goroutine of its own and hands
 // the messages to add, in order, on the calling goroutine, so that decoding
 // and analysis run side by side. It returns what Each returns.
@@ -279,6 +298,10 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 	free := make(chan *batch, 4)
 	finished := make(chan done, 1)
 	go func() {
+		// Regular files are read through memory mappings here: a file
+		// cut short meanwhile faults, and the fault, made a panic,
+		// ends the reading with an error instead of the process.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		get := func() *batch {
 			select {
 			case b := <-free:
@@ -289,7 +312,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 		}
 		b := get()
 		var intern analyze.Interner
-		res, err := each(ins, opt, func(p *capture.Packet, m *sipmsg.Message) {
+		res, err := eachMapped(ins, opt, func(p *capture.Packet, m *sipmsg.Message) {
 			if m == nil {
 				b.addMedia(p)
 			} else {
@@ -363,7 +386,7 @@ func Analyze(ins []Input, opt Options, aopt analyze.Options) (*analyze.Report, e
 	return a.Finish(), err
 }
 
-func open(in Input, counter *atomic.Int64, maxInflated int64) (*capture.Reader, error) {
+func open(in Input, counter *atomic.Int64, maxInflated int64, mapped bool) (*capture.Reader, error) {
 	r := in.R
 	if r == nil {
 		if in.Name == "-" {
@@ -375,7 +398,16 @@ func open(in Input, counter *atomic.Int64, maxInflated int64) (*capture.Reader, 
 			}
 			r = f
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-				r = newReadAhead(f, counter)
+				var m *mappedFile
+				ok := false
+				if mapped {
+					m, ok = mapFile(f, st.Size(), counter)
+				}
+				if ok {
+					r = m
+				} else {
+					r = newReadAhead(f, counter)
+				}
 				counter = nil // counted there
 			}
 		}

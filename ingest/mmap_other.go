@@ -1,0 +1,21 @@
+//go:build !unix
+
+package ingest
+
+import (
+	"io"
+	"os"
+	"sync/atomic"
+)
+
+// canMap says whether files are read through memory mappings here: not on
+// this system, where they are read with read-ahead.
+const canMap = false
+
+const mapWindow = 4 << 20
+
+type mappedFile struct{ io.ReadCloser }
+
+func mapFile(*os.File, int64, *atomic.Int64) (*mappedFile, bool) { return nil, false }
+
+func (m *mappedFile) NextChunk() ([]byte, error) { return nil, io.EOF }
