@@ -48,6 +48,15 @@ var reviewedNL = map[string]string{
 	"L35": "Het verzoek was in orde",
 }
 
+// reviewedEN are the English wordings the review's §3 found out of line
+// with the Dutch (486 advice) or that keep the tone L20 and L21 took out
+// of the Dutch: every fix is made in both languages.
+var reviewedEN = map[string]string{
+	"§3.1 486": "leave a message another way",
+	"L20":      "Respect the decision",
+	"L21":      "review how and when you call",
+}
+
 func TestDutchReviewWording(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("data", "*.yaml"))
 	files = append(files, filepath.Join("..", "analyze", "data", "findings.yaml"))
@@ -57,10 +66,21 @@ func TestDutchReviewWording(t *testing.T) {
 			t.Fatal(err)
 		}
 		text := strings.Join(strings.Fields(string(b)), " ")
-		for item, now := range reviewedNL {
+		for item, now := range mergeMaps(reviewedNL, reviewedEN) {
 			if i := strings.Index(text, now); i >= 0 {
 				t.Errorf("%s: review %s wording %q is back: …%s…", name, item, now, text[max(0, i-60):min(len(text), i+len(now)+60)])
 			}
 		}
 	}
+}
+
+func mergeMaps(a, b map[string]string) map[string]string {
+	m := map[string]string{}
+	for k, v := range a {
+		m[k] = v
+	}
+	for k, v := range b {
+		m[k] = v
+	}
+	return m
 }
