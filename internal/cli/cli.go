@@ -91,7 +91,7 @@ func Main(args []string, env Env) int {
 	}
 	var help *helpRequest
 	if errors.As(err, &help) {
-		fmt.Fprint(env.Stdout, help.text)
+		fmt.Fprint(env.Stdout, commandHelp(help.fs, langOfArgs(args, env)))
 		return ExitOK
 	}
 	lang := langOfArgs(args, env)
@@ -114,7 +114,7 @@ func Main(args []string, env Env) int {
 
 func run(args []string, env Env) error {
 	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usageText)
+		fmt.Fprint(env.Stderr, usageFor(langFromEnv(env.Getenv)))
 		return usagef("no command given")
 	}
 	cmd, rest := args[0], args[1:]
@@ -141,7 +141,7 @@ func run(args []string, env Env) error {
 				return run([]string{rest[0], "--help"}, env)
 			}
 		}
-		fmt.Fprint(env.Stdout, usageText)
+		fmt.Fprint(env.Stdout, usageFor(langOfArgs(args, env)))
 		return nil
 	}
 	return usagef("unknown command %q (try: sipcause help)", cmd)
@@ -155,7 +155,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, &helpRequest{text: commandHelp(fs)}
+				return nil, &helpRequest{fs: fs}
 			}
 			return nil, &UsageError{Msg: fmt.Sprintf("%s: %v", fs.Name(), err), Cmd: fs.Name(), Flag: err}
 		}
@@ -173,14 +173,14 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // helpRequest is -h or --help on a subcommand: its help goes to standard
 // output and the exit status is 0.
-type helpRequest struct{ text string }
+type helpRequest struct{ fs *flag.FlagSet }
 
 func (h *helpRequest) Error() string { return "help requested" }
 
 // synopses are the first lines of each subcommand's help.
 var synopses = map[string]string{
 	"analyze":  "sipcause analyze [flags] FILE...\n\nRebuilds every call and registration in captures (pcap, pcapng, HEP, gzip) or\nSIP logs (\"-\" is standard input) and explains each failure and whose side it is on.",
-	"messages": "sipcause messages [flags] FILE...\n\nLists every SIP message, then the capture's integrity counts on standard error.",
+	"messages": "sipcause messages [flags] FILE...\n\nLists every SIP message, then, on standard error, the zone of its times and the capture's integrity counts.",
 	"flow":     "sipcause flow [flags] FILE...\n\nDraws the ladder diagram of each call (or of one) in the terminal.",
 	"code":     "sipcause code [flags] ARG...\n\nExplains status codes (486), status lines (SIP/2.0 486 Busy Here),\nReason values (Q.850;cause=17) and Warning values (399 host \"text\").",
 	"codes":    "sipcause codes [flags]\n\nLists every registered SIP response code.",
@@ -188,23 +188,106 @@ var synopses = map[string]string{
 	"passwd":   "sipcause passwd NAME\n\nReads a password (asked twice on a terminal, else the first line of standard input)\nand prints NAME:bcrypt-hash, a line for the file of serve --auth-users.",
 }
 
-func commandHelp(fs *flag.FlagSet) string {
+// commandHelp is a subcommand's help in lang. The commands a helpdesk
+// uses have their Dutch words; serve and passwd, for administrators, keep
+// the English ones of their flags.
+func commandHelp(fs *flag.FlagSet, lang catalog.Lang) string {
+	usage, flags, value, def, synopsis := "Usage: ", "Flags:", " VALUE", "default", synopses[fs.Name()]
+	if lang == catalog.Dutch {
+		usage, flags, value, def = "Gebruik: ", "Opties:", " WAARDE", "standaard"
+		if nl, ok := synopsesNL[fs.Name()]; ok {
+			synopsis = nl
+		}
+	}
 	var b strings.Builder
-	b.WriteString("Usage: ")
-	b.WriteString(synopses[fs.Name()])
-	b.WriteString("\n\nFlags:\n")
+	b.WriteString(usage)
+	b.WriteString(synopsis)
+	b.WriteString("\n\n" + flags + "\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "--" + f.Name
 		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); !isBool {
-			name += " VALUE"
+			name += value
 		}
-		line := fmt.Sprintf("  %-22s %s", name, f.Usage)
+		text := f.Usage
+		if lang == catalog.Dutch {
+			if nl, ok := flagsNL[fs.Name()+"."+f.Name]; ok {
+				text = nl
+			} else if nl, ok := flagsNL[f.Name]; ok {
+				text = nl
+			}
+		}
+		line := fmt.Sprintf("  %-22s %s", name, text)
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
-			line += " (default " + f.DefValue + ")"
+			line += " (" + def + " " + f.DefValue + ")"
 		}
 		b.WriteString(line + "\n")
 	})
 	return b.String()
+}
+
+// usageFor is the command's overview in lang.
+func usageFor(lang catalog.Lang) string {
+	if lang == catalog.Dutch {
+		return usageTextNL
+	}
+	return usageText
+}
+
+const usageTextNL = `sipcause legt uit waarom een SIP-gesprek mislukte en bij wie de oorzaak ligt.
+
+Gebruik:
+  sipcause analyze BESTAND...   elk gesprek en elke aanmelding in opnames of logs uitleggen
+  sipcause messages BESTAND...  elk SIP-bericht in opnames of logs tonen
+  sipcause flow BESTAND...      het berichtenverloop van elk gesprek tekenen (--call ID, --width N)
+  sipcause code WAARDE...       een statuscode, statusregel, Reason- of Warning-waarde uitleggen
+  sipcause codes                elke geregistreerde SIP-statuscode tonen
+  sipcause serve                web-UI, HEP-collector en opslag (--http, --hep, --db)
+  sipcause passwd NAAM          een regel voor serve --auth-users afdrukken (bcrypt)
+  sipcause version              versie, commit en Go-versie tonen
+  sipcause help [OPDRACHT]      deze hulp tonen, of de opties van een opdracht
+
+Algemene opties:
+  --lang en|nl   taal van de teksten (standaard uit LC_ALL, LC_MESSAGES, LANG)
+  --json         uitvoer voor programma's
+
+Afsluitstatus: 0 klaar, 1 een invoer was beschadigd of is overgeslagen (het
+rapport is onvolledig) of een filter (--call, --number) vond niets, 2 verkeerd
+gebruik.
+`
+
+// synopsesNL are the synopses of the helpdesk's commands in Dutch.
+var synopsesNL = map[string]string{
+	"analyze":  "sipcause analyze [opties] BESTAND...\n\nBouwt elk gesprek en elke aanmelding na uit opnames (pcap, pcapng, HEP, gzip) of\nSIP-logs (\"-\" is standaardinvoer) en legt bij elke storing uit wat er misging en bij wie de oorzaak ligt.",
+	"messages": "sipcause messages [opties] BESTAND...\n\nToont elk SIP-bericht; daarna, op standaardfout, de tijdzone van de tijden en de tellingen van de opname.",
+	"flow":     "sipcause flow [opties] BESTAND...\n\nTekent het berichtenverloop van elk gesprek (of van één) in de terminal.",
+	"code":     "sipcause code [opties] WAARDE...\n\nLegt statuscodes (486), statusregels (SIP/2.0 486 Busy Here),\nReason-waarden (Q.850;cause=17) en Warning-waarden (399 host \"tekst\") uit.",
+	"codes":    "sipcause codes [opties]\n\nToont elke geregistreerde SIP-statuscode.",
+}
+
+// flagsNL are the Dutch descriptions of the helpdesk's flags, by name or
+// by command.name where a name means something else per command.
+var flagsNL = map[string]string{
+	"all":            "tekst: leg ook de opgenomen gesprekken uit",
+	"call":           "toon alleen het gesprek met deze Call-ID (of een uniek begin ervan)",
+	"cpuprofile":     "schrijf een CPU-profiel van de run naar dit bestand (voor go tool pprof)",
+	"csv":            "één CSV-regel per gesprek",
+	"html":           "schrijf ook een losstaand HTML-rapport naar dit bestand (- voor standaarduitvoer)",
+	"analyze.json":   "het rapport als JSON",
+	"messages.json":  "JSON Lines",
+	"code.json":      "JSON",
+	"codes.json":     "JSON",
+	"lang":           "taal: en of nl",
+	"local":          "uw eigen kant: IP-adres, CIDR of hostnaam (mag vaker)",
+	"memprofile":     "schrijf aan het eind van de run een heap-profiel naar dit bestand",
+	"no-media":       "sla RTP en RTCP over (geen oordeel over het geluid; sneller bij opnames die vooral media zijn)",
+	"number":         "toon alleen gesprekken en aanmeldingen van dit nummer of deze gebruiker (het overzicht blijft compleet)",
+	"perspective":    "wie het rapport leest: customer (\"uw provider\") of provider (\"ons netwerk/platform\", \"de kant van de klant\")",
+	"redact":         "vervang nummers, gebruikersnamen en IP-adressen door pseudoniemen",
+	"redact-domains": "met --redact: vervang ook domeinnamen en de namen van invoerbestanden",
+	"stats":          "tekst: ook de RFC 6076-meetwaarden per gesprekspartner",
+	"tz":             "tijdzone van de getoonde tijden: een IANA-naam (Europe/Amsterdam), UTC of local (standaard: de zone van het systeem, TZ telt mee)",
+	"width":          "breedte van het diagram in kolommen",
+	"class":          "alleen deze klasse (1..6)",
 }
 
 // langFromEnv picks the language from the POSIX locale variables, in their

@@ -182,3 +182,46 @@ func TestFlagErrorsInDutch(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpInDutch: with --lang nl or LANG=nl_* the overview and the help of
+// the commands a helpdesk uses are Dutch, every flag described in Dutch;
+// English stays as it was.
+func TestHelpInDutch(t *testing.T) {
+	out, _, _ := runCLI(t, map[string]string{"LANG": "nl_NL.UTF-8"}, "help")
+	if !strings.HasPrefix(out, "sipcause legt uit waarom") || strings.Contains(out, "explain every call") {
+		t.Errorf("help in Dutch:\n%s", out)
+	}
+	for _, cmd := range []string{"analyze", "messages", "flow", "code", "codes"} {
+		en, _, _ := runCLI(t, nil, cmd, "--help", "--lang", "en")
+		nl, _, _ := runCLI(t, nil, cmd, "--help", "--lang", "nl")
+		if !strings.HasPrefix(en, "Usage: sipcause "+cmd) || !strings.HasPrefix(nl, "Gebruik: sipcause "+cmd) {
+			t.Errorf("%s --help: %q / %q", cmd, firstLines(en, 1), firstLines(nl, 1))
+		}
+		enFlags, nlFlags := helpFlags(en), helpFlags(nl)
+		if len(enFlags) == 0 || len(enFlags) != len(nlFlags) {
+			t.Fatalf("%s: %d flags in English, %d in Dutch", cmd, len(enFlags), len(nlFlags))
+		}
+		for name, text := range enFlags {
+			if nlFlags[name] == "" || nlFlags[name] == text {
+				t.Errorf("%s --%s has no Dutch description: %q", cmd, name, nlFlags[name])
+			}
+		}
+	}
+}
+
+// helpFlags maps each flag of a help text to its description.
+func helpFlags(help string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(help, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[0], "--") {
+			continue
+		}
+		rest := f[1:]
+		if rest[0] == "VALUE" || rest[0] == "WAARDE" {
+			rest = rest[1:]
+		}
+		m[strings.TrimPrefix(f[0], "--")] = strings.Join(rest, " ")
+	}
+	return m
+}
