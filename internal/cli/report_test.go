@@ -64,6 +64,10 @@ func TestAnalyzeHTMLTargets(t *testing.T) {
 	if status != ExitUsage || !strings.Contains(errs, "--html") {
 		t.Errorf("unwritable --html: status %d, stderr %q", status, errs)
 	}
+	_, errs, _ = runCLI(t, nil, "analyze", "--lang", "nl", "--html", bad, "/nonexistent/capture.pcap")
+	if want := "kan de pagina niet schrijven: " + bad + ": bestand of map bestaat niet"; !strings.Contains(errs, want) {
+		t.Errorf("unwritable --html in Dutch: stderr %q, want %q", errs, want)
+	}
 	out, errs, status := runCLI(t, nil, "analyze", "--html", "-", path)
 	if status != ExitOK || !strings.HasPrefix(out, "<!DOCTYPE html>") || strings.Contains(out, "sipcause report\n") {
 		t.Errorf("--html -: status %d, stderr %q, out starts %q", status, errs, out[:min(len(out), 80)])
