@@ -388,3 +388,56 @@ func TestToneSharesQuietCheck(t *testing.T) {
 		t.Errorf("%d of 6000 payloads quiet: the test misses one side of the threshold", quiet)
 	}
 }
+
+// The timeline puts each packet in the slice its time divided by the
+// slice width says, as the width doubles, for times that go back, jump
+// ahead or repeat: the slice of the packet before, asked first, is only
+// taken when the division would give it too.
+func TestTimelineSlices(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for run := range 200 {
+		var s Stream
+		var ref [TimelineBuckets]int
+		width := time.Second
+		t0 := time.Unix(1700000000, 0)
+		at := t0
+		for i := range 3000 {
+			switch r := rng.IntN(100); {
+			case r < 80:
+				at = at.Add(20 * time.Millisecond)
+			case r < 88:
+				at = at.Add(-time.Duration(rng.Int64N(int64(3 * time.Second))))
+			case r < 95:
+				at = at.Add(time.Duration(rng.Int64N(int64(time.Minute) << uint(run%8))))
+			}
+			if run%2 == 0 { // on the 20 ms grid: packets fall on the slices' bounds
+				at = t0.Add(at.Sub(t0) / (20 * time.Millisecond) * (20 * time.Millisecond))
+			}
+			var h Header
+			b := packet(PayloadPCMU, false, uint16(i), uint32(i*160), 7)
+			Parse(b, &h)
+			s.Add(at, &h, b[h.PayloadOffset:])
+			since := at.Sub(s.First)
+			idx := int(since / width)
+			for idx >= TimelineBuckets {
+				for j := range TimelineBuckets / 2 {
+					ref[j] = ref[2*j] + ref[2*j+1]
+				}
+				clear(ref[TimelineBuckets/2:])
+				width *= 2
+				idx = int(since / width)
+			}
+			if idx >= 0 {
+				ref[idx]++
+			}
+		}
+		if s.BucketWidth != width {
+			t.Fatalf("run %d: width %v, want %v", run, s.BucketWidth, width)
+		}
+		for j := range ref {
+			if s.Timeline[j].Packets != ref[j] {
+				t.Fatalf("run %d: slice %d holds %d packets, want %d", run, j, s.Timeline[j].Packets, ref[j])
+			}
+		}
+	}
+}

@@ -86,6 +86,10 @@ type Stream struct {
 	lastEventTS   uint32
 	eventSeen     bool
 	lastEventCode uint8
+	// bucket is the timeline slice of the last packet, which holds the
+	// packets from bucketFrom to bucketTo after the first (bucketOf).
+	bucket               int
+	bucketFrom, bucketTo time.Duration
 }
 
 // MapPayload tells the stream what a payload type means (an SDP a=rtpmap,
@@ -141,7 +145,8 @@ func (s *Stream) rateOf(pt uint8) (rate int, event bool) {
 func (s *Stream) Add(t time.Time, h *Header, payload []byte) {
 	if !s.started {
 		s.start(t, h)
-		s.account(t, h, payload, 0)
+		_, event := s.rateOf(h.PayloadType)
+		s.account(t, h, payload, 0, event)
 		return
 	}
 	s.Last = t
@@ -172,7 +177,7 @@ func (s *Stream) Add(t time.Time, h *Header, payload []byte) {
 	cn := isCN(h.PayloadType)
 	followCN := isCN(s.pt)
 	s.pt = h.PayloadType
-	rate, _ := s.rateOf(h.PayloadType)
+	rate, event := s.rateOf(h.PayloadType)
 
 	// RFC 3550 §A.8: D = (Rj - Ri) - (Sj - Si), here in ms; J += (|D| - J) / 16.
 	delta := float64(sub(t, s.time)) / float64(time.Millisecond)
@@ -214,7 +219,7 @@ func (s *Stream) Add(t time.Time, h *Header, payload []byte) {
 		}
 	}
 	s.stopSeq = h.Seq
-	s.account(t, h, payload, rate)
+	s.account(t, h, payload, rate, event)
 }
 
 func (s *Stream) start(t time.Time, h *Header) {
@@ -232,7 +237,7 @@ func (s *Stream) start(t time.Time, h *Header) {
 // account does the counting that is not Wireshark's: duplicates and
 // disorder by a 64-packet window (RFC 3550 §A.1 style), DTMF, comfort
 // noise and the timeline.
-func (s *Stream) account(t time.Time, h *Header, payload []byte, rate int) {
+func (s *Stream) account(t time.Time, h *Header, payload []byte, rate int, event bool) {
 	first := s.Packets == 0
 	s.Packets++
 	s.Bytes += int64(len(payload))
@@ -262,7 +267,6 @@ func (s *Stream) account(t time.Time, h *Header, payload []byte, rate int) {
 		}
 	}
 	s.fax(h.PayloadType, payload)
-	_, event := s.rateOf(h.PayloadType)
 	switch {
 	case isCN(h.PayloadType):
 		s.ComfortNoise++
@@ -279,6 +283,27 @@ func (s *Stream) account(t time.Time, h *Header, payload []byte, rate int) {
 		}
 	}
 	since := sub(t, s.First)
+	// The bucket of the packet before is asked first: a 64-bit division
+	// per packet cost as much as the rest of the timeline.
+	idx := s.bucket
+	if since < s.bucketFrom || since >= s.bucketTo {
+		idx = s.bucketOf(since)
+	}
+	if idx >= 0 {
+		b := &s.Timeline[idx]
+		b.Packets++
+		b.Lost += lost
+		if rate != 0 && s.jitter > b.MaxJitterMS {
+			b.MaxJitterMS = s.jitter
+		}
+	}
+}
+
+// bucketOf returns the timeline slice of a packet since after the first,
+// halving the timeline's resolution until it fits, and remembers the
+// slice's bounds for the packets after it; -1 for a packet before the
+// first by a slice or more.
+func (s *Stream) bucketOf(since time.Duration) int {
 	idx := int(since / s.BucketWidth)
 	for idx >= TimelineBuckets {
 		for i := range TimelineBuckets / 2 {
@@ -289,14 +314,13 @@ func (s *Stream) account(t time.Time, h *Header, payload []byte, rate int) {
 		s.BucketWidth *= 2
 		idx = int(since / s.BucketWidth)
 	}
-	if idx >= 0 {
-		b := &s.Timeline[idx]
-		b.Packets++
-		b.Lost += lost
-		if rate != 0 && s.jitter > b.MaxJitterMS {
-			b.MaxJitterMS = s.jitter
-		}
+	// Only a slice reached from a time not before the first packet is
+	// remembered: below it the division rounds towards zero.
+	if since >= 0 {
+		s.bucket, s.bucketFrom = idx, time.Duration(idx)*s.BucketWidth
+		s.bucketTo = s.bucketFrom + s.BucketWidth
 	}
+	return idx
 }
 
 // sub is t.Sub(u) in a third of its time: Sub checks its result for
