@@ -19,44 +19,94 @@ const mapWindow = 4 << 20
 
 // mappedFile reads a regular file through windows mapped from it (mmap(2))
 // instead of read(2): the bytes are not copied out of the page cache, a
-// sixth of the work of a capture that is mostly RTP, and no goroutine has
-// to do it. It implements capture.ChunkReader: each window is a chunk.
+// sixth of the work of a capture that is mostly RTP. A goroutine of its
+// own maps the windows ahead (with their page tables set up, where the
+// system can), so that the reading goroutine only reads. It implements
+// capture.ChunkReader: each window is a chunk.
 //
 // A mapped file that another process truncates faults when a page past its
 // new end is read (SIGBUS): mappedFile is only used where the reading
 // goroutine has asked the runtime to turn such faults into panics
-// (debug.SetPanicOnFault) and recovers them (MessagesAndMedia).
+// (debug.SetPanicOnFault) and recovers them (MessagesAndMedia). The
+// goroutine that maps never reads the pages.
 type mappedFile struct {
-	f    *os.File
-	size int64         // when opened: a file that grows is read to there
-	off  int64         // of the next window
-	win  []byte        // the window mapped last, unmapped at the next
-	cur  []byte        // its part not yet handed on
-	n    *atomic.Int64 // bytes handed on, for a progress display; may be nil
+	f      *os.File
+	ready  chan mapping  // windows mapped ahead, in order; closed after the last
+	done   chan struct{} // closed by Close: stop mapping
+	win    []byte        // the window handed on last, unmapped at the next
+	cur    []byte        // its part not yet handed on
+	err    error         // after the last window: io.EOF or the mapping's error
+	n      *atomic.Int64 // bytes handed on, for a progress display; may be nil
+	closed bool
 }
 
-// mapFile returns a mappedFile for f, of size bytes, if its first window
-// can be mapped.
+type mapping struct {
+	b   []byte
+	err error
+}
+
+// mapFile returns a mappedFile for f, of size bytes (read to there if the
+// file grows), if its first window can be mapped.
 func mapFile(f *os.File, size int64, counter *atomic.Int64) (*mappedFile, bool) {
-	m := &mappedFile{f: f, size: size, n: counter}
-	if size > 0 && m.next() != nil {
-		return nil, false
+	m := &mappedFile{f: f, ready: make(chan mapping, 2), done: make(chan struct{}), n: counter}
+	var off int64
+	if size > 0 {
+		b, err := mapAt(f, 0, size)
+		if err != nil {
+			return nil, false
+		}
+		m.win, m.cur, off = b, b, int64(len(b))
 	}
+	go m.run(off, size)
 	return m, true
 }
 
-// next unmaps the window handed on and maps the following one.
+// mapAt maps the window of f at off.
+func mapAt(f *os.File, off, size int64) ([]byte, error) {
+	b, err := syscall.Mmap(int(f.Fd()), off, int(min(mapWindow, size-off)), syscall.PROT_READ, syscall.MAP_SHARED|mapPopulate)
+	if err != nil {
+		return nil, &os.PathError{Op: "mmap", Path: f.Name(), Err: err}
+	}
+	return b, nil
+}
+
+// run maps the windows from off on, two ahead of the reader at most.
+func (m *mappedFile) run(off, size int64) {
+	defer close(m.ready)
+	for off < size {
+		b, err := mapAt(m.f, off, size)
+		select {
+		case m.ready <- mapping{b, err}:
+		case <-m.done:
+			if b != nil {
+				syscall.Munmap(b)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+		off += int64(len(b))
+	}
+}
+
+// next unmaps the window handed on and takes the following one.
 func (m *mappedFile) next() error {
 	m.unmap()
-	if m.off >= m.size {
-		return io.EOF
+	if m.err != nil {
+		return m.err
 	}
-	n := min(mapWindow, m.size-m.off)
-	b, err := syscall.Mmap(int(m.f.Fd()), m.off, int(n), syscall.PROT_READ, syscall.MAP_SHARED|mapPopulate)
-	if err != nil {
-		return &os.PathError{Op: "mmap", Path: m.f.Name(), Err: err}
+	w, ok := <-m.ready
+	switch {
+	case !ok:
+		m.err = io.EOF
+	case w.err != nil:
+		m.err = w.err
 	}
-	m.win, m.cur, m.off = b, b, m.off+n
+	if m.err != nil {
+		return m.err
+	}
+	m.win, m.cur = w.b, w.b
 	return nil
 }
 
@@ -101,8 +151,19 @@ func (m *mappedFile) count(n int) {
 	}
 }
 
-// Close unmaps the window and closes the file.
+// Close stops the mapping goroutine, unmaps every window and closes the
+// file.
 func (m *mappedFile) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	close(m.done)
+	for w := range m.ready {
+		if w.b != nil {
+			syscall.Munmap(w.b)
+		}
+	}
 	m.unmap()
 	return m.f.Close()
 }
