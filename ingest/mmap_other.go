@@ -12,7 +12,7 @@ import (
 // this system, where they are read with read-ahead.
 const canMap = false
 
-const mapWindow = 4 << 20
+const mapWindow = 2 << 20
 
 type mappedFile struct{ io.ReadCloser }
 

@@ -12,10 +12,10 @@ import (
 // canMap says whether files are read through memory mappings here.
 const canMap = true
 
-// mapWindow is how much of a file is mapped at once: a few MiB, so that
-// the mapped pages the process holds stay the same whatever the file's
-// size.
-const mapWindow = 4 << 20
+// mapWindow is how much of a file is mapped at once: 2 MiB, three at most
+// (the one read, one ready, one being mapped), so that the mapped pages
+// the process holds stay the same whatever the file's size.
+const mapWindow = 2 << 20
 
 // mappedFile reads a regular file through windows mapped from it (mmap(2))
 // instead of read(2): the bytes are not copied out of the page cache, a
@@ -48,7 +48,7 @@ type mapping struct {
 // mapFile returns a mappedFile for f, of size bytes (read to there if the
 // file grows), if its first window can be mapped.
 func mapFile(f *os.File, size int64, counter *atomic.Int64) (*mappedFile, bool) {
-	m := &mappedFile{f: f, ready: make(chan mapping, 2), done: make(chan struct{}), n: counter}
+	m := &mappedFile{f: f, ready: make(chan mapping, 1), done: make(chan struct{}), n: counter}
 	var off int64
 	if size > 0 {
 		b, err := mapAt(f, 0, size)
@@ -70,7 +70,8 @@ func mapAt(f *os.File, off, size int64) ([]byte, error) {
 	return b, nil
 }
 
-// run maps the windows from off on, two ahead of the reader at most.
+// run maps the windows from off on, two ahead of the reader at most (one
+// waiting in ready, one mapped and waiting to go in).
 func (m *mappedFile) run(off, size int64) {
 	defer close(m.ready)
 	for off < size {
