@@ -661,7 +661,13 @@ func (s *ClickHouse) sendOnce() error {
 			continue
 		}
 		t := chTables[g.done]
-		q := s.sql(fmt.Sprintf("INSERT INTO {DB}.%s (%s) FORMAT TabSeparated", t, chColumns[t]), false)
+		cols := chColumns[t]
+		if t == "calls" && g.callsCols > 0 {
+			if names := strings.Split(cols, ", "); g.callsCols < len(names) {
+				cols = strings.Join(names[:g.callsCols], ", ")
+			}
+		}
+		q := s.sql(fmt.Sprintf("INSERT INTO {DB}.%s (%s) FORMAT TabSeparated", t, cols), false)
 		if _, err := s.conn.do(ctx, q, g.rows[g.done]); err != nil {
 			return err
 		}
@@ -1207,7 +1213,12 @@ type spoolFile struct {
 type spoolGroup struct {
 	files []spoolFile
 	rows  [4][]byte
-	done  int // tables already inserted
+	// callsCols is how many of the calls columns the rows hold: those of
+	// the schema of the sipcause that spooled them (columns are only
+	// ever added at the end), so that files an earlier version left in
+	// the spool are still sent after an upgrade.
+	callsCols int
+	done      int // tables already inserted
 }
 
 const spoolMagic = "sipcause-spool-1\n"
@@ -1386,7 +1397,7 @@ func (sp *spool) group(rows int, maxBytes int64) (*spoolGroup, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
-	g := &spoolGroup{files: files}
+	g := &spoolGroup{}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(sp.dir, f.name))
 		if err != nil {
@@ -1404,6 +1415,16 @@ func (sp *spool) group(rows int, maxBytes int64) (*spoolGroup, error) {
 			sp.mu.Unlock()
 			return nil, fmt.Errorf("store: spool: %s is damaged and was set aside", f.name)
 		}
+		cols := 0
+		if len(rows[3]) > 0 {
+			line, _, _ := bytes.Cut(rows[3], []byte("\n"))
+			cols = bytes.Count(line, []byte("\t")) + 1
+		}
+		if len(g.files) > 0 && cols != 0 && g.callsCols != 0 && cols != g.callsCols {
+			break // spooled by another sipcause version: the next insert takes it
+		}
+		g.callsCols = max(g.callsCols, cols)
+		g.files = append(g.files, f)
 		for i := range g.rows {
 			g.rows[i] = append(g.rows[i], rows[i]...)
 		}

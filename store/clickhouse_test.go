@@ -872,3 +872,72 @@ func TestClickHouseBackoff(t *testing.T) {
 		t.Errorf("after 2.5 s of refusals: %d retries, %d set aside; want a few retries backing off, none set aside", st.Retries, st.Rejected)
 	}
 }
+
+// TestClickHouseSpoolOldSchema: spool files earlier sipcause versions
+// left behind, with the calls columns of schema 2 (without caller_extra
+// and callee_extra) and of schema 1 (without audio either), are still
+// sent after an upgrade, each version's in an insert of its own naming
+// its columns, ahead of the batches written since; the calls and their
+// raw messages arrive whole, at the first try.
+func TestClickHouseSpoolOldSchema(t *testing.T) {
+	srv := clickhouseServer(t)
+	spool := filepath.Join(t.TempDir(), "spool")
+	ctx := context.Background()
+	os.MkdirAll(spool, 0o700)
+	row := func(fields ...string) []byte {
+		var b []byte
+		for i, f := range fields {
+			if i > 0 {
+				b = append(b, '\t')
+			}
+			b = tsvField(b, f)
+		}
+		return append(b, '\n')
+	}
+	var want []CallRecord
+	for i, schema := range []int{2, 1, 2} {
+		cr := testCall(i+1, 486, analyze.OutcomeBusy)
+		cr.Messages[0].Raw = []byte("INVITE sip:x SIP/2.0\r\nX: \x00\t\\\n\xff\r\n\r\n")
+		c := cr.Call
+		js, err := cr.json()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, n := cr.packed()
+		d, ns := day(c.Start), fmt.Sprint(c.Start.UnixNano())
+		calls := []string{d, ns, c.CallID, c.Caller, c.Callee, c.From, c.To, c.CallerName, "486", c.Outcome, c.Fault, Peer(c), c.LegOf,
+			fmt.Sprint(c.PDDMS), fmt.Sprint(c.DurationMS), c.Reason, cr.Summary, "", "", ""}
+		if schema == 2 {
+			calls = append(calls, "")
+		}
+		rows := [4][]byte{row(d, c.CallID, ns, fmt.Sprint(n), string(js), string(data)), row(d, c.CallID, ns), nil, row(calls...)}
+		f := spoolMagic
+		for _, r := range rows {
+			f += string(binary.AppendUvarint(nil, uint64(len(r)))) + string(r)
+		}
+		os.WriteFile(filepath.Join(spool, fmt.Sprintf("%020d.batch", i+1)), []byte(f), 0o600)
+		want = append(want, cr)
+	}
+	s, err := OpenClickHouse(ctx, srv.URL(fmt.Sprintf("oldspool%d", dbSeq.Add(1))), CHOptions{SpoolDir: spool, BatchAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := testCall(9, 200, analyze.OutcomeAnswered)
+	if err := s.PutCalls(ctx, []CallRecord{now}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	for _, cr := range append(want, now) {
+		got, err := s.GetCall(ctx, cr.Call.CallID)
+		if err != nil || len(got.Messages) != 2 || string(got.Messages[0].Raw) != string(cr.Messages[0].Raw) || got.Call.FinalStatus != cr.Call.FinalStatus {
+			t.Errorf("%s: %+v (%v)", cr.Call.CallID, got, err)
+		}
+	}
+	if all, err := s.SearchCalls(ctx, Query{Status: 486}); err != nil || len(all) != 3 {
+		t.Errorf("%d calls of the old files found (%v), want 3", len(all), err)
+	}
+	if st := s.Buffer(); st.Rejected != 0 || st.Batches != 0 || st.Retries != 0 {
+		t.Errorf("buffer: %+v; want every file sent at the first try", st)
+	}
+}
