@@ -9,8 +9,8 @@ import (
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
-	"github.com/sipcause/sipcause/internal/sharedtest"
 	"github.com/sipcause/sipcause/ingest"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 )
 
 // One call, one story (issue 8): for every call, registration and failed

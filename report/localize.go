@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
@@ -444,7 +445,19 @@ func nonNil(s []string) []string {
 
 func firstSentence(s string) string {
 	if i := strings.Index(s, ". "); i > 0 {
-		return s[:i+1]
+		s = s[:i+1]
+	}
+	// A headline is read in a list, one line per call: a first sentence
+	// that runs on over clauses ("No common media format: the offer had
+	// audio: PCMU; the offer had no PCMA …; Warning: 305 …") ends at its
+	// first clause, the rest is in the explanation below it.
+	if utf8.RuneCountInString(s) > headlineMax {
+		if i := strings.Index(s, "; "); i >= 20 {
+			return s[:i] + "."
+		}
 	}
 	return s
 }
+
+// headlineMax is the length of a first sentence kept whole as a headline.
+const headlineMax = 100

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/catalog"
@@ -114,6 +115,36 @@ func TestUnknownIsAWord(t *testing.T) {
 		}
 		if a := addrText(lang, "?"); a != word {
 			t.Errorf("%s: an unknown address is %q", lang, a)
+		}
+	}
+}
+
+// TestHeadlineOneClause: a call's headline, read in the list of calls, is
+// its diagnosis's first sentence, and of a long one its first clause: the
+// 488 of the example is "No common media format: the offer had audio:
+// PCMU.", not four clauses and the Warning header.
+func TestHeadlineOneClause(t *testing.T) {
+	want := map[catalog.Lang]string{
+		catalog.English: "No common media format: the offer had audio: PCMU.",
+		catalog.Dutch:   "Geen gemeenschappelijk mediaformaat: het aanbod bevatte audio: PCMU.",
+	}
+	for lang, w := range want {
+		r := loadReport(t, "../examples/failed-calls.pcapng", lang)
+		found := false
+		for _, c := range r.Calls {
+			lc := LocalizeCall(c, lang)
+			if n := utf8.RuneCountInString(lc.Summary); n > headlineMax && strings.Contains(lc.Summary, "; ") {
+				t.Errorf("%s %s: a headline of %d characters: %q", lang, c.CallID, n, lc.Summary)
+			}
+			if strings.HasPrefix(c.CallID, "e2e-codec-mismatch") {
+				found = true
+				if lc.Summary != w {
+					t.Errorf("%s: the 488's headline %q, want %q", lang, lc.Summary, w)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("no codec-mismatch call in the example")
 		}
 	}
 }
