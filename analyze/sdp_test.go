@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -121,7 +122,7 @@ func TestSDPOfBody(t *testing.T) {
 		rd.Close()
 	}
 	if n == 0 {
-		t.Skip("no shared capture with SDP present")
+		sharedtest.Missing(t, sharedCaptures, os.ErrNotExist)
 	}
 	t.Logf("%d session descriptions compared", n)
 }

@@ -94,7 +94,7 @@ func TestAnalyzeEqualsFeed(t *testing.T) {
 func TestNonCaptureAmongInputsSkipped(t *testing.T) {
 	good := filepath.Join("..", "..", "shared", "testdata", "captures", "sngrep__aaa.pcap")
 	if _, err := os.Stat(good); err != nil {
-		t.Skipf("shared capture not available: %v", err)
+		sharedtest.Missing(t, good, err)
 	}
 	bad := filepath.Join(t.TempDir(), "notes.txt")
 	if err := os.WriteFile(bad, []byte("these are not packets\n"), 0o644); err != nil {

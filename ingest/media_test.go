@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 )
 
 // tsharkStream is one line of `tshark -q -z rtp,streams`.
@@ -91,7 +92,7 @@ func TestMediaMatchesTshark(t *testing.T) {
 	}
 	paths, _ := filepath.Glob(filepath.Join(shared, "*.pcap*"))
 	if len(paths) == 0 {
-		t.Skip("shared captures not available")
+		sharedtest.Missing(t, shared, os.ErrNotExist)
 	}
 	compared := 0
 	for _, path := range paths {
