@@ -31,6 +31,15 @@ type Reason struct {
 // IsSIP reports whether the reason carries a SIP status code.
 func (r Reason) IsSIP() bool { return strings.EqualFold(r.Protocol, "SIP") }
 
+// AnsweredElsewhere reports whether the reason says that another phone
+// answered the call: SIP cause 200, which a forking proxy puts on the
+// CANCEL of the branches that lost (RFC 3326 §2, RFC 3261 §16.7), or a
+// text saying the call was completed elsewhere, which some servers send
+// with cause 487 instead.
+func (r Reason) AnsweredElsewhere() bool {
+	return r.IsSIP() && (r.Cause == 200 || strings.Contains(strings.ToLower(r.Text), "elsewhere"))
+}
+
 // IsQ850 reports whether the reason carries an ITU-T Q.850 cause.
 func (r Reason) IsQ850() bool { return strings.EqualFold(r.Protocol, "Q.850") }
 

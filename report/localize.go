@@ -401,13 +401,27 @@ func ReasonMeaning(value string, lang catalog.Lang) string {
 			}
 		case r.IsSIP():
 			if res, err := cat.Resolve(r.Cause); err == nil {
-				ms = append(ms, fmt.Sprintf("SIP %d %s: %s", r.Cause, res.Entry.Reason, res.Entry.Text(lang).Summary))
+				meaning, _ := ReasonSIPMeaning(r, res.Entry, lang)
+				ms = append(ms, fmt.Sprintf("SIP %d %s: %s", r.Cause, res.Entry.Reason, meaning))
 			}
 		default:
 			ms = append(ms, r.Protocol+" "+strconv.Itoa(r.Cause))
 		}
 	}
 	return strings.Join(ms, "; ")
+}
+
+// ReasonSIPMeaning is what the SIP cause of a Reason header means, and
+// where its cause lies: those of the code (code is the catalog's entry for
+// r.Cause), except for a call answered on another phone
+// (Reason.AnsweredElsewhere), which is no failure whatever the code
+// usually means (review T16: a 487 there is not "cancelled by the caller").
+func ReasonSIPMeaning(r catalog.Reason, code catalog.Code, lang catalog.Lang) (string, catalog.Fault) {
+	if r.AnsweredElsewhere() {
+		return word(lang, "The call was answered on another phone that rang at the same time (a hunt group or a second device); this attempt was ended because of that, not refused.",
+			"De oproep is aangenomen op een ander toestel dat tegelijk overging (een belgroep of een tweede toestel); deze poging is daarom beëindigd, niet geweigerd."), catalog.FaultNone
+	}
+	return code.Text(lang).Summary, code.Fault
 }
 
 // WarningMeaning says what a Warning header value (RFC 3261 §20.43) means,

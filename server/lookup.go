@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/report"
 )
 
 // lookupResult is what the knowledge base says about one value: a status
@@ -92,7 +93,8 @@ func lookupValue(q string, lang catalog.Lang, persp catalog.Perspective) (*looku
 				}
 			case r.IsSIP():
 				if rr, err := cat.Resolve(r.Cause); err == nil {
-					lr.Name, lr.Meaning, lr.Fault = rr.Entry.Reason, rr.Entry.Text(lang).Summary, rr.Entry.Fault.LabelFor(lang, persp)
+					meaning, fault := report.ReasonSIPMeaning(r, rr.Entry, lang)
+					lr.Name, lr.Meaning, lr.Fault = rr.Entry.Reason, meaning, fault.LabelFor(lang, persp)
 				}
 			}
 			res.Reasons = append(res.Reasons, lr)

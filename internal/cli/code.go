@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/report"
 )
 
 // CodeJSON is the JSON form of one registered response code, shared by
@@ -208,8 +209,8 @@ func reasonJSON(r catalog.Reason, lang catalog.Lang) ReasonJSON {
 		if res, err := cat.Resolve(r.Cause); err == nil {
 			j.Known = res.Registered
 			j.Name = res.Entry.Reason
-			j.Meaning = res.Entry.Text(lang).Summary
-			j.Fault = string(res.Entry.Fault)
+			meaning, fault := report.ReasonSIPMeaning(r, res.Entry, lang)
+			j.Meaning, j.Fault = meaning, string(fault)
 		}
 	}
 	return j

@@ -53,3 +53,46 @@ func TestCodeAndLookupAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestAnsweredElsewhereReason: a Reason saying another phone answered
+// (cause 200, or a 487 with "Call completed elsewhere") is no failure and
+// no cancelling caller, in the code command and the web lookup alike
+// (review T16). Before, both said the 487's "usually by the caller".
+func TestAnsweredElsewhereReason(t *testing.T) {
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ts := httptest.NewServer(server.NewHandler(server.HandlerOptions{Lang: catalog.English}, st, server.NewMetrics()))
+	defer ts.Close()
+	for _, in := range []string{`SIP;cause=487;text="Call completed elsewhere"`, `SIP;cause=200;text="Call completed elsewhere"`, `SIP;cause=200`} {
+		out, _, status := runCLI(t, nil, "code", "--json", in)
+		var cli []struct {
+			Reasons []struct{ Meaning, Fault string }
+		}
+		if err := json.Unmarshal([]byte(out), &cli); err != nil || status != 0 || len(cli) != 1 || len(cli[0].Reasons) != 1 {
+			t.Fatalf("%q: code --json exit %d, %v: %s", in, status, err, out)
+		}
+		resp, err := http.Get(ts.URL + "/api/v1/lookup?q=" + url.QueryEscape(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var web struct {
+			Reasons []struct{ Meaning, Fault string }
+		}
+		json.NewDecoder(resp.Body).Decode(&web)
+		resp.Body.Close()
+		if len(web.Reasons) != 1 {
+			t.Fatalf("%q: lookup reasons %+v", in, web.Reasons)
+		}
+		for who, r := range map[string]struct{ Meaning, Fault string }{"code": cli[0].Reasons[0], "lookup": web.Reasons[0]} {
+			if !strings.Contains(r.Meaning, "answered on another phone") || strings.Contains(r.Meaning, "by the caller") {
+				t.Errorf("%q: %s says %q", in, who, r.Meaning)
+			}
+		}
+		if cli[0].Reasons[0].Fault != "none" {
+			t.Errorf("%q: code gives fault %q, want none", in, cli[0].Reasons[0].Fault)
+		}
+	}
+}
