@@ -106,6 +106,15 @@ func newCHConn(hosts []string, secure bool, tlsConf *tls.Config, user, password 
 // when a server cannot be reached. body, when not nil, is sent after the
 // query (the rows of an INSERT ... FORMAT TabSeparated).
 func (c *chConn) do(ctx context.Context, query string, body []byte) ([]byte, error) {
+	if body == nil {
+		return c.doChunks(ctx, query, nil)
+	}
+	return c.doChunks(ctx, query, [][]byte{body})
+}
+
+// doChunks is do with a body in pieces, sent one after the other: the
+// rows of several spooled batches go out without being copied into one.
+func (c *chConn) doChunks(ctx context.Context, query string, body [][]byte) ([]byte, error) {
 	start := int(c.cur.Load())
 	var errs []error
 	for k := range c.hosts {
@@ -124,7 +133,7 @@ func (c *chConn) do(ctx context.Context, query string, body []byte) ([]byte, err
 }
 
 // doOn runs query on one server.
-func (c *chConn) doOn(ctx context.Context, host, query string, body []byte) ([]byte, error) {
+func (c *chConn) doOn(ctx context.Context, host, query string, body [][]byte) ([]byte, error) {
 	u := url.URL{Scheme: c.scheme, Host: host, Path: "/"}
 	v := url.Values{}
 	// Tuned per query rather than in the server's profile, so that a
@@ -132,9 +141,16 @@ func (c *chConn) doOn(ctx context.Context, host, query string, body []byte) ([]b
 	// Distributed table, so that an acknowledged batch is stored.
 	v.Set("insert_distributed_sync", "1")
 	var rd io.Reader
+	size := int64(-1)
 	if body != nil {
 		v.Set("query", query)
-		rd = bytes.NewReader(body)
+		rds := make([]io.Reader, len(body))
+		size = 0
+		for i, b := range body {
+			rds[i] = bytes.NewReader(b)
+			size += int64(len(b))
+		}
+		rd = io.MultiReader(rds...)
 	} else {
 		rd = strings.NewReader(query)
 	}
@@ -142,6 +158,9 @@ func (c *chConn) doOn(ctx context.Context, host, query string, body []byte) ([]b
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), rd)
 	if err != nil {
 		return nil, fmt.Errorf("store: clickhouse: %w", err)
+	}
+	if size >= 0 {
+		req.ContentLength = size
 	}
 	if c.user != "" || c.password != "" {
 		req.SetBasicAuth(c.user, c.password)

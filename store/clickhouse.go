@@ -66,7 +66,7 @@ type CHOptions struct {
 	SpoolMax int64
 	// BatchRows, BatchBytes and BatchAge bound one insert: at most
 	// BatchRows calls (default 100000) and about BatchBytes bytes of rows
-	// (default 16 MiB; a single spooled batch larger than that goes
+	// (default 64 MiB; a single spooled batch larger than that goes
 	// alone), sent at the latest BatchAge (default 1 s) after the oldest
 	// spooled batch was written. BatchBytes bounds the memory the sender
 	// takes when it empties a spool a long outage filled.
@@ -286,7 +286,7 @@ func OpenClickHouse(ctx context.Context, rawURL string, opt CHOptions) (*ClickHo
 		opt.BatchRows = 100000
 	}
 	if opt.BatchBytes <= 0 {
-		opt.BatchBytes = 16 << 20
+		opt.BatchBytes = 64 << 20
 	}
 	if opt.BatchAge <= 0 {
 		opt.BatchAge = time.Second
@@ -668,7 +668,7 @@ func (s *ClickHouse) sendOnce() error {
 			}
 		}
 		q := s.sql(fmt.Sprintf("INSERT INTO {DB}.%s (%s) FORMAT TabSeparated", t, cols), false)
-		if _, err := s.conn.do(ctx, q, g.rows[g.done]); err != nil {
+		if _, err := s.conn.doChunks(ctx, q, g.rows[g.done]); err != nil {
 			return err
 		}
 	}
@@ -1212,7 +1212,7 @@ type spoolFile struct {
 
 type spoolGroup struct {
 	files []spoolFile
-	rows  [4][]byte
+	rows  [4][][]byte // per table, the rows of each file (parts of the files read)
 	// callsCols is how many of the calls columns the rows hold: those of
 	// the schema of the sipcause that spooled them (columns are only
 	// ever added at the end), so that files an earlier version left in
@@ -1426,7 +1426,9 @@ func (sp *spool) group(rows int, maxBytes int64) (*spoolGroup, error) {
 		g.callsCols = max(g.callsCols, cols)
 		g.files = append(g.files, f)
 		for i := range g.rows {
-			g.rows[i] = append(g.rows[i], rows[i]...)
+			if len(rows[i]) > 0 {
+				g.rows[i] = append(g.rows[i], rows[i])
+			}
 		}
 	}
 	sp.mu.Lock()

@@ -47,6 +47,7 @@ func main() {
 	dir := flag.String("dir", "", "work directory (default: a new temporary one, removed at the end)")
 	only := flag.String("only", "", "sqlite or clickhouse (default both)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run")
+	batchBytes := flag.Int64("batch-bytes", 0, "ClickHouse: the byte bound of one insert (default the store's)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -55,12 +56,16 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	chBatchBytes = *batchBytes
 	if err := run(*calls, *write, *dir, *only); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "storebench:", err)
 		os.Exit(1)
 	}
 }
+
+// chBatchBytes is CHOptions.BatchBytes (0: the default).
+var chBatchBytes int64
 
 // callIDProbe is a Call-ID of the bulk rows, searched for.
 var callIDProbe string
@@ -130,7 +135,7 @@ func run(n, nwrite int, dir, only string) error {
 		}
 		defer ss[0].Stop()
 		url := ss[0].URL("bench")
-		st, err := store.OpenClickHouse(ctx, url, store.CHOptions{SpoolDir: filepath.Join(dir, "spool")})
+		st, err := store.OpenClickHouse(ctx, url, store.CHOptions{SpoolDir: filepath.Join(dir, "spool"), BatchBytes: chBatchBytes})
 		if err != nil {
 			return err
 		}
