@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -1231,7 +1230,7 @@ func openSpool(dir string, max int64) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: spool: %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockSpool(lock); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("store: spool %s is used by another sipcause process: %w", dir, err)
 	}
