@@ -941,3 +941,28 @@ func TestClickHouseSpoolOldSchema(t *testing.T) {
 		t.Errorf("buffer: %+v; want every file sent at the first try", st)
 	}
 }
+
+// TestSpoolLockedForOneProcess: two collectors given one spool directory
+// would send each other's batches twice; the second is refused while the
+// first holds it, and may have it once the first closed it.
+func TestSpoolLockedForOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	first, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := openSpool(dir, 1<<20); err == nil {
+		second.close()
+		t.Fatal("a second spool on the same directory was opened")
+	} else if !strings.Contains(err.Error(), "used by another sipcause process") {
+		t.Errorf("error %q does not say why", err)
+	}
+	if err := first.close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := openSpool(dir, 1<<20)
+	if err != nil {
+		t.Fatalf("after close: %v", err)
+	}
+	again.close()
+}
