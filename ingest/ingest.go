@@ -294,8 +294,8 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 	// Batches go round between the two goroutines and are used again, so
 	// that a capture of millions of RTP packets does not allocate per
 	// batch.
-	batches := make(chan *batch, 2)
-	free := make(chan *batch, 4)
+	batches := make(chan *batch, 4)
+	free := make(chan *batch, 6)
 	finished := make(chan done, 1)
 	go func() {
 		// Regular files are read through memory mappings here: a file
