@@ -20,13 +20,7 @@ import (
 // what one understands the other does, as the same kind, and what one
 // refuses the other refuses.
 func TestCodeAndLookupAgree(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "x.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ts := httptest.NewServer(server.NewHandler(server.HandlerOptions{Lang: catalog.English}, st, server.NewMetrics()))
-	defer ts.Close()
+	ts := lookupServer(t)
 	for _, in := range []string{"486", "499", "SIP/2.0 480 Niet bereikbaar", "Reason: Q.850;cause=17", `SIP;cause=487;text="x"`,
 		`399 sbc.example "Codec not allowed"`, "Warning: 305 10.0.0.1 \"x\"", "999", "SIP/3.0 486 Busy", "hello", "Q.850;cause=abc"} {
 		out, _, status := runCLI(t, nil, "code", "--json", in)
@@ -59,13 +53,7 @@ func TestCodeAndLookupAgree(t *testing.T) {
 // no cancelling caller, in the code command and the web lookup alike
 // (review T16). Before, both said the 487's "usually by the caller".
 func TestAnsweredElsewhereReason(t *testing.T) {
-	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "x.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ts := httptest.NewServer(server.NewHandler(server.HandlerOptions{Lang: catalog.English}, st, server.NewMetrics()))
-	defer ts.Close()
+	ts := lookupServer(t)
 	for _, in := range []string{`SIP;cause=487;text="Call completed elsewhere"`, `SIP;cause=200;text="Call completed elsewhere"`, `SIP;cause=200`} {
 		out, _, status := runCLI(t, nil, "code", "--json", in)
 		var cli []struct {
@@ -95,4 +83,16 @@ func TestAnsweredElsewhereReason(t *testing.T) {
 			t.Errorf("%q: code gives fault %q, want none", in, cli[0].Reasons[0].Fault)
 		}
 	}
+}
+
+// lookupServer is the web UI on an empty store, for its /api/v1/lookup.
+func lookupServer(t *testing.T) *httptest.Server {
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ts := httptest.NewServer(server.NewHandler(server.HandlerOptions{Lang: catalog.English}, st, server.NewMetrics()))
+	t.Cleanup(ts.Close)
+	return ts
 }
