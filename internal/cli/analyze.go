@@ -253,7 +253,7 @@ func Analyze(o AnalyzeOptions, stdout, stderr io.Writer) error {
 	if streaming {
 		// Encode calls on their own goroutine, in order, while the
 		// analyzer goes on.
-		items := make(chan any, 256)
+		items := make(chan any, 32)
 		done := make(chan struct{})
 		go func() {
 			for it := range items {
