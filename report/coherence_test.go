@@ -43,7 +43,7 @@ var storyWords = map[catalog.Lang]struct {
 		ownCodec:     []string{"on your phone", "on the phone"},
 		byCaller:     []string{"by the caller", "caller hung up"},
 		offline:      []string{"probably offline", "cannot be reached"},
-		otherSide:    []string{"the other side cannot", "the other side does not"},
+		otherSide:    []string{"the other side cannot", "the other side does not", "reached the other side, but"},
 		callWords:    []string{"dialled number", "called person", "the called party"},
 		regWords:     []string{"dialled number", "called person", "the called party", "the call went", "the call passed", "the call came", "take calls"},
 	},
@@ -56,7 +56,7 @@ var storyWords = map[catalog.Lang]struct {
 		ownCodec:     []string{"op uw toestel", "in het toestel"},
 		byCaller:     []string{"door de beller", "beller hing op"},
 		offline:      []string{"waarschijnlijk offline", "niet bereikbaar"},
-		otherSide:    []string{"de andere kant kan", "de andere kant ondersteunt"},
+		otherSide:    []string{"de andere kant kan", "de andere kant ondersteunt", "kwam aan bij de andere kant, maar"},
 		callWords:    []string{"gekozen nummer", "gebelde persoon", "de gebelde partij"},
 		regWords:     []string{"gekozen nummer", "gebelde persoon", "de gebelde partij", "de oproep ging", "de oproep is langs", "de oproep kwam", "het gesprek is langs", "geen gesprekken aan"},
 	},
@@ -195,8 +195,8 @@ func callContradictions(c *Call, lang catalog.Lang) []string {
 	}
 	d, hasDiag := c.Diagnosis()
 	if c.Fault == string(catalog.FaultLocal) {
-		if s := says(c.Summary, w.otherSide); s != "" {
-			out = append(out, "your side, yet the headline says "+s)
+		if s := says(c.Summary+"\n"+c.Background, w.otherSide); s != "" {
+			out = append(out, "your side, yet the headline or the code's background says "+s)
 		}
 	}
 	if hasDiag && d.ID == "auth-failed" {

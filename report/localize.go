@@ -151,10 +151,13 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 				lc.Explanation, lc.Background = mainText, tx.Explanation
 				// The verdict put the cause on another side than the
 				// code usually is (a 488 your provider's SBC sent to your
-				// offer is your side): the code's one-line summary would
-				// name the wrong side, so the diagnosis is the headline.
+				// offer is your side): the code's one-line summary and its
+				// general background ("the call reached the other side,
+				// which could not accept...") would name the wrong side,
+				// so the diagnosis is the headline and the whole story.
 				if string(res.Entry.Fault) != c.Fault {
 					lc.Summary = firstSentence(mainText)
+					lc.Background = ""
 				}
 			}
 		}
