@@ -33,6 +33,7 @@ var storyWords = map[catalog.Lang]struct {
 	otherSide    []string // the other side did it
 	callWords    []string // a number dialled, a person called: words of calls
 	regWords     []string // callWords and what happened to "the call"
+	numberExists []string // the number was there after all
 }{
 	catalog.English: {
 		calledParty:  []string{"the called party", "called person", "the called side"},
@@ -46,6 +47,7 @@ var storyWords = map[catalog.Lang]struct {
 		otherSide:    []string{"the other side cannot", "the other side does not", "reached the other side, but"},
 		callWords:    []string{"dialled number", "called person", "the called party"},
 		regWords:     []string{"dialled number", "called person", "the called party", "the call went", "the call passed", "the call came", "take calls"},
+		numberExists: []string{"the number exists"},
 	},
 	catalog.Dutch: {
 		calledParty:  []string{"de gebelde partij", "gebelde persoon", "de gebelde kant"},
@@ -59,6 +61,7 @@ var storyWords = map[catalog.Lang]struct {
 		otherSide:    []string{"de andere kant kan", "de andere kant ondersteunt", "kwam aan bij de andere kant, maar"},
 		callWords:    []string{"gekozen nummer", "gebelde persoon", "de gebelde partij"},
 		regWords:     []string{"gekozen nummer", "gebelde persoon", "de gebelde partij", "de oproep ging", "de oproep is langs", "de oproep kwam", "het gesprek is langs", "geen gesprekken aan"},
+		numberExists: []string{"het nummer bestaat"},
 	},
 }
 
@@ -216,6 +219,12 @@ func callContradictions(c *Call, lang catalog.Lang) []string {
 	}
 	if d, ok := c.Diagnosis(); ok && analyze.Overrides(d.ID) && c.Background != "" {
 		out = append(out, "the diagnosis "+d.ID+" gives the code another meaning, yet the code's background is shown")
+	}
+	// The outcome's word in the one-line list and the call's heading.
+	if label := callOutcomeLabel(lang, c.Outcome, c.FinalStatus, c.Fault); label == outcomeLabel(lang, "number_unknown") {
+		if s := says(head, w.numberExists); s != "" {
+			out = append(out, "the outcome reads "+label+", yet the explanation says "+s)
+		}
 	}
 	_ = slices.Contains[[]string]
 	return out

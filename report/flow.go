@@ -57,7 +57,7 @@ func Flow(w io.Writer, c *analyze.Call, o FlowOptions) error {
 	if c.FinalStatus != 0 {
 		status = strconv.Itoa(c.FinalStatus) + " " + termSafe(c.Reason)
 	}
-	fmt.Fprintf(w, "Call-ID %s  %s  %s\n\n", termSafe(c.CallID), status, callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus))
+	fmt.Fprintf(w, "Call-ID %s  %s  %s\n\n", termSafe(c.CallID), status, callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus, c.Fault))
 	if len(c.Messages) == 0 {
 		_, err := fmt.Fprintln(w, "  ("+l["no messages"]+")")
 		return err

@@ -50,7 +50,7 @@ func TestCallCountsAddUp(t *testing.T) {
 			// How many rows of the overview show each outcome's words.
 			rows := map[string]int{}
 			for _, ln := range list.lines {
-				rows[callOutcomeLabel(lang, ln.key.outcome, ln.key.status)]++
+				rows[callOutcomeLabel(lang, ln.key.outcome, ln.key.status, ln.key.fault)]++
 			}
 			line := callCounts(lang, r.Summary, list.lines)
 			sum := 0

@@ -297,7 +297,7 @@ func buildPage(ar *analyze.Report, o HTMLOptions) htmlPage {
 		hc := &htmlCall{
 			N: k + 1, Anchor: "call-" + strconv.Itoa(k+1), Caller: orUnknown(lang, c.caller), Callee: orUnknown(lang, c.callee),
 			Start: when(c.start), Status: statusText(c.key.status, c.reason, l),
-			Outcome: callOutcomeLabel(lang, c.key.outcome, c.key.status), OutcomeClass: outcomeClass(c.key.outcome),
+			Outcome: callOutcomeLabel(lang, c.key.outcome, c.key.status, c.key.fault), OutcomeClass: outcomeClass(c.key.outcome),
 			Fault: fv, FaultCls: "fault-" + c.key.fault, Summary: c.summary,
 		}
 		if c.pdd > 0 {

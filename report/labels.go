@@ -93,16 +93,23 @@ func outcomeLabel(lang catalog.Lang, o string) string {
 
 // OutcomeLabel is the outcome of a call or registration as the reports
 // word it in lang, refined by the call's final status (RFC 3261 §21: a
-// 480 is "unreachable", a 404 "number unknown"; status 0 for none). The
+// 480 is "unreachable", a 404 "number unknown"; status 0 for none) where
+// its verdict (fault; "" when not known) leaves the code its meaning. The
 // web UI uses it so that its lists say what the text and HTML reports say.
-func OutcomeLabel(lang catalog.Lang, outcome string, status int) string {
-	return callOutcomeLabel(lang, outcome, status)
+func OutcomeLabel(lang catalog.Lang, outcome string, status int, fault string) string {
+	return callOutcomeLabel(lang, outcome, status, fault)
 }
 
 // callOutcomeLabel says what happened to a call: "rejected" is refined by
 // the status, since nobody refused a number that does not exist (404, 484,
-// 410, 604) or a phone that is not reachable (480).
-func callOutcomeLabel(lang catalog.Lang, outcome string, status int) string {
+// 410, 604) or a phone that is not reachable (480). Not where the verdict
+// put the cause elsewhere than the code usually is: a 404 for a user
+// registered at that very server is its routing, and the number exists
+// (one call, one story).
+func callOutcomeLabel(lang catalog.Lang, outcome string, status int, fault string) string {
+	if e, ok := catalog.Default().Lookup(status); ok && fault != "" && string(e.Fault) != fault {
+		return outcomeLabel(lang, outcome)
+	}
 	if outcome == "rejected" {
 		switch status {
 		case 404, 410, 604:

@@ -149,7 +149,7 @@ func callCounts(lang catalog.Lang, s analyze.Summary, lines []callLine) string {
 	if len(lines) == s.Calls {
 		for i := range lines {
 			if k := lines[i].key; k.outcome == analyze.OutcomeRejected {
-				refined = append(refined, callOutcomeLabel(lang, k.outcome, k.status))
+				refined = append(refined, callOutcomeLabel(lang, k.outcome, k.status, k.fault))
 			}
 		}
 	}
@@ -208,7 +208,7 @@ func (t *textReport) overview() {
 		}
 		_, fault := faultKV(t.o.Lang, t.o.Perspective, c.key.fault)
 		return []string{strconv.Itoa(i + 1), t.when(c.start, false), orUnknown(t.o.Lang, c.caller) + " → " + orUnknown(t.o.Lang, c.callee),
-			status, callOutcomeLabel(t.o.Lang, c.key.outcome, c.key.status), fault, c.summary}
+			status, callOutcomeLabel(t.o.Lang, c.key.outcome, c.key.status, c.key.fault), fault, c.summary}
 	}
 	// Two passes, the widths first, so that no row is kept.
 	widths := make([]int, len(head)-1)
@@ -324,7 +324,7 @@ func (t *textReport) call(group []int) {
 	fl, fv := faultKV(o.Lang, o.Perspective, c.Fault)
 	kv := [][2]string{
 		{l["status"], status},
-		{l["outcome"], callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus)},
+		{l["outcome"], callOutcomeLabel(o.Lang, c.Outcome, c.FinalStatus, c.Fault)},
 		{fl, t.p.fault(c.Fault, fv)},
 		{"Call-ID", c.CallID},
 		{l["path"], addrText(o.Lang, c.Src) + " → " + addrText(o.Lang, c.Dst)},

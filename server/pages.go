@@ -227,7 +227,7 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 	l := labelsFor(lang)
 	d := callsData{Form: r.URL.Query()}
 	for _, o := range analyze.Outcomes {
-		d.Outcomes = append(d.Outcomes, [2]string{o, report.OutcomeLabel(lang, o, 0)})
+		d.Outcomes = append(d.Outcomes, [2]string{o, report.OutcomeLabel(lang, o, 0, "")})
 	}
 	for _, f := range catalog.Faults {
 		d.Faults = append(d.Faults, [2]string{string(f), f.LabelFor(lang, h.opt.Perspective)})
@@ -254,7 +254,7 @@ func (h *Handler) calls(w http.ResponseWriter, r *http.Request) {
 			}
 			d.Rows = append(d.Rows, callRow{CallSummary: c, Link: "/calls/" + url.PathEscape(c.CallID),
 				When: fmtTime(c.Start, h.opt.Location, lang, false), Status: st,
-				OutcomeLabel: report.OutcomeLabel(lang, c.Outcome, c.FinalStatus), FaultLabel: catalog.Fault(c.Fault).LabelFor(lang, h.opt.Perspective)})
+				OutcomeLabel: report.OutcomeLabel(lang, c.Outcome, c.FinalStatus, c.Fault), FaultLabel: catalog.Fault(c.Fault).LabelFor(lang, h.opt.Perspective)})
 		}
 		if len(rows) == q.Limit {
 			v := r.URL.Query()
@@ -405,7 +405,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request) {
 		report.HTMLWith(w, rep, h.reportOptions(lang))
 		return
 	}
-	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: report.OutcomeLabel(lang, c.Outcome, c.FinalStatus),
+	d := callData{Call: c, Status: statusText(c.FinalStatus, c.Reason), Outcome: report.OutcomeLabel(lang, c.Outcome, c.FinalStatus, c.Fault),
 		Fault: catalog.Fault(c.Fault).LabelFor(lang, h.opt.Perspective), Ladder: report.LadderLayout(c.Messages, nil, lang),
 		JSONURL: "/api/v1/calls/" + url.PathEscape(c.CallID), Report: "/calls/" + url.PathEscape(c.CallID) + "?view=report",
 		Findings: otherFindings(c.Findings, c.Explanation)}

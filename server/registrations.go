@@ -61,7 +61,7 @@ func (h *Handler) registrations(w http.ResponseWriter, r *http.Request) {
 	l := labelsFor(lang)
 	d := regsData{Form: r.URL.Query()}
 	for _, o := range regOutcomes {
-		d.Outcomes = append(d.Outcomes, [2]string{o, report.OutcomeLabel(lang, o, 0)})
+		d.Outcomes = append(d.Outcomes, [2]string{o, report.OutcomeLabel(lang, o, 0, "")})
 	}
 	q, err := regQueryFrom(r.URL.Query(), h.opt.Location, true)
 	d.Latest = q.Latest
@@ -77,7 +77,7 @@ func (h *Handler) registrations(w http.ResponseWriter, r *http.Request) {
 		for _, g := range regs {
 			lg := report.LocalizeRegister(g, lang)
 			row := regRow{Register: lg, When: fmtTime(g.Start, h.opt.Location, lang, false),
-				Status: statusText(g.FinalStatus, g.Reason), OutcomeLabel: report.OutcomeLabel(lang, g.Outcome, 0),
+				Status: statusText(g.FinalStatus, g.Reason), OutcomeLabel: report.OutcomeLabel(lang, g.Outcome, 0, ""),
 				FaultLabel: catalog.Fault(g.Fault).LabelFor(lang, h.opt.Perspective), Device: g.Src, Who: aorShort(g.AOR),
 				Bad: g.Outcome != analyze.RegRegistered && g.Outcome != analyze.RegUnregistered}
 			if g.FinalStatus == 0 {

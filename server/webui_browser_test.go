@@ -210,7 +210,7 @@ func TestBrowserWebUI(t *testing.T) {
 				do(t, ctx, chromedp.EmulateViewport(1280, 900))
 				text := run(t, ctx, chromedp.Text(css(`#regs`)))
 				// The wrong password: the newest attempt of that address failed, and the page says why.
-				failedWord, registeredWord := report.OutcomeLabel(lang, "failed", 0), report.OutcomeLabel(lang, "registered", 0)
+				failedWord, registeredWord := report.OutcomeLabel(lang, "failed", 0, ""), report.OutcomeLabel(lang, "registered", 0, "")
 				if !strings.Contains(text, failedWord) || !strings.Contains(text, registeredWord) {
 					t.Errorf("registrations: want both %q and %q:\n%s", failedWord, registeredWord, text)
 				}
