@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -19,11 +20,14 @@ import (
 //go:embed html.tmpl
 var htmlTemplate string
 
-// pageTemplate is parsed once; html/template escapes every value by its
-// context (text, attribute, SVG), and no value is ever marked as safe
-// HTML, because everything in a report comes from SIP headers that the
-// sender chose.
-var pageTemplate = template.Must(template.New("page").Parse(htmlTemplate))
+// pageTemplate is parsed once, when the first HTML report is written, not
+// at start-up for the runs that write none. html/template escapes every
+// value by its context (text, attribute, SVG), and no value is ever marked
+// as safe HTML, because everything in a report comes from SIP headers that
+// the sender chose.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(htmlTemplate))
+})
 
 // HTML limits, so that a capture with thousands of calls still gives a
 // page a browser opens.
@@ -65,7 +69,7 @@ func HTMLWith(w io.Writer, r *analyze.Report, o HTMLOptions) error {
 	// The template writes many small pieces: a page of a million calls
 	// should not be a million system calls.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := pageTemplate.Execute(bw, buildPage(r, o)); err != nil {
+	if err := pageTemplate().Execute(bw, buildPage(r, o)); err != nil {
 		return err
 	}
 	return bw.Flush()

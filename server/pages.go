@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,17 +29,18 @@ import (
 //go:embed templates/*.html static/*
 var assets embed.FS
 
-// pages are parsed once. html/template escapes every value by its context
-// (text, attribute, URL, SVG); nothing that came from a SIP message is ever
-// marked safe.
-var pages = func() map[string]*template.Template {
+// pages are parsed once, when the first page is served: the command line
+// tools that never serve one do not pay for the parsing at start-up.
+// html/template escapes every value by its context (text, attribute, URL,
+// SVG); nothing that came from a SIP message is ever marked safe.
+var pages = sync.OnceValue(func() map[string]*template.Template {
 	base := template.Must(template.New("layout.html").ParseFS(assets, "templates/layout.html"))
 	out := map[string]*template.Template{}
 	for _, name := range []string{"calls", "call", "registrations", "upload", "lookup", "dashboard", "error"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(assets, "templates/"+name+".html"))
 	}
 	return out
-}()
+})
 
 // page is what every template gets.
 type page struct {
@@ -65,7 +67,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		CSRF: csrfToken(w, r, h.opt.SecureCookies), Nav: name, Title: title, Data: data,
 		Zone: fmt.Sprintf(labelsFor(lang)["times_in"], zoneName(h.opt.Location, time.Now()))}
 	var buf bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {
+	if err := pages()[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		http.Error(w, "template: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
