@@ -14,14 +14,39 @@ const (
 	toneFrames = 1500
 )
 
-// Goertzel coefficients 2cos(2πf/8000) of the two tones.
-var goertzelCNG, goertzelCED = 2 * math.Cos(2*math.Pi*FreqCNG/8000), 2 * math.Cos(2*math.Pi*FreqCED/8000)
+// toneSpan is the number of samples after which both tones return to the
+// same phase at 8 kHz: 1100 Hz is 11/80 of the rate and 2100 Hz 21/80, so
+// their cosines and sines repeat every 80 samples and fit in tables.
+const toneSpan = 80
+
+// The cosines and sines of the two tones over one toneSpan, for the DFT
+// bins toneShares takes.
+var cosCNG, sinCNG, cosCED, sinCED = toneTables()
+
+func toneTables() (cc, sc, cd, sd [toneSpan]float64) {
+	for n := range toneSpan {
+		wc, wd := 2*math.Pi*FreqCNG/8000*float64(n), 2*math.Pi*FreqCED/8000*float64(n)
+		cc[n], sc[n], cd[n], sd[n] = math.Cos(wc), math.Sin(wc), math.Cos(wd), math.Sin(wd)
+	}
+	return
+}
 
 // g711 tables: ITU-T G.711 μ-law and A-law to 16-bit linear.
 var mulaw, alaw = g711Tables()
 
-// The squares of the samples of every code, for the energy of a payload.
-var mulawSq, alawSq = squares(&mulaw), squares(&alaw)
+// The squares of the samples of every code, for the energy of a payload,
+// and the samples as floats, for the tone bins.
+var (
+	mulawSq, alawSq = squares(&mulaw), squares(&alaw)
+	mulawF, alawF   = floats(&mulaw), floats(&alaw)
+)
+
+func floats(t *[256]int16) (f [256]float64) {
+	for i, v := range t {
+		f[i] = float64(v)
+	}
+	return
+}
 
 func squares(t *[256]int16) (sq [256]int64) {
 	for i, v := range t {
@@ -61,38 +86,59 @@ func g711Tables() (mu, a [256]int16) {
 }
 
 // toneShares returns how much of the payload's energy lies at the CNG
-// and at the CED frequency (0 to 1 each), by two Goertzel filters over the
-// G.711 samples at 8 kHz in one pass; 0 for near silence.
+// and at the CED frequency (0 to 1 each), from the two DFT bins of the
+// G.711 samples at 8 kHz; 0 for near silence. The bins are what a
+// Goertzel filter gives, |X(f)|^2, but summed from tables of the tones'
+// cosines and sines: the filter's recursion made each sample wait for the
+// one before, four times slower on the two tones.
 func toneShares(payload []byte, alawCoded bool) (cng, ced float64) {
-	table, sq := &mulaw, &mulawSq
+	lin, sq := &mulawF, &mulawSq
 	if alawCoded {
-		table, sq = &alaw, &alawSq
+		lin, sq = &alawF, &alawSq
 	}
 	// Quiet payloads, much of a call, are told first from the energy
 	// alone, summed in integers: each square is below 2^30 and their sum
-	// below 2^53, so it is the float sum below to the last bit.
+	// below 2^53, so that it is exact.
 	var e int64
 	for _, v := range payload {
 		e += sq[v]
 	}
-	if float64(e) < float64(len(payload))*100*100 {
-		return 0, 0
-	}
-	c1, c2 := goertzelCNG, goertzelCED
-	var a1, a2, b1, b2, energy float64
-	for _, v := range payload {
-		x := float64(table[v])
-		energy += x * x
-		a1, a2 = x+c1*a1-a2, a1
-		b1, b2 = x+c2*b1-b2, b1
-	}
-	n := float64(len(payload))
+	energy, n := float64(e), float64(len(payload))
 	// A signal quieter than about -45 dBm0 is no tone worth naming.
 	if energy < n*100*100 {
 		return 0, 0
 	}
+	// Two samples a turn, each into sums of its own, so that no sum waits
+	// for the one before it (toneSpan is even: both halves keep to the
+	// tables' phase).
+	var xc, yc, xd, yd, xc2, yc2, xd2, yd2 float64
+	k, i := 0, 0
+	for ; i+1 < len(payload); i += 2 {
+		x, x2 := lin[payload[i]], lin[payload[i+1]]
+		xc += x * cosCNG[k]
+		yc += x * sinCNG[k]
+		xd += x * cosCED[k]
+		yd += x * sinCED[k]
+		xc2 += x2 * cosCNG[k+1]
+		yc2 += x2 * sinCNG[k+1]
+		xd2 += x2 * cosCED[k+1]
+		yd2 += x2 * sinCED[k+1]
+		if k += 2; k == toneSpan {
+			k = 0
+		}
+	}
+	if i < len(payload) {
+		x := lin[payload[i]]
+		xc += x * cosCNG[k]
+		yc += x * sinCNG[k]
+		xd += x * cosCED[k]
+		yd += x * sinCED[k]
+	}
+	xc, yc, xd, yd = xc+xc2, yc+yc2, xd+xd2, yd+yd2
+	// Parseval: a pure tone of N samples puts N/2 of its energy times N
+	// in its bin, hence the share is |X|^2 / (energy N / 2).
 	norm := energy * n / 2
-	return (a1*a1 + a2*a2 - c1*a1*a2) / norm, (b1*b1 + b2*b2 - c2*b1*b2) / norm
+	return (xc*xc + yc*yc) / norm, (xd*xd + yd*yd) / norm
 }
 
 // fax looks for the fax tones in every fifth G.711 packet of the stream's
