@@ -104,6 +104,7 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 type source struct {
 	name string
 	rd   *capture.Reader
+	mf   *mappedFile     // nil unless the file is read through mappings
 	pkt  *capture.Packet // the reader's, valid until advance
 	ok   bool
 	err  error
@@ -118,24 +119,50 @@ type source struct {
 // everything readable was handed on, when an input was damaged or, among
 // several, could not be opened (it is skipped, and its Input says why).
 func Each(ins []Input, opt Options, fn func(capture.Packet, *sipmsg.Message)) (Result, error) {
-	return each(ins, opt, false, func(p *capture.Packet, m *sipmsg.Message) { fn(*p, m) })
+	return each(ins, opt, readMode{}, func(p *capture.Packet, m *sipmsg.Message, _ bool) { fn(*p, m) })
+}
+
+// readMode says how each reads regular files.
+type readMode struct {
+	// mapped reads them through memory mappings: only for a caller that
+	// turns faults into panics and recovers them (see mappedFile).
+	mapped bool
+	// pins (with mapped) keeps each window mapped while the batches
+	// filled from it are not done, and each then tells fn which media
+	// payloads lie in one (pinned): those stay valid past the call.
+	pins *pins
+	// drain, when set, is called before the inputs are closed (and their
+	// windows unmapped), also after a panic: it waits until no batch is
+	// left that may read them.
+	drain func()
+}
+
+// pins is shared by the goroutine that fills batches and the one that
+// empties them, so that media payloads can be handed on in place, in the
+// windows of a mapped file, instead of copied: a window is unmapped only
+// once every batch that may hold a payload in it is done.
+type pins struct {
+	filling uint64        // the number of the batch being filled (the filling goroutine's)
+	done    atomic.Uint64 // the number of the last batch emptied
 }
 
 // each is Each handing on the reader's own packet, not a copy of it: the
-// packet is valid only during the call. With mapped, regular files are
-// read through memory mappings: only for a caller that turns faults into
-// panics and recovers them (see mappedFile).
-func each(ins []Input, opt Options, mapped bool, fn func(*capture.Packet, *sipmsg.Message)) (Result, error) {
+// packet is valid only during the call, its payload too unless fn is told
+// it is pinned (see readMode).
+func each(ins []Input, opt Options, mode readMode, fn func(p *capture.Packet, m *sipmsg.Message, pinned bool)) (Result, error) {
 	var res Result
 	var srcs []*source
 	defer func() {
+		if mode.drain != nil {
+			mode.drain()
+		}
 		for _, s := range srcs {
 			s.rd.Close()
 		}
 	}()
 	var skipped []error
 	for _, in := range ins {
-		rd, err := open(in, opt.BytesRead, opt.MaxInflated, mapped)
+		rd, mf, err := open(in, opt.BytesRead, opt.MaxInflated, mode)
 		if err != nil {
 			oe := &OpenError{Name: in.Name, Err: err}
 			if len(ins) == 1 {
@@ -146,7 +173,7 @@ func each(ins []Input, opt Options, mapped bool, fn func(*capture.Packet, *sipms
 			continue
 		}
 		rd.SetMedia(opt.Media)
-		srcs = append(srcs, &source{name: in.Name, rd: rd})
+		srcs = append(srcs, &source{name: in.Name, rd: rd, mf: mf})
 	}
 	if len(srcs) == 0 && len(skipped) > 0 {
 		return Result{}, &OpenError{Name: ins[0].Name, Err: errors.New(skipped[0].Error())}
@@ -166,7 +193,7 @@ func each(ins []Input, opt Options, mapped bool, fn func(*capture.Packet, *sipms
 			break
 		}
 		if best.pkt.Media {
-			fn(best.pkt, nil)
+			fn(best.pkt, nil, best.mf.holds(best.pkt.Payload))
 			best.advance()
 			continue
 		}
@@ -177,7 +204,7 @@ func each(ins []Input, opt Options, mapped bool, fn func(*capture.Packet, *sipms
 			opt.OnRaw(best.pkt.File, best.pkt.Frame, best.pkt.Payload)
 		}
 		if err := sipmsg.Parse(best.pkt.Payload, &msg); err == nil {
-			fn(best.pkt, &msg)
+			fn(best.pkt, &msg, false)
 		} else {
 			res.Integrity.Malformed++
 		}
@@ -228,7 +255,7 @@ func (s *source) advance() {
 // goroutine that has made faults panics (debug.SetPanicOnFault): the
 // fault of a mapped file cut short while it was read becomes a
 // *DamagedError.
-func eachMapped(ins []Input, opt Options, fn func(*capture.Packet, *sipmsg.Message)) (res Result, err error) {
+func eachMapped(ins []Input, opt Options, mode readMode, fn func(*capture.Packet, *sipmsg.Message, bool)) (res Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if _, fault := r.(interface{ Addr() uintptr }); !fault {
@@ -237,7 +264,8 @@ func eachMapped(ins []Input, opt Options, fn func(*capture.Packet, *sipmsg.Messa
 			err = &DamagedError{Err: fmt.Errorf("ingest: an input was cut short while it was read (%v)", r)}
 		}
 	}()
-	return each(ins, opt, true, fn)
+	mode.mapped = true
+	return each(ins, opt, mode, fn)
 }
 
 // Messages reads and parses the inputs on a goroutine of its own and hands
@@ -253,19 +281,26 @@ type batch struct {
 	msgs  []analyze.Message
 	media []analyze.MediaPacket
 	order []bool // true: the next item is media
-	arena []byte // media payloads
+	arena []byte // media payloads that are not pinned
+	seq   uint64 // its number (pins)
+	last  bool   // sent by drain: no batch follows
 }
 
-// addMedia queues a media datagram, its payload copied. The packet is
-// filled in place: a MediaPacket built and then appended is copied twice,
-// for every RTP packet.
-func (b *batch) addMedia(p *capture.Packet) {
-	start := len(b.arena)
-	b.arena = append(b.arena, p.Payload...)
+// addMedia queues a media datagram: its payload in place when it is
+// pinned, else copied. The packet is filled in place: a MediaPacket built
+// and then appended is copied twice, for every RTP packet.
+func (b *batch) addMedia(p *capture.Packet, pinned bool) {
 	b.media = append(b.media, analyze.MediaPacket{})
 	mp := &b.media[len(b.media)-1]
 	mp.File, mp.Frame, mp.Time, mp.Src, mp.Dst = p.File, p.Frame, p.Time, p.Src, p.Dst
-	mp.Data, mp.ICMP = b.arena[start:len(b.arena):len(b.arena)], p.Encap == "icmp"
+	if pinned {
+		mp.Data = p.Payload
+	} else {
+		start := len(b.arena)
+		b.arena = append(b.arena, p.Payload...)
+		mp.Data = b.arena[start:len(b.arena):len(b.arena)]
+	}
+	mp.ICMP = p.Encap == "icmp"
 	b.order = append(b.order, true)
 }
 
@@ -306,60 +341,108 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 	batches := make(chan *batch, 4)
 	free := make(chan *batch, 6)
 	finished := make(chan done, 1)
+	// RTP payloads are handed on in place, in the windows of a mapped
+	// file (pins): copying them into the batches was a sixth of the
+	// reading goroutine's work, the goroutine the analysis waits for.
+	pn := &pins{filling: 1}
+	drained := make(chan struct{})
 	go func() {
 		// Regular files are read through memory mappings here: a file
 		// cut short meanwhile faults, and the fault, made a panic,
 		// ends the reading with an error instead of the process.
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		get := func() *batch {
+			var b *batch
 			select {
-			case b := <-free:
-				return b
+			case b = <-free:
 			default:
-				return &batch{}
+				b = &batch{}
 			}
+			b.seq = pn.filling
+			return b
+		}
+		send := func(b *batch) {
+			batches <- b
+			pn.filling++
 		}
 		b := get()
 		var intern analyze.Interner
-		res, err := eachMapped(ins, opt, func(p *capture.Packet, m *sipmsg.Message) {
+		// Before the inputs are closed, the last batch goes, and the
+		// analysis is waited for: it may read payloads in their
+		// windows until then.
+		drain := func() {
+			b.last = true
+			send(b)
+			b = nil
+			<-drained
+		}
+		res, err := eachMapped(ins, opt, readMode{pins: pn, drain: drain}, func(p *capture.Packet, m *sipmsg.Message, pinned bool) {
 			if m == nil {
-				b.addMedia(p)
+				b.addMedia(p, pinned)
 			} else {
 				b.addMessage(p, m, &intern)
 			}
 			if len(b.order) == size || len(b.msgs) == maxMsgs {
-				batches <- b
+				send(b)
 				b = get()
 			}
 		})
-		if len(b.order) > 0 {
-			batches <- b
-		}
 		close(batches)
 		finished <- done{res, err}
 	}()
+	var fault error
 	for b := range batches {
-		mi, di := 0, 0
-		for _, media := range b.order {
-			if media {
-				addMedia(&b.media[di])
-				di++
-			} else {
-				add(b.msgs[mi])
-				mi++
-			}
+		if fault == nil {
+			fault = consume(b, add, addMedia)
+		}
+		pn.done.Store(b.seq)
+		if b.last {
+			close(drained)
 		}
 		// The analyzer keeps copies of what it needs: the batch can be
-		// filled again (its messages cleared, so that it holds no strings).
+		// filled again (its messages cleared, so that it holds no strings,
+		// and its media, so that it holds no window).
 		clear(b.msgs)
-		b.msgs, b.media, b.order, b.arena = b.msgs[:0], b.media[:0], b.order[:0], b.arena[:0]
+		clear(b.media)
+		b.msgs, b.media, b.order, b.arena, b.last = b.msgs[:0], b.media[:0], b.order[:0], b.arena[:0], false
 		select {
 		case free <- b:
 		default:
 		}
 	}
 	d := <-finished
+	if fault != nil && d.err == nil {
+		d.err = fault
+	}
 	return d.res, d.err
+}
+
+// consume hands a batch's messages and datagrams on, in their order. The
+// datagrams may lie in a mapped file's window: a file cut short by another
+// process meanwhile faults when they are read, and the fault, made a
+// panic here too, is returned as a *DamagedError; the analysis then takes
+// no more.
+func consume(b *batch, add func(analyze.Message), addMedia func(*analyze.MediaPacket)) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = &DamagedError{Err: fmt.Errorf("ingest: an input was cut short while it was read (%v)", r)}
+		}
+	}()
+	mi, di := 0, 0
+	for _, media := range b.order {
+		if media {
+			addMedia(&b.media[di])
+			di++
+		} else {
+			add(b.msgs[mi])
+			mi++
+		}
+	}
+	return nil
 }
 
 // Feed reads the inputs into a, records them (inputs, integrity counts,
@@ -395,25 +478,26 @@ func Analyze(ins []Input, opt Options, aopt analyze.Options) (*analyze.Report, e
 	return a.Finish(), err
 }
 
-func open(in Input, counter *atomic.Int64, maxInflated int64, mapped bool) (*capture.Reader, error) {
+func open(in Input, counter *atomic.Int64, maxInflated int64, mode readMode) (*capture.Reader, *mappedFile, error) {
 	r := in.R
+	var mf *mappedFile
 	if r == nil {
 		if in.Name == "-" {
 			r = io.NopCloser(os.Stdin)
 		} else {
 			f, err := os.Open(in.Name)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			r = f
 			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 				var m *mappedFile
 				ok := false
-				if mapped {
-					m, ok = mapFile(f, st.Size(), counter)
+				if mode.mapped {
+					m, ok = mapFile(f, st.Size(), counter, mode.pins)
 				}
 				if ok {
-					r = m
+					r, mf = m, m
 				} else {
 					r = newReadAhead(f, counter)
 				}
@@ -429,9 +513,9 @@ func open(in Input, counter *atomic.Int64, maxInflated int64, mapped bool) (*cap
 		if c, ok := r.(io.Closer); ok {
 			c.Close()
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return rd, nil
+	return rd, mf, nil
 }
 
 // countingReader counts the bytes read, for a progress display.

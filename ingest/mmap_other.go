@@ -16,6 +16,8 @@ const mapWindow = 2 << 20
 
 type mappedFile struct{ io.ReadCloser }
 
-func mapFile(*os.File, int64, *atomic.Int64) (*mappedFile, bool) { return nil, false }
+func mapFile(*os.File, int64, *atomic.Int64, *pins) (*mappedFile, bool) { return nil, false }
+
+func (m *mappedFile) holds([]byte) bool { return false }
 
 func (m *mappedFile) NextChunk() ([]byte, error) { return nil, io.EOF }

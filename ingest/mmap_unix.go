@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 )
 
 // canMap says whether files are read through memory mappings here.
@@ -40,6 +41,16 @@ type mappedFile struct {
 	err    error         // after the last window: io.EOF or the mapping's error
 	n      *atomic.Int64 // bytes handed on, for a progress display; may be nil
 	closed bool
+	// With pins, a window read to its end is not unmapped at once: the
+	// consumer may still read payloads in it (see pins), so it waits in
+	// retired until the batch being filled when it was left is done.
+	pins    *pins
+	retired []retiredWindow
+}
+
+type retiredWindow struct {
+	b      []byte
+	ticket uint64 // the batch being filled when the window was left
 }
 
 type mapping struct {
@@ -49,8 +60,9 @@ type mapping struct {
 
 // mapFile returns a mappedFile for f, of size bytes (read to there if the
 // file grows), if its first window can be mapped.
-func mapFile(f *os.File, size int64, counter *atomic.Int64) (*mappedFile, bool) {
-	m := &mappedFile{f: f, ready: make(chan mapping, 1), used: make(chan []byte, 1), done: make(chan struct{}), exited: make(chan struct{}), n: counter}
+// With pn, windows stay mapped while a batch may hold payloads in them.
+func mapFile(f *os.File, size int64, counter *atomic.Int64, pn *pins) (*mappedFile, bool) {
+	m := &mappedFile{f: f, ready: make(chan mapping, 1), used: make(chan []byte, 1), done: make(chan struct{}), exited: make(chan struct{}), n: counter, pins: pn}
 	var off int64
 	if size > 0 {
 		b, err := mapAt(f, 0, size)
@@ -130,18 +142,52 @@ func (m *mappedFile) next() error {
 	return nil
 }
 
-// unmap gives the window handed on to the goroutine to unmap, or unmaps
-// it itself when the goroutine is busy or gone.
+// unmap lets go of the window handed on: at once without pins, else once
+// the batch being filled now is done; then of the windows retired before
+// whose batches are done.
 func (m *mappedFile) unmap() {
 	if m.win == nil {
 		return
 	}
-	select {
-	case m.used <- m.win:
-	default:
-		syscall.Munmap(m.win)
+	if m.pins == nil {
+		m.release(m.win)
+		m.win, m.cur = nil, nil
+		return
 	}
+	m.retired = append(m.retired, retiredWindow{m.win, m.pins.filling})
 	m.win, m.cur = nil, nil
+	done := m.pins.done.Load()
+	n := 0
+	for _, w := range m.retired {
+		if w.ticket <= done {
+			m.release(w.b)
+			continue
+		}
+		m.retired[n] = w
+		n++
+	}
+	clear(m.retired[n:])
+	m.retired = m.retired[:n]
+}
+
+// release gives a window to the goroutine to unmap, or unmaps it itself
+// when the goroutine is busy or gone.
+func (m *mappedFile) release(b []byte) {
+	select {
+	case m.used <- b:
+	default:
+		syscall.Munmap(b)
+	}
+}
+
+// holds says whether b lies in the window being read: a slice of it stays
+// valid, with pins, until the batch being filled is done.
+func (m *mappedFile) holds(b []byte) bool {
+	if m == nil || m.pins == nil || len(b) == 0 || len(m.win) == 0 {
+		return false
+	}
+	w, p := uintptr(unsafe.Pointer(unsafe.SliceData(m.win))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= w && p+uintptr(len(b)) <= w+uintptr(len(m.win))
 }
 
 // Read implements io.Reader, copying out of the windows.
@@ -201,5 +247,9 @@ func (m *mappedFile) Close() error {
 		syscall.Munmap(m.win)
 		m.win, m.cur = nil, nil
 	}
+	for _, w := range m.retired {
+		syscall.Munmap(w.b)
+	}
+	m.retired = nil
 	return m.f.Close()
 }
