@@ -257,11 +257,11 @@ func TestPinnedWindowStaysMapped(t *testing.T) {
 	if !m.holds(first[100:200]) || m.holds(make([]byte, 10)) {
 		t.Fatal("holds does not tell the window's bytes from others")
 	}
-	held := first[len(first)-32:] // in batch 1, being filled
+	held := first[len(first)-32:]            // in batch 1, being filled
 	if _, err := m.NextChunk(); err != nil { // the first window is left
 		t.Fatal(err)
 	}
-	pn.filling = 2 // batch 1 goes
+	pn.filling = 2                           // batch 1 goes
 	if _, err := m.NextChunk(); err != nil { // the second one is left
 		t.Fatal(err)
 	}
