@@ -95,6 +95,11 @@ func ParseRTCP(b []byte) (RTCP, error) {
 			r.blocks(p[8:], count)
 		case TypeBYE:
 			r.Bye = true
+			// A BYE sent alone (RFC 3550 §6.1 wants it after an SR or
+			// RR) names the leaving source first.
+			if r.SenderSSRC == 0 && count > 0 && len(p) >= 8 {
+				r.SenderSSRC = binary.BigEndian.Uint32(p[4:])
+			}
 		case TypeXR:
 			if len(p) < 8 {
 				break

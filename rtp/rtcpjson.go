@@ -103,6 +103,9 @@ func ParseRTCPJSON(b []byte) (RTCP, error) {
 		return r, &ParseError{0, "RTCP JSON report: no RTCP packet type"}
 	}
 	r.SenderSSRC = uint32(j.SSRC)
+	// A compound that ends in a BYE (RFC 3550 §6.6) says 203: the sender
+	// leaves the session.
+	r.Bye = j.Type == TypeBYE
 	// heplify writes sender_information always, zero for a receiver
 	// report, and "type" is that of the last packet of the compound (an
 	// SR followed by SDES says 202): a sender report is known by its

@@ -31,8 +31,13 @@ func TestParseRTCPJSON(t *testing.T) {
 	}
 	// A receiver report: heplify still writes sender_information, zero.
 	rr := strings.Replace(strings.Replace(heplifySR, `"packets":1500`, `"packets":0`, 1), `"ntp_timestamp_sec":3900000000`, `"ntp_timestamp_sec":0`, 1)
-	if r, err := ParseRTCPJSON([]byte(rr)); err != nil || r.SR {
-		t.Errorf("receiver report read as SR=%v (%v)", r.SR, err)
+	if r, err := ParseRTCPJSON([]byte(rr)); err != nil || r.SR || r.Bye {
+		t.Errorf("receiver report read as SR=%v, BYE=%v (%v)", r.SR, r.Bye, err)
+	}
+	// heplify's "type" is that of the compound's last packet: 203, a BYE
+	// (RFC 3550 §6.6), when the sender leaves.
+	if r, err := ParseRTCPJSON([]byte(strings.Replace(heplifySR, `"type":202`, `"type":203`, 1))); err != nil || !r.Bye || !r.SR {
+		t.Errorf("SR then BYE read as SR=%v, BYE=%v (%v)", r.SR, r.Bye, err)
 	}
 }
 

@@ -217,6 +217,18 @@ func TestParseRTCP(t *testing.T) {
 	if !r.HasXR || r.XR.SSRC != 0x2222 || r.XR.LossRate != 13 || r.XR.MOSLQ != 41 {
 		t.Errorf("XR %+v", r.XR)
 	}
+	if r.Bye {
+		t.Error("an SR and XR read as a BYE")
+	}
+	// The session member leaves (RFC 3550 §6.6): an SR and a BYE, and a
+	// BYE sent alone, which names the leaving source itself.
+	bye := []byte{0x81, TypeBYE, 0, 1, 0, 0, 0x33, 0x33}
+	if r, err := ParseRTCP(append(sr[:len(sr):len(sr)], bye...)); err != nil || !r.Bye || r.SenderSSRC != 0x1111 || r.NBlocks != 1 {
+		t.Errorf("SR+BYE: %+v (%v)", r, err)
+	}
+	if r, err := ParseRTCP(bye); err != nil || !r.Bye || r.SenderSSRC != 0x3333 {
+		t.Errorf("BYE alone: bye %v, SSRC %#x (%v)", r.Bye, r.SenderSSRC, err)
+	}
 	if _, err := ParseRTCP([]byte{0x80, 200, 0, 99}); err == nil {
 		t.Error("a length past the packet must fail")
 	}
