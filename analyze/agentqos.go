@@ -40,11 +40,16 @@ type agentStream struct {
 // A.8) and MOS. Reports of the same stream (same path, same SSRC when
 // given) are merged: the counts are the stream's so far, so the largest
 // is kept, and a last report (HANGUP, FINAL) gives the whole stream.
-func (a *Analyzer) AddCallQoS(callID string, t time.Time, r *rtp.QoSReport) {
-	if a.calls[callID] == nil || r == nil {
-		return
+// With Options.MediaWait, reports about a call not open yet are kept a
+// few seconds for it. AddCallQoS reports whether the report was kept.
+func (a *Analyzer) AddCallQoS(callID string, t time.Time, r *rtp.QoSReport) bool {
+	if r == nil {
+		return false
 	}
-	rc := a.reportedFor(callID)
+	rc := a.reportsFor(callID, t)
+	if rc == nil {
+		return false
+	}
 	src, dst := unmapAP(r.Src), unmapAP(r.Dst)
 	var s *agentStream
 	for _, x := range rc.agent {
@@ -55,7 +60,7 @@ func (a *Analyzer) AddCallQoS(callID string, t time.Time, r *rtp.QoSReport) {
 	}
 	if s == nil {
 		if len(rc.agent) >= maxReportedStreams {
-			return
+			return true // the call's, cut to the bound
 		}
 		s = &agentStream{src: src, dst: dst, pt: -1, first: t, last: t}
 		rc.agent = append(rc.agent, s)
@@ -71,7 +76,7 @@ func (a *Analyzer) AddCallQoS(callID string, t time.Time, r *rtp.QoSReport) {
 		s.last = t
 	}
 	if s.final && !r.Final {
-		return // a late periodic report says less than the last one did
+		return true // a late periodic report says less than the last one did
 	}
 	if r.Final {
 		// The last report gives the whole stream: it replaces the
@@ -105,6 +110,7 @@ func (a *Analyzer) AddCallQoS(callID string, t time.Time, r *rtp.QoSReport) {
 		s.clock = r.ClockRate
 	}
 	s.oneWay = s.oneWay || r.OneWay
+	return true
 }
 
 func (s *agentStream) lossPercent() float64 {

@@ -80,6 +80,21 @@ type Options struct {
 	// tenth of them quiet the longest are reported as they stand. Zero
 	// means 200000.
 	MaxOpenCalls int
+	// MediaWait is how long, in packet time after its last SIP message,
+	// a finished call waits for the last reports of the capture agents
+	// that measure its media (AddCallRTCP, AddCallQoS): agents send a
+	// stream's last RTCP report, with its RTCP BYE (RFC 3550 §6.6), and
+	// their final RTP statistics report a moment after the BYE. A call
+	// waits when agents reported on it, or when it was answered and
+	// agents reported on calls lately; it is reported as soon as every
+	// stream reported on has had its last report. Zero: no call waits
+	// (a capture holds the RTP and RTCP itself, in its own order).
+	MediaWait time.Duration
+	// MaxMediaWaiting bounds the finished calls waiting for reports: past
+	// it, those that ended the longest ago are reported at once. Zero
+	// means a tenth of MaxOpenCalls. Waiting calls are open calls: they
+	// count towards MaxOpenCalls too.
+	MaxMediaWaiting int
 }
 
 // Analyzer turns time-ordered messages into a Report. It is not safe for
@@ -154,6 +169,14 @@ type Analyzer struct {
 	media *mediaState // RTP/RTCP streams (EnableMedia, AddMedia); nil when media is not read
 	// rtcpReports are agents' RTCP reports about open calls (AddCallRTCP).
 	rtcpReports map[string]*reportedCall
+	// early are reports about calls not open yet (see reportsFor).
+	early map[string]*earlyReports
+	// lastReport is the packet time of the last agent report about an
+	// open call: answered calls wait for reports while agents send them.
+	lastReport time.Time
+	waiting    int // finished calls held for their agents' last reports (MediaWait), at the last sweep
+	waitBuf    []*callState
+	waitCapped int // calls not held because MaxMediaWaiting calls were
 }
 
 // New returns an Analyzer.
@@ -170,6 +193,9 @@ func New(opt Options) *Analyzer {
 	}
 	if opt.MaxOpenCalls <= 0 || opt.MaxOpenCalls > maxOpenItems {
 		opt.MaxOpenCalls = maxOpenItems
+	}
+	if opt.MaxMediaWaiting <= 0 {
+		opt.MaxMediaWaiting = max(1, opt.MaxOpenCalls/10)
 	}
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
@@ -368,6 +394,7 @@ func (a *Analyzer) callFor(m *Message, method string) *callState {
 	}
 	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time, file: m.File}
 	a.calls[m.CallID] = c
+	a.adoptEarly(m.CallID, m.Time)
 	c.elem = a.quiet.PushBack(c)
 	a.linkNew(c, m)
 	return c
@@ -554,12 +581,20 @@ func (a *Analyzer) OpenCalls() int { return len(a.calls) }
 type Pressure struct {
 	EndpointsUntracked  int
 	FingerprintsRotated int
+	// MediaWaitCapped counts finished calls reported without waiting for
+	// their agents' last reports, because MaxMediaWaiting calls already
+	// waited.
+	MediaWaitCapped int
 }
 
 // Pressure returns the counts so far.
 func (a *Analyzer) Pressure() Pressure {
-	return Pressure{EndpointsUntracked: a.endpointsFull, FingerprintsRotated: a.seen.early}
+	return Pressure{EndpointsUntracked: a.endpointsFull, FingerprintsRotated: a.seen.early, MediaWaitCapped: a.waitCapped}
 }
+
+// MediaWaiting returns how many finished calls were waiting for their
+// agents' last reports (Options.MediaWait) at the last sweep.
+func (a *Analyzer) MediaWaiting() int { return a.waiting }
 
 // finished reports whether a call can be reported at time now: it ended
 // (BYE, a failure answer, no answer at all) and has been quiet long enough
@@ -604,15 +639,31 @@ func (a *Analyzer) sweep(all bool) {
 	// finished call for Timer B is what memory would be spent on.
 	quick := min(a.settle, overQuiet)
 	var ready []*callState
+	waiting := a.waitBuf[:0]
 	for e := a.quiet.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*callState)
 		if !all && now.Sub(c.last) < min(quick, cleanQuiet) {
 			break
 		}
 		if all || c.ready(now, a.settle, quick) && c.downFinished(now, a.settle, quick) {
+			if !all && a.awaitsReports(c, now) {
+				waiting = append(waiting, c)
+				continue
+			}
 			ready = append(ready, c)
 		}
 	}
+	// Past the bound, the calls that ended the longest ago (the walk's
+	// first) wait no more.
+	a.waiting = len(waiting)
+	if over := len(waiting) - a.opt.MaxMediaWaiting; over > 0 {
+		ready = append(ready, waiting[:over]...)
+		a.waitCapped += over
+		a.waiting -= over
+	}
+	clear(waiting) // the buffer keeps no reported call
+	a.waitBuf = waiting[:0]
+	a.ageEarly(now)
 	sort.Slice(ready, func(i, j int) bool { return ready[i].order < ready[j].order })
 	a.report(ready, rm)
 	a.sweepOthers(rm, now, all)

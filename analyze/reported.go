@@ -30,6 +30,13 @@ type reportedCall struct {
 	// agent are the streams agents' RTP statistics reports told of
 	// (AddCallQoS, agentqos.go).
 	agent []*agentStream
+	// reporters are the members that sent RTCP, to know when all have
+	// left (mediawait.go).
+	reporters []rtcpReporter
+}
+
+func newReportedCall() *reportedCall {
+	return &reportedCall{silent: map[netip.Addr]int{}}
 }
 
 // reportedFor is the reports kept for open call callID, made on first use.
@@ -39,7 +46,7 @@ func (a *Analyzer) reportedFor(callID string) *reportedCall {
 	}
 	rc := a.rtcpReports[callID]
 	if rc == nil {
-		rc = &reportedCall{silent: map[netip.Addr]int{}}
+		rc = newReportedCall()
 		a.rtcpReports[callID] = rc
 	}
 	return rc
@@ -80,14 +87,22 @@ func (rc *reportedCall) stream(ssrc uint32, t time.Time) *reportedStream {
 // analyzer holds it open: sender reports give the packets each side sent,
 // reception report blocks what the other side received of it (RFC 3550
 // §6.4.1), an XR VoIP metrics block the receiver's own figures (RFC 3611
-// §4.7). Figures are clamped: a report is the sender's word, not a fact.
-// The reports give the call its streams and, when they say enough, its
-// audio verdict.
-func (a *Analyzer) AddCallRTCP(callID string, t time.Time, src netip.AddrPort, r *rtp.RTCP) {
-	if a.calls[callID] == nil || r == nil {
-		return
+// §4.7), a BYE that the sender leaves (§6.6). Figures are clamped: a
+// report is the sender's word, not a fact. The reports give the call its
+// streams and, when they say enough, its audio verdict. With
+// Options.MediaWait, reports about a call not open yet are kept a few
+// seconds for it. AddCallRTCP reports whether the report was kept.
+func (a *Analyzer) AddCallRTCP(callID string, t time.Time, src netip.AddrPort, r *rtp.RTCP) bool {
+	if r == nil {
+		return false
 	}
-	rc := a.reportedFor(callID)
+	rc := a.reportsFor(callID, t)
+	if rc == nil {
+		return false
+	}
+	if r.SR || r.NBlocks > 0 || r.HasXR || r.Bye {
+		rc.noteReporter(r.SenderSSRC, r.Bye)
+	}
 	src = unmapAP(src)
 	touch := func(s *reportedStream) {
 		if t.Before(s.first) {
@@ -140,6 +155,7 @@ func (a *Analyzer) AddCallRTCP(callID string, t time.Time, src netip.AddrPort, r
 			s.stats.Reports++
 		}
 	}
+	return true
 }
 
 // attachReported gives a call that the input's own RTP said nothing about
