@@ -21,6 +21,9 @@ type Metrics struct {
 	nonSIP              atomic.Int64 // HEP of another payload type, keep-alives
 	rtcpReports         atomic.Int64 // agents' RTCP reports (HEP type 5) decoded
 	qosReports          atomic.Int64 // agents' RTP statistics reports (HEP types 34-37) decoded
+	reportsUnmatched    atomic.Int64 // reports about no open call (too late, or no such call)
+	mediaWaiting        atomic.Int64 // finished calls waiting for their agents' last reports
+	mediaWaitCapped     atomic.Int64 // finished calls stored without that wait: too many waited
 	dropped             atomic.Int64 // queue full
 	analyzed            atomic.Int64
 	dialogs             atomic.Int64
@@ -106,13 +109,15 @@ type Snapshot struct {
 	Received, Malformed, NonSIP, Dropped, Analyzed, Forced, Calls int64
 	RTCP                                                          int64 // RTCP reports decoded
 	QoS                                                           int64 // RTP statistics reports decoded
+	ReportsUnmatched                                              int64 // RTCP and RTP statistics reports about no open call
+	MediaWaitCapped                                               int64 // finished calls stored without waiting for reports
 }
 
 // Snapshot returns the main counters.
 func (m *Metrics) Snapshot() Snapshot {
 	s := Snapshot{Received: m.received.Load(), Malformed: m.malformed.Load(), NonSIP: m.nonSIP.Load(),
 		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load(), RTCP: m.rtcpReports.Load(),
-		QoS: m.qosReports.Load()}
+		QoS: m.qosReports.Load(), ReportsUnmatched: m.reportsUnmatched.Load(), MediaWaitCapped: m.mediaWaitCapped.Load()}
 	m.mu.Lock()
 	for _, n := range m.calls {
 		s.Calls += n
@@ -145,6 +150,8 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p("sipcause_kernel_drops_total{socket=\"sip\"} %d\n", m.kernelDropsSIP.Load())
 	counter("sipcause_rtcp_reports_total", "RTCP reports (HEP payload type 5) decoded and handed to the analyzer.", m.rtcpReports.Load())
 	counter("sipcause_rtp_stats_reports_total", "RTP statistics reports (HEP payload types 34 to 37) decoded and handed to the analyzer.", m.qosReports.Load())
+	counter("sipcause_media_reports_unmatched_total", "RTCP and RTP statistics reports about no open call: it was stored already, or never seen.", m.reportsUnmatched.Load())
+	counter("sipcause_media_wait_capped_total", "Finished calls stored without waiting for their agents' last reports, because --max-media-waiting calls already waited.", m.mediaWaitCapped.Load())
 	counter("sipcause_endpoints_untracked_total", "Endpoints seen after the analyzer's endpoint table (65536) was full: their roles are not worked out.", m.endpointsUntracked.Load())
 	counter("sipcause_fingerprint_generations_full_total", "Retransmission-fingerprint generations ended early because they were full.", m.fingerprintsRotated.Load())
 	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full.", m.dropped.Load())
@@ -164,6 +171,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_uploads_busy_total", "Uploads answered 503 because every upload slot was taken.", m.uploadsBusy.Load())
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
+	gauge("sipcause_media_waiting_calls", "Finished calls waiting for their agents' last RTCP and RTP statistics reports.", m.mediaWaiting.Load())
 	gauge("sipcause_raw_bytes", "Raw message bytes held for the open calls (budget: a quarter of --max-memory).", m.rawBytes.Load())
 	gauge("sipcause_queue_length", "Messages waiting for the analyzer.", m.queueLen.Load())
 

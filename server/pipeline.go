@@ -48,7 +48,20 @@ type CollectorOptions struct {
 	BatchInterval time.Duration
 	Tick          time.Duration // how often time is moved on without traffic; default 1 s
 	Settle        time.Duration // quiet time before a finished call is stored; default 2 s
-	Retention     time.Duration // delete calls older than this; 0 keeps everything
+	// MediaWait is how long a finished call waits for the last RTCP and
+	// RTP statistics reports of the agents that measure its media (they
+	// send them a moment after the BYE): at most this long after its last
+	// SIP message, less when every stream reported on has had its last
+	// report. Only calls agents reported on wait, and answered calls while
+	// agents send reports. Default 5 s (RFC 3550 §6.2's shortest RTCP
+	// interval); negative: no call waits.
+	MediaWait time.Duration
+	// MaxMediaWaiting bounds the calls waiting so; past it, those that
+	// ended the longest ago are stored at once. Default a tenth of
+	// MaxOpenCalls. They are open calls: MaxOpenCalls and MaxOpenBytes
+	// hold them too.
+	MaxMediaWaiting int
+	Retention       time.Duration // delete calls older than this; 0 keeps everything
 	// TimeTolerance is how far a packet's own timestamp (HEP carries the
 	// sender's capture time) may be from the collector's clock; a packet
 	// further off is analyzed and stored at its arrival time instead, and
@@ -101,6 +114,12 @@ func (o *CollectorOptions) defaults() {
 	if o.Settle <= 0 {
 		o.Settle = 2 * time.Second
 	}
+	if o.MediaWait == 0 {
+		o.MediaWait = 5 * time.Second
+	}
+	if o.MaxMediaWaiting <= 0 {
+		o.MaxMediaWaiting = max(1, o.MaxOpenCalls/10)
+	}
 	if o.Lang == "" {
 		o.Lang = catalog.English
 	}
@@ -133,6 +152,10 @@ type senderClock struct {
 	n, i   int
 	median time.Duration
 	dirty  bool
+	// restamped: a message was analyzed at its arrival time, so the
+	// analyzer's clock is the collector's even before any sender's
+	// timestamp was believed.
+	restamped bool
 }
 
 // check returns the time to analyze a message at: its own, or its arrival
@@ -141,6 +164,7 @@ type senderClock struct {
 func (s *senderClock) check(t, wall time.Time) (at time.Time, restamped bool) {
 	off := t.Sub(wall)
 	if s.tol >= 0 && (off > s.tol || off < -s.tol) {
+		s.restamped = true
 		return wall, true
 	}
 	s.offs[s.i] = off
@@ -154,6 +178,12 @@ func (s *senderClock) check(t, wall time.Time) (at time.Time, restamped bool) {
 // senders' usual offset.
 func (s *senderClock) now(w time.Time) time.Time {
 	if s.n == 0 {
+		if s.restamped {
+			// Every message so far was analyzed at its arrival: time
+			// moves on with the collector's clock, so that calls (and
+			// those waiting for reports) finish without more traffic.
+			return w
+		}
 		return time.Time{}
 	}
 	if s.dirty {
@@ -403,6 +433,9 @@ func (c *Collector) analyzeLoop() {
 			// Live: a call is stored a few seconds after it ends, not after
 			// Timer B, and the analyzer itself bounds the calls it holds.
 			Settle: c.opt.Settle, MaxOpenCalls: c.opt.MaxOpenCalls, Live: true,
+			// Agents' last reports come a moment after the BYE: a
+			// finished call waits for them (a negative wait is none).
+			MediaWait: max(c.opt.MediaWait, 0), MaxMediaWaiting: c.opt.MaxMediaWaiting,
 			OnCall: func(call *analyze.Call) {
 				rec := &store.CallRecord{Call: call} // the writer adds its summary and JSON
 				if rc := tr.calls[call.CallID]; rc != nil {
@@ -461,6 +494,8 @@ func (c *Collector) analyzeLoop() {
 		pr := a.Pressure()
 		c.metrics.endpointsUntracked.Store(int64(pr.EndpointsUntracked))
 		c.metrics.fingerprintsRotated.Store(int64(pr.FingerprintsRotated))
+		c.metrics.mediaWaitCapped.Store(int64(pr.MediaWaitCapped))
+		c.metrics.mediaWaiting.Store(int64(a.MediaWaiting()))
 		c.metrics.rawBytes.Store(int64(tr.bytes))
 		c.metrics.queueLen.Store(c.queuedMsgs.Load())
 	}
@@ -471,12 +506,16 @@ func (c *Collector) analyzeLoop() {
 func (c *Collector) analyzeOne(a *analyze.Analyzer, tr *tracker, clock *senderClock, in *inbound, frame int) int {
 	if in.rtcp != nil {
 		t, _ := clock.check(in.msg.Time, in.wall)
-		a.AddCallRTCP(in.msg.CallID, t, in.msg.Src, in.rtcp)
+		if !a.AddCallRTCP(in.msg.CallID, t, in.msg.Src, in.rtcp) {
+			c.metrics.reportsUnmatched.Add(1)
+		}
 		return frame
 	}
 	if in.qos != nil {
 		t, _ := clock.check(in.msg.Time, in.wall)
-		a.AddCallQoS(in.msg.CallID, t, in.qos)
+		if !a.AddCallQoS(in.msg.CallID, t, in.qos) {
+			c.metrics.reportsUnmatched.Add(1)
+		}
 		return frame
 	}
 	frame++

@@ -54,6 +54,12 @@ type ServeOptions struct {
 	MaxUpload                 int64
 	QueueSize                 int
 	MaxOpenCalls              int
+	// MediaWait is how long a finished call waits for its agents' last
+	// RTCP and RTP statistics reports; 0 means 5 s, negative none.
+	// MaxMediaWaiting bounds the calls waiting so (0: a tenth of
+	// MaxOpenCalls).
+	MediaWait       time.Duration
+	MaxMediaWaiting int
 	// TimeTolerance: a HEP timestamp further than this from the clock is
 	// replaced by the arrival time; 0 means 1 minute, negative trusts
 	// every timestamp.
@@ -96,6 +102,8 @@ func runServe(args []string, env Env) error {
 	maxMemory := fs.String("max-memory", "1GiB", "memory budget: raw messages, queues and uploads are bounded to parts of it")
 	fs.IntVar(&o.QueueSize, "queue", 65536, "messages buffered between the receivers and the analyzer")
 	fs.IntVar(&o.MaxOpenCalls, "max-open-calls", 50000, "open calls before the oldest are finished early")
+	fs.DurationVar(&o.MediaWait, "media-wait", 5*time.Second, "how long a finished call waits for its capture agents' last RTCP and RTP statistics reports (sent a moment after the BYE); 0 for no wait")
+	fs.IntVar(&o.MaxMediaWaiting, "max-media-waiting", 0, "finished calls that may wait so at once; past it the oldest are stored without waiting (default a tenth of --max-open-calls)")
 	fs.DurationVar(&o.TimeTolerance, "time-tolerance", time.Minute, "a HEP timestamp further than this from the clock is replaced by the arrival time and counted; 0 trusts every timestamp (to replay old captures)")
 	var local listFlag
 	fs.Var(&local, "local", "your own side: IP address, CIDR or host name (repeatable)")
@@ -137,6 +145,9 @@ func runServe(args []string, env Env) error {
 	}
 	if o.TimeTolerance <= 0 {
 		o.TimeTolerance = -1 // the flag's 0: trust every timestamp
+	}
+	if o.MediaWait <= 0 {
+		o.MediaWait = -1 // the flag's 0: no call waits
 	}
 	o.Local, o.LocalHosts = parseLocal(local)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -279,6 +290,7 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	copt := server.CollectorOptions{
 		HEPAddr: o.HEPAddr, HEPTLSAddr: o.HEPTLS, TLS: hepTLS, SIPAddr: o.SIPAddr, Lang: o.Lang, Local: o.Local, LocalHosts: o.LocalHosts,
 		QueueSize: o.QueueSize, MaxOpenCalls: o.MaxOpenCalls, Retention: o.Retention,
+		MediaWait: o.MediaWait, MaxMediaWaiting: o.MaxMediaWaiting,
 		TimeTolerance: o.TimeTolerance, MaxMemory: o.MaxMemory, MaxDBSize: o.MaxDBSize,
 	}
 	if o.NoCollector {
