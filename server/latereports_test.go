@@ -171,19 +171,34 @@ func TestHEPReportsAfterBYE(t *testing.T) {
 
 	c = get("late-rtcp@sipcause.test")
 	if len(c.Media) != 2 || c.Audio == nil || c.Audio.Verdict != "both" {
-		t.Fatalf("late-rtcp: streams %s, audio %s; want two streams heard both ways", mediaText(c.Media), audioText(c.Audio))
+		t.Errorf("late-rtcp: streams %s, audio %s; want two streams heard both ways", mediaText(c.Media), audioText(c.Audio))
+	} else if c.Audio.WorstLossPercent == nil || *c.Audio.WorstLossPercent != 0.781 {
+		t.Errorf("late-rtcp: worst loss %v; want 2/256", c.Audio.WorstLossPercent)
 	}
 	for _, m := range c.Media {
 		if m.Found != "rtcp" || m.Packets != 1500 || m.RTCP == nil {
-			t.Errorf("late-rtcp: stream %+v; want the SRs' 1500 packets", m)
+			t.Errorf("late-rtcp: stream %s; want the SRs' 1500 packets", mediaText([]*analyze.MediaStream{m}))
 		}
-	}
-	if c.Audio.WorstLossPercent == nil || *c.Audio.WorstLossPercent != 0.781 {
-		t.Errorf("late-rtcp: worst loss %v; want 2/256", c.Audio.WorstLossPercent)
 	}
 
 	// The dashboard and the audio-problem search read the stored calls:
-	// the MOS 2.9 call and the one-way call are found.
+	// the dashboard's MOS over time has the three calls, the worst the
+	// HANGUP reports' 2.9, and the one-way call; the search finds the MOS
+	// 2.9 call and the one-way call.
+	ab, err := st.AudioTimeline(context.Background(), now.Add(-time.Hour), now.Add(time.Hour), 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, oneWay, worst := 0, 0, 5.0
+	for _, b := range ab {
+		calls, oneWay = calls+b.Calls, oneWay+b.OneWay
+		if b.Calls > 0 {
+			worst = min(worst, b.WorstMOS)
+		}
+	}
+	if calls != 3 || oneWay != 1 || worst != 2.9 {
+		t.Errorf("dashboard audio: %d calls with a MOS, %d one way, worst %.1f; want 3, 1, 2.9", calls, oneWay, worst)
+	}
 	got, err := st.SearchCalls(context.Background(), store.Query{Audio: store.AudioProblem})
 	if err != nil || len(got) != 2 {
 		t.Errorf("audio-problem search: %d calls (%v); want 2", len(got), err)
