@@ -259,9 +259,17 @@ func (m *Message) All(name string) iter.Seq[[]byte] {
 				return
 			}
 		}
+		ids := m.ids
+		if len(ids) != len(m.Headers) {
+			ids = nil
+		}
 		for i := start; i < len(m.Headers); i++ {
 			hdr := &m.Headers[i]
-			if !matches(hdr.Name, h, name) {
+			if h != hUnknown && ids != nil {
+				if ids[i] != h {
+					continue
+				}
+			} else if !matches(hdr.Name, h, name) {
 				continue
 			}
 			if !isListHeader(h, hdr.Name) {

@@ -77,6 +77,12 @@ type Message struct {
 	// headers the analyzer reads on every message.
 	first [hidCount]uint16
 	count [hidCount]uint16
+	// ids[i] is the known id of Headers[i] (hUnknown for others), as
+	// Parse found it, so that a header that comes more than once (two
+	// Vias on every proxied message) is found without looking its name
+	// up again in every header after the first. Only used while it is as
+	// long as Headers: headers changed by the caller are looked up.
+	ids []hid
 }
 
 // ParseError is returned by Parse when the bytes are not a SIP message at
@@ -120,8 +126,8 @@ const (
 
 // reset empties m for reuse, keeping the capacity of its slices.
 func (m *Message) reset() {
-	hs, ws := m.Headers[:0], m.Warnings[:0]
-	*m = Message{Headers: hs, Warnings: ws}
+	hs, ws, ids := m.Headers[:0], m.Warnings[:0], m.ids[:0]
+	*m = Message{Headers: hs, Warnings: ws, ids: ids}
 }
 
 func (m *Message) warn(code string, off int, msg string) {
@@ -428,7 +434,9 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 			continue
 		}
 		m.Headers = append(m.Headers, Header{Name: name, Value: trimLWS(line[c+1:])})
-		if h := lookupHeader(name); h != hUnknown {
+		h := lookupHeader(name)
+		m.ids = append(m.ids, h)
+		if h != hUnknown {
 			if m.first[h] == 0 {
 				m.first[h] = uint16(len(m.Headers))
 			}
