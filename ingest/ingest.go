@@ -143,6 +143,7 @@ type readMode struct {
 // once every batch that may hold a payload in it is done.
 type pins struct {
 	filling uint64        // the number of the batch being filled (the filling goroutine's)
+	taken   uint64        // payloads handed on in place so far (the filling goroutine's)
 	done    atomic.Uint64 // the number of the last batch emptied
 }
 
@@ -378,6 +379,9 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 		}
 		res, err := eachMapped(ins, opt, readMode{pins: pn, drain: drain}, func(p *capture.Packet, m *sipmsg.Message, pinned bool) {
 			if m == nil {
+				if pinned {
+					pn.taken++
+				}
 				b.addMedia(p, pinned)
 			} else {
 				b.addMessage(p, m, &intern)

@@ -46,6 +46,7 @@ type mappedFile struct {
 	// retired until the batch being filled when it was left is done.
 	pins    *pins
 	retired []retiredWindow
+	taken   uint64 // pins.taken when the window being read was handed on
 }
 
 type retiredWindow struct {
@@ -70,6 +71,9 @@ func mapFile(f *os.File, size int64, counter *atomic.Int64, pn *pins) (*mappedFi
 			return nil, false
 		}
 		m.win, m.cur, off = b, b, int64(len(b))
+		if pn != nil {
+			m.taken = pn.taken
+		}
 	}
 	go m.run(off, size)
 	return m, true
@@ -139,6 +143,9 @@ func (m *mappedFile) next() error {
 		return m.err
 	}
 	m.win, m.cur = w.b, w.b
+	if m.pins != nil {
+		m.taken = m.pins.taken
+	}
 	return nil
 }
 
@@ -149,13 +156,24 @@ func (m *mappedFile) unmap() {
 	if m.win == nil {
 		return
 	}
-	if m.pins == nil {
+	// A window no payload was taken from in place (a capture of SIP
+	// alone) is let go at once, as without pins.
+	if m.pins == nil || m.pins.taken == m.taken {
 		m.release(m.win)
 		m.win, m.cur = nil, nil
+		m.releaseDone()
 		return
 	}
 	m.retired = append(m.retired, retiredWindow{m.win, m.pins.filling})
 	m.win, m.cur = nil, nil
+	m.releaseDone()
+}
+
+// releaseDone lets go of the retired windows whose batches are done.
+func (m *mappedFile) releaseDone() {
+	if len(m.retired) == 0 {
+		return
+	}
 	done := m.pins.done.Load()
 	n := 0
 	for _, w := range m.retired {

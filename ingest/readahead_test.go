@@ -257,11 +257,13 @@ func TestPinnedWindowStaysMapped(t *testing.T) {
 	if !m.holds(first[100:200]) || m.holds(make([]byte, 10)) {
 		t.Fatal("holds does not tell the window's bytes from others")
 	}
-	held := first[len(first)-32:]            // in batch 1, being filled
+	held := first[len(first)-32:] // in batch 1, being filled
+	pn.taken++
 	if _, err := m.NextChunk(); err != nil { // the first window is left
 		t.Fatal(err)
 	}
 	pn.filling = 2                           // batch 1 goes
+	pn.taken++                               // batch 2 takes a payload of the second window
 	if _, err := m.NextChunk(); err != nil { // the second one is left
 		t.Fatal(err)
 	}
@@ -269,6 +271,7 @@ func TestPinnedWindowStaysMapped(t *testing.T) {
 		t.Fatalf("%d windows retired; the held payload reads %q", len(m.retired), held)
 	}
 	pn.done.Store(1)
+	pn.taken++ // and one of the third
 	if _, err := m.NextChunk(); err != nil {
 		t.Fatal(err)
 	}
@@ -276,5 +279,12 @@ func TestPinnedWindowStaysMapped(t *testing.T) {
 	// (ticket 2) are not.
 	if len(m.retired) != 2 || m.retired[0].ticket != 2 {
 		t.Errorf("after batch 1: %d windows retired, the first with ticket %d", len(m.retired), m.retired[0].ticket)
+	}
+	// A window no payload was taken from is let go at once.
+	if _, err := m.NextChunk(); err != io.EOF && err != nil {
+		t.Fatal(err)
+	}
+	if len(m.retired) != 2 {
+		t.Errorf("a window nothing was taken from was retired: %d retired", len(m.retired))
 	}
 }
