@@ -170,6 +170,10 @@ type Reader struct {
 
 	media      bool // hand on RTP/RTCP-looking datagrams (SetMedia)
 	noShortcut bool // tests: decode every frame the long way (plainRTP)
+	// mediaSink, when set (SetMediaSink), takes the datagrams plainRTP
+	// finds instead of the queue Next reads, in scratch.
+	mediaSink func(*Packet)
+	scratch   Packet
 
 	frags   fragTable
 	streams streamTable
@@ -364,6 +368,16 @@ func OpenFile(path string) (*Reader, error) {
 // same pass. They are not counted as SIP: Integrity keeps them as NonSIP.
 func (r *Reader) SetMedia(on bool) { r.media = on }
 
+// SetMediaSink (with SetMedia) hands the plain RTP and RTCP datagrams of
+// the frames Next decodes to sink as they are found, instead of returning
+// them from Next: a capture that is mostly RTP then costs one call per
+// packet, not a packet queued, returned and taken apart. The packet is
+// valid only during the call. The order with what Next returns is the
+// capture's: Next decodes the next frame only once it has returned what
+// the frames before held. Datagrams found the long way (in tunnels, VLANs,
+// IPv6, ICMP errors) are still returned by Next.
+func (r *Reader) SetMediaSink(sink func(*Packet)) { r.mediaSink = sink }
+
 // Format names the detected input format: "pcap", "pcapng", "hep" or
 // "log:<kind>".
 func (r *Reader) Format() string { return r.format }
@@ -499,7 +513,16 @@ func (r *Reader) plainRTP(b []byte) bool {
 	if len(p) < 8 || p[0]>>6 != 2 {
 		return false
 	}
-	r.emitMedia(netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), sport), netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), dport), p)
+	src, dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), sport), netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), dport)
+	if r.mediaSink != nil {
+		q := &r.scratch
+		q.File, q.Frame, q.Time, q.Src, q.Dst, q.Transport = r.name, r.frame, r.cur.time, src, dst, "udp"
+		q.Encap, q.Payload, q.Media = r.cur.encap, p[:len(p):len(p)], true
+		r.mediaSink(q)
+		q.Payload = nil
+		return true
+	}
+	r.emitMedia(src, dst, p)
 	return true
 }
 

@@ -16,7 +16,11 @@ import (
 // readMedia reads a capture with media on, with or without the plainRTP
 // shortcut, and describes every packet, the integrity counts and the
 // error in one string.
-func readMedia(data []byte, shortcut bool) string {
+func readMedia(data []byte, shortcut bool) string { return readMediaTo(data, shortcut, false) }
+
+// readMediaTo is readMedia with the plain RTP taken by a media sink
+// (SetMediaSink) when sink is set.
+func readMediaTo(data []byte, shortcut, sink bool) string {
 	r, err := Open("x", bytes.NewReader(data))
 	if err != nil {
 		return "open: " + err.Error()
@@ -24,6 +28,11 @@ func readMedia(data []byte, shortcut bool) string {
 	r.SetMedia(true)
 	r.noShortcut = !shortcut
 	var b strings.Builder
+	if sink {
+		r.SetMediaSink(func(p *Packet) {
+			fmt.Fprintf(&b, "%d %s %s %s %s %q %v %x\n", p.Frame, p.Time.Format(time.RFC3339Nano), p.Src, p.Dst, p.Transport, p.Encap, p.Media, p.Payload)
+		})
+	}
 	for {
 		p, err := r.NextRef()
 		if err != nil {
@@ -108,6 +117,11 @@ func TestPlainRTPShortcut(t *testing.T) {
 		if long != short {
 			t.Errorf("%s: the shortcut differs from the full decoding:\n got %.600s\nwant %.600s", name, short, long)
 		}
+		// A media sink gets the same datagrams, in the same order with
+		// the messages.
+		if sunk := readMediaTo(data, true, true); sunk != long {
+			t.Errorf("%s: with a media sink:\n got %.600s\nwant %.600s", name, sunk, long)
+		}
 		media += strings.Count(long, " true ")
 	}
 	if media < 5000 {
@@ -135,6 +149,9 @@ func FuzzPlainRTPShortcut(f *testing.F) {
 		data := writePcap(t, layers.LinkTypeEthernet, false, []synthFrame{{data: frame}, {data: frame, at: time.Millisecond}})
 		if long, short := readMedia(data, false), readMedia(data, true); long != short {
 			t.Fatalf("shortcut:\n%s\nfull decoding:\n%s", short, long)
+		}
+		if long, sunk := readMedia(data, false), readMediaTo(data, true, true); long != sunk {
+			t.Fatalf("media sink:\n%s\nfull decoding:\n%s", sunk, long)
 		}
 	})
 }

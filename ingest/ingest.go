@@ -176,6 +176,12 @@ func each(ins []Input, opt Options, mode readMode, fn func(p *capture.Packet, m 
 		rd.SetMedia(opt.Media)
 		srcs = append(srcs, &source{name: in.Name, rd: rd, mf: mf})
 	}
+	// One input needs no merge: its RTP goes to fn straight from the
+	// reader (SetMediaSink), in its order with the messages.
+	if len(srcs) == 1 && opt.Media && mode.pins != nil {
+		s := srcs[0]
+		s.rd.SetMediaSink(func(p *capture.Packet) { fn(p, nil, s.mf.holds(p.Payload)) })
+	}
 	if len(srcs) == 0 && len(skipped) > 0 {
 		return Result{}, &OpenError{Name: ins[0].Name, Err: errors.New(skipped[0].Error())}
 	}
