@@ -3,7 +3,7 @@
 # the same synthetic capture with RTP (bench/gencap -rtp: answered calls
 # carry G.711 both ways, most packets are RTP), in one run:
 #
-#   bench/media.sh [MiB]        (default 100; RUNS=5 runs of each tool)
+#   bench/media.sh [MiB]        (default 100; RUNS=9 runs of each tool)
 #
 #   sipcause analyze --json (RTP streams attached to calls, per-call audio
 #   verdict)  vs  tshark -q -z rtp,streams
@@ -22,7 +22,7 @@ mkdir -p "$dir"
 command -v tshark >/dev/null || { echo "bench: tshark is not installed (apt-get install -y tshark)" >&2; exit 2; }
 go build -o "$dir/sipcause" ./cmd/sipcause
 
-runs=${RUNS:-5}
+runs=${RUNS:-9}
 
 measure() { # measure CMD... -> sets secs (wall), cpu (user+sys) and rss_kb
 	local out="$dir/time.txt" e u s t0 t1
