@@ -128,10 +128,11 @@ func TestMappedFile(t *testing.T) {
 	}
 }
 
-// A capture cut short by another process while it is read through its
-// memory mapping ends the reading with a *DamagedError: the fault on the
-// pages past its new end does not end the process.
-func TestMappedCaptureCutShort(t *testing.T) {
+// mappedRTPCapture writes a synthetic capture with RTP of about windows
+// mapping windows, for the tests of reading through mappings (skipped
+// where files are not mapped).
+func mappedRTPCapture(t *testing.T, windows int, seed uint64) string {
+	t.Helper()
 	if !canMap {
 		t.Skip("files are not mapped on this system")
 	}
@@ -140,12 +141,20 @@ func TestMappedCaptureCutShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := synth.Write(f, synth.Options{Bytes: 3 * mapWindow, Seed: 1, RTP: true}); err != nil {
+	defer f.Close()
+	if _, err := synth.Write(f, synth.Options{Bytes: int64(windows) * mapWindow, Seed: seed, RTP: true}); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
+	return path
+}
+
+// A capture cut short by another process while it is read through its
+// memory mapping ends the reading with a *DamagedError: the fault on the
+// pages past its new end does not end the process.
+func TestMappedCaptureCutShort(t *testing.T) {
+	path := mappedRTPCapture(t, 3, 1)
 	media := 0
-	_, err = MessagesAndMedia(Files(path), Options{Media: true}, func(analyze.Message) {}, func(*analyze.MediaPacket) {
+	_, err := MessagesAndMedia(Files(path), Options{Media: true}, func(analyze.Message) {}, func(*analyze.MediaPacket) {
 		media++
 		if media == 500 {
 			if err := os.Truncate(path, 64<<10); err != nil {
@@ -165,19 +174,7 @@ func TestMappedCaptureCutShort(t *testing.T) {
 // while the analysis is held back so that windows are left before their
 // batches are done.
 func TestPinnedPayloadsAnalyseTheSame(t *testing.T) {
-	if !canMap {
-		t.Skip("files are not mapped on this system")
-	}
-	path := filepath.Join(t.TempDir(), "rtp.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := synth.Write(f, synth.Options{Bytes: 5 * mapWindow, Seed: 3, RTP: true}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-
+	path := mappedRTPCapture(t, 5, 3)
 	pinned, copied := 0, 0
 	pn := &pins{filling: 1}
 	if _, err := eachMapped(Files(path), Options{Media: true}, readMode{pins: pn}, func(p *capture.Packet, m *sipmsg.Message, in bool) {
