@@ -345,7 +345,7 @@ func useColour(env Env, w io.Writer) bool {
 // OSEnv returns the Env of the running process.
 func OSEnv(isTerminal func(io.Writer) bool) Env {
 	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, IsTerminal: isTerminal}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if os.Getenv("GOMEMLIMIT") == "" && os.Getenv("GOGC") == "" {
 		env.MemoryTarget = analyzeMemoryTarget
 	}
 	return env
@@ -355,7 +355,8 @@ func OSEnv(isTerminal func(io.Writer) bool) Env {
 // own pages and the capture's mapped windows (about 15 MiB the collector
 // does not count), a peak below 100 MB on a busy hour's capture at twice
 // its call rate (issue 12: 94 MiB, against 98 MiB with 84 MiB here, for
-// five more collections of 36); a user who sets GOMEMLIMIT decides instead.
+// five more collections of 36); a user who sets GOMEMLIMIT or GOGC decides
+// instead.
 const analyzeMemoryTarget = 78 << 20
 
 // langOfArgs is the language a usage error is worded in: --lang as given

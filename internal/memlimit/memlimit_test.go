@@ -29,9 +29,14 @@ func TestStartRaisesAndRestores(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(before)
 	const target = 8 << 20
+	gcBefore := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gcBefore)
 	stop := Start(target)
 	if got := debug.SetMemoryLimit(-1); got != target {
 		t.Fatalf("limit after Start = %d, want %d", got, target)
+	}
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GOGC after Start = %d, want off (-1)", got)
 	}
 	live := make([][]byte, 0, 64)
 	for range 64 {
@@ -53,6 +58,9 @@ func TestStartRaisesAndRestores(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit after stop = %d, want the one before, %d", got, before)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC after stop = %d, want the one before, 100", got)
 	}
 }
 
