@@ -69,14 +69,14 @@ run() { # run NAME FILE
 	printf '  %-50s %8s %8s %10d\n' "sipcause messages --json" "$secs" "$cpu" $((rss_kb / 1024))
 	measure sngrep -N -q -I "$f"; local g_an=$secs gc_an=$cpu gm_an=$rss_kb
 	printf '  %-50s %8s %8s %10d\n' "sngrep -N -q -I" "$secs" "$cpu" $((rss_kb / 1024))
-	measure sngrep -N -q -l 100000000 -I "$f"; local gl_an=$secs gll_an=$cpu
+	measure sngrep -N -q -l 100000000 -I "$f"; local gf_an=$secs gfc_an=$cpu
 	printf '  %-50s %8s %8s %10d\n' "sngrep -N -q -l 100000000 -I (every dialog)" "$secs" "$cpu" $((rss_kb / 1024))
 	measure tshark -r "$f" -q -z sip,stat; local t_an=$secs tc_an=$cpu tm_an=$rss_kb
 	printf '  %-50s %8s %8s %10d\n' "tshark -q -z sip,stat" "$secs" "$cpu" $((rss_kb / 1024))
 	echo "  analyze: sipcause $(ratio "$s_an" "$t_an")x faster than tshark, $(ratio "$s_an" "$g_an")x faster than sngrep (wall);" \
 		"$(ratio "$c_an" "$tc_an")x and $(ratio "$c_an" "$gc_an")x in CPU time;" \
 		"peak memory $((m_an / 1024)) vs $((tm_an / 1024)) and $((gm_an / 1024)) MiB"
-	echo "  analyze: $(ratio "$s_an" "$gl_an")x faster than sngrep keeping every dialog (wall), $(ratio "$c_an" "$gll_an")x in CPU time"
+	echo "  analyze: $(ratio "$s_an" "$gf_an")x faster than sngrep keeping every dialog (wall), $(ratio "$c_an" "$gfc_an")x in CPU time"
 	last_peak=$((m_an / 1024))
 }
 

@@ -178,7 +178,7 @@ func each(ins []Input, opt Options, mode readMode, fn func(p *capture.Packet, m 
 	}
 	// One input needs no merge: its RTP goes to fn straight from the
 	// reader (SetMediaSink), in its order with the messages.
-	if len(srcs) == 1 && opt.Media && mode.pins != nil {
+	if len(srcs) == 1 && opt.Media {
 		s := srcs[0]
 		s.rd.SetMediaSink(func(p *capture.Packet) { fn(p, nil, s.mf.holds(p.Payload)) })
 	}

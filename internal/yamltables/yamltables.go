@@ -34,7 +34,7 @@ func Sum(fsys fs.FS) (uint32, error) {
 		if err != nil {
 			return 0, fmt.Errorf("yamltables: %w", err)
 		}
-		_, err = io.CopyBuffer(struct{ io.Writer }{h}, struct{ io.Reader }{f}, buf[:])
+		_, err = io.CopyBuffer(h, f, buf[:])
 		f.Close()
 		if err != nil {
 			return 0, fmt.Errorf("yamltables: %w", err)
