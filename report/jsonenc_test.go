@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -448,4 +449,39 @@ func BenchmarkCallJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// sippCalls are the calls of the two SIPp captures among the shared ones:
+// thousands of short calls (answered, and refused with 403), the shape of
+// a provider's busy hour that `analyze --json` writes one by one.
+func sippCalls(b *testing.B) []*analyze.Call {
+	var calls []*analyze.Call
+	for _, name := range []string{"goffinet-sip_captures__uac-uas-scenario-sipp.pcapng", "goffinet-sip_captures__branch-scenario-sipp.pcapng"} {
+		calls = append(calls, loadReport(b, name, catalog.English).Calls...)
+	}
+	if len(calls) < 1000 {
+		b.Fatalf("%d calls in the SIPp captures", len(calls))
+	}
+	return calls
+}
+
+// BenchmarkCallStream is what `analyze --json` spends on a call after the
+// analysis: its texts rendered (LocalizeCall) and its JSON written by a
+// JSONStream, in English and Dutch, over the calls of real SIPp captures.
+func BenchmarkCallStream(b *testing.B) {
+	calls := sippCalls(b)
+	for _, lang := range []string{"en", "nl"} {
+		b.Run(lang, func(b *testing.B) {
+			b.ReportAllocs()
+			s := NewJSONStream(io.Discard, analyze.SchemaVersion, lang, nil)
+			i := 0
+			for b.Loop() {
+				s.Call(calls[i%len(calls)])
+				i++
+			}
+			if s.err != nil {
+				b.Fatal(s.err)
+			}
+		})
+	}
 }
