@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sipcause/sipcause/analyze"
@@ -245,8 +246,8 @@ func findingAdvice(id string, lang catalog.Lang) []string {
 // FindingTitle is the heading of a finding in lang ("Busy", "Bezet"), or
 // its id when it has no title yet.
 func FindingTitle(id string, lang catalog.Lang) string {
-	if _, ok := analyze.Phrases()["title-"+id]; ok {
-		return PhraseText("title-"+id, nil, lang)
+	if p, ok := analyze.Phrases()["title-"+id]; ok {
+		return phraseText(p, nil, lang)
 	}
 	return id
 }
@@ -301,6 +302,10 @@ func PhraseText(id string, values map[string]string, lang catalog.Lang) string {
 	if !ok {
 		return id
 	}
+	return phraseText(p, values, lang)
+}
+
+func phraseText(p analyze.Phrase, values map[string]string, lang catalog.Lang) string {
 	tmpl := p.EN
 	if lang == catalog.Dutch {
 		tmpl = p.NL
@@ -359,9 +364,17 @@ func timesText(n string, lang catalog.Lang) string {
 }
 
 // fill replaces {name} placeholders by what get returns; unknown ones are
-// left as they are, so a missing value shows instead of vanishing.
+// left as they are, so a missing value shows instead of vanishing. Runs of
+// white space become one space, the ends none (strings.Fields): a value
+// with a newline stays on the line. Most texts have nothing to fold, and
+// a template without placeholders is returned as it is, without a copy:
+// a call's texts are rendered for every call of a large capture.
 func fill(tmpl string, get func(string) (string, bool)) string {
+	if strings.IndexByte(tmpl, '{') < 0 {
+		return foldSpaces(tmpl)
+	}
 	var b strings.Builder
+	b.Grow(len(tmpl) + 64)
 	for {
 		i := strings.IndexByte(tmpl, '{')
 		if i < 0 {
@@ -382,7 +395,48 @@ func fill(tmpl string, get func(string) (string, bool)) string {
 		}
 		tmpl = tmpl[i+j+1:]
 	}
-	return strings.Join(strings.Fields(b.String()), " ")
+	return foldSpaces(b.String())
+}
+
+// foldSpaces is strings.Join(strings.Fields(s), " "), which is s itself
+// when s has single spaces between words and none at its ends.
+func foldSpaces(s string) string {
+	if singleSpaced(s) {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// singleSpaced reports whether the only white space (as strings.Fields
+// reads it: unicode.IsSpace) in s is single U+0020 spaces between
+// other characters.
+func singleSpaced(s string) bool {
+	space := true // a space at the start is one too many
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch c {
+			case ' ':
+				if space {
+					return false
+				}
+				space = true
+			case '\t', '\n', '\v', '\f', '\r':
+				return false
+			default:
+				space = false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return false
+		}
+		space = false
+		i += n
+	}
+	return !space || s == ""
 }
 
 // ReasonMeaning says what a Reason header value (RFC 3326) means: each

@@ -148,3 +148,19 @@ func TestHeadlineOneClause(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFoldSpaces: fill's shortcut (a text already single-spaced is
+// returned as it is) gives what strings.Fields and Join give, for any
+// bytes: values in a finding's text come from SIP messages.
+func FuzzFoldSpaces(f *testing.F) {
+	for _, s := range []string{"", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\nb", "a\u00a0b", "a\u0085b",
+		"a\u2028b", "a\u3000b", "beëindigd", "\xff \xfe", "a \xc2", "\xc2\xa0", "a\x1cb", "a\x85b", "404 Not Found"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.Join(strings.Fields(s), " ")
+		if got := foldSpaces(s); got != want {
+			t.Errorf("foldSpaces(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
