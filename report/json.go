@@ -44,6 +44,8 @@ type JSONStream struct {
 	nRegs, nDlg int
 	err         error
 	buf         []byte // the last call's JSON, reused for the next
+	clock       clockMemo
+	cache       textCache
 }
 
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
@@ -118,22 +120,52 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 // fraction of the time a large analysis spent on it.
 func (s *JSONStream) Call(c *analyze.Call) {
 	lc := LocalizeCall(c, s.lang)
-	s.handElement(s.w, s.nCalls, lc, func(b []byte) ([]byte, bool) { return AppendCallJSON(b, lc) })
+	s.handElement(s.w, s.nCalls, lc, func(b []byte) ([]byte, bool) {
+		if lc.Call == nil {
+			return b, false
+		}
+		e := s.encoder(b)
+		e.call(lc.Call, lc)
+		return s.done(&e, b)
+	})
 	s.nCalls++
 }
 
 // Register keeps one registration for the registrations array.
 func (s *JSONStream) Register(r *analyze.Register) {
 	lr := LocalizeRegister(r, s.lang)
-	s.handElement(s.regs, s.nRegs, lr, func(b []byte) ([]byte, bool) { return AppendRegisterJSON(b, lr) })
+	s.handElement(s.regs, s.nRegs, lr, func(b []byte) ([]byte, bool) {
+		e := s.encoder(b)
+		e.register(lr)
+		return s.done(&e, b)
+	})
 	s.nRegs++
 }
 
 // Dialog keeps one other exchange for the dialogs array.
 func (s *JSONStream) Dialog(d *analyze.Dialog) {
 	ld := LocalizeDialog(d, s.lang)
-	s.handElement(s.dlgs, s.nDlg, ld, func(b []byte) ([]byte, bool) { return AppendDialogJSON(b, ld) })
+	s.handElement(s.dlgs, s.nDlg, ld, func(b []byte) ([]byte, bool) {
+		e := s.encoder(b)
+		e.dialog(ld)
+		return s.done(&e, b)
+	})
 	s.nDlg++
+}
+
+// encoder is a hand encoder that keeps, from one element to the next,
+// the texts it escaped and the second it wrote last.
+func (s *JSONStream) encoder(b []byte) jsonEnc {
+	return jsonEnc{b: b, clock: s.clock, cache: &s.cache}
+}
+
+// done ends what encoder began: b as it was when the encoder gave up.
+func (s *JSONStream) done(e *jsonEnc, b []byte) ([]byte, bool) {
+	s.clock = e.clock
+	if e.bad {
+		return b, false
+	}
+	return e.b, true
 }
 
 // handElement writes element n by its hand encoder, or by encoding/json

@@ -3,8 +3,10 @@ package report
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -67,9 +69,11 @@ var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 // jsonEnc appends JSON to b. bad records a value encoding/json refuses.
 type jsonEnc struct {
-	b    []byte
-	html bool // escape <, > and & as json.Marshal does
-	bad  bool
+	b     []byte
+	html  bool // escape <, > and & as json.Marshal does
+	bad   bool
+	clock clockMemo
+	cache *textCache // the JSON of texts that repeat from call to call; nil: none kept
 }
 
 func (e *jsonEnc) raw(s string) { e.b = append(e.b, s...) }
@@ -104,14 +108,24 @@ func (e *jsonEnc) time(t time.Time) {
 		// Capture times are UTC: written here from the Unix seconds
 		// (RFC 3339 §5.6, fraction without trailing zeros, as
 		// time.RFC3339Nano), a third of the encoder's time otherwise.
-		// 719468 days from 0000-03-01 to 1970-01-01; 3652365 from
-		// 0000-03-01 to 10000-01-01, where RFC 3339's years end.
-		if days, sec := floorDivMod(t.Unix(), 86400); days+719468 >= 0 && days+719468 < 3652365 {
-			e.b = appendUTC(e.b, days, sec, t.Nanosecond())
-			e.b = append(e.b, '"')
-			return
+		// The messages of a call, and the calls written one after the
+		// other, mostly share their second: its text is kept.
+		unix := t.Unix()
+		if !e.clock.ok || e.clock.unix != unix {
+			// 719468 days from 0000-03-01 to 1970-01-01; 3652365 from
+			// 0000-03-01 to 10000-01-01, where RFC 3339's years end.
+			days, sec := floorDivMod(unix, 86400)
+			if days+719468 < 0 || days+719468 >= 3652365 {
+				goto slow
+			}
+			appendUTC(e.clock.text[:0], days, sec)
+			e.clock.unix, e.clock.ok = unix, true
 		}
+		e.b = appendFraction(append(e.b, e.clock.text[:]...), t.Nanosecond())
+		e.b = append(e.b, 'Z', '"')
+		return
 	}
+slow:
 	b, err := t.AppendText(e.b)
 	if err != nil {
 		e.bad = true
@@ -120,20 +134,63 @@ func (e *jsonEnc) time(t time.Time) {
 	e.b = append(b, '"')
 }
 
-// plain8 reports whether the 8 bytes of s are ASCII that encoding/json
-// writes as they are (SWAR: the bytes tested in one word; each test is
-// exact for "any byte of the word"). It stays small enough to be inlined.
-func plain8(s string, html bool) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	q, bs := x^(lo*'"'), x^(lo*'\\')
-	bad := x | (x-lo*0x20)&^x | (q-lo)&^q | (bs-lo)&^bs
-	if html && bad&hi == 0 {
-		lt, gt, amp := x^(lo*'<'), x^(lo*'>'), x^(lo*'&')
-		bad = (lt-lo)&^lt | (gt-lo)&^gt | (amp-lo)&^amp
+// clockMemo is the text of the last second an encoder wrote.
+type clockMemo struct {
+	unix int64
+	ok   bool
+	text [19]byte // 2006-01-02T15:04:05
+}
+
+// plainFrom returns the index, from i on, of the first byte of s that
+// encoding/json does not write as it is (a control character, a quote, a
+// backslash, <, > or & with html, any byte of a non-ASCII character), or
+// len(s). Eight bytes are tested at a time in one word (SWAR): most of a
+// call's text needs no escaping. Each test below flags the lowest byte
+// that matches exactly (a borrow only spoils the flags above it), so the
+// lowest flag of the word is the first byte to look at.
+func plainFrom(s string, i int, html bool) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if m := escapeFlags(x, html); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
 	}
-	return bad&hi == 0
+	if i < len(s) && len(s) >= 8 {
+		// The last word, overlapping bytes before i, which a caller
+		// may have stopped at (a byte that matches could flag the one
+		// above it by a borrow): they are read as plain 'a's.
+		j := len(s) - 8
+		w := s[j:]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		before := uint64(1)<<(8*(i-j)) - 1
+		x = x&^before | 0x6161616161616161&before
+		if m := escapeFlags(x, html); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+		return len(s)
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || html && (c == '<' || c == '>' || c == '&') {
+			return i
+		}
+	}
+	return i
+}
+
+// escapeFlags sets the high bit of the bytes of x (eight bytes of a
+// string, the first lowest) that plainFrom stops at.
+func escapeFlags(x uint64, html bool) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(lo*'"'), x^(lo*'\\')
+	m := x | (x-lo*0x20)&^x | (q-lo)&^q | (bs-lo)&^bs
+	if html {
+		lt, gt, amp := x^(lo*'<'), x^(lo*'>'), x^(lo*'&')
+		m |= (lt-lo)&^lt | (gt-lo)&^gt | (amp-lo)&^amp
+	}
+	return m & hi
 }
 
 // floorDivMod divides rounding down, so that times before 1970 get the
@@ -146,10 +203,11 @@ func floorDivMod(a, b int64) (q, r int64) {
 	return q, r
 }
 
-// appendUTC writes the UTC time of days since 1970-01-01 and sec seconds
-// into the day as time.RFC3339Nano does (years 0 to 9999 only: the caller
-// checks). The civil date is Howard Hinnant's days_from_civil inverse.
-func appendUTC(b []byte, days, sec int64, nsec int) []byte {
+// appendUTC writes the UTC date and time of days since 1970-01-01 and sec
+// seconds into the day as time.RFC3339 does, without the zone: 19 bytes
+// (years 0 to 9999 only: the caller checks). The civil date is Howard
+// Hinnant's days_from_civil inverse.
+func appendUTC(b []byte, days, sec int64) []byte {
 	z := days + 719468 // days since 0000-03-01, not negative for year >= 0
 	era := z / 146097
 	doe := z - era*146097
@@ -165,25 +223,45 @@ func appendUTC(b []byte, days, sec int64, nsec int) []byte {
 	if m <= 2 {
 		y++
 	}
-	b = append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
 		byte('0'+sec/36000), byte('0'+sec/3600%10), ':', byte('0'+sec/60%60/10), byte('0'+sec/60%10), ':',
 		byte('0'+sec%60/10), byte('0'+sec%10))
-	if nsec != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + nsec%10)
-			nsec /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		b = append(b, frac[:n]...)
-	}
-	return append(b, 'Z')
 }
+
+// appendFraction writes the nanoseconds of a time as time.RFC3339Nano
+// does: nothing for none, else a dot and the digits without trailing zeros.
+func appendFraction(b []byte, nsec int) []byte {
+	if nsec == 0 {
+		return b
+	}
+	// Captures have microseconds (pcap) or nanoseconds (pcapng): the
+	// digits are written two at a time, only as many as are not zero.
+	var frac [10]byte
+	frac[0] = '.'
+	n := 10
+	for nsec%1000 == 0 {
+		nsec /= 1000
+		n -= 3
+	}
+	for i := n - 2; i >= 1; i -= 2 {
+		d := nsec % 100
+		nsec /= 100
+		frac[i], frac[i+1] = digitPairs[2*d], digitPairs[2*d+1]
+	}
+	if n%2 == 0 { // an odd number of digits: the first one alone
+		frac[1] = byte('0' + nsec)
+	}
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(b, frac[:n]...)
+}
+
+// digitPairs holds the two digits of 00 to 99.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 const hexDigits = "0123456789abcdef"
 
@@ -192,21 +270,15 @@ const hexDigits = "0123456789abcdef"
 // U+2028 and U+2029 escaped, and <, >, & escaped when html is set.
 func (e *jsonEnc) str(s string) {
 	dst := append(e.b, '"')
+	i := plainFrom(s, 0, e.html)
+	if i == len(s) {
+		dst = append(dst, s...)
+		e.b = append(dst, '"')
+		return
+	}
 	start := 0
-	for i := 0; i < len(s); {
-		// Eight plain ASCII bytes at a time: most of a call's text
-		// needs no escaping.
-		for i+8 <= len(s) && plain8(s[i:i+8], e.html) {
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
+	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && (!e.html || c != '<' && c != '>' && c != '&') {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '\\', '"':
@@ -221,29 +293,26 @@ func (e *jsonEnc) str(s string) {
 				dst = append(dst, '\\', 'r')
 			case '\t':
 				dst = append(dst, '\\', 't')
-			default:
+			default: // control characters, and <, > and & with html
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}
 			i++
 			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				start = i + 1
+			case r == '\u2028' || r == '\u2029':
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+				start = i + size
+			}
 			i += size
-			start = i
-			continue
 		}
-		i += size
+		i = plainFrom(s, i, e.html)
 	}
 	dst = append(dst, s[start:]...)
 	e.b = append(dst, '"')
@@ -260,6 +329,22 @@ func (e *jsonEnc) strs(ss []string) {
 			e.b = append(e.b, ',')
 		}
 		e.str(s)
+	}
+	e.b = append(e.b, ']')
+}
+
+// texts is strs for texts that repeat from call to call.
+func (e *jsonEnc) texts(ss []string) {
+	if ss == nil {
+		e.raw("null")
+		return
+	}
+	e.b = append(e.b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.text(s)
 	}
 	e.b = append(e.b, ']')
 }
@@ -333,9 +418,9 @@ func (e *jsonEnc) call(c *analyze.Call, lc *Call) {
 		e.str(c.Asserted)
 	}
 	e.raw(`,"src":`)
-	e.str(c.Src)
+	e.text(c.Src)
 	e.raw(`,"dst":`)
-	e.str(c.Dst)
+	e.text(c.Dst)
 	e.raw(`,"start":`)
 	e.time(c.Start)
 	e.raw(`,"end":`)
@@ -345,19 +430,19 @@ func (e *jsonEnc) call(c *analyze.Call, lc *Call) {
 	e.raw(`,"final_status":`)
 	e.int(int64(c.FinalStatus))
 	e.raw(`,"reason":`)
-	e.str(c.Reason)
+	e.text(c.Reason)
 	e.raw(`,"registered_reason":`)
-	e.str(c.Registered)
+	e.text(c.Registered)
 	e.raw(`,"outcome":`)
 	e.str(c.Outcome)
 	e.raw(`,"fault":`)
 	e.str(c.Fault)
 	if r := c.FinalFrom; r != nil {
 		e.raw(`,"final_from":{"addr":`)
-		e.str(r.Addr)
+		e.text(r.Addr)
 		if r.Agent != "" {
 			e.raw(`,"agent":`)
-			e.str(r.Agent)
+			e.text(r.Agent)
 		}
 		e.raw(`,"role":`)
 		e.str(r.Role)
@@ -417,21 +502,25 @@ func (e *jsonEnc) call(c *analyze.Call, lc *Call) {
 	e.exchanges(c.Messages)
 	if c.File != "" {
 		e.raw(`,"file":`)
-		e.str(c.File)
+		e.text(c.File)
 	}
 	if lc != nil {
 		e.raw(`,"summary":`)
-		e.str(lc.Summary)
+		e.text(lc.Summary)
 		e.raw(`,"explanation":`)
+		// The explanation is most often the text of the first finding,
+		// written again below: its JSON is copied from here.
+		expl := len(e.b)
 		e.str(lc.Explanation)
+		expl2 := len(e.b)
 		if lc.Background != "" {
 			e.raw(`,"background":`)
-			e.str(lc.Background)
+			e.text(lc.Background)
 		}
 		e.raw(`,"advice":`)
-		e.strs(lc.Advice)
+		e.texts(lc.Advice)
 		e.raw(`,"findings":`)
-		e.localFindings(lc.Findings)
+		e.localFindings(lc.Findings, lc.Explanation, expl, expl2)
 		e.localDecodedList(`,"reasons":`, lc.Reasons)
 		e.localDecodedList(`,"warnings":`, lc.Warnings)
 	}
@@ -536,7 +625,9 @@ func (e *jsonEnc) findings(fs []analyze.Finding) {
 	e.b = append(e.b, ']')
 }
 
-func (e *jsonEnc) localFindings(fs []Finding) {
+// localFindings writes fs; the JSON of a text equal to same is copied
+// from e.b[from:to], where it was written already.
+func (e *jsonEnc) localFindings(fs []Finding, same string, from, to int) {
 	if fs == nil {
 		e.raw("null")
 		return
@@ -549,9 +640,13 @@ func (e *jsonEnc) localFindings(fs []Finding) {
 		e.b = append(e.b, '{')
 		e.finding(&fs[i].Finding)
 		e.raw(`,"title":`)
-		e.str(fs[i].Title)
+		e.text(fs[i].Title)
 		e.raw(`,"text":`)
-		e.str(fs[i].Text)
+		if fs[i].Text == same && to > from {
+			e.b = append(e.b, e.b[from:to]...)
+		} else {
+			e.str(fs[i].Text)
+		}
 		e.b = append(e.b, '}')
 	}
 	e.b = append(e.b, ']')
@@ -595,7 +690,7 @@ func (e *jsonEnc) localDecodedList(name string, ds []Decoded) {
 		}
 		e.decoded(&ds[i].Decoded)
 		e.raw(`,"meaning":`)
-		e.str(ds[i].Meaning)
+		e.text(ds[i].Meaning)
 		e.b = append(e.b, '}')
 	}
 	e.b = append(e.b, ']')
@@ -617,17 +712,17 @@ func (e *jsonEnc) exchanges(xs []analyze.Exchange) {
 		e.raw(`,"time":`)
 		e.time(x.Time)
 		e.raw(`,"src":`)
-		e.str(x.Src)
+		e.text(x.Src)
 		e.raw(`,"dst":`)
-		e.str(x.Dst)
+		e.text(x.Dst)
 		e.raw(`,"label":`)
-		e.str(x.Label)
+		e.text(x.Label)
 		if x.Retrans {
 			e.raw(`,"retransmission":true`)
 		}
 		if x.File != "" {
 			e.raw(`,"file":`)
-			e.str(x.File)
+			e.text(x.File)
 		}
 		e.b = append(e.b, '}')
 	}
@@ -785,6 +880,18 @@ func AppendRegisterJSON(b []byte, r *Register) (_ []byte, ok bool) {
 		return b, false
 	}
 	e := jsonEnc{b: b}
+	e.register(r)
+	if e.bad {
+		return b, false
+	}
+	return e.b, true
+}
+
+func (e *jsonEnc) register(r *Register) {
+	if r.Register == nil {
+		e.bad = true
+		return
+	}
 	g := r.Register
 	e.raw(`{"call_id":`)
 	e.str(g.CallID)
@@ -818,16 +925,12 @@ func AppendRegisterJSON(b []byte, r *Register) (_ []byte, ok bool) {
 	e.raw(`,"messages":`)
 	e.exchanges(g.Messages)
 	e.raw(`,"summary":`)
-	e.str(r.Summary)
+	e.text(r.Summary)
 	e.raw(`,"advice":`)
-	e.strs(r.Advice)
+	e.texts(r.Advice)
 	e.raw(`,"findings":`)
-	e.localFindings(r.Findings)
+	e.localFindings(r.Findings, "", 0, 0)
 	e.b = append(e.b, '}')
-	if e.bad {
-		return b, false
-	}
-	return e.b, true
 }
 
 // AppendDialogJSON is AppendCallJSON for a non-INVITE exchange with its
@@ -837,6 +940,18 @@ func AppendDialogJSON(b []byte, ld *Dialog) (_ []byte, ok bool) {
 		return b, false
 	}
 	e := jsonEnc{b: b}
+	e.dialog(ld)
+	if e.bad {
+		return b, false
+	}
+	return e.b, true
+}
+
+func (e *jsonEnc) dialog(ld *Dialog) {
+	if ld.Dialog == nil {
+		e.bad = true
+		return
+	}
 	d := ld.Dialog
 	e.raw(`{"call_id":`)
 	e.str(d.CallID)
@@ -862,10 +977,71 @@ func AppendDialogJSON(b []byte, ld *Dialog) (_ []byte, ok bool) {
 	e.raw(`,"frames":`)
 	e.ints(d.Frames)
 	e.raw(`,"summary":`)
-	e.str(ld.Summary)
+	e.text(ld.Summary)
 	e.b = append(e.b, '}')
-	if e.bad {
-		return b, false
+}
+
+// textCache keeps the JSON of the texts that repeat from call to call
+// (the catalog's explanations and advice, a file name, the addresses of
+// a few hosts), so that a stream escapes each once and then copies it.
+// It is keyed by the text itself (a copy), so it can only give a text's
+// own JSON; keys and JSON together stay under about 2*textCacheBytes:
+// when full, it starts again empty.
+type textCache struct {
+	at   map[string]int32 // text -> its index in texts
+	all  []cachedText
+	js   []byte
+	last [64]int32 // by length: 1 + the index of the text last used
+}
+
+type cachedText struct {
+	s        string
+	from, to int32 // its JSON: js[from:to]
+}
+
+const (
+	textCacheBytes   = 256 << 10
+	textCacheEntries = 4096
+	// textCacheMin is the length from which a lookup costs less than
+	// escaping the text again.
+	textCacheMin = 24
+)
+
+// text writes s as str does; the texts at the places that take it
+// repeat across calls.
+func (e *jsonEnc) text(s string) {
+	c := e.cache
+	if c == nil || len(s) < textCacheMin || len(s) > textCacheBytes/16 {
+		e.str(s)
+		return
 	}
-	return e.b, true
+	// Without hashing: the text of this length used last (the file
+	// name of every message, the same advice as the call before).
+	l := &c.last[len(s)%len(c.last)]
+	if i := *l - 1; i >= 0 && c.all[i].s == s {
+		e.b = append(e.b, c.js[c.all[i].from:c.all[i].to]...)
+		return
+	}
+	if i, ok := c.at[s]; ok {
+		*l = i + 1
+		e.b = append(e.b, c.js[c.all[i].from:c.all[i].to]...)
+		return
+	}
+	start := len(e.b)
+	e.str(s)
+	js := e.b[start:]
+	if c.at == nil || len(c.all) >= textCacheEntries || len(c.js)+len(js) > textCacheBytes {
+		if c.at == nil {
+			c.at = make(map[string]int32)
+		}
+		clear(c.at)
+		clear(c.last[:])
+		c.all, c.js = c.all[:0], c.js[:0]
+	}
+	t := cachedText{s: strings.Clone(s), from: int32(len(c.js))}
+	c.js = append(c.js, js...)
+	t.to = int32(len(c.js))
+	c.at[t.s] = int32(len(c.all))
+	*l = int32(len(c.all)) + 1
+	c.all = append(c.all, t)
 }

@@ -273,6 +273,34 @@ func TestTimeJSON(t *testing.T) {
 			t.Fatalf("%d %d: %s (bad %v), want %s (%v)", sec, ns, e.b, e.bad, want, werr)
 		}
 	}
+	// One encoder for many times, as a stream's: the second it keeps
+	// from the time before must not leak into the next one, which is
+	// often in the same second, sometimes in the next or an earlier
+	// one, a day or a zone away, or out of range.
+	e := jsonEnc{}
+	sec := time.Date(2026, 11, 28, 23, 59, 58, 0, time.UTC).Unix()
+	for i := range 200000 {
+		switch r.IntN(8) {
+		case 0:
+			sec++
+		case 1:
+			sec--
+		case 2:
+			sec += 86400 * int64(r.IntN(3)-1)
+		case 3:
+			sec = lo + r.Int64N(hi-lo)
+		}
+		tm := time.Unix(sec, r.Int64N(1e9)-r.Int64N(1e9)%[]int64{1, 1000, 1e6, 1e9}[i%4]).UTC()
+		if i%16 == 0 {
+			tm = tm.In(time.FixedZone("x", 3600))
+		}
+		want, werr := tm.MarshalJSON()
+		e.b, e.bad = e.b[:0], false
+		e.time(tm)
+		if werr != nil != e.bad || werr == nil && string(e.b) != string(want) {
+			t.Fatalf("%v after others: %s (bad %v), want %s (%v)", tm, e.b, e.bad, want, werr)
+		}
+	}
 }
 
 func (f *filler) time() time.Time {
@@ -483,5 +511,154 @@ func BenchmarkCallStream(b *testing.B) {
 				b.Fatal(s.err)
 			}
 		})
+	}
+}
+
+// TestStrEscapes compares the string encoder with encoding/json, with
+// and without HTML escaping, on random strings of the bytes that need
+// care (quotes, backslashes, control characters, <, > and &, U+2028,
+// non-ASCII and invalid UTF-8) next to plain ones, at every position in
+// and across the eight-byte words the encoder tests at once.
+func TestStrEscapes(t *testing.T) {
+	parts := []string{"a", " ", "Z", "~", "\"", "\\", "\x00", "\x1f", "\n", "\t", "<", ">", "&", "\x7f", "é", "€",
+		"\u2028", "\u2029", "\xff", "\x80", "\xe2\x80", "\U0001F600"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 300000 {
+		var b strings.Builder
+		for range r.IntN(30) {
+			if r.IntN(3) == 0 {
+				b.WriteString(parts[r.IntN(len(parts))])
+			} else {
+				b.WriteString(parts[r.IntN(4)])
+			}
+		}
+		s := b.String()
+		html := i%2 == 1
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(html)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(buf.String(), "\n")
+		e := jsonEnc{html: html}
+		e.str(s)
+		if string(e.b) != want {
+			t.Fatalf("str(%q) html %v = %s, want %s", s, html, e.b, want)
+		}
+	}
+}
+
+// FuzzStr compares the string encoder with encoding/json on any bytes,
+// with and without HTML escaping.
+func FuzzStr(f *testing.F) {
+	for _, s := range []string{"", "a", "404 Not Found", "a\x80~~ ~\tZ\t Z~", "é\u2028\xff<&>\"\\", "\x00\x1f\x7f"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, html bool) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(html)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		e := jsonEnc{html: html}
+		e.str(s)
+		if want := strings.TrimSuffix(buf.String(), "\n"); string(e.b) != want {
+			t.Errorf("str(%q) html %v = %s, want %s", s, html, e.b, want)
+		}
+	})
+}
+
+// TestTextCache: the stream's cache of escaped texts gives each text its
+// own JSON, whatever came before: texts of the same length (which share
+// a slot of its memo), texts that need escaping, non-ASCII and invalid
+// UTF-8, and enough different ones to fill it and start again.
+func TestTextCache(t *testing.T) {
+	var texts []string
+	base := "127.0.0.1:5060 sent this: "
+	for _, tail := range []string{"aaaa", "aaab", "baaa", `a"\b`, "a\nb\t", "<é>", "\xff\xfe\xfd", "\u2028\u2029x", "€€", "\x00\x01\x02\x03"} {
+		texts = append(texts, base+tail, strings.Repeat(tail, 12), tail+base)
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	var c textCache
+	for i := range 60000 {
+		s := texts[r.IntN(len(texts))]
+		if i%3 == 0 { // one seen once: the cache fills and is emptied
+			s = base + strconv.Itoa(i) + strings.Repeat("x", r.IntN(200))
+		}
+		e := jsonEnc{b: []byte("x"), cache: &c}
+		e.text(s)
+		want := jsonEnc{b: []byte("x")}
+		want.str(s)
+		if !bytes.Equal(e.b, want.b) {
+			t.Fatalf("text %d (%q) = %s, want %s", i, s, e.b, want.b)
+		}
+		if len(c.js) > textCacheBytes || len(c.all) > textCacheEntries {
+			t.Fatalf("the cache holds %d texts, %d bytes", len(c.all), len(c.js))
+		}
+	}
+	if len(c.all) == 0 {
+		t.Error("nothing was cached")
+	}
+}
+
+// TestStreamSameBytes writes calls through one JSONStream, whose cache
+// of texts and last second carry from call to call, and compares each
+// call's bytes with encoding/json: the calls of the shared captures in
+// both languages, then hostile ones, with an explanation that is and is
+// not the first finding's text.
+func TestStreamSameBytes(t *testing.T) {
+	var calls []*analyze.Call
+	for _, name := range []string{"goffinet-sip_captures__branch-scenario-sipp.pcapng", "sngrep__aaa.pcap",
+		"heplify__rtp_rtcp_sip_ipv4_udp.pcap", "goffinet-sip_captures__sip-488-Not-Acceptable-Here-codec-null.pcapng"} {
+		calls = append(calls, loadReport(t, name, catalog.English).Calls...)
+	}
+	for _, lang := range []string{"en", "nl"} {
+		var got bytes.Buffer
+		s := NewJSONStream(&got, analyze.SchemaVersion, lang, nil)
+		var want bytes.Buffer
+		for i, c := range calls {
+			s.Call(c)
+			js, err := referenceCallJSON(LocalizeCall(c, catalog.Lang(lang)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want.WriteString(map[bool]string{true: "\n    ", false: ",\n    "}[i == 0])
+			want.Write(js)
+		}
+		if err := s.w.Flush(); err != nil || s.err != nil {
+			t.Fatal(err, s.err)
+		}
+		g := got.Bytes()[bytes.Index(got.Bytes(), []byte(`"calls": [`))+len(`"calls": [`):]
+		if !bytes.Equal(g, want.Bytes()) {
+			t.Errorf("%s: the stream differs from encoding/json at %d of %d", lang, diffAt(g, want.Bytes()), len(g))
+		}
+	}
+	// Hostile calls with hostile texts: the hand encoder in the stream
+	// against encoding/json, element by element.
+	s := NewJSONStream(io.Discard, analyze.SchemaVersion, "en", nil)
+	for seed := range 2000 {
+		f := &filler{r: rand.New(rand.NewPCG(uint64(seed), 14))}
+		var c analyze.Call
+		f.fill(reflect.ValueOf(&c).Elem(), 0)
+		lc := &Call{Call: &c}
+		for _, name := range []string{"Summary", "Explanation", "Background", "Advice", "Findings", "Reasons", "Warnings"} {
+			f.fill(reflect.ValueOf(lc).Elem().FieldByName(name), 1)
+		}
+		if len(lc.Findings) > 0 && seed%2 == 0 {
+			lc.Findings[0].Text = lc.Explanation
+		}
+		if seed%3 == 0 { // a text of the call before, again
+			lc.Background = calls[seed%len(calls)].Reason + lc.Summary
+		}
+		want, werr := referenceCallJSON(lc)
+		e := s.encoder(nil)
+		e.call(lc.Call, lc)
+		got, ok := s.done(&e, nil)
+		if (werr == nil) != ok || ok && !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: stream encoder %s (ok %v); encoding/json %s (%v); differ at %d", seed, got, ok, want, werr, diffAt(got, want))
+		}
 	}
 }

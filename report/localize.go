@@ -409,10 +409,29 @@ func foldSpaces(s string) string {
 
 // singleSpaced reports whether the only white space (as strings.Fields
 // reads it: unicode.IsSpace) in s is single U+0020 spaces between
-// other characters.
+// other characters. Words of eight bytes of plain ASCII are tested at
+// once (SWAR), the rest a character at a time.
 func singleSpaced(s string) bool {
+	const lo, hi, low7 = 0x0101010101010101, 0x8080808080808080, 0x7f7f7f7f7f7f7f7f
 	space := true // a space at the start is one too many
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			w := s[i : i+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			// No byte >= 0x80 nor < 0x20 (so no tab, newline and the
+			// like): then the spaces, exactly flagged, are all there is.
+			if (x|(x-lo*0x20)&^x)&hi == 0 {
+				y := x ^ (lo * ' ')
+				sp := ^((y&low7 + low7) | y | low7) // 0x80 in each space byte
+				if sp&(sp>>8) != 0 || space && sp&0x80 != 0 {
+					return false // two spaces in a row
+				}
+				space = sp>>63 != 0
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch c {

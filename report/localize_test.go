@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"github.com/sipcause/sipcause/internal/sharedtest"
+	"math/rand/v2"
 	"os"
 	"reflect"
 	"regexp"
@@ -154,7 +155,9 @@ func TestHeadlineOneClause(t *testing.T) {
 // bytes: values in a finding's text come from SIP messages.
 func FuzzFoldSpaces(f *testing.F) {
 	for _, s := range []string{"", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\nb", "a\u00a0b", "a\u0085b",
-		"a\u2028b", "a\u3000b", "beëindigd", "\xff \xfe", "a \xc2", "\xc2\xa0", "a\x1cb", "a\x85b", "404 Not Found"} {
+		"a\u2028b", "a\u3000b", "beëindigd", "\xff \xfe", "a \xc2", "\xc2\xa0", "a\x1cb", "a\x85b", "404 Not Found",
+		"The number bench is not known (404 Not Found).", "aaaaaaa  bbbbbbb", "aaaaaaaaaaaaaaa ", " aaaaaaaaaaaaaaa",
+		"aaaaaaaa bbbbbbb", "aaaaaaa\tbbbbbbbb", "aaaaaaa\u00a0bbbbbbbb"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -163,4 +166,26 @@ func FuzzFoldSpaces(f *testing.F) {
 			t.Errorf("foldSpaces(%q) = %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestFoldSpaces compares foldSpaces with strings.Fields and Join on
+// random texts made of letters, spaces and the other white space, at
+// every position in the eight-byte words singleSpaced tests at once.
+func TestFoldSpaces(t *testing.T) {
+	parts := []string{"a", "b", "é", " ", " ", " ", "\t", "\n", "\u00a0", "\u2028", "\x85", "\xff", "\x1c", ".", "{", "\u3000"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			if r.IntN(4) == 0 {
+				b.WriteString(parts[r.IntN(len(parts))])
+			} else {
+				b.WriteString(parts[r.IntN(4)])
+			}
+		}
+		s := b.String()
+		if got, want := foldSpaces(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Fatalf("foldSpaces(%q) = %q, want %q", s, got, want)
+		}
+	}
 }
