@@ -121,54 +121,59 @@ var otherListHeaders = [...]string{
 	"Diversion", "Security-Client", "Security-Server", "Security-Verify",
 }
 
-func lookupHeader(name []byte) hid {
-	if len(name) == 1 {
+func lookupHeader(name []byte) hid { return lookupName(name) }
+
+func lookupHeaderString(name string) hid { return lookupName(name) }
+
+// lookupName finds a header's id from any spelling of its name. It is
+// called for every header of every message and for every accessor call,
+// so it neither hashes the whole name nor walks the table: the length and
+// the first and last letters pick a slot of nameSlots, and one
+// case-insensitive comparison confirms it.
+func lookupName[T ~string | ~[]byte](name T) hid {
+	n := len(name)
+	if n == 1 {
 		c := lower(name[0])
 		if c >= 'a' && c <= 'z' {
 			return compactTable[c-'a']
 		}
 		return hUnknown
 	}
-	if h, ok := canonicalHeaders[string(name)]; ok {
-		return h
+	if n == 0 {
+		return hUnknown
 	}
-	for h := hid(1); h < hidCount; h++ {
+	for i := nameSlot(n, name[0], name[n-1]); ; i = (i + 1) & (nameSlotCount - 1) {
+		h := nameSlots[i]
+		if h == hUnknown {
+			return hUnknown
+		}
 		if equalFold(name, headerTable[h].name) {
 			return h
 		}
 	}
-	return hUnknown
 }
 
-// canonicalHeaders maps the spelling of each known header in headerTable
-// (the one nearly every sender uses) to its id, derived from the table:
-// the common case costs one map lookup instead of a walk of the table.
-var canonicalHeaders = func() map[string]hid {
-	m := make(map[string]hid, hidCount)
+// nameSlot is where lookupName starts probing for a name of length n
+// with the given first and last bytes (either case).
+func nameSlot(n int, first, last byte) int {
+	return (n*37 + int(lower(first))*11 + int(lower(last))*3) & (nameSlotCount - 1)
+}
+
+// nameSlots is an open-addressed table of headerTable's names, derived
+// from it; it has room to spare, so a probe ends at an empty slot soon.
+const nameSlotCount = 256 // a power of two
+
+var nameSlots = func() (t [nameSlotCount]hid) {
 	for h := hid(1); h < hidCount; h++ {
-		m[headerTable[h].name] = h
+		name := headerTable[h].name
+		i := nameSlot(len(name), name[0], name[len(name)-1])
+		for t[i] != hUnknown {
+			i = (i + 1) & (nameSlotCount - 1)
+		}
+		t[i] = h
 	}
-	return m
+	return t
 }()
-
-func lookupHeaderString(name string) hid {
-	if len(name) == 1 {
-		c := lower(name[0])
-		if c >= 'a' && c <= 'z' {
-			return compactTable[c-'a']
-		}
-		return hUnknown
-	}
-	if h, ok := canonicalHeaders[name]; ok {
-		return h
-	}
-	for h := hid(1); h < hidCount; h++ {
-		if equalFold(name, headerTable[h].name) {
-			return h
-		}
-	}
-	return hUnknown
-}
 
 // CanonicalName returns the full name of a header field given any
 // spelling of it, mapping compact forms (RFC 3261 §7.3.3): "i" and

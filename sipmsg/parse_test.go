@@ -470,3 +470,50 @@ func TestStrictReal(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderNameLookup holds the hashed name lookup to a plain
+// case-insensitive walk of headerTable: every known name in three
+// spellings, names that share a known one's length and first and last
+// letters, the list headers outside the table and odd bytes.
+func TestHeaderNameLookup(t *testing.T) {
+	walk := func(name string) hid {
+		for h := hid(1); h < hidCount; h++ {
+			if len(name) > 1 && strings.EqualFold(name, headerTable[h].name) {
+				return h
+			}
+		}
+		if len(name) == 1 {
+			return compactTable[lower(name[0])-'a']
+		}
+		return hUnknown
+	}
+	var names []string
+	for h := hid(1); h < hidCount; h++ {
+		n := headerTable[h].name
+		names = append(names, n, strings.ToLower(n), strings.ToUpper(n),
+			n[:1]+strings.Repeat("x", len(n)-2)+n[len(n)-1:], n+"s", n[:len(n)-1])
+	}
+	names = append(names, otherListHeaders[:]...)
+	names = append(names, "", "User-Agent", "Server", "X-Call-ID", "\x00\xff", "Ca ll-ID", "Call-I\u0130")
+	for _, n := range names {
+		want := walk(n)
+		if got := lookupHeaderString(n); got != want {
+			t.Errorf("lookupHeaderString(%q) = %d, want %d", n, got, want)
+		}
+		if got := lookupHeader([]byte(n)); got != want {
+			t.Errorf("lookupHeader(%q) = %d, want %d", n, got, want)
+		}
+	}
+	// The table keeps probes short: no known name waits behind more
+	// than a few others.
+	for h := hid(1); h < hidCount; h++ {
+		n := headerTable[h].name
+		probes := 0
+		for i := nameSlot(len(n), n[0], n[len(n)-1]); nameSlots[i] != h; i = (i + 1) & (nameSlotCount - 1) {
+			probes++
+		}
+		if probes > 3 {
+			t.Errorf("%s: %d probes", n, probes)
+		}
+	}
+}
