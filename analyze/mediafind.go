@@ -47,6 +47,20 @@ type Audio struct {
 }
 
 // dirStats sums the streams of one direction of a call.
+// dirPair holds the two directions of a call's audio, caller to callee
+// first.
+type dirPair [2]dirStats
+
+// get returns the direction of that name, or nil.
+func (p *dirPair) get(name string) *dirStats {
+	for i := range p {
+		if p[i].name == name {
+			return &p[i]
+		}
+	}
+	return nil
+}
+
 type dirStats struct {
 	name        string // caller_to_callee, callee_to_caller
 	from, to    string // parties
@@ -102,9 +116,13 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 			streams = append(streams, s)
 		}
 	}
-	dirs := map[string]*dirStats{
-		"caller_to_callee": {name: "caller_to_callee", from: "caller", to: "callee"},
-		"callee_to_caller": {name: "callee_to_caller", from: "callee", to: "caller"},
+	answered := call.Outcome == OutcomeAnswered && call.Times.Answer != nil
+	if len(streams) == 0 && !answered {
+		return // a call that was never answered and had no media
+	}
+	dirs := dirPair{
+		{name: "caller_to_callee", from: "caller", to: "callee"},
+		{name: "callee_to_caller", from: "callee", to: "caller"},
 	}
 	for i, s := range streams {
 		o := *s.streamOut()
@@ -112,7 +130,7 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		o.CallID = c.callID
 		o.Direction = directionOf(s.from, s.to)
 		call.Media = append(call.Media, &o)
-		d := dirs[o.Direction]
+		d := dirs.get(o.Direction)
 		if d == nil || s.t38 {
 			continue // T.38 is fax, not audio
 		}
@@ -132,7 +150,7 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		d.maxJitter = math.Max(d.maxJitter, st.MaxJitterMS)
 		d.maxDelta = math.Max(d.maxDelta, st.MaxDeltaMS)
 	}
-	for _, d := range dirs {
+	for _, d := range []*dirStats{&dirs[0], &dirs[1]} {
 		if d.seen() {
 			codec := ""
 			if len(d.streams) > 0 {
@@ -147,7 +165,7 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 			d.mos = math.Round(rtp.EstimateMOS(codec, d.lossPercent(), d.meanJitter, rtt)*10) / 10
 		}
 	}
-	up, down := dirs["caller_to_callee"], dirs["callee_to_caller"]
+	up, down := &dirs[0], &dirs[1]
 
 	// Who is the user's side: the direction of the call says it.
 	localParty := map[string]bool{}
@@ -256,7 +274,6 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 			hold = true
 		}
 	}
-	answered := call.Outcome == OutcomeAnswered && call.Times.Answer != nil
 	// The capture sees this call's media only where it saw RTP of both
 	// hosts the SDP named (for this call or another): a capture taken
 	// elsewhere says nothing about the audio.
@@ -346,7 +363,7 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		if !d.seen() {
 			continue
 		}
-		other := dirs[directionOf(d.to, d.from)]
+		other := dirs.get(directionOf(d.to, d.from))
 		// Stopped halfway: the other direction went on, this one ended
 		// long before the call did.
 		if answered && other.seen() && !byeAt.IsZero() && byeAt.Sub(d.last) > stoppedBefore && other.last.Sub(d.last) > stoppedBefore && !hold {
@@ -456,7 +473,7 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 			continue
 		}
 		e := announced(p)
-		in := dirs[directionOf(otherParty(p), p)]
+		in := dirs.get(directionOf(otherParty(p), p))
 		if e == nil || in.seen() && !strings.HasPrefix(apText(in.streams[0].key.dst), e.media.Addr+":") {
 			continue
 		}
