@@ -160,6 +160,7 @@ type Analyzer struct {
 	rolesMap      roleMap // roles() as last worked out
 	rolesOK       bool    // nothing it depends on changed since
 	endpointsFull int     // endpoints not tracked because maxEndpoints was reached
+	noted         hostMemo
 
 	pending   *Message  // a message whose time jumped, until the next one confirms it
 	seenAny   bool      // a message was analyzed
@@ -301,6 +302,9 @@ func (a *Analyzer) add(m *Message) {
 	}
 	a.curFile = m.File
 	if e, ok := a.fileEnd[m.File]; !ok && len(a.fileEnd) < 4096 || ok && m.Time.After(e) {
+		if !ok {
+			a.noted = hostMemo{} // a second file changes what noteEndpoints does
+		}
 		a.fileEnd[m.File] = m.Time
 	}
 	if st, ok := a.fileStart[m.File]; !ok && len(a.fileStart) < 4096 || ok && m.Time.Before(st) {
@@ -314,8 +318,7 @@ func (a *Analyzer) add(m *Message) {
 		a.countResponse(m.StatusCode)
 	}
 	src, dst := msgEndpoints(m) // once: each parses the top Via's host
-	a.noteAgent(m, src)
-	a.noteEndpoints(m, src, dst)
+	a.noteHosts(m, src, dst)
 	retrans, dup := a.isRetransmission(m)
 	switch {
 	case dup:
@@ -543,6 +546,71 @@ func (f *fingerprinter) addr(ap netip.AddrPort) {
 	bb, _ := ap.AppendBinary(b[:0])
 	f.h.WriteByte(byte(len(bb)))
 	f.h.Write(bb)
+}
+
+// noteHosts notes what a message says of its sender and receiver (their
+// agent, that they exchange requests, their host names) for the roles.
+// Most messages repeat what one of the last few said, which changes
+// nothing: those are recognised in hostMemo without the dozen map lookups
+// (with addresses to hash) that noting takes.
+func (a *Analyzer) noteHosts(m *Message, src, dst netip.AddrPort) {
+	k := hostNote{file: m.File, src: src, dst: dst, request: m.Request, agent: m.UserAgent, fromHost: m.From.Host}
+	if !m.Request && m.Server != "" {
+		k.agent = m.Server
+	}
+	if v, ok := m.topVia(); ok {
+		k.viaHost = v.Host
+	}
+	switch {
+	case m.Method == "REGISTER":
+		k.kind = 1
+	case m.Method == "INVITE" && m.To.Tag == "":
+		k.kind = 2
+	case m.Method != "" && m.Request:
+		k.kind = 3 // noteEndpoints reads no more of the method than this
+	}
+	if a.noted.has(k) {
+		return
+	}
+	full := a.endpointsFull
+	a.noteAgent(m, src)
+	a.noteEndpoints(m, src, dst)
+	// Noting the same again changes nothing, unless the endpoint table
+	// was full (which is counted each time).
+	if a.endpointsFull == full {
+		a.noted.put(k)
+	}
+}
+
+// hostNote is what noteAgent and noteEndpoints read of a message.
+type hostNote struct {
+	file                     string
+	src, dst                 netip.AddrPort
+	request                  bool
+	kind                     uint8
+	agent, fromHost, viaHost string
+}
+
+// hostMemo holds the last few hostNotes noted, replaced in turn.
+type hostMemo struct {
+	notes [8]hostNote
+	n     int // notes filled
+	next  int
+}
+
+func (h *hostMemo) has(k hostNote) bool {
+	for i := 0; i < h.n; i++ {
+		if h.notes[i] == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *hostMemo) put(k hostNote) {
+	h.notes[h.next] = k
+	h.next = (h.next + 1) % len(h.notes)
+	h.n = min(h.n+1, len(h.notes))
 }
 
 func (a *Analyzer) noteAgent(m *Message, src netip.AddrPort) {
