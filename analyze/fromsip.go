@@ -40,6 +40,69 @@ type Interner struct {
 	slots []string
 	seed  maphash.Seed
 	bytes int
+	// Decoded header lines, by their bytes: a call's messages repeat
+	// From, To, the top Via (in the answers to a request) and Contact,
+	// and decoding them again was half of FromSIP.
+	parties  lineMemo[Party]
+	vias     lineMemo[viaLine]
+	contacts lineMemo[contactLine]
+}
+
+// viaLine is what FromSIP takes from the first Via header line.
+type viaLine struct {
+	top   []Via // the top Via decoded, or nil; shared, never changed
+	count int   // elements in the line
+}
+
+// contactLine is what FromSIP takes from the first Contact header line.
+type contactLine struct {
+	uri, ip string
+	expires int // -1 without an expires parameter
+	ok      bool
+}
+
+// lineMemo keeps decoded header lines in the slot their hash picks (a new
+// line takes the slot of the one there), bounded like the interner: lines
+// longer than maxInternedLen are not kept, nor lines that would take it
+// past maxInternedBytes (the interner's own budget, once more for each
+// kind of line).
+type lineMemo[V any] struct {
+	keys  []string
+	vals  []V
+	bytes int
+}
+
+// lineSlots is the number of lines a lineMemo keeps: more than the calls
+// a busy capture has in progress at once.
+const lineSlots = 1 << 12
+
+// get returns the value kept for line, or the slot it belongs in.
+func (l *lineMemo[V]) get(seed maphash.Seed, line []byte) (v V, slot int, ok bool) {
+	if len(line) > maxInternedLen {
+		return v, -1, false
+	}
+	if l.keys == nil {
+		l.keys, l.vals = make([]string, lineSlots), make([]V, lineSlots)
+	}
+	slot = int(maphash.Bytes(seed, line) & (lineSlots - 1))
+	if l.keys[slot] == string(line) && l.keys[slot] != "" {
+		return l.vals[slot], slot, true
+	}
+	return v, slot, false
+}
+
+// put keeps v for line in slot (from get; -1 keeps nothing).
+func (l *lineMemo[V]) put(slot int, line []byte, v V) {
+	if slot < 0 || len(line) == 0 {
+		return
+	}
+	// A line's decoded strings are parts of it: with them, a line holds
+	// at most three times its length.
+	n := l.bytes - 3*len(l.keys[slot]) + 3*len(line)
+	if n > maxInternedBytes {
+		return
+	}
+	l.keys[slot], l.vals[slot], l.bytes = string(line), v, n
 }
 
 // Interner limits: its slots, and at most this many bytes of values (the
@@ -71,8 +134,11 @@ func (in *Interner) bounded(b []byte, n int) string {
 	return string(b[:n-17]) + "~" + fmt.Sprintf("%016x", h.Sum64())
 }
 
-// Bytes returns the bytes of the values the interner holds.
-func (in *Interner) Bytes() int { return in.bytes }
+// Bytes returns the bytes of the values the interner holds, with the
+// header lines it keeps decoded (counted at three times their length).
+func (in *Interner) Bytes() int {
+	return in.bytes + in.parties.bytes + in.vias.bytes + in.contacts.bytes
+}
 
 func (in *Interner) str(b []byte) string {
 	if in == nil {
@@ -122,8 +188,8 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	if n, method, ok := m.CSeq(); ok {
 		out.CSeq, out.CSeqMethod = n, in.bounded(method, maxMethodLen)
 	}
-	out.From = party(m.From(), in)
-	out.To = party(m.To(), in)
+	out.From = in.party(m.Get("From"))
+	out.To = in.party(m.Get("To"))
 	if v := o.pai; v != nil {
 		if na, err := sipmsg.ParseNameAddr(v); err == nil {
 			out.PAI = string(na.URI)
@@ -131,30 +197,26 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	}
 	// Only the top Via is decoded (transaction matching and NAT checks use
 	// it); the others are counted, for the hop position.
-	for raw := range m.All("Via") {
-		out.ViaCount++
-		if out.ViaCount > 1 {
+	firstVia := true
+	for line := range m.Lines("Via") {
+		if !firstVia {
+			for range sipmsg.SplitList(line) {
+				out.ViaCount++
+			}
 			continue
 		}
-		if v, err := sipmsg.ParseVia(raw); err == nil {
-			out.Vias = []Via{{
-				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.bounded(v.Branch, maxIDLen),
-				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
-			}}
-		}
+		firstVia = false
+		vl := in.viaLine(line)
+		out.Vias, out.ViaCount = vl.top, vl.count
 	}
-	for c := range m.Contacts() {
-		out.Contact = in.str(c.URI)
-		if u, err := sipmsg.ParseURI(c.URI); err == nil {
-			h := strings.Trim(in.str(u.Host), "[]")
-			if _, err := netip.ParseAddr(h); err == nil {
-				out.ContactIP = h
-			}
+	for line := range m.Lines("Contact") {
+		c := in.contactLine(line)
+		if !c.ok {
+			continue // a line of empty elements: the next one has the first Contact
 		}
-		if e := c.Param("expires"); e != nil {
-			if n, err := strconv.Atoi(string(e)); err == nil {
-				out.Expires = n
-			}
+		out.Contact, out.ContactIP = c.uri, c.ip
+		if c.expires >= 0 {
+			out.Expires = c.expires
 		}
 		break
 	}
@@ -248,6 +310,94 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 		}
 	}
 	return out
+}
+
+// party decodes a From or To value, or takes it from in's memo.
+func (in *Interner) party(raw []byte) Party {
+	if in == nil {
+		n, _ := sipmsg.ParseNameAddr(raw)
+		return party(n, nil)
+	}
+	p, slot, ok := in.parties.get(in.seeded(), raw)
+	if !ok {
+		n, _ := sipmsg.ParseNameAddr(raw)
+		p = party(n, in)
+		in.parties.put(slot, raw, p)
+	}
+	return p
+}
+
+// viaLine decodes the first Via header line: its first element in full,
+// the rest counted.
+func (in *Interner) viaLine(line []byte) viaLine {
+	var slot int
+	if in != nil {
+		v, s, ok := in.vias.get(in.seeded(), line)
+		if ok {
+			return v
+		}
+		slot = s
+	}
+	var vl viaLine
+	for raw := range sipmsg.SplitList(line) {
+		vl.count++
+		if vl.count > 1 {
+			continue
+		}
+		if v, err := sipmsg.ParseVia(raw); err == nil {
+			vl.top = []Via{{
+				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.bounded(v.Branch, maxIDLen),
+				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
+			}}
+		}
+	}
+	if in != nil {
+		in.vias.put(slot, line, vl)
+	}
+	return vl
+}
+
+// contactLine decodes the first Contact of a Contact header line.
+func (in *Interner) contactLine(line []byte) contactLine {
+	var slot int
+	if in != nil {
+		c, s, ok := in.contacts.get(in.seeded(), line)
+		if ok {
+			return c
+		}
+		slot = s
+	}
+	c := contactLine{expires: -1}
+	for raw := range sipmsg.SplitList(line) {
+		na, _ := sipmsg.ParseNameAddr(raw) // as Message.Contacts: the first, decoded as far as it goes
+		c.ok = true
+		c.uri = in.str(na.URI)
+		if u, err := sipmsg.ParseURI(na.URI); err == nil {
+			h := strings.Trim(in.str(u.Host), "[]")
+			if _, err := netip.ParseAddr(h); err == nil {
+				c.ip = h
+			}
+		}
+		if e := na.Param("expires"); e != nil {
+			if n, err := strconv.Atoi(string(e)); err == nil {
+				c.expires = n
+			}
+		}
+		break
+	}
+	if in != nil {
+		in.contacts.put(slot, line, c)
+	}
+	return c
+}
+
+// seeded returns in's hash seed, made when first needed.
+func (in *Interner) seeded() maphash.Seed {
+	if in.slots == nil {
+		in.slots = make([]string, internSlots)
+		in.seed = maphash.MakeSeed()
+	}
+	return in.seed
 }
 
 func party(n sipmsg.NameAddr, in *Interner) Party {

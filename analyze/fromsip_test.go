@@ -1,10 +1,14 @@
 package analyze
 
 import (
+	"fmt"
 	"net/netip"
+	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/sipcause/sipcause/capture"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -61,5 +65,59 @@ func TestFromSIPAllocs(t *testing.T) {
 	n := testing.AllocsPerRun(100, func() { _ = FromSIPInterned(meta, &m, &in) })
 	if n > 5 {
 		t.Errorf("FromSIP of an INVITE with SDP: %v allocations, want at most 5", n)
+	}
+}
+
+// TestInternedMatchesPlain: what FromSIPInterned gives, with its memos of
+// decoded From, To, Via and Contact lines warm from earlier messages, is
+// what FromSIP gives decoding each message afresh, on every message of
+// the shared captures and on lines made to share a memo slot's bytes up
+// to a point.
+func TestInternedMatchesPlain(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(sharedCaptures, "*"))
+	if len(files) == 0 {
+		t.Skip("shared captures not present")
+	}
+	var in Interner
+	var m sipmsg.Message
+	n := 0
+	check := func(name string, frame int, payload []byte) {
+		if sipmsg.Parse(payload, &m) != nil {
+			return
+		}
+		meta := Meta{File: name, Frame: frame}
+		got, want := FromSIPInterned(meta, &m, &in), FromSIP(meta, &m)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s frame %d: interned\n%+v\nplain\n%+v", name, frame, got, want)
+		}
+		n++
+	}
+	for _, f := range files {
+		rd, err := capture.OpenFile(f)
+		if err != nil {
+			continue
+		}
+		for {
+			p, err := rd.Next()
+			if err != nil {
+				break
+			}
+			check(filepath.Base(f), p.Frame, p.Payload)
+		}
+		rd.Close()
+	}
+	// Lines that differ only in their last bytes, or in case, or in
+	// white space, one after the other.
+	for i := range 2000 {
+		msg := fmt.Sprintf("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h%d;branch=z9hG4bK%d;rport=%d, SIP/2.0/TCP x\r\nv: SIP/2.0/UDP y\r\n"+
+			"From: \"A %d\" <sip:a@x>;tag=%d\r\nTo: <sip:b@X>;TAG=%d\r\nContact: ,<sip:c@192.0.2.%d>;expires=%d\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+			i%7, i%3, i%5, i%4, i%6, i%9, i%250, i%11)
+		check("made", i, []byte(msg))
+	}
+	if n < 1000 {
+		t.Errorf("only %d messages compared", n)
+	}
+	if in.Bytes() > 4*maxInternedBytes {
+		t.Errorf("interner holds %d bytes", in.Bytes())
 	}
 }

@@ -242,6 +242,44 @@ func (m *Message) Count(name string) int {
 	return n
 }
 
+// Lines yields the whole value of each header field with the given name
+// (compact forms included, RFC 3261 §7.3.3), in order, without splitting
+// lists: a caller that decodes a Via or Contact line once and keeps the
+// result can look it up by the line's bytes. All yields the elements.
+func (m *Message) Lines(name string) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		h := lookupHeaderString(name)
+		start := 0
+		if h != hUnknown {
+			if m.first[h] == 0 {
+				return
+			}
+			start = int(m.first[h]) - 1
+			if m.count[h] == 1 {
+				yield(m.Headers[start].Value)
+				return
+			}
+		}
+		ids := m.ids
+		if len(ids) != len(m.Headers) {
+			ids = nil
+		}
+		for i := start; i < len(m.Headers); i++ {
+			hdr := &m.Headers[i]
+			if h != hUnknown && ids != nil {
+				if ids[i] != h {
+					continue
+				}
+			} else if !matches(hdr.Name, h, name) {
+				continue
+			}
+			if !yield(hdr.Value) {
+				return
+			}
+		}
+	}
+}
+
 // All yields every value of every header field with the given name, in
 // order. For header fields whose grammar is a comma-separated list (RFC
 // 3261 §7.3.1: Via, Contact, Route, Record-Route, Allow, Supported,
