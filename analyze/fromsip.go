@@ -46,7 +46,21 @@ type Interner struct {
 	parties  lineMemo[Party]
 	vias     lineMemo[viaLine]
 	contacts lineMemo[contactLine]
+	// Session descriptions, by the body's bytes: an offer's
+	// retransmissions repeat it, and a PBX or SIPp often sends the same
+	// one call after call. The SDP is shared, never changed.
+	sdps lineMemo[sdpBody]
 }
+
+// sdpBody is a decoded session description and whether it was one.
+type sdpBody struct {
+	sdp *SDP
+	ok  bool
+}
+
+// maxMemoSDP is the longest body whose decoded SDP the interner keeps;
+// offers with a few codecs are a few hundred bytes.
+const maxMemoSDP = 2048
 
 // viaLine is what FromSIP takes from the first Via header line.
 type viaLine struct {
@@ -78,7 +92,12 @@ const lineSlots = 1 << 12
 
 // get returns the value kept for line, or the slot it belongs in.
 func (l *lineMemo[V]) get(seed maphash.Seed, line []byte) (v V, slot int, ok bool) {
-	if len(line) > maxInternedLen {
+	return l.getUpTo(seed, line, maxInternedLen)
+}
+
+// getUpTo is get for lines of up to limit bytes.
+func (l *lineMemo[V]) getUpTo(seed maphash.Seed, line []byte, limit int) (v V, slot int, ok bool) {
+	if len(line) > limit {
 		return v, -1, false
 	}
 	if l.keys == nil {
@@ -137,7 +156,7 @@ func (in *Interner) bounded(b []byte, n int) string {
 // Bytes returns the bytes of the values the interner holds, with the
 // header lines it keeps decoded (counted at three times their length).
 func (in *Interner) Bytes() int {
-	return in.bytes + in.parties.bytes + in.vias.bytes + in.contacts.bytes
+	return in.bytes + in.parties.bytes + in.vias.bytes + in.contacts.bytes + in.sdps.bytes
 }
 
 func (in *Interner) str(b []byte) string {
@@ -302,7 +321,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	// tell the media analysis where each side expects RTP.
 	if body, ok := m.SDPBody(); ok {
 		out.HasSDP = true
-		out.SDP, _ = sdpOfBody(body, in)
+		out.SDP = in.sdp(body)
 	}
 	for _, w := range m.Warnings {
 		if len(out.ParseWarnings) < 8 {
@@ -389,6 +408,20 @@ func (in *Interner) contactLine(line []byte) contactLine {
 		in.contacts.put(slot, line, c)
 	}
 	return c
+}
+
+// sdp decodes a session description, or takes it from in's memo.
+func (in *Interner) sdp(body []byte) *SDP {
+	if in == nil {
+		s, _ := sdpOfBody(body, nil)
+		return s
+	}
+	d, slot, ok := in.sdps.getUpTo(in.seeded(), body, maxMemoSDP)
+	if !ok {
+		d.sdp, d.ok = sdpOfBody(body, in)
+		in.sdps.put(slot, body, d)
+	}
+	return d.sdp
 }
 
 // seeded returns in's hash seed, made when first needed.

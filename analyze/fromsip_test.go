@@ -121,3 +121,36 @@ func TestInternedMatchesPlain(t *testing.T) {
 		t.Errorf("interner holds %d bytes", in.Bytes())
 	}
 }
+
+// BenchmarkFromSIPCapture is Parse and FromSIPInterned over the messages
+// of a SIPp load run in order, as ingest decodes them: unlike
+// BenchmarkFromSIP (one INVITE again and again) the interner's memos hit
+// only where messages really repeat a line. ns/op is per message.
+func BenchmarkFromSIPCapture(b *testing.B) {
+	rd, err := capture.OpenFile(filepath.Join(sharedCaptures, "goffinet-sip_captures__branch-scenario-sipp.pcapng"))
+	if err != nil {
+		b.Skip("shared capture not present")
+	}
+	var payloads [][]byte
+	for {
+		p, err := rd.Next()
+		if err != nil {
+			break
+		}
+		payloads = append(payloads, append([]byte(nil), p.Payload...))
+	}
+	rd.Close()
+	var m sipmsg.Message
+	b.ReportAllocs()
+	i := 0
+	var in Interner
+	for b.Loop() {
+		if i == len(payloads) {
+			i, in = 0, Interner{} // each pass starts cold, as a new capture does
+		}
+		if sipmsg.Parse(payloads[i], &m) == nil {
+			_ = FromSIPInterned(Meta{Frame: i}, &m, &in)
+		}
+		i++
+	}
+}
