@@ -204,6 +204,11 @@ func (c *callState) addResponse(m *Message, retrans bool) {
 		if !retrans {
 			r := newResp(m)
 			r.viaBroken = broken
+			if t.provisional == nil {
+				// An INVITE mostly gets two (100 Trying, 180 Ringing):
+				// room for both at once, not a slice grown at the second.
+				t.provisional = make([]respInfo, 0, 2)
+			}
 			t.provisional = append(t.provisional, r)
 		}
 		return

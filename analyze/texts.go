@@ -3,6 +3,7 @@ package analyze
 import (
 	"embed"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -198,6 +199,16 @@ func one(name string, ps ...Part) map[string][]Part { return map[string][]Part{n
 
 func uniqueFrames(fs []int) []int {
 	out := make([]int, 0, len(fs))
+	if len(fs) <= 16 {
+		// A finding names a few frames: a walk of those kept is cheaper
+		// than a map made for each finding.
+		for _, f := range fs {
+			if f > 0 && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
 	seen := map[int]bool{}
 	for _, f := range fs {
 		if f > 0 && !seen[f] {
