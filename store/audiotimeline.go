@@ -54,7 +54,9 @@ func (s *SQLite) AudioTimeline(ctx context.Context, from, to time.Time, step tim
 		return nil, err
 	}
 	// The JSON is stored as a BLOB, which SQLite's JSON functions would
-	// read as JSONB: it is cast to text.
+	// read as JSONB: it is cast to text. The calls read here, those with
+	// an audio verdict, are the ones whose JSON PutCalls leaves
+	// uncompressed.
 	rows, err := s.r.QueryContext(ctx, `SELECT (start - ?) / ? AS b, count(m), coalesce(avg(m), 0), coalesce(min(m), 0), sum(v = 'one_way')
 		FROM (SELECT start, json_extract(CAST(json AS TEXT), '$.audio.mos') AS m, json_extract(CAST(json AS TEXT), '$.audio.verdict') AS v
 			FROM calls WHERE start >= ? AND start < ? AND leg_of = '' AND audio != '')

@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS calls (
 	summary      TEXT NOT NULL,
 	json         BLOB NOT NULL,
 	peer         TEXT NOT NULL DEFAULT '',
-	audio        TEXT NOT NULL DEFAULT ''
+	audio        TEXT NOT NULL DEFAULT '',
+	json_codec   INTEGER NOT NULL DEFAULT 0  -- how json is stored, see codecPlain
 );
 CREATE INDEX IF NOT EXISTS calls_call_id ON calls(call_id);
 CREATE INDEX IF NOT EXISTS calls_start ON calls(start);
@@ -81,7 +82,8 @@ CREATE INDEX IF NOT EXISTS calls_fault ON calls(fault, start);
 CREATE TABLE IF NOT EXISTS call_messages (
 	call INTEGER PRIMARY KEY,  -- calls.id
 	n    INTEGER NOT NULL,     -- messages in data
-	data BLOB NOT NULL         -- the call's raw messages, see encodeMessages
+	data BLOB NOT NULL,        -- the call's raw messages, see encodeMessages
+	codec INTEGER NOT NULL DEFAULT 0 -- how data is stored, see codecPlain
 );
 CREATE TABLE IF NOT EXISTS registrations (
 	id           INTEGER PRIMARY KEY,
@@ -207,6 +209,18 @@ func migrate(w *sql.DB) error {
 	if _, err := w.Exec(`CREATE INDEX IF NOT EXISTS calls_audio ON calls(audio, start)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	// The codec columns: rows stored before them hold plain JSON and
+	// plain packed messages, which is what the default 0 says.
+	for _, col := range [][2]string{{"calls", "json_codec"}, {"call_messages", "codec"}} {
+		if err := w.QueryRow(`SELECT count(*) FROM pragma_table_info('` + col[0] + `') WHERE name = '` + col[1] + `'`).Scan(&n); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		if n == 0 {
+			if _, err := w.Exec(`ALTER TABLE ` + col[0] + ` ADD COLUMN ` + col[1] + ` INTEGER NOT NULL DEFAULT 0`); err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
+		}
+	}
 	// Numbers are searched for as substrings (LIKE '%...%'), which no
 	// index serves, and counted by caller or callee within a period, which
 	// the start index serves: these two only cost every insert two more
@@ -236,15 +250,18 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 	run := context.WithoutCancel(ctx)
 	insCall, err := tx.PrepareContext(run, `INSERT INTO calls
 		(call_id, start, caller, callee, from_uri, to_uri, final_status, outcome, fault, leg_of, pdd_ms, duration_ms,
-		caller_name, reason, summary, json, peer, audio)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		caller_name, reason, summary, json, json_codec, peer, audio)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
-	insMsg, err := tx.PrepareContext(run, `INSERT INTO call_messages (call, n, data) VALUES (?,?,?)`)
+	insMsg, err := tx.PrepareContext(run, `INSERT INTO call_messages (call, n, data, codec) VALUES (?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
+	// The compressed JSON and messages of each call go through these two
+	// buffers: the driver copies what it binds.
+	var jsBuf, msgBuf []byte
 	for _, cr := range calls {
 		c := cr.Call
 		if c == nil {
@@ -257,8 +274,14 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
+		// The JSON of a call with an audio verdict stays text: the
+		// audio timeline reads its MOS with SQLite's JSON functions.
+		audio, jsCodec := AudioClass(c), codecPlain
+		if audio == "" {
+			js, jsBuf, jsCodec = compressBlob(jsBuf, js)
+		}
 		res, err := insCall.ExecContext(run, c.CallID, c.Start.UnixNano(), c.Caller, c.Callee, c.From, c.To,
-			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, Peer(c), AudioClass(c))
+			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, jsCodec, Peer(c), audio)
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
@@ -269,7 +292,9 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 		// One row per call for its messages: a row per message made the
 		// inserts the collector's largest cost.
 		if data, n := cr.packed(); n > 0 {
-			if _, err := insMsg.ExecContext(run, id, n, data); err != nil {
+			var codec int
+			data, msgBuf, codec = compressBlob(msgBuf, data)
+			if _, err := insMsg.ExecContext(run, id, n, data, codec); err != nil {
 				return fmt.Errorf("store: call %q messages: %w", c.CallID, err)
 			}
 		}
@@ -389,11 +414,15 @@ func (s *SQLite) SearchCalls(ctx context.Context, q Query) ([]CallSummary, error
 func (s *SQLite) GetCall(ctx context.Context, id string) (*CallRecord, error) {
 	var rowid int64
 	var js []byte
-	err := s.r.QueryRowContext(ctx, `SELECT id, json FROM calls WHERE call_id = ? ORDER BY start DESC, id DESC LIMIT 1`, id).Scan(&rowid, &js)
+	var jsCodec int
+	err := s.r.QueryRowContext(ctx, `SELECT id, json, json_codec FROM calls WHERE call_id = ? ORDER BY start DESC, id DESC LIMIT 1`, id).Scan(&rowid, &js, &jsCodec)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
+		return nil, fmt.Errorf("store: get %q: %w", id, err)
+	}
+	if js, err = decompressBlob(js, jsCodec); err != nil {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
 	cr := &CallRecord{Call: &analyze.Call{}}
@@ -401,12 +430,16 @@ func (s *SQLite) GetCall(ctx context.Context, id string) (*CallRecord, error) {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
 	}
 	var data []byte
-	err = s.r.QueryRowContext(ctx, `SELECT data FROM call_messages WHERE call = ?`, rowid).Scan(&data)
+	var codec int
+	err = s.r.QueryRowContext(ctx, `SELECT data, codec FROM call_messages WHERE call = ?`, rowid).Scan(&data, &codec)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return cr, nil
 	case err != nil:
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
+	}
+	if data, err = decompressBlob(data, codec); err != nil {
+		return nil, fmt.Errorf("store: get %q messages: %w", id, err)
 	}
 	if cr.Messages, err = decodeMessages(data); err != nil {
 		return nil, fmt.Errorf("store: get %q: %w", id, err)
