@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"runtime"
@@ -332,12 +333,18 @@ func TestMaxDBSize(t *testing.T) {
 	}
 	const budget = 8 << 20
 	r := startCollector(t, "", CollectorOptions{MaxDBSize: budget, SizeCheck: 100 * time.Millisecond})
-	big := strings.Repeat("s", 50000)
+	// Letters at random: the store compresses what it keeps, and a
+	// flood that fills a disk is one that does not compress.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	big := make([]byte, 50000)
 	for round := range 4 {
 		var pkts [][]byte
 		for i := range 200 {
 			n := round*200 + i
-			pkts = append(pkts, hepOf(synth.Call(n, time.Now(), synth.CallOptions{Status: 486, CallID: fmt.Sprintf("big-%d@sipcause.test", n), SDPSession: big}))...)
+			for j := range big {
+				big[j] = 'a' + byte(rnd.IntN(26))
+			}
+			pkts = append(pkts, hepOf(synth.Call(n, time.Now(), synth.CallOptions{Status: 486, CallID: fmt.Sprintf("big-%d@sipcause.test", n), SDPSession: string(big)}))...)
 		}
 		sendPaced(t, r.col.HEPAddr(), pkts)
 		waitStored(t, r, int64((round+1)*200), 30*time.Second)
