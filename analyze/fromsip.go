@@ -148,6 +148,21 @@ func (in *Interner) bounded(b []byte, n int) string {
 	if len(b) <= n {
 		return in.str(b)
 	}
+	return boundedHash(b, n)
+}
+
+// boundedUnique is bounded for a value made fresh for each transaction
+// or dialog (a branch, a tag): interning it would only push out values
+// that do repeat, and the memos of decoded lines already give the
+// answers to a request the strings of the request's own lines.
+func boundedUnique(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return boundedHash(b, n)
+}
+
+func boundedHash(b []byte, n int) string {
 	h := fnv.New64a()
 	h.Write(b)
 	return string(b[:n-17]) + "~" + fmt.Sprintf("%016x", h.Sum64())
@@ -365,7 +380,7 @@ func (in *Interner) viaLine(line []byte) viaLine {
 		}
 		if v, err := sipmsg.ParseVia(raw); err == nil {
 			vl.top = []Via{{
-				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: in.bounded(v.Branch, maxIDLen),
+				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: boundedUnique(v.Branch, maxIDLen),
 				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
 			}}
 		}
@@ -434,7 +449,7 @@ func (in *Interner) seeded() maphash.Seed {
 }
 
 func party(n sipmsg.NameAddr, in *Interner) Party {
-	p := Party{Display: in.str(n.DisplayName), URI: in.str(n.URI), Tag: in.bounded(n.Tag, maxIDLen)}
+	p := Party{Display: in.str(n.DisplayName), URI: in.str(n.URI), Tag: boundedUnique(n.Tag, maxIDLen)}
 	if u, err := sipmsg.ParseURI(n.URI); err == nil {
 		p.User = in.str(u.User)
 		p.Host = in.str(u.Host)
