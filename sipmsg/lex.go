@@ -78,6 +78,15 @@ func equalFold[T ~string | ~[]byte](b T, s string) bool {
 	return true
 }
 
+// trimWSPRight removes spaces and tabs from the end of b: bytes.TrimRight
+// with a cutset of two builds a set on every call, once per header line.
+func trimWSPRight(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && equalFold(b[:len(prefix)], prefix)
 }

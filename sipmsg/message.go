@@ -238,7 +238,7 @@ func ContentLengthLine(line []byte) (v int, ok bool) {
 	if c <= 0 {
 		return 0, false
 	}
-	name := bytes.TrimRight(line[:c], " \t")
+	name := trimWSPRight(line[:c])
 	if !(len(name) == 1 && lower(name[0]) == 'l') && !equalFold(name, "Content-Length") {
 		return 0, false
 	}
@@ -303,7 +303,7 @@ func (m *Message) parseStartLine(line []byte, off int) error {
 		return &ParseError{Offset: off, Msg: "start line is neither a Request-Line nor a Status-Line"}
 	}
 	method := line[:sp]
-	trimmed := bytes.TrimRight(line, " \t")
+	trimmed := trimWSPRight(line)
 	last := bytes.LastIndexAny(trimmed, " \t")
 	if last <= sp {
 		return &ParseError{Offset: off, Msg: "request line has no SIP-Version"}
@@ -421,7 +421,7 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 			m.warn(CodeBadHeaderLine, lineStart, "header line without a colon")
 			continue
 		}
-		name := bytes.TrimRight(line[:c], " \t")
+		name := trimWSPRight(line[:c])
 		if !isToken(name) {
 			m.warn(CodeBadHeaderLine, lineStart, "header name is not a token")
 			continue
