@@ -161,6 +161,7 @@ type Analyzer struct {
 	rolesOK       bool    // nothing it depends on changed since
 	endpointsFull int     // endpoints not tracked because maxEndpoints was reached
 	noted         hostMemo
+	stepMemo      stepMemo
 
 	pending   *Message  // a message whose time jumped, until the next one confirms it
 	seenAny   bool      // a message was analyzed

@@ -307,6 +307,14 @@ type labelKey struct {
 	reinvite, sdp  bool
 }
 
+// labelKeyOf is what the ladder label of a message depends on.
+func labelKeyOf(m *Message) labelKey {
+	if m.Request {
+		return labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.HasSDP || m.SDP != nil}
+	}
+	return labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.HasSDP || m.SDP != nil}
+}
+
 // exchangeOf makes the ladder entry of a message. Addresses and labels
 // repeat from message to message, so their strings are made once.
 func (a *Analyzer) exchangeOf(m *Message, retrans bool) Exchange {
@@ -365,14 +373,6 @@ func (a *Analyzer) symText(c *callState, n sym) string {
 
 // stepOf makes the ladder step of a message of call c.
 func (a *Analyzer) stepOf(c *callState, m *Message, retrans bool) step {
-	src, ok := a.addrSyms[m.Src]
-	if !ok {
-		src = a.addrSym(c, m.Src)
-	}
-	dst, ok := a.addrSyms[m.Dst]
-	if !ok {
-		dst = a.addrSym(c, m.Dst)
-	}
 	file := a.lastFileSym
 	if !a.fileKnown || m.File != a.lastFile {
 		file = a.symOf(c, m.File)
@@ -380,8 +380,50 @@ func (a *Analyzer) stepOf(c *callState, m *Message, retrans bool) step {
 			a.lastFile, a.lastFileSym, a.fileKnown = m.File, file, true
 		}
 	}
-	return step{frame: m.Frame, sec: m.Time.Unix(), nsec: int32(m.Time.Nanosecond()), src: src, dst: dst,
-		label: a.symOf(c, a.labelOf(m)), file: file, retrans: retrans}
+	st := step{frame: m.Frame, sec: m.Time.Unix(), nsec: int32(m.Time.Nanosecond()), file: file, retrans: retrans}
+	// Most messages go between the same few addresses with the same few
+	// labels: their symbols are remembered for the last eight, as the
+	// table's numbers never change.
+	k := stepKey{src: m.Src, dst: m.Dst, label: labelKeyOf(m)}
+	for i := range a.stepMemo.n {
+		if e := &a.stepMemo.e[i]; e.k == k {
+			st.src, st.dst, st.label = e.src, e.dst, e.label
+			return st
+		}
+	}
+	var ok bool
+	if st.src, ok = a.addrSyms[m.Src]; !ok {
+		st.src = a.addrSym(c, m.Src)
+	}
+	if st.dst, ok = a.addrSyms[m.Dst]; !ok {
+		st.dst = a.addrSym(c, m.Dst)
+	}
+	st.label = a.symOf(c, a.labelOf(m))
+	if (st.src|st.dst|st.label)&symExtra == 0 {
+		a.stepMemo.e[a.stepMemo.next] = stepMemoEntry{k: k, src: st.src, dst: st.dst, label: st.label}
+		a.stepMemo.next = (a.stepMemo.next + 1) % len(a.stepMemo.e)
+		a.stepMemo.n = min(a.stepMemo.n+1, len(a.stepMemo.e))
+	}
+	return st
+}
+
+// stepKey is what the symbols of a ladder step depend on.
+type stepKey struct {
+	src, dst netip.AddrPort
+	label    labelKey
+}
+
+type stepMemoEntry struct {
+	k               stepKey
+	src, dst, label sym
+}
+
+// stepMemo holds the symbols of the last few steps' addresses and labels
+// (all in the analyzer's table), replaced in turn.
+type stepMemo struct {
+	e    [8]stepMemoEntry
+	n    int
+	next int
 }
 
 func (a *Analyzer) addrSym(c *callState, ap netip.AddrPort) sym {
@@ -408,10 +450,7 @@ func (a *Analyzer) messages(c *callState) ([]Exchange, []int) {
 
 // labelOf returns the ladder label of a message: INVITE, 180 Ringing, ...
 func (a *Analyzer) labelOf(m *Message) string {
-	k := labelKey{code: m.StatusCode, reason: m.Reason, method: m.CSeqMethod, sdp: m.HasSDP || m.SDP != nil}
-	if m.Request {
-		k = labelKey{method: m.Method, reinvite: m.Method == "INVITE" && m.To.Tag != "", sdp: m.HasSDP || m.SDP != nil}
-	}
+	k := labelKeyOf(m)
 	label, ok := a.labels[k]
 	if !ok {
 		label = m.Method
