@@ -130,7 +130,7 @@ func parsePart(b []byte) Part {
 // Content-Type is application/sdp, or the first application/sdp part of
 // a multipart body (RFC 5621 §3) searched one level of nesting deep.
 func (m *Message) SDPBody() ([]byte, bool) {
-	return findSDP(m.Get("Content-Type"), m.Body, 2)
+	return findSDP(m.get(hContentType), m.Body, 2)
 }
 
 func findSDP(ct, body []byte, depth int) ([]byte, bool) {

@@ -317,13 +317,13 @@ func viaParams(params []byte) (branch, received, rport []byte, rportSet bool) {
 }
 
 // CallID returns the Call-ID (RFC 3261 §20.8), nil if absent.
-func (m *Message) CallID() []byte { return m.Get("Call-ID") }
+func (m *Message) CallID() []byte { return m.get(hCallID) }
 
 // CSeq returns the CSeq sequence number and method (RFC 3261 §20.16);
 // ok is false when the header is absent, the number does not fit in 32
 // bits or the method is missing.
 func (m *Message) CSeq() (num uint32, method []byte, ok bool) {
-	v := m.Get("CSeq")
+	v := m.get(hCSeq)
 	i := 0
 	for i < len(v) && isDigit(v[i]) {
 		i++
@@ -338,10 +338,10 @@ func (m *Message) CSeq() (num uint32, method []byte, ok bool) {
 
 // From returns the decoded From header field (RFC 3261 §20.20); it is
 // the zero NameAddr when absent. Decoding errors are left to Strict.
-func (m *Message) From() NameAddr { n, _ := ParseNameAddr(m.Get("From")); return n }
+func (m *Message) From() NameAddr { n, _ := ParseNameAddr(m.get(hFrom)); return n }
 
 // To returns the decoded To header field (RFC 3261 §20.39).
-func (m *Message) To() NameAddr { n, _ := ParseNameAddr(m.Get("To")); return n }
+func (m *Message) To() NameAddr { n, _ := ParseNameAddr(m.get(hTo)); return n }
 
 // Contacts yields every Contact value (RFC 3261 §20.10) across all
 // Contact header fields; "*" yields a NameAddr whose URI is "*".
@@ -385,7 +385,7 @@ func (m *Message) ContentLength() (int, bool) {
 	if m.count[hContentLength] == 0 {
 		return 0, false
 	}
-	return atoiSafe(m.Get("Content-Length"))
+	return atoiSafe(m.get(hContentLength))
 }
 
 // MaxForwards returns the Max-Forwards value (RFC 3261 §20.22); ok is
@@ -395,7 +395,7 @@ func (m *Message) MaxForwards() (int, bool) {
 	if m.count[hMaxForwards] == 0 {
 		return 0, false
 	}
-	return atoiSafe(m.Get("Max-Forwards"))
+	return atoiSafe(m.get(hMaxForwards))
 }
 
 // Expires returns the Expires header value in seconds (RFC 3261 §20.19);
@@ -404,7 +404,7 @@ func (m *Message) Expires() (int, bool) {
 	if m.count[hExpires] == 0 {
 		return 0, false
 	}
-	n, ok := parseUint32(m.Get("Expires"))
+	n, ok := parseUint32(m.get(hExpires))
 	return int(n), ok
 }
 

@@ -205,6 +205,15 @@ func matches(hdr []byte, h hid, name string) bool {
 	return len(hdr) == len(name) && equalFold(hdr, name)
 }
 
+// get is Get for a header of known id, without looking its name up: the
+// accessors (CallID, CSeq, From, …) run for every message.
+func (m *Message) get(h hid) []byte {
+	if i := m.first[h]; i > 0 {
+		return m.Headers[i-1].Value
+	}
+	return nil
+}
+
 // Get returns the value of the first header field with the given name
 // (RFC 3261 §7.3.1), compared case-insensitively with compact forms
 // mapped (§7.3.3): Get("Call-ID") finds "i: …". It returns nil if there
