@@ -383,6 +383,8 @@ func (in *Interner) viaLine(line []byte) viaLine {
 				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: boundedUnique(v.Branch, maxIDLen),
 				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
 			}}
+			vl.top[0].hostIP, _ = vl.top[0].hostAddr()
+			vl.top[0].hostIPKnown = true
 		}
 	}
 	if in != nil {

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -79,6 +80,21 @@ type Via struct {
 	Received  string
 	RPort     string
 	HasRPort  bool
+	// hostIP is Host as an address, worked out once where the Via was
+	// decoded (viaEndpoint needs it for every message): valid only when
+	// hostIPKnown, and then invalid when Host is a name.
+	hostIP      netip.Addr
+	hostIPKnown bool
+}
+
+// hostAddr returns the Via's host as an IP address (without the brackets
+// of an IPv6 reference), if it is one.
+func (v *Via) hostAddr() (netip.Addr, bool) {
+	if v.hostIPKnown {
+		return v.hostIP, v.hostIP.IsValid()
+	}
+	ip, err := netip.ParseAddr(strings.Trim(v.Host, "[]"))
+	return ip, err == nil
 }
 
 // SDP is the part of a session description (RFC 4566) the analyzer uses.

@@ -174,9 +174,9 @@ func viaEndpoint(packet netip.AddrPort, vias []Via) netip.AddrPort {
 	if len(vias) == 0 {
 		return unmapAP(packet)
 	}
-	ip, err := netip.ParseAddr(strings.Trim(vias[0].Host, "[]"))
+	ip, ok := vias[0].hostAddr()
 	// A log that does not say where a message came from still has the Via.
-	if err != nil || packet.IsValid() && ip.Unmap() != packet.Addr().Unmap() {
+	if !ok || packet.IsValid() && ip.Unmap() != packet.Addr().Unmap() {
 		return unmapAP(packet)
 	}
 	port := vias[0].Port
