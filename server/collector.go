@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/capture"
@@ -50,7 +51,7 @@ type batch struct {
 	in    []inbound // decoded messages; raw points into arena
 	done  chan struct{}
 	n     int   // datagrams or messages, counted in the queue
-	bytes int64 // raw bytes, counted in the queue
+	bytes int64 // memory held, counted in the queue (see fill)
 }
 
 var batches = sync.Pool{New: func() any { return new(batch) }}
@@ -323,21 +324,32 @@ func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 		// of their own and decoded on another goroutine: this one goes
 		// straight back to the socket.
 		b := getBatch()
-		b.wall = time.Now()
-		for i := range msgs[:n] {
-			b.arena = append(b.arena, msgs[i].Buffers[0][:msgs[i].N]...)
-		}
-		off := 0
-		for i := range msgs[:n] {
-			b.raws = append(b.raws, b.arena[off:off+msgs[i].N:off+msgs[i].N])
-			off += msgs[i].N
-		}
-		b.n, b.bytes = n, int64(off)
-		b.done = make(chan struct{})
+		b.fill(msgs[:n], time.Now())
 		if c.enqueue(b) {
 			c.work <- b
 		}
 	}
+}
+
+// fill copies datagrams read at wall into b, an empty batch, for the
+// decoders. The batch counts against the queue's byte budget with the
+// memory it holds, its arena's capacity and its slices, not only the
+// datagrams' bytes: a batch from the pool keeps the arena of the largest
+// read it served, and a queue of such batches with a datagram or two each
+// would otherwise hold many times its budget.
+func (b *batch) fill(msgs []ipv4.Message, wall time.Time) {
+	b.wall = wall
+	for i := range msgs {
+		b.arena = append(b.arena, msgs[i].Buffers[0][:msgs[i].N]...)
+	}
+	off := 0
+	for i := range msgs {
+		b.raws = append(b.raws, b.arena[off:off+msgs[i].N:off+msgs[i].N])
+		off += msgs[i].N
+	}
+	b.n = len(msgs)
+	b.bytes = int64(cap(b.arena) + cap(b.raws)*int(unsafe.Sizeof([]byte(nil))) + int(unsafe.Sizeof(batch{})))
+	b.done = make(chan struct{})
 }
 
 // noteKernelDrops records the kernel's count of datagrams dropped on a

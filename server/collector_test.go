@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/ipv4"
+
 	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/server/internal/synth"
 	"github.com/sipcause/sipcause/store"
@@ -490,4 +492,30 @@ func TestReadBuffer(t *testing.T) {
 		t.Errorf("receive buffer %d, want at least %d (asked %d, rmem_max %d)", got, 2*min(want, rmemMax), want, rmemMax)
 	}
 	t.Logf("asked %d, got %d (rmem_max %d)", want, got, rmemMax)
+}
+
+// TestQueueCountsArenas: a batch of datagrams counts against the queue's
+// byte budget with the buffer that holds them. A batch from the pool
+// keeps the arena of the largest read it served (64 datagrams); holding
+// one small datagram it still holds that arena, and a queue of such
+// batches is bounded by what they hold, not by their datagrams' bytes.
+func TestQueueCountsArenas(t *testing.T) {
+	opt := CollectorOptions{MaxQueueBytes: 256 << 10}
+	opt.defaults()
+	c := &Collector{opt: opt, queue: make(chan *batch, 100), metrics: NewMetrics()}
+	msg := []ipv4.Message{{Buffers: [][]byte{make([]byte, 100)}, N: 100}}
+	queued := 0
+	for range 10 {
+		b := &batch{arena: make([]byte, 0, 64*700)} // as left by a read of 64 datagrams
+		b.fill(msg, time.Now())
+		if b.bytes < 64*700 {
+			t.Fatalf("a batch of one 100-byte datagram in a %d-byte arena counts %d bytes", cap(b.arena), b.bytes)
+		}
+		if c.enqueue(b) {
+			queued++
+		}
+	}
+	if queued != 5 || c.metrics.dropped.Load() != 5 || c.queuedBytes.Load() > int64(opt.MaxQueueBytes) {
+		t.Errorf("%d batches of 45 KB queued, %d dropped, %d bytes counted; want 5 within 256 KB", queued, c.metrics.dropped.Load(), c.queuedBytes.Load())
+	}
 }

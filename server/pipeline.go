@@ -40,7 +40,7 @@ type CollectorOptions struct {
 	// The byte budgets below default to parts of it.
 	MaxMemory     int64
 	MaxOpenBytes  int // raw bytes held for open calls; default MaxMemory/4
-	MaxQueueBytes int // raw bytes waiting for the analyzer; default MaxMemory/16
+	MaxQueueBytes int // bytes of datagrams waiting for the analyzer, with the buffers that hold them; default MaxMemory/16
 	// A store transaction starts at BatchSize calls (default 500) or after
 	// BatchInterval (default 200 ms); what arrives while one is written
 	// goes into the next, however many that is, within a byte budget.
