@@ -45,7 +45,9 @@ type JSONStream struct {
 	err         error
 	buf         []byte // the last call's JSON, reused for the next
 	clock       clockMemo
+	recent      recentTimes
 	cache       textCache
+	call        Call // the call being written, its slices reused
 }
 
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
@@ -119,7 +121,8 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 // hand encoder of jsonenc.go: the same bytes as encoding/json, in a
 // fraction of the time a large analysis spent on it.
 func (s *JSONStream) Call(c *analyze.Call) {
-	lc := LocalizeCall(c, s.lang)
+	lc := &s.call
+	localizeCall(lc, c, s.lang)
 	s.handElement(s.w, s.nCalls, lc, func(b []byte) ([]byte, bool) {
 		if lc.Call == nil {
 			return b, false
@@ -156,7 +159,7 @@ func (s *JSONStream) Dialog(d *analyze.Dialog) {
 // encoder is a hand encoder that keeps, from one element to the next,
 // the texts it escaped and the second it wrote last.
 func (s *JSONStream) encoder(b []byte) jsonEnc {
-	return jsonEnc{b: b, clock: s.clock, cache: &s.cache}
+	return jsonEnc{b: b, clock: s.clock, recent: &s.recent, cache: &s.cache}
 }
 
 // done ends what encoder began: b as it was when the encoder gave up.

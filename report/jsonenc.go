@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,11 +70,12 @@ var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 // jsonEnc appends JSON to b. bad records a value encoding/json refuses.
 type jsonEnc struct {
-	b     []byte
-	html  bool // escape <, > and & as json.Marshal does
-	bad   bool
-	clock clockMemo
-	cache *textCache // the JSON of texts that repeat from call to call; nil: none kept
+	b      []byte
+	html   bool // escape <, > and & as json.Marshal does
+	bad    bool
+	clock  clockMemo
+	recent *recentTimes // the times written last; nil: none kept
+	cache  *textCache   // the JSON of texts that repeat from call to call; nil: none kept
 }
 
 func (e *jsonEnc) raw(s string) { e.b = append(e.b, s...) }
@@ -110,19 +112,34 @@ func (e *jsonEnc) time(t time.Time) {
 		// time.RFC3339Nano), a third of the encoder's time otherwise.
 		// The messages of a call, and the calls written one after the
 		// other, mostly share their second: its text is kept.
-		unix := t.Unix()
-		if !e.clock.ok || e.clock.unix != unix {
+		unix, nsec := t.Unix(), t.Nanosecond()
+		// The same time again (a call's start is its first message's,
+		// its end its last message's): copied whole.
+		var r *recentTime
+		if e.recent != nil {
+			r = &e.recent[uint(nsec>>10)%uint(len(e.recent))]
+			if r.n != 0 && r.unix == unix && r.nsec == int32(nsec) {
+				e.b = append(e.b, r.text[:r.n]...)
+				return
+			}
+		}
+		ck := &e.clock
+		if !ck.ok || ck.unix != unix {
 			// 719468 days from 0000-03-01 to 1970-01-01; 3652365 from
 			// 0000-03-01 to 10000-01-01, where RFC 3339's years end.
 			days, sec := floorDivMod(unix, 86400)
 			if days+719468 < 0 || days+719468 >= 3652365 {
 				goto slow
 			}
-			appendUTC(e.clock.text[:0], days, sec)
-			e.clock.unix, e.clock.ok = unix, true
+			appendUTC(ck.text[:0], days, sec)
+			ck.unix, ck.ok = unix, true
 		}
-		e.b = appendFraction(append(e.b, e.clock.text[:]...), t.Nanosecond())
+		start := len(e.b)
+		e.b = appendFraction(append(e.b, ck.text[:]...), nsec)
 		e.b = append(e.b, 'Z', '"')
+		if r != nil {
+			r.unix, r.nsec, r.n = unix, int32(nsec), uint8(copy(r.text[:], e.b[start:]))
+		}
 		return
 	}
 slow:
@@ -139,6 +156,17 @@ type clockMemo struct {
 	unix int64
 	ok   bool
 	text [19]byte // 2006-01-02T15:04:05
+}
+
+// recentTimes are the last times a stream wrote, whole; their
+// nanoseconds pick the place.
+type recentTimes [8]recentTime
+
+type recentTime struct {
+	unix int64
+	nsec int32
+	n    uint8    // the length of text; 0: none
+	text [31]byte // 2006-01-02T15:04:05.999999999Z"
 }
 
 // plainFrom returns the index, from i on, of the first byte of s that
@@ -382,15 +410,23 @@ func (e *jsonEnc) strMap(m map[string]string) {
 		e.raw("null")
 		return
 	}
-	var buf [8]string
+	// The pairs, sorted by key: no second lookup of each.
+	var buf [8][2]string
+	kvs := buf[:0]
+	for k, v := range m {
+		kvs = append(kvs, [2]string{k, v})
+	}
+	if len(kvs) > 1 {
+		slices.SortFunc(kvs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	}
 	e.b = append(e.b, '{')
-	for i, k := range sortedKeys(m, buf[:0]) {
+	for i := range kvs {
 		if i > 0 {
 			e.b = append(e.b, ',')
 		}
-		e.str(k)
+		e.str(kvs[i][0])
 		e.b = append(e.b, ':')
-		e.str(m[k])
+		e.str(kvs[i][1])
 	}
 	e.b = append(e.b, '}')
 }
@@ -711,22 +747,80 @@ func (e *jsonEnc) exchanges(xs []analyze.Exchange) {
 		e.int(int64(x.Frame))
 		e.raw(`,"time":`)
 		e.time(x.Time)
-		e.raw(`,"src":`)
-		e.text(x.Src)
-		e.raw(`,"dst":`)
-		e.text(x.Dst)
-		e.raw(`,"label":`)
-		e.text(x.Label)
-		if x.Retrans {
-			e.raw(`,"retransmission":true`)
-		}
-		if x.File != "" {
-			e.raw(`,"file":`)
-			e.text(x.File)
-		}
-		e.b = append(e.b, '}')
+		e.exchangeRest(x)
 	}
 	e.b = append(e.b, ']')
+}
+
+// exchangeRest writes the fields of x after its time. They repeat from
+// call to call (the same hosts, answers and file): with a stream's cache,
+// their JSON is kept by their values.
+func (e *jsonEnc) exchangeRest(x *analyze.Exchange) {
+	var slot *exchangeJSON
+	if c := e.cache; c != nil && len(x.Src)+len(x.Dst)+len(x.Label)+len(x.File) <= exchangeKeyMax {
+		h := len(x.Src)*5 + len(x.Label)*31 + 7*int(lastByte(x.Label)) + 3*int(lastByte(x.Src)) + int(lastByte(x.Dst))
+		if x.Retrans {
+			h++
+		}
+		slot = &c.exchanges[uint(h)%uint(len(c.exchanges))]
+		if slot.is(x) {
+			e.b = append(e.b, slot.js...)
+			return
+		}
+	}
+	start := len(e.b)
+	e.raw(`,"src":`)
+	e.text(x.Src)
+	e.raw(`,"dst":`)
+	e.text(x.Dst)
+	e.raw(`,"label":`)
+	e.text(x.Label)
+	if x.Retrans {
+		e.raw(`,"retransmission":true`)
+	}
+	if x.File != "" {
+		e.raw(`,"file":`)
+		e.text(x.File)
+	}
+	e.b = append(e.b, '}')
+	if slot != nil {
+		slot.keep(x, e.b[start:])
+	}
+}
+
+func lastByte(s string) byte {
+	if s == "" {
+		return 0
+	}
+	return s[len(s)-1]
+}
+
+// exchangeJSON is the JSON of the fields of an exchange after its time,
+// with the values it was written from (copied: the cache keeps no
+// string of a call).
+type exchangeJSON struct {
+	key     []byte // Src, Dst, Label and File one after the other
+	lens    [3]int // the lengths of Src, Dst and Label
+	retrans bool
+	js      []byte
+}
+
+// exchangeKeyMax bounds the values kept for an exchange (and so its JSON,
+// at most six times as long).
+const exchangeKeyMax = 512
+
+func (m *exchangeJSON) is(x *analyze.Exchange) bool {
+	a, b, c := m.lens[0], m.lens[0]+m.lens[1], m.lens[0]+m.lens[1]+m.lens[2]
+	return m.js != nil && m.retrans == x.Retrans && len(m.key) == c+len(x.File) &&
+		a == len(x.Src) && b-a == len(x.Dst) && c-b == len(x.Label) &&
+		string(m.key[:a]) == x.Src && string(m.key[a:b]) == x.Dst && string(m.key[b:c]) == x.Label && string(m.key[c:]) == x.File
+}
+
+func (m *exchangeJSON) keep(x *analyze.Exchange, js []byte) {
+	m.key = append(append(append(append(m.key[:0], x.Src...), x.Dst...), x.Label...), x.File...)
+	m.lens = [3]int{len(x.Src), len(x.Dst), len(x.Label)}
+	m.retrans = x.Retrans
+	m.js = append(m.js[:0], js...)
 }
 
 func (e *jsonEnc) optFloat(name string, f *float64) {
@@ -991,7 +1085,9 @@ type textCache struct {
 	at   map[string]int32 // text -> its index in texts
 	all  []cachedText
 	js   []byte
-	last [64]int32 // by length: 1 + the index of the text last used
+	last [128]int32 // 1 + the index of the text last used, by a hash of its length and two bytes
+
+	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values
 }
 
 type cachedText struct {
@@ -1015,9 +1111,10 @@ func (e *jsonEnc) text(s string) {
 		e.str(s)
 		return
 	}
-	// Without hashing: the text of this length used last (the file
-	// name of every message, the same advice as the call before).
-	l := &c.last[len(s)%len(c.last)]
+	// Without hashing: the text used last of this length and these
+	// middle and last bytes (the file name of every message, the same
+	// advice as the call before).
+	l := &c.last[(len(s)+7*int(s[len(s)/2])+3*int(s[len(s)-1]))%len(c.last)]
 	if i := *l - 1; i >= 0 && c.all[i].s == s {
 		e.b = append(e.b, c.js[c.all[i].from:c.all[i].to]...)
 		return

@@ -277,8 +277,9 @@ func TestTimeJSON(t *testing.T) {
 	// from the time before must not leak into the next one, which is
 	// often in the same second, sometimes in the next or an earlier
 	// one, a day or a zone away, or out of range.
-	e := jsonEnc{}
+	e := jsonEnc{recent: &recentTimes{}}
 	sec := time.Date(2026, 11, 28, 23, 59, 58, 0, time.UTC).Unix()
+	var seen []time.Time
 	for i := range 200000 {
 		switch r.IntN(8) {
 		case 0:
@@ -293,6 +294,17 @@ func TestTimeJSON(t *testing.T) {
 		tm := time.Unix(sec, r.Int64N(1e9)-r.Int64N(1e9)%[]int64{1, 1000, 1e6, 1e9}[i%4]).UTC()
 		if i%16 == 0 {
 			tm = tm.In(time.FixedZone("x", 3600))
+		}
+		// A time written before, or one with the same nanoseconds in
+		// another second.
+		if len(seen) > 0 && r.IntN(3) == 0 {
+			tm = seen[r.IntN(len(seen))]
+			if r.IntN(2) == 0 {
+				tm = tm.Add(time.Duration(r.IntN(3)-1) * time.Second)
+			}
+		}
+		if seen = append(seen, tm); len(seen) > 20 {
+			seen = seen[1:]
 		}
 		want, werr := tm.MarshalJSON()
 		e.b, e.bad = e.b[:0], false
@@ -660,5 +672,42 @@ func TestStreamSameBytes(t *testing.T) {
 		if (werr == nil) != ok || ok && !bytes.Equal(got, want) {
 			t.Fatalf("seed %d: stream encoder %s (ok %v); encoding/json %s (%v); differ at %d", seed, got, ok, want, werr, diffAt(got, want))
 		}
+	}
+}
+
+// TestCallStreamAllocs is the allocation guard of the stream's hot path:
+// once its buffer and cache are warm, writing a call's JSON allocates
+// nothing, and rendering its texts only the text of each finding (its
+// values filled in).
+func TestCallStreamAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads two captures")
+	}
+	calls := loadReport(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng", catalog.English).Calls
+	calls = append(calls, loadReport(t, "goffinet-sip_captures__uac-uas-scenario-sipp.pcapng", catalog.English).Calls...)
+	s := NewJSONStream(io.Discard, analyze.SchemaVersion, "en", nil)
+	for _, c := range calls {
+		s.Call(c) // warm: the buffer grows, the cache fills
+	}
+	seen := map[int]bool{}
+	for _, c := range calls {
+		if seen[c.FinalStatus] {
+			continue
+		}
+		seen[c.FinalStatus] = true
+		lc := LocalizeCall(c, catalog.English)
+		if n := testing.AllocsPerRun(50, func() {
+			e := s.encoder(s.buf[:0])
+			e.call(lc.Call, lc)
+			s.buf, _ = s.done(&e, s.buf)
+		}); n != 0 {
+			t.Errorf("call %s (%d): the encoder allocates %v times", c.CallID, c.FinalStatus, n)
+		}
+		if n := testing.AllocsPerRun(50, func() { s.Call(c) }); n > float64(len(c.Findings)) {
+			t.Errorf("call %s (%d, %d findings): Call allocates %v times", c.CallID, c.FinalStatus, len(c.Findings), n)
+		}
+	}
+	if len(seen) < 2 {
+		t.Errorf("only final statuses %v", seen)
 	}
 }

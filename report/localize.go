@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -104,7 +105,16 @@ func Localize(r *analyze.Report, lang catalog.Lang) *Localized {
 // credentials, an unreachable next hop) replaces the code's general text,
 // which would only distract.
 func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
-	lc := &Call{Call: c, Findings: localFindings(c.Findings, lang), Advice: []string{}}
+	lc := &Call{}
+	localizeCall(lc, c, lang)
+	return lc
+}
+
+// localizeCall is LocalizeCall into lc, whose slices are reused: a stream
+// renders one call after the other.
+func localizeCall(lc *Call, c *analyze.Call, lang catalog.Lang) {
+	*lc = Call{Call: c, Findings: appendLocalFindings(lc.Findings[:0], c.Findings, lang), Advice: []string{},
+		Reasons: lc.Reasons[:0], Warnings: lc.Warnings[:0]}
 	for _, d := range c.Reasons {
 		lc.Reasons = append(lc.Reasons, Decoded{Decoded: d, Meaning: ReasonMeaning(d.Value, lang)})
 	}
@@ -117,11 +127,11 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 			lc.Explanation = lc.Findings[0].Text
 			lc.Summary = firstSentence(lc.Explanation)
 			lc.Advice = nonNil(findingAdvice(main.ID, lang))
-			return lc
+			return
 		}
 		lc.Summary = PhraseText("call-answered", nil, lang)
 		lc.Explanation = lc.Summary
-		return lc
+		return
 	}
 	main, hasMain := c.Diagnosis()
 	mainText := ""
@@ -132,13 +142,13 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 	// The background is about the answer the diagnosis explains: the
 	// original one when a proxy rewrote it on the way (603 told as 486).
 	code := c.FinalStatus
-	if n, err := strconv.Atoi(main.Values["code"]); hasMain && err == nil && n >= 300 && c.FinalStatus >= 300 {
+	if n, ok := atoi(main.Values["code"]); hasMain && ok && n >= 300 && c.FinalStatus >= 300 {
 		code = n
 	}
 	// A Q.850 cause that decided over a generic code (480 with cause 17,
 	// user busy): the background is about the code RFC 3398 §7.2.4.1 maps
 	// the cause to, when that code places the cause where the verdict does.
-	if n, err := strconv.Atoi(main.Values["cause"]); hasMain && err == nil && code != 0 {
+	if n, ok := atoi(main.Values["cause"]); hasMain && ok && code != 0 {
 		mapped := catalog.Default().CauseToSIP(n)
 		if e, ok := catalog.Default().Lookup(mapped); ok && mapped >= 300 && string(e.Fault) == c.Fault {
 			code = mapped
@@ -171,7 +181,27 @@ func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 		lc.Summary = firstSentence(mainText)
 		lc.Background = ""
 	}
-	return lc
+}
+
+// atoi is strconv.Atoi without the error value, which is allocated: most
+// calls have no cause value, many no code.
+func atoi(s string) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if len(s) <= 9 {
+		n := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				goto other
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+other:
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // LocalizeRegister renders the texts of one registration in lang. A failed
@@ -225,7 +255,15 @@ func LocalizeDialog(d *analyze.Dialog, lang catalog.Lang) *Dialog {
 }
 
 func localFindings(fs []analyze.Finding, lang catalog.Lang) []Finding {
-	out := make([]Finding, 0, len(fs))
+	return appendLocalFindings(make([]Finding, 0, len(fs)), fs, lang)
+}
+
+// appendLocalFindings appends fs with their texts to out; out is never
+// nil, so that no findings are written as [], not null.
+func appendLocalFindings(out []Finding, fs []analyze.Finding, lang catalog.Lang) []Finding {
+	if out == nil {
+		out = make([]Finding, 0, len(fs))
+	}
 	for _, f := range fs {
 		out = append(out, Finding{Finding: f, Title: FindingTitle(f.ID, lang), Text: FindingText(f, lang)})
 	}
@@ -246,11 +284,27 @@ func findingAdvice(id string, lang catalog.Lang) []string {
 // FindingTitle is the heading of a finding in lang ("Busy", "Bezet"), or
 // its id when it has no title yet.
 func FindingTitle(id string, lang catalog.Lang) string {
-	if p, ok := analyze.Phrases()["title-"+id]; ok {
-		return phraseText(p, nil, lang)
+	if t, ok := findingTitles()[id]; ok {
+		if lang == catalog.Dutch {
+			return t[1]
+		}
+		return t[0]
 	}
 	return id
 }
+
+// findingTitles are the titles of the findings ("title-" phrases) in
+// English and Dutch, by finding id: rendered once, as every call of a
+// large capture has findings.
+var findingTitles = sync.OnceValue(func() map[string][2]string {
+	m := map[string][2]string{}
+	for id, p := range analyze.Phrases() {
+		if f, ok := strings.CutPrefix(id, "title-"); ok {
+			m[f] = [2]string{phraseText(p, nil, catalog.English), phraseText(p, nil, catalog.Dutch)}
+		}
+	}
+	return m
+})
 
 // FindingText renders the text of a finding in lang: the text of its id
 // from analyze/data/findings.yaml with the placeholders filled from its
@@ -285,7 +339,7 @@ func FindingText(f analyze.Finding, lang catalog.Lang) string {
 			case "warning-header":
 				return WarningMeaning(f.Values["value"], lang), true
 			}
-			if code, err := strconv.Atoi(f.Values["code"]); err == nil {
+			if code, ok := atoi(f.Values["code"]); ok {
 				if res, err := catalog.Default().Resolve(code); err == nil {
 					return res.Entry.Text(lang).Summary, true
 				}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -186,6 +187,18 @@ func TestFoldSpaces(t *testing.T) {
 		s := b.String()
 		if got, want := foldSpaces(s), strings.Join(strings.Fields(s), " "); got != want {
 			t.Fatalf("foldSpaces(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestAtoi: atoi agrees with strconv.Atoi.
+func TestAtoi(t *testing.T) {
+	for _, s := range []string{"", "0", "7", "404", "00404", "+404", "-1", "4x", " 4", "999999999", "1000000000",
+		"99999999999999999999", "١٢", "4\x00"} {
+		n, ok := atoi(s)
+		wn, err := strconv.Atoi(s)
+		if ok != (err == nil) || ok && n != wn {
+			t.Errorf("atoi(%q) = %d, %v; strconv.Atoi %d, %v", s, n, ok, wn, err)
 		}
 	}
 }
