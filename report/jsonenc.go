@@ -80,7 +80,38 @@ type jsonEnc struct {
 
 func (e *jsonEnc) raw(s string) { e.b = append(e.b, s...) }
 
-func (e *jsonEnc) int(n int64) { e.b = strconv.AppendInt(e.b, n, 10) }
+func (e *jsonEnc) int(n int64) {
+	if uint64(n) < 1e10 {
+		e.b = appendUint(e.b, uint64(n))
+		return
+	}
+	e.b = strconv.AppendInt(e.b, n, 10)
+}
+
+// appendUint is strconv.AppendUint in base 10 for n below 1e10 (frame
+// numbers, codes, durations), two digits at a time.
+func appendUint(b []byte, n uint64) []byte {
+	if n < 10 {
+		return append(b, byte('0'+n))
+	}
+	var buf [10]byte
+	i := len(buf)
+	for n >= 100 {
+		q := n / 100
+		d := n - q*100
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*d], digitPairs[2*d+1]
+		n = q
+	}
+	if n >= 10 {
+		i -= 2
+		buf[i], buf[i+1] = digitPairs[2*n], digitPairs[2*n+1]
+	} else {
+		i--
+		buf[i] = byte('0' + n)
+	}
+	return append(b, buf[i:]...)
+}
 
 func (e *jsonEnc) float(f float64) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
@@ -106,7 +137,7 @@ func (e *jsonEnc) float(f float64) {
 
 func (e *jsonEnc) time(t time.Time) {
 	e.b = append(e.b, '"')
-	if _, off := t.Zone(); off == 0 {
+	if t.Location() == time.UTC || zoneOffset(t) == 0 {
 		// Capture times are UTC: written here from the Unix seconds
 		// (RFC 3339 §5.6, fraction without trailing zeros, as
 		// time.RFC3339Nano), a third of the encoder's time otherwise.
@@ -149,6 +180,11 @@ slow:
 		return
 	}
 	e.b = append(b, '"')
+}
+
+func zoneOffset(t time.Time) int {
+	_, off := t.Zone()
+	return off
 }
 
 // clockMemo is the text of the last second an encoder wrote.
@@ -260,25 +296,25 @@ func appendUTC(b []byte, days, sec int64) []byte {
 // appendFraction writes the nanoseconds of a time as time.RFC3339Nano
 // does: nothing for none, else a dot and the digits without trailing zeros.
 func appendFraction(b []byte, nsec int) []byte {
-	if nsec == 0 {
-		return b
+	if nsec <= 0 || nsec >= 1e9 {
+		return b // time.Time's nanoseconds are in [0, 1e9)
 	}
-	// Captures have microseconds (pcap) or nanoseconds (pcapng): the
-	// digits are written two at a time, only as many as are not zero.
-	var frac [10]byte
-	frac[0] = '.'
+	// All nine digits, two at a time, then as many as are not
+	// trailing zeros.
+	ns := uint32(nsec)
+	d1 := ns / 1e7
+	ns -= d1 * 1e7
+	d2 := ns / 1e5
+	ns -= d2 * 1e5
+	d3 := ns / 1e3
+	ns -= d3 * 1e3
+	d4 := ns / 10
+	d5 := ns - d4*10
+	frac := [10]byte{'.', digitPairs[2*d1], digitPairs[2*d1+1], digitPairs[2*d2], digitPairs[2*d2+1],
+		digitPairs[2*d3], digitPairs[2*d3+1], digitPairs[2*d4], digitPairs[2*d4+1], byte('0' + d5)}
 	n := 10
-	for nsec%1000 == 0 {
-		nsec /= 1000
-		n -= 3
-	}
-	for i := n - 2; i >= 1; i -= 2 {
-		d := nsec % 100
-		nsec /= 100
-		frac[i], frac[i+1] = digitPairs[2*d], digitPairs[2*d+1]
-	}
-	if n%2 == 0 { // an odd number of digits: the first one alone
-		frac[1] = byte('0' + nsec)
+	if ns == 0 { // whole microseconds, as pcap has them
+		n = 7
 	}
 	for frac[n-1] == '0' {
 		n--
@@ -762,11 +798,19 @@ func (e *jsonEnc) exchangeRest(x *analyze.Exchange) {
 		if x.Retrans {
 			h++
 		}
-		slot = &c.exchanges[uint(h)%uint(len(c.exchanges))]
-		if slot.is(x) {
-			e.b = append(e.b, slot.js...)
-			return
+		// Two places for each hash, so that two exchanges of a call
+		// that hash alike do not push each other out.
+		set := uint(h) % uint(len(c.exchanges)/2) * 2
+		for way := range uint(2) {
+			if m := &c.exchanges[set+way]; m.is(x) {
+				c.recentWay[set/2] = uint8(way)
+				e.b = append(e.b, m.js...)
+				return
+			}
 		}
+		way := 1 - uint(c.recentWay[set/2])
+		c.recentWay[set/2] = uint8(way)
+		slot = &c.exchanges[set+way]
 	}
 	start := len(e.b)
 	e.raw(`,"src":`)
@@ -1087,7 +1131,8 @@ type textCache struct {
 	js   []byte
 	last [128]int32 // 1 + the index of the text last used, by a hash of its length and two bytes
 
-	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values
+	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values, two a hash
+	recentWay [32]uint8        // of the two, the one used last
 }
 
 type cachedText struct {

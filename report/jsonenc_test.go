@@ -711,3 +711,20 @@ func TestCallStreamAllocs(t *testing.T) {
 		t.Errorf("only final statuses %v", seen)
 	}
 }
+
+// TestIntJSON compares the encoder's integers with strconv's at the
+// edges of each number of digits and at random.
+func TestIntJSON(t *testing.T) {
+	ns := []int64{0, 1, 9, 10, 99, 100, 101, 999, 1000, 9999999999, 1e10, 1e10 + 1, -1, -10, math.MaxInt64, math.MinInt64}
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 100000 {
+		ns = append(ns, r.Int64N(1<<uint(r.IntN(62)+1))*(1-2*r.Int64N(2)))
+	}
+	for _, n := range ns {
+		e := jsonEnc{}
+		e.int(n)
+		if want := strconv.FormatInt(n, 10); string(e.b) != want {
+			t.Fatalf("int(%d) = %s", n, e.b)
+		}
+	}
+}
