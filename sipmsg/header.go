@@ -147,7 +147,9 @@ func lookupName[T ~string | ~[]byte](name T) hid {
 		if h == hUnknown {
 			return hUnknown
 		}
-		if equalFold(name, headerTable[h].name) {
+		// Nearly every sender, and every caller here, writes the
+		// table's spelling: an exact comparison first.
+		if string(name) == headerTable[h].name || equalFold(name, headerTable[h].name) {
 			return h
 		}
 	}
