@@ -30,14 +30,20 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 		}
 	}
 	src := m.Src.Addr().Unmap()
+	// Calls that came in more than linkWindow ago are not this one's
+	// upstream leg: compared with a time worked out once, not by a
+	// time.Sub for each of up to 64 candidates (on a busy host, most of
+	// them the same caller calling again).
+	oldest := m.Time.Add(-linkWindow)
 	if up == nil {
 		cands := a.legIndex[src]
+		dstAP := unmapAP(m.Dst)
 		for i := len(cands) - 1; i >= 0; i-- {
 			e := &cands[i]
-			if m.Time.Sub(e.time) > linkWindow {
+			if e.time.Before(oldest) && m.Time.Sub(e.time) > linkWindow {
 				break
 			}
-			if unmapAP(e.src) == unmapAP(m.Dst) || e.src.Addr().Unmap() == src {
+			if e.srcAP == dstAP || e.srcAP.Addr() == src {
 				// The answer path back to the caller, or the caller's own
 				// host calling again (several phones on one address, as on
 				// loopback): not a B2BUA's new leg.
@@ -57,8 +63,8 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	}
 	// Index the new call for the legs that may follow it.
 	dst := m.Dst.Addr().Unmap()
-	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, src: m.Src})
-	for len(list) > 0 && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
+	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, srcAP: unmapAP(m.Src)})
+	for len(list) > 0 && list[0].time.Before(oldest) && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
 		list = list[1:]
 	}
 	if len(list) > 64 {
@@ -80,9 +86,9 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 // of them for each new call, and most are told apart by these two alone,
 // without following the pointers to the call's transactions.
 type legEntry struct {
-	c    *callState
-	time time.Time
-	src  netip.AddrPort
+	c     *callState
+	time  time.Time
+	srcAP netip.AddrPort // its source, an IPv4-mapped IPv6 address unmapped
 }
 
 // unindex forgets a call that has been reported.
