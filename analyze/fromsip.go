@@ -199,6 +199,19 @@ func (in *Interner) str(b []byte) string {
 	return s
 }
 
+// The headers FromSIP reads by name, looked up once.
+var (
+	keyFrom               = sipmsg.KeyOf("From")
+	keyTo                 = sipmsg.KeyOf("To")
+	keyVia                = sipmsg.KeyOf("Via")
+	keyContact            = sipmsg.KeyOf("Contact")
+	keyRetryAfter         = sipmsg.KeyOf("Retry-After")
+	keyWarning            = sipmsg.KeyOf("Warning")
+	keyReason             = sipmsg.KeyOf("Reason")
+	keyAuthorization      = sipmsg.KeyOf("Authorization")
+	keyProxyAuthorization = sipmsg.KeyOf("Proxy-Authorization")
+)
+
 // FromSIP copies what the analyzer needs out of a parsed message. The
 // result owns its strings, so the parser's buffer may be reused.
 func FromSIP(meta Meta, m *sipmsg.Message) Message { return FromSIPInterned(meta, m, nil) }
@@ -222,8 +235,8 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	if n, method, ok := m.CSeq(); ok {
 		out.CSeq, out.CSeqMethod = n, in.bounded(method, maxMethodLen)
 	}
-	out.From = in.party(m.Get("From"))
-	out.To = in.party(m.Get("To"))
+	out.From = in.party(m.GetKey(keyFrom))
+	out.To = in.party(m.GetKey(keyTo))
 	if v := o.pai; v != nil {
 		if na, err := sipmsg.ParseNameAddr(v); err == nil {
 			out.PAI = string(na.URI)
@@ -232,7 +245,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	// Only the top Via is decoded (transaction matching and NAT checks use
 	// it); the others are counted, for the hop position.
 	firstVia := true
-	for line := range m.Lines("Via") {
+	for line := range m.LinesKey(keyVia) {
 		if !firstVia {
 			for range sipmsg.SplitList(line) {
 				out.ViaCount++
@@ -243,7 +256,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 		vl := in.viaLine(line)
 		out.Vias, out.ViaCount = vl.top, vl.count
 	}
-	for line := range m.Lines("Contact") {
+	for line := range m.LinesKey(keyContact) {
 		c := in.contactLine(line)
 		if !c.ok {
 			continue // a line of empty elements: the next one has the first Contact
@@ -260,20 +273,20 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	if n, ok := m.Expires(); ok {
 		out.Expires = n
 	}
-	out.RetryAfter = leadingInt(m.Get("Retry-After"))
+	out.RetryAfter = leadingInt(m.GetKey(keyRetryAfter))
 	out.MinExpires = leadingInt(o.minExpires)
 	out.MinSE = leadingInt(o.minSE)
 	// m.All is ranged over directly (not through a helper returning one
 	// of two iterators), so that out stays on the stack.
-	if m.Get("Warning") != nil {
-		for v := range m.All("Warning") {
+	if m.GetKey(keyWarning) != nil {
+		for v := range m.AllKey(keyWarning) {
 			if len(out.Warnings) < 8 {
 				out.Warnings = append(out.Warnings, string(v))
 			}
 		}
 	}
-	if m.Get("Reason") != nil {
-		for v := range m.All("Reason") {
+	if m.GetKey(keyReason) != nil {
+		for v := range m.AllKey(keyReason) {
 			if len(out.Reasons) < 8 {
 				out.Reasons = append(out.Reasons, string(v))
 			}
@@ -304,8 +317,8 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 	}
 	out.UserAgent = in.str(o.userAgent)
 	out.Server = in.str(o.server)
-	for _, h := range []string{"Authorization", "Proxy-Authorization"} {
-		if v := m.Get(h); v != nil {
+	for _, h := range [...]sipmsg.Key{keyAuthorization, keyProxyAuthorization} {
+		if v := m.GetKey(h); v != nil {
 			c := sipmsg.ParseCredentials(v)
 			out.AuthNonce = string(c.Nonce())
 			out.AuthUser = string(c.Param("username"))

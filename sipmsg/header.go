@@ -216,6 +216,26 @@ func (m *Message) get(h hid) []byte {
 	return nil
 }
 
+// Key is a header field name looked up once, for a caller that asks
+// every message for the same headers: Get, All and Lines look the name up
+// on each call.
+type Key struct {
+	h    hid
+	name string
+}
+
+// KeyOf returns the Key of a header field name, in any spelling or its
+// compact form (RFC 3261 §7.3.3).
+func KeyOf(name string) Key { return Key{lookupHeaderString(name), name} }
+
+// GetKey is Get for a Key.
+func (m *Message) GetKey(k Key) []byte {
+	if k.h != hUnknown {
+		return m.get(k.h)
+	}
+	return m.Get(k.name)
+}
+
 // Get returns the value of the first header field with the given name
 // (RFC 3261 §7.3.1), compared case-insensitively with compact forms
 // mapped (§7.3.3): Get("Call-ID") finds "i: …". It returns nil if there
@@ -258,8 +278,14 @@ func (m *Message) Count(name string) int {
 // lists: a caller that decodes a Via or Contact line once and keeps the
 // result can look it up by the line's bytes. All yields the elements.
 func (m *Message) Lines(name string) iter.Seq[[]byte] {
+	return m.lines(lookupHeaderString(name), name)
+}
+
+// LinesKey is Lines for a Key.
+func (m *Message) LinesKey(k Key) iter.Seq[[]byte] { return m.lines(k.h, k.name) }
+
+func (m *Message) lines(h hid, name string) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		h := lookupHeaderString(name)
 		start := 0
 		if h != hUnknown {
 			if m.first[h] == 0 {
@@ -298,8 +324,14 @@ func (m *Message) Lines(name string) iter.Seq[[]byte] {
 // outside quoted strings and <…>, and empty elements are skipped. Other
 // header fields (Date, WWW-Authenticate, unknown ones) yield whole values.
 func (m *Message) All(name string) iter.Seq[[]byte] {
+	return m.all(lookupHeaderString(name), name)
+}
+
+// AllKey is All for a Key.
+func (m *Message) AllKey(k Key) iter.Seq[[]byte] { return m.all(k.h, k.name) }
+
+func (m *Message) all(h hid, name string) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		h := lookupHeaderString(name)
 		start := 0
 		if h != hUnknown {
 			// Parse noted where the first one is and how many there are:

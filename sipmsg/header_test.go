@@ -65,3 +65,33 @@ func TestLinesSplitToAll(t *testing.T) {
 		}
 	}
 }
+
+// A Key finds what its name finds, for known headers in any spelling and
+// compact form and for unknown ones.
+func TestKeyMatchesName(t *testing.T) {
+	raw := "INVITE sip:b@x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b\r\nVIA: SIP/2.0/TCP c\r\nX-Thing: 1, 2\r\nx-thing: 3\r\n" +
+		"f: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nWarning: 399 h \"a, b\", 399 i \"c\"\r\nContent-Length: 0\r\n\r\n"
+	var m Message
+	if err := Parse([]byte(raw), &m); err != nil {
+		t.Fatal(err)
+	}
+	join := func(seq func(func([]byte) bool)) string {
+		var out []string
+		for v := range seq {
+			out = append(out, string(v))
+		}
+		return strings.Join(out, "|")
+	}
+	for _, name := range []string{"Via", "via", "v", "From", "f", "To", "Warning", "X-Thing", "x-THING", "Route", "X-None", "Call-ID", "i"} {
+		k := KeyOf(name)
+		if got, want := string(m.GetKey(k)), string(m.Get(name)); got != want {
+			t.Errorf("GetKey(%s) = %q, Get %q", name, got, want)
+		}
+		if got, want := join(m.AllKey(k)), join(m.All(name)); got != want {
+			t.Errorf("AllKey(%s) = %q, All %q", name, got, want)
+		}
+		if got, want := join(m.LinesKey(k)), join(m.Lines(name)); got != want {
+			t.Errorf("LinesKey(%s) = %q, Lines %q", name, got, want)
+		}
+	}
+}
