@@ -529,6 +529,9 @@ func scanOthers(m *sipmsg.Message) otherHeaders {
 	}
 	ch := causeHeaders()
 	for i := range m.Headers {
+		if m.Known(i) {
+			continue // every name looked for here is one sipmsg does not index
+		}
 		n, v := m.Headers[i].Name, m.Headers[i].Value
 		for j, h := range ch.hdrs[:min(len(ch.hdrs), maxCauseScan)] {
 			if ch.scanned[j] && len(n) == len(h.CodeHeader) && bytes.EqualFold(n, []byte(h.CodeHeader)) {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +154,32 @@ func BenchmarkFromSIPCapture(b *testing.B) {
 			_ = FromSIPInterned(Meta{Frame: i}, &m, &in)
 		}
 		i++
+	}
+}
+
+// The headers scanOthers looks for by name, in any case, reach the
+// Message: it skips the headers sipmsg knows, so none of these may be
+// one of them.
+func TestScanOthersHeaders(t *testing.T) {
+	for _, upper := range []bool{false, true} {
+		hdrs := "User-Agent: ua/1\r\nMin-SE: 90\r\nMin-Expires: 60\r\nSession-ID: ab12cd;remote=00\r\nX-Orig-Call-ID: up-leg\r\n" +
+			"P-Charging-Vector: icid-value=\"ic-1\";orig-ioi=x\r\nP-Asserted-Identity: <sip:+3120@x>\r\n"
+		if upper {
+			hdrs = strings.ToUpper(hdrs)
+		}
+		msg := "SIP/2.0 422 Session Interval Too Small\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\n" +
+			"Call-ID: c\r\nCSeq: 1 INVITE\r\nServer: srv/2\r\n" + hdrs + "Content-Length: 0\r\n\r\n"
+		var m sipmsg.Message
+		if err := sipmsg.Parse([]byte(msg), &m); err != nil {
+			t.Fatal(err)
+		}
+		got := FromSIP(Meta{}, &m)
+		want := []string{got.UserAgent, got.Server, strconv.Itoa(got.MinSE), strconv.Itoa(got.MinExpires), got.SessionID, got.XCID, got.ICID, got.PAI}
+		exp := []string{"ua/1", "srv/2", "90", "60", "ab12cd", "up-leg", "ic-1", "sip:+3120@x"}
+		for i := range exp {
+			if !strings.EqualFold(want[i], exp[i]) {
+				t.Errorf("upper=%v: field %d = %q, want %q", upper, i, want[i], exp[i])
+			}
+		}
 	}
 }

@@ -216,6 +216,16 @@ func (m *Message) get(h hid) []byte {
 	return nil
 }
 
+// Known reports whether header field i of m.Headers has a name the
+// package knows (in any spelling or compact form): a caller that scans the
+// headers for other names can skip it.
+func (m *Message) Known(i int) bool {
+	if len(m.ids) == len(m.Headers) {
+		return m.ids[i] != hUnknown
+	}
+	return lookupHeader(m.Headers[i].Name) != hUnknown
+}
+
 // Key is a header field name looked up once, for a caller that asks
 // every message for the same headers: Get, All and Lines look the name up
 // on each call.
