@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 	"time"
@@ -35,15 +36,17 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	// time.Sub for each of up to 64 candidates (on a busy host, most of
 	// them the same caller calling again).
 	oldest := m.Time.Add(-linkWindow)
+	oldSec, oldNsec := oldest.Unix(), int32(oldest.Nanosecond())
 	if up == nil {
 		cands := a.legIndex[src]
 		dstAP := unmapAP(m.Dst)
+		srcKey, dstKey := hostKeyOf(src), hostKeyOf(dstAP.Addr())
 		for i := len(cands) - 1; i >= 0; i-- {
 			e := &cands[i]
-			if e.time.Before(oldest) && m.Time.Sub(e.time) > linkWindow {
+			if (e.sec < oldSec || e.sec == oldSec && e.nsec < oldNsec) && m.Time.Sub(e.time) > linkWindow {
 				break
 			}
-			if e.srcAP == dstAP || e.srcAP.Addr() == src {
+			if e.host.same(srcKey, e.srcAP.Addr(), src) || e.srcAP.Port() == dstAP.Port() && e.host.same(dstKey, e.srcAP.Addr(), dstAP.Addr()) {
 				// The answer path back to the caller, or the caller's own
 				// host calling again (several phones on one address, as on
 				// loopback): not a B2BUA's new leg.
@@ -63,7 +66,8 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	}
 	// Index the new call for the legs that may follow it.
 	dst := m.Dst.Addr().Unmap()
-	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, srcAP: unmapAP(m.Src)})
+	sap := unmapAP(m.Src)
+	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, sec: m.Time.Unix(), nsec: int32(m.Time.Nanosecond()), srcAP: sap, host: hostKeyOf(sap.Addr())})
 	for len(list) > 0 && list[0].time.Before(oldest) && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
 		list = list[1:]
 	}
@@ -89,6 +93,34 @@ type legEntry struct {
 	c     *callState
 	time  time.Time
 	srcAP netip.AddrPort // its source, an IPv4-mapped IPv6 address unmapped
+	// The time and the source host again, as plain numbers: for each new
+	// call linkNew compares up to 64 entries, on a busy host mostly the
+	// same caller calling again.
+	sec  int64
+	nsec int32
+	host hostKey
+}
+
+// hostKey is an address as two numbers, for a quick comparison: two keys
+// that differ are different addresses; equal keys are the same address
+// unless either has a zone (an IPv6 link-local scope), which same
+// compares in full.
+type hostKey struct {
+	hi, lo uint64
+	zoned  bool
+}
+
+func hostKeyOf(a netip.Addr) hostKey {
+	b := a.As16()
+	return hostKey{hi: binary.BigEndian.Uint64(b[:8]), lo: binary.BigEndian.Uint64(b[8:]), zoned: a.Zone() != ""}
+}
+
+// same reports whether the address of k (which is a) is b, whose key is o.
+func (k hostKey) same(o hostKey, a, b netip.Addr) bool {
+	if k.hi != o.hi || k.lo != o.lo || a.Is4() != b.Is4() {
+		return false
+	}
+	return !k.zoned && !o.zoned || a == b
 }
 
 // unindex forgets a call that has been reported.
