@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -37,7 +36,7 @@ type Spool interface {
 // JSONStream writes a report while the analysis runs: each call as soon as
 // it is finished, so that memory does not grow with the input.
 type JSONStream struct {
-	w           *bufio.Writer
+	w           outBuf
 	regs, dlgs  Spool
 	lang        catalog.Lang
 	nCalls      int
@@ -53,7 +52,7 @@ type JSONStream struct {
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
 // spools for registrations and dialogs (for example temporary files).
 func NewJSONStream(w io.Writer, schema int, lang string, spool func() (Spool, error)) *JSONStream {
-	s := &JSONStream{w: bufio.NewWriterSize(w, 64<<10), lang: catalog.Lang(lang)}
+	s := &JSONStream{w: outBuf{w: w, b: make([]byte, 0, outBufSize+outBufSize/4)}, lang: catalog.Lang(lang)}
 	mk := func() Spool {
 		if spool != nil {
 			if sp, err := spool(); err == nil {
@@ -83,7 +82,7 @@ func (s *JSONStream) value(v any, indent string) {
 	if s.err != nil {
 		return
 	}
-	s.err = encodeTo(s.w, v, indent)
+	s.err = encodeTo(&s.w, v, indent)
 }
 
 func encodeTo(w io.Writer, v any, indent string) error {
@@ -119,18 +118,31 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 
 // Call writes one call, with its texts in the stream's language, by the
 // hand encoder of jsonenc.go: the same bytes as encoding/json, in a
-// fraction of the time a large analysis spent on it.
+// fraction of the time a large analysis spent on it. The call is encoded
+// straight into the stream's buffer.
 func (s *JSONStream) Call(c *analyze.Call) {
 	lc := &s.call
 	localizeCall(lc, c, s.lang)
-	s.handElement(s.w, s.nCalls, lc, func(b []byte) ([]byte, bool) {
-		if lc.Call == nil {
-			return b, false
+	if s.err == nil {
+		start := len(s.w.b)
+		sep := ",\n    "
+		if s.nCalls == 0 {
+			sep = "\n    "
 		}
-		e := s.encoder(b)
-		e.call(lc.Call, lc)
-		return s.done(&e, b)
-	})
+		e := s.encoder(append(s.w.b, sep...))
+		if lc.Call != nil {
+			e.call(lc.Call, lc)
+		} else {
+			e.bad = true
+		}
+		if b, ok := s.done(&e, nil); ok {
+			s.w.b = b
+			s.err = s.w.flushFull()
+		} else {
+			s.w.b = s.w.b[:start]
+			s.element(&s.w, s.nCalls, lc)
+		}
+	}
 	s.nCalls++
 }
 
@@ -227,7 +239,7 @@ func (s *JSONStream) Close(r *analyze.Report) error {
 	if s.err != nil {
 		return s.err
 	}
-	return s.w.Flush()
+	return s.w.flush()
 }
 
 func (s *JSONStream) copySpool(sp Spool) {
@@ -240,7 +252,7 @@ func (s *JSONStream) copySpool(sp Spool) {
 			return
 		}
 	}
-	_, s.err = io.Copy(s.w, sp)
+	_, s.err = io.Copy(&s.w, sp)
 }
 
 // mediaOrEmpty keeps the media array present (as []) when no RTP was found.
@@ -249,4 +261,56 @@ func mediaOrEmpty(m []*analyze.MediaStream) []*analyze.MediaStream {
 		return []*analyze.MediaStream{}
 	}
 	return m
+}
+
+// outBuf buffers a stream's output as a bufio.Writer does, and lets the
+// stream encode a call straight into its buffer, instead of into a
+// buffer of its own that is then copied.
+type outBuf struct {
+	w   io.Writer
+	b   []byte
+	err error
+}
+
+// outBufSize is how much outBuf holds before it writes.
+const outBufSize = 64 << 10
+
+func (o *outBuf) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	o.b = append(o.b, p...)
+	return len(p), o.flushFull()
+}
+
+func (o *outBuf) WriteString(p string) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	o.b = append(o.b, p...)
+	return len(p), o.flushFull()
+}
+
+func (o *outBuf) flushFull() error {
+	if len(o.b) < outBufSize {
+		return o.err
+	}
+	return o.flush()
+}
+
+// flush writes what is buffered. A buffer that one large call made
+// large is not kept.
+func (o *outBuf) flush() error {
+	if o.err == nil && len(o.b) > 0 {
+		n, err := o.w.Write(o.b)
+		if err == nil && n < len(o.b) {
+			err = io.ErrShortWrite
+		}
+		o.err = err
+	}
+	o.b = o.b[:0]
+	if cap(o.b) > 4*outBufSize {
+		o.b = make([]byte, 0, outBufSize+outBufSize/4)
+	}
+	return o.err
 }

@@ -236,13 +236,24 @@ func plainFrom(s string, i int, html bool) int {
 		}
 		return len(s)
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || html && (c == '<' || c == '>' || c == '&') {
-			return i
-		}
+	plain := &plainBytes[0]
+	if html {
+		plain = &plainBytes[1]
+	}
+	for ; i < len(s) && plain[s[i]]; i++ {
 	}
 	return i
 }
+
+// plainBytes are the bytes encoding/json writes as they are, without and
+// with HTML escaping.
+var plainBytes = func() (t [2][256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[0][c] = c != '"' && c != '\\'
+		t[1][c] = t[0][c] && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // escapeFlags sets the high bit of the bytes of x (eight bytes of a
 // string, the first lowest) that plainFrom stops at.

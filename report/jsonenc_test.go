@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -640,7 +641,7 @@ func TestStreamSameBytes(t *testing.T) {
 			want.WriteString(map[bool]string{true: "\n    ", false: ",\n    "}[i == 0])
 			want.Write(js)
 		}
-		if err := s.w.Flush(); err != nil || s.err != nil {
+		if err := s.w.flush(); err != nil || s.err != nil {
 			t.Fatal(err, s.err)
 		}
 		g := got.Bytes()[bytes.Index(got.Bytes(), []byte(`"calls": [`))+len(`"calls": [`):]
@@ -726,5 +727,54 @@ func TestIntJSON(t *testing.T) {
 		if want := strconv.FormatInt(n, 10); string(e.b) != want {
 			t.Fatalf("int(%d) = %s", n, e.b)
 		}
+	}
+}
+
+// limitWriter takes n bytes, then fails (or, short, takes part of a
+// write without saying why).
+type limitWriter struct {
+	n     int
+	short bool
+}
+
+var errFull = errors.New("disk full")
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if len(p) <= w.n {
+		w.n -= len(p)
+		return len(p), nil
+	}
+	n := w.n
+	w.n = 0
+	if w.short {
+		return n, nil
+	}
+	return n, errFull
+}
+
+// TestStreamWriteError: a stream whose writer fails (or takes only part
+// of a write) stops and says so when it is closed, as a bufio.Writer
+// would, wherever the failure falls.
+func TestStreamWriteError(t *testing.T) {
+	r := loadReport(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng", catalog.English)
+	var full bytes.Buffer
+	if err := JSON(&full, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, outBufSize - 1, outBufSize, full.Len() / 2, full.Len() - 1} {
+		for _, short := range []bool{false, true} {
+			w := &limitWriter{n: n, short: short}
+			err := JSON(w, r)
+			want := errFull
+			if short {
+				want = io.ErrShortWrite
+			}
+			if !errors.Is(err, want) {
+				t.Errorf("writer full after %d bytes (short %v): %v", n, short, err)
+			}
+		}
+	}
+	if err := JSON(&limitWriter{n: full.Len()}, r); err != nil {
+		t.Errorf("a writer that takes it all: %v", err)
 	}
 }
