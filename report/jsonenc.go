@@ -463,7 +463,14 @@ func (e *jsonEnc) strMap(m map[string]string) {
 	for k, v := range m {
 		kvs = append(kvs, [2]string{k, v})
 	}
-	if len(kvs) > 1 {
+	if len(kvs) <= len(buf) {
+		// A finding has a handful of values: an insertion sort.
+		for i := 1; i < len(kvs); i++ {
+			for j := i; j > 0 && kvs[j][0] < kvs[j-1][0]; j-- {
+				kvs[j], kvs[j-1] = kvs[j-1], kvs[j]
+			}
+		}
+	} else {
 		slices.SortFunc(kvs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	}
 	e.b = append(e.b, '{')

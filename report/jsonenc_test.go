@@ -778,3 +778,24 @@ func TestStreamWriteError(t *testing.T) {
 		t.Errorf("a writer that takes it all: %v", err)
 	}
 }
+
+// TestStrMapJSON compares maps of values of every size (sorted in place
+// up to eight keys, by slices beyond) with encoding/json.
+func TestStrMapJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	keys := []string{"code", "from", "to", "what", "phrase", "secs", "n", "a", "A", "é", "\x00", "code2", "<", "", "zz", "aa", "ab"}
+	for i := range 5000 {
+		m := map[string]string{}
+		for range r.IntN(len(keys) + 1) {
+			m[keys[r.IntN(len(keys))]] = keys[r.IntN(len(keys))] + strconv.Itoa(i)
+		}
+		if i%7 == 0 {
+			m = nil
+		}
+		checkHand(t, "map "+strconv.Itoa(i), m, func() ([]byte, bool) {
+			e := jsonEnc{}
+			e.strMap(m)
+			return e.b, !e.bad
+		})
+	}
+}
