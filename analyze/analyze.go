@@ -237,16 +237,22 @@ const timeJump = time.Hour
 // Add feeds one message. Messages must come in capture order. A message
 // whose time is more than an hour from its predecessor's is held until the
 // next one says whether time really moved.
-func (a *Analyzer) Add(m Message) {
+func (a *Analyzer) Add(m Message) { a.AddRef(&m) }
+
+// AddRef is Add for a message the caller holds: the analyzer reads it
+// during the call and keeps no pointer to it (its strings and slices it
+// may keep, so the caller must not change what they hold). A Message is
+// 700 bytes: a batch of them is fed without copying each.
+func (a *Analyzer) AddRef(m *Message) {
 	if a.pending != nil {
 		a.resolvePending(m.Time, true)
 	}
 	if a.seenAny && absDur(m.Time.Sub(a.last)) > timeJump || !a.seenAny && a.pendingFirst() {
-		p := m
+		p := *m
 		a.pending = &p
 		return
 	}
-	a.add(&m)
+	a.add(m)
 }
 
 // pendingFirst reports whether the first message should wait for the

@@ -218,7 +218,16 @@ func FromSIP(meta Meta, m *sipmsg.Message) Message { return FromSIPInterned(meta
 
 // FromSIPInterned is FromSIP with repeated strings taken from in.
 func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
-	out := Message{
+	var out Message
+	FromSIPInto(&out, meta, m, in)
+	return out
+}
+
+// FromSIPInto is FromSIPInterned writing into *out (all of it), for a
+// caller that keeps messages in a slice: a Message is 700 bytes, and one
+// built and then appended is copied.
+func FromSIPInto(out *Message, meta Meta, m *sipmsg.Message, in *Interner) {
+	*out = Message{
 		File: meta.File, Frame: meta.Frame, Time: meta.Time, Src: meta.Src, Dst: meta.Dst, Transport: meta.Transport, FromLog: meta.FromLog,
 		Request: m.Request, StatusCode: m.StatusCode,
 		MaxForwards: -1, Expires: -1, RetryAfter: -1, MinExpires: -1, MinSE: -1, ContentLength: -1,
@@ -356,7 +365,7 @@ func FromSIPInterned(meta Meta, m *sipmsg.Message, in *Interner) Message {
 			out.ParseWarnings = append(out.ParseWarnings, w.Code)
 		}
 	}
-	return out
+	return
 }
 
 // party decodes a From or To value, or takes it from in's memo.

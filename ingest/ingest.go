@@ -277,8 +277,11 @@ func eachMapped(ins []Input, opt Options, mode readMode, fn func(*capture.Packet
 
 // Messages reads and parses the inputs on a goroutine of its own and hands
 // the messages to add, in order, on the calling goroutine, so that decoding
-// and analysis run side by side. It returns what Each returns.
-func Messages(ins []Input, opt Options, add func(analyze.Message)) (Result, error) {
+// and analysis run side by side. It returns what Each returns. The
+// message handed to add is valid during the call only (it lies in a
+// batch that is used again); add copies what it keeps, as
+// analyze.Analyzer.AddRef does.
+func Messages(ins []Input, opt Options, add func(*analyze.Message)) (Result, error) {
 	return MessagesAndMedia(ins, opt, add, nil)
 }
 
@@ -317,14 +320,16 @@ func (b *batch) addMedia(p *capture.Packet, pinned bool) {
 // needs.
 func (b *batch) addMessage(p *capture.Packet, m *sipmsg.Message, intern *analyze.Interner) {
 	meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
-	b.msgs = append(b.msgs, analyze.FromSIPInterned(meta, m, intern))
+	// Decoded in place: a Message built and then appended is copied.
+	b.msgs = append(b.msgs, analyze.Message{})
+	analyze.FromSIPInto(&b.msgs[len(b.msgs)-1], meta, m, intern)
 	b.order = append(b.order, false)
 }
 
 // MessagesAndMedia is Messages that also hands each RTP/RTCP datagram to
 // addMedia (when Options.Media is set and addMedia is not nil), in capture
 // order with the messages.
-func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMedia func(*analyze.MediaPacket)) (Result, error) {
+func MessagesAndMedia(ins []Input, opt Options, add func(*analyze.Message), addMedia func(*analyze.MediaPacket)) (Result, error) {
 	// A batch goes when it holds 1024 datagrams or 256 SIP messages. Each
 	// hand-over between the goroutines costs a wake-up, and the woken one
 	// waits for a core: with 256 per batch, a capture that is mostly RTP
@@ -432,7 +437,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(analyze.Message), addMe
 // process meanwhile faults when they are read, and the fault, made a
 // panic here too, is returned as a *DamagedError; the analysis then takes
 // no more.
-func consume(b *batch, add func(analyze.Message), addMedia func(*analyze.MediaPacket)) (err error) {
+func consume(b *batch, add func(*analyze.Message), addMedia func(*analyze.MediaPacket)) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -448,7 +453,7 @@ func consume(b *batch, add func(analyze.Message), addMedia func(*analyze.MediaPa
 			addMedia(&b.media[di])
 			di++
 		} else {
-			add(b.msgs[mi])
+			add(&b.msgs[mi])
 			mi++
 		}
 	}
@@ -462,7 +467,7 @@ func Feed(a *analyze.Analyzer, ins []Input, opt Options) error {
 	if opt.Media {
 		a.EnableMedia()
 	}
-	res, err := MessagesAndMedia(ins, opt, a.Add, a.AddMedia)
+	res, err := MessagesAndMedia(ins, opt, a.AddRef, a.AddMedia)
 	var oe *OpenError
 	if errors.As(err, &oe) {
 		return err

@@ -154,7 +154,7 @@ func mappedRTPCapture(t *testing.T, windows int, seed uint64) string {
 func TestMappedCaptureCutShort(t *testing.T) {
 	path := mappedRTPCapture(t, 3, 1)
 	media := 0
-	_, err := MessagesAndMedia(Files(path), Options{Media: true}, func(analyze.Message) {}, func(*analyze.MediaPacket) {
+	_, err := MessagesAndMedia(Files(path), Options{Media: true}, func(*analyze.Message) {}, func(*analyze.MediaPacket) {
 		media++
 		if media == 500 {
 			if err := os.Truncate(path, 64<<10); err != nil {
@@ -204,7 +204,7 @@ func TestPinnedPayloadsAnalyseTheSame(t *testing.T) {
 	got := analyze.New(analyze.Options{})
 	got.EnableMedia()
 	n := 0
-	if _, err := MessagesAndMedia(Files(path), Options{Media: true}, got.Add, func(p *analyze.MediaPacket) {
+	if _, err := MessagesAndMedia(Files(path), Options{Media: true}, got.AddRef, func(p *analyze.MediaPacket) {
 		// Slow down now and then: the reading goroutine leaves windows
 		// whose batches are not done yet.
 		if n++; n%5000 == 0 {
