@@ -3,7 +3,8 @@
 // synthetic calls as HEP3 over UDP at increasing rates for a bounded time
 // each, from a child process of its own (-in-process: from goroutines of
 // this one), and prints per step the messages per second sent, accepted
-// by the analyzer and dropped, and the collector's peak memory.
+// by the analyzer and dropped, the collector's peak memory and CPU time
+// per message accepted, and the sender's CPU (percent of one core).
 //
 //	go run ./server/loadgen -rates 25000,50000,100000,150000 -step 10s
 //
@@ -125,7 +126,7 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 
 	tmpls := []template{newTemplate(200), newTemplate(486), newTemplate(404), newTemplate(200)}
 	var callN atomic.Int64
-	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS", "CPU µs/msg")
+	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s %12s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS", "CPU µs/msg", "sender CPU")
 	for _, rs := range strings.Split(rateList, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate <= 0 {
@@ -134,6 +135,7 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 		before := m.Snapshot()
 		cpuBefore := cpuTime()
 		var sent atomic.Int64
+		var senderCPU time.Duration
 		if inProcess {
 			var wg sync.WaitGroup
 			stop := time.Now().Add(step)
@@ -147,11 +149,15 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 			// The sender is a process of its own, so that it does not
 			// share the collector's Go runtime, scheduler and garbage
 			// collector: what is measured is the collector.
-			out, err := exec.Command(os.Args[0], "-send-to", col.HEPAddr(), "-send-rate", strconv.Itoa(rate),
-				"-step", step.String(), "-senders", strconv.Itoa(senders), "-send-first", strconv.FormatInt(callN.Load(), 10)).Output()
+			cmd := exec.Command(os.Args[0], "-send-to", col.HEPAddr(), "-send-rate", strconv.Itoa(rate),
+				"-step", step.String(), "-senders", strconv.Itoa(senders), "-send-first", strconv.FormatInt(callN.Load(), 10))
+			out, err := cmd.Output()
 			if err != nil {
 				return fmt.Errorf("sender: %w", err)
 			}
+			// What the sender took of the machine's cores is not the
+			// collector's: on 2 cores it is shown beside the rates.
+			senderCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 			n, _ := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 			sent.Add(n)
 			callN.Add(n) // more than enough to keep Call-IDs apart
@@ -173,9 +179,13 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 		if n := after.Analyzed - before.Analyzed; n > 0 {
 			perMsg = float64((cpuTime() - cpuBefore).Microseconds()) / float64(n)
 		}
-		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB %12.1f\n", rate, float64(sent.Load())/secs,
+		sender := "-" // in-process: included in the collector's
+		if !inProcess {
+			sender = fmt.Sprintf("%.0f%%", 100*senderCPU.Seconds()/secs)
+		}
+		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB %12.1f %12s\n", rate, float64(sent.Load())/secs,
 			float64(after.Analyzed-before.Analyzed)/secs, float64(after.Dropped-before.Dropped)/secs,
-			after.Forced, stored, peakRSS()>>20, perMsg)
+			after.Forced, stored, peakRSS()>>20, perMsg, sender)
 	}
 	cancel()
 	err = <-done
