@@ -519,3 +519,54 @@ func TestQueueCountsArenas(t *testing.T) {
 		t.Errorf("%d batches of 45 KB queued, %d dropped, %d bytes counted; want 5 within 256 KB", queued, c.metrics.dropped.Load(), c.queuedBytes.Load())
 	}
 }
+
+// TestQuietCallsCompacted: the messages of a call that has gone quiet (an
+// answered call while it talks) are held compressed until its next
+// message, and the call is stored with every message as it came.
+func TestQuietCallsCompacted(t *testing.T) {
+	r := startCollector(t, "", CollectorOptions{Tick: 50 * time.Millisecond, Settle: 300 * time.Millisecond})
+	ps := synth.Call(7, time.Now(), synth.CallOptions{CallID: "quiet@sipcause.test", Status: 200})
+	if len(ps) != 7 {
+		t.Fatalf("synth: %d messages", len(ps))
+	}
+	// Dated as sent, so that the analyzer's clock (the senders') moves
+	// with the test's: the call talks for a second, not 30.
+	sent := func(ps []synth.Packet) [][]byte {
+		for i := range ps {
+			ps[i].Time = time.Now().Add(time.Duration(i) * time.Millisecond)
+		}
+		return hepOf(ps)
+	}
+	sendUDP(t, r.col.HEPAddr(), sent(ps[:5])) // INVITE to ACK: the call talks
+	r.waitReceived(t, 5)
+	// The analyzer loop stores the gauge after each batch and tick.
+	var held int64
+	for deadline := time.Now().Add(time.Second); held == 0 && time.Now().Before(deadline); {
+		held = r.m.rawBytes.Load()
+		time.Sleep(5 * time.Millisecond)
+	}
+	if held == 0 {
+		t.Fatal("no bytes held for the open call")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for r.m.rawBytes.Load() >= held && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if now := r.m.rawBytes.Load(); now*2 > held {
+		t.Fatalf("the quiet call holds %d bytes, %d before; want its messages compressed to less than half", now, held)
+	}
+	sendUDP(t, r.col.HEPAddr(), sent(ps[5:])) // BYE and its 200
+	r.waitStored(t, 1, 10*time.Second)
+	cr, err := r.st.GetCall(context.Background(), "quiet@sipcause.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cr.Messages) != len(ps) {
+		t.Fatalf("stored %d messages, sent %d", len(cr.Messages), len(ps))
+	}
+	for i, m := range cr.Messages {
+		if !bytes.Equal(m.Raw, ps[i].SIP) || m.Src != ps[i].Src.String() {
+			t.Errorf("message %d stored as %.40q from %s, sent %.40q from %s", i, m.Raw, m.Src, ps[i].SIP, ps[i].Src)
+		}
+	}
+}

@@ -40,7 +40,7 @@ type Metrics struct {
 	tcpEvicted          atomic.Int64 // idle connections closed to make room at the limit
 	tcpIdleClosed       atomic.Int64 // connections closed for sending nothing in time
 	openCalls           atomic.Int64
-	rawBytes            atomic.Int64 // raw message bytes held for open calls
+	rawBytes            atomic.Int64 // message bytes held for open calls, quiet ones compressed
 	queueLen            atomic.Int64
 	uploads             atomic.Int64
 	uploadsBusy         atomic.Int64 // uploads refused with 503: every slot taken
@@ -172,7 +172,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
 	gauge("sipcause_media_waiting_calls", "Finished calls waiting for their agents' last RTCP and RTP statistics reports.", m.mediaWaiting.Load())
-	gauge("sipcause_raw_bytes", "Raw message bytes held for the open calls (budget: a quarter of --max-memory).", m.rawBytes.Load())
+	gauge("sipcause_raw_bytes", "Bytes of raw messages held for the open calls, compressed for calls quiet for half a second (budget: a quarter of --max-memory).", m.rawBytes.Load())
 	gauge("sipcause_queue_length", "Messages waiting for the analyzer.", m.queueLen.Load())
 
 	m.mu.Lock()

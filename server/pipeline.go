@@ -39,7 +39,7 @@ type CollectorOptions struct {
 	// MaxMemory is the collector's memory budget in bytes; default 1 GiB.
 	// The byte budgets below default to parts of it.
 	MaxMemory     int64
-	MaxOpenBytes  int // raw bytes held for open calls; default MaxMemory/4
+	MaxOpenBytes  int // bytes of messages held for open calls (quiet ones compressed); default MaxMemory/4
 	MaxQueueBytes int // bytes of datagrams waiting for the analyzer, with the buffers that hold them; default MaxMemory/16
 	// A store transaction starts at BatchSize calls (default 500) or after
 	// BatchInterval (default 200 ms); what arrives while one is written
@@ -411,7 +411,7 @@ func (c *Collector) Run(ctx context.Context) error {
 // reports them.
 type tracker struct {
 	calls map[string]*rawCall
-	bytes int
+	bytes int // held by the logs, compacted ones at their compressed size
 }
 
 // rawCall is what an open call holds until it is reported: its messages
@@ -419,7 +419,7 @@ type tracker struct {
 // own, no allocation per message), and when its last one arrived.
 type rawCall struct {
 	log   store.MessageLog
-	bytes int
+	bytes int       // raw bytes appended, for the limit per call
 	last  time.Time // wall clock
 }
 
@@ -440,7 +440,7 @@ func (c *Collector) analyzeLoop() {
 				rec := &store.CallRecord{Call: call} // the writer adds its summary and JSON
 				if rc := tr.calls[call.CallID]; rc != nil {
 					rec.Log = &rc.log
-					tr.bytes -= rc.bytes
+					tr.bytes -= rc.log.Size()
 					delete(tr.calls, call.CallID)
 				}
 				c.metrics.countCall(call)
@@ -488,7 +488,7 @@ func (c *Collector) analyzeLoop() {
 			if t := clock.now(now); !t.IsZero() {
 				a.Flush(t)
 			}
-			tr.expire(a, c.metrics)
+			tr.tend(a, c.metrics, now)
 		}
 		c.metrics.openCalls.Store(int64(a.OpenCalls()))
 		pr := a.Pressure()
@@ -562,20 +562,34 @@ func (tr *tracker) add(in *inbound, frame int) {
 		return
 	}
 	// in.raw is the decoder's (or the batch's) buffer: the log copies it.
+	held := rc.log.Size()
 	rc.log.Append(frame, m.Time, m.Src, m.Dst, m.Transport, in.raw)
 	rc.bytes += len(in.raw)
-	tr.bytes += len(in.raw)
+	tr.bytes += rc.log.Size() - held
 }
 
-// expire forgets the messages of calls the analyzer no longer holds
-// without having reported them. Each tick: nothing is kept longer than
-// the analyzer keeps its call.
-func (tr *tracker) expire(a *analyze.Analyzer, m *Metrics) {
+// quietAfter is how long a call's messages stay as they came after its
+// last one, before they are compacted: most calls go quiet for good once
+// answered or rejected (while they ring, talk or settle before being
+// reported) and then hold a third of the bytes; one that goes on is
+// decompressed at its next message, which costs about a microsecond.
+const quietAfter = 500 * time.Millisecond
+
+// tend runs each tick. It forgets the messages of calls the analyzer no
+// longer holds without having reported them (nothing is kept longer than
+// the analyzer keeps its call), and compacts the messages of calls quiet
+// since quietAfter before now.
+func (tr *tracker) tend(a *analyze.Analyzer, m *Metrics, now time.Time) {
 	for id, rc := range tr.calls {
 		if !a.OpenCall(id) {
-			tr.bytes -= rc.bytes
+			tr.bytes -= rc.log.Size()
 			delete(tr.calls, id)
 			m.rawExpired.Add(1)
+			continue
+		}
+		if !rc.log.Compacted() && now.Sub(rc.last) >= quietAfter {
+			held := rc.log.Size()
+			tr.bytes += rc.log.Compact() - held
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"testing"
 
@@ -228,4 +229,71 @@ func BenchmarkPutCallsCompressed(b *testing.B) {
 	if used, err := s.UsedBytes(context.Background()); err == nil {
 		b.ReportMetric(float64(used)/float64(n), "B/call")
 	}
+}
+
+// TestMessageLogCompact: a compacted log holds its messages compressed,
+// reads back the same, takes more messages after (decompressing first),
+// is written by SQLite as it is and handed to other stores plain.
+func TestMessageLogCompact(t *testing.T) {
+	ms := realMessages(t, "MichalCab-ISA__real_sip_call.pcap")
+	var l MessageLog
+	for _, m := range ms[:len(ms)-1] {
+		l.Append(m.Frame, m.Time, netip.MustParseAddrPort(m.Src), netip.MustParseAddrPort(m.Dst), m.Transport, m.Raw)
+	}
+	plain := l.Size()
+	if n := l.Compact(); !l.Compacted() || n != l.Size() || n*2 > plain {
+		t.Fatalf("compacted to %d bytes (compacted %v), %d plain", l.Size(), l.Compacted(), plain)
+	}
+	same := func(got []RawMessage, want []RawMessage) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%d messages, want %d", len(got), len(want))
+		}
+		for i := range want {
+			if got[i].Frame != want[i].Frame || !got[i].Time.Equal(want[i].Time) || got[i].Src != want[i].Src || !bytes.Equal(got[i].Raw, want[i].Raw) {
+				t.Fatalf("message %d: %+v, want %+v", i, got[i], want[i])
+			}
+		}
+	}
+	got, err := l.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(got, ms[:len(ms)-1])
+
+	// SQLite writes the compacted log as it is.
+	s, _ := openTemp(t)
+	rec := testCall(1, 200, analyze.OutcomeAnswered)
+	rec.Messages, rec.Log = nil, &l
+	if err := s.PutCalls(context.Background(), []CallRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	var codec int
+	if err := s.w.QueryRow(`SELECT data, codec FROM call_messages`).Scan(&data, &codec); err != nil {
+		t.Fatal(err)
+	}
+	if codec != codecS2 || !bytes.Equal(data, l.b) {
+		t.Errorf("stored %d bytes with codec %d; the log holds %d", len(data), codec, len(l.b))
+	}
+	if cr, err := s.GetCall(context.Background(), rec.Call.CallID); err != nil {
+		t.Fatal(err)
+	} else {
+		same(cr.Messages, ms[:len(ms)-1])
+	}
+	// Other stores (ClickHouse) get it plain.
+	if b, n := rec.packed(); n != len(ms)-1 || !bytes.Equal(b, encodeMessages(ms[:len(ms)-1])) {
+		t.Errorf("packed: %d messages, %d bytes", n, len(b))
+	}
+
+	// A message after: the log is decompressed and goes on.
+	last := ms[len(ms)-1]
+	l.Append(last.Frame, last.Time, netip.MustParseAddrPort(last.Src), netip.MustParseAddrPort(last.Dst), last.Transport, last.Raw)
+	if l.Compacted() || l.Len() != len(ms) {
+		t.Fatalf("after Append: compacted %v, %d messages", l.Compacted(), l.Len())
+	}
+	if got, err = l.Messages(); err != nil {
+		t.Fatal(err)
+	}
+	same(got, ms)
 }

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // MessageLog is a call's raw messages packed as the stores keep them, one
@@ -15,15 +18,72 @@ import (
 // few more each, with no allocation per message, where a []RawMessage
 // costs a struct, two address strings and a copy of the bytes per message.
 // The zero value is an empty log.
+//
+// A log can be compacted (Compact) while no message is added to it: a
+// call that is quiet, ringing, talking or settling before it is reported,
+// then holds its messages compressed as the SQLite store keeps them, in a
+// third of the bytes, and the store writes them without compressing
+// again.
 type MessageLog struct {
 	b []byte
 	n int
+	z bool // b is an s2 block of the packed messages (codecS2)
+}
+
+// Compact compresses the log in place, when that saves at least an
+// eighth of its bytes; a later Append decompresses it first. It returns
+// how many bytes the log holds then.
+func (l *MessageLog) Compact() int {
+	if l.z || len(l.b) < minCompress {
+		return len(l.b)
+	}
+	buf := compactBufs.Get().(*[]byte)
+	z, nb, codec := compressBlob(*buf, l.b)
+	if codec == codecS2 {
+		l.b, l.z = append(make([]byte, 0, len(z)), z...), true
+	}
+	*buf = nb
+	compactBufs.Put(buf)
+	return len(l.b)
+}
+
+// Compacted reports whether the log holds its messages compressed.
+func (l *MessageLog) Compacted() bool { return l.z }
+
+// compactBufs are the scratch buffers Compact compresses into before it
+// copies the result into a slice of its size.
+var compactBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// plain returns the packed messages uncompressed (a copy when the log is
+// compacted) and a room of extra bytes' capacity after them.
+func (l *MessageLog) plain(room int) ([]byte, error) {
+	if !l.z {
+		return l.b, nil
+	}
+	n, err := s2.DecodedLen(l.b)
+	if err != nil || n > maxDecoded {
+		return nil, errBlob
+	}
+	out, err := s2.Decode(make([]byte, n, n+room), l.b)
+	if err != nil {
+		return nil, errBlob
+	}
+	return out, nil
 }
 
 // Append adds one message: its frame number, capture time, source and
 // destination, transport and bytes as received (raw is copied).
 func (l *MessageLog) Append(frame int, t time.Time, src, dst netip.AddrPort, transport string, raw []byte) {
 	var buf [64]byte
+	if l.z {
+		// A compacted log is only ever one Compact made: it decodes.
+		b, err := l.plain(len(raw) + 64)
+		if err != nil {
+			b = nil // cannot happen; the messages so far are lost rather than the process
+			l.n = 0
+		}
+		l.b, l.z = b, false
+	}
 	if l.b == nil {
 		// Room for a few messages the size of the first (a call's INVITE
 		// is about its largest): most calls then grow once or not at
@@ -56,23 +116,45 @@ func appendAddrPort(b []byte, a netip.AddrPort) []byte {
 // Len returns how many messages the log holds.
 func (l *MessageLog) Len() int { return l.n }
 
-// Size returns the bytes the log holds.
+// Size returns the bytes the log holds (compressed when compacted).
 func (l *MessageLog) Size() int { return len(l.b) }
 
 // Messages unpacks the log.
-func (l *MessageLog) Messages() ([]RawMessage, error) { return decodeMessages(l.b) }
+func (l *MessageLog) Messages() ([]RawMessage, error) {
+	b, err := l.plain(0)
+	if err != nil {
+		return nil, err
+	}
+	return decodeMessages(b)
+}
 
 // packed returns the call's messages packed as encodeMessages packs them,
-// and how many there are: the log when the record has one, else its
-// Messages packed.
+// and how many there are: the log when the record has one (decompressed
+// when it was compacted), else its Messages packed.
 func (cr *CallRecord) packed() ([]byte, int) {
+	b, n, codec := cr.stored()
+	if codec != codecPlain {
+		var err error
+		if b, err = cr.Log.plain(0); err != nil {
+			return nil, 0
+		}
+	}
+	return b, n
+}
+
+// stored is packed for a store that keeps codecs (SQLite): a compacted
+// log is returned as it is, compressed, with its codec.
+func (cr *CallRecord) stored() (data []byte, n, codec int) {
 	if cr.Log != nil {
-		return cr.Log.b, cr.Log.n
+		if cr.Log.z {
+			return cr.Log.b, cr.Log.n, codecS2
+		}
+		return cr.Log.b, cr.Log.n, codecPlain
 	}
 	if len(cr.Messages) == 0 {
-		return nil, 0
+		return nil, 0, codecPlain
 	}
-	return encodeMessages(cr.Messages), len(cr.Messages)
+	return encodeMessages(cr.Messages), len(cr.Messages), codecPlain
 }
 
 // messages returns the call's messages one by one: Messages, or the log

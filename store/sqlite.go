@@ -291,9 +291,10 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 		}
 		// One row per call for its messages: a row per message made the
 		// inserts the collector's largest cost.
-		if data, n := cr.packed(); n > 0 {
-			var codec int
-			data, msgBuf, codec = compressBlob(msgBuf, data)
+		if data, n, codec := cr.stored(); n > 0 {
+			if codec == codecPlain { // else compacted by the collector already
+				data, msgBuf, codec = compressBlob(msgBuf, data)
+			}
 			if _, err := insMsg.ExecContext(run, id, n, data, codec); err != nil {
 				return fmt.Errorf("store: call %q messages: %w", c.CallID, err)
 			}
