@@ -42,11 +42,14 @@ type JSONStream struct {
 	nCalls      int
 	nRegs, nDlg int
 	err         error
-	buf         []byte // the last call's JSON, reused for the next
-	clock       clockMemo
-	recent      recentTimes
-	cache       textCache
-	call        Call // the call being written, its slices reused
+	buf         []byte // the last registration's or dialog's JSON, reused for the next
+	// What the hand encoder keeps from one element to the next (the
+	// texts, exchanges and times that repeat), and the call being
+	// written, its slices reused: together at most about a megabyte.
+	clock  clockMemo
+	recent recentTimes
+	cache  textCache
+	call   Call
 }
 
 // NewJSONStream starts a report on w. spool, when not nil, makes the two

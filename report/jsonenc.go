@@ -1142,7 +1142,8 @@ func (e *jsonEnc) dialog(ld *Dialog) {
 // a few hosts), so that a stream escapes each once and then copies it.
 // It is keyed by the text itself (a copy), so it can only give a text's
 // own JSON; keys and JSON together stay under about 2*textCacheBytes:
-// when full, it starts again empty.
+// when full, it starts again empty. The exchanges it keeps take at most
+// 64 times (exchangeKeyMax and six times as much JSON).
 type textCache struct {
 	at   map[string]int32 // text -> its index in texts
 	all  []cachedText

@@ -258,8 +258,8 @@ func localFindings(fs []analyze.Finding, lang catalog.Lang) []Finding {
 	return appendLocalFindings(make([]Finding, 0, len(fs)), fs, lang)
 }
 
-// appendLocalFindings appends fs with their texts to out; out is never
-// nil, so that no findings are written as [], not null.
+// appendLocalFindings appends fs with their texts to out. The result is
+// never nil: a call without findings has "findings": [], not null.
 func appendLocalFindings(out []Finding, fs []analyze.Finding, lang catalog.Lang) []Finding {
 	if out == nil {
 		out = make([]Finding, 0, len(fs))
