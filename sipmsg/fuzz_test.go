@@ -121,3 +121,33 @@ func FuzzViaParams(f *testing.F) {
 		}
 	})
 }
+
+// headerNameRef is how a header line was split before headerName: the
+// first colon, the name before it without trailing white space, which
+// must be a token.
+func headerNameRef(line []byte) (name []byte, colon int, bad string) {
+	c := bytes.IndexByte(line, ':')
+	if c <= 0 {
+		return nil, 0, "header line without a colon"
+	}
+	name = trimWSPRight(line[:c])
+	if !isToken(name) {
+		return nil, 0, "header name is not a token"
+	}
+	return name, c, ""
+}
+
+// FuzzHeaderName holds headerName, which looks at the name's bytes once,
+// to the split it replaced, on any line.
+func FuzzHeaderName(f *testing.F) {
+	for _, s := range []string{"Via: x", "Via : x", "Via\t:x", ":x", "Via x: y", "V;a: x", "Via", "", " Via: x", "Via:\r", "X-A.b!%*_+`'~: 1", "Via \r: x", "é: x"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		n1, c1, b1 := headerName(line)
+		n2, c2, b2 := headerNameRef(line)
+		if string(n1) != string(n2) || c1 != c2 || b1 != b2 {
+			t.Fatalf("%q: got %q %d %q, want %q %d %q", line, n1, c1, b1, n2, c2, b2)
+		}
+	})
+}

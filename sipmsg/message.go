@@ -416,14 +416,9 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 			m.warn(CodeBadHeaderLine, lineStart, "folded line before any header field")
 			continue
 		}
-		c := bytes.IndexByte(line, ':')
-		if c <= 0 {
-			m.warn(CodeBadHeaderLine, lineStart, "header line without a colon")
-			continue
-		}
-		name := trimWSPRight(line[:c])
-		if !isToken(name) {
-			m.warn(CodeBadHeaderLine, lineStart, "header name is not a token")
+		name, c, bad := headerName(line)
+		if bad != "" {
+			m.warn(CodeBadHeaderLine, lineStart, bad)
 			continue
 		}
 		if len(m.Headers) >= MaxHeaders {
@@ -450,6 +445,31 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 // logicalLine returns the end (exclusive, before CRLF) of the header line
 // starting at pos, joining folded continuation lines in place, and the
 // position of the next line.
+// headerName splits a header line at its colon: the name (a token, RFC
+// 3261 §25.1, with white space before the colon allowed) and the colon's
+// index, or why the line is no header field. The name's bytes are looked
+// at once, as the token they should be, instead of searching for the
+// colon and then checking the name.
+func headerName(line []byte) (name []byte, colon int, bad string) {
+	k := 0
+	for k < len(line) && tokenChars[line[k]] {
+		k++
+	}
+	j := k
+	for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
+		j++
+	}
+	if j < len(line) && line[j] == ':' && k > 0 {
+		return line[:k], j, ""
+	}
+	// Not "token WSP* :": tell a line without a colon from a bad name.
+	c := bytes.IndexByte(line, ':')
+	if c <= 0 {
+		return nil, 0, "header line without a colon"
+	}
+	return nil, 0, "header name is not a token"
+}
+
 func (m *Message) logicalLine(b []byte, pos int) (end, next int) {
 	for {
 		i := bytes.IndexByte(b[pos:], '\n')
