@@ -164,12 +164,17 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 		return
 	}
 	key := txnKey(m, m.Method)
-	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
+	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, lastSend: m.Time}
+	t.frames = t.frame0[:1:1]
+	t.frame0[0] = m.Frame
 	c.byKey[key] = t
+	if c.all == nil {
+		// The lists of a call's transactions start in one array: a call
+		// has an INVITE and a BYE, so mostly nothing is allocated again.
+		buf := new([7]*txn)
+		c.copies, c.all, c.invites, c.byes = buf[0:0:2], buf[2:2:5], buf[5:5:6], buf[6:6:7]
+	}
 	if record {
-		if c.copies == nil {
-			c.copies = make([]*txn, 0, 2) // an INVITE and its BYE
-		}
 		c.copies = append(c.copies, t)
 	}
 	if len(c.all) < maxMessagesPerCall {
@@ -494,6 +499,9 @@ func (c *callState) primary() []*txn {
 		return nil
 	}
 	p := c.invites[0]
+	if len(c.invites) == 1 {
+		return c.invites[:1:1] // nearly every call; capped, so that no append writes into c.invites
+	}
 	src := viaEndpoint(p.req.src, p.req.vias).Addr()
 	var out []*txn
 	for _, t := range c.invites {

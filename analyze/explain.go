@@ -39,7 +39,9 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	default:
 		call.Direction = "transit"
 	}
-	// Moments, from the primary leg.
+	// Moments, from the primary leg. The times a call has are kept in one
+	// array, not allocated one by one.
+	moments := new([4]time.Time) // first provisional, ringing, final, end
 	var ringing bool
 	tags := map[string]bool{}
 	for _, x := range prim {
@@ -47,12 +49,13 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			if p.toTag != "" {
 				tags[p.toTag] = true
 			}
-			pt := p.time.UTC()
 			if call.Times.FirstProvisional == nil {
-				call.Times.FirstProvisional = &pt
+				moments[0] = p.time.UTC()
+				call.Times.FirstProvisional = &moments[0]
 			}
 			if p.code != 100 && call.Times.Ringing == nil {
-				call.Times.Ringing = &pt
+				moments[1] = p.time.UTC()
+				call.Times.Ringing = &moments[1]
 				ringing = true
 			}
 		}
@@ -60,22 +63,23 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	call.EarlyDialogs = len(tags)
 	fin := last.final
 	if fin != nil {
-		ft := fin.time.UTC()
-		call.Times.Final = &ft
+		moments[2] = fin.time.UTC()
+		ft := &moments[2]
+		call.Times.Final = ft
 		call.FinalStatus = fin.code
 		call.Reason = fin.reason
 		call.Registered = a.cat.Phrase(fin.code)
 		if fin.code < 300 {
-			call.Times.Answer = &ft
+			call.Times.Answer = ft
 		}
 	}
 	end := c.last.UTC()
 	var byeBy string
 	if len(c.byes) > 0 {
 		b := c.byes[0]
-		bt := b.req.time.UTC()
-		call.Times.End = &bt
-		end = bt
+		moments[3] = b.req.time.UTC()
+		call.Times.End = &moments[3]
+		end = moments[3]
 		if viaEndpoint(b.req.src, b.req.vias) == callerEP || b.req.from.Tag == req.from.Tag {
 			byeBy = "caller"
 		} else {

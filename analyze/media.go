@@ -462,6 +462,10 @@ func (a *Analyzer) noteSDP(c *callState, m *Message) {
 		hold := md.Direction == "sendonly" || md.Direction == "inactive" || (err == nil && ip.IsUnspecified())
 		e := &sdpEndpoint{call: cm, party: party, media: md, frame: m.Frame, time: m.Time, sigSrc: unmapAP(m.Src), hold: hold}
 		if len(cm.endpoints) < 64 {
+			if cm.endpoints == nil {
+				// An offer and an answer, audio each: room for both at once.
+				cm.endpoints = make([]*sdpEndpoint, 0, 2*len(m.SDP.Media))
+			}
 			cm.endpoints = append(cm.endpoints, e)
 		}
 		if err != nil || md.Port <= 0 || md.Port > 65535 || ip.IsUnspecified() {
