@@ -131,7 +131,7 @@ type Analyzer struct {
 	agents      map[netip.AddrPort]string
 
 	legIndex  map[netip.Addr][]legEntry // recent calls by the address their INVITE went to
-	headerIdx map[string]*callState     // Call-ID, Session-ID and icid of recent calls
+	headerIdx map[linkKey]*callState    // Call-ID, Session-ID and icid of recent calls
 
 	registered map[string]regSpan         // user|registrar|file -> when the registrar said the user was there
 	rings      map[string][]time.Duration // server|code -> how long calls it ended had rung
@@ -209,7 +209,7 @@ func New(opt Options) *Analyzer {
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
 		epNames: map[netip.AddrPort]map[string]bool{}, agents: map[netip.AddrPort]string{},
-		legIndex: map[netip.Addr][]legEntry{}, headerIdx: map[string]*callState{},
+		legIndex: map[netip.Addr][]legEntry{}, headerIdx: map[linkKey]*callState{},
 		metrics: newMetricAcc(), labels: map[labelKey]string{}, addrs: map[netip.AddrPort]string{}, symNum: map[string]sym{}, addrSyms: map[netip.AddrPort]sym{},
 		rep: Report{
 			SchemaVersion: SchemaVersion, Lang: string(opt.Lang),

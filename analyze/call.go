@@ -57,7 +57,7 @@ type callState struct {
 	resent     bool // a retransmission was seen: the path loses or delays packets
 	ringNoted  bool
 	elem       *list.Element // in Analyzer.quiet
-	indexKeys  []string
+	indexKeys  []linkKey
 	indexAddr  netip.Addr
 }
 

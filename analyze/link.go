@@ -21,8 +21,8 @@ const linkWindow = 10 * time.Second
 // caller, is the same call.
 func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	var up *callState
-	for _, k := range []string{"cid:" + m.XCID, "sid:" + m.SessionID, "icid:" + m.ICID} {
-		if strings.HasSuffix(k, ":") {
+	for _, k := range [...]linkKey{{linkCallID, m.XCID}, {linkSessionID, m.SessionID}, {linkICID, m.ICID}} {
+		if k.value == "" {
 			continue
 		}
 		if c := a.headerIdx[k]; c != nil && c != dn {
@@ -75,15 +75,30 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 		list = list[len(list)-64:]
 	}
 	a.legIndex[dst] = list
-	dn.indexKeys = nil
-	for _, k := range []string{"cid:" + m.CallID, "sid:" + m.SessionID, "icid:" + m.ICID} {
-		if !strings.HasSuffix(k, ":") && len(a.headerIdx) < maxOpenItems {
+	dn.indexKeys = dn.indexKeys[:0]
+	for _, k := range [...]linkKey{{linkCallID, m.CallID}, {linkSessionID, m.SessionID}, {linkICID, m.ICID}} {
+		if k.value != "" && len(a.headerIdx) < maxOpenItems {
 			a.headerIdx[k] = dn
 			dn.indexKeys = append(dn.indexKeys, k)
 		}
 	}
 	dn.indexAddr = dst
 }
+
+// linkKey is a key of Analyzer.headerIdx: a value that links the legs of
+// one call and what it is (a Call-ID, a Session-ID or an icid), without
+// making a string of the two for every call.
+type linkKey struct {
+	kind  uint8
+	value string
+}
+
+// The kinds of linkKey.
+const (
+	linkCallID = iota + 1
+	linkSessionID
+	linkICID
+)
 
 // legEntry is a call in Analyzer.legIndex with the time and source of its
 // first INVITE, which are its invites[0].req's: linkNew looks at up to 64
