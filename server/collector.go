@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,10 +93,15 @@ func one(in inbound) *batch {
 // batch decodes the HEP datagrams of b and tells the analyzer it may take
 // them.
 func (d *decoder) batch(b *batch) {
-	b.in = *decoded.Get().(*[]inbound)
+	b.in = slices.Grow(*decoded.Get().(*[]inbound), len(b.raws))
 	for _, raw := range b.raws {
-		if in, ok := d.hep(raw, b.wall, false); ok {
-			b.in = append(b.in, in)
+		// Each message is decoded where it stays: an inbound is 750
+		// bytes, and one returned and appended was copied twice.
+		n := len(b.in)
+		b.in = b.in[:n+1]
+		if !d.hep(&b.in[n], raw, b.wall, false) {
+			b.in[n] = inbound{}
+			b.in = b.in[:n]
 		}
 	}
 	close(b.done)
@@ -118,30 +124,33 @@ type decoder struct {
 	intern  analyze.Interner // one string per repeated value (Call-IDs, URIs, tags)
 }
 
-// hep decodes a HEP packet. It returns false, after counting why, for
-// anything that is not a well-formed HEP packet carrying SIP. With clone
-// the message's raw bytes are a copy of their own, else they are in b.
-func (d *decoder) hep(b []byte, wall time.Time, clone bool) (inbound, bool) {
+// hep decodes a HEP packet into *out. It returns false, after counting
+// why, for anything that is not a well-formed HEP packet carrying SIP (or
+// an agent's report). With clone the message's raw bytes are a copy of
+// their own, else they are in b.
+func (d *decoder) hep(out *inbound, b []byte, wall time.Time, clone bool) bool {
 	p, err := capture.DecodeHEP(b)
 	if err != nil {
 		d.c.metrics.malformed.Add(1)
-		return inbound{}, false
+		return false
 	}
 	t := p.Time
 	if t.IsZero() {
 		t = wall // HEP1 carries no time
 	}
-	if p.ProtoType == hepTypeRTCP {
-		return d.rtcp(p, t, wall)
-	}
-	if isQoSType(p.ProtoType) {
-		return d.qos(p, t, wall)
-	}
-	if p.ProtoType != 1 { // 1 = SIP; logs, QoS reports are not ours
+	var ok bool
+	switch {
+	case p.ProtoType == hepTypeRTCP:
+		*out, ok = d.rtcp(p, t, wall)
+		return ok
+	case isQoSType(p.ProtoType):
+		*out, ok = d.qos(p, t, wall)
+		return ok
+	case p.ProtoType != 1: // 1 = SIP; logs, QoS reports are not ours
 		d.c.metrics.nonSIP.Add(1)
-		return inbound{}, false
+		return false
 	}
-	return d.sip(p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: p.Transport()}, wall, clone)
+	return d.sip(out, p.Payload, analyze.Meta{Time: t, Src: p.Src, Dst: p.Dst, Transport: p.Transport()}, wall, clone)
 }
 
 // hepTypeRTCP is the HEP3 payload type of RTCP (chunk 0x000b): heplify
@@ -174,34 +183,35 @@ func (d *decoder) rtcp(p capture.HEPPacket, t, wall time.Time) (inbound, bool) {
 // maxCallIDLen bounds the correlation id an RTCP report may name a call by.
 const maxCallIDLen = 1024
 
-// sip parses one SIP message; meta says where and when it was seen. With
-// clone its raw bytes are a copy, else they are payload.
-func (d *decoder) sip(payload []byte, meta analyze.Meta, wall time.Time, clone bool) (inbound, bool) {
+// sip parses one SIP message into *out; meta says where and when it was
+// seen. With clone its raw bytes are a copy, else they are payload.
+func (d *decoder) sip(out *inbound, payload []byte, meta analyze.Meta, wall time.Time, clone bool) bool {
 	payload = payload[sipmsg.SkipKeepAlive(payload):]
 	if len(payload) == 0 {
 		d.c.metrics.nonSIP.Add(1) // a keep-alive
-		return inbound{}, false
+		return false
 	}
 	if len(payload) > sipmsg.MaxMessageSize {
 		d.c.metrics.malformed.Add(1)
-		return inbound{}, false
+		return false
 	}
 	// Parse writes into its buffer (it joins folded lines), so it gets a
 	// scratch copy and the stored bytes stay as they came.
 	d.scratch = append(d.scratch[:0], payload...)
 	if err := sipmsg.Parse(d.scratch, &d.msg); err != nil {
 		d.c.metrics.malformed.Add(1)
-		return inbound{}, false
+		return false
 	}
-	m := analyze.FromSIPInterned(meta, &d.msg, &d.intern)
-	if m.CallID == "" {
+	analyze.FromSIPInto(&out.msg, meta, &d.msg, &d.intern)
+	if out.msg.CallID == "" {
 		d.c.metrics.malformed.Add(1)
-		return inbound{}, false
+		return false
 	}
 	if clone {
 		payload = bytes.Clone(payload)
 	}
-	return inbound{msg: m, raw: payload, wall: wall}, true
+	out.raw, out.wall, out.rtcp, out.qos = payload, wall, nil, nil
+	return true
 }
 
 // reserve counts a batch into the queue's budgets, or returns false when
@@ -292,7 +302,8 @@ func (c *Collector) serveHEPUDP(conn *net.UDPConn) {
 		}
 		noteKernelDrops(&c.metrics.kernelDropsHEP, oob[:oobn])
 		c.metrics.received.Add(1)
-		if in, ok := d.hep(buf[:n], time.Now(), true); ok {
+		var in inbound
+		if d.hep(&in, buf[:n], time.Now(), true) {
 			c.enqueue(one(in))
 		}
 	}
@@ -384,7 +395,8 @@ func (c *Collector) serveSIPUDP(conn *net.UDPConn) {
 		c.metrics.received.Add(1)
 		now := time.Now()
 		meta := analyze.Meta{Time: now.UTC(), Src: from, Dst: local, Transport: "udp"}
-		if in, ok := d.sip(buf[:n], meta, now, true); ok {
+		var in inbound
+		if d.sip(&in, buf[:n], meta, now, true) {
 			c.enqueue(one(in))
 		}
 	}
@@ -513,7 +525,8 @@ func (c *Collector) readHEPStream(tc *tcpConn) {
 		wait = c.opt.TCPIdle
 		tc.last.Store(time.Now().UnixNano())
 		c.metrics.received.Add(1)
-		if in, ok := d.hep(p, time.Now(), true); ok {
+		var in inbound
+		if d.hep(&in, p, time.Now(), true) {
 			c.enqueueStream(one(in))
 		}
 		br.Discard(n)

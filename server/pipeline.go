@@ -538,7 +538,7 @@ func (c *Collector) analyzeOne(a *analyze.Analyzer, tr *tracker, clock *senderCl
 		// opens, the next tick drops them.
 		tr.add(in, frame)
 	}
-	a.Add(in.msg)
+	a.AddRef(&in.msg) // in stays the batch's until the batch is done
 	c.metrics.analyzed.Add(1)
 	if tr.bytes > c.opt.MaxOpenBytes {
 		// Under pressure the calls quiet the longest are reported
