@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -680,5 +681,53 @@ func TestOverCallsAreReportedEarly(t *testing.T) {
 	rep := a.Finish()
 	if len(got) != 4 || len(rep.Dialogs) != 0 {
 		t.Errorf("at the end: calls %v, %d other exchanges (the late ACK must make none)", got, len(rep.Dialogs))
+	}
+}
+
+// The filter in front of generations' maps changes no answer: the same
+// puts, gets and rotations (by time and by size) as two plain maps give,
+// over more fingerprints than turn the filter on.
+func TestGenerationsFilter(t *testing.T) {
+	g := newGenerations[int64]()
+	ref := struct{ cur, prev map[fingerprint]int64 }{map[fingerprint]int64{}, map[fingerprint]int64{}}
+	refGet := func(k fingerprint) (int64, bool) {
+		if v, ok := ref.cur[k]; ok {
+			return v, true
+		}
+		v, ok := ref.prev[k]
+		return v, ok
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Unix(1_700_000_000, 0)
+	var keys []fingerprint
+	for i := range 600_000 {
+		now := start.Add(time.Duration(i) * 100 * time.Microsecond)
+		var k fingerprint
+		if len(keys) > 0 && rng.IntN(3) == 0 {
+			k = keys[rng.IntN(len(keys))] // seen before, maybe long ago
+		} else {
+			k = fingerprint(rng.Uint64())
+			keys = append(keys, k)
+		}
+		got, gok := g.get(k)
+		want, wok := refGet(k)
+		if got != want || gok != wok {
+			t.Fatalf("step %d: get = %v %v, want %v %v", i, got, gok, want, wok)
+		}
+		if len(ref.cur) >= maxOpenItems/2 {
+			ref.prev, ref.cur = ref.cur, map[fingerprint]int64{}
+		}
+		ref.cur[k] = int64(i)
+		g.put(k, int64(i))
+		if i%1000 == 0 {
+			before := g.since
+			g.age(now)
+			if !before.IsZero() && g.since != before {
+				ref.prev, ref.cur = ref.cur, map[fingerprint]int64{}
+			}
+		}
+	}
+	if g.curBits == nil || g.early == 0 {
+		t.Errorf("the filter was not on (%v) or no generation ended full (%d)", g.curBits != nil, g.early)
 	}
 }
