@@ -165,7 +165,7 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 	}
 	key := txnKey(m, m.Method)
 	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, lastSend: m.Time}
-	t.frames = t.frame0[:1:1]
+	t.frames = t.frame0[:1]
 	t.frame0[0] = m.Frame
 	c.byKey[key] = t
 	if c.all == nil {

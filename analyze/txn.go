@@ -73,7 +73,7 @@ type txn struct {
 	req         reqInfo
 	sends       int // transmissions of the request, the first included
 	frames      []int
-	frame0      [1]int // frames' first array: most requests are sent once
+	frame0      [4]int // frames' first array: a request, its retransmission or answers
 	lastSend    time.Time
 	provisional []respInfo
 	final       *respInfo
