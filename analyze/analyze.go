@@ -863,7 +863,7 @@ func (c *callState) over() bool {
 		return false
 	}
 	oks := 0
-	for _, t := range c.byKey {
+	for _, t := range c.txns() {
 		switch {
 		case t.final == nil:
 			return false

@@ -488,6 +488,21 @@ func (a *Analyzer) addrString(ap netip.AddrPort) string {
 	return s
 }
 
+// txns returns every transaction of the call: c.all, which holds them in
+// order unless the call had more than maxMessagesPerCall, else those of
+// c.byKey (walking a slice is cheaper than a map, and sweep asks every
+// open call).
+func (c *callState) txns() []*txn {
+	if len(c.all) == len(c.byKey) {
+		return c.all
+	}
+	all := make([]*txn, 0, len(c.byKey))
+	for _, t := range c.byKey {
+		all = append(all, t)
+	}
+	return all
+}
+
 // primary returns the caller's INVITE attempts in this Call-ID, in order:
 // every initial INVITE the first one's sender sent at the same hop
 // position. They may go to other addresses (a retry at the Contact of a

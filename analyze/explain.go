@@ -512,7 +512,7 @@ func (a *Analyzer) callSideFindings(c *callState, call *Call, prim []*txn, first
 	// slowness on the path (unanswered ones are reported above).
 	sent, resent := 0, 0
 	var lossFrames []int
-	for _, x := range c.byKey {
+	for _, x := range c.txns() {
 		if x.final == nil && len(x.provisional) == 0 || x.req.transport != "udp" && x.req.transport != "" {
 			continue
 		}
