@@ -172,7 +172,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	gauge("sipcause_hep_tcp_connections", "Open HEP TCP connections.", m.tcpConns.Load())
 	gauge("sipcause_open_calls", "Calls open in the analyzer.", m.openCalls.Load())
 	gauge("sipcause_media_waiting_calls", "Finished calls waiting for their agents' last RTCP and RTP statistics reports.", m.mediaWaiting.Load())
-	gauge("sipcause_raw_bytes", "Bytes of raw messages held for the open calls, compressed for calls quiet for half a second (budget: a quarter of --max-memory).", m.rawBytes.Load())
+	gauge("sipcause_raw_bytes", "Bytes of raw messages held for the open calls, compressed for calls quiet for a quarter of a second (budget: a quarter of --max-memory).", m.rawBytes.Load())
 	gauge("sipcause_queue_length", "Messages waiting for the analyzer.", m.queueLen.Load())
 
 	m.mu.Lock()

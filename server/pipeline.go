@@ -464,6 +464,8 @@ func (c *Collector) analyzeLoop() {
 	clock := &senderClock{tol: c.opt.TimeTolerance}
 	tick := time.NewTicker(c.opt.Tick)
 	defer tick.Stop()
+	compact := time.NewTicker(quietAfter)
+	defer compact.Stop()
 	for {
 		select {
 		case b, ok := <-c.queue:
@@ -488,7 +490,9 @@ func (c *Collector) analyzeLoop() {
 			if t := clock.now(now); !t.IsZero() {
 				a.Flush(t)
 			}
-			tr.tend(a, c.metrics, now)
+			tr.expire(a, c.metrics)
+		case now := <-compact.C:
+			tr.compact(now)
 		}
 		c.metrics.openCalls.Store(int64(a.OpenCalls()))
 		pr := a.Pressure()
@@ -569,24 +573,31 @@ func (tr *tracker) add(in *inbound, frame int) {
 }
 
 // quietAfter is how long a call's messages stay as they came after its
-// last one, before they are compacted: most calls go quiet for good once
-// answered or rejected (while they ring, talk or settle before being
-// reported) and then hold a third of the bytes; one that goes on is
+// last one, before they are compacted, and how often the tracker looks
+// for such calls. Most calls go quiet for good once answered or rejected,
+// while they talk or settle (a second) before being reported: they then
+// hold a third of the bytes, and the store writes them as they are, so
+// compressing them early costs nothing more. One that goes on is
 // decompressed at its next message, which costs about a microsecond.
-const quietAfter = 500 * time.Millisecond
+const quietAfter = 250 * time.Millisecond
 
-// tend runs each tick. It forgets the messages of calls the analyzer no
-// longer holds without having reported them (nothing is kept longer than
-// the analyzer keeps its call), and compacts the messages of calls quiet
-// since quietAfter before now.
-func (tr *tracker) tend(a *analyze.Analyzer, m *Metrics, now time.Time) {
+// expire forgets the messages of calls the analyzer no longer holds
+// without having reported them. Each tick: nothing is kept longer than
+// the analyzer keeps its call.
+func (tr *tracker) expire(a *analyze.Analyzer, m *Metrics) {
 	for id, rc := range tr.calls {
 		if !a.OpenCall(id) {
 			tr.bytes -= rc.log.Size()
 			delete(tr.calls, id)
 			m.rawExpired.Add(1)
-			continue
 		}
+	}
+}
+
+// compact compresses the messages of the calls quiet since quietAfter
+// before now.
+func (tr *tracker) compact(now time.Time) {
+	for _, rc := range tr.calls {
 		if !rc.log.Compacted() && now.Sub(rc.last) >= quietAfter {
 			held := rc.log.Size()
 			tr.bytes += rc.log.Compact() - held
