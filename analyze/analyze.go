@@ -324,7 +324,10 @@ func (a *Analyzer) add(m *Message) {
 	} else {
 		a.countResponse(m.StatusCode)
 	}
-	src, dst := msgEndpoints(m) // once: each parses the top Via's host
+	src, dst := m.pre.src, m.pre.dst
+	if !m.pre.ok {
+		src, dst = msgEndpoints(m) // once: each parses the top Via's host
+	}
 	a.noteHosts(m, src, dst)
 	retrans, dup := a.isRetransmission(m)
 	switch {
@@ -472,24 +475,12 @@ const captureDuplicate = 5 * time.Millisecond
 // the same path: same transaction, same direction, same start line; and
 // whether it is a copy made by the capture itself.
 func (a *Analyzer) isRetransmission(m *Message) (retrans, dup bool) {
-	v, _ := m.topVia()
-	f := a.fp
-	f.h.Reset()
-	f.addr(m.Src)
-	f.addr(m.Dst)
-	f.str(m.CallID)
-	f.num(uint64(m.CSeq))
-	f.str(m.CSeqMethod)
-	f.str(v.Branch)
-	if m.Request {
-		f.h.WriteByte('q')
-		f.str(m.Method)
+	var k fingerprint
+	if m.pre.ok && m.pre.seed == a.fp.seed {
+		k = m.pre.fp
 	} else {
-		f.h.WriteByte('r')
-		f.num(uint64(m.StatusCode))
-		f.str(m.To.Tag)
+		k = a.fp.message(m)
 	}
-	k := fingerprint(f.h.Sum64())
 	// The time is kept as nanoseconds: a map without pointers, which the
 	// garbage collector does not have to scan.
 	now := m.Time.UnixNano()
@@ -514,13 +505,39 @@ type fingerprint uint64
 
 // fingerprinter hashes with a seed of its own.
 type fingerprinter struct {
-	h maphash.Hash
+	h    maphash.Hash
+	seed maphash.Seed
 }
 
-func newFingerprinter() *fingerprinter {
-	f := &fingerprinter{}
-	f.h.SetSeed(maphash.MakeSeed())
+func newFingerprinter() *fingerprinter { return fingerprinterWith(maphash.MakeSeed()) }
+
+func fingerprinterWith(seed maphash.Seed) *fingerprinter {
+	f := &fingerprinter{seed: seed}
+	f.h.SetSeed(seed)
 	return f
+}
+
+// message is the fingerprint of a message for the retransmission check:
+// a repeat has the same addresses, Call-ID, CSeq, top Via branch and
+// method or status (and To tag).
+func (f *fingerprinter) message(m *Message) fingerprint {
+	v, _ := m.topVia()
+	f.h.Reset()
+	f.addr(m.Src)
+	f.addr(m.Dst)
+	f.str(m.CallID)
+	f.num(uint64(m.CSeq))
+	f.str(m.CSeqMethod)
+	f.str(v.Branch)
+	if m.Request {
+		f.h.WriteByte('q')
+		f.str(m.Method)
+	} else {
+		f.h.WriteByte('r')
+		f.num(uint64(m.StatusCode))
+		f.str(m.To.Tag)
+	}
+	return fingerprint(f.h.Sum64())
 }
 
 func (f *fingerprinter) of(parts ...string) fingerprint {
@@ -647,6 +664,15 @@ func (a *Analyzer) OpenCall(callID string) bool { return a.calls[callID] != nil 
 
 // OpenCalls returns how many calls are open.
 func (a *Analyzer) OpenCalls() int { return len(a.calls) }
+
+// NewInterner returns an Interner whose messages come with what the
+// analyzer a would work out for each of them on its own goroutine (the
+// endpoints, the retransmission fingerprint with a's seed): ingest decodes
+// on one goroutine and analyzes on another, and the analyzing one is the
+// busier. The Interner is used on the decoding goroutine only.
+func (a *Analyzer) NewInterner() *Interner {
+	return &Interner{fpr: fingerprinterWith(a.fp.seed)}
+}
 
 // Pressure counts what the analyzer's memory bounds turned away: endpoints
 // seen after the endpoint table was full (their roles are not worked

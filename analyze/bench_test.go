@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/sipcause/sipcause/capture"
@@ -123,4 +124,73 @@ func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	if per > 11.6 {
 		t.Errorf("%.2f allocations a message, want at most 11.6", per)
 	}
+}
+
+// What FromSIPInto works out for the analyzer on the reading goroutine
+// (Analyzer.NewInterner) gives the same report as the analyzer working it
+// out itself, on captures with retransmissions, packets captured twice
+// and a B2BUA; and a
+// message fingerprinted with another analyzer's seed is not trusted.
+func TestPrecomputedSameReport(t *testing.T) {
+	for _, name := range []string{"goffinet-sip_captures__private-test-sip.pcapng", "goffinet-sip_captures__sip-2phones-B2BUA-Asterisk.pcapng", "heplify__FAX-Call-t38-CA-TDM-SIP-FB-1.pcap"} {
+		plain := sharedMessages(t, name)
+		want := New(Options{})
+		for i := range plain {
+			want.Add(plain[i])
+		}
+		got, other := New(Options{}), New(Options{})
+		in, otherIn := got.NewInterner(), other.NewInterner()
+		pre := decodeWith(t, name, in)
+		foreign := decodeWith(t, name, otherIn)
+		for i := range pre {
+			if !pre[i].pre.ok {
+				t.Fatalf("%s: message %d has nothing precomputed", name, i)
+			}
+			got.AddRef(&pre[i])
+		}
+		// Every other message fingerprinted with another analyzer's seed:
+		// those are worked out again, so that a retransmission still
+		// matches its original.
+		mixed := New(Options{})
+		for i := range foreign {
+			if i%2 == 0 {
+				mixed.AddRef(&foreign[i])
+			} else {
+				mixed.Add(plain[i])
+			}
+		}
+		w, g, m := want.Finish(), got.Finish(), mixed.Finish()
+		if !reflect.DeepEqual(w, g) || !reflect.DeepEqual(w, m) {
+			t.Errorf("%s: reports differ with precomputed fingerprints", name)
+		}
+		if w.Summary.Retransmitted+w.Summary.Duplicates == 0 {
+			t.Errorf("%s: no retransmission or duplicate to tell", name)
+		}
+	}
+}
+
+func decodeWith(tb testing.TB, name string, in *Interner) []Message {
+	tb.Helper()
+	rd, err := capture.OpenFile(filepath.Join(sharedCaptures, name))
+	if err != nil {
+		tb.Skip("shared capture not present:", name)
+	}
+	defer rd.Close()
+	var out []Message
+	var msg sipmsg.Message
+	for {
+		p, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if sipmsg.Parse(p.Payload, &msg) != nil {
+			continue
+		}
+		out = append(out, Message{})
+		FromSIPInto(&out[len(out)-1], Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, &msg, in)
+	}
+	return out
 }

@@ -50,6 +50,9 @@ type Interner struct {
 	// retransmissions repeat it, and a PBX or SIPp often sends the same
 	// one call after call. The SDP is shared, never changed.
 	sdps lineMemo[sdpBody]
+	// fpr fingerprints messages for an analyzer (Analyzer.NewInterner):
+	// nil, FromSIPInto leaves that to the analyzer.
+	fpr *fingerprinter
 }
 
 // sdpBody is a decoded session description and whether it was one.
@@ -365,7 +368,11 @@ func FromSIPInto(out *Message, meta Meta, m *sipmsg.Message, in *Interner) {
 			out.ParseWarnings = append(out.ParseWarnings, w.Code)
 		}
 	}
-	return
+	if in != nil && in.fpr != nil {
+		out.pre = precomputed{ok: true, seed: in.fpr.seed}
+		out.pre.src, out.pre.dst = msgEndpoints(out)
+		out.pre.fp = in.fpr.message(out)
+	}
 }
 
 // party decodes a From or To value, or takes it from in's memo.

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"strings"
 	"time"
@@ -60,6 +61,21 @@ type Message struct {
 	SDP           *SDP // the decoded offer or answer
 
 	ParseWarnings []string // what the tolerant parser found wrong
+
+	// pre is what FromSIPInto worked out for the analyzer on the reading
+	// goroutine (see Analyzer.NewInterner); the zero value has nothing.
+	pre precomputed
+}
+
+// precomputed is what the analyzer would otherwise work out for each
+// message on its own goroutine, the busier of the two: the endpoints and
+// the retransmission fingerprint, the latter valid only for the analyzer
+// whose seed made it.
+type precomputed struct {
+	src, dst netip.AddrPort // msgEndpoints
+	fp       fingerprint
+	seed     maphash.Seed
+	ok       bool
 }
 
 // Party is a From or To header (RFC 3261 §20.20, §20.39).

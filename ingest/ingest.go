@@ -56,6 +56,12 @@ type Options struct {
 	// captured. The bytes are valid only during the call. It runs on the
 	// reading goroutine.
 	OnRaw func(file string, frame int, payload []byte)
+	// Interner, when set, is what Messages decodes with instead of an
+	// Interner of its own; it is used on the reading goroutine only. Feed
+	// takes one from the analyzer (analyze.Analyzer.NewInterner), so that
+	// the messages come with what the analyzer would otherwise work out
+	// for each of them on its own, busier, goroutine.
+	Interner *analyze.Interner
 }
 
 // Result is what the inputs held besides their messages.
@@ -378,7 +384,10 @@ func MessagesAndMedia(ins []Input, opt Options, add func(*analyze.Message), addM
 			pn.filling++
 		}
 		b := get()
-		var intern analyze.Interner
+		intern := opt.Interner
+		if intern == nil {
+			intern = &analyze.Interner{}
+		}
 		// Before the inputs are closed, the last batch goes, and the
 		// analysis is waited for: it may read payloads in their
 		// windows until then.
@@ -395,7 +404,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(*analyze.Message), addM
 				}
 				b.addMedia(p, pinned)
 			} else {
-				b.addMessage(p, m, &intern)
+				b.addMessage(p, m, intern)
 			}
 			if len(b.order) == size || len(b.msgs) == maxMsgs {
 				send(b)
@@ -466,6 +475,9 @@ func consume(b *batch, add func(*analyze.Message), addMedia func(*analyze.MediaP
 func Feed(a *analyze.Analyzer, ins []Input, opt Options) error {
 	if opt.Media {
 		a.EnableMedia()
+	}
+	if opt.Interner == nil {
+		opt.Interner = a.NewInterner()
 	}
 	res, err := MessagesAndMedia(ins, opt, a.AddRef, a.AddMedia)
 	var oe *OpenError
