@@ -105,6 +105,9 @@ func newTemplate(status int) template {
 
 func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory int64, memprofile string, inProcess bool) error {
 	debug.SetMemoryLimit(maxMemory) // as sipcause serve does
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50) // as sipcause serve does (serveGCPercent)
+	}
 	dir, err := os.MkdirTemp("", "sipcause-load-*")
 	if err != nil {
 		return err
