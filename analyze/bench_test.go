@@ -16,29 +16,7 @@ const sharedCaptures = "../../shared/testdata/captures"
 // sharedMessages decodes a shared capture into analyzer messages, as
 // package ingest does, so that a benchmark times the analyzer alone.
 func sharedMessages(tb testing.TB, name string) []Message {
-	tb.Helper()
-	rd, err := capture.OpenFile(filepath.Join(sharedCaptures, name))
-	if err != nil {
-		tb.Skip("shared capture not present:", name)
-	}
-	defer rd.Close()
-	var out []Message
-	var in Interner
-	var msg sipmsg.Message
-	for {
-		p, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if sipmsg.Parse(p.Payload, &msg) != nil {
-			continue
-		}
-		out = append(out, FromSIPInterned(Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport}, &msg, &in))
-	}
-	return out
+	return decodeWith(tb, name, &Interner{})
 }
 
 // BenchmarkAnalyzerAdd is the analyzer's cost per message on a SIPp load

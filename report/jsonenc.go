@@ -393,23 +393,13 @@ func (e *jsonEnc) str(s string) {
 	e.b = append(dst, '"')
 }
 
-func (e *jsonEnc) strs(ss []string) {
-	if ss == nil {
-		e.raw("null")
-		return
-	}
-	e.b = append(e.b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			e.b = append(e.b, ',')
-		}
-		e.str(s)
-	}
-	e.b = append(e.b, ']')
-}
+func (e *jsonEnc) strs(ss []string) { e.list(ss, (*jsonEnc).str) }
 
 // texts is strs for texts that repeat from call to call.
-func (e *jsonEnc) texts(ss []string) {
+func (e *jsonEnc) texts(ss []string) { e.list(ss, (*jsonEnc).text) }
+
+// list writes ss as a JSON array, each element with one.
+func (e *jsonEnc) list(ss []string, one func(*jsonEnc, string)) {
 	if ss == nil {
 		e.raw("null")
 		return
@@ -419,7 +409,7 @@ func (e *jsonEnc) texts(ss []string) {
 		if i > 0 {
 			e.b = append(e.b, ',')
 		}
-		e.text(s)
+		one(e, s)
 	}
 	e.b = append(e.b, ']')
 }

@@ -187,7 +187,7 @@ func CanonicalName(name string) string {
 	return name
 }
 
-func isListHeader(h hid, name []byte) bool {
+func isListHeader[T ~string | ~[]byte](h hid, name T) bool {
 	if h != hUnknown {
 		return headerTable[h].list
 	}
@@ -342,39 +342,17 @@ func (m *Message) AllKey(k Key) iter.Seq[[]byte] { return m.all(k.h, k.name) }
 
 func (m *Message) all(h hid, name string) iter.Seq[[]byte] {
 	return func(yield func([]byte) bool) {
-		start := 0
-		if h != hUnknown {
-			// Parse noted where the first one is and how many there are:
-			// most messages have one Via, one Contact, no Warning.
-			if m.first[h] == 0 {
-				return
-			}
-			start = int(m.first[h]) - 1
-			if m.count[h] == 1 {
-				m.yieldValues(h, &m.Headers[start], yield)
-				return
-			}
-		}
-		ids := m.ids
-		if len(ids) != len(m.Headers) {
-			ids = nil
-		}
-		for i := start; i < len(m.Headers); i++ {
-			hdr := &m.Headers[i]
-			if h != hUnknown && ids != nil {
-				if ids[i] != h {
-					continue
-				}
-			} else if !matches(hdr.Name, h, name) {
-				continue
-			}
-			if !isListHeader(h, hdr.Name) {
-				if !yield(hdr.Value) {
+		// The lines all bear name (in some spelling): whether it is a list
+		// is the same for each.
+		list := isListHeader(h, name)
+		for line := range m.lines(h, name) {
+			if !list {
+				if !yield(line) {
 					return
 				}
 				continue
 			}
-			for v := range SplitList(hdr.Value) {
+			for v := range SplitList(line) {
 				if !yield(v) {
 					return
 				}
@@ -483,18 +461,4 @@ func splitParam(p []byte) (name, value []byte, hasValue bool) {
 		return trimLWS(p), nil, false
 	}
 	return trimLWS(p[:eq]), trimLWS(p[eq+1:]), true
-}
-
-// yieldValues hands on the values of one header field of known id h: the
-// elements of a list (RFC 3261 §7.3.1), else the value as a whole.
-func (m *Message) yieldValues(h hid, hdr *Header, yield func([]byte) bool) {
-	if !headerTable[h].list {
-		yield(hdr.Value)
-		return
-	}
-	for v := range SplitList(hdr.Value) {
-		if !yield(v) {
-			return
-		}
-	}
 }
