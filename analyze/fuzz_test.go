@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 
 // FuzzAnalyze feeds arbitrary message sequences (SIP messages separated by
 // a line of three '#') through the parser and the analyzer: whatever the
-// bytes, the analyzer must not panic and must account for every message.
+// bytes, the analyzer must not panic and must account for every message,
+// and the interner's memos must decode each message as it is decoded
+// afresh.
 func FuzzAnalyze(f *testing.F) {
 	seeds := []string{
 		"INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n" +
@@ -25,6 +28,7 @@ func FuzzAnalyze(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, step uint8) {
 		a := New(Options{})
+		in := a.NewInterner() // its memos, and what it works out for a
 		var m sipmsg.Message
 		src, dst := netip.MustParseAddrPort("10.0.0.1:5060"), netip.MustParseAddrPort("198.51.100.1:5060")
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -37,7 +41,15 @@ func FuzzAnalyze(f *testing.F) {
 			if i%2 == 1 {
 				src, dst = dst, src
 			}
-			a.Add(FromSIP(Meta{Frame: i + 1, Time: now, Src: src, Dst: dst, Transport: "udp"}, &m))
+			meta := Meta{Frame: i + 1, Time: now, Src: src, Dst: dst, Transport: "udp"}
+			var got Message
+			FromSIPInto(&got, meta, &m, in)
+			plain := got
+			plain.pre = precomputed{}
+			if want := FromSIP(meta, &m); !reflect.DeepEqual(plain, want) {
+				t.Fatalf("message %d: decoded with the interner\n%+v\nafresh\n%+v", i, plain, want)
+			}
+			a.AddRef(&got)
 			n++
 		}
 		r := a.Finish()
