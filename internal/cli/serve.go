@@ -86,6 +86,16 @@ type ServeOptions struct {
 // 312-322 MiB with 50, at about the same CPU per message (issue 12).
 const serveGCPercent = 50
 
+// serveGC sets the collector's pace unless GOGC says otherwise, and
+// returns what puts the previous one back.
+func serveGC(getenv func(string) string) (restore func()) {
+	if getenv != nil && getenv("GOGC") != "" {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(serveGCPercent)
+	return func() { debug.SetGCPercent(prev) }
+}
+
 func runServe(args []string, env Env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	o := ServeOptions{}
@@ -160,9 +170,7 @@ func runServe(args []string, env Env) error {
 	o.Local, o.LocalHosts = parseLocal(local)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if env.Getenv == nil || env.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(serveGCPercent))
-	}
+	defer serveGC(env.Getenv)()
 	return Serve(ctx, o, env.Stderr)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +156,29 @@ func TestServeZone(t *testing.T) {
 			t.Errorf("TZ=%s: %s", tz, got)
 		}
 	}
+}
+
+// serve collects at GOGC=50 unless GOGC is set, and puts the previous
+// pace back when it returns.
+func TestServeGC(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	restore := serveGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(serveGCPercent); got != serveGCPercent {
+		t.Errorf("GOGC unset: serve runs at %d, want %d", got, serveGCPercent)
+	}
+	restore()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("after serve: %d, want the 100 from before", got)
+	}
+	restore = serveGC(func(k string) string {
+		if k == "GOGC" {
+			return "200"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC=200 set: serve changed the pace to %d", got)
+	}
+	restore()
 }
