@@ -62,18 +62,25 @@ func decompressBlob(b []byte, codec int) ([]byte, error) {
 	case codecPlain:
 		return b, nil
 	case codecS2:
-		n, err := s2.DecodedLen(b)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBlob, err)
-		}
-		if n > maxDecoded {
-			return nil, fmt.Errorf("%w: %d bytes compressed claim %d, more than %d", errBlob, len(b), n, maxDecoded)
-		}
-		out, err := s2.Decode(make([]byte, n), b)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBlob, err)
-		}
-		return out, nil
+		return decodeS2(b, 0)
 	}
 	return nil, fmt.Errorf("%w: unknown codec %d", errBlob, codec)
+}
+
+// decodeS2 decodes an s2 block into a new slice with room bytes of spare
+// capacity, refusing one that claims more than maxDecoded before any
+// memory is allocated for it.
+func decodeS2(b []byte, room int) ([]byte, error) {
+	n, err := s2.DecodedLen(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBlob, err)
+	}
+	if n > maxDecoded {
+		return nil, fmt.Errorf("%w: %d bytes compressed claim %d, more than %d", errBlob, len(b), n, maxDecoded)
+	}
+	out, err := s2.Decode(make([]byte, n, n+room), b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBlob, err)
+	}
+	return out, nil
 }

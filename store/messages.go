@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"github.com/klauspost/compress/s2"
 )
 
 // MessageLog is a call's raw messages packed as the stores keep them, one
@@ -60,15 +58,7 @@ func (l *MessageLog) plain(room int) ([]byte, error) {
 	if !l.z {
 		return l.b, nil
 	}
-	n, err := s2.DecodedLen(l.b)
-	if err != nil || n > maxDecoded {
-		return nil, errBlob
-	}
-	out, err := s2.Decode(make([]byte, n, n+room), l.b)
-	if err != nil {
-		return nil, errBlob
-	}
-	return out, nil
+	return decodeS2(l.b, room)
 }
 
 // Append adds one message: its frame number, capture time, source and
