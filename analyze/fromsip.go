@@ -79,8 +79,8 @@ type contactLine struct {
 }
 
 // lineMemo keeps decoded header lines in the slot their hash picks (a new
-// line takes the slot of the one there), bounded like the interner: lines
-// longer than maxInternedLen are not kept, nor lines that would take it
+// line takes the slot of the one there), bounded like the interner: long
+// lines are not kept (see get), nor lines that would take it
 // past maxInternedBytes (the interner's own budget, once more for each
 // kind of line).
 type lineMemo[V any] struct {
@@ -93,13 +93,9 @@ type lineMemo[V any] struct {
 // a busy capture has in progress at once.
 const lineSlots = 1 << 12
 
-// get returns the value kept for line, or the slot it belongs in.
-func (l *lineMemo[V]) get(seed maphash.Seed, line []byte) (v V, slot int, ok bool) {
-	return l.getUpTo(seed, line, maxInternedLen)
-}
-
-// getUpTo is get for lines of up to limit bytes.
-func (l *lineMemo[V]) getUpTo(seed maphash.Seed, line []byte, limit int) (v V, slot int, ok bool) {
+// get returns the value kept for line, or the slot it belongs in (-1 for
+// a line longer than limit, which is not kept).
+func (l *lineMemo[V]) get(seed maphash.Seed, line []byte, limit int) (v V, slot int, ok bool) {
 	if len(line) > limit {
 		return v, -1, false
 	}
@@ -378,29 +374,55 @@ func FromSIPInto(out *Message, meta Meta, m *sipmsg.Message, in *Interner) {
 // party decodes a From or To value, or takes it from in's memo.
 func (in *Interner) party(raw []byte) Party {
 	if in == nil {
-		n, _ := sipmsg.ParseNameAddr(raw)
-		return party(n, nil)
+		return decodeParty(nil, raw)
 	}
-	p, slot, ok := in.parties.get(in.seeded(), raw)
-	if !ok {
-		n, _ := sipmsg.ParseNameAddr(raw)
-		p = party(n, in)
-		in.parties.put(slot, raw, p)
-	}
-	return p
+	return memoized(in, &in.parties, raw, maxInternedLen, decodeParty)
 }
 
-// viaLine decodes the first Via header line: its first element in full,
-// the rest counted.
+// viaLine decodes the first Via header line, or takes it from in's memo.
 func (in *Interner) viaLine(line []byte) viaLine {
-	var slot int
-	if in != nil {
-		v, s, ok := in.vias.get(in.seeded(), line)
-		if ok {
-			return v
-		}
-		slot = s
+	if in == nil {
+		return decodeViaLine(nil, line)
 	}
+	return memoized(in, &in.vias, line, maxInternedLen, decodeViaLine)
+}
+
+// contactLine decodes the first Contact of a Contact header line, or
+// takes it from in's memo.
+func (in *Interner) contactLine(line []byte) contactLine {
+	if in == nil {
+		return decodeContactLine(nil, line)
+	}
+	return memoized(in, &in.contacts, line, maxInternedLen, decodeContactLine)
+}
+
+// sdp decodes a session description, or takes it from in's memo.
+func (in *Interner) sdp(body []byte) *SDP {
+	if in == nil {
+		return decodeSDPBody(nil, body).sdp
+	}
+	return memoized(in, &in.sdps, body, maxMemoSDP, decodeSDPBody).sdp
+}
+
+// memoized returns what decode makes of line: kept in memo, for lines of
+// up to limit bytes, so that a line seen again is not decoded again.
+func memoized[V any](in *Interner, memo *lineMemo[V], line []byte, limit int, decode func(*Interner, []byte) V) V {
+	v, slot, ok := memo.get(in.seeded(), line, limit)
+	if !ok {
+		v = decode(in, line)
+		memo.put(slot, line, v)
+	}
+	return v
+}
+
+func decodeParty(in *Interner, raw []byte) Party {
+	n, _ := sipmsg.ParseNameAddr(raw)
+	return party(n, in)
+}
+
+// decodeViaLine decodes a Via header line's first element in full and
+// counts the rest.
+func decodeViaLine(in *Interner, line []byte) viaLine {
 	var vl viaLine
 	for raw := range sipmsg.SplitList(line) {
 		vl.count++
@@ -416,22 +438,11 @@ func (in *Interner) viaLine(line []byte) viaLine {
 			vl.top[0].hostIPKnown = true
 		}
 	}
-	if in != nil {
-		in.vias.put(slot, line, vl)
-	}
 	return vl
 }
 
-// contactLine decodes the first Contact of a Contact header line.
-func (in *Interner) contactLine(line []byte) contactLine {
-	var slot int
-	if in != nil {
-		c, s, ok := in.contacts.get(in.seeded(), line)
-		if ok {
-			return c
-		}
-		slot = s
-	}
+// decodeContactLine decodes the first Contact of a Contact header line.
+func decodeContactLine(in *Interner, line []byte) contactLine {
 	c := contactLine{expires: -1}
 	for raw := range sipmsg.SplitList(line) {
 		na, _ := sipmsg.ParseNameAddr(raw) // as Message.Contacts: the first, decoded as far as it goes
@@ -450,24 +461,13 @@ func (in *Interner) contactLine(line []byte) contactLine {
 		}
 		break
 	}
-	if in != nil {
-		in.contacts.put(slot, line, c)
-	}
 	return c
 }
 
-// sdp decodes a session description, or takes it from in's memo.
-func (in *Interner) sdp(body []byte) *SDP {
-	if in == nil {
-		s, _ := sdpOfBody(body, nil)
-		return s
-	}
-	d, slot, ok := in.sdps.getUpTo(in.seeded(), body, maxMemoSDP)
-	if !ok {
-		d.sdp, d.ok = sdpOfBody(body, in)
-		in.sdps.put(slot, body, d)
-	}
-	return d.sdp
+func decodeSDPBody(in *Interner, body []byte) sdpBody {
+	var d sdpBody
+	d.sdp, d.ok = sdpOfBody(body, in)
+	return d
 }
 
 // seeded returns in's hash seed, made when first needed.

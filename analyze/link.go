@@ -35,15 +35,14 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	// upstream leg: compared with a time worked out once, not by a
 	// time.Sub for each of up to 64 candidates (on a busy host, most of
 	// them the same caller calling again).
-	oldest := m.Time.Add(-linkWindow)
-	oldSec, oldNsec := oldest.Unix(), int32(oldest.Nanosecond())
+	oldest := stampOf(m.Time.Add(-linkWindow))
 	if up == nil {
 		cands := a.legIndex[src]
 		dstAP := unmapAP(m.Dst)
 		srcKey, dstKey := hostKeyOf(src), hostKeyOf(dstAP.Addr())
 		for i := len(cands) - 1; i >= 0; i-- {
 			e := &cands[i]
-			if (e.sec < oldSec || e.sec == oldSec && e.nsec < oldNsec) && m.Time.Sub(e.time) > linkWindow {
+			if e.at.before(oldest) && m.Time.Sub(e.time) > linkWindow {
 				break
 			}
 			if e.host.same(srcKey, e.srcAP.Addr(), src) || e.srcAP.Port() == dstAP.Port() && e.host.same(dstKey, e.srcAP.Addr(), dstAP.Addr()) {
@@ -67,8 +66,8 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	// Index the new call for the legs that may follow it.
 	dst := m.Dst.Addr().Unmap()
 	sap := unmapAP(m.Src)
-	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, sec: m.Time.Unix(), nsec: int32(m.Time.Nanosecond()), srcAP: sap, host: hostKeyOf(sap.Addr())})
-	for len(list) > 0 && list[0].time.Before(oldest) && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
+	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, at: stampOf(m.Time), srcAP: sap, host: hostKeyOf(sap.Addr())})
+	for len(list) > 0 && list[0].at.before(oldest) && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
 		list = list[1:]
 	}
 	if len(list) > 64 {
@@ -111,10 +110,20 @@ type legEntry struct {
 	// The time and the source host again, as plain numbers: for each new
 	// call linkNew compares up to 64 entries, on a busy host mostly the
 	// same caller calling again.
-	sec  int64
-	nsec int32
+	at   stamp
 	host hostKey
 }
+
+// stamp is a time as plain numbers, compared without time.Time's
+// decoding of its wall and monotonic parts.
+type stamp struct {
+	sec  int64
+	nsec int32
+}
+
+func stampOf(t time.Time) stamp { return stamp{t.Unix(), int32(t.Nanosecond())} }
+
+func (s stamp) before(o stamp) bool { return s.sec < o.sec || s.sec == o.sec && s.nsec < o.nsec }
 
 // hostKey is an address as two numbers, for a quick comparison: two keys
 // that differ are different addresses; equal keys are the same address

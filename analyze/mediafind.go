@@ -46,7 +46,6 @@ type Audio struct {
 	WorstDirection   string   `json:"worst_direction,omitempty"`
 }
 
-// dirStats sums the streams of one direction of a call.
 // dirPair holds the two directions of a call's audio, caller to callee
 // first.
 type dirPair [2]dirStats
@@ -61,6 +60,7 @@ func (p *dirPair) get(name string) *dirStats {
 	return nil
 }
 
+// dirStats sums the streams of one direction of a call.
 type dirStats struct {
 	name        string // caller_to_callee, callee_to_caller
 	from, to    string // parties

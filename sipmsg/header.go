@@ -251,12 +251,8 @@ func (m *Message) GetKey(k Key) []byte {
 // mapped (§7.3.3): Get("Call-ID") finds "i: …". It returns nil if there
 // is none. Get does not allocate.
 func (m *Message) Get(name string) []byte {
-	h := lookupHeaderString(name)
-	if h != hUnknown {
-		if i := m.first[h]; i > 0 {
-			return m.Headers[i-1].Value
-		}
-		return nil
+	if h := lookupHeaderString(name); h != hUnknown {
+		return m.get(h)
 	}
 	for i := range m.Headers {
 		if equalFold(m.Headers[i].Name, name) {

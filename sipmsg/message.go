@@ -442,9 +442,6 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 	}
 }
 
-// logicalLine returns the end (exclusive, before CRLF) of the header line
-// starting at pos, joining folded continuation lines in place, and the
-// position of the next line.
 // headerName splits a header line at its colon: the name (a token, RFC
 // 3261 §25.1, with white space before the colon allowed) and the colon's
 // index, or why the line is no header field. The name's bytes are looked
@@ -470,6 +467,9 @@ func headerName(line []byte) (name []byte, colon int, bad string) {
 	return nil, 0, "header name is not a token"
 }
 
+// logicalLine returns the end (exclusive, before CRLF) of the header line
+// starting at pos, joining folded continuation lines in place, and the
+// position of the next line.
 func (m *Message) logicalLine(b []byte, pos int) (end, next int) {
 	for {
 		i := bytes.IndexByte(b[pos:], '\n')
