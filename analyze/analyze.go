@@ -405,7 +405,7 @@ func (a *Analyzer) callFor(m *Message, method string) *callState {
 	if len(a.calls) >= a.maxOpen {
 		a.FinishOldest(max(1, a.maxOpen/10))
 	}
-	c = &callState{callID: m.CallID, order: a.order, byKey: txns{}, first: m.Time, file: m.File}
+	c = &callState{callID: m.CallID, order: a.order, first: m.Time, file: m.File}
 	a.calls[m.CallID] = c
 	a.adoptEarly(m.CallID, m.Time)
 	c.elem = a.quiet.PushBack(c)

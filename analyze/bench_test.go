@@ -69,10 +69,10 @@ func TestHotPathAllocs(t *testing.T) {
 		if !m.Request {
 			method = m.CSeqMethod
 		}
-		if n := testing.AllocsPerRun(100, func() { findTxn(c.byKey, m, method) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { findTxn(&c.byKey, m, method) }); n != 0 {
 			t.Errorf("findTxn(%s): %v allocations", m.Method+itoa(m.StatusCode), n)
 		}
-		if findTxn(c.byKey, m, method) == nil {
+		if findTxn(&c.byKey, m, method) == nil {
 			t.Errorf("findTxn(%s) found nothing", m.Method+itoa(m.StatusCode))
 		}
 	}

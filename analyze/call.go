@@ -32,7 +32,7 @@ type callState struct {
 	callID  string
 	order   int
 	file    string
-	byKey   map[string]*txn
+	byKey   txnIndex
 	all     []*txn // every transaction, in order: for responses whose Via matches none
 	invites []*txn // INVITEs without To tag, in order: attempts, retries after a challenge, and downstream hops
 	byes    []*txn
@@ -91,13 +91,7 @@ func (c *callState) note() *callMore {
 	return c.less
 }
 
-// txns is an alias for the transaction map.
-type txns = map[string]*txn
-
 func (c *callState) add(a *Analyzer, m *Message, retrans bool) {
-	if c.byKey == nil {
-		c.byKey = txns{}
-	}
 	if c.first.IsZero() {
 		c.first = m.Time
 		c.file = m.File
@@ -135,7 +129,7 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 	switch m.Method {
 	case "ACK":
 		// An ACK for a non-2xx final shares the INVITE's branch (RFC 3261 §17.1.1.3).
-		if t := findTxn(c.byKey, m, "INVITE"); t != nil && t.final != nil && t.final.code >= 300 {
+		if t := findTxn(&c.byKey, m, "INVITE"); t != nil && t.final != nil && t.final.code >= 300 {
 			t.acked = true
 			return
 		}
@@ -144,12 +138,12 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 		}
 		return
 	case "CANCEL":
-		if t := findTxn(c.byKey, m, "INVITE"); t != nil && t.cancel == nil {
+		if t := findTxn(&c.byKey, m, "INVITE"); t != nil && t.cancel == nil {
 			r := newReq(m)
 			t.cancel = &r
 		}
 	}
-	t := findTxn(c.byKey, m, m.Method)
+	t := findTxn(&c.byKey, m, m.Method)
 	record := c.compareCopies(m, t)
 	if t != nil && (unmapAP(t.req.src) != unmapAP(m.Src) || unmapAP(t.req.dst) != unmapAP(m.Dst)) {
 		// The same request seen at another capture point (a mirrored
@@ -167,7 +161,7 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 	t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, lastSend: m.Time}
 	t.frames = t.frame0[:1]
 	t.frame0[0] = m.Frame
-	c.byKey[key] = t
+	c.byKey.put(t)
 	if c.all == nil {
 		// The lists of a call's transactions start in one array: a call
 		// has an INVITE and a BYE, so mostly nothing is allocated again.
@@ -196,7 +190,7 @@ func (c *callState) addRequest(m *Message, retrans bool) {
 }
 
 func (c *callState) addResponse(m *Message, retrans bool) {
-	t, broken := matchResponse(m, c.byKey, c.all)
+	t, broken := matchResponse(m, &c.byKey, c.all)
 	if t == nil {
 		return // the request was not captured
 	}
@@ -493,14 +487,10 @@ func (a *Analyzer) addrString(ap netip.AddrPort) string {
 // c.byKey (walking a slice is cheaper than a map, and sweep asks every
 // open call).
 func (c *callState) txns() []*txn {
-	if len(c.all) == len(c.byKey) {
+	if len(c.all) == c.byKey.len() {
 		return c.all
 	}
-	all := make([]*txn, 0, len(c.byKey))
-	for _, t := range c.byKey {
-		all = append(all, t)
-	}
-	return all
+	return c.byKey.all()
 }
 
 // primary returns the caller's INVITE attempts in this Call-ID, in order:

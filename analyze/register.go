@@ -13,7 +13,7 @@ type regState struct {
 	callID string
 	file   string
 	order  int
-	byKey  map[string]*txn
+	byKey  txnIndex
 	txns   []*txn
 	msgs   []Exchange
 	owner  []*txn // the transaction of each message in msgs
@@ -21,27 +21,24 @@ type regState struct {
 }
 
 func (r *regState) add(a *Analyzer, m *Message, retrans bool) {
-	if r.byKey == nil {
-		r.byKey = txns{}
-	}
 	if r.file == "" {
 		r.file = m.File
 	}
 	r.last = m.Time
 	var t *txn
 	if m.Request {
-		if t = findTxn(r.byKey, m, m.Method); t != nil {
+		if t = findTxn(&r.byKey, m, m.Method); t != nil {
 			t.sends++
 			t.frames = append(t.frames, m.Frame)
 			t.lastSend = m.Time
 		} else {
 			key := txnKey(m, m.Method)
 			t = &txn{key: key, method: m.Method, depth: m.hops(), req: newReq(m), sends: 1, frames: []int{m.Frame}, lastSend: m.Time}
-			r.byKey[key] = t
+			r.byKey.put(t)
 			r.txns = append(r.txns, t)
 		}
 	} else {
-		t, _ = matchResponse(m, r.byKey, r.txns)
+		t, _ = matchResponse(m, &r.byKey, r.txns)
 	}
 	if r.msgs == nil {
 		r.msgs, r.owner = make([]Exchange, 0, 8), make([]*txn, 0, 8)
@@ -147,7 +144,7 @@ func (a *Analyzer) closedRegisters(r *regState, rm roleMap, now time.Time, all b
 	gone := map[*txn]bool{}
 	for _, x := range r.txns[:done] {
 		gone[x] = true
-		delete(r.byKey, x.key)
+		r.byKey.remove(x.key)
 	}
 	r.txns = r.txns[done:]
 	var msgs []Exchange

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -142,9 +143,91 @@ func txnKey(m *Message, method string) string {
 
 // findTxn looks up m's transaction without making its key a string: a
 // lookup per message must not allocate.
-func findTxn(byKey map[string]*txn, m *Message, method string) *txn {
+func findTxn(x *txnIndex, m *Message, method string) *txn {
 	var b [128]byte
-	return byKey[string(appendTxnKey(b[:0], m, method))]
+	return x.get(appendTxnKey(b[:0], m, method))
+}
+
+// txnIndex finds the transactions of a call or a registration by key. A
+// call has an INVITE and a BYE, a few more with a challenge or a re-INVITE:
+// a walk of up to txnFew keys costs less than a map made for every call,
+// and the map is made only for the Call-ID that has more.
+type txnIndex struct {
+	few  [txnFew]*txn
+	n    int // of few in use
+	many map[string]*txn
+}
+
+const txnFew = 4
+
+func (x *txnIndex) get(key []byte) *txn {
+	if x.many != nil {
+		return x.many[string(key)]
+	}
+	for _, t := range x.few[:x.n] {
+		if t.key == string(key) {
+			return t
+		}
+	}
+	return nil
+}
+
+// put adds t under its key, in place of a transaction with the same key.
+func (x *txnIndex) put(t *txn) {
+	if x.many == nil {
+		for i, o := range x.few[:x.n] {
+			if o.key == t.key {
+				x.few[i] = t
+				return
+			}
+		}
+		if x.n < txnFew {
+			x.few[x.n] = t
+			x.n++
+			return
+		}
+		x.many = make(map[string]*txn, 2*txnFew)
+		for _, o := range x.few[:x.n] {
+			x.many[o.key] = o
+		}
+		x.few, x.n = [txnFew]*txn{}, 0
+	}
+	x.many[t.key] = t
+}
+
+// remove forgets the transaction under key.
+func (x *txnIndex) remove(key string) {
+	if x.many != nil {
+		delete(x.many, key)
+		return
+	}
+	for i, o := range x.few[:x.n] {
+		if o.key == key {
+			copy(x.few[i:], x.few[i+1:x.n])
+			x.n--
+			x.few[x.n] = nil
+			return
+		}
+	}
+}
+
+func (x *txnIndex) len() int {
+	if x.many != nil {
+		return len(x.many)
+	}
+	return x.n
+}
+
+// all returns every transaction held, in no particular order.
+func (x *txnIndex) all() []*txn {
+	if x.many == nil {
+		return slices.Clone(x.few[:x.n])
+	}
+	out := make([]*txn, 0, len(x.many))
+	for _, t := range x.many {
+		out = append(out, t)
+	}
+	return out
 }
 
 func appendTxnKey(b []byte, m *Message, method string) []byte {
@@ -232,7 +315,7 @@ const (
 // and the direction, preferring the transaction with the same CSeq number
 // that has no final answer yet. broken is "" for an RFC match, otherwise
 // why the Via did not match.
-func matchResponse(m *Message, byKey map[string]*txn, list []*txn) (t *txn, broken string) {
+func matchResponse(m *Message, byKey *txnIndex, list []*txn) (t *txn, broken string) {
 	v, hasVia := m.topVia()
 	if !hasVia && m.ViaCount > 0 {
 		// A Via came back, but one the analyzer cannot decode (an IPv6

@@ -1,0 +1,56 @@
+package analyze
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"testing"
+)
+
+// TestTxnIndexAsMap holds the transaction index to a plain map through
+// random puts, replacements and removals, across the spill from the walked
+// keys to the map.
+func TestTxnIndexAsMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		var x txnIndex
+		want := map[string]*txn{}
+		keys := 1 + r.IntN(3*txnFew)
+		for op := 0; op < 60; op++ {
+			k := "k" + strconv.Itoa(r.IntN(keys))
+			switch r.IntN(3) {
+			case 0, 1:
+				tx := &txn{key: k, sends: op}
+				x.put(tx)
+				want[k] = tx
+			case 2:
+				x.remove(k)
+				delete(want, k)
+			}
+			if x.len() != len(want) {
+				t.Fatalf("round %d op %d: len %d, want %d", round, op, x.len(), len(want))
+			}
+			for i := 0; i < keys; i++ {
+				k := "k" + strconv.Itoa(i)
+				if got := x.get([]byte(k)); got != want[k] {
+					t.Fatalf("round %d op %d: get(%s) = %p, want %p", round, op, k, got, want[k])
+				}
+			}
+			all := x.all()
+			got := make([]string, 0, len(all))
+			for _, tx := range all {
+				got = append(got, tx.key)
+			}
+			sort.Strings(got)
+			exp := make([]string, 0, len(want))
+			for k := range want {
+				exp = append(exp, k)
+			}
+			sort.Strings(exp)
+			if !slices.Equal(got, exp) {
+				t.Fatalf("round %d op %d: all %v, want %v", round, op, got, exp)
+			}
+		}
+	}
+}
