@@ -131,7 +131,7 @@ type Analyzer struct {
 	agents      map[netip.AddrPort]string
 
 	legIndex  map[netip.Addr][]legEntry // recent calls by the address their INVITE went to
-	headerIdx map[linkKey]*callState    // Call-ID, Session-ID and icid of recent calls
+	headerIdx map[linkKey]*callState  // Call-ID, Session-ID and icid of recent calls
 
 	registered map[string]regSpan         // user|registrar|file -> when the registrar said the user was there
 	rings      map[string][]time.Duration // server|code -> how long calls it ended had rung
@@ -1008,13 +1008,13 @@ func (a *Analyzer) Finish() *Report {
 // previous generation, and each period the previous one is dropped. Its
 // size is bounded too: a generation that grows past maxOpenItems ends early.
 type generations[V any] struct {
-	cur, prev map[fingerprint]V
+	cur, prev fpTable[V]
 	since     time.Time
 	early     int // generations ended because they were full
 	// A bit for each fingerprint put in a generation, picked by its top
 	// bits: a fingerprint whose bit is clear in both was not put, and
-	// needs no probe of the maps. Most messages are new; their lookups
-	// missed in two maps of a hundred thousand entries each, out of the
+	// needs no probe of the tables. Most messages are new; their lookups
+	// missed in two tables of a hundred thousand entries each, out of the
 	// processor's caches, and now mostly stop at two bits in 256 KiB.
 	curBits, prevBits []uint64
 }
@@ -1027,7 +1027,7 @@ const (
 )
 
 func newGenerations[V any]() generations[V] {
-	return generations[V]{cur: map[fingerprint]V{}, prev: map[fingerprint]V{}}
+	return generations[V]{}
 }
 
 func (g *generations[V]) get(k fingerprint) (V, bool) {
@@ -1038,28 +1038,23 @@ func (g *generations[V]) get(k fingerprint) (V, bool) {
 			return zero, false
 		}
 	}
-	if v, ok := g.cur[k]; ok {
+	if v, ok := g.cur.get(k); ok {
 		return v, true
 	}
-	v, ok := g.prev[k]
-	return v, ok
+	return g.prev.get(k)
 }
 
 func (g *generations[V]) put(k fingerprint, v V) {
-	if len(g.cur) >= maxOpenItems/2 {
+	if g.cur.n >= maxOpenItems/2 {
 		g.rotate()
 		g.early++
 	}
-	g.cur[k] = v
-	if g.curBits == nil && len(g.cur)+len(g.prev) > 4096 {
+	g.cur.put(k, v)
+	if g.curBits == nil && g.cur.n+g.prev.n > 4096 {
 		// A small capture does without the filter's 256 KiB.
 		g.curBits, g.prevBits = make([]uint64, genBits/64), make([]uint64, genBits/64)
-		for f := range g.cur {
-			g.mark(g.curBits, f)
-		}
-		for f := range g.prev {
-			g.mark(g.prevBits, f)
-		}
+		g.cur.each(func(f fingerprint) { g.mark(g.curBits, f) })
+		g.prev.each(func(f fingerprint) { g.mark(g.prevBits, f) })
 	}
 	if g.curBits != nil {
 		g.mark(g.curBits, k)
@@ -1072,12 +1067,109 @@ func (g *generations[V]) mark(bits []uint64, k fingerprint) {
 }
 
 // rotate starts a new generation: the current one becomes the previous,
-// and the previous is dropped.
+// and the previous is dropped (its table is emptied for the new one).
 func (g *generations[V]) rotate() {
-	g.prev, g.cur = g.cur, map[fingerprint]V{}
+	g.prev, g.cur = g.cur, g.prev
+	g.cur.reset()
 	if g.curBits != nil {
 		g.prevBits, g.curBits = g.curBits, g.prevBits
 		clear(g.curBits)
+	}
+}
+
+// fpTable is a hash table of fingerprints. A fingerprint is a hash
+// already, so its low bits pick the slot, and linear probing keeps a
+// lookup's probes in one or two cache lines; a Go map would hash it again
+// and spread a table's slots over groups. It grows to at most 4/5 full,
+// which at maxOpenItems/2 entries is 131,072 slots, about what a Go map
+// of that many takes.
+type fpTable[V any] struct {
+	keys []fingerprint // 0 is an empty slot
+	vals []V
+	n    int // entries, the one of fingerprint 0 included
+	// The fingerprint 0 cannot mark its slot: it is held apart.
+	zero    bool
+	zeroVal V
+}
+
+func (t *fpTable[V]) get(k fingerprint) (V, bool) {
+	if k == 0 {
+		return t.zeroVal, t.zero
+	}
+	if t.keys != nil {
+		mask := uint64(len(t.keys) - 1)
+		for i := uint64(k) & mask; ; i = (i + 1) & mask {
+			switch t.keys[i] {
+			case k:
+				return t.vals[i], true
+			case 0:
+				var zero V
+				return zero, false
+			}
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (t *fpTable[V]) put(k fingerprint, v V) {
+	if k == 0 {
+		if !t.zero {
+			t.n++
+		}
+		t.zero, t.zeroVal = true, v
+		return
+	}
+	if (t.n+1)*5 > len(t.keys)*4 {
+		t.grow()
+	}
+	mask := uint64(len(t.keys) - 1)
+	i := uint64(k) & mask
+	for t.keys[i] != 0 && t.keys[i] != k {
+		i = (i + 1) & mask
+	}
+	if t.keys[i] == 0 {
+		t.keys[i] = k
+		t.n++
+	}
+	t.vals[i] = v
+}
+
+// grow doubles the table (from 256 slots) and puts its entries again.
+func (t *fpTable[V]) grow() {
+	keys, vals := t.keys, t.vals
+	size := max(256, 2*len(keys))
+	t.keys, t.vals = make([]fingerprint, size), make([]V, size)
+	mask := uint64(size - 1)
+	for j, k := range keys {
+		if k == 0 {
+			continue
+		}
+		i := uint64(k) & mask
+		for t.keys[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.keys[i], t.vals[i] = k, vals[j]
+	}
+}
+
+// reset empties the table and keeps its slots for the next generation.
+func (t *fpTable[V]) reset() {
+	clear(t.keys)
+	t.n, t.zero = 0, false
+	var zero V
+	t.zeroVal = zero
+}
+
+// each calls f with every fingerprint held.
+func (t *fpTable[V]) each(f func(fingerprint)) {
+	if t.zero {
+		f(0)
+	}
+	for _, k := range t.keys {
+		if k != 0 {
+			f(k)
+		}
 	}
 }
 

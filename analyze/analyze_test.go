@@ -684,9 +684,10 @@ func TestOverCallsAreReportedEarly(t *testing.T) {
 	}
 }
 
-// The filter in front of generations' maps changes no answer: the same
-// puts, gets and rotations (by time and by size) as two plain maps give,
-// over more fingerprints than turn the filter on.
+// The generations' tables and the filter in front of them change no
+// answer: the same puts, gets and rotations (by time and by size) as two
+// plain maps give, over more fingerprints than turn the filter on, with
+// fingerprints that share their low bits and the fingerprint 0.
 func TestGenerationsFilter(t *testing.T) {
 	g := newGenerations[int64]()
 	ref := struct{ cur, prev map[fingerprint]int64 }{map[fingerprint]int64{}, map[fingerprint]int64{}}
@@ -703,9 +704,17 @@ func TestGenerationsFilter(t *testing.T) {
 	for i := range 600_000 {
 		now := start.Add(time.Duration(i) * 100 * time.Microsecond)
 		var k fingerprint
-		if len(keys) > 0 && rng.IntN(3) == 0 {
+		switch {
+		case len(keys) > 0 && rng.IntN(3) == 0:
 			k = keys[rng.IntN(len(keys))] // seen before, maybe long ago
-		} else {
+		case len(keys) > 0 && rng.IntN(10) == 0:
+			// The low bits of one seen before: the tables probe past it.
+			k = keys[rng.IntN(len(keys))] ^ fingerprint(rng.Uint64()<<24)
+			keys = append(keys, k)
+		case i%50_000 == 7:
+			k = 0 // no slot can hold it
+			keys = append(keys, k)
+		default:
 			k = fingerprint(rng.Uint64())
 			keys = append(keys, k)
 		}
