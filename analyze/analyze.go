@@ -130,7 +130,7 @@ type Analyzer struct {
 	epNames     map[netip.AddrPort]map[string]bool
 	agents      map[netip.AddrPort]string
 
-	legIndex  map[netip.Addr][]legEntry // recent calls by the address their INVITE went to
+	legIndex  map[netip.Addr]*legList // recent calls by the address their INVITE went to
 	headerIdx map[linkKey]*callState  // Call-ID, Session-ID and icid of recent calls
 
 	registered map[string]regSpan         // user|registrar|file -> when the registrar said the user was there
@@ -209,7 +209,7 @@ func New(opt Options) *Analyzer {
 		registering: map[netip.AddrPort]bool{}, registrars: map[netip.AddrPort]bool{},
 		callers: map[netip.AddrPort]bool{}, callees: map[netip.AddrPort]bool{},
 		epNames: map[netip.AddrPort]map[string]bool{}, agents: map[netip.AddrPort]string{},
-		legIndex: map[netip.Addr][]legEntry{}, headerIdx: map[linkKey]*callState{},
+		legIndex: map[netip.Addr]*legList{}, headerIdx: map[linkKey]*callState{},
 		metrics: newMetricAcc(), labels: map[labelKey]string{}, addrs: map[netip.AddrPort]string{}, symNum: map[string]sym{}, addrSyms: map[netip.AddrPort]sym{},
 		rep: Report{
 			SchemaVersion: SchemaVersion, Lang: string(opt.Lang),

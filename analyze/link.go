@@ -36,10 +36,11 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	// time.Sub for each of up to 64 candidates (on a busy host, most of
 	// them the same caller calling again).
 	oldest := stampOf(m.Time.Add(-linkWindow))
-	if up == nil {
-		cands := a.legIndex[src]
+	srcKey := hostKeyOf(src)
+	if l := a.legIndex[src]; up == nil && l != nil && !l.allFrom(srcKey, src) {
+		cands := l.entries
 		dstAP := unmapAP(m.Dst)
-		srcKey, dstKey := hostKeyOf(src), hostKeyOf(dstAP.Addr())
+		dstKey := hostKeyOf(dstAP.Addr())
 		for i := len(cands) - 1; i >= 0; i-- {
 			e := &cands[i]
 			if e.at.before(oldest) && m.Time.Sub(e.time) > linkWindow {
@@ -66,14 +67,20 @@ func (a *Analyzer) linkNew(dn *callState, m *Message) {
 	// Index the new call for the legs that may follow it.
 	dst := m.Dst.Addr().Unmap()
 	sap := unmapAP(m.Src)
-	list := append(a.legIndex[dst], legEntry{c: dn, time: m.Time, at: stampOf(m.Time), srcAP: sap, host: hostKeyOf(sap.Addr())})
+	l := a.legIndex[dst]
+	if l == nil {
+		l = &legList{}
+		a.legIndex[dst] = l
+	}
+	l.add(legEntry{c: dn, time: m.Time, at: stampOf(m.Time), srcAP: sap, host: hostKeyOf(sap.Addr())})
+	list := l.entries
 	for len(list) > 0 && list[0].at.before(oldest) && m.Time.Sub(list[0].time) > linkWindow { // keep only recent calls
 		list = list[1:]
 	}
 	if len(list) > 64 {
 		list = list[len(list)-64:]
 	}
-	a.legIndex[dst] = list
+	l.entries = list
 	dn.indexKeys = dn.indexKeys[:0]
 	for _, k := range [...]linkKey{{linkCallID, m.CallID}, {linkSessionID, m.SessionID}, {linkICID, m.ICID}} {
 		if k.value != "" && len(a.headerIdx) < maxOpenItems {
@@ -112,6 +119,37 @@ type legEntry struct {
 	// same caller calling again.
 	at   stamp
 	host hostKey
+}
+
+// legList is the recent calls that went to one address, oldest first:
+// the entries linkNew looks through for a new call's upstream leg.
+type legList struct {
+	entries []legEntry
+	// one says that every entry came from the address from (which has no
+	// zone), whose key is fromKey. A new call from that same address has
+	// no upstream leg among them (linkNew skips its own host's calls), so
+	// a load test or a single busy caller costs no walk of up to 64
+	// entries for each new call. Once false it stays so until the list
+	// empties: that only costs the walk.
+	one     bool
+	from    netip.Addr
+	fromKey hostKey
+}
+
+func (l *legList) add(e legEntry) {
+	switch {
+	case len(l.entries) == 0:
+		l.one, l.from, l.fromKey = e.srcAP.Addr().Zone() == "", e.srcAP.Addr(), e.host
+	case l.one && e.srcAP.Addr() != l.from:
+		l.one = false
+	}
+	l.entries = append(l.entries, e)
+}
+
+// allFrom reports whether every entry came from src (whose key is k), so
+// that none is a candidate upstream leg of a call from src.
+func (l *legList) allFrom(k hostKey, src netip.Addr) bool {
+	return l.one && len(l.entries) > 0 && l.fromKey.same(k, l.from, src)
 }
 
 // stamp is a time as plain numbers, compared without time.Time's
@@ -155,7 +193,11 @@ func (a *Analyzer) unindex(c *callState) {
 			delete(a.headerIdx, k)
 		}
 	}
-	list := a.legIndex[c.indexAddr]
+	l := a.legIndex[c.indexAddr]
+	if l == nil {
+		return
+	}
+	list := l.entries
 	for i := range list { // by index: an entry is 80 bytes to copy
 		if list[i].c == c {
 			list = append(list[:i:i], list[i+1:]...)
@@ -165,7 +207,7 @@ func (a *Analyzer) unindex(c *callState) {
 	if len(list) == 0 {
 		delete(a.legIndex, c.indexAddr)
 	} else {
-		a.legIndex[c.indexAddr] = list
+		l.entries = list
 	}
 }
 

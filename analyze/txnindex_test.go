@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -52,5 +53,34 @@ func TestTxnIndexAsMap(t *testing.T) {
 				t.Fatalf("round %d op %d: all %v, want %v", round, op, got, exp)
 			}
 		}
+	}
+}
+
+// A legList says that all its calls came from one address only while they
+// did: linkNew then skips the walk for a new call from that address, and
+// must not skip it once another caller's call is in the list.
+func TestLegListAllFrom(t *testing.T) {
+	x, y := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	zoned := netip.MustParseAddr("fe80::1%eth0")
+	entry := func(a netip.Addr) legEntry {
+		return legEntry{srcAP: netip.AddrPortFrom(a, 5060), host: hostKeyOf(a)}
+	}
+	var l legList
+	if l.allFrom(hostKeyOf(x), x) {
+		t.Error("an empty list: all from x")
+	}
+	l.add(entry(x))
+	l.add(entry(x))
+	if !l.allFrom(hostKeyOf(x), x) || l.allFrom(hostKeyOf(y), y) {
+		t.Errorf("two calls from x: allFrom(x) %v, allFrom(y) %v", l.allFrom(hostKeyOf(x), x), l.allFrom(hostKeyOf(y), y))
+	}
+	l.add(entry(y))
+	if l.allFrom(hostKeyOf(x), x) || l.allFrom(hostKeyOf(y), y) {
+		t.Error("calls from x and y: all from one of them")
+	}
+	var z legList
+	z.add(entry(zoned))
+	if z.allFrom(hostKeyOf(zoned), zoned) {
+		t.Error("a zoned address is compared in full by linkNew, not skipped")
 	}
 }
