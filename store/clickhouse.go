@@ -1110,10 +1110,24 @@ func (s *ClickHouse) SearchRegistrations(ctx context.Context, q RegQuery) ([]*an
 
 // Stats implements Store. Bytes is what the tables take on the disks of
 // the servers that answered.
+//
+// Delivery is at least once (see ClickHouse), so a table may hold a call's
+// rows more than once: a call is counted by its Call-ID and start, and a
+// registration by its Call-ID, start and address of record, as the reads
+// show them (LIMIT 1 BY), never by rows. ClickHouse 18 has no insert
+// de-duplication for a MergeTree that is not replicated (the
+// non_replicated_deduplication_window setting and insert_deduplication_token
+// came years later), and the spool may regroup its files after a restart,
+// so that a re-sent insert is not the block that was sent first: the
+// duplicates are left in the tables and counted once here. uniqExact keeps
+// 16 bytes a call while it counts (a hash of the key, as LIMIT 1 BY does);
+// on a cluster the copies of a call are on one shard (the Distributed
+// tables shard by the Call-ID) and the shards' sets are merged exactly.
 func (s *ClickHouse) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
-	rows, err := s.query(ctx, `SELECT (SELECT count() FROM {DB}.calls), (SELECT sum(n) FROM {DB}.messages),
-		(SELECT count() FROM {DB}.registrations), (SELECT min(start_ns) FROM {DB}.calls), (SELECT max(start_ns) FROM {DB}.calls)`)
+	rows, err := s.query(ctx, `SELECT (SELECT uniqExact(call_id, start_ns) FROM {DB}.calls),
+		(SELECT sum(n) FROM (SELECT call_id, start_ns, n FROM {DB}.messages LIMIT 1 BY call_id, start_ns)),
+		(SELECT uniqExact(call_id, start_ns, aor) FROM {DB}.registrations), (SELECT min(start_ns) FROM {DB}.calls), (SELECT max(start_ns) FROM {DB}.calls)`)
 	if err != nil {
 		return st, fmt.Errorf("store: stats: %w", err)
 	}
@@ -1140,7 +1154,8 @@ func (s *ClickHouse) Stats(ctx context.Context) (Stats, error) {
 // Retain implements Store by dropping the day partitions that end before
 // t (ClickHouse deletes whole parts cheaply; rows cannot be deleted
 // one by one). Calls of the day t falls in stay until that day is over.
-// It returns the number of rows the dropped call partitions held.
+// It returns the number of calls the dropped partitions held, each
+// counted once however many copies of its rows they held.
 func (s *ClickHouse) Retain(ctx context.Context, before time.Time) (int64, error) {
 	cut := before.UTC().Format("20060102")
 	var dropped int64
@@ -1161,15 +1176,22 @@ func (s *ClickHouse) Retain(ctx context.Context, before time.Time) (int64, error
 			if err != nil {
 				return dropped, fmt.Errorf("store: retain: %w", err)
 			}
+			if t == "calls" && len(rows) > 0 {
+				// The calls, not the rows: a re-sent batch left some
+				// calls twice (see Stats). The copies of a call are in
+				// one partition (its day) of one shard.
+				out, err := s.conn.doOn(ctx, h, fmt.Sprintf(`SELECT uniqExact(call_id, start_ns) FROM %s WHERE toString(toYYYYMMDD(day)) < '%s' FORMAT TabSeparated`, table, cut), nil)
+				if err != nil {
+					return dropped, fmt.Errorf("store: retain: %w", err)
+				}
+				dropped += atoi(strings.TrimSpace(string(out)))
+			}
 			for _, r := range rows {
 				if len(r) != 2 {
 					continue
 				}
 				if _, err := s.conn.doOn(ctx, h, fmt.Sprintf("ALTER TABLE %s DROP PARTITION ID %s", table, quote(r[0])), nil); err != nil {
 					return dropped, fmt.Errorf("store: retain: %w", err)
-				}
-				if t == "calls" {
-					dropped += atoi(r[1])
 				}
 			}
 		}
