@@ -776,9 +776,8 @@ func (s *ClickHouse) searchWindow(ctx context.Context, q Query, offset, limit in
 	if err != nil || where == "" {
 		return []CallSummary{}, err
 	}
-	rows, err := s.query(ctx, `SELECT call_id, start_ns, caller, callee, caller_name, final_status, reason, outcome, fault, summary,
-		duration_ms, pdd_ms FROM {DB}.calls WHERE `+where+`
-		ORDER BY start_ns DESC, call_id DESC LIMIT 1 BY call_id, start_ns LIMIT `+fmt.Sprintf("%d, %d", offset, limit))
+	rows, err := s.query(ctx, s.onceEach(`SELECT call_id, start_ns, caller, callee, caller_name, final_status, reason, outcome, fault, summary,
+		duration_ms, pdd_ms FROM {DB}.calls WHERE `+where, "start_ns DESC, call_id DESC", fmt.Sprintf("%d, %d", offset, limit)))
 	if err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
@@ -794,6 +793,23 @@ func (s *ClickHouse) searchWindow(ctx context.Context, q Query, offset, limit in
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// onceEach makes a page of the calls that sel selects, each call once
+// (a re-sent batch left copies of its rows, see Stats), sorted by order,
+// LIMIT limit. On one server the rows are sorted, the copies dropped
+// (LIMIT 1 BY) and the page cut, in that order, and ClickHouse sorts only
+// the first rows it needs. Through a Distributed table ClickHouse 18 has
+// each shard sort its rows and cut them at the page's end before the
+// copies are dropped over all shards: a page would hold a call's copies
+// in the places of other calls, which then show on no page. There the
+// copies are dropped first, in a sub-query, and the page sorted and cut
+// from what is left.
+func (s *ClickHouse) onceEach(sel, order, limit string) string {
+	if s.cluster == "" {
+		return sel + " ORDER BY " + order + " LIMIT 1 BY call_id, start_ns LIMIT " + limit
+	}
+	return "SELECT * FROM (" + sel + " LIMIT 1 BY call_id, start_ns) ORDER BY " + order + " LIMIT " + limit
 }
 
 func atoi(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
@@ -951,8 +967,8 @@ func (s *ClickHouse) LinkedCalls(ctx context.Context, id string) ([]CallSummary,
 	// Legs of one call start within minutes of each other.
 	from, to := time.Unix(0, ns).Add(-time.Hour), time.Unix(0, ns).Add(time.Hour)
 	w := append(timeWhere(from, to), "call_id != "+quote(id), "("+strings.Join(or, " OR ")+")")
-	rs, err := s.query(ctx, `SELECT call_id, start_ns, caller, callee, caller_name, final_status, reason, outcome, fault, summary,
-		duration_ms, pdd_ms FROM {DB}.calls WHERE `+strings.Join(w, " AND ")+` ORDER BY start_ns LIMIT 1 BY call_id, start_ns LIMIT 20`)
+	rs, err := s.query(ctx, s.onceEach(`SELECT call_id, start_ns, caller, callee, caller_name, final_status, reason, outcome, fault, summary,
+		duration_ms, pdd_ms FROM {DB}.calls WHERE `+strings.Join(w, " AND "), "start_ns, call_id", "20"))
 	if err != nil {
 		return nil, fmt.Errorf("store: linked %q: %w", id, err)
 	}
