@@ -151,3 +151,22 @@ func FuzzHeaderName(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIndexTop holds indexTop's table walk to the plain walk of every byte
+// (indexTopAny), for each separator it has a table for and one it has not.
+func FuzzIndexTop(f *testing.F) {
+	for _, s := range []string{
+		`SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776;received=192.0.2.9`,
+		`"Bob; the \"second\"" <sip:bob@example.com;transport=tcp>;tag=a,b`,
+		`<sip:a@b>, <sip:c@d;x=1>;q=0.5`, `"unterminated;`, `<<;>>;`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, c := range []byte{';', ',', '=', ':', '"', '<'} {
+			if got, want := indexTop(b, c), indexTopAny(b, c); got != want {
+				t.Fatalf("indexTop(%q, %q) = %d, the plain walk gives %d", b, c, got, want)
+			}
+		}
+	})
+}

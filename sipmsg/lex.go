@@ -107,8 +107,63 @@ func skipQuoted(b []byte, i int) (int, bool) {
 }
 
 // indexTop returns the index of the first c in b that is outside quoted
-// strings and <...>, or -1.
+// strings and <...>, or -1. It is called several times for each Via and
+// its parameters: a table of the bytes it must look at lets the walk pass
+// over the rest in one test each.
 func indexTop(b []byte, c byte) int {
+	sep := topSep[c]
+	if sep == 0 {
+		return indexTopAny(b, c)
+	}
+	mask := topQuote | topOpen | topClose | sep
+	angle := false
+	for i := 0; i < len(b); i++ {
+		k := topClass[b[i]] & mask
+		if k == 0 {
+			continue
+		}
+		switch k {
+		case topQuote:
+			j, _ := skipQuoted(b, i)
+			i = j - 1
+		case topOpen:
+			angle = true
+		case topClose:
+			angle = false
+		default:
+			if !angle {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// The classes of bytes indexTop stops at: a quote, an angle bracket, and
+// the separators it is asked for.
+const (
+	topQuote = 1 << iota
+	topOpen
+	topClose
+	topSemi
+	topComma
+	topEq
+)
+
+var topClass = func() (t [256]uint8) {
+	t['"'], t['<'], t['>'] = topQuote, topOpen, topClose
+	t[';'], t[','], t['='] = topSemi, topComma, topEq
+	return t
+}()
+
+// topSep is the class of each separator indexTop has in its table.
+var topSep = func() (t [256]uint8) {
+	t[';'], t[','], t['='] = topSemi, topComma, topEq
+	return t
+}()
+
+// indexTopAny is indexTop for any other byte.
+func indexTopAny(b []byte, c byte) int {
 	angle := false
 	for i := 0; i < len(b); i++ {
 		switch b[i] {
