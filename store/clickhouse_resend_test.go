@@ -289,6 +289,35 @@ func aggregates(t *testing.T, s Store, recs []CallRecord, audio bool) map[string
 	return out
 }
 
+// linkedLegs is what LinkedCalls (ClickHouse only) answers for every call
+// of a B2BUA in recs; it fails when no call has a linked leg, so that the
+// check does not pass on nothing.
+func linkedLegs(t *testing.T, s *ClickHouse, recs []CallRecord) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	linked := 0
+	for _, cr := range recs {
+		if cr.Call.LegOf == "" {
+			continue
+		}
+		for _, id := range []string{cr.Call.CallID, cr.Call.LegOf} {
+			legs, err := s.LinkedCalls(context.Background(), id)
+			if err != nil {
+				t.Fatalf("LinkedCalls %q: %v", id, err)
+			}
+			b, _ := json.Marshal(legs)
+			out["LinkedCalls "+id] = string(b)
+			if len(legs) > 0 {
+				linked++
+			}
+		}
+	}
+	if linked == 0 {
+		t.Fatalf("LinkedCalls found no leg for any of %d calls", len(out))
+	}
+	return out
+}
+
 // sameAggregates reports each query whose answers differ.
 func sameAggregates(t *testing.T, what string, got, want map[string]string) {
 	t.Helper()
@@ -361,6 +390,19 @@ func TestClickHouseResentBatch(t *testing.T) {
 	recs, regs := captureRecords(t, resendCaptures...)
 	if len(recs) < 1000 || len(regs) < 1000 {
 		t.Fatalf("%d calls and %d registrations in the captures", len(recs), len(regs))
+	}
+	// The captures' B2BUAs do not name the other leg in a header, as
+	// some do (X-CID): the legs the analyzer paired get one, so that
+	// LinkedCalls, which reads it, has legs to find.
+	for i := range recs {
+		if leg := recs[i].Call.LegOf; leg != "" {
+			recs[i].Messages = slices.Clone(recs[i].Messages)
+			for j, m := range recs[i].Messages {
+				if line, rest, ok := bytes.Cut(m.Raw, []byte("\r\n")); ok && bytes.HasPrefix(m.Raw, []byte("INVITE ")) {
+					recs[i].Messages[j].Raw = slices.Concat(line, []byte("\r\nX-CID: "+leg+"\r\n"), rest)
+				}
+			}
+		}
 	}
 	// Two batches of each, every other call: the batch sent again has
 	// calls of every day.
@@ -454,6 +496,7 @@ func TestClickHouseResentBatch(t *testing.T) {
 			}
 			before := aggregates(t, s, recs, audio)
 			sameAggregates(t, "before the batch was sent again, against SQLite", before, want)
+			linkedBefore := linkedLegs(t, s, recs)
 			rows := map[string]int64{}
 			for _, table := range chTables {
 				rows[table] = chRows(t, s, table)
@@ -484,6 +527,7 @@ func TestClickHouseResentBatch(t *testing.T) {
 			after := aggregates(t, s, recs, audio)
 			sameAggregates(t, "after the batch was sent again, against before", after, before)
 			sameAggregates(t, "after the batch was sent again, against SQLite", after, want)
+			sameAggregates(t, "linked legs after the batch was sent again, against before", linkedLegs(t, s, recs), linkedBefore)
 
 			// Retention counts the calls it drops, not their rows: cut
 			// at a day between the captures' days, which both stores
