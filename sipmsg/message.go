@@ -416,7 +416,7 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 			m.warn(CodeBadHeaderLine, lineStart, "folded line before any header field")
 			continue
 		}
-		name, c, bad := headerName(line)
+		name, c, h, bad := headerName(line)
 		if bad != "" {
 			m.warn(CodeBadHeaderLine, lineStart, bad)
 			continue
@@ -429,7 +429,6 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 			continue
 		}
 		m.Headers = append(m.Headers, Header{Name: name, Value: trimLWS(line[c+1:])})
-		h := lookupHeader(name)
 		m.ids = append(m.ids, h)
 		if h != hUnknown {
 			if m.first[h] == 0 {
@@ -443,11 +442,23 @@ func (m *Message) parseHeaders(b []byte, pos int) {
 }
 
 // headerName splits a header line at its colon: the name (a token, RFC
-// 3261 §25.1, with white space before the colon allowed) and the colon's
-// index, or why the line is no header field. The name's bytes are looked
-// at once, as the token they should be, instead of searching for the
-// colon and then checking the name.
-func headerName(line []byte) (name []byte, colon int, bad string) {
+// 3261 §25.1, with white space before the colon allowed), the colon's
+// index and the header's id, or why the line is no header field. Nearly
+// every line names a header of the table: its name is found at the first
+// colon and confirmed by the table, whose names are tokens. Any other
+// name's bytes are looked at once, as the token they should be.
+func headerName(line []byte) (name []byte, colon int, h hid, bad string) {
+	if c := bytes.IndexByte(line, ':'); c > 0 {
+		k := c
+		for k > 0 && (line[k-1] == ' ' || line[k-1] == '\t') {
+			k--
+		}
+		if k > 0 {
+			if h := lookupName(line[:k]); h != hUnknown {
+				return line[:k], c, h, ""
+			}
+		}
+	}
 	k := 0
 	for k < len(line) && tokenChars[line[k]] {
 		k++
@@ -457,14 +468,14 @@ func headerName(line []byte) (name []byte, colon int, bad string) {
 		j++
 	}
 	if j < len(line) && line[j] == ':' && k > 0 {
-		return line[:k], j, ""
+		return line[:k], j, lookupName(line[:k]), ""
 	}
 	// Not "token WSP* :": tell a line without a colon from a bad name.
 	c := bytes.IndexByte(line, ':')
 	if c <= 0 {
-		return nil, 0, "header line without a colon"
+		return nil, 0, hUnknown, "header line without a colon"
 	}
-	return nil, 0, "header name is not a token"
+	return nil, 0, hUnknown, "header name is not a token"
 }
 
 // logicalLine returns the end (exclusive, before CRLF) of the header line
