@@ -3,6 +3,7 @@ package analyze
 import (
 	"embed"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -163,9 +164,9 @@ func (t *texts) finding(id string, v vars, frames ...int) Finding {
 	if !ok {
 		panic("analyze: finding without text: " + id)
 	}
-	f := Finding{ID: id, Severity: ft.Severity, Values: map[string]string{}, Frames: uniqueFrames(frames)}
-	for k, s := range v {
-		f.Values[k] = s
+	f := Finding{ID: id, Severity: ft.Severity, Values: maps.Clone(v), Frames: uniqueFrames(frames)}
+	if f.Values == nil {
+		f.Values = map[string]string{} // written as {}, not null
 	}
 	return f
 }
