@@ -24,7 +24,10 @@ type Metrics struct {
 	reportsUnmatched    atomic.Int64 // reports about no open call (too late, or no such call)
 	mediaWaiting        atomic.Int64 // finished calls waiting for their agents' last reports
 	mediaWaitCapped     atomic.Int64 // finished calls stored without that wait: too many waited
-	dropped             atomic.Int64 // queue full
+	dropped             atomic.Int64 // queue full: messages of any call, admitted ones too
+	shedCalls           atomic.Int64 // new calls and exchanges refused whole: the queue was past its soft watermark
+	shedMessages        atomic.Int64 // messages of refused calls, their first ones included
+	shedFull            atomic.Int64 // generations of refused Call-IDs ended early, full
 	analyzed            atomic.Int64
 	dialogs             atomic.Int64
 	forced              atomic.Int64 // open calls finished early under memory pressure
@@ -107,6 +110,8 @@ func (m *Metrics) observeWrite(d time.Duration, err error) {
 // Snapshot is a copy of the main counters, for tests and the load script.
 type Snapshot struct {
 	Received, Malformed, NonSIP, Dropped, Analyzed, Forced, Calls int64
+	ShedCalls                                                     int64 // new calls and exchanges refused whole under overload
+	Shed                                                          int64 // messages of refused calls
 	RTCP                                                          int64 // RTCP reports decoded
 	QoS                                                           int64 // RTP statistics reports decoded
 	ReportsUnmatched                                              int64 // RTCP and RTP statistics reports about no open call
@@ -116,7 +121,7 @@ type Snapshot struct {
 // Snapshot returns the main counters.
 func (m *Metrics) Snapshot() Snapshot {
 	s := Snapshot{Received: m.received.Load(), Malformed: m.malformed.Load(), NonSIP: m.nonSIP.Load(),
-		Dropped: m.dropped.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load(), RTCP: m.rtcpReports.Load(),
+		Dropped: m.dropped.Load(), ShedCalls: m.shedCalls.Load(), Shed: m.shedMessages.Load(), Analyzed: m.analyzed.Load(), Forced: m.forced.Load(), RTCP: m.rtcpReports.Load(),
 		QoS: m.qosReports.Load(), ReportsUnmatched: m.reportsUnmatched.Load(), MediaWaitCapped: m.mediaWaitCapped.Load()}
 	m.mu.Lock()
 	for _, n := range m.calls {
@@ -145,6 +150,7 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	p("sipcause_packets_rejected_total{reason=\"malformed\"} %d\n", m.malformed.Load())
 	p("sipcause_packets_rejected_total{reason=\"not_sip\"} %d\n", m.nonSIP.Load())
 	p("sipcause_packets_rejected_total{reason=\"queue_full\"} %d\n", m.dropped.Load())
+	p("sipcause_packets_rejected_total{reason=\"shed\"} %d\n", m.shedMessages.Load())
 	p("# HELP sipcause_kernel_drops_total Datagrams the kernel dropped before sipcause read them (receive buffer full), by socket.\n# TYPE sipcause_kernel_drops_total counter\n")
 	p("sipcause_kernel_drops_total{socket=\"hep\"} %d\n", m.kernelDropsHEP.Load())
 	p("sipcause_kernel_drops_total{socket=\"sip\"} %d\n", m.kernelDropsSIP.Load())
@@ -154,7 +160,10 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	counter("sipcause_media_wait_capped_total", "Finished calls stored without waiting for their agents' last reports, because --max-media-waiting calls already waited.", m.mediaWaitCapped.Load())
 	counter("sipcause_endpoints_untracked_total", "Endpoints seen after the analyzer's endpoint table (65536) was full: their roles are not worked out.", m.endpointsUntracked.Load())
 	counter("sipcause_fingerprint_generations_full_total", "Retransmission-fingerprint generations ended early because they were full.", m.fingerprintsRotated.Load())
-	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full.", m.dropped.Load())
+	counter("sipcause_messages_dropped_total", "SIP messages dropped because the analyzer queue was full, whatever call they belonged to: calls stored since may lack messages.", m.dropped.Load())
+	counter("sipcause_calls_shed_total", "New calls and exchanges (REGISTER, OPTIONS, ...) refused whole because the analyzer queue was past half its budget; they are not stored.", m.shedCalls.Load())
+	counter("sipcause_messages_shed_total", "SIP messages of refused calls and exchanges, the first ones included, kept from the analyzer.", m.shedMessages.Load())
+	counter("sipcause_shed_generations_full_total", "Generations of refused Call-IDs ended early because they were full: refused calls were remembered for less than 5 minutes.", m.shedFull.Load())
 	counter("sipcause_messages_analyzed_total", "SIP messages fed to the analyzer.", m.analyzed.Load())
 	counter("sipcause_dialogs_total", "Non-INVITE exchanges seen (OPTIONS, SUBSCRIBE, ...).", m.dialogs.Load())
 	counter("sipcause_calls_forced_total", "Open calls finished early because the open-call limit was reached.", m.forced.Load())

@@ -232,6 +232,13 @@ type Collector struct {
 	queuedMsgs  atomic.Int64  // messages in queue, QueueSize at most
 	queuedBytes atomic.Int64  // raw bytes in queue
 	writes      chan writeItem
+	// shed refuses new calls whole while the queue is past half its
+	// budget (shed.go); nil takes everything.
+	shed *shedder
+	// hold, when set by a test, keeps the analyzer from taking anything
+	// from the queue until it is closed: the queue fills as it would
+	// behind a slow analyzer.
+	hold chan struct{}
 
 	// lastStored is the newest call or registration acknowledged by the
 	// store, for tests and /healthz.
@@ -254,6 +261,7 @@ func NewCollector(opt CollectorOptions, st store.Store, m *Metrics) (*Collector,
 		// one the analyzer waits for: the decoders' channel never fills.
 		work:  make(chan *batch, opt.QueueSize+1),
 		ahead: make(chan struct{}, decodeAhead)}
+	c.shed = newShedder(&c.opt)
 	if opt.HEPAddr != "" {
 		ua, err := net.ResolveUDPAddr("udp", opt.HEPAddr)
 		if err != nil {
@@ -466,6 +474,9 @@ func (c *Collector) analyzeLoop() {
 	defer tick.Stop()
 	compact := time.NewTicker(quietAfter)
 	defer compact.Stop()
+	if c.hold != nil {
+		<-c.hold
+	}
 	for {
 		select {
 		case b, ok := <-c.queue:
@@ -477,6 +488,13 @@ func (c *Collector) analyzeLoop() {
 				<-b.done // decoded by a decoding goroutine
 			}
 			for i := range b.in {
+				// Datagrams read in batches are decoded only now, just
+				// ahead of the analyzer, so calls are shed here, in
+				// arrival order; a batch of one was admitted by its
+				// receiver already.
+				if b.done != nil && !c.admit(&b.in[i], b.wall) {
+					continue
+				}
 				frame = c.analyzeOne(a, tr, clock, &b.in[i], frame)
 			}
 			if b.done != nil {
@@ -502,6 +520,9 @@ func (c *Collector) analyzeLoop() {
 		c.metrics.mediaWaiting.Store(int64(a.MediaWaiting()))
 		c.metrics.rawBytes.Store(int64(tr.bytes))
 		c.metrics.queueLen.Store(c.queuedMsgs.Load())
+		if c.shed != nil {
+			c.metrics.shedFull.Store(c.shed.refused.full.Load())
+		}
 	}
 }
 
