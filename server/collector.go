@@ -303,7 +303,7 @@ func (c *Collector) serveHEPUDP(conn *net.UDPConn) {
 		noteKernelDrops(&c.metrics.kernelDropsHEP, oob[:oobn])
 		c.metrics.received.Add(1)
 		var in inbound
-		if now := time.Now(); d.hep(&in, buf[:n], now, true) && c.admit(&in, now) {
+		if now := time.Now(); d.hep(&in, buf[:n], now, true) && c.admit(&in, now, 0) {
 			c.enqueue(one(in))
 		}
 	}
@@ -396,7 +396,7 @@ func (c *Collector) serveSIPUDP(conn *net.UDPConn) {
 		now := time.Now()
 		meta := analyze.Meta{Time: now.UTC(), Src: from, Dst: local, Transport: "udp"}
 		var in inbound
-		if d.sip(&in, buf[:n], meta, now, true) && c.admit(&in, now) {
+		if d.sip(&in, buf[:n], meta, now, true) && c.admit(&in, now, 0) {
 			c.enqueue(one(in))
 		}
 	}
@@ -526,7 +526,7 @@ func (c *Collector) readHEPStream(tc *tcpConn) {
 		tc.last.Store(time.Now().UnixNano())
 		c.metrics.received.Add(1)
 		var in inbound
-		if now := time.Now(); d.hep(&in, p, now, true) && c.admit(&in, now) {
+		if now := time.Now(); d.hep(&in, p, now, true) && c.admit(&in, now, streamWait) {
 			c.enqueueStream(one(in))
 		}
 		br.Discard(n)

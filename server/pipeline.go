@@ -34,7 +34,11 @@ type CollectorOptions struct {
 	Local      []netip.Prefix // the user's own networks (as analyze --local)
 	LocalHosts []string
 
-	QueueSize    int // messages between receivers and analyzer; default 65536
+	// QueueSize is the messages between receivers and analyzer; default
+	// 65536. Past half of it, or of MaxQueueBytes, new calls are refused
+	// whole and the calls under way keep their messages (shed.go); past
+	// all of it messages are dropped whatever their call.
+	QueueSize    int
 	MaxOpenCalls int // open calls before the analyzer is forced to finish them; default 50000
 	// MaxMemory is the collector's memory budget in bytes; default 1 GiB.
 	// The byte budgets below default to parts of it.
@@ -492,7 +496,7 @@ func (c *Collector) analyzeLoop() {
 				// ahead of the analyzer, so calls are shed here, in
 				// arrival order; a batch of one was admitted by its
 				// receiver already.
-				if b.done != nil && !c.admit(&b.in[i], b.wall) {
+				if b.done != nil && !c.admit(&b.in[i], b.wall, 0) {
 					continue
 				}
 				frame = c.analyzeOne(a, tr, clock, &b.in[i], frame)

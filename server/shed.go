@@ -146,15 +146,27 @@ func (f *callMarks) mark(h uint64, now int64) {
 	f.tick(now)
 	base, m := f.masks(h)
 	e := f.epoch.Load()
-	gen := f.gens[e&1][base : base+blockWords]
+	f.set(e&1, base, &m)
+	// A rotation between loading the epoch and setting the bits made
+	// that generation the older one (or, were this goroutine held up
+	// for two, cleared it): the mark goes into the current one too, so
+	// that it lasts at least until the next rotation.
+	if e2 := f.epoch.Load(); e2 != e {
+		f.set(e2&1, base, &m)
+	}
+	if f.added[e&1].Load() >= f.capacity {
+		f.rotate(now, true)
+	}
+}
+
+func (f *callMarks) set(g, base uint64, m *[blockWords]uint64) {
+	gen := f.gens[g][base : base+blockWords]
 	for j, w := range m {
 		if w != 0 {
 			gen[j].Or(w)
 		}
 	}
-	if f.added[e&1].Add(1) >= f.capacity {
-		f.rotate(now, true)
-	}
+	f.added[g].Add(1)
 }
 
 // empty reports whether no mark is held: then nothing needs a lookup.
@@ -240,7 +252,13 @@ func opensExchange(m *analyze.Message) bool {
 // past its soft watermark, unless the Call-ID was admitted before (a
 // retransmission, or the INVITE again with credentials after a 401 or
 // 407); everything else is taken. Safe on any goroutine.
-func (c *Collector) admit(in *inbound, wall time.Time) bool {
+//
+// A stream receiver passes wait: before it refuses a new call it waits
+// that long for the queue to fall below the watermark, reading nothing
+// meanwhile, so that TCP's flow control slows the sender down (as
+// enqueueStream does for room) and a burst loses nothing; only a load
+// that lasts is shed.
+func (c *Collector) admit(in *inbound, wall time.Time, wait time.Duration) bool {
 	s := c.shed
 	if s == nil {
 		return true
@@ -259,15 +277,28 @@ func (c *Collector) admit(in *inbound, wall time.Time) bool {
 	if !fresh {
 		return true
 	}
-	if c.queuedMsgs.Load() < s.softMsgs && c.queuedBytes.Load() < s.softBytes {
+	if c.belowSoft() {
 		s.admitted.mark(h, now)
 		return true
 	}
 	if s.admitted.has(h, now) {
 		return true
 	}
+	for deadline := time.Now().Add(wait); wait > 0 && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+		if c.belowSoft() {
+			s.admitted.mark(h, now)
+			return true
+		}
+	}
 	s.refused.mark(h, now)
 	c.metrics.shedCalls.Add(1)
 	c.metrics.shedMessages.Add(1)
 	return false
+}
+
+// belowSoft reports whether the queue is below its soft watermark, in
+// messages and in bytes.
+func (c *Collector) belowSoft() bool {
+	return c.queuedMsgs.Load() < c.shed.softMsgs && c.queuedBytes.Load() < c.shed.softBytes
 }
