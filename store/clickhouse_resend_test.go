@@ -529,6 +529,27 @@ func TestClickHouseResentBatch(t *testing.T) {
 			sameAggregates(t, "after the batch was sent again, against SQLite", after, want)
 			sameAggregates(t, "linked legs after the batch was sent again, against before", linkedLegs(t, s, recs), linkedBefore)
 
+			// Once more in the same process, whose Stats kept the counts
+			// of the days (see Stats): the spool takes the same rows
+			// again, as a retry does, and the counts of the days they
+			// went to are taken again.
+			proxy.arm(chTables...)
+			for _, b := range kept {
+				rows, ok := decodeSpool(b)
+				if !ok {
+					t.Fatal("a kept spool file does not decode")
+				}
+				if err := s.sp.add(rows, bytes.Count(rows[3], []byte("\n")), bytes.Count(rows[2], []byte("\n"))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			flush(t, s)
+			if got := chRows(t, s, "calls") - rows["calls"]; got != int64(4*len(callsB)) {
+				t.Errorf("calls: %d rows more after the batch was sent again twice, want %d", got, 4*len(callsB))
+			}
+			again := aggregates(t, s, recs, audio)
+			sameAggregates(t, "after the batch was sent again in the same process, against SQLite", again, want)
+
 			// Retention counts the calls it drops, not their rows: cut
 			// at a day between the captures' days, which both stores
 			// drop whole.
@@ -560,4 +581,83 @@ func TestClickHouseResentBatch(t *testing.T) {
 				len(recs), len(regs), len(callsB), len(regsB), n)
 		})
 	}
+}
+
+// TestClickHouseStatsKeptCounts: Stats keeps the count of each day
+// partition with the partition's parts, and counts a day again when its
+// parts changed: after new calls and a re-sent batch went to the days it
+// counted, after a merge, and after retention dropped a day.
+func TestClickHouseStatsKeptCounts(t *testing.T) {
+	srv := clickhouseServer(t)
+	s := openCH(t, srv.URL(fmt.Sprintf("statskept%d", dbSeq.Add(1))), filepath.Join(t.TempDir(), "spool"))
+	defer s.Close()
+	ctx := context.Background()
+	calls := func(from, to int) []CallRecord {
+		var b []CallRecord
+		for i := from; i < to; i++ {
+			b = append(b, testCall(i, 486, analyze.OutcomeBusy))
+		}
+		return b
+	}
+	regs := func(from, to int) []*analyze.Register {
+		var b []*analyze.Register
+		for i := from; i < to; i++ {
+			b = append(b, &analyze.Register{CallID: fmt.Sprintf("reg-%d@test", i), AOR: fmt.Sprintf("sip:%d@a.test", i%7),
+				Start: t0.Add(time.Duration(i) * time.Minute), Outcome: "registered"})
+		}
+		return b
+	}
+	check := func(what string, wantCalls, wantRegs int64) {
+		t.Helper()
+		st, err := s.Stats(ctx)
+		if err != nil || st.Calls != wantCalls || st.Messages != 2*wantCalls || st.Registrations != wantRegs {
+			t.Errorf("%s: %+v, %v; want %d calls, %d messages, %d registrations", what, st, err, wantCalls, 2*wantCalls, wantRegs)
+		}
+	}
+	// Day one from call 0, day two from call 720 (t0 is noon).
+	dayOne, dayOneRegs := calls(0, 100), regs(0, 30)
+	for _, err := range []error{s.PutCalls(ctx, dayOne), s.PutRegistrations(ctx, dayOneRegs), s.PutCalls(ctx, calls(800, 900))} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, s)
+	check("two days", 200, 30)
+	s.statsMu.Lock()
+	kept := len(s.statsKept[srv.HTTP+" "+s.db+".calls"])
+	s.statsMu.Unlock()
+	if kept != 2 {
+		t.Errorf("Stats kept the counts of %d partitions of calls, want 2", kept)
+	}
+
+	// New calls on day two; day one's batch sent again.
+	if err := s.PutCalls(ctx, calls(900, 950)); err != nil {
+		t.Fatal(err)
+	}
+	resent, _, err := encodeBatch(dayOne, dayOneRegs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sp.add(resent, len(dayOne), len(dayOneRegs)); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if n := chRows(t, s, "calls"); n != 350 {
+		t.Fatalf("%d rows in calls, want 350 (250 calls, 100 of them twice)", n)
+	}
+	check("new calls and a batch sent again", 250, 30)
+
+	// A merge renames the parts; the counts stay.
+	for _, table := range []string{"calls", "messages", "registrations"} {
+		if _, err := s.conn.do(ctx, s.sql("OPTIMIZE TABLE {DB}."+table+" FINAL", false), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after a merge", 250, 30)
+
+	// Retention drops day one.
+	if n, err := s.Retain(ctx, t0.Add(24*time.Hour)); err != nil || n != 100 {
+		t.Errorf("Retain = %d, %v; want the 100 calls of day one", n, err)
+	}
+	check("after retention", 150, 0)
 }
