@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,7 +36,8 @@ import (
 // while ClickHouse is down. When the spool reaches its bound new batches
 // are refused and counted (Buffer). Delivery is at least once: a batch
 // whose insert succeeded but whose spool file outlived a crash is sent
-// again, and the reads show such a call once (LIMIT 1 BY).
+// again, and the reads show such a call once (LIMIT 1 BY) and count it
+// once (see Stats).
 type ClickHouse struct {
 	conn    *chConn
 	db      string
@@ -1168,18 +1170,16 @@ const statsDays = 31
 // partition is counted on its own and its count kept with the names of
 // its active parts, which change with every insert and merge into it: a
 // later Stats counts again only the days whose parts changed, today's as
-// a rule. On a cluster each server counts its local tables: the copies of
-// a call are on one shard (the Distributed tables shard by the Call-ID).
+// a rule. On a cluster the parts are those of the local tables of all
+// its servers, and the days are counted through the Distributed tables
+// (one replica of each shard).
 func (s *ClickHouse) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
 	var err error
 	if s.cluster != "" {
-		for _, h := range s.conn.hosts {
-			c, m, r, e := s.countOn(ctx, h)
-			if e != nil {
-				return st, fmt.Errorf("store: stats: %w", e)
-			}
-			st.Calls, st.Messages, st.Registrations = st.Calls+c, st.Messages+m, st.Registrations+r
+		st.Calls, st.Messages, st.Registrations, err = s.countOn(ctx, "")
+		if err != nil {
+			return st, fmt.Errorf("store: stats: %w", err)
 		}
 	} else {
 		// The server that answered last, then the others, as queries
@@ -1219,17 +1219,26 @@ func (s *ClickHouse) Stats(ctx context.Context) (Stats, error) {
 	return st, nil
 }
 
-// countOn counts the calls, messages and registrations in the tables of
-// server h that hold the data (the local tables of a cluster), each once
-// (chCounts), from the counts kept of the day partitions whose parts did
-// not change since.
+// countOn counts the calls, messages and registrations of server h, or
+// of the cluster when h is "", each once (chCounts), from the counts kept
+// of the day partitions whose parts did not change since.
 func (s *ClickHouse) countOn(ctx context.Context, h string) (calls, msgs, regs int64, err error) {
+	run := func(q string) ([]byte, error) {
+		if h == "" {
+			return s.conn.do(ctx, q, nil)
+		}
+		return s.conn.doOn(ctx, h, q, nil)
+	}
+	systemParts := "system.parts"
+	if h == "" {
+		systemParts = fmt.Sprintf("cluster(%s, system, parts)", quote(s.cluster))
+	}
 	var n [3]int64
 	for i, c := range chCounts {
-		table := s.sql("{DB}."+c.table+"{L}", true)
-		_, name, _ := strings.Cut(table, ".")
-		out, err := s.conn.doOn(ctx, h, fmt.Sprintf(`SELECT partition_id, name FROM system.parts WHERE active AND database = %s AND table = %s
-			ORDER BY partition_id, name FORMAT TabSeparated`, quote(s.db), quote(name)), nil)
+		table := s.sql("{DB}."+c.table, false) // the Distributed table on a cluster
+		_, name, _ := strings.Cut(s.sql("{DB}."+c.table+"{L}", true), ".")
+		out, err := run(fmt.Sprintf(`SELECT partition_id, name FROM %s WHERE active AND database = %s AND table = %s
+			ORDER BY partition_id, name FORMAT TabSeparated`, systemParts, quote(s.db), quote(name)))
 		if err != nil {
 			return 0, 0, 0, err
 		}
@@ -1270,7 +1279,7 @@ func (s *ClickHouse) countOn(ctx context.Context, h string) (calls, msgs, regs i
 				now[p] = partCount{parts: parts[p]} // none left: 0
 			}
 			q := strings.NewReplacer("{T}", table, "{D}", strings.Join(days, ",")).Replace(c.query)
-			out, err := s.conn.doOn(ctx, h, q+" FORMAT TabSeparated", nil)
+			out, err := run(q + " FORMAT TabSeparated")
 			if err != nil {
 				return 0, 0, 0, err
 			}
@@ -1306,45 +1315,55 @@ func (s *ClickHouse) countOn(ctx context.Context, h string) (calls, msgs, regs i
 // t (ClickHouse deletes whole parts cheaply; rows cannot be deleted
 // one by one). Calls of the day t falls in stay until that day is over.
 // It returns the number of calls the dropped partitions held, each
-// counted once however many copies of its rows they held.
+// counted once however many copies of its rows they held (see Stats),
+// on a cluster through the Distributed table (one replica of each shard).
 func (s *ClickHouse) Retain(ctx context.Context, before time.Time) (int64, error) {
 	cut := before.UTC().Format("20060102")
-	var dropped int64
 	hosts := s.conn.hosts
 	if s.cluster == "" {
 		hosts = []string{hosts[s.conn.cur.Load()]}
 	}
+	type drop struct{ host, table, partition string }
+	var drops []drop
+	days := map[string]bool{} // of the calls dropped
 	for _, h := range hosts {
 		for _, t := range []string{"calls", "call_ids", "messages", "registrations"} {
 			table := s.sql("{DB}."+t+"{L}", true)
 			_, name, _ := strings.Cut(table, ".")
-			out, err := s.conn.doOn(ctx, h, fmt.Sprintf(`SELECT partition_id, sum(rows) FROM system.parts WHERE active AND database = %s AND table = %s
-				AND partition_id < '%s' GROUP BY partition_id ORDER BY partition_id FORMAT TabSeparated`, quote(s.db), quote(name), cut), nil)
+			out, err := s.conn.doOn(ctx, h, fmt.Sprintf(`SELECT DISTINCT partition_id FROM system.parts WHERE active AND database = %s AND table = %s
+				AND partition_id < '%s' ORDER BY partition_id FORMAT TabSeparated`, quote(s.db), quote(name), cut), nil)
 			if err != nil {
-				return dropped, fmt.Errorf("store: retain: %w", err)
+				return 0, fmt.Errorf("store: retain: %w", err)
 			}
 			rows, err := tsvRows(out)
 			if err != nil {
-				return dropped, fmt.Errorf("store: retain: %w", err)
-			}
-			if t == "calls" && len(rows) > 0 {
-				// The calls, not the rows: a re-sent batch left some
-				// calls twice (see Stats). The copies of a call are in
-				// one partition (its day) of one shard.
-				out, err := s.conn.doOn(ctx, h, fmt.Sprintf(`SELECT uniqExact(call_id, start_ns) FROM %s WHERE toString(toYYYYMMDD(day)) < '%s' FORMAT TabSeparated`, table, cut), nil)
-				if err != nil {
-					return dropped, fmt.Errorf("store: retain: %w", err)
-				}
-				dropped += atoi(strings.TrimSpace(string(out)))
+				return 0, fmt.Errorf("store: retain: %w", err)
 			}
 			for _, r := range rows {
-				if len(r) != 2 {
+				if len(r) != 1 || len(r[0]) != 8 {
 					continue
 				}
-				if _, err := s.conn.doOn(ctx, h, fmt.Sprintf("ALTER TABLE %s DROP PARTITION ID %s", table, quote(r[0])), nil); err != nil {
-					return dropped, fmt.Errorf("store: retain: %w", err)
+				drops = append(drops, drop{h, table, r[0]})
+				if t == "calls" {
+					days["'"+r[0][:4]+"-"+r[0][4:6]+"-"+r[0][6:]+"'"] = true
 				}
 			}
+		}
+	}
+	var dropped int64
+	if len(days) > 0 {
+		in := slices.Sorted(maps.Keys(days))
+		rows, err := s.query(ctx, `SELECT uniqExact(call_id, start_ns) FROM {DB}.calls WHERE day IN (`+strings.Join(in, ",")+`)`)
+		if err != nil {
+			return 0, fmt.Errorf("store: retain: %w", err)
+		}
+		if len(rows) == 1 && len(rows[0]) == 1 {
+			dropped = atoi(rows[0][0])
+		}
+	}
+	for _, d := range drops {
+		if _, err := s.conn.doOn(ctx, d.host, fmt.Sprintf("ALTER TABLE %s DROP PARTITION ID %s", d.table, quote(d.partition)), nil); err != nil {
+			return dropped, fmt.Errorf("store: retain: %w", err)
 		}
 	}
 	return dropped, nil

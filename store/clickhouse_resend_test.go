@@ -586,10 +586,28 @@ func TestClickHouseResentBatch(t *testing.T) {
 // TestClickHouseStatsKeptCounts: Stats keeps the count of each day
 // partition with the partition's parts, and counts a day again when its
 // parts changed: after new calls and a re-sent batch went to the days it
-// counted, after a merge, and after retention dropped a day.
+// counted, after a merge, and after retention dropped a day; on one
+// server and on a cluster of two shards.
 func TestClickHouseStatsKeptCounts(t *testing.T) {
-	srv := clickhouseServer(t)
-	s := openCH(t, srv.URL(fmt.Sprintf("statskept%d", dbSeq.Add(1))), filepath.Join(t.TempDir(), "spool"))
+	for _, servers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("servers=%d", servers), func(t *testing.T) {
+			var url string
+			db := fmt.Sprintf("statskept%d", dbSeq.Add(1))
+			if servers == 1 {
+				url = clickhouseServer(t).URL(db)
+			} else {
+				if testing.Short() {
+					t.Skip("-short: starts two ClickHouse servers")
+				}
+				ss := chtest.StartCluster(t, "sipcause_test", servers)
+				url = fmt.Sprintf("clickhouse://%s,%s/%s?cluster=sipcause_test", ss[0].HTTP, ss[1].HTTP, db)
+			}
+			statsKeptCounts(t, openCH(t, url, filepath.Join(t.TempDir(), "spool")))
+		})
+	}
+}
+
+func statsKeptCounts(t *testing.T, s *ClickHouse) {
 	defer s.Close()
 	ctx := context.Background()
 	calls := func(from, to int) []CallRecord {
@@ -624,7 +642,12 @@ func TestClickHouseStatsKeptCounts(t *testing.T) {
 	flush(t, s)
 	check("two days", 200, 30)
 	s.statsMu.Lock()
-	kept := len(s.statsKept[srv.HTTP+" "+s.db+".calls"])
+	kept := 0
+	for key, days := range s.statsKept {
+		if strings.HasSuffix(key, " "+s.db+".calls") {
+			kept += len(days)
+		}
+	}
 	s.statsMu.Unlock()
 	if kept != 2 {
 		t.Errorf("Stats kept the counts of %d partitions of calls, want 2", kept)
@@ -648,9 +671,11 @@ func TestClickHouseStatsKeptCounts(t *testing.T) {
 	check("new calls and a batch sent again", 250, 30)
 
 	// A merge renames the parts; the counts stay.
-	for _, table := range []string{"calls", "messages", "registrations"} {
-		if _, err := s.conn.do(ctx, s.sql("OPTIMIZE TABLE {DB}."+table+" FINAL", false), nil); err != nil {
-			t.Fatal(err)
+	for _, h := range s.conn.hosts {
+		for _, table := range []string{"calls", "messages", "registrations"} {
+			if _, err := s.conn.doOn(ctx, h, s.sql("OPTIMIZE TABLE {DB}."+table+"{L} FINAL", true), nil); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	check("after a merge", 250, 30)
