@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -68,5 +69,65 @@ func TestAudioTimeline(t *testing.T) {
 				t.Error("3.6 million buckets were accepted")
 			}
 		})
+	}
+}
+
+// TestMigrateMOS opens a database made before the mos and one_way
+// columns, whose calls with an audio verdict kept their JSON plain: the
+// columns are filled from the JSON, and the MOS chart gives what it gave
+// when it read the JSON.
+func TestMigrateMOS(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	f := func(v float64) *float64 { return &v }
+	var batch []CallRecord
+	for i, a := range []*analyze.Audio{
+		{Verdict: "both", MOS: f(4.4)}, {Verdict: "one_way", MOS: f(3.2)}, nil, {Verdict: "none"}, {Verdict: "both", MOS: f(4.0)},
+	} {
+		cr := testCall(1+30*i, 200, analyze.OutcomeAnswered) // two a bucket of an hour
+		cr.Call.Audio = a
+		batch = append(batch, cr)
+	}
+	if err := s.PutCalls(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.AudioTimeline(ctx, t0, t0.Add(3*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old layout: no mos, no one_way, the audio index on (audio,
+	// start), and plain JSON for the calls with a verdict.
+	for _, cr := range batch {
+		if AudioClass(cr.Call) == "" {
+			continue
+		}
+		js, err := cr.json()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.w.Exec(`UPDATE calls SET json = ?, json_codec = 0 WHERE call_id = ?`, js, cr.Call.CallID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.w.Exec(`DROP INDEX calls_audio_mos; ALTER TABLE calls DROP COLUMN mos; ALTER TABLE calls DROP COLUMN one_way;
+		CREATE INDEX calls_audio ON calls(audio, start)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, err := s2.AudioTimeline(ctx, t0, t0.Add(3*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || want[0].Calls != 2 || want[0].OneWay != 1 || want[2].Calls != 1 {
+		t.Errorf("after migrating: %+v\nbefore: %+v", got, want)
+	}
+	var old int
+	if err := s2.r.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'calls_audio'`).Scan(&old); err != nil || old != 0 {
+		t.Errorf("the old audio index is still there (%d, %v)", old, err)
 	}
 }

@@ -45,7 +45,8 @@ func realMessages(t testing.TB, name string) []RawMessage {
 
 // TestCompressedRows: a call's JSON and messages are stored compressed,
 // in a fraction of their bytes, and read back exactly as they were put;
-// the JSON of a call with an audio verdict stays text.
+// a call with an audio verdict also keeps its MOS and one-way audio in
+// columns of their own, which the MOS chart reads.
 func TestCompressedRows(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
@@ -89,8 +90,13 @@ func TestCompressedRows(t *testing.T) {
 	if err := s.PutCalls(ctx, []CallRecord{audio}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.w.QueryRow(`SELECT json_codec FROM calls WHERE call_id = ?`, audio.Call.CallID).Scan(&jsCodec); err != nil || jsCodec != codecPlain {
-		t.Errorf("a call with an audio verdict: JSON codec %d (%v), want plain for the audio timeline's SQL", jsCodec, err)
+	// Its JSON is compressed too: the MOS chart reads the mos and
+	// one_way columns.
+	var gotMOS float64
+	var oneWay int
+	if err := s.w.QueryRow(`SELECT json_codec, mos, one_way FROM calls WHERE call_id = ?`, audio.Call.CallID).Scan(&jsCodec, &gotMOS, &oneWay); err != nil ||
+		jsCodec != codecS2 || gotMOS != mos || oneWay != 1 {
+		t.Errorf("a call with an audio verdict: JSON codec %d, mos %v, one_way %d (%v); want compressed, %v, 1", jsCodec, gotMOS, oneWay, err, mos)
 	}
 	if got.Call.FinalStatus != 486 || len(got.Call.Findings) != 1 || got.Call.Findings[0].Values["reason"] != "Busy Here" {
 		t.Errorf("call back: %+v", got.Call)

@@ -72,7 +72,9 @@ CREATE TABLE IF NOT EXISTS calls (
 	json         BLOB NOT NULL,
 	peer         TEXT NOT NULL DEFAULT '',
 	audio        TEXT NOT NULL DEFAULT '',
-	json_codec   INTEGER NOT NULL DEFAULT 0  -- how json is stored, see codecPlain
+	json_codec   INTEGER NOT NULL DEFAULT 0, -- how json is stored, see codecPlain
+	mos          REAL,                       -- the call's audio MOS (analyze.Audio), NULL without one
+	one_way      INTEGER NOT NULL DEFAULT 0  -- 1: its audio went one way only
 );
 CREATE INDEX IF NOT EXISTS calls_call_id ON calls(call_id);
 CREATE INDEX IF NOT EXISTS calls_start ON calls(start);
@@ -206,9 +208,6 @@ func migrate(w *sql.DB) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	if _, err := w.Exec(`CREATE INDEX IF NOT EXISTS calls_audio ON calls(audio, start)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	// The codec columns: rows stored before them hold plain JSON and
 	// plain packed messages, which is what the default 0 says.
 	for _, col := range [][2]string{{"calls", "json_codec"}, {"call_messages", "codec"}} {
@@ -220,6 +219,31 @@ func migrate(w *sql.DB) error {
 				return fmt.Errorf("migrate: %w", err)
 			}
 		}
+	}
+	// The MOS chart reads mos and one_way: rows stored before those
+	// columns kept their JSON plain when they had an audio verdict, and
+	// get them from it once. The audio index holds what the chart reads,
+	// so that it reads no row (with its JSON) at all.
+	if err := w.QueryRow(`SELECT count(*) FROM pragma_table_info('calls') WHERE name = 'mos'`).Scan(&n); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if n == 0 {
+		// In one transaction: a migration cut short leaves no column that
+		// the next one would take as filled.
+		if _, err := w.Exec(`BEGIN;
+			ALTER TABLE calls ADD COLUMN mos REAL;
+			ALTER TABLE calls ADD COLUMN one_way INTEGER NOT NULL DEFAULT 0;
+			UPDATE calls SET mos = json_extract(CAST(json AS TEXT), '$.audio.mos'),
+				one_way = coalesce(json_extract(CAST(json AS TEXT), '$.audio.verdict') = 'one_way', 0)
+				WHERE audio != '' AND json_codec = 0;
+			COMMIT`); err != nil {
+			w.Exec(`ROLLBACK`)
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if _, err := w.Exec(`DROP INDEX IF EXISTS calls_audio;
+		CREATE INDEX IF NOT EXISTS calls_audio_mos ON calls(audio, start, leg_of, mos, one_way)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
 	}
 	// Numbers are searched for as substrings (LIKE '%...%'), which no
 	// index serves, and counted by caller or callee within a period, which
@@ -250,8 +274,8 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 	run := context.WithoutCancel(ctx)
 	insCall, err := tx.PrepareContext(run, `INSERT INTO calls
 		(call_id, start, caller, callee, from_uri, to_uri, final_status, outcome, fault, leg_of, pdd_ms, duration_ms,
-		caller_name, reason, summary, json, json_codec, peer, audio)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		caller_name, reason, summary, json, json_codec, peer, audio, mos, one_way)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 	if err != nil {
 		return fmt.Errorf("store: prepare: %w", err)
 	}
@@ -274,14 +298,19 @@ func (s *SQLite) PutCalls(ctx context.Context, calls []CallRecord) error {
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
-		// The JSON of a call with an audio verdict stays text: the
-		// audio timeline reads its MOS with SQLite's JSON functions.
-		audio, jsCodec := AudioClass(c), codecPlain
-		if audio == "" {
-			js, jsBuf, jsCodec = compressBlob(jsBuf, js)
+		var jsCodec int
+		js, jsBuf, jsCodec = compressBlob(jsBuf, js)
+		var mos any // NULL
+		oneWay := false
+		if a := c.Audio; a != nil {
+			if a.MOS != nil {
+				mos = *a.MOS
+			}
+			oneWay = a.Verdict == "one_way"
 		}
 		res, err := insCall.ExecContext(run, c.CallID, c.Start.UnixNano(), c.Caller, c.Callee, c.From, c.To,
-			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, jsCodec, Peer(c), audio)
+			c.FinalStatus, c.Outcome, c.Fault, c.LegOf, c.PDDMS, c.DurationMS, c.CallerName, c.Reason, cr.Summary, js, jsCodec, Peer(c),
+			AudioClass(c), mos, oneWay)
 		if err != nil {
 			return fmt.Errorf("store: call %q: %w", c.CallID, err)
 		}
