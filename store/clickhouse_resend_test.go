@@ -577,7 +577,7 @@ func TestClickHouseResentBatch(t *testing.T) {
 			if err != nil || stCH.Calls != stLite.Calls || stCH.Messages != stLite.Messages || !stCH.Oldest.Equal(stLite.Oldest) {
 				t.Errorf("after retention: %+v, %v; SQLite %+v", stCH, err, stLite)
 			}
-			t.Logf("%d calls, %d registrations; the second batches (%d calls, %d registrations) sent twice more; retention dropped %d calls",
+			t.Logf("%d calls, %d registrations; the second batches (%d calls, %d registrations) stored four times more; retention dropped %d calls",
 				len(recs), len(regs), len(callsB), len(regsB), n)
 		})
 	}
