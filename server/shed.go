@@ -55,9 +55,10 @@ const (
 //
 // Every receiver goroutine and the analyzer use it at once: bits are set
 // and read with atomic operations, and a rotation is done by one goroutine
-// while the others go on. A mark is never lost (no false negatives), but a
-// Call-ID never marked may read as marked; the rate is stated where the
-// sizes are chosen.
+// while the others go on. A mark is found until the second rotation after
+// it begins (no false negatives; TestCallMarksConcurrent), but a Call-ID
+// never marked may read as marked: the rate is stated where the sizes are
+// chosen.
 //
 // The k bits of a mark lie in one 512-bit block (a cache line), so a
 // lookup costs one cache miss per generation.
