@@ -307,7 +307,7 @@ func TestOverloadShedsWholeCalls(t *testing.T) {
 			if _, err := c.Write(p); err != nil {
 				t.Fatal(err)
 			}
-			if i%16 == 15 {
+			if i%8 == 7 {
 				time.Sleep(time.Millisecond) // within the socket buffer
 			}
 		}
