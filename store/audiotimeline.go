@@ -80,18 +80,25 @@ func (s *SQLite) AudioTimeline(ctx context.Context, from, to time.Time, step tim
 // verdict. ClickHouse 18 has no JSONExtract: the audio object is found as
 // the one "audio" key of the call (visitParamExtractRaw), and its mos and
 // verdict read from it, where no other key of that name can come first.
+// On a cluster the sub-query over the calls is a second Distributed read
+// inside the first, which ClickHouse refuses unless it is GLOBAL: run
+// once, its Call-IDs go to every shard.
 func (s *ClickHouse) AudioTimeline(ctx context.Context, from, to time.Time, step time.Duration) ([]AudioBucket, error) {
 	out, err := audioBuckets(from, to, step)
 	if err != nil {
 		return nil, err
 	}
 	w := strings.Join(timeWhere(from, to), " AND ")
+	in := "IN"
+	if s.cluster != "" {
+		in = "GLOBAL IN"
+	}
 	q := fmt.Sprintf(`SELECT intDiv(start_ns - %d, %d) AS b, countIf(h), avgIf(m, h), minIf(m, h), countIf(v = 'one_way') FROM (
 		SELECT start_ns, visitParamHas(a, 'mos') AS h, visitParamExtractFloat(a, 'mos') AS m, visitParamExtractString(a, 'verdict') AS v FROM (
 			SELECT start_ns, visitParamExtractRaw(json, 'audio') AS a FROM {DB}.messages
-			WHERE %s AND call_id IN (SELECT call_id FROM {DB}.calls WHERE %s AND leg_of = '' AND audio != '')
+			WHERE %s AND call_id %s (SELECT call_id FROM {DB}.calls WHERE %s AND leg_of = '' AND audio != '')
 			LIMIT 1 BY call_id, start_ns))
-		GROUP BY b ORDER BY b`, from.UnixNano(), int64(step), w, w)
+		GROUP BY b ORDER BY b`, from.UnixNano(), int64(step), w, in, w)
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: audio timeline: %w", err)
