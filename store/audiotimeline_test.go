@@ -113,12 +113,7 @@ func TestMigrateMOS(t *testing.T) {
 		CREATE INDEX calls_audio ON calls(audio, start)`); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	s2, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	got, err := s2.AudioTimeline(ctx, t0, t0.Add(3*time.Hour), time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -128,12 +128,7 @@ func TestPlainRowsOfOlderStores(t *testing.T) {
 	if _, err := s.w.Exec(`INSERT INTO call_messages (call, n, data) VALUES (?,?,?)`, id, len(old.Messages), encodeMessages(old.Messages)); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	s2, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	fresh := testCall(2, 200, analyze.OutcomeAnswered)
 	fresh.Messages = old.Messages
 	if err := s2.PutCalls(ctx, []CallRecord{fresh}); err != nil {

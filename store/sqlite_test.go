@@ -32,6 +32,19 @@ func testCall(i int, status int, outcome string) CallRecord {
 	}}
 }
 
+// reopen closes s and opens its database again, as a newer sipcause
+// opens one an older one wrote.
+func reopen(t *testing.T, s *SQLite, path string) *SQLite {
+	t.Helper()
+	s.Close()
+	s2, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	return s2
+}
+
 func openTemp(t *testing.T) (*SQLite, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "test.db")
@@ -250,12 +263,7 @@ func TestMigratePeer(t *testing.T) {
 		leg_of, pdd_ms, duration_ms, caller_name, reason, summary, json FROM old; DROP TABLE old`); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
-	s2, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, path)
 	cr := testCall(1, 200, analyze.OutcomeAnswered)
 	cr.Call.Audio = &analyze.Audio{Verdict: "none"}
 	if err := s2.PutCalls(context.Background(), []CallRecord{cr}); err != nil {
