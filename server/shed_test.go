@@ -231,6 +231,19 @@ func TestAdmit(t *testing.T) {
 			t.Errorf("after %s: %d calls and %d messages shed, want %d and %d", s.what, sc, sm, s.calls, s.ms)
 		}
 	}
+	// /metrics shows them apart from the messages dropped when full.
+	c.metrics.dropped.Add(3)
+	var out strings.Builder
+	if err := c.metrics.WritePrometheus(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nsipcause_calls_shed_total 2\n", "\nsipcause_messages_shed_total 7\n",
+		"\nsipcause_packets_rejected_total{reason=\"shed\"} 7\n", "\nsipcause_messages_dropped_total 3\n",
+		"\nsipcause_packets_rejected_total{reason=\"queue_full\"} 3\n", "# TYPE sipcause_calls_shed_total counter\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 	// The bytes in the queue count as well as the messages.
 	c.queuedMsgs.Store(0)
 	c.queuedBytes.Store(int64(opt.MaxQueueBytes/2) + 1)
