@@ -202,6 +202,9 @@ func (d *decoder) sip(out *inbound, payload []byte, meta analyze.Meta, wall time
 		d.c.metrics.malformed.Add(1)
 		return false
 	}
+	if d.c.refusedEarly(d.msg.CallID(), wall) {
+		return false // a message of a call refused under load: not decoded further
+	}
 	analyze.FromSIPInto(&out.msg, meta, &d.msg, &d.intern)
 	if out.msg.CallID == "" {
 		d.c.metrics.malformed.Add(1)

@@ -303,3 +303,24 @@ func (c *Collector) admit(in *inbound, wall time.Time, wait time.Duration) bool 
 func (c *Collector) belowSoft() bool {
 	return c.queuedMsgs.Load() < c.shed.softMsgs && c.queuedBytes.Load() < c.shed.softBytes
 }
+
+// refusedEarly reports, and counts, a message of a call refused before,
+// by its Call-ID as it came (callID), as soon as it is parsed: its
+// turning into an analyze.Message, half the cost of decoding it, is
+// spared. Datagrams read in batches are decoded after they were queued,
+// so under load most of what is decoded may be refused. Only marks are
+// read here; they are set by admit, which decides in arrival order. A
+// Call-ID longer than the analyzer keeps whole hashes otherwise and is
+// left to admit.
+func (c *Collector) refusedEarly(callID []byte, wall time.Time) bool {
+	s := c.shed
+	if s == nil {
+		return false
+	}
+	now := wall.UnixNano()
+	if s.refused.empty(now) || !s.refused.has(maphash.Bytes(s.seed, callID), now) {
+		return false
+	}
+	c.metrics.shedMessages.Add(1)
+	return true
+}

@@ -231,6 +231,12 @@ func TestAdmit(t *testing.T) {
 			t.Errorf("after %s: %d calls and %d messages shed, want %d and %d", s.what, sc, sm, s.calls, s.ms)
 		}
 	}
+	// A decoder refuses the messages of refused calls as soon as it has
+	// their Call-ID, before it makes an analyze.Message of them.
+	if !c.refusedEarly([]byte("b"), now) || c.refusedEarly([]byte("a"), now) || c.refusedEarly([]byte("c"), now) {
+		t.Error("refused early: want the refused call's messages only")
+	}
+	c.metrics.shedMessages.Add(-1)
 	// /metrics shows them apart from the messages dropped when full.
 	c.metrics.dropped.Add(3)
 	var out strings.Builder
