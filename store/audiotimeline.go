@@ -75,48 +75,90 @@ func (s *SQLite) AudioTimeline(ctx context.Context, from, to time.Time, step tim
 	return out, rows.Err()
 }
 
-// AudioTimeline implements AudioTimeliner from the call JSON the
-// messages table keeps, for the calls whose audio column says they had a
-// verdict. ClickHouse 18 has no JSONExtract: the audio object is found as
-// the one "audio" key of the call (visitParamExtractRaw), and its mos and
-// verdict read from it, where no other key of that name can come first.
-// On a cluster the sub-query over the calls is a second Distributed read
-// inside the first, which ClickHouse refuses unless it is GLOBAL: run
-// once, its Call-IDs go to every shard.
+// AudioTimeline implements AudioTimeliner from the mos and one_way
+// columns of the calls whose audio column says they had a verdict, each
+// call once however many copies of its row a batch sent again left.
+//
+// Calls stored before those columns (schema version 4) have a mos of -1:
+// theirs are read from the call JSON the messages table keeps, only when
+// the period has such calls. ClickHouse 18 has no JSONExtract: the audio
+// object is found as the one "audio" key of the call
+// (visitParamExtractRaw), and its mos and verdict read from it, where no
+// other key of that name can come first. On a cluster that sub-query over
+// the calls is a second Distributed read inside the first, which
+// ClickHouse refuses unless it is GLOBAL: run once, its Call-IDs go to
+// every shard.
 func (s *ClickHouse) AudioTimeline(ctx context.Context, from, to time.Time, step time.Duration) ([]AudioBucket, error) {
 	out, err := audioBuckets(from, to, step)
 	if err != nil {
 		return nil, err
 	}
 	w := strings.Join(timeWhere(from, to), " AND ")
-	in := "IN"
-	if s.cluster != "" {
-		in = "GLOBAL IN"
-	}
-	q := fmt.Sprintf(`SELECT intDiv(start_ns - %d, %d) AS b, countIf(h), avgIf(m, h), minIf(m, h), countIf(v = 'one_way') FROM (
-		SELECT start_ns, visitParamHas(a, 'mos') AS h, visitParamExtractFloat(a, 'mos') AS m, visitParamExtractString(a, 'verdict') AS v FROM (
-			SELECT start_ns, visitParamExtractRaw(json, 'audio') AS a FROM {DB}.messages
-			WHERE %s AND call_id %s (SELECT call_id FROM {DB}.calls WHERE %s AND leg_of = '' AND audio != '')
-			LIMIT 1 BY call_id, start_ns))
-		GROUP BY b ORDER BY b`, from.UnixNano(), int64(step), w, in, w)
+	q := fmt.Sprintf(`SELECT intDiv(start_ns - %d, %d) AS b, countIf(mos > 0), sumIf(mos, mos > 0), minIf(mos, mos > 0), sumIf(one_way, mos >= 0), countIf(mos < 0) FROM (
+		SELECT start_ns, mos, one_way FROM {DB}.calls WHERE %s AND leg_of = '' AND audio != '' LIMIT 1 BY call_id, start_ns)
+		GROUP BY b`, from.UnixNano(), int64(step), w)
 	rows, err := s.query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: audio timeline: %w", err)
 	}
-	for _, r := range rows {
-		if len(r) != 5 {
-			return nil, errors.New("store: audio timeline: unexpected answer from clickhouse")
+	sums := make([]float64, len(out))
+	add := func(r []string) error {
+		if len(r) < 5 {
+			return errors.New("store: audio timeline: unexpected answer from clickhouse")
 		}
 		b := atoi(r[0])
 		if b < 0 || b >= int64(len(out)) {
-			continue
+			return nil
 		}
-		x := AudioBucket{Start: out[b].Start, Calls: int(atoi(r[1])), OneWay: int(atoi(r[4]))}
-		if x.Calls > 0 {
-			x.MeanMOS, _ = strconv.ParseFloat(r[2], 64)
-			x.WorstMOS, _ = strconv.ParseFloat(r[3], 64)
+		x := &out[b]
+		x.OneWay += int(atoi(r[4]))
+		n := int(atoi(r[1]))
+		if n == 0 {
+			return nil
 		}
-		out[b] = x
+		sum, _ := strconv.ParseFloat(r[2], 64)
+		worst, _ := strconv.ParseFloat(r[3], 64)
+		if x.Calls == 0 || worst < x.WorstMOS {
+			x.WorstMOS = worst
+		}
+		x.Calls += n
+		sums[b] += sum
+		return nil
+	}
+	older := int64(0)
+	for _, r := range rows {
+		if err := add(r); err != nil {
+			return nil, err
+		}
+		if len(r) == 6 {
+			older += atoi(r[5])
+		}
+	}
+	if older > 0 {
+		in := "IN"
+		if s.cluster != "" {
+			in = "GLOBAL IN"
+		}
+		q := fmt.Sprintf(`SELECT intDiv(start_ns - %d, %d) AS b, countIf(h), sumIf(m, h), minIf(m, h), countIf(v = 'one_way') FROM (
+			SELECT start_ns, visitParamHas(a, 'mos') AS h, visitParamExtractFloat(a, 'mos') AS m, visitParamExtractString(a, 'verdict') AS v FROM (
+				SELECT start_ns, visitParamExtractRaw(json, 'audio') AS a FROM {DB}.messages
+				WHERE %s AND call_id %s (SELECT call_id FROM {DB}.calls WHERE %s AND leg_of = '' AND audio != '' AND mos < 0)
+				LIMIT 1 BY call_id, start_ns))
+			GROUP BY b`, from.UnixNano(), int64(step), w, in, w)
+		rows, err := s.query(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("store: audio timeline: %w", err)
+		}
+		for _, r := range rows {
+			if err := add(r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range out {
+		if out[i].Calls > 0 {
+			out[i].MeanMOS = sums[i] / float64(out[i].Calls)
+		}
 	}
 	return out, nil
 }

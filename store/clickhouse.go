@@ -128,13 +128,13 @@ type Buffered interface {
 
 // SchemaVersion is the version of the ClickHouse schema this sipcause
 // creates and reads. It is recorded in the table sipcause_schema.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // chTables are the tables, in the order a batch is inserted: the calls
 // last, so that a call found in a search has its messages.
 var chTables = []string{"messages", "call_ids", "registrations", "calls"}
 
-// chSchema is schema version 1. {L} is the suffix of the tables that hold
+// chSchema is the schema of version SchemaVersion. {L} is the suffix of the tables that hold
 // the data ("_local" in cluster mode, where a Distributed table without
 // the suffix sits over them on every server). Every table is partitioned
 // by day, so retention drops whole parts; calls holds the searched
@@ -149,7 +149,7 @@ var chSchema = []string{
 		final_status UInt16, outcome String, fault String, peer String, leg_of String,
 		pdd_ms Int64, duration_ms Int64, reason String, summary String,
 		x_cid String, session_id String, icid String, audio String,
-		caller_extra String, callee_extra String
+		caller_extra String, callee_extra String, mos Float64 DEFAULT -1, one_way UInt8 DEFAULT 0
 	) ENGINE = MergeTree PARTITION BY day ORDER BY (start_ns, call_id)`,
 	`CREATE TABLE IF NOT EXISTS {DB}.call_ids{L} (
 		day Date, call_id String, start_ns Int64
@@ -183,6 +183,11 @@ var chMigrations = map[int]struct {
 	// are always part of the From and To URIs: they need none.
 	2: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN caller_extra String DEFAULT '', ADD COLUMN callee_extra String DEFAULT ''`},
 		distributed: []string{`ALTER TABLE {DB}.calls ADD COLUMN caller_extra String DEFAULT '', ADD COLUMN callee_extra String DEFAULT ''`}},
+	// 3 to 4: mos and one_way, what the MOS chart reads of a call with an
+	// audio verdict (0 for no MOS). The calls stored before have -1, and
+	// the chart reads theirs from their JSON (AudioTimeline).
+	3: {stmts: []string{`ALTER TABLE {DB}.calls{L} ADD COLUMN mos Float64 DEFAULT -1, ADD COLUMN one_way UInt8 DEFAULT 0`},
+		distributed: []string{`ALTER TABLE {DB}.calls ADD COLUMN mos Float64 DEFAULT -1, ADD COLUMN one_way UInt8 DEFAULT 0`}},
 }
 
 // numberColumns are the columns a search by number reads. The caller
@@ -529,7 +534,17 @@ func encodeBatch(calls []CallRecord, regs []*analyze.Register) (rows [4][]byte, 
 		for _, f := range []string{c.Reason, cr.Summary, xcid, sid, icid, AudioClass(c), extra(c.Caller, c.From), extra(c.Callee, c.To)} {
 			b = str(b, f)
 		}
-		rows[3] = end(b)
+		mos, oneWay := 0.0, int64(0)
+		if a := c.Audio; a != nil {
+			if a.MOS != nil && *a.MOS > 0 {
+				mos = *a.MOS
+			}
+			if a.Verdict == "one_way" {
+				oneWay = 1
+			}
+		}
+		b = append(strconv.AppendFloat(b, mos, 'g', -1, 64), '\t')
+		rows[3] = end(num(b, oneWay))
 		ncalls++
 	}
 	for _, r := range regs {
@@ -552,7 +567,7 @@ var chColumns = map[string]string{
 	"call_ids":      "day, call_id, start_ns",
 	"registrations": "day, start_ns, call_id, aor, final_status, outcome, fault, json",
 	"calls": "day, start_ns, call_id, caller, callee, from_uri, to_uri, caller_name, final_status, outcome, fault, peer, leg_of," +
-		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, audio, caller_extra, callee_extra",
+		" pdd_ms, duration_ms, reason, summary, x_cid, session_id, icid, audio, caller_extra, callee_extra, mos, one_way",
 }
 
 // PutCalls implements Store: the batch is on local disk when it returns.

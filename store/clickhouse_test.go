@@ -419,7 +419,7 @@ func TestClickHouseRefusedBatch(t *testing.T) {
 }
 
 // toV1 takes the calls table of the current schema back to version 1.
-const toV1 = "DROP COLUMN audio, DROP COLUMN caller_extra, DROP COLUMN callee_extra"
+const toV1 = "DROP COLUMN audio, DROP COLUMN caller_extra, DROP COLUMN callee_extra, DROP COLUMN mos, DROP COLUMN one_way"
 
 // TestClickHouseMigrateAudio opens a database of schema version 1, made
 // before the audio column: the store migrates it to version 2, and a call
