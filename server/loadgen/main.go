@@ -8,6 +8,12 @@
 //
 //	go run ./server/loadgen -rates 25000,50000,100000,150000 -step 10s
 //
+// The Call-IDs are scattered as real ones are (a call's number through a
+// bijection of the ten-digit numbers), so that the store's Call-ID index
+// takes them at random places, not at its end. -prefill N first puts N
+// calls into the store, for the cost of writing into a table that is not
+// empty (an index grows deeper and less of it stays in the cache).
+//
 // It binds only to 127.0.0.1 and stops after len(rates) steps.
 package main
 
@@ -33,6 +39,7 @@ import (
 
 	"golang.org/x/net/ipv4"
 
+	"github.com/sipcause/sipcause/analyze"
 	"github.com/sipcause/sipcause/server"
 	"github.com/sipcause/sipcause/server/internal/synth"
 	"github.com/sipcause/sipcause/store"
@@ -47,6 +54,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	inProcess := flag.Bool("in-process", false, "send from goroutines of this process instead of a child process")
+	prefill := flag.Int("prefill", 0, "calls put into the store before the first step")
 	sendTo := flag.String("send-to", "", "(child) send to this HEP address and exit")
 	sendRate := flag.Int("send-rate", 0, "(child) messages per second")
 	sendFrom := flag.Int64("send-first", 0, "(child) number of the first call")
@@ -71,7 +79,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rates, *step, *senders, *maxOpen, *maxMemory, *memprofile, *inProcess); err != nil {
+	if err := run(*rates, *step, *senders, *maxOpen, *maxMemory, *memprofile, *inProcess, *prefill); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -103,7 +111,7 @@ func newTemplate(status int) template {
 	return t
 }
 
-func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory int64, memprofile string, inProcess bool) error {
+func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory int64, memprofile string, inProcess bool, prefill int) error {
 	debug.SetMemoryLimit(maxMemory) // as sipcause serve does
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50) // as sipcause serve does (serveGCPercent)
@@ -116,6 +124,13 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 	st, err := store.OpenSQLite(filepath.Join(dir, "load.db"))
 	if err != nil {
 		return err
+	}
+	if prefill > 0 {
+		t := time.Now()
+		if err := fill(st, prefill); err != nil {
+			return err
+		}
+		fmt.Printf("prefill: %d calls in %.1f s\n", prefill, time.Since(t).Seconds())
 	}
 	m := server.NewMetrics()
 	col, err := server.NewCollector(server.CollectorOptions{HEPAddr: "127.0.0.1:0", MaxOpenCalls: maxOpen, MaxMemory: maxMemory}, st, m)
@@ -257,7 +272,7 @@ func sendAt(addr string, rate int, stop time.Time, tmpls []template, callN, sent
 		for n < due {
 			id := callN.Add(1)
 			t := tmpls[int(id)%len(tmpls)]
-			v := id
+			v := scatter(id)
 			for i := len(digits) - 1; i >= 0; i-- {
 				digits[i] = byte('0' + v%10)
 				v /= 10
@@ -282,6 +297,49 @@ func sendAt(addr string, rate int, stop time.Time, tmpls []template, callN, sent
 		send()
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// scatter maps a call's number to the digits of its Call-ID: a bijection
+// of the numbers below 10^10 (7919 has no factor 2 or 5), so Call-IDs
+// stay apart while consecutive calls' land far from each other.
+func scatter(id int64) int64 { return (id*7919 + 1234567) % 10_000_000_000 }
+
+// fill puts n calls into st, in batches as the collector writes them: a
+// day of them before now, each with the JSON and raw messages of a short
+// answered or failed call, and a scattered Call-ID of its own.
+func fill(st store.Store, n int) error {
+	ctx := context.Background()
+	start := time.Now().Add(-24 * time.Hour)
+	spacing := 24 * time.Hour / time.Duration(n)
+	raw := func(first string) []byte {
+		return []byte(first + "\r\nVia: SIP/2.0/UDP 10.1.0.1:5060;branch=z9hG4bK-prefill\r\nFrom: <sip:31201234567@pbx.test>;tag=a1\r\n" +
+			"To: <sip:31207654321@provider.test>\r\nCall-ID: prefill@loadgen\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n")
+	}
+	batch := make([]store.CallRecord, 0, 500)
+	for i := range n {
+		at := start.Add(time.Duration(i) * spacing)
+		status, outcome := 200, analyze.OutcomeAnswered
+		if i%4 == 1 {
+			status, outcome = 486, analyze.OutcomeBusy
+		}
+		c := &analyze.Call{CallID: fmt.Sprintf("prefill-%010d@sipcause.test", scatter(int64(i))), Caller: "31201234567", Callee: "31207654321",
+			From: "sip:31201234567@pbx.test", To: "sip:31207654321@provider.test", Start: at, FinalStatus: status, Outcome: outcome,
+			Fault: "none", Findings: []analyze.Finding{}, Frames: []int{1, 2, 3}}
+		var msgs []store.RawMessage
+		for k, first := range []string{"INVITE sip:31207654321@provider.test SIP/2.0", "SIP/2.0 100 Trying", "SIP/2.0 " + strconv.Itoa(status) + " X"} {
+			t := at.Add(time.Duration(k) * 100 * time.Millisecond)
+			c.Messages = append(c.Messages, analyze.Exchange{Frame: k + 1, Time: t, Src: "10.1.0.1:5060", Dst: "10.2.0.1:5060", Label: first})
+			msgs = append(msgs, store.RawMessage{Frame: k + 1, Time: t, Src: "10.1.0.1:5060", Dst: "10.2.0.1:5060", Transport: "udp", Raw: raw(first)})
+		}
+		batch = append(batch, store.CallRecord{Call: c, Summary: outcome, Messages: msgs})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := st.PutCalls(ctx, batch); err != nil {
+				return fmt.Errorf("prefill: %w", err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return nil
 }
 
 // cpuTime returns the user and system CPU time this process has used.
