@@ -55,7 +55,7 @@ func (s *SQLite) AudioTimeline(ctx context.Context, from, to time.Time, step tim
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT (start - ?) / ? AS b, count(mos), coalesce(avg(mos), 0), coalesce(min(mos), 0), sum(one_way)
-		FROM calls INDEXED BY calls_audio_mos WHERE audio IN (?, ?) AND start >= ? AND start < ? AND leg_of = ''
+		FROM calls INDEXED BY calls_audio_verdict WHERE audio != '' AND audio IN (?, ?) AND start >= ? AND start < ? AND leg_of = ''
 		GROUP BY b ORDER BY b`, from.UnixNano(), int64(step), AudioOK, AudioProblem, from.UnixNano(), to.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("store: audio timeline: %w", err)

@@ -109,7 +109,7 @@ func TestMigrateMOS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.w.Exec(`DROP INDEX calls_audio_mos; ALTER TABLE calls DROP COLUMN mos; ALTER TABLE calls DROP COLUMN one_way;
+	if _, err := s.w.Exec(`DROP INDEX calls_audio_verdict; ALTER TABLE calls DROP COLUMN mos; ALTER TABLE calls DROP COLUMN one_way;
 		CREATE INDEX calls_audio ON calls(audio, start)`); err != nil {
 		t.Fatal(err)
 	}
