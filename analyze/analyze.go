@@ -1082,7 +1082,8 @@ func (g *generations[V]) rotate() {
 // lookup's probes in one or two cache lines; a Go map would hash it again
 // and spread a table's slots over groups. It grows to at most 4/5 full,
 // which at maxOpenItems/2 entries is 131,072 slots, about what a Go map
-// of that many takes.
+// of that many takes. The fingerprints are hashed with a random seed
+// (maphash.MakeSeed): no sender can aim its messages at one run of slots.
 type fpTable[V any] struct {
 	keys []fingerprint // 0 is an empty slot
 	vals []V
