@@ -38,12 +38,7 @@ func TestClickHouseMigrateMOS(t *testing.T) {
 	}
 	// Before: two calls with a MOS (one of them one way), one without.
 	put(s, 1, &analyze.Audio{Verdict: "both", MOS: f(4.4)}, &analyze.Audio{Verdict: "one_way", MOS: f(3.2)}, &analyze.Audio{Verdict: "none"})
-	for _, q := range []string{"ALTER TABLE " + db + ".calls DROP COLUMN mos, DROP COLUMN one_way", "TRUNCATE TABLE " + db + ".sipcause_schema",
-		"INSERT INTO " + db + ".sipcause_schema VALUES (3, now())"} {
-		if _, err := s.conn.do(ctx, q, nil); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	downgrade(t, s, db, "DROP COLUMN mos, DROP COLUMN one_way", 3)
 	s.Close()
 	s = openCH(t, url, filepath.Join(t.TempDir(), "spool"))
 	defer s.Close()

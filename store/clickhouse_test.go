@@ -418,6 +418,18 @@ func TestClickHouseRefusedBatch(t *testing.T) {
 	}
 }
 
+// downgrade makes database db of s look as a sipcause of schema version
+// v left it: alter undoes the calls table's later columns.
+func downgrade(t *testing.T, s *ClickHouse, db, alter string, v int) {
+	t.Helper()
+	for _, q := range []string{"ALTER TABLE " + db + ".calls " + alter, "TRUNCATE TABLE " + db + ".sipcause_schema",
+		fmt.Sprintf("INSERT INTO %s.sipcause_schema VALUES (%d, now())", db, v)} {
+		if _, err := s.conn.do(context.Background(), q, nil); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
 // toV1 takes the calls table of the current schema back to version 1.
 const toV1 = "DROP COLUMN audio, DROP COLUMN caller_extra, DROP COLUMN callee_extra, DROP COLUMN mos, DROP COLUMN one_way"
 
@@ -430,12 +442,7 @@ func TestClickHouseMigrateAudio(t *testing.T) {
 	db := fmt.Sprintf("migrate%d", dbSeq.Add(1))
 	url := srv.URL(db)
 	s := openCH(t, url, filepath.Join(t.TempDir(), "spool"))
-	for _, q := range []string{"ALTER TABLE " + db + ".calls " + toV1, "TRUNCATE TABLE " + db + ".sipcause_schema",
-		"INSERT INTO " + db + ".sipcause_schema VALUES (1, now())"} {
-		if _, err := s.conn.do(ctx, q, nil); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	downgrade(t, s, db, toV1, 1)
 	s.Close()
 	s = openCH(t, url, filepath.Join(t.TempDir(), "spool"))
 	defer s.Close()
@@ -699,12 +706,7 @@ func TestClickHouseDestructiveMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	flush(t, s)
-	for _, q := range []string{"ALTER TABLE " + db + ".calls " + toV1, "TRUNCATE TABLE " + db + ".sipcause_schema",
-		"INSERT INTO " + db + ".sipcause_schema VALUES (1, now())"} {
-		if _, err := s.conn.do(ctx, q, nil); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	downgrade(t, s, db, toV1, 1)
 	s.Close()
 	saved := chMigrations[1]
 	defer func() { chMigrations[1] = saved }()
