@@ -109,6 +109,16 @@ func TestMigrateMOS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// And one call whose JSON was damaged on the disk: it must not stop
+	// the migration.
+	bad := testCall(200, 200, analyze.OutcomeAnswered)
+	bad.Call.Audio = &analyze.Audio{Verdict: "both", MOS: f(1.0)}
+	if err := s.PutCalls(ctx, []CallRecord{bad}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`UPDATE calls SET json = '{"audio": {"mos": 1', json_codec = 0 WHERE call_id = ?`, bad.Call.CallID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.w.Exec(`DROP INDEX calls_audio_verdict; ALTER TABLE calls DROP COLUMN mos; ALTER TABLE calls DROP COLUMN one_way;
 		CREATE INDEX calls_audio ON calls(audio, start)`); err != nil {
 		t.Fatal(err)

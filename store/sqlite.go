@@ -229,13 +229,15 @@ func migrate(w *sql.DB) error {
 	}
 	if n == 0 {
 		// In one transaction: a migration cut short leaves no column that
-		// the next one would take as filled.
+		// the next one would take as filled. A damaged row's JSON, which
+		// json_extract would fail the whole migration on, is passed over:
+		// that call is left out of the chart.
 		if _, err := w.Exec(`BEGIN;
 			ALTER TABLE calls ADD COLUMN mos REAL;
 			ALTER TABLE calls ADD COLUMN one_way INTEGER NOT NULL DEFAULT 0;
 			UPDATE calls SET mos = json_extract(CAST(json AS TEXT), '$.audio.mos'),
 				one_way = coalesce(json_extract(CAST(json AS TEXT), '$.audio.verdict') = 'one_way', 0)
-				WHERE audio != '' AND json_codec = 0;
+				WHERE audio != '' AND json_codec = 0 AND json_valid(CAST(json AS TEXT));
 			COMMIT`); err != nil {
 			w.Exec(`ROLLBACK`)
 			return fmt.Errorf("migrate: %w", err)
