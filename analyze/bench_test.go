@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -151,7 +152,7 @@ func decodeWith(tb testing.TB, name string, in *Interner) []Message {
 	tb.Helper()
 	rd, err := capture.OpenFile(filepath.Join(sharedCaptures, name))
 	if err != nil {
-		tb.Skip("shared capture not present:", name)
+		sharedtest.Missing(tb, filepath.Join(sharedCaptures, name), err)
 	}
 	defer rd.Close()
 	var out []Message

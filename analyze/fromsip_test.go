@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/capture"
+	"github.com/sipcause/sipcause/internal/sharedtest"
 	"github.com/sipcause/sipcause/sipmsg"
 )
 
@@ -78,7 +80,7 @@ func TestFromSIPAllocs(t *testing.T) {
 func TestInternedMatchesPlain(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(sharedCaptures, "*"))
 	if len(files) == 0 {
-		t.Skip("shared captures not present")
+		sharedtest.Missing(t, sharedCaptures, fs.ErrNotExist)
 	}
 	var in Interner
 	var m sipmsg.Message
@@ -129,9 +131,10 @@ func TestInternedMatchesPlain(t *testing.T) {
 // BenchmarkFromSIP (one INVITE again and again) the interner's memos hit
 // only where messages really repeat a line. ns/op is per message.
 func BenchmarkFromSIPCapture(b *testing.B) {
-	rd, err := capture.OpenFile(filepath.Join(sharedCaptures, "goffinet-sip_captures__branch-scenario-sipp.pcapng"))
+	path := filepath.Join(sharedCaptures, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
+	rd, err := capture.OpenFile(path)
 	if err != nil {
-		b.Skip("shared capture not present")
+		sharedtest.Missing(b, path, err)
 	}
 	var payloads [][]byte
 	for {
