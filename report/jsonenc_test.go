@@ -537,15 +537,7 @@ func TestStrEscapes(t *testing.T) {
 		"\u2028", "\u2029", "\xff", "\x80", "\xe2\x80", "\U0001F600"}
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := range 300000 {
-		var b strings.Builder
-		for range r.IntN(30) {
-			if r.IntN(3) == 0 {
-				b.WriteString(parts[r.IntN(len(parts))])
-			} else {
-				b.WriteString(parts[r.IntN(4)])
-			}
-		}
-		s := b.String()
+		s := randomText(r, parts, 30, 3)
 		html := i%2 == 1
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)

@@ -169,6 +169,21 @@ func FuzzFoldSpaces(f *testing.F) {
 	})
 }
 
+// randomText joins up to max-1 of parts, drawn at random: one in oneIn
+// of them from all of parts, the others from its first four, the plain
+// ones, so that the rare bytes stand at every position among them.
+func randomText(r *rand.Rand, parts []string, max, oneIn int) string {
+	var b strings.Builder
+	for range r.IntN(max) {
+		if r.IntN(oneIn) == 0 {
+			b.WriteString(parts[r.IntN(len(parts))])
+		} else {
+			b.WriteString(parts[r.IntN(4)])
+		}
+	}
+	return b.String()
+}
+
 // TestFoldSpaces compares foldSpaces with strings.Fields and Join on
 // random texts made of letters, spaces and the other white space, at
 // every position in the eight-byte words singleSpaced tests at once.
@@ -176,15 +191,7 @@ func TestFoldSpaces(t *testing.T) {
 	parts := []string{"a", "b", "é", " ", " ", " ", "\t", "\n", "\u00a0", "\u2028", "\x85", "\xff", "\x1c", ".", "{", "\u3000"}
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 200000 {
-		var b strings.Builder
-		for range r.IntN(40) {
-			if r.IntN(4) == 0 {
-				b.WriteString(parts[r.IntN(len(parts))])
-			} else {
-				b.WriteString(parts[r.IntN(4)])
-			}
-		}
-		s := b.String()
+		s := randomText(r, parts, 40, 4)
 		if got, want := foldSpaces(s), strings.Join(strings.Fields(s), " "); got != want {
 			t.Fatalf("foldSpaces(%q) = %q, want %q", s, got, want)
 		}
