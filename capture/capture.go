@@ -207,7 +207,8 @@ func Open(name string, r io.Reader) (*Reader, error) { return OpenWith(name, r, 
 
 // OpenWith is Open with limits.
 func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	cnt := &countReader{r: r}
+	br := bufio.NewReaderSize(cnt, 64<<10)
 	head, _ := br.Peek(4)
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -249,11 +250,16 @@ func OpenWith(name string, r io.Reader, opt OpenOptions) (*Reader, error) {
 			rd.frames = newFastPcap(br, r, hdr, pr.Snaplen(), pr.LinkType())
 		}
 	case len(head) >= 4 && head[0] == 0x0a && head[1] == 0x0d && head[2] == 0x0d && head[3] == 0x0a:
+		hdr := bytes.Clone(head[:min(12, len(head))])
 		nr, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
 			return nil, &FrameError{File: name, Err: headerErr(err)}
 		}
-		rd.format, rd.frames = "pcapng", ngSource{nr}
+		// pcapgo reads from br itself (a bufio.Reader of 4 KiB or more is
+		// not wrapped again), so the packet blocks can be read from br
+		// without pcapgo's copy and option parsing.
+		pos := func() int64 { return cnt.n - int64(br.Buffered()) }
+		rd.format, rd.frames = "pcapng", newFastNg(br, nr, hdr, pos)
 	case isHEP3(head) || isHEP2(head):
 		rd.format, rd.hep = "hep", br
 	default:
