@@ -146,7 +146,7 @@ func ngSeeds(t testing.TB) (seeds [][]byte, shared int) {
 	f = append(f, le.shb()...)
 	f = append(f, le.idb(1)...)
 	f = append(f, le.idb(101, le.option(9, []byte{9}), le.option(14, le.order.AppendUint64(nil, 100)))...) // nanoseconds, 100 s later
-	f = append(f, le.idb(1, le.option(9, []byte{0x80 | 20}))...)                                          // 2^-20 s
+	f = append(f, le.idb(1, le.option(9, []byte{0x80 | 20}))...)                                           // 2^-20 s
 	f = append(f, le.epb(0, 1764300000123456, pkt(60))...)
 	f = append(f, le.epb(1, 1764300000123456789, pkt(61))...)
 	f = append(f, le.epb(2, 1764300000<<20|12345, pkt(62))...)
