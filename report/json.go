@@ -46,10 +46,9 @@ type JSONStream struct {
 	// What the hand encoder keeps from one element to the next (the
 	// texts, exchanges and times that repeat), and the call being
 	// written, its slices reused: together at most about a megabyte.
-	clock  clockMemo
-	recent recentTimes
-	cache  textCache
-	call   Call
+	clock clockMemo
+	cache textCache
+	call  Call
 }
 
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
@@ -174,7 +173,7 @@ func (s *JSONStream) Dialog(d *analyze.Dialog) {
 // encoder is a hand encoder that keeps, from one element to the next,
 // the texts it escaped and the second it wrote last.
 func (s *JSONStream) encoder(b []byte) jsonEnc {
-	return jsonEnc{b: b, clock: s.clock, recent: &s.recent, cache: &s.cache}
+	return jsonEnc{b: b, clock: s.clock, cache: &s.cache}
 }
 
 // done ends what encoder began: b as it was when the encoder gave up.

@@ -70,12 +70,11 @@ var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return
 
 // jsonEnc appends JSON to b. bad records a value encoding/json refuses.
 type jsonEnc struct {
-	b      []byte
-	html   bool // escape <, > and & as json.Marshal does
-	bad    bool
-	clock  clockMemo
-	recent *recentTimes // the times written last; nil: none kept
-	cache  *textCache   // the JSON of texts that repeat from call to call; nil: none kept
+	b     []byte
+	html  bool // escape <, > and & as json.Marshal does
+	bad   bool
+	clock clockMemo
+	cache *textCache // the JSON of texts that repeat from call to call; nil: none kept
 }
 
 func (e *jsonEnc) raw(s string) { e.b = append(e.b, s...) }
@@ -136,7 +135,6 @@ func (e *jsonEnc) float(f float64) {
 }
 
 func (e *jsonEnc) time(t time.Time) {
-	e.b = append(e.b, '"')
 	if t.Location() == time.UTC || zoneOffset(t) == 0 {
 		// Capture times are UTC: written here from the Unix seconds
 		// (RFC 3339 §5.6, fraction without trailing zeros, as
@@ -144,16 +142,6 @@ func (e *jsonEnc) time(t time.Time) {
 		// The messages of a call, and the calls written one after the
 		// other, mostly share their second: its text is kept.
 		unix, nsec := t.Unix(), t.Nanosecond()
-		// The same time again (a call's start is its first message's,
-		// its end its last message's): copied whole.
-		var r *recentTime
-		if e.recent != nil {
-			r = &e.recent[uint(nsec>>10)%uint(len(e.recent))]
-			if r.n != 0 && r.unix == unix && r.nsec == int32(nsec) {
-				e.b = append(e.b, r.text[:r.n]...)
-				return
-			}
-		}
 		ck := &e.clock
 		if !ck.ok || ck.unix != unix {
 			// 719468 days from 0000-03-01 to 1970-01-01; 3652365 from
@@ -162,18 +150,26 @@ func (e *jsonEnc) time(t time.Time) {
 			if days+719468 < 0 || days+719468 >= 3652365 {
 				goto slow
 			}
-			appendUTC(ck.text[:0], days, sec)
+			ck.text[0] = '"'
+			appendUTC(ck.text[1:1], days, sec)
 			ck.unix, ck.ok = unix, true
 		}
-		start := len(e.b)
-		e.b = appendFraction(append(e.b, ck.text[:]...), nsec)
-		e.b = append(e.b, 'Z', '"')
-		if r != nil {
-			r.unix, r.nsec, r.n = unix, int32(nsec), uint8(copy(r.text[:], e.b[start:]))
+		// The second and the fraction are stored in place, at fixed
+		// offsets, into room made once: no copy of a length known only
+		// at run time (each a call of memmove).
+		b := e.b
+		if cap(b)-len(b) < timeJSONMax {
+			b = slices.Grow(b, timeJSONMax)
 		}
+		n := len(b)
+		b = b[:n+timeJSONMax]
+		*(*[len(ck.text)]byte)(b[n:]) = ck.text
+		k := putFraction((*[timeJSONMax - len(ck.text)]byte)(b[n+len(ck.text):]), nsec)
+		e.b = b[:n+len(ck.text)+k]
 		return
 	}
 slow:
+	e.b = append(e.b, '"')
 	b, err := t.AppendText(e.b)
 	if err != nil {
 		e.bad = true
@@ -181,6 +177,10 @@ slow:
 	}
 	e.b = append(b, '"')
 }
+
+// timeJSONMax is the length of the longest UTC time the encoder writes
+// itself: "2006-01-02T15:04:05.999999999Z" with its quotes.
+const timeJSONMax = 32
 
 func zoneOffset(t time.Time) int {
 	_, off := t.Zone()
@@ -191,18 +191,7 @@ func zoneOffset(t time.Time) int {
 type clockMemo struct {
 	unix int64
 	ok   bool
-	text [19]byte // 2006-01-02T15:04:05
-}
-
-// recentTimes are the last times a stream wrote, whole; their
-// nanoseconds pick the place.
-type recentTimes [8]recentTime
-
-type recentTime struct {
-	unix int64
-	nsec int32
-	n    uint8    // the length of text; 0: none
-	text [31]byte // 2006-01-02T15:04:05.999999999Z"
+	text [20]byte // "2006-01-02T15:04:05 (with the opening quote)
 }
 
 // plainFrom returns the index, from i on, of the first byte of s that
@@ -304,33 +293,45 @@ func appendUTC(b []byte, days, sec int64) []byte {
 		byte('0'+sec%60/10), byte('0'+sec%10))
 }
 
-// appendFraction writes the nanoseconds of a time as time.RFC3339Nano
-// does: nothing for none, else a dot and the digits without trailing zeros.
-func appendFraction(b []byte, nsec int) []byte {
-	if nsec <= 0 || nsec >= 1e9 {
-		return b // time.Time's nanoseconds are in [0, 1e9)
+// putFraction writes the nanoseconds of a time as time.RFC3339Nano does
+// (nothing for none, else a dot and the digits without trailing zeros),
+// then the zone Z and the closing quote, at the start of f; it returns
+// how many bytes it wrote.
+func putFraction(f *[12]byte, nsec int) int {
+	if nsec <= 0 || nsec >= 1e9 { // time.Time's nanoseconds are in [0, 1e9)
+		f[0], f[1] = 'Z', '"'
+		return 2
 	}
-	// All nine digits, two at a time, then as many as are not
-	// trailing zeros.
 	ns := uint32(nsec)
-	d1 := ns / 1e7
-	ns -= d1 * 1e7
-	d2 := ns / 1e5
-	ns -= d2 * 1e5
-	d3 := ns / 1e3
-	ns -= d3 * 1e3
-	d4 := ns / 10
-	d5 := ns - d4*10
-	frac := [10]byte{'.', digitPairs[2*d1], digitPairs[2*d1+1], digitPairs[2*d2], digitPairs[2*d2+1],
-		digitPairs[2*d3], digitPairs[2*d3+1], digitPairs[2*d4], digitPairs[2*d4+1], byte('0' + d5)}
+	f[0] = '.'
 	n := 10
-	if ns == 0 { // whole microseconds, as pcap has them
+	if us := ns / 1e3; us*1e3 == ns {
+		// Whole microseconds, as pcap has them: six digits.
+		d1 := us / 1e4
+		us -= d1 * 1e4
+		d2 := us / 100
+		d3 := us - d2*100
+		f[1], f[2], f[3], f[4], f[5], f[6] = digitPairs[2*d1], digitPairs[2*d1+1], digitPairs[2*d2], digitPairs[2*d2+1],
+			digitPairs[2*d3], digitPairs[2*d3+1]
 		n = 7
+	} else {
+		// All nine digits, two at a time.
+		d1 := ns / 1e7
+		ns -= d1 * 1e7
+		d2 := ns / 1e5
+		ns -= d2 * 1e5
+		d3 := ns / 1e3
+		ns -= d3 * 1e3
+		d4 := ns / 10
+		d5 := ns - d4*10
+		f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9] = digitPairs[2*d1], digitPairs[2*d1+1], digitPairs[2*d2], digitPairs[2*d2+1],
+			digitPairs[2*d3], digitPairs[2*d3+1], digitPairs[2*d4], digitPairs[2*d4+1], byte('0'+d5)
 	}
-	for frac[n-1] == '0' {
+	for f[n-1] == '0' {
 		n--
 	}
-	return append(b, frac[:n]...)
+	f[n], f[n+1] = 'Z', '"'
+	return n + 2
 }
 
 // digitPairs holds the two digits of 00 to 99.

@@ -278,7 +278,7 @@ func TestTimeJSON(t *testing.T) {
 	// from the time before must not leak into the next one, which is
 	// often in the same second, sometimes in the next or an earlier
 	// one, a day or a zone away, or out of range.
-	e := jsonEnc{recent: &recentTimes{}}
+	var e jsonEnc
 	sec := time.Date(2026, 11, 28, 23, 59, 58, 0, time.UTC).Unix()
 	var seen []time.Time
 	for i := range 200000 {
