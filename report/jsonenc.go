@@ -88,29 +88,43 @@ func (e *jsonEnc) int(n int64) {
 }
 
 // appendUint is strconv.AppendUint in base 10 for n below 1e10 (frame
-// numbers, codes, durations), two digits at a time.
+// numbers, codes, durations): its length is known first, so the digits,
+// two at a time, are stored in place, with no copy of a run-time length
+// (a call of memmove).
 func appendUint(b []byte, n uint64) []byte {
+	if cap(b)-len(b) < 10 {
+		b = slices.Grow(b, 10)
+	}
+	at := len(b)
 	if n < 10 {
 		return append(b, byte('0'+n))
 	}
-	var buf [10]byte
-	i := len(buf)
+	// The number of digits from the number of bits (1233/4096 is a
+	// little over log10(2)), one less when n is under the power of ten.
+	w := bits.Len64(n) * 1233 >> 12
+	if n >= pow10[w] {
+		w++
+	}
+	b = b[:at+w]
+	d := b[at:]
+	i := w
 	for n >= 100 {
 		q := n / 100
-		d := n - q*100
+		r := n - q*100
 		i -= 2
-		buf[i], buf[i+1] = digitPairs[2*d], digitPairs[2*d+1]
+		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
 		n = q
 	}
 	if n >= 10 {
-		i -= 2
-		buf[i], buf[i+1] = digitPairs[2*n], digitPairs[2*n+1]
+		d[0], d[1] = digitPairs[2*n], digitPairs[2*n+1]
 	} else {
-		i--
-		buf[i] = byte('0' + n)
+		d[0] = byte('0' + n)
 	}
-	return append(b, buf[i:]...)
+	return b
 }
+
+// pow10 are the powers of ten appendUint compares with.
+var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
 
 func (e *jsonEnc) float(f float64) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
@@ -849,13 +863,17 @@ func lastByte(s string) byte {
 }
 
 // exchangeJSON is the JSON of the fields of an exchange after its time,
-// with the values it was written from (copied: the cache keeps no
-// string of a call).
+// with the values it was written from. The values are the exchange's own
+// strings, not copies: the analyzer gives the same few addresses, labels
+// and file name to every message, so that comparing them mostly finds the
+// same string (the same bytes at the same address, which == tells at
+// once) rather than comparing the bytes of two copies. A Go string never
+// changes, so while one is kept here its bytes cannot become others; the
+// 64 kept are short (exchangeKeyMax) and mostly the analyzer's own.
 type exchangeJSON struct {
-	key     []byte // Src, Dst, Label and File one after the other
-	lens    [3]int // the lengths of Src, Dst and Label
-	retrans bool
-	js      []byte
+	src, dst, label, file string
+	retrans               bool
+	js                    []byte
 }
 
 // exchangeKeyMax bounds the values kept for an exchange (and so its JSON,
@@ -863,15 +881,11 @@ type exchangeJSON struct {
 const exchangeKeyMax = 512
 
 func (m *exchangeJSON) is(x *analyze.Exchange) bool {
-	a, b, c := m.lens[0], m.lens[0]+m.lens[1], m.lens[0]+m.lens[1]+m.lens[2]
-	return m.js != nil && m.retrans == x.Retrans && len(m.key) == c+len(x.File) &&
-		a == len(x.Src) && b-a == len(x.Dst) && c-b == len(x.Label) &&
-		string(m.key[:a]) == x.Src && string(m.key[a:b]) == x.Dst && string(m.key[b:c]) == x.Label && string(m.key[c:]) == x.File
+	return m.js != nil && m.retrans == x.Retrans && m.src == x.Src && m.dst == x.Dst && m.label == x.Label && m.file == x.File
 }
 
 func (m *exchangeJSON) keep(x *analyze.Exchange, js []byte) {
-	m.key = append(append(append(append(m.key[:0], x.Src...), x.Dst...), x.Label...), x.File...)
-	m.lens = [3]int{len(x.Src), len(x.Dst), len(x.Label)}
+	m.src, m.dst, m.label, m.file = x.Src, x.Dst, x.Label, x.File
 	m.retrans = x.Retrans
 	m.js = append(m.js[:0], js...)
 }

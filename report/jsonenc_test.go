@@ -709,6 +709,12 @@ func TestCallStreamAllocs(t *testing.T) {
 // edges of each number of digits and at random.
 func TestIntJSON(t *testing.T) {
 	ns := []int64{0, 1, 9, 10, 99, 100, 101, 999, 1000, 9999999999, 1e10, 1e10 + 1, -1, -10, math.MaxInt64, math.MinInt64}
+	for p := int64(1); p <= 1e12; p *= 10 { // where the number of digits changes
+		ns = append(ns, p-1, p, p+1, 2*p-1, 2*p)
+	}
+	for b := range 40 { // where the number of bits changes
+		ns = append(ns, 1<<b-1, 1<<b, 1<<b+1)
+	}
 	r := rand.New(rand.NewPCG(9, 10))
 	for range 100000 {
 		ns = append(ns, r.Int64N(1<<uint(r.IntN(62)+1))*(1-2*r.Int64N(2)))
