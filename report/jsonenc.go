@@ -1145,15 +1145,25 @@ func (e *jsonEnc) dialog(ld *Dialog) {
 // textCache keeps the JSON of the texts that repeat from call to call
 // (the catalog's explanations and advice, a file name, the addresses of
 // a few hosts), so that a stream escapes each once and then copies it.
-// It is keyed by the text itself (a copy), so it can only give a text's
-// own JSON; keys and JSON together stay under about 2*textCacheBytes:
-// when full, it starts again empty. The exchanges it keeps take at most
-// 64 times (exchangeKeyMax and six times as much JSON).
+// Long texts are kept by the text itself (a copy), so that a lookup can
+// only give a text's own JSON; keys and JSON together stay under about
+// 2*textCacheBytes: when full, it starts again empty. Before that lookup,
+// and for short texts instead of it, a slot picked by a hash of the
+// length and two bytes holds the string written last there: the caller's
+// own string, so that the same string again (the catalog's texts, the
+// analyzer's addresses and file name) is known by its address, as == does
+// before it compares bytes. A Go string never changes, so a string kept
+// here cannot come to hold other bytes. What the slots keep is bounded by
+// their number (128 long texts, each under textCacheBytes/16 bytes, and
+// 64 short ones); the exchanges take at most 64 times exchangeKeyMax and
+// six times as much JSON.
 type textCache struct {
-	at   map[string]int32 // text -> its index in texts
+	at   map[string]int32 // text -> its index in all
 	all  []cachedText
 	js   []byte
-	last [128]int32 // 1 + the index of the text last used, by a hash of its length and two bytes
+	last [128]lastText // the long text used last, by a hash of its length and two bytes
+
+	short [64]shortText // the short text written last, by the same hash
 
 	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values, two a hash
 	recentWay [32]uint8        // of the two, the one used last
@@ -1164,11 +1174,28 @@ type cachedText struct {
 	from, to int32 // its JSON: js[from:to]
 }
 
+// lastText is the long text written last at its place in textCache.last:
+// the caller's string and the place of its JSON in textCache.js (to is 0
+// for none).
+type lastText struct {
+	s        string
+	from, to int32
+}
+
+// shortText is a text under textCacheMin bytes with its JSON (n bytes of
+// js; n is 0 for none), copied whole: a fixed length is a few moves.
+type shortText struct {
+	s  string
+	n  uint8
+	js [48]byte
+}
+
 const (
 	textCacheBytes   = 256 << 10
 	textCacheEntries = 4096
-	// textCacheMin is the length from which a lookup costs less than
-	// escaping the text again.
+	// textCacheMin is the length from which a text is looked up by its
+	// bytes when it is not the one in its slot: below it, escaping it
+	// again costs less than the lookup.
 	textCacheMin = 24
 )
 
@@ -1176,21 +1203,44 @@ const (
 // repeat across calls.
 func (e *jsonEnc) text(s string) {
 	c := e.cache
-	if c == nil || len(s) < textCacheMin || len(s) > textCacheBytes/16 {
+	if c == nil || s == "" || len(s) > textCacheBytes/16 {
 		e.str(s)
 		return
 	}
-	// Without hashing: the text used last of this length and these
+	// Without hashing: the text written last with this length and these
 	// middle and last bytes (the file name of every message, the same
 	// advice as the call before).
-	l := &c.last[(len(s)+7*int(s[len(s)/2])+3*int(s[len(s)-1]))%len(c.last)]
-	if i := *l - 1; i >= 0 && c.all[i].s == s {
-		e.b = append(e.b, c.js[c.all[i].from:c.all[i].to]...)
+	h := uint(len(s) + 7*int(s[len(s)/2]) + 3*int(s[len(s)-1]))
+	if len(s) < textCacheMin {
+		t := &c.short[h%uint(len(c.short))]
+		if t.n != 0 && t.s == s {
+			b := e.b
+			if cap(b)-len(b) < len(t.js) {
+				b = slices.Grow(b, len(t.js))
+			}
+			n := len(b)
+			*(*[len(t.js)]byte)(b[n : n+len(t.js)]) = t.js
+			e.b = b[:n+int(t.n)]
+			return
+		}
+		start := len(e.b)
+		e.str(s)
+		if js := e.b[start:]; len(js) <= len(t.js) {
+			t.s, t.n = s, uint8(copy(t.js[:], js))
+		} else {
+			t.s, t.n = "", 0
+		}
+		return
+	}
+	l := &c.last[h%uint(len(c.last))]
+	if l.to != 0 && l.s == s {
+		e.b = append(e.b, c.js[l.from:l.to]...)
 		return
 	}
 	if i, ok := c.at[s]; ok {
-		*l = i + 1
-		e.b = append(e.b, c.js[c.all[i].from:c.all[i].to]...)
+		t := &c.all[i]
+		*l = lastText{s: s, from: t.from, to: t.to}
+		e.b = append(e.b, c.js[t.from:t.to]...)
 		return
 	}
 	start := len(e.b)
@@ -1208,6 +1258,6 @@ func (e *jsonEnc) text(s string) {
 	c.js = append(c.js, js...)
 	t.to = int32(len(c.js))
 	c.at[t.s] = int32(len(c.all))
-	*l = int32(len(c.all)) + 1
+	*l = lastText{s: s, from: t.from, to: t.to}
 	c.all = append(c.all, t)
 }
