@@ -1203,7 +1203,7 @@ const (
 // repeat across calls.
 func (e *jsonEnc) text(s string) {
 	c := e.cache
-	if c == nil || s == "" || len(s) > textCacheBytes/16 {
+	if c == nil || e.html || s == "" || len(s) > textCacheBytes/16 {
 		e.str(s)
 		return
 	}

@@ -609,6 +609,132 @@ func TestTextCache(t *testing.T) {
 	}
 }
 
+// TestTextCacheSlots: the slots the text cache picks by a text's length
+// and two bytes keep the caller's string, and must give each text its own
+// JSON: texts that share a slot (the same length, middle and last byte)
+// and differ elsewhere, the same text again at another address, texts
+// that need escaping (short ones whose JSON is too long for a short slot
+// too), and so many long ones that the cache fills and starts again.
+func TestTextCacheSlots(t *testing.T) {
+	// Each group shares a slot: only the first byte differs.
+	var groups [][]string
+	for _, rest := range []string{"27.0.0.1:5060", "nvite from 127.0.0.1:5060 to the provider", "\"q\\", "\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0e\x0f\x10",
+		"é€\u2028x", "\xff\xfeab", strings.Repeat("\x1f", 30) + "z", strings.Repeat("long catalog text. ", 40)} {
+		var g []string
+		for _, first := range []string{"1", "2", "\"", "\n", "<", "\x80"} {
+			g = append(g, first+rest)
+		}
+		groups = append(groups, g)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	var c textCache
+	for i := range 100000 {
+		g := groups[r.IntN(len(groups))]
+		s := g[r.IntN(len(g))]
+		if r.IntN(2) == 0 {
+			s = strings.Clone(s) // the same bytes at another address
+		}
+		if i%5 == 0 { // a long text seen once: the cache fills and is emptied
+			s = strconv.Itoa(i) + strings.Repeat("y", textCacheMin+r.IntN(300))
+		}
+		e := jsonEnc{b: []byte("x"), cache: &c}
+		e.text(s)
+		want := jsonEnc{b: []byte("x")}
+		want.str(s)
+		if !bytes.Equal(e.b, want.b) {
+			t.Fatalf("text %d (%q) = %s, want %s", i, s, e.b, want.b)
+		}
+		if len(c.js) > textCacheBytes || len(c.all) > textCacheEntries {
+			t.Fatalf("the cache holds %d texts, %d bytes", len(c.all), len(c.js))
+		}
+	}
+	hits := 0
+	for i := range c.short {
+		if c.short[i].n != 0 {
+			hits++
+		}
+	}
+	if hits == 0 || len(c.all) == 0 {
+		t.Errorf("%d short texts and %d long ones kept", hits, len(c.all))
+	}
+}
+
+// TestExchangeCache: the JSON the stream keeps for an exchange's fields
+// is given only to an exchange with the same values: values of the same
+// lengths and last bytes (the same place in the cache) that differ
+// elsewhere, the same values at other addresses, values that need
+// escaping, retransmissions and not, and values too long to keep.
+func TestExchangeCache(t *testing.T) {
+	srcs := []string{"10.0.0.1:5060", "20.0.0.1:5060", "10.0.0.\"1:5060", "[::1]:5060"}
+	labels := []string{"INVITE", "INVITA", "\x00NVITE", "180 Ringing", "183 Ringing", "200 OK", strings.Repeat("L", exchangeKeyMax)}
+	files := []string{"", "a.pcap", "b.pcap", "é\u2028.pcap"}
+	r := rand.New(rand.NewPCG(13, 14))
+	pick := func(ss []string) string {
+		s := ss[r.IntN(len(ss))]
+		if r.IntN(2) == 0 {
+			s = strings.Clone(s)
+		}
+		return s
+	}
+	var c textCache
+	for i := range 100000 {
+		x := analyze.Exchange{Frame: i, Src: pick(srcs), Dst: pick(srcs), Label: pick(labels), Retrans: r.IntN(4) == 0, File: pick(files)}
+		e := jsonEnc{cache: &c}
+		e.exchangeRest(&x)
+		want := jsonEnc{}
+		want.exchangeRest(&x)
+		if !bytes.Equal(e.b, want.b) {
+			t.Fatalf("exchange %d %+v = %s, want %s", i, x, e.b, want.b)
+		}
+	}
+	for i := range c.exchanges {
+		if m := &c.exchanges[i]; len(m.src)+len(m.dst)+len(m.label)+len(m.file) > exchangeKeyMax {
+			t.Errorf("an exchange of %d bytes kept", len(m.src)+len(m.dst)+len(m.label)+len(m.file))
+		}
+	}
+}
+
+// TestNoUnsafeStrings: the stream's caches keep callers' strings and take
+// the same string again for the same bytes, which holds because a Go
+// string never changes. A string made with unsafe over bytes that are
+// later reused (a read buffer, a mapped window) would break that: no
+// package of sipcause makes one.
+func TestNoUnsafeStrings(t *testing.T) {
+	root := filepath.Join("..")
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Skip("not in the module's tree")
+	}
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		for _, bad := range []string{"unsafe." + "String(", "unsafe." + "StringData("} { // split: this file is read too
+			if bytes.Contains(src, []byte(bad)) {
+				t.Errorf("%s uses %s: check that the strings it makes are never reused while the JSON stream's text cache may hold them (report/jsonenc.go, textCache)", path, strings.TrimSuffix(bad, "("))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 50 {
+		t.Errorf("only %d Go files found", n)
+	}
+}
+
 // TestStreamSameBytes writes calls through one JSONStream, whose cache
 // of texts and last second carry from call to call, and compares each
 // call's bytes with encoding/json: the calls of the shared captures in
