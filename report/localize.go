@@ -352,12 +352,31 @@ func FindingText(f analyze.Finding, lang catalog.Lang) string {
 // PhraseText renders a phrase of analyze/data/phrases.yaml in lang. An id
 // that is not a phrase is returned as it is.
 func PhraseText(id string, values map[string]string, lang catalog.Lang) string {
+	if values == nil {
+		if t, ok := plainPhrases()[id]; ok {
+			if lang == catalog.Dutch {
+				return t[1]
+			}
+			return t[0]
+		}
+	}
 	p, ok := analyze.Phrases()[id]
 	if !ok {
 		return id
 	}
 	return phraseText(p, values, lang)
 }
+
+// plainPhrases are the phrases rendered without values, in English and
+// Dutch, by id: rendered once, as many calls of a large capture have one
+// ("The call was answered.").
+var plainPhrases = sync.OnceValue(func() map[string][2]string {
+	m := map[string][2]string{}
+	for id, p := range analyze.Phrases() {
+		m[id] = [2]string{phraseText(p, nil, catalog.English), phraseText(p, nil, catalog.Dutch)}
+	}
+	return m
+})
 
 func phraseText(p analyze.Phrase, values map[string]string, lang catalog.Lang) string {
 	tmpl := p.EN
