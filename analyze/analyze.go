@@ -138,6 +138,11 @@ type Analyzer struct {
 
 	labels map[labelKey]string
 	addrs  map[netip.AddrPort]string
+	// recentAddrs are the last addresses addrString gave, looked at
+	// before addrs: a call's report asks for the same two or three
+	// addresses a dozen times, and hashing an AddrPort for the map cost
+	// more than the rest of addrString.
+	recentAddrs addrMemo
 	// syms is the table of the strings of open calls' ladders (see step).
 	syms        []string
 	symNum      map[string]sym

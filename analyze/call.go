@@ -472,14 +472,33 @@ func (a *Analyzer) labelOf(m *Message) string {
 }
 
 func (a *Analyzer) addrString(ap netip.AddrPort) string {
-	if s, ok := a.addrs[ap]; ok {
-		return s
+	m := &a.recentAddrs
+	for i := range m.n {
+		if m.ap[i] == ap {
+			return m.s[i]
+		}
 	}
-	s := apText(ap)
-	if len(a.addrs) < 65536 {
-		a.addrs[ap] = s
+	s, ok := a.addrs[ap]
+	if !ok {
+		s = apText(ap)
+		if len(a.addrs) < 65536 {
+			a.addrs[ap] = s
+		}
+	}
+	m.ap[m.next], m.s[m.next] = ap, s
+	m.next = (m.next + 1) % len(m.ap)
+	if m.n < len(m.ap) {
+		m.n++
 	}
 	return s
+}
+
+// addrMemo holds the last few addresses written out, replaced in turn.
+type addrMemo struct {
+	ap   [4]netip.AddrPort
+	s    [4]string
+	n    int // entries filled
+	next int
 }
 
 // txns returns every transaction of the call: c.all, which holds them in

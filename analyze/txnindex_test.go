@@ -84,3 +84,31 @@ func TestLegListAllFrom(t *testing.T) {
 		t.Error("a zoned address is compared in full by linkNew, not skipped")
 	}
 }
+
+// TestAddrStringMemo: the memo of recent addresses in front of addrString's
+// map gives each address its own text, also for addresses that differ only
+// in form (an IPv4 address and the same one mapped into IPv6, a zone) or
+// port, and when more addresses take turns than it holds.
+func TestAddrStringMemo(t *testing.T) {
+	pool := []netip.AddrPort{
+		netip.MustParseAddrPort("127.0.0.1:5060"),
+		netip.MustParseAddrPort("127.0.0.1:5061"),
+		netip.MustParseAddrPort("[::ffff:127.0.0.1]:5060"),
+		netip.MustParseAddrPort("[2001:db8::1]:5060"),
+		netip.MustParseAddrPort("[fe80::1%eth0]:5060"),
+		netip.MustParseAddrPort("[fe80::1]:5060"),
+		netip.MustParseAddrPort("192.0.2.7:5060"),
+		{},
+	}
+	a := New(Options{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 5000 {
+		// Runs of a few addresses, as a call's report asks, and now and
+		// then all of them.
+		n := 2 + i/500%len(pool)
+		ap := pool[rng.IntN(min(n, len(pool)))]
+		if got, want := a.addrString(ap), apText(ap); got != want {
+			t.Fatalf("lookup %d: addrString(%v) = %q, want %q", i, ap, got, want)
+		}
+	}
+}
