@@ -219,14 +219,22 @@ func ifaceOf(f pcapgo.NgInterface) ngIface {
 	return g
 }
 
-// countReader counts the bytes read through it.
+// countReader counts the bytes read through it, and gives the first error
+// its reader returned on every read after it: an error that a Peek of
+// fastNg met (and bufio handed to it, and forgot) is then met again by
+// pcapgo's next read, as if fastNg had not looked.
 type countReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (c *countReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.err = err
 	return n, err
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,4 +277,58 @@ func tail(s string) string {
 		return s[:20] + "…" + s[i:]
 	}
 	return s
+}
+
+// failAfter reads data, then fails once with err, then reads nothing more:
+// a reader whose error is not given again.
+type failAfter struct {
+	data []byte
+	err  error
+	done bool
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if len(f.data) > 0 {
+		n := copy(p, f.data)
+		f.data = f.data[n:]
+		return n, nil
+	}
+	if !f.done {
+		f.done = true
+		return 0, f.err
+	}
+	return 0, io.EOF
+}
+
+// TestFastNgKeepsReadErrors: a read error that a look ahead of fastNg meets
+// is still the error the capture ends with, even from a reader that gives
+// it only once.
+func TestFastNgKeepsReadErrors(t *testing.T) {
+	seeds, shared := ngSeeds(t)
+	if shared == 0 {
+		t.Skip("no shared pcapng capture")
+	}
+	data := seeds[0][:len(seeds[0])*2/3]
+	broken := errors.New("the disk went away")
+	rd, err := Open("cut.pcapng", &failAfter{data: data, err: broken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := 0
+	for {
+		_, err := rd.Next()
+		if err == io.EOF {
+			t.Fatalf("the capture ended without an error after %d messages", frames)
+		}
+		if err != nil {
+			if !errors.Is(err, broken) {
+				t.Fatalf("after %d messages: %v, want the read error", frames, err)
+			}
+			break
+		}
+		frames++
+	}
+	if frames == 0 {
+		t.Fatal("no message read before the error")
+	}
 }
