@@ -384,11 +384,10 @@ func (a *Analyzer) stepOf(c *callState, m *Message, retrans bool) step {
 	// labels: their symbols are remembered for the last eight, as the
 	// table's numbers never change.
 	k := stepKey{src: m.Src, dst: m.Dst, label: labelKeyOf(m)}
-	for i := range a.stepMemo.n {
-		if e := &a.stepMemo.e[i]; e.k == k {
-			st.src, st.dst, st.label = e.src, e.dst, e.label
-			return st
-		}
+	e := &a.stepMemo.e[k.slot()]
+	if e.ok && e.k == k {
+		st.src, st.dst, st.label = e.src, e.dst, e.label
+		return st
 	}
 	var ok bool
 	if st.src, ok = a.addrSyms[m.Src]; !ok {
@@ -399,9 +398,7 @@ func (a *Analyzer) stepOf(c *callState, m *Message, retrans bool) step {
 	}
 	st.label = a.symOf(c, a.labelOf(m))
 	if (st.src|st.dst|st.label)&symExtra == 0 {
-		a.stepMemo.e[a.stepMemo.next] = stepMemoEntry{k: k, src: st.src, dst: st.dst, label: st.label}
-		a.stepMemo.next = (a.stepMemo.next + 1) % len(a.stepMemo.e)
-		a.stepMemo.n = min(a.stepMemo.n+1, len(a.stepMemo.e))
+		*e = stepMemoEntry{k: k, src: st.src, dst: st.dst, label: st.label, ok: true}
 	}
 	return st
 }
@@ -415,14 +412,36 @@ type stepKey struct {
 type stepMemoEntry struct {
 	k               stepKey
 	src, dst, label sym
+	ok              bool
 }
 
-// stepMemo holds the symbols of the last few steps' addresses and labels
-// (all in the analyzer's table), replaced in turn.
+// stepMemo holds the symbols of recent steps' addresses and labels (all in
+// the analyzer's table), each in the slot its key picks: a call's messages
+// have a dozen labels (INVITE, 100, 180, 200, ACK, BYE, its 200, the
+// failures), more than a list walked in turn could keep without missing
+// most of them.
 type stepMemo struct {
-	e    [8]stepMemoEntry
-	n    int
-	next int
+	e [stepMemoSlots]stepMemoEntry
+}
+
+const stepMemoSlots = 64
+
+// slot picks k's slot from what tells a call's steps apart: the label's
+// code, method and reason, and the ports.
+func (k *stepKey) slot() int {
+	l := &k.label
+	h := uint(l.code)*131 + uint(len(l.method))*17 + uint(len(l.reason))*3 + uint(k.src.Port())*5 + uint(k.dst.Port())*11
+	if len(l.method) > 0 {
+		h += uint(l.method[0]) * 7
+	}
+	if l.reinvite {
+		h += 2
+	}
+	if l.sdp {
+		h++
+	}
+	h ^= h >> 6
+	return int(h % stepMemoSlots)
 }
 
 func (a *Analyzer) addrSym(c *callState, ap netip.AddrPort) sym {
