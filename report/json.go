@@ -46,9 +46,10 @@ type JSONStream struct {
 	// What the hand encoder keeps from one element to the next (the
 	// texts, exchanges and times that repeat), and the call being
 	// written, its slices reused: together at most about a megabyte.
-	clock clockMemo
-	cache textCache
-	call  Call
+	clock    clockMemo
+	cache    textCache
+	findings findingMemo // the texts of the last findings, rendered in lang
+	call     Call
 }
 
 // NewJSONStream starts a report on w. spool, when not nil, makes the two
@@ -124,7 +125,7 @@ func (s *JSONStream) element(dst io.Writer, n int, v any) {
 // straight into the stream's buffer.
 func (s *JSONStream) Call(c *analyze.Call) {
 	lc := &s.call
-	localizeCall(lc, c, s.lang)
+	localizeCall(lc, c, s.lang, &s.findings)
 	if s.err == nil {
 		start := len(s.w.b)
 		sep := ",\n    "

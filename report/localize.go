@@ -106,14 +106,15 @@ func Localize(r *analyze.Report, lang catalog.Lang) *Localized {
 // which would only distract.
 func LocalizeCall(c *analyze.Call, lang catalog.Lang) *Call {
 	lc := &Call{}
-	localizeCall(lc, c, lang)
+	localizeCall(lc, c, lang, nil)
 	return lc
 }
 
 // localizeCall is LocalizeCall into lc, whose slices are reused: a stream
-// renders one call after the other.
-func localizeCall(lc *Call, c *analyze.Call, lang catalog.Lang) {
-	*lc = Call{Call: c, Findings: appendLocalFindings(lc.Findings[:0], c.Findings, lang), Advice: []string{},
+// renders one call after the other, with the texts of its last findings
+// in memo (nil: none).
+func localizeCall(lc *Call, c *analyze.Call, lang catalog.Lang, memo *findingMemo) {
+	*lc = Call{Call: c, Findings: appendLocalFindings(lc.Findings[:0], c.Findings, lang, memo), Advice: []string{},
 		Reasons: lc.Reasons[:0], Warnings: lc.Warnings[:0]}
 	for _, d := range c.Reasons {
 		lc.Reasons = append(lc.Reasons, Decoded{Decoded: d, Meaning: ReasonMeaning(d.Value, lang)})
@@ -255,19 +256,78 @@ func LocalizeDialog(d *analyze.Dialog, lang catalog.Lang) *Dialog {
 }
 
 func localFindings(fs []analyze.Finding, lang catalog.Lang) []Finding {
-	return appendLocalFindings(make([]Finding, 0, len(fs)), fs, lang)
+	return appendLocalFindings(make([]Finding, 0, len(fs)), fs, lang, nil)
 }
 
-// appendLocalFindings appends fs with their texts to out. The result is
-// never nil: a call without findings has "findings": [], not null.
-func appendLocalFindings(out []Finding, fs []analyze.Finding, lang catalog.Lang) []Finding {
+// appendLocalFindings appends fs with their texts to out, taking from
+// memo (nil: none) the texts it rendered for the same id and values. The
+// result is never nil: a call without findings has "findings": [], not
+// null.
+func appendLocalFindings(out []Finding, fs []analyze.Finding, lang catalog.Lang, memo *findingMemo) []Finding {
 	if out == nil {
 		out = make([]Finding, 0, len(fs))
 	}
-	for _, f := range fs {
-		out = append(out, Finding{Finding: f, Title: FindingTitle(f.ID, lang), Text: FindingText(f, lang)})
+	for i := range fs {
+		f := &fs[i]
+		out = append(out, Finding{Finding: *f, Title: FindingTitle(f.ID, lang), Text: memo.text(f, lang)})
 	}
 	return out
+}
+
+// findingMemo keeps the text last rendered for a finding id with the
+// values it was rendered from. FindingText depends on nothing else (for a
+// finding without parts, in one language), and the findings of a large
+// capture repeat with the same values (the same code from the same host
+// for the same number): a stream renders such a text once and then gives
+// the same string, and its JSON is then found by that string. What it
+// keeps is bounded: findingMemoSlots texts of findings with at most
+// findingMemoValues values of findingMemoBytes bytes in all.
+type findingMemo struct {
+	slots [findingMemoSlots]findingMemoSlot
+}
+
+type findingMemoSlot struct {
+	id   string
+	kv   [][2]string // the finding's values; a copy of the map's pairs
+	text string      // "": none
+}
+
+const (
+	findingMemoSlots  = 32
+	findingMemoValues = 12
+	findingMemoBytes  = 2048
+)
+
+// text is FindingText(*f, lang) for the memo's language (a stream has
+// one), from the memo when the same id had the same values last time.
+func (m *findingMemo) text(f *analyze.Finding, lang catalog.Lang) string {
+	if m == nil || len(f.Parts) > 0 || len(f.Values) > findingMemoValues || f.ID == "" {
+		return FindingText(*f, lang)
+	}
+	s := &m.slots[(uint(len(f.ID))*7+uint(f.ID[0])*3+uint(f.ID[len(f.ID)-1]))%findingMemoSlots]
+	if s.text != "" && s.id == f.ID && len(s.kv) == len(f.Values) {
+		same := true
+		for _, kv := range s.kv {
+			if v, ok := f.Values[kv[0]]; !ok || v != kv[1] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return s.text
+		}
+	}
+	text := FindingText(*f, lang)
+	s.id, s.text, s.kv = f.ID, text, s.kv[:0]
+	n := len(f.ID) + len(text)
+	for k, v := range f.Values {
+		s.kv = append(s.kv, [2]string{k, v})
+		n += len(k) + len(v)
+	}
+	if n > findingMemoBytes || text == "" {
+		s.id, s.text, s.kv = "", "", s.kv[:0]
+	}
+	return text
 }
 
 func findingAdvice(id string, lang catalog.Lang) []string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -206,6 +207,71 @@ func TestAtoi(t *testing.T) {
 		wn, err := strconv.Atoi(s)
 		if ok != (err == nil) || ok && n != wn {
 			t.Errorf("atoi(%q) = %d, %v; strconv.Atoi %d, %v", s, n, ok, wn, err)
+		}
+	}
+}
+
+// TestFindingMemo: a stream's memo of finding texts gives the text
+// FindingText renders, whatever came before: every finding id with its
+// template's own placeholders filled from a few values (so that the same
+// id comes back with the same values, with one of them changed, with one
+// more or one fewer, or with a value under another name), with parts
+// (never memoized), with too many or too long values, in both languages.
+func TestFindingMemo(t *testing.T) {
+	ids := analyze.FindingIDs()
+	names := map[string][]string{}
+	for _, id := range ids {
+		ft := analyze.FindingTexts()[id]
+		for _, m := range placeholder.FindAllString(ft.EN+ft.NL, -1) {
+			if name := m[1 : len(m)-1]; !slices.Contains(names[id], name) {
+				names[id] = append(names[id], name)
+			}
+		}
+	}
+	vals := []string{"404", "503", "1.5", "?", "", "127.0.0.1:5060 (Asterisk)", "bench", "INVITE", "2"}
+	for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+		r := rand.New(rand.NewPCG(15, 16))
+		var memo findingMemo
+		for i := range 50000 {
+			id := ids[r.IntN(len(ids))]
+			if i%7 == 0 {
+				id = ids[r.IntN(3)] // a few ids often: hits
+			}
+			f := analyze.Finding{ID: id, Values: map[string]string{}}
+			for _, name := range names[id] {
+				if r.IntN(6) > 0 {
+					f.Values[name] = vals[r.IntN(3)*r.IntN(len(vals))/2]
+				}
+			}
+			switch r.IntN(12) {
+			case 0:
+				f.Values["extra"] = vals[r.IntN(len(vals))]
+			case 1:
+				f.Values = nil
+			case 2:
+				for k := range findingMemoValues + 1 {
+					f.Values["k"+strconv.Itoa(k)] = "v"
+				}
+			case 3:
+				f.Values["long"] = strings.Repeat("x", findingMemoBytes)
+			case 4:
+				f.Parts = map[string][]analyze.Part{"detail": {{Raw: vals[r.IntN(len(vals))]}}}
+			}
+			if got, want := memo.text(&f, lang), FindingText(f, lang); got != want {
+				t.Fatalf("%s %d: %s %v: memo %q, FindingText %q", lang, i, f.ID, f.Values, got, want)
+			}
+		}
+		kept := 0
+		for _, s := range memo.slots {
+			if s.text != "" {
+				kept++
+				if n := len(s.kv); n > findingMemoValues {
+					t.Errorf("a slot keeps %d values", n)
+				}
+			}
+		}
+		if kept == 0 {
+			t.Errorf("%s: nothing kept", lang)
 		}
 	}
 }
