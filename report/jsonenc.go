@@ -606,7 +606,7 @@ func (e *jsonEnc) call(c *analyze.Call, lc *Call) {
 		// The explanation is most often the text of the first finding,
 		// written again below: its JSON is copied from here.
 		expl := len(e.b)
-		e.str(lc.Explanation)
+		e.recentText(lc.Explanation)
 		expl2 := len(e.b)
 		if lc.Background != "" {
 			e.raw(`,"background":`)
@@ -1165,6 +1165,8 @@ type textCache struct {
 
 	short [64]shortText // the short text written last, by the same hash
 
+	recent [16]recentJSON // texts that are seldom the same twice (explanations), by the same hash
+
 	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values, two a hash
 	recentWay [32]uint8        // of the two, the one used last
 }
@@ -1188,6 +1190,13 @@ type shortText struct {
 	s  string
 	n  uint8
 	js [48]byte
+}
+
+// recentJSON is a text written by recentText with its JSON, in a buffer
+// of its own that the next text there reuses.
+type recentJSON struct {
+	s  string
+	js []byte
 }
 
 const (
@@ -1260,4 +1269,25 @@ func (e *jsonEnc) text(s string) {
 	c.at[t.s] = int32(len(c.all))
 	*l = lastText{s: s, from: t.from, to: t.to}
 	c.all = append(c.all, t)
+}
+
+// recentText writes s as str does, for a text that may be the same as one
+// written before (an explanation: the same finding with the same values
+// gives the same string) but often is not: unlike text, a new text costs
+// no allocation and no entry in the cache's map, only a copy of its JSON
+// into the buffer of its slot.
+func (e *jsonEnc) recentText(s string) {
+	c := e.cache
+	if c == nil || e.html || s == "" || len(s) > textCacheBytes/16 {
+		e.str(s)
+		return
+	}
+	r := &c.recent[uint(len(s)+7*int(s[len(s)/2])+3*int(s[len(s)-1]))%uint(len(c.recent))]
+	if r.js != nil && r.s == s {
+		e.b = append(e.b, r.js...)
+		return
+	}
+	start := len(e.b)
+	e.str(s)
+	r.s, r.js = s, append(r.js[:0], e.b[start:]...)
 }

@@ -614,7 +614,8 @@ func TestTextCache(t *testing.T) {
 // JSON: texts that share a slot (the same length, middle and last byte)
 // and differ elsewhere, the same text again at another address, texts
 // that need escaping (short ones whose JSON is too long for a short slot
-// too), and so many long ones that the cache fills and starts again.
+// too), and so many long ones that the cache fills and starts again;
+// likewise the slots of recentText.
 func TestTextCacheSlots(t *testing.T) {
 	// Each group shares a slot: only the first byte differs.
 	var groups [][]string
@@ -638,7 +639,11 @@ func TestTextCacheSlots(t *testing.T) {
 			s = strconv.Itoa(i) + strings.Repeat("y", textCacheMin+r.IntN(300))
 		}
 		e := jsonEnc{b: []byte("x"), cache: &c}
-		e.text(s)
+		if i%3 == 1 { // an explanation: kept in a slot of its own
+			e.recentText(s)
+		} else {
+			e.text(s)
+		}
 		want := jsonEnc{b: []byte("x")}
 		want.str(s)
 		if !bytes.Equal(e.b, want.b) {
@@ -646,6 +651,11 @@ func TestTextCacheSlots(t *testing.T) {
 		}
 		if len(c.js) > textCacheBytes || len(c.all) > textCacheEntries {
 			t.Fatalf("the cache holds %d texts, %d bytes", len(c.all), len(c.js))
+		}
+	}
+	for _, r := range c.recent {
+		if len(r.js) > 6*textCacheBytes/16+2 {
+			t.Errorf("a recent text's JSON of %d bytes kept", len(r.js))
 		}
 	}
 	hits := 0
