@@ -642,6 +642,15 @@ func (e *jsonEnc) times(t *analyze.CallTimes) {
 
 // finding writes the fields of an analyzer finding, without the braces.
 func (e *jsonEnc) finding(f *analyze.Finding) {
+	if !e.cachedFindingHead(f) {
+		e.findingHead(f)
+	}
+	e.raw(`,"frames":`)
+	e.ints(f.Frames)
+}
+
+// findingHead writes the fields of f before its frames.
+func (e *jsonEnc) findingHead(f *analyze.Finding) {
 	e.raw(`"id":`)
 	e.str(f.ID)
 	e.raw(`,"severity":`)
@@ -665,9 +674,62 @@ func (e *jsonEnc) finding(f *analyze.Finding) {
 		}
 		e.b = append(e.b, '}')
 	}
-	e.raw(`,"frames":`)
-	e.ints(f.Frames)
 }
+
+// cachedFindingHead writes findingHead's JSON for f from the cache when
+// the finding written last with f's id had the same severity, fault and
+// values (the findings of a large capture repeat: the same code from the
+// same host), and reports whether it did; otherwise it writes it and
+// keeps it for the next. A finding with parts, many values or long ones
+// is not kept.
+func (e *jsonEnc) cachedFindingHead(f *analyze.Finding) bool {
+	c := e.cache
+	if c == nil || e.html || len(f.Parts) > 0 || len(f.Values) > findingJSONValues || f.ID == "" {
+		return false
+	}
+	m := &c.findings[(uint(len(f.ID))*7+uint(f.ID[0])*3+uint(f.ID[len(f.ID)-1]))%uint(len(c.findings))]
+	if m.js != nil && m.id == f.ID && m.severity == f.Severity && m.fault == f.Fault && len(m.kv) == len(f.Values) && (f.Values == nil) == m.nilValues {
+		same := true
+		for _, kv := range m.kv {
+			if v, ok := f.Values[kv[0]]; !ok || v != kv[1] {
+				same = false
+				break
+			}
+		}
+		if same {
+			e.b = append(e.b, m.js...)
+			return true
+		}
+	}
+	start := len(e.b)
+	e.findingHead(f)
+	m.id, m.severity, m.fault, m.nilValues, m.kv = f.ID, f.Severity, f.Fault, f.Values == nil, m.kv[:0]
+	for k, v := range f.Values {
+		m.kv = append(m.kv, [2]string{k, v})
+	}
+	if js := e.b[start:]; len(js) <= findingJSONBytes {
+		m.js = append(m.js[:0], js...)
+	} else {
+		clear(m.kv) // keeps no long value
+		m.js, m.kv = nil, m.kv[:0]
+	}
+	return true
+}
+
+// findingJSON is the JSON of a finding's fields before its frames, with
+// the values it was written from: the strings themselves, as in
+// exchangeJSON.
+type findingJSON struct {
+	id, severity, fault string
+	kv                  [][2]string // the finding's values
+	nilValues           bool        // null rather than {}
+	js                  []byte      // nil: none
+}
+
+const (
+	findingJSONValues = 12
+	findingJSONBytes  = 2048 // so at most about 6*findingJSONBytes of values
+)
 
 func (e *jsonEnc) parts(ps []analyze.Part) {
 	if ps == nil {
@@ -1166,6 +1228,8 @@ type textCache struct {
 	short [64]shortText // the short text written last, by the same hash
 
 	recent [16]recentJSON // texts that are seldom the same twice (explanations), by the same hash
+
+	findings [32]findingJSON // the finding written last, by a hash of its id
 
 	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values, two a hash
 	recentWay [32]uint8        // of the two, the one used last

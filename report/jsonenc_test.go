@@ -704,6 +704,64 @@ func TestExchangeCache(t *testing.T) {
 	}
 }
 
+// TestFindingJSONCache: the JSON the stream keeps for a finding's fields
+// before its frames is given only to a finding with the same id,
+// severity, fault and values: a value changed, added, removed or moved
+// to another name, values nil or empty, parts (never kept), values that
+// need escaping, and too many or too long values.
+func TestFindingJSONCache(t *testing.T) {
+	ids := []string{"number-unknown", "overload", "no-answer", "\"odd\"", "numbeR-unknown"}
+	vals := []string{"404", "503", "", "127.0.0.1:5060 (Asterisk)", "a\"b", "\u2028", "bench"}
+	names := []string{"code", "from", "to", "phrase", "what"}
+	r := rand.New(rand.NewPCG(17, 18))
+	var c textCache
+	for i := range 100000 {
+		f := analyze.Finding{ID: ids[r.IntN(len(ids))], Severity: []string{"error", "warning"}[r.IntN(2)], Fault: []string{"", "remote", "provider"}[r.IntN(3)],
+			Frames: []int{i}}
+		switch r.IntN(8) {
+		case 0: // nil
+		case 1:
+			f.Values = map[string]string{}
+		case 2:
+			f.Values = map[string]string{}
+			for k := range findingJSONValues + 1 {
+				f.Values["k"+strconv.Itoa(k)] = "v"
+			}
+		case 3:
+			f.Values = map[string]string{"long": strings.Repeat("\x01", findingJSONBytes/3)}
+		case 4:
+			f.Parts = map[string][]analyze.Part{"detail": {{Raw: vals[r.IntN(len(vals))]}}}
+			fallthrough
+		default:
+			f.Values = map[string]string{}
+			for _, name := range names {
+				if r.IntN(4) > 0 {
+					f.Values[name] = vals[r.IntN(2)*r.IntN(len(vals))]
+				}
+			}
+		}
+		e := jsonEnc{cache: &c}
+		e.finding(&f)
+		want := jsonEnc{}
+		want.finding(&f)
+		if !bytes.Equal(e.b, want.b) {
+			t.Fatalf("finding %d %+v = %s, want %s", i, f, e.b, want.b)
+		}
+	}
+	kept := 0
+	for _, m := range c.findings {
+		if m.js != nil {
+			kept++
+		}
+		if len(m.js) > findingJSONBytes {
+			t.Errorf("a finding's JSON of %d bytes kept", len(m.js))
+		}
+	}
+	if kept == 0 {
+		t.Error("no finding kept")
+	}
+}
+
 // TestNoUnsafeStrings: the stream's caches keep callers' strings and take
 // the same string again for the same bytes, which holds because a Go
 // string never changes. A string made with unsafe over bytes that are
