@@ -612,26 +612,30 @@ type hostNote struct {
 	agent, fromHost, viaHost string
 }
 
-// hostMemo holds the last few hostNotes noted, replaced in turn.
+// hostMemo holds recent hostNotes noted, each in the slot its ports,
+// direction and kind pick (one comparison, not a walk over all of them).
 type hostMemo struct {
-	notes [8]hostNote
-	n     int // notes filled
-	next  int
+	notes [16]hostNote
+	ok    [16]bool
+}
+
+func (k *hostNote) slot() int {
+	h := uint(k.src.Port())*5 + uint(k.dst.Port())*11 + uint(k.kind)*3 + uint(len(k.agent))
+	if k.request {
+		h += 7
+	}
+	h ^= h >> 4
+	return int(h % 16)
 }
 
 func (h *hostMemo) has(k hostNote) bool {
-	for i := 0; i < h.n; i++ {
-		if h.notes[i] == k {
-			return true
-		}
-	}
-	return false
+	i := k.slot()
+	return h.ok[i] && h.notes[i] == k
 }
 
 func (h *hostMemo) put(k hostNote) {
-	h.notes[h.next] = k
-	h.next = (h.next + 1) % len(h.notes)
-	h.n = min(h.n+1, len(h.notes))
+	i := k.slot()
+	h.notes[i], h.ok[i] = k, true
 }
 
 func (a *Analyzer) noteAgent(m *Message, src netip.AddrPort) {
