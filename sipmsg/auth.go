@@ -1,7 +1,5 @@
 package sipmsg
 
-import "bytes"
-
 // Credentials is a decoded WWW-Authenticate, Proxy-Authenticate,
 // Authorization or Proxy-Authorization value (RFC 3261 §20.7, §20.27,
 // §20.28, §20.44; Digest parameters per RFC 3261 §25.1 and RFC 8760):
@@ -15,7 +13,7 @@ type Credentials struct {
 // §25.1 challenge / credentials) into scheme and parameters. It never fails: an empty value gives empty fields.
 func ParseCredentials(v []byte) Credentials {
 	v = trimLWS(v)
-	i := bytes.IndexAny(v, " \t")
+	i := indexWSP(v)
 	if i < 0 {
 		return Credentials{Scheme: v}
 	}

@@ -175,3 +175,19 @@ func FuzzIndexTop(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIndexWSP holds indexWSP and lastIndexWSP to the bytes functions
+// they replace.
+func FuzzIndexWSP(f *testing.F) {
+	for _, s := range []string{"INVITE sip:bob@example.com SIP/2.0", "a\tb c", "   ", "", "sip:a@b\t", "\x00 \xff\t"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := indexWSP(b), bytes.IndexAny(b, " \t"); got != want {
+			t.Fatalf("indexWSP(%q) = %d, bytes.IndexAny gives %d", b, got, want)
+		}
+		if got, want := lastIndexWSP(b), bytes.LastIndexAny(b, " \t"); got != want {
+			t.Fatalf("lastIndexWSP(%q) = %d, bytes.LastIndexAny gives %d", b, got, want)
+		}
+	})
+}

@@ -80,6 +80,27 @@ func equalFold[T ~string | ~[]byte](b T, s string) bool {
 
 // trimWSPRight removes spaces and tabs from the end of b: bytes.TrimRight
 // with a cutset of two builds a set on every call, once per header line.
+// indexWSP is bytes.IndexAny(b, " \t") without the byte set IndexAny
+// builds on each call: it ran on every request's start line.
+func indexWSP(b []byte) int {
+	for i, c := range b {
+		if c == ' ' || c == '\t' {
+			return i
+		}
+	}
+	return -1
+}
+
+// lastIndexWSP is bytes.LastIndexAny(b, " \t"), likewise.
+func lastIndexWSP(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == ' ' || b[i] == '\t' {
+			return i
+		}
+	}
+	return -1
+}
+
 func trimWSPRight(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
 		b = b[:len(b)-1]

@@ -304,7 +304,7 @@ func (m *Message) parseStartLine(line []byte, off int) error {
 	}
 	method := line[:sp]
 	trimmed := trimWSPRight(line)
-	last := bytes.LastIndexAny(trimmed, " \t")
+	last := lastIndexWSP(trimmed)
 	if last <= sp {
 		return &ParseError{Offset: off, Msg: "request line has no SIP-Version"}
 	}
@@ -334,7 +334,7 @@ func (m *Message) parseStartLine(line []byte, off int) error {
 		m.warn(CodeBadRequestURI, off+sp+1, "empty Request-URI")
 	case uri[0] == '<':
 		m.warn(CodeBadRequestURI, off+sp+1, "Request-URI enclosed in <>")
-	case bytes.IndexAny(uri, " \t") >= 0:
+	case indexWSP(uri) >= 0:
 		m.warn(CodeBadRequestURI, off+sp+1, "Request-URI contains white space")
 	case bytes.IndexByte(uri, ':') <= 0:
 		m.warn(CodeBadRequestURI, off+sp+1, "Request-URI has no scheme")
