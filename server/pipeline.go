@@ -207,6 +207,19 @@ const decodeAhead = 32
 // sender can make it hold, whatever it sends (security review H2, H3).
 const DefaultMaxMemory = 1 << 30
 
+// HeapTarget is how large the collector lets its Go heap grow before the
+// runtime collects garbage, for a memory budget of maxMemory: a quarter of
+// it, 256 MiB at the default 1 GiB. What the collector keeps (open calls,
+// their messages, the queues) is mostly long-lived, and collecting each
+// time the heap has grown by a fixed share of it marks that live heap
+// again and again; collecting near a fixed target marks it less often the
+// more room the target leaves. sipcause serve sets the Go runtime so
+// (internal/memlimit: the target, or half again the live heap when that is
+// more, never past maxMemory) unless GOGC is set.
+func HeapTarget(maxMemory int64) int64 {
+	return max(maxMemory, 0) / 4
+}
+
 // Limits on what one call keeps for the message view.
 const (
 	maxRawPerCall      = 2000

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/internal/memlimit"
 	"github.com/sipcause/sipcause/server"
 	"github.com/sipcause/sipcause/store"
 )
@@ -78,22 +79,26 @@ type ServeOptions struct {
 	Ready func(httpAddr, hepAddr, sipAddr string)
 }
 
-// serveGCPercent is the collector's garbage collection pace unless GOGC is
-// set: a collection when the heap has grown by half since the last, not
-// doubled. A collector's live heap is large (the open calls, their raw
-// messages, the queues), and doubling it overshot: at 100,000 HEP
-// messages a second its peak was 389-397 MiB with the default and
-// 312-322 MiB with 50, at about the same CPU per message (issue 12).
-const serveGCPercent = 50
-
-// serveGC sets the collector's pace unless GOGC says otherwise, and
-// returns what puts the previous one back.
-func serveGC(getenv func(string) string) (restore func()) {
-	if getenv != nil && getenv("GOGC") != "" {
-		return func() {}
+// servePace sets the Go runtime's garbage collection for the collector
+// and returns what puts the previous settings back. Unless GOGC is set,
+// the runtime collects when the heap nears the collector's heap target (a
+// quarter of --max-memory, server.HeapTarget) or half again the live heap
+// when that is more, never letting it pass --max-memory (internal/memlimit
+// with GOGC off). A collector's live heap is large and long-lived (the
+// open calls, their raw messages, the queues): collecting each time it had
+// grown by half (GOGC=50, before) marked it again every few hundred
+// milliseconds at 100,000 HEP messages a second, a fifth of the
+// collector's CPU (issue 12). With GOGC set, the user's pace holds, and
+// --max-memory is the soft limit as before.
+func servePace(getenv func(string) string, maxMemory int64) (restore func()) {
+	if maxMemory <= 0 {
+		maxMemory = server.DefaultMaxMemory
 	}
-	prev := debug.SetGCPercent(serveGCPercent)
-	return func() { debug.SetGCPercent(prev) }
+	if getenv != nil && getenv("GOGC") != "" {
+		prev := debug.SetMemoryLimit(maxMemory)
+		return func() { debug.SetMemoryLimit(prev) }
+	}
+	return memlimit.StartWithin(uint64(server.HeapTarget(maxMemory)), uint64(maxMemory))
 }
 
 func runServe(args []string, env Env) error {
@@ -170,7 +175,7 @@ func runServe(args []string, env Env) error {
 	o.Local, o.LocalHosts = parseLocal(local)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	defer serveGC(env.Getenv)()
+	defer servePace(env.Getenv, o.MaxMemory)()
 	return Serve(ctx, o, env.Stderr)
 }
 
@@ -291,9 +296,9 @@ func Serve(ctx context.Context, o ServeOptions, stderr io.Writer) error {
 	if o.MaxMemory <= 0 {
 		o.MaxMemory = server.DefaultMaxMemory
 	}
-	// The budgets bound what senders make sipcause hold; the soft limit
-	// makes the runtime return garbage before the process outgrows it.
-	debug.SetMemoryLimit(o.MaxMemory)
+	// The budgets bound what senders make sipcause hold; the Go runtime's
+	// soft limit (set by runServe, servePace) makes it return garbage
+	// before the process outgrows them.
 	st, where, err := openStore(ctx, o)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"github.com/sipcause/sipcause/internal/sharedtest"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sipcause/sipcause/catalog"
+	"github.com/sipcause/sipcause/server"
 )
 
 // startServe runs Serve on free loopback ports until the test ends.
@@ -158,27 +160,44 @@ func TestServeZone(t *testing.T) {
 	}
 }
 
-// serve collects at GOGC=50 unless GOGC is set, and puts the previous
-// pace back when it returns.
-func TestServeGC(t *testing.T) {
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	restore := serveGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(serveGCPercent); got != serveGCPercent {
-		t.Errorf("GOGC unset: serve runs at %d, want %d", got, serveGCPercent)
+// serve collects near the collector's heap target with GOGC off unless
+// GOGC is set, keeps --max-memory as the soft limit when it is, and puts
+// the previous settings back when it returns.
+func TestServePace(t *testing.T) {
+	gcBefore := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gcBefore)
+	limitBefore := debug.SetMemoryLimit(math.MaxInt64)
+	defer debug.SetMemoryLimit(limitBefore)
+	const budget = 1 << 30
+	restore := servePace(func(string) string { return "" }, budget)
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GOGC unset: serve runs at GOGC=%d, want off", got)
+	}
+	// The test's heap is far below the target: the governor leaves it.
+	if got := debug.SetMemoryLimit(-1); got != server.HeapTarget(budget) || got >= budget {
+		t.Errorf("GOGC unset: soft limit %d, want the heap target %d, below the budget %d", got, server.HeapTarget(budget), budget)
 	}
 	restore()
 	if got := debug.SetGCPercent(100); got != 100 {
-		t.Errorf("after serve: %d, want the 100 from before", got)
+		t.Errorf("after serve: GOGC=%d, want the 100 from before", got)
 	}
-	restore = serveGC(func(k string) string {
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("after serve: soft limit %d, want the one from before", got)
+	}
+	restore = servePace(func(k string) string {
 		if k == "GOGC" {
 			return "200"
 		}
 		return ""
-	})
+	}, budget)
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("GOGC=200 set: serve changed the pace to %d", got)
 	}
+	if got := debug.SetMemoryLimit(-1); got != budget {
+		t.Errorf("GOGC=200 set: soft limit %d, want the budget %d", got, budget)
+	}
 	restore()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("after serve with GOGC: soft limit %d, want the one from before", got)
+	}
 }

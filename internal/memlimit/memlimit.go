@@ -31,15 +31,30 @@ func Limit(target, live uint64) uint64 {
 	return max(target, live+live/2)
 }
 
+// LimitWithin is Limit kept at or below ceiling: a process with a hard
+// budget of its own lets the live heap's room shrink rather than outgrow
+// it, and the Go runtime then collects more often as the heap nears it.
+func LimitWithin(target, ceiling, live uint64) uint64 {
+	return min(Limit(target, live), ceiling)
+}
+
 // Start sets the soft memory limit to target, turns GOGC off and, until
 // stop is called, raises the limit as Limit says when the live heap grows
 // (checked every 10 ms, after the collector has measured it). stop restores
 // the limit and the GOGC that were set before. A zero target does nothing.
 func Start(target uint64) (stop func()) {
+	return StartWithin(target, math.MaxUint64)
+}
+
+// StartWithin is Start with the limit never raised past ceiling (as
+// LimitWithin says): sipcause serve's heap target is well below the memory
+// budget a sender may make it hold, which is the ceiling.
+func StartWithin(target, ceiling uint64) (stop func()) {
 	if target == 0 {
 		return func() {}
 	}
-	before := debug.SetMemoryLimit(int64(target))
+	target = min(target, ceiling)
+	before := debug.SetMemoryLimit(int64(min(target, math.MaxInt64)))
 	gcBefore := debug.SetGCPercent(-1)
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -58,7 +73,7 @@ func Start(target uint64) (stop func()) {
 			if sample[0].Value.Kind() != metrics.KindUint64 {
 				continue
 			}
-			if l := Limit(target, sample[0].Value.Uint64()); l != set && l <= math.MaxInt64 {
+			if l := LimitWithin(target, ceiling, sample[0].Value.Uint64()); l != set && l <= math.MaxInt64 {
 				set = l
 				debug.SetMemoryLimit(int64(l))
 			}

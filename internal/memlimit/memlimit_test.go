@@ -64,6 +64,54 @@ func TestStartRaisesAndRestores(t *testing.T) {
 	}
 }
 
+func TestLimitWithin(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ target, ceiling, live, want uint64 }{
+		{256 * mib, 1024 * mib, 100 * mib, 256 * mib},  // the target holds
+		{256 * mib, 1024 * mib, 200 * mib, 300 * mib},  // half again the live heap
+		{256 * mib, 1024 * mib, 800 * mib, 1024 * mib}, // never past the ceiling
+		{256 * mib, 128 * mib, 0, 128 * mib},           // nor a target above it
+	} {
+		if got := LimitWithin(c.target, c.ceiling, c.live); got != c.want {
+			t.Errorf("LimitWithin(%d MiB, %d MiB, %d MiB) = %d MiB, want %d MiB", c.target/mib, c.ceiling/mib, c.live/mib, got/mib, c.want/mib)
+		}
+	}
+}
+
+// TestStartWithinStopsAtCeiling holds more live heap than the target and
+// checks that the limit is raised to the ceiling and no further.
+func TestStartWithinStopsAtCeiling(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(before)
+	const target, ceiling = 8 << 20, 80 << 20
+	stop := StartWithin(target, ceiling)
+	live := make([][]byte, 0, 64)
+	for range 64 {
+		live = append(live, make([]byte, 1<<20)) // 64 MiB, all reachable
+	}
+	reached := false
+	for range 200 {
+		runtime.GC()
+		if debug.SetMemoryLimit(-1) == ceiling {
+			reached = true
+			break
+		}
+		waitTick()
+	}
+	runtime.GC()
+	waitTick()
+	waitTick()
+	got := debug.SetMemoryLimit(-1)
+	runtime.KeepAlive(live)
+	stop()
+	if !reached || got != ceiling {
+		t.Errorf("limit %d with 64 MiB live; want the ceiling %d (not half again the live heap)", got, ceiling)
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after stop = %d, want the one before, %d", got, before)
+	}
+}
+
 func TestZeroTargetLeavesLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	Start(0)()

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -40,6 +41,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/sipcause/sipcause/analyze"
+	"github.com/sipcause/sipcause/internal/memlimit"
 	"github.com/sipcause/sipcause/server"
 	"github.com/sipcause/sipcause/server/internal/synth"
 	"github.com/sipcause/sipcause/store"
@@ -50,7 +52,7 @@ func main() {
 	step := flag.Duration("step", 10*time.Second, "duration of each step")
 	senders := flag.Int("senders", 2, "sending goroutines")
 	maxOpen := flag.Int("max-open-calls", 0, "the collector's open-call limit (0: its default)")
-	maxMemory := flag.Int64("max-memory", server.DefaultMaxMemory, "the collector's memory budget in bytes, also the Go runtime's soft limit, as sipcause serve --max-memory sets them")
+	maxMemory := flag.Int64("max-memory", server.DefaultMaxMemory, "the collector's memory budget in bytes, which the Go runtime's heap never passes, as sipcause serve --max-memory sets them")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	memprofile := flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
 	inProcess := flag.Bool("in-process", false, "send from goroutines of this process instead of a child process")
@@ -112,9 +114,13 @@ func newTemplate(status int) template {
 }
 
 func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory int64, memprofile string, inProcess bool, prefill int) error {
-	debug.SetMemoryLimit(maxMemory) // as sipcause serve does
+	// The Go runtime's pace, as sipcause serve sets it: unless GOGC is
+	// set, it collects near the collector's heap target (or at half again
+	// the live heap), never past the memory budget.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50) // as sipcause serve does (serveGCPercent)
+		defer memlimit.StartWithin(uint64(server.HeapTarget(maxMemory)), uint64(maxMemory))()
+	} else {
+		debug.SetMemoryLimit(maxMemory)
 	}
 	dir, err := os.MkdirTemp("", "sipcause-load-*")
 	if err != nil {
@@ -144,7 +150,7 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 
 	tmpls := []template{newTemplate(200), newTemplate(486), newTemplate(404), newTemplate(200)}
 	var callN atomic.Int64
-	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s %12s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS", "CPU µs/msg", "sender CPU")
+	fmt.Printf("%-10s %12s %12s %12s %10s %10s %12s %12s %8s %12s\n", "target/s", "sent/s", "accepted/s", "dropped/s", "forced", "stored", "peak RSS", "CPU µs/msg", "GC CPU", "sender CPU")
 	for _, rs := range strings.Split(rateList, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil || rate <= 0 {
@@ -152,6 +158,7 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 		}
 		before := m.Snapshot()
 		cpuBefore := cpuTime()
+		gcBefore, busyBefore := gcCPU()
 		var sent atomic.Int64
 		var senderCPU time.Duration
 		if inProcess {
@@ -193,17 +200,21 @@ func run(rateList string, step time.Duration, senders, maxOpen int, maxMemory in
 		// The collector's CPU time (this process: the sender is another)
 		// per message it accepted: what it costs whatever else the
 		// machine runs, which the rates above depend on.
-		perMsg := 0.0
+		perMsg, gcShare := 0.0, 0.0
+		cpu := cpuTime() - cpuBefore
 		if n := after.Analyzed - before.Analyzed; n > 0 {
-			perMsg = float64((cpuTime() - cpuBefore).Microseconds()) / float64(n)
+			perMsg = float64(cpu.Microseconds()) / float64(n)
+		}
+		if gc, busy := gcCPU(); busy > busyBefore {
+			gcShare = 100 * (gc - gcBefore).Seconds() / (busy - busyBefore).Seconds()
 		}
 		sender := "-" // in-process: included in the collector's
 		if !inProcess {
 			sender = fmt.Sprintf("%.0f%%", 100*senderCPU.Seconds()/secs)
 		}
-		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB %12.1f %12s\n", rate, float64(sent.Load())/secs,
+		fmt.Printf("%-10d %12.0f %12.0f %12.0f %10d %10d %9d MiB %12.1f %7.1f%% %12s\n", rate, float64(sent.Load())/secs,
 			float64(after.Analyzed-before.Analyzed)/secs, float64(after.Dropped-before.Dropped)/secs,
-			after.Forced, stored, peakRSS()>>20, perMsg, sender)
+			after.Forced, stored, peakRSS()>>20, perMsg, gcShare, sender)
 	}
 	cancel()
 	err = <-done
@@ -349,6 +360,24 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcCPU returns the time the Go runtime's processors have spent
+// collecting garbage (marking, assists, pauses, sweeping) and running
+// anything at all, as the runtime estimates them: from the time each
+// processor spends at it, so a process that shares the machine's cores
+// overestimates both alike, and their ratio is the share of the
+// collector's work that the garbage collection is.
+func gcCPU() (gc, busy time.Duration) {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"}}
+	metrics.Read(s)
+	for _, v := range s {
+		if v.Value.Kind() != metrics.KindFloat64 {
+			return 0, 0
+		}
+	}
+	sec := func(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+	return sec(s[0].Value.Float64()), sec(s[1].Value.Float64() - s[2].Value.Float64())
 }
 
 // peakRSS returns the process's peak resident memory (VmHWM) in bytes.
