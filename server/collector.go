@@ -195,6 +195,18 @@ func (d *decoder) sip(out *inbound, payload []byte, meta analyze.Meta, wall time
 		d.c.metrics.malformed.Add(1)
 		return false
 	}
+	// While calls are refused, a message of one is refused on its
+	// Call-ID found by a scan of its header lines, before it is parsed:
+	// under load most of what is decoded may be such messages.
+	early := d.c.refusing(wall)
+	if early {
+		if id, ok := callIDOf(payload); ok {
+			if d.c.refusedEarly(id, wall) {
+				return false
+			}
+			early = false // its call was not refused
+		}
+	}
 	// Parse writes into its buffer (it joins folded lines), so it gets a
 	// scratch copy and the stored bytes stay as they came.
 	d.scratch = append(d.scratch[:0], payload...)
@@ -202,7 +214,7 @@ func (d *decoder) sip(out *inbound, payload []byte, meta analyze.Meta, wall time
 		d.c.metrics.malformed.Add(1)
 		return false
 	}
-	if d.c.refusedEarly(d.msg.CallID(), wall) {
+	if early && d.c.refusedEarly(d.msg.CallID(), wall) {
 		return false // a message of a call refused under load: not decoded further
 	}
 	analyze.FromSIPInto(&out.msg, meta, &d.msg, &d.intern)

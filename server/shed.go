@@ -304,14 +304,21 @@ func (c *Collector) belowSoft() bool {
 	return c.queuedMsgs.Load() < c.shed.softMsgs && c.queuedBytes.Load() < c.shed.softBytes
 }
 
+// refusing reports whether any call is marked refused: only then is a
+// message looked at for refusedEarly.
+func (c *Collector) refusing(wall time.Time) bool {
+	return c.shed != nil && !c.shed.refused.empty(wall.UnixNano())
+}
+
 // refusedEarly reports, and counts, a message of a call refused before,
-// by its Call-ID as it came (callID), as soon as it is parsed: its
-// turning into an analyze.Message, half the cost of decoding it, is
-// spared. Datagrams read in batches are decoded after they were queued,
-// so under load most of what is decoded may be refused. Only marks are
-// read here; they are set by admit, which decides in arrival order. A
-// Call-ID longer than the analyzer keeps whole hashes otherwise and is
-// left to admit.
+// by its Call-ID as it came (callID), as soon as that is known: found by
+// callIDOf's scan before the message is parsed, or else when it was
+// parsed. Its parsing, or at least its turning into an analyze.Message,
+// is spared. Datagrams read in batches are decoded after they were
+// queued, so under load most of what is decoded may be refused. Only
+// marks are read here; they are set by admit, which decides in arrival
+// order. A Call-ID longer than the analyzer keeps whole hashes otherwise
+// and is left to admit.
 func (c *Collector) refusedEarly(callID []byte, wall time.Time) bool {
 	s := c.shed
 	if s == nil {

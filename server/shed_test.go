@@ -237,6 +237,31 @@ func TestAdmit(t *testing.T) {
 		t.Error("refused early: want the refused call's messages only")
 	}
 	c.metrics.shedMessages.Add(-1)
+	// The decoder finds the Call-ID by a scan before it parses: a
+	// message of a refused call is refused even where Parse would refuse
+	// it as malformed (a start line that is none), and counted as shed;
+	// one whose Call-ID the scan cannot be sure of (folded) is refused
+	// once parsed.
+	d := &decoder{c: c}
+	meta := analyze.Meta{Time: now}
+	for _, m := range []struct {
+		sip        string
+		ok         bool
+		shed, form int64
+	}{
+		{"NOT A START LINE\r\nCall-ID: b\r\n\r\n", false, 1, 0},
+		{"NOT A START LINE\r\nCall-ID: a\r\n\r\n", false, 0, 1},
+		{"SIP/2.0 180 Ringing\r\nCall-ID:\r\n b\r\nCSeq: 1 INVITE\r\n\r\n", false, 1, 0},
+		{"SIP/2.0 180 Ringing\r\nCall-ID: a\r\nCSeq: 1 INVITE\r\n\r\n", true, 0, 0},
+	} {
+		shed, form := c.metrics.shedMessages.Load(), c.metrics.malformed.Load()
+		var in inbound
+		ok := d.sip(&in, []byte(m.sip), meta, now, false)
+		if ds, df := c.metrics.shedMessages.Load()-shed, c.metrics.malformed.Load()-form; ok != m.ok || ds != m.shed || df != m.form {
+			t.Errorf("%q: decoded %v, %d shed, %d malformed; want %v, %d, %d", m.sip, ok, ds, df, m.ok, m.shed, m.form)
+		}
+		c.metrics.shedMessages.Store(shed)
+	}
 	// /metrics shows them apart from the messages dropped when full.
 	c.metrics.dropped.Add(3)
 	var out strings.Builder
