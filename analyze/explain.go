@@ -545,8 +545,8 @@ func viaContradiction(prim []*txn) (Part, int, bool) {
 			continue
 		}
 		v := x.req.vias[0]
-		host, err := netip.ParseAddr(strings.Trim(v.Host, "[]"))
-		if err != nil || isPrivate(host) || x.final.more().received == "" {
+		host, ok := v.hostAddr()
+		if !ok || isPrivate(host) || x.final.more().received == "" {
 			continue
 		}
 		if rcv, err := netip.ParseAddr(x.final.more().received); err == nil && rcv != host {

@@ -458,8 +458,8 @@ func (a *Analyzer) noteSDP(c *callState, m *Message) {
 	}
 	for i := range m.SDP.Media {
 		md := &m.SDP.Media[i]
-		ip, err := netip.ParseAddr(md.Addr)
-		hold := md.Direction == "sendonly" || md.Direction == "inactive" || (err == nil && ip.IsUnspecified())
+		ip, ok := md.addrIP()
+		hold := md.Direction == "sendonly" || md.Direction == "inactive" || (ok && ip.IsUnspecified())
 		e := &sdpEndpoint{call: cm, party: party, media: md, frame: m.Frame, time: m.Time, sigSrc: unmapAP(m.Src), hold: hold}
 		if len(cm.endpoints) < 64 {
 			if cm.endpoints == nil {
@@ -468,7 +468,7 @@ func (a *Analyzer) noteSDP(c *callState, m *Message) {
 			}
 			cm.endpoints = append(cm.endpoints, e)
 		}
-		if err != nil || md.Port <= 0 || md.Port > 65535 || ip.IsUnspecified() {
+		if !ok || md.Port <= 0 || md.Port > 65535 || ip.IsUnspecified() {
 			continue
 		}
 		if len(ms.endpoints) >= maxMediaEndpoints {

@@ -206,8 +206,8 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 	}
 	behindNAT := func(party string) bool {
 		for _, e := range cm.endpoints {
-			ip, err := netip.ParseAddr(e.media.Addr)
-			if e.party == party && err == nil && isPrivate(ip) && !isPrivate(e.sigSrc.Addr()) {
+			ip, ok := e.media.addrIP()
+			if e.party == party && ok && isPrivate(ip) && !isPrivate(e.sigSrc.Addr()) {
 				return true
 			}
 		}
@@ -282,9 +282,9 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 		if e == nil {
 			return false
 		}
-		ip, err := netip.ParseAddr(e.media.Addr)
+		ip, isIP := e.media.addrIP()
 		_, ok := ms.hosts[ip.Unmap()]
-		return err == nil && ok
+		return isIP && ok
 	}
 	anyMedia := ms.packets > 0 && (up.seen() || down.seen() || sees("caller") && sees("callee"))
 	audio := &Audio{}
@@ -419,8 +419,8 @@ func (a *Analyzer) attachMedia(c *callState, call *Call, rm roleMap) {
 			// RTP comes from (symmetric RTP, RFC 4961).
 			if e := s.announced; e != nil && e.party == d.to {
 				if own := announced(d.from); own != nil {
-					ip, err := netip.ParseAddr(own.media.Addr)
-					if err == nil && netip.AddrPortFrom(ip.Unmap(), uint16(own.media.Port)) != s.key.src {
+					ip, ok := own.media.addrIP()
+					if ok && netip.AddrPortFrom(ip.Unmap(), uint16(own.media.Port)) != s.key.src {
 						finding("media-other-address", sideOf(localParty, d.from), map[string]any{
 							"dir": dirWords(d), "src": apText(s.key.src), "announced": epText(own), "n": streamNums(d),
 						}, own.frame, s.firstFrame)

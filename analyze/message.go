@@ -134,6 +134,28 @@ type Media struct {
 	// Secure is "sdes" for a=crypto (RFC 4568), "dtls" for a=fingerprint
 	// (RFC 5763), "" for plain RTP.
 	Secure string
+	// ip is Addr as an IP address, decoded once (see noteIP): the media
+	// analysis asks for it with every offer and answer, and a PBX or SIPp
+	// sends the same decoded SDP call after call.
+	ip    netip.Addr
+	ipSet bool
+}
+
+// noteIP decodes Addr once, for addrIP.
+func (md *Media) noteIP() {
+	md.ip, md.ipSet = netip.Addr{}, true
+	if ip, err := netip.ParseAddr(md.Addr); err == nil {
+		md.ip = ip
+	}
+}
+
+// addrIP returns Addr as an IP address, if it is one.
+func (md *Media) addrIP() (netip.Addr, bool) {
+	if md.ipSet {
+		return md.ip, md.ip.IsValid()
+	}
+	ip, err := netip.ParseAddr(md.Addr)
+	return ip, err == nil
 }
 
 // Payload is one payload type of an m= line.

@@ -193,6 +193,7 @@ func sdpOfBody(body []byte, in *Interner) (*SDP, bool) {
 		case strings.Contains(md.Proto, "SAVP"):
 			md.Secure = "srtp"
 		}
+		md.noteIP()
 		out.Media = append(out.Media, md)
 	}
 	return out, true

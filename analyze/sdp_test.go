@@ -49,6 +49,7 @@ func sdpOf(s *sipmsg.SDP) *SDP {
 		if md.Secure == "" && strings.Contains(m.Proto, "SAVP") {
 			md.Secure = "srtp"
 		}
+		md.noteIP()
 		out.Media = append(out.Media, md)
 	}
 	return out
