@@ -88,43 +88,36 @@ func (e *jsonEnc) int(n int64) {
 }
 
 // appendUint is strconv.AppendUint in base 10 for n below 1e10 (frame
-// numbers, codes, durations): its length is known first, so the digits,
-// two at a time, are stored in place, with no copy of a run-time length
-// (a call of memmove).
+// numbers, codes, durations): the digits two at a time, each length of
+// number one append of a fixed number of bytes.
 func appendUint(b []byte, n uint64) []byte {
-	if cap(b)-len(b) < 10 {
-		b = slices.Grow(b, 10)
-	}
-	at := len(b)
-	if n < 10 {
+	const d = digitPairs
+	switch {
+	case n < 10:
 		return append(b, byte('0'+n))
+	case n < 100:
+		return append(b, d[2*n], d[2*n+1])
+	case n < 1e4:
+		h, l := n/100, n%100
+		if h < 10 {
+			return append(b, byte('0'+h), d[2*l], d[2*l+1])
+		}
+		return append(b, d[2*h], d[2*h+1], d[2*l], d[2*l+1])
+	case n < 1e6:
+		h, m := n/1e4, n%1e4
+		m1, m2 := m/100, m%100
+		if h < 10 {
+			return append(b, byte('0'+h), d[2*m1], d[2*m1+1], d[2*m2], d[2*m2+1])
+		}
+		return append(b, d[2*h], d[2*h+1], d[2*m1], d[2*m1+1], d[2*m2], d[2*m2+1])
 	}
-	// The number of digits from the number of bits (1233/4096 is a
-	// little over log10(2)), one less when n is under the power of ten.
-	w := bits.Len64(n) * 1233 >> 12
-	if n >= pow10[w] {
-		w++
-	}
-	b = b[:at+w]
-	d := b[at:]
-	i := w
-	for n >= 100 {
-		q := n / 100
-		r := n - q*100
-		i -= 2
-		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
-		n = q
-	}
-	if n >= 10 {
-		d[0], d[1] = digitPairs[2*n], digitPairs[2*n+1]
-	} else {
-		d[0] = byte('0' + n)
-	}
-	return b
+	// Seven digits and more: the high part as above, then six digits.
+	h, m := n/1e6, n%1e6
+	m1, m2 := m/1e4, m%1e4
+	m3, m4 := m2/100, m2%100
+	b = appendUint(b, h)
+	return append(b, d[2*m1], d[2*m1+1], d[2*m3], d[2*m3+1], d[2*m4], d[2*m4+1])
 }
-
-// pow10 are the powers of ten appendUint compares with.
-var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
 
 func (e *jsonEnc) float(f float64) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
