@@ -936,7 +936,9 @@ type exchangeJSON struct {
 const exchangeKeyMax = 512
 
 func (m *exchangeJSON) is(x *analyze.Exchange) bool {
-	return m.js != nil && m.retrans == x.Retrans && m.src == x.Src && m.dst == x.Dst && m.label == x.Label && m.file == x.File
+	// The label first: the other kind of message that shares the place
+	// mostly has a label of another length, told without a call.
+	return m.js != nil && m.retrans == x.Retrans && m.label == x.Label && m.src == x.Src && m.dst == x.Dst && m.file == x.File
 }
 
 func (m *exchangeJSON) keep(x *analyze.Exchange, js []byte) {
