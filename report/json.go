@@ -45,7 +45,9 @@ type JSONStream struct {
 	buf         []byte // the last registration's or dialog's JSON, reused for the next
 	// What the hand encoder keeps from one element to the next (the
 	// texts, exchanges and times that repeat), and the call being
-	// written, its slices reused: together at most about a megabyte.
+	// written, its slices reused: together about a megabyte at most, and
+	// the strings of the last few calls that its caches hold (see
+	// textCache), at most about as much again.
 	clock    clockMemo
 	cache    textCache
 	findings findingMemo // the texts of the last findings, rendered in lang

@@ -1211,9 +1211,11 @@ func (e *jsonEnc) dialog(ld *Dialog) {
 // analyzer's addresses and file name) is known by its address, as == does
 // before it compares bytes. A Go string never changes, so a string kept
 // here cannot come to hold other bytes. What the slots keep is bounded by
-// their number (128 long texts, each under textCacheBytes/16 bytes, and
-// 64 short ones); the exchanges take at most 64 times exchangeKeyMax and
-// six times as much JSON.
+// their number (128 long texts, each of textCacheMax bytes at most, and
+// 64 short ones; recentText's 16, with JSON of recentJSONMax bytes at
+// most); the 32 findings take at most findingJSONBytes of JSON each, and
+// the exchanges at most 64 times exchangeKeyMax and six times as much
+// JSON.
 type textCache struct {
 	at   map[string]int32 // text -> its index in all
 	all  []cachedText
@@ -1265,13 +1267,16 @@ const (
 	// bytes when it is not the one in its slot: below it, escaping it
 	// again costs less than the lookup.
 	textCacheMin = 24
+	// textCacheMax is the length of the longest text kept (a catalog
+	// text is about a kilobyte).
+	textCacheMax = 4096
 )
 
 // text writes s as str does; the texts at the places that take it
 // repeat across calls.
 func (e *jsonEnc) text(s string) {
 	c := e.cache
-	if c == nil || e.html || s == "" || len(s) > textCacheBytes/16 {
+	if c == nil || e.html || s == "" || len(s) > textCacheMax {
 		e.str(s)
 		return
 	}
@@ -1337,7 +1342,7 @@ func (e *jsonEnc) text(s string) {
 // into the buffer of its slot.
 func (e *jsonEnc) recentText(s string) {
 	c := e.cache
-	if c == nil || e.html || s == "" || len(s) > textCacheBytes/16 {
+	if c == nil || e.html || s == "" || len(s) > textCacheMax {
 		e.str(s)
 		return
 	}
@@ -1348,5 +1353,14 @@ func (e *jsonEnc) recentText(s string) {
 	}
 	start := len(e.b)
 	e.str(s)
-	r.s, r.js = s, append(r.js[:0], e.b[start:]...)
+	if js := e.b[start:]; len(js) <= recentJSONMax {
+		r.s, r.js = s, append(r.js[:0], js...)
+	} else {
+		r.s, r.js = "", nil // a long one is not kept, nor its buffer
+	}
 }
+
+// recentJSONMax bounds the JSON of a text recentText keeps (an
+// explanation is a few hundred bytes): its 16 slots keep about 64 KiB at
+// most.
+const recentJSONMax = 4096

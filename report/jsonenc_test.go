@@ -636,7 +636,7 @@ func TestTextCacheSlots(t *testing.T) {
 			s = strings.Clone(s) // the same bytes at another address
 		}
 		if i%5 == 0 { // a long text seen once: the cache fills and is emptied
-			s = strconv.Itoa(i) + strings.Repeat("y", textCacheMin+r.IntN(300))
+			s = strconv.Itoa(i) + strings.Repeat("y", textCacheMin+r.IntN(300)+r.IntN(2)*r.IntN(2*recentJSONMax))
 		}
 		e := jsonEnc{b: []byte("x"), cache: &c}
 		if i%3 == 1 { // an explanation: kept in a slot of its own
@@ -654,7 +654,7 @@ func TestTextCacheSlots(t *testing.T) {
 		}
 	}
 	for _, r := range c.recent {
-		if len(r.js) > 6*textCacheBytes/16+2 {
+		if len(r.js) > recentJSONMax {
 			t.Errorf("a recent text's JSON of %d bytes kept", len(r.js))
 		}
 	}
