@@ -50,9 +50,38 @@ type Interner struct {
 	// retransmissions repeat it, and a PBX or SIPp often sends the same
 	// one call after call. The SDP is shared, never changed.
 	sdps lineMemo[sdpBody]
+	// hostIPs are the last Via hosts decoded as IP addresses, replaced
+	// in turn: a sender puts the same host in the Via of every request,
+	// each with a new branch, so the line is new but the host is not.
+	hostIPs  [4]hostIP
+	nextHost int
 	// fpr fingerprints messages for an analyzer (Analyzer.NewInterner):
 	// nil, FromSIPInto leaves that to the analyzer.
 	fpr *fingerprinter
+}
+
+// hostIP is a host and its IP address (invalid for a name).
+type hostIP struct {
+	host string
+	ip   netip.Addr
+}
+
+// viaHostIP returns v's host as an IP address (invalid for a name), from
+// in's last hosts where it is one of them.
+func (in *Interner) viaHostIP(v *Via) netip.Addr {
+	if in == nil {
+		ip, _ := v.hostAddr()
+		return ip
+	}
+	for i := range in.hostIPs {
+		if h := &in.hostIPs[i]; h.host == v.Host && h.host != "" {
+			return h.ip
+		}
+	}
+	ip, _ := v.hostAddr()
+	in.hostIPs[in.nextHost] = hostIP{host: v.Host, ip: ip}
+	in.nextHost = (in.nextHost + 1) % len(in.hostIPs)
+	return ip
 }
 
 // sdpBody is a decoded session description and whether it was one.
@@ -434,7 +463,7 @@ func decodeViaLine(in *Interner, line []byte) viaLine {
 				Transport: in.str(v.Transport), Host: in.str(v.Host), Port: v.Port, Branch: boundedUnique(v.Branch, maxIDLen),
 				Received: in.str(v.Received), RPort: in.str(v.RPort), HasRPort: v.RPortSet,
 			}}
-			vl.top[0].hostIP, _ = vl.top[0].hostAddr()
+			vl.top[0].hostIP = in.viaHostIP(&vl.top[0])
 			vl.top[0].hostIPKnown = true
 		}
 	}

@@ -186,3 +186,18 @@ func TestScanOthersHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestViaHostIP: the interner's memo of Via hosts gives each host its own
+// address (invalid for a name), with more hosts taking turns than it keeps.
+func TestViaHostIP(t *testing.T) {
+	hosts := []string{"127.0.0.1", "pbx.example.com", "[2001:db8::1]", "192.0.2.1", "2001:db8::1", "[fe80::1%eth0]", "10.0.0.1", "", "[", "192.0.2.256"}
+	var in Interner
+	for i := range 200 {
+		h := hosts[(i*7+i/13)%len(hosts)]
+		v := Via{Host: h}
+		want, _ := v.hostAddr()
+		if got := in.viaHostIP(&v); got != want {
+			t.Fatalf("lookup %d: viaHostIP(%q) = %v, want %v", i, h, got, want)
+		}
+	}
+}
