@@ -852,6 +852,14 @@ func (e *jsonEnc) exchanges(xs []analyze.Exchange) {
 		return
 	}
 	e.b = append(e.b, '[')
+	// The place in the cache of the exchange that followed the one
+	// before, last time (the first: of the last list): calls go through
+	// the same few steps.
+	var none uint8
+	next := &none
+	if e.cache != nil {
+		next = &e.cache.firstExchange
+	}
 	for i := range xs {
 		x := &xs[i]
 		if i > 0 {
@@ -861,17 +869,31 @@ func (e *jsonEnc) exchanges(xs []analyze.Exchange) {
 		e.int(int64(x.Frame))
 		e.raw(`,"time":`)
 		e.time(x.Time)
-		e.exchangeRest(x)
+		if k := e.exchangeRest(x, next); k != 0 {
+			next = &e.cache.exchanges[k-1].next
+		} else {
+			next = &none
+		}
 	}
 	e.b = append(e.b, ']')
 }
 
 // exchangeRest writes the fields of x after its time. They repeat from
 // call to call (the same hosts, answers and file): with a stream's cache,
-// their JSON is kept by their values.
-func (e *jsonEnc) exchangeRest(x *analyze.Exchange) {
-	var slot *exchangeJSON
-	if c := e.cache; c != nil && len(x.Src)+len(x.Dst)+len(x.Label)+len(x.File) <= exchangeKeyMax {
+// their JSON is kept by their values. The place *guess names (1 + its
+// index; 0: none) is tried first, then the places x hashes to, and *guess
+// is set to the one that holds x. It returns that one (1 + its index), or
+// 0 when x is not kept.
+func (e *jsonEnc) exchangeRest(x *analyze.Exchange, guess *uint8) uint8 {
+	var slot uint
+	c := e.cache
+	if c != nil && len(x.Src)+len(x.Dst)+len(x.Label)+len(x.File) <= exchangeKeyMax {
+		if g := *guess; g != 0 {
+			if m := &c.exchanges[g-1]; m.is(x) {
+				e.b = append(e.b, m.js...)
+				return g
+			}
+		}
 		h := len(x.Src)*5 + len(x.Label)*31 + 7*int(lastByte(x.Label)) + 3*int(lastByte(x.Src)) + int(lastByte(x.Dst))
 		if x.Retrans {
 			h++
@@ -883,12 +905,13 @@ func (e *jsonEnc) exchangeRest(x *analyze.Exchange) {
 			if m := &c.exchanges[set+way]; m.is(x) {
 				c.recentWay[set/2] = uint8(way)
 				e.b = append(e.b, m.js...)
-				return
+				*guess = uint8(set + way + 1)
+				return *guess
 			}
 		}
 		way := 1 - uint(c.recentWay[set/2])
 		c.recentWay[set/2] = uint8(way)
-		slot = &c.exchanges[set+way]
+		slot = set + way + 1
 	}
 	start := len(e.b)
 	e.raw(`,"src":`)
@@ -905,9 +928,12 @@ func (e *jsonEnc) exchangeRest(x *analyze.Exchange) {
 		e.text(x.File)
 	}
 	e.b = append(e.b, '}')
-	if slot != nil {
-		slot.keep(x, e.b[start:])
+	if slot == 0 {
+		return 0
 	}
+	c.exchanges[slot-1].keep(x, e.b[start:])
+	*guess = uint8(slot)
+	return uint8(slot)
 }
 
 func lastByte(s string) byte {
@@ -929,6 +955,7 @@ type exchangeJSON struct {
 	src, dst, label, file string
 	retrans               bool
 	js                    []byte
+	next                  uint8 // 1 + the place of the exchange that followed this one last time; 0: none
 }
 
 // exchangeKeyMax bounds the values kept for an exchange (and so its JSON,
@@ -942,6 +969,7 @@ func (m *exchangeJSON) is(x *analyze.Exchange) bool {
 }
 
 func (m *exchangeJSON) keep(x *analyze.Exchange, js []byte) {
+	m.next = 0 // another exchange: what followed the one before does not
 	m.src, m.dst, m.label, m.file = x.Src, x.Dst, x.Label, x.File
 	m.retrans = x.Retrans
 	m.js = append(m.js[:0], js...)
@@ -1228,8 +1256,9 @@ type textCache struct {
 
 	findings [32]findingJSON // the finding written last, by a hash of its id
 
-	exchanges [64]exchangeJSON // by a hash of the lengths and last bytes of their values, two a hash
-	recentWay [32]uint8        // of the two, the one used last
+	exchanges     [64]exchangeJSON // by a hash of the lengths and last bytes of their values, two a hash
+	recentWay     [32]uint8        // of the two, the one used last
+	firstExchange uint8            // 1 + the place of the first exchange of the last list; 0: none
 }
 
 type cachedText struct {

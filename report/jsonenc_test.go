@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -673,7 +674,8 @@ func TestTextCacheSlots(t *testing.T) {
 // is given only to an exchange with the same values: values of the same
 // lengths and last bytes (the same place in the cache) that differ
 // elsewhere, the same values at other addresses, values that need
-// escaping, retransmissions and not, and values too long to keep.
+// escaping, retransmissions and not, and values too long to keep; in
+// lists where the next exchange is guessed from the one before.
 func TestExchangeCache(t *testing.T) {
 	srcs := []string{"10.0.0.1:5060", "20.0.0.1:5060", "10.0.0.\"1:5060", "[::1]:5060"}
 	labels := []string{"INVITE", "INVITA", "\x00NVITE", "180 Ringing", "183 Ringing", "200 OK", strings.Repeat("L", exchangeKeyMax)}
@@ -686,16 +688,51 @@ func TestExchangeCache(t *testing.T) {
 		}
 		return s
 	}
+	// Lists of exchanges, as calls have them: often the same steps again
+	// (the place of the next one is guessed from the one before), with
+	// one of them changed, or other steps altogether.
 	var c textCache
-	for i := range 100000 {
-		x := analyze.Exchange{Frame: i, Src: pick(srcs), Dst: pick(srcs), Label: pick(labels), Retrans: r.IntN(4) == 0, File: pick(files)}
-		e := jsonEnc{cache: &c}
-		e.exchangeRest(&x)
-		want := jsonEnc{}
-		want.exchangeRest(&x)
-		if !bytes.Equal(e.b, want.b) {
-			t.Fatalf("exchange %d %+v = %s, want %s", i, x, e.b, want.b)
+	var steps []analyze.Exchange
+	hits := 0
+	for i := range 20000 {
+		if i%50 == 0 || len(steps) == 0 {
+			steps = steps[:0]
+			for range 1 + r.IntN(8) {
+				steps = append(steps, analyze.Exchange{Src: pick(srcs), Dst: pick(srcs), Label: pick(labels), Retrans: r.IntN(4) == 0, File: pick(files)})
+			}
 		}
+		xs := slices.Clone(steps)
+		for j := range xs {
+			xs[j].Frame = i*10 + j
+			switch r.IntN(10) {
+			case 0:
+				xs[j].Label = pick(labels)
+			case 1:
+				xs[j].Src, xs[j].Dst = xs[j].Dst, xs[j].Src
+			case 2:
+				xs[j].Retrans = !xs[j].Retrans
+			case 3:
+				xs[j].File = pick(files)
+			case 4:
+				xs[j].Src = strings.Clone(xs[j].Src)
+			}
+		}
+		if r.IntN(10) == 0 {
+			xs = xs[:r.IntN(len(xs))]
+		}
+		e := jsonEnc{cache: &c}
+		e.exchanges(xs)
+		want := jsonEnc{}
+		want.exchanges(xs)
+		if !bytes.Equal(e.b, want.b) {
+			t.Fatalf("list %d %+v = %s, want %s", i, xs, e.b, want.b)
+		}
+		if c.firstExchange != 0 && c.exchanges[c.firstExchange-1].next != 0 {
+			hits++
+		}
+	}
+	if hits == 0 {
+		t.Error("no exchange was followed by a kept one")
 	}
 	for i := range c.exchanges {
 		if m := &c.exchanges[i]; len(m.src)+len(m.dst)+len(m.label)+len(m.file) > exchangeKeyMax {
