@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/sipcause/sipcause/analyze"
 )
@@ -936,6 +937,15 @@ func (e *jsonEnc) exchangeRest(x *analyze.Exchange, guess *uint8) uint8 {
 	return uint8(slot)
 }
 
+// sameString reports whether a == b, at once when they are the same
+// string: the same bytes at the same address, which the caches find most
+// often (the analyzer's addresses, labels and file name; the catalog's
+// texts). A Go string never changes, so the address tells; else the bytes
+// are compared.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 func lastByte(s string) byte {
 	if s == "" {
 		return 0
@@ -965,7 +975,7 @@ const exchangeKeyMax = 512
 func (m *exchangeJSON) is(x *analyze.Exchange) bool {
 	// The label first: the other kind of message that shares the place
 	// mostly has a label of another length, told without a call.
-	return m.js != nil && m.retrans == x.Retrans && m.label == x.Label && m.src == x.Src && m.dst == x.Dst && m.file == x.File
+	return m.js != nil && m.retrans == x.Retrans && sameString(m.label, x.Label) && sameString(m.src, x.Src) && sameString(m.dst, x.Dst) && sameString(m.file, x.File)
 }
 
 func (m *exchangeJSON) keep(x *analyze.Exchange, js []byte) {
@@ -1315,7 +1325,7 @@ func (e *jsonEnc) text(s string) {
 	h := uint(len(s) + 7*int(s[len(s)/2]) + 3*int(s[len(s)-1]))
 	if len(s) < textCacheMin {
 		t := &c.short[h%uint(len(c.short))]
-		if t.n != 0 && t.s == s {
+		if t.n != 0 && sameString(t.s, s) {
 			b := e.b
 			if cap(b)-len(b) < len(t.js) {
 				b = slices.Grow(b, len(t.js))
@@ -1335,7 +1345,7 @@ func (e *jsonEnc) text(s string) {
 		return
 	}
 	l := &c.last[h%uint(len(c.last))]
-	if l.to != 0 && l.s == s {
+	if l.to != 0 && sameString(l.s, s) {
 		e.b = append(e.b, c.js[l.from:l.to]...)
 		return
 	}
@@ -1376,7 +1386,7 @@ func (e *jsonEnc) recentText(s string) {
 		return
 	}
 	r := &c.recent[uint(len(s)+7*int(s[len(s)/2])+3*int(s[len(s)-1]))%uint(len(c.recent))]
-	if r.js != nil && r.s == s {
+	if r.js != nil && sameString(r.s, s) {
 		e.b = append(e.b, r.js...)
 		return
 	}
