@@ -130,9 +130,9 @@ func (a *Analyzer) rolesFor(file string, all roleMap, cache map[string]roleMap) 
 
 // overlaps reports whether file's time span meets another file's.
 func (a *Analyzer) overlaps(file string) bool {
-	s, e := a.fileStart[file], a.fileEnd[file]
+	s, e := timeAt(a.fileStart[file]), timeAt(a.fileEnd[file])
 	for f, e2 := range a.fileEnd {
-		if f != file && !s.After(e2) && !a.fileStart[f].After(e) {
+		if f != file && !s.After(*e2) && !timeAt(a.fileStart[f]).After(e) {
 			return true
 		}
 	}
