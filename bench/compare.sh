@@ -16,7 +16,8 @@
 # (max RSS) of
 #   sipcause analyze --json, tshark -q -z sip,stat, sngrep -N -q -I
 #   (and sipcause messages --json), the ratios, and sipcause's peak memory
-# at 1x and 2x the call rate. sngrep stops keeping dialogs at its default
+# at 1x and 2x the call rate; and sipcause on sipp-1x saved as pcapng (what
+# dumpcap and Wireshark write), whose packets it reads another way. sngrep stops keeping dialogs at its default
 # limit of 20000 and only matches the later messages to those it kept, so
 # on a capture of more it does less than the others: it runs a second
 # time with -l raised above the capture's dialogs, doing the whole job.
@@ -82,6 +83,11 @@ run() { # run NAME FILE
 
 echo "load: $(uptime)"
 run sipp-1x "$one"; peak1=$last_peak
+ng="$dir/sipp-1x.pcapng"
+[ -s "$ng" ] || editcap -F pcapng "$one" "$ng"
+cat "$ng" >/dev/null
+measure "$dir/sipcause" analyze --json "$ng"
+printf '  %-50s %8s %8s %10d\n' "sipcause analyze --json, the same as pcapng" "$secs" "$cpu" $((rss_kb / 1024))
 run sipp-2x "$two"; peak2=$last_peak
 run with-rtp "$rtp"
 echo
