@@ -766,6 +766,50 @@ func (a *Analyzer) noteRing(c *callState) {
 var serverAgents = []string{"kamailio", "opensips", "openser", "ser (", "repro", "asterisk", "freeswitch", "cisco-sipgateway",
 	"cube", "sbc", "broadworks", "metaswitch", "sonus", "ribbon", "acme packet", "oracle", "sippy", "yate", "3cx", "sipxecs"}
 
+// agentKind is whether an agent is a server's.
+type agentKind struct {
+	agent  string
+	server bool
+	ok     bool
+}
+
+// isServerAgent is isServerAgent, from a's last answers where the agent is
+// one of theirs.
+func (a *Analyzer) isServerAgent(agent string) bool {
+	for i := range a.agentKinds {
+		if k := &a.agentKinds[i]; k.ok && k.agent == agent {
+			return k.server
+		}
+	}
+	server := isServerAgent(agent)
+	a.agentKinds[a.nextAgent] = agentKind{agent: agent, server: server, ok: true}
+	a.nextAgent = (a.nextAgent + 1) % len(a.agentKinds)
+	return server
+}
+
+// wireAnswer is what the catalog says of a reason phrase sent with a code.
+type wireAnswer struct {
+	code   int
+	phrase string
+	wire   catalog.WirePhrase
+	known  bool
+	ok     bool
+}
+
+// wirePhrase is the catalog's WirePhrase, from a's last answers where the
+// code and phrase are one of theirs.
+func (a *Analyzer) wirePhrase(code int, phrase string) (catalog.WirePhrase, bool) {
+	for i := range a.wirePhrases {
+		if w := &a.wirePhrases[i]; w.ok && w.code == code && w.phrase == phrase {
+			return w.wire, w.known
+		}
+	}
+	wire, known := a.cat.WirePhrase(code, phrase)
+	a.wirePhrases[a.nextWire] = wireAnswer{code: code, phrase: phrase, wire: wire, known: known, ok: true}
+	a.nextWire = (a.nextWire + 1) % len(a.wirePhrases)
+	return wire, known
+}
+
 func isServerAgent(agent string) bool {
 	a := strings.ToLower(agent)
 	for _, s := range serverAgents {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -109,6 +110,39 @@ func TestAddrStringMemo(t *testing.T) {
 		ap := pool[rng.IntN(min(n, len(pool)))]
 		if got, want := a.addrString(ap), apText(ap); got != want {
 			t.Fatalf("lookup %d: addrString(%v) = %q, want %q", i, ap, got, want)
+		}
+	}
+}
+
+// TestAnswerMemos: the analyzer's memos of agents and reason phrases give
+// what isServerAgent and the catalog give, with more of them taking turns
+// than the memos keep.
+func TestAnswerMemos(t *testing.T) {
+	a := New(Options{})
+	agents := []string{"Kamailio (5.7)", "Grandstream GXP1625", "", "Asterisk PBX 20", "Yealink SIP-T46S", "sipcause-bench SIPp", "FreeSWITCH", "KAMAILIO"}
+	phrases := []struct {
+		code   int
+		phrase string
+	}{{404, "Not Found"}, {403, "Forbidden"}, {486, "Busy Here"}, {503, "Service Unavailable"}, {404, "Not found"}, {403, "forbidden - no credit"}}
+	for _, w := range a.cat.WirePhrases() {
+		phrases = append(phrases, struct {
+			code   int
+			phrase string
+		}{w.Code, w.Match}, struct {
+			code   int
+			phrase string
+		}{w.Code + 1, strings.ToUpper(w.Match)})
+	}
+	for i := range 3000 {
+		ag := agents[(i*5+i/7)%len(agents)]
+		if got, want := a.isServerAgent(ag), isServerAgent(ag); got != want {
+			t.Fatalf("lookup %d: isServerAgent(%q) = %v, want %v", i, ag, got, want)
+		}
+		p := phrases[(i*3+i/11)%len(phrases)]
+		gw, gk := a.wirePhrase(p.code, p.phrase)
+		ww, wk := a.cat.WirePhrase(p.code, p.phrase)
+		if gk != wk || gw != ww {
+			t.Fatalf("lookup %d: wirePhrase(%d, %q) = %+v %v, want %+v %v", i, p.code, p.phrase, gw, gk, ww, wk)
 		}
 	}
 }

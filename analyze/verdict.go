@@ -400,7 +400,7 @@ func (a *Analyzer) gather(c *callState, call *Call, prim []*txn, last *txn, fin,
 	if origin.frame != fin.frame {
 		e.frames = append(e.frames, origin.frame)
 	}
-	e.wire, e.wireKnown = a.cat.WirePhrase(e.code, fin.reason)
+	e.wire, e.wireKnown = a.wirePhrase(e.code, fin.reason)
 	e.silentHop = a.silentDownstream(c, prim[0])
 	for _, d := range c.linkedDown {
 		dp := d.primary()
@@ -418,7 +418,7 @@ func (a *Analyzer) gather(c *callState, call *Call, prim []*txn, last *txn, fin,
 	if e.codeIn(486, 480, 408) && ringing {
 		e.sameRing = a.sameRingTime(origin, e.code, e.waited)
 	}
-	e.serverAgent = isServerAgent(origin.agent)
+	e.serverAgent = a.isServerAgent(origin.agent)
 	e.registrar = a.registrars[unmapAP(origin.src)]
 	e.offerPCMA = offerHas(last.req.sdp, "PCMA")
 	if e.codeIn(488, 606) {
@@ -608,7 +608,7 @@ func (a *Analyzer) registerFailure(reg *Register, group []*txn, fin *respInfo, v
 		prim:      group, last: last, fin: fin, hopReq: &last.req,
 		frames: []int{fin.frame},
 	}
-	e.wire, e.wireKnown = a.cat.WirePhrase(fin.code, fin.reason)
+	e.wire, e.wireKnown = a.wirePhrase(fin.code, fin.reason)
 	r := &regRules[len(regRules)-1] // it always holds
 	for i := range regRules {
 		if regRules[i].when(e) {
