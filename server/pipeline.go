@@ -573,12 +573,15 @@ func (c *Collector) analyzeOne(a *analyze.Analyzer, tr *tracker, clock *senderCl
 	// kept before the analyzer sees the message, because the
 	// message that ends a call reports it at once, with the bytes
 	// held so far.
-	if m := &in.msg; a.OpenCall(m.CallID) || tr.calls[m.CallID] != nil || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
+	// The tracker's own map is asked first: a message of a call whose
+	// bytes it holds needs no other lookup, and add is given what it
+	// found (each lookup hashes the Call-ID again).
+	if m, rc := &in.msg, tr.calls[in.msg.CallID]; rc != nil || a.OpenCall(m.CallID) || m.Request && m.Method == "INVITE" && m.To.Tag == "" {
 		// An initial INVITE, and what follows it, are kept while the
 		// analyzer has not decided on it yet (it holds a message
 		// whose time it doubts until the next one); if no call
 		// opens, the next tick drops them.
-		tr.add(in, frame)
+		tr.add(rc, in, frame)
 	}
 	a.AddRef(&in.msg) // in stays the batch's until the batch is done
 	c.metrics.analyzed.Add(1)
@@ -591,10 +594,10 @@ func (c *Collector) analyzeOne(a *analyze.Analyzer, tr *tracker, clock *senderCl
 	return frame
 }
 
-// add keeps the bytes of a message of a call the analyzer holds open.
-func (tr *tracker) add(in *inbound, frame int) {
+// add keeps the bytes of a message of a call the analyzer holds open; rc
+// is what the tracker holds for the call already, nil for none.
+func (tr *tracker) add(rc *rawCall, in *inbound, frame int) {
 	m := &in.msg
-	rc := tr.calls[m.CallID]
 	if rc == nil {
 		rc = &rawCall{}
 		tr.calls[m.CallID] = rc
