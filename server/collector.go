@@ -326,15 +326,15 @@ func (c *Collector) serveHEPUDP(conn *net.UDPConn) {
 
 func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 	const batch = 64
-	pc := ipv4.NewPacketConn(conn)
 	msgs := make([]ipv4.Message, batch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, maxDatagram)}
 		msgs[i].OOB = make([]byte, 64)
 	}
+	read := newBatchReader(conn, msgs)
 	watchKernelDrops(conn)
 	for {
-		n, err := pc.ReadBatch(msgs, 0)
+		n, err := read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
