@@ -180,10 +180,13 @@ type Analyzer struct {
 	// Of the last answers explained: whether their agent is a server's,
 	// and what their reason phrase says (a lower-cased copy of each and
 	// a score of substring searches, for every call).
-	agentKinds  [4]agentKind
-	wirePhrases [4]wireAnswer
-	nextAgent   int
-	nextWire    int
+	agentKinds    [4]agentKind
+	responders    [4]responderText
+	codeTexts     [700]string
+	nextResponder int
+	wirePhrases   [4]wireAnswer
+	nextAgent     int
+	nextWire      int
 
 	pending   *Message  // a message whose time jumped, until the next one confirms it
 	seenAny   bool      // a message was analyzed

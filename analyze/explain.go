@@ -43,11 +43,11 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	// array, not allocated one by one.
 	moments := new([4]time.Time) // first provisional, ringing, final, end
 	var ringing bool
-	tags := map[string]bool{}
+	var tags distinct
 	for _, x := range prim {
 		for _, p := range x.provisional {
 			if p.toTag != "" {
-				tags[p.toTag] = true
+				tags.add(p.toTag)
 			}
 			if call.Times.FirstProvisional == nil {
 				moments[0] = p.time.UTC()
@@ -60,7 +60,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 			}
 		}
 	}
-	call.EarlyDialogs = len(tags)
+	call.EarlyDialogs = tags.len()
 	fin := last.final
 	if fin != nil {
 		moments[2] = fin.time.UTC()
@@ -119,19 +119,9 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	}
 
 	// The outcome and the main finding.
-	fromName := func(r *respInfo) string {
-		if r == nil {
-			return ""
-		}
-		s := a.addrString(r.src)
-		if r.agent != "" {
-			s += " (" + r.agent + ")"
-		}
-		return s
-	}
-	v := vars{"to": a.addrString(calleeEP), "from": fromName(origin), "what": "INVITE"}
+	v := vars{"to": a.addrString(calleeEP), "from": a.responderName(origin), "what": "INVITE"}
 	if fin != nil {
-		v["code"] = strconv.Itoa(fin.code)
+		v["code"] = a.codeText(fin.code)
 		v["phrase"] = phraseOf(fin.reason, call.Registered)
 	}
 	var main Finding
@@ -182,7 +172,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		}
 	case fin == nil:
 		p := lastProvisional(prim)
-		v["code"], v["phrase"] = strconv.Itoa(p.code), phraseOf(p.reason, a.cat.Phrase(p.code))
+		v["code"], v["phrase"] = a.codeText(p.code), phraseOf(p.reason, a.cat.Phrase(p.code))
 		v["to"] = apText(p.src)
 		switch {
 		case cancelled:
@@ -765,6 +755,73 @@ func (a *Analyzer) noteRing(c *callState) {
 // SBCs rather than phones.
 var serverAgents = []string{"kamailio", "opensips", "openser", "ser (", "repro", "asterisk", "freeswitch", "cisco-sipgateway",
 	"cube", "sbc", "broadworks", "metaswitch", "sonus", "ribbon", "acme packet", "oracle", "sippy", "yate", "3cx", "sipxecs"}
+
+// distinct counts distinct strings: the first few in an array, looked
+// through, the rest in a map made only for them (a call's early dialogs
+// are one or two, and a map per call cost more than the rest of it).
+type distinct struct {
+	few  [4]string
+	n    int
+	more map[string]bool
+}
+
+func (d *distinct) add(s string) {
+	for _, f := range d.few[:d.n] {
+		if f == s {
+			return
+		}
+	}
+	if d.n < len(d.few) {
+		d.few[d.n] = s
+		d.n++
+		return
+	}
+	if d.more == nil {
+		d.more = map[string]bool{}
+	}
+	d.more[s] = true
+}
+
+func (d *distinct) len() int { return d.n + len(d.more) }
+
+// codeText is a status code as text, each made once.
+func (a *Analyzer) codeText(code int) string {
+	if code < 0 || code >= len(a.codeTexts) {
+		return strconv.Itoa(code)
+	}
+	if a.codeTexts[code] == "" {
+		a.codeTexts[code] = strconv.Itoa(code)
+	}
+	return a.codeTexts[code]
+}
+
+// responderName is the address of the sender of r with its agent in
+// brackets, for the texts; the last few are kept, as calls are answered
+// by the same few servers.
+func (a *Analyzer) responderName(r *respInfo) string {
+	if r == nil {
+		return ""
+	}
+	for i := range a.responders {
+		if n := &a.responders[i]; n.ok && n.src == r.src && n.agent == r.agent {
+			return n.name
+		}
+	}
+	s := a.addrString(r.src)
+	if r.agent != "" {
+		s += " (" + r.agent + ")"
+	}
+	a.responders[a.nextResponder] = responderText{src: r.src, agent: r.agent, name: s, ok: true}
+	a.nextResponder = (a.nextResponder + 1) % len(a.responders)
+	return s
+}
+
+// responderText is a responder's name for the texts.
+type responderText struct {
+	src         netip.AddrPort
+	agent, name string
+	ok          bool
+}
 
 // agentKind is whether an agent is a server's.
 type agentKind struct {

@@ -190,7 +190,7 @@ func (a *Analyzer) explainRegister(r *regState, group []*txn, rm roleMap) *Regis
 	fin := last.final
 	if fin != nil {
 		reg.FinalStatus, reg.Reason = fin.code, fin.reason
-		v["code"], v["phrase"] = strconv.Itoa(fin.code), phraseOf(fin.reason, a.cat.Phrase(fin.code))
+		v["code"], v["phrase"] = a.codeText(fin.code), phraseOf(fin.reason, a.cat.Phrase(fin.code))
 		from := a.addrString(fin.src)
 		if fin.agent != "" {
 			from += " (" + fin.agent + ")"

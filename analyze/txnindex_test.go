@@ -146,3 +146,45 @@ func TestAnswerMemos(t *testing.T) {
 		}
 	}
 }
+
+// TestDistinct counts distinct strings as a set would, in and past its
+// array.
+func TestDistinct(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		var d distinct
+		set := map[string]bool{}
+		for range rng.IntN(20) {
+			s := strconv.Itoa(rng.IntN(9))
+			d.add(s)
+			set[s] = true
+		}
+		if d.len() != len(set) {
+			t.Fatalf("distinct counts %d, a set %d", d.len(), len(set))
+		}
+	}
+}
+
+// TestResponderName: the memo of responders' names gives each address
+// and agent its own name, with more of them taking turns than it keeps.
+func TestResponderName(t *testing.T) {
+	a := New(Options{})
+	srcs := []netip.AddrPort{netip.MustParseAddrPort("192.0.2.1:5060"), netip.MustParseAddrPort("192.0.2.1:5080"), netip.MustParseAddrPort("[2001:db8::2]:5060")}
+	agents := []string{"", "Kamailio", "Asterisk PBX", "kamailio"}
+	if a.responderName(nil) != "" {
+		t.Fatal("no responder has a name")
+	}
+	for i := range 500 {
+		r := &respInfo{src: srcs[i%len(srcs)], agent: agents[(i/3+i/7)%len(agents)]}
+		want := apText(r.src)
+		if r.agent != "" {
+			want += " (" + r.agent + ")"
+		}
+		if got := a.responderName(r); got != want {
+			t.Fatalf("lookup %d: %q, want %q", i, got, want)
+		}
+		if got, want := a.codeText(100+i), strconv.Itoa(100+i); got != want {
+			t.Fatalf("codeText(%d) = %q", 100+i, got)
+		}
+	}
+}
