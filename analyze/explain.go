@@ -29,12 +29,13 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	if call.Callee == "" {
 		call.Callee = uriUser(req.ruri)
 	}
+	callerLocal, calleeLocal := rm.of(callerEP) == RoleLocal, rm.of(calleeEP) == RoleLocal
 	switch {
-	case rm.of(callerEP) == RoleLocal && rm.of(calleeEP) == RoleLocal:
+	case callerLocal && calleeLocal:
 		call.Direction = "internal"
-	case rm.of(callerEP) == RoleLocal:
+	case callerLocal:
 		call.Direction = "outgoing"
-	case rm.of(calleeEP) == RoleLocal:
+	case calleeLocal:
 		call.Direction = "incoming"
 	default:
 		call.Direction = "transit"
