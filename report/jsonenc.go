@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/bits"
@@ -150,17 +151,24 @@ func (e *jsonEnc) time(t time.Time) {
 		// The messages of a call, and the calls written one after the
 		// other, mostly share their second: its text is kept.
 		unix, nsec := t.Unix(), t.Nanosecond()
+		// Two seconds are kept: a call that ends in the next second
+		// is followed by one that starts in the one before.
 		ck := &e.clock
-		if !ck.ok || ck.unix != unix {
-			// 719468 days from 0000-03-01 to 1970-01-01; 3652365 from
-			// 0000-03-01 to 10000-01-01, where RFC 3339's years end.
-			days, sec := floorDivMod(unix, 86400)
-			if days+719468 < 0 || days+719468 >= 3652365 {
-				goto slow
+		sec := &ck.sec[0]
+		if !sec.ok || sec.unix != unix {
+			if sec = &ck.sec[1]; !sec.ok || sec.unix != unix {
+				// 719468 days from 0000-03-01 to 1970-01-01; 3652365 from
+				// 0000-03-01 to 10000-01-01, where RFC 3339's years end.
+				days, daySec := floorDivMod(unix, 86400)
+				if days+719468 < 0 || days+719468 >= 3652365 {
+					goto slow
+				}
+				ck.older ^= 1
+				sec = &ck.sec[ck.older^1]
+				sec.text[0] = '"'
+				appendUTC(sec.text[1:1], days, daySec)
+				sec.unix, sec.ok = unix, true
 			}
-			ck.text[0] = '"'
-			appendUTC(ck.text[1:1], days, sec)
-			ck.unix, ck.ok = unix, true
 		}
 		// The second and the fraction are stored in place, at fixed
 		// offsets, into room made once: no copy of a length known only
@@ -171,9 +179,9 @@ func (e *jsonEnc) time(t time.Time) {
 		}
 		n := len(b)
 		b = b[:n+timeJSONMax]
-		*(*[len(ck.text)]byte)(b[n:]) = ck.text
-		k := putFraction((*[timeJSONMax - len(ck.text)]byte)(b[n+len(ck.text):]), nsec)
-		e.b = b[:n+len(ck.text)+k]
+		*(*[len(sec.text)]byte)(b[n:]) = sec.text
+		k := putFraction((*[timeJSONMax - len(sec.text)]byte)(b[n+len(sec.text):]), nsec)
+		e.b = b[:n+len(sec.text)+k]
 		return
 	}
 slow:
@@ -195,8 +203,13 @@ func zoneOffset(t time.Time) int {
 	return off
 }
 
-// clockMemo is the text of the last second an encoder wrote.
+// clockMemo is the text of the last two seconds an encoder wrote.
 type clockMemo struct {
+	sec   [2]clockSecond
+	older uint8 // the index of the one written first
+}
+
+type clockSecond struct {
 	unix int64
 	ok   bool
 	text [20]byte // "2006-01-02T15:04:05 (with the opening quote)
@@ -304,43 +317,40 @@ func appendUTC(b []byte, days, sec int64) []byte {
 // putFraction writes the nanoseconds of a time as time.RFC3339Nano does
 // (nothing for none, else a dot and the digits without trailing zeros),
 // then the zone Z and the closing quote, at the start of f; it returns
-// how many bytes it wrote.
+// how many bytes it wrote. The digits go three at a time from a table,
+// by two stores of a word: no loop over them.
 func putFraction(f *[12]byte, nsec int) int {
 	if nsec <= 0 || nsec >= 1e9 { // time.Time's nanoseconds are in [0, 1e9)
 		f[0], f[1] = 'Z', '"'
 		return 2
 	}
 	ns := uint32(nsec)
-	f[0] = '.'
+	ms, us := ns/1e6, ns/1e3
+	us, ns = us-ms*1e3, ns-us*1e3
+	binary.LittleEndian.PutUint64(f[0:8], '.'|uint64(digits3[ms])<<8|uint64(digits3[us])<<32)
+	binary.LittleEndian.PutUint32(f[7:11], digits3[ns])
 	n := 10
-	if us := ns / 1e3; us*1e3 == ns {
-		// Whole microseconds, as pcap has them: six digits.
-		d1 := us / 1e4
-		us -= d1 * 1e4
-		d2 := us / 100
-		d3 := us - d2*100
-		f[1], f[2], f[3], f[4], f[5], f[6] = digitPairs[2*d1], digitPairs[2*d1+1], digitPairs[2*d2], digitPairs[2*d2+1],
-			digitPairs[2*d3], digitPairs[2*d3+1]
+	if ns == 0 { // whole microseconds, as pcap has them
 		n = 7
-	} else {
-		// All nine digits, two at a time.
-		d1 := ns / 1e7
-		ns -= d1 * 1e7
-		d2 := ns / 1e5
-		ns -= d2 * 1e5
-		d3 := ns / 1e3
-		ns -= d3 * 1e3
-		d4 := ns / 10
-		d5 := ns - d4*10
-		f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9] = digitPairs[2*d1], digitPairs[2*d1+1], digitPairs[2*d2], digitPairs[2*d2+1],
-			digitPairs[2*d3], digitPairs[2*d3+1], digitPairs[2*d4], digitPairs[2*d4+1], byte('0'+d5)
+		if us == 0 {
+			n = 4
+		}
 	}
-	for f[n-1] == '0' {
+	for f[n-1] == '0' { // at most two: the last group is not 000
 		n--
 	}
 	f[n], f[n+1] = 'Z', '"'
 	return n + 2
 }
+
+// digits3 holds the three digits of 000 to 999, the first in the lowest
+// byte.
+var digits3 = func() (t [1000]uint32) {
+	for i := range t {
+		t[i] = uint32('0'+i/100) | uint32('0'+i/10%10)<<8 | uint32('0'+i%10)<<16
+	}
+	return t
+}()
 
 // digitPairs holds the two digits of 00 to 99.
 const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
