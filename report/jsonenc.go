@@ -81,12 +81,15 @@ type jsonEnc struct {
 
 func (e *jsonEnc) raw(s string) { e.b = append(e.b, s...) }
 
-func (e *jsonEnc) int(n int64) {
+// int is small enough to be inlined: one call, to appendInt.
+func (e *jsonEnc) int(n int64) { e.b = appendInt(e.b, n) }
+
+// appendInt is strconv.AppendInt in base 10.
+func appendInt(b []byte, n int64) []byte {
 	if uint64(n) < 1e10 {
-		e.b = appendUint(e.b, uint64(n))
-		return
+		return appendUint(b, uint64(n))
 	}
-	e.b = strconv.AppendInt(e.b, n, 10)
+	return strconv.AppendInt(b, n, 10)
 }
 
 // appendUint is strconv.AppendUint in base 10 for n below 1e10 (frame
