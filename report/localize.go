@@ -288,6 +288,7 @@ type findingMemo struct {
 
 type findingMemoSlot struct {
 	id   string
+	lang catalog.Lang
 	kv   [][2]string // the finding's values; a copy of the map's pairs
 	text string      // "": none
 }
@@ -298,14 +299,14 @@ const (
 	findingMemoBytes  = 2048
 )
 
-// text is FindingText(*f, lang) for the memo's language (a stream has
-// one), from the memo when the same id had the same values last time.
+// text is FindingText(*f, lang), from the memo when the same id had the
+// same values last time (in the same language: a stream has one).
 func (m *findingMemo) text(f *analyze.Finding, lang catalog.Lang) string {
 	if m == nil || len(f.Parts) > 0 || len(f.Values) > findingMemoValues || f.ID == "" {
 		return FindingText(*f, lang)
 	}
 	s := &m.slots[(uint(len(f.ID))*7+uint(f.ID[0])*3+uint(f.ID[len(f.ID)-1]))%findingMemoSlots]
-	if s.text != "" && s.id == f.ID && len(s.kv) == len(f.Values) {
+	if s.text != "" && s.id == f.ID && s.lang == lang && len(s.kv) == len(f.Values) {
 		same := true
 		for _, kv := range s.kv {
 			if v, ok := f.Values[kv[0]]; !ok || v != kv[1] {
@@ -318,13 +319,14 @@ func (m *findingMemo) text(f *analyze.Finding, lang catalog.Lang) string {
 		}
 	}
 	text := FindingText(*f, lang)
-	s.id, s.text, s.kv = f.ID, text, s.kv[:0]
+	s.id, s.lang, s.text, s.kv = f.ID, lang, text, s.kv[:0]
 	n := len(f.ID) + len(text)
 	for k, v := range f.Values {
 		s.kv = append(s.kv, [2]string{k, v})
 		n += len(k) + len(v)
 	}
 	if n > findingMemoBytes || text == "" {
+		clear(s.kv) // keeps no long value
 		s.id, s.text, s.kv = "", "", s.kv[:0]
 	}
 	return text

@@ -229,9 +229,9 @@ func TestFindingMemo(t *testing.T) {
 		}
 	}
 	vals := []string{"404", "503", "1.5", "?", "", "127.0.0.1:5060 (Asterisk)", "bench", "INVITE", "2"}
-	for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch} {
+	var memo findingMemo // one for both languages: each text is kept with its own
+	for _, lang := range []catalog.Lang{catalog.English, catalog.Dutch, catalog.English} {
 		r := rand.New(rand.NewPCG(15, 16))
-		var memo findingMemo
 		for i := range 50000 {
 			id := ids[r.IntN(len(ids))]
 			if i%7 == 0 {
