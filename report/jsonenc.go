@@ -735,7 +735,7 @@ type findingJSON struct {
 
 const (
 	findingJSONValues = 12
-	findingJSONBytes  = 2048 // so at most about 6*findingJSONBytes of values
+	findingJSONBytes  = 2048 // the JSON kept; the values it holds are shorter
 )
 
 func (e *jsonEnc) parts(ps []analyze.Part) {
