@@ -901,7 +901,7 @@ func (e *jsonEnc) exchanges(xs []analyze.Exchange) {
 func (e *jsonEnc) exchangeRest(x *analyze.Exchange, guess *uint8) uint8 {
 	var slot uint
 	c := e.cache
-	if c != nil && len(x.Src)+len(x.Dst)+len(x.Label)+len(x.File) <= exchangeKeyMax {
+	if c != nil && !e.html && len(x.Src)+len(x.Dst)+len(x.Label)+len(x.File) <= exchangeKeyMax {
 		if g := *guess; g != 0 {
 			if m := &c.exchanges[g-1]; m.is(x) {
 				e.b = append(e.b, m.js...)
