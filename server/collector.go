@@ -365,6 +365,15 @@ func (c *Collector) serveHEPUDPBatch(conn *net.UDPConn, d *decoder) {
 // would otherwise hold many times its budget.
 func (b *batch) fill(msgs []ipv4.Message, wall time.Time) {
 	b.wall = wall
+	// Grown once to what this read needs: a batch new from the pool
+	// (the pool is emptied by garbage collections) would otherwise grow
+	// its arena datagram by datagram, a few times over.
+	total := 0
+	for i := range msgs {
+		total += msgs[i].N
+	}
+	b.arena = slices.Grow(b.arena, total)
+	b.raws = slices.Grow(b.raws, len(msgs))
 	for i := range msgs {
 		b.arena = append(b.arena, msgs[i].Buffers[0][:msgs[i].N]...)
 	}
