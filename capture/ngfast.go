@@ -78,12 +78,8 @@ func newFastNg(br *bufio.Reader, ng *pcapgo.NgReader, hdr []byte, pos func() int
 	return s
 }
 
-func (s *fastNg) u32(b []byte) uint32 {
-	if s.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
+// u32 reads a field in the section's byte order.
+func (s *fastNg) u32(b []byte) uint32 { return u32(s.big, b) }
 
 // readFrame implements frameSource.
 func (s *fastNg) readFrame(ci *gopacket.CaptureInfo) ([]byte, layers.LinkType, error) {

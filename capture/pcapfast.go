@@ -168,8 +168,12 @@ func fullErr(n int, err error) error {
 }
 
 // u32 reads a field of a record header in the file's byte order.
-func (s *fastPcap) u32(b []byte) uint32 {
-	if s.big {
+func (s *fastPcap) u32(b []byte) uint32 { return u32(s.big, b) }
+
+// u32 reads a 32-bit field in the byte order a file declares (big-endian
+// when big; a bool, not a binary.ByteOrder, so that the reads inline).
+func u32(big bool, b []byte) uint32 {
+	if big {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
