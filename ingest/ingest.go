@@ -300,6 +300,29 @@ type batch struct {
 	arena []byte // media payloads that are not pinned
 	seq   uint64 // its number (pins)
 	last  bool   // sent by drain: no batch follows
+	// sipBytes are the bytes of the SIP messages in msgs: what their
+	// strings can hold at most.
+	sipBytes int
+}
+
+// batchKeepBytes is how many bytes of SIP messages a used batch may hold
+// on to until its slots are written again: a batch of ordinary messages
+// is not cleared (the few going round hold a few hundred messages), one
+// of a sender's long messages is.
+const batchKeepBytes = 256 << 10
+
+// reset empties a batch the analyzer is done with (it keeps copies of
+// what it needs), to be filled again. Its media are cleared, so that it
+// holds no window of a mapped file; its messages only when they were
+// long: each is written whole when its slot is taken again (addMessage),
+// and clearing every one here, on the goroutine the reading waits for,
+// was work done twice.
+func (b *batch) reset() {
+	if b.sipBytes > batchKeepBytes {
+		clear(b.msgs)
+	}
+	clear(b.media)
+	b.msgs, b.media, b.order, b.arena, b.last, b.sipBytes = b.msgs[:0], b.media[:0], b.order[:0], b.arena[:0], false, 0
 }
 
 // addMedia queues a media datagram: its payload in place when it is
@@ -326,8 +349,15 @@ func (b *batch) addMedia(p *capture.Packet, pinned bool) {
 // needs.
 func (b *batch) addMessage(p *capture.Packet, m *sipmsg.Message, intern *analyze.Interner) {
 	meta := analyze.Meta{File: p.File, Frame: p.Frame, Time: p.Time, Src: p.Src, Dst: p.Dst, Transport: p.Transport, FromLog: p.Encap == "log"}
-	// Decoded in place: a Message built and then appended is copied.
-	b.msgs = append(b.msgs, analyze.Message{})
+	// Decoded in place: a Message built and then appended is copied. A
+	// slot a batch used before is taken as it is: FromSIPInto writes all
+	// of it, and clearing its 800 bytes first was work done twice.
+	b.sipBytes += len(p.Payload)
+	if n := len(b.msgs); n < cap(b.msgs) {
+		b.msgs = b.msgs[:n+1]
+	} else {
+		b.msgs = append(b.msgs, analyze.Message{})
+	}
 	analyze.FromSIPInto(&b.msgs[len(b.msgs)-1], meta, m, intern)
 	b.order = append(b.order, false)
 }
@@ -423,12 +453,7 @@ func MessagesAndMedia(ins []Input, opt Options, add func(*analyze.Message), addM
 		if b.last {
 			close(drained)
 		}
-		// The analyzer keeps copies of what it needs: the batch can be
-		// filled again (its messages cleared, so that it holds no strings,
-		// and its media, so that it holds no window).
-		clear(b.msgs)
-		clear(b.media)
-		b.msgs, b.media, b.order, b.arena, b.last = b.msgs[:0], b.media[:0], b.order[:0], b.arena[:0], false
+		b.reset()
 		select {
 		case free <- b:
 		default:

@@ -6,6 +6,8 @@ import (
 	"github.com/sipcause/sipcause/internal/sharedtest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -113,4 +115,52 @@ func TestNonCaptureAmongInputsSkipped(t *testing.T) {
 	if _, err := Analyze(Files(bad), Options{}, analyze.Options{}); !errors.As(err, &oe) {
 		t.Errorf("a lone non-capture: err = %v, want an OpenError", err)
 	}
+}
+
+// TestBatchResetBound: a used batch keeps the strings of its messages
+// only while they were short. One that held a sender's long messages is
+// cleared, so that the few batches going round do not keep megabytes;
+// and a slot taken again is written whole, whatever it held.
+func TestBatchResetBound(t *testing.T) {
+	long := "INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nUser-Agent: " + strings.Repeat("u", 60000) + "\r\n\r\n"
+	short := "INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK2\r\nCall-ID: y\r\nCSeq: 1 INVITE\r\nFrom: <sip:a@example.com>;tag=2\r\nTo: <sip:b@example.com>\r\nUser-Agent: phone\r\n\r\n"
+	add := func(b *batch, text string, n int) {
+		var m sipmsg.Message
+		if err := sipmsg.Parse([]byte(text), &m); err != nil {
+			t.Fatal(err)
+		}
+		for range n {
+			b.addMessage(&capture.Packet{File: "f", Payload: []byte(text)}, &m, &analyze.Interner{})
+		}
+	}
+	var b batch
+	add(&b, long, 8)
+	b.reset()
+	for i, m := range b.msgs[:cap(b.msgs)] {
+		if m.UserAgent != "" {
+			t.Fatalf("slot %d keeps a User-Agent of %d bytes after a batch of long messages", i, len(m.UserAgent))
+		}
+	}
+	add(&b, short, 3)
+	b.reset()
+	add(&b, long, 1)
+	b.reset()
+	add(&b, short, 1)
+	if got := b.msgs[0]; got.CallID != "y" || got.UserAgent != "phone" || len(b.msgs) != 1 {
+		t.Fatalf("a slot taken again holds %q %q (%d messages)", got.CallID, got.UserAgent, len(b.msgs))
+	}
+	want := analyze.FromSIP(analyze.Meta{File: "f"}, mustParse(t, short))
+	want.Time = b.msgs[0].Time
+	if !reflect.DeepEqual(b.msgs[0], want) {
+		t.Fatalf("a slot taken again is not the message alone:\n got %+v\nwant %+v", b.msgs[0], want)
+	}
+}
+
+func mustParse(t *testing.T, text string) *sipmsg.Message {
+	t.Helper()
+	var m sipmsg.Message
+	if err := sipmsg.Parse([]byte(text), &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
 }
