@@ -182,6 +182,7 @@ type Analyzer struct {
 	// a score of substring searches, for every call).
 	agentKinds    [4]agentKind
 	responders    [4]responderText
+	callVars      vars // explainCall's placeholders, used again for each call
 	codeTexts     [700]string
 	nextResponder int
 	wirePhrases   [4]wireAnswer

@@ -90,7 +90,8 @@ func TestHotPathAllocs(t *testing.T) {
 // (a third of the bytes while it waits for late retransmissions): one
 // allocation more per call, 11.56; later work, 8.78. The explanation's
 // memos of agents, reason phrases, status codes and responders' names,
-// and its count of early dialogs without a map, brought it to 8.36.
+// its count of early dialogs without a map and its placeholders' map used
+// again for every call brought it to 8.06.
 func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	msgs := sharedMessages(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
 	allocs := testing.AllocsPerRun(3, func() {
@@ -102,8 +103,8 @@ func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	})
 	per := allocs / float64(len(msgs))
 	t.Logf("%.2f allocations a message (%d messages)", per, len(msgs))
-	if per > 8.5 {
-		t.Errorf("%.2f allocations a message, want at most 8.5", per)
+	if per > 8.2 {
+		t.Errorf("%.2f allocations a message, want at most 8.2", per)
 	}
 }
 

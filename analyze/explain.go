@@ -120,7 +120,14 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	}
 
 	// The outcome and the main finding.
-	v := vars{"to": a.addrString(calleeEP), "from": a.responderName(origin), "what": "INVITE"}
+	// The placeholders' values: one map, emptied for each call (the
+	// findings keep copies), instead of a map made for every call.
+	if a.callVars == nil {
+		a.callVars = vars{}
+	}
+	v := a.callVars
+	clear(v)
+	v["to"], v["from"], v["what"] = a.addrString(calleeEP), a.responderName(origin), "INVITE"
 	if fin != nil {
 		v["code"] = a.codeText(fin.code)
 		v["phrase"] = phraseOf(fin.reason, call.Registered)
