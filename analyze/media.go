@@ -124,6 +124,24 @@ type callMedia struct {
 	// every call's; manyKeys says there were more than maxCallKeys.
 	keys     []netip.AddrPort
 	manyKeys bool
+	// The first endpoints and keys of a call (an offer and an answer,
+	// RTP and RTCP of each) are kept in place: three allocations a call
+	// fewer, and as many slices not grown. Never copied: the slices and
+	// endpoints point into it.
+	epBuf  [2]sdpEndpoint
+	epPtrs [2]*sdpEndpoint
+	nEp    int
+	keyBuf [4]netip.AddrPort
+}
+
+// newEndpoint returns room for an endpoint of the call: in place for the
+// first ones.
+func (cm *callMedia) newEndpoint() *sdpEndpoint {
+	if cm.nEp < len(cm.epBuf) {
+		cm.nEp++
+		return &cm.epBuf[cm.nEp-1]
+	}
+	return new(sdpEndpoint)
 }
 
 // maxCallKeys bounds callMedia.keys (two per m= line of each offer and
@@ -132,6 +150,9 @@ const maxCallKeys = 64
 
 func (cm *callMedia) noteKey(ap netip.AddrPort) {
 	if len(cm.keys) < maxCallKeys {
+		if cm.keys == nil {
+			cm.keys = cm.keyBuf[:0]
+		}
 		cm.keys = append(cm.keys, ap)
 	} else {
 		cm.manyKeys = true
@@ -460,11 +481,12 @@ func (a *Analyzer) noteSDP(c *callState, m *Message) {
 		md := &m.SDP.Media[i]
 		ip, ok := md.addrIP()
 		hold := md.Direction == "sendonly" || md.Direction == "inactive" || (ok && ip.IsUnspecified())
-		e := &sdpEndpoint{call: cm, party: party, media: md, frame: m.Frame, time: m.Time, sigSrc: unmapAP(m.Src), hold: hold}
+		e := cm.newEndpoint()
+		*e = sdpEndpoint{call: cm, party: party, media: md, frame: m.Frame, time: m.Time, sigSrc: unmapAP(m.Src), hold: hold}
 		if len(cm.endpoints) < 64 {
 			if cm.endpoints == nil {
 				// An offer and an answer, audio each: room for both at once.
-				cm.endpoints = make([]*sdpEndpoint, 0, 2*len(m.SDP.Media))
+				cm.endpoints = cm.epPtrs[:0]
 			}
 			cm.endpoints = append(cm.endpoints, e)
 		}
