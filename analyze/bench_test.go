@@ -91,7 +91,8 @@ func TestHotPathAllocs(t *testing.T) {
 // allocation more per call, 11.56; later work, 8.78. The explanation's
 // memos of agents, reason phrases, status codes and responders' names,
 // its count of early dialogs without a map and its placeholders' map used
-// again for every call brought it to 8.06.
+// again for every call brought it to 8.06; the call, its moments, its
+// responder and its first findings in one allocation, 7.64.
 func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	msgs := sharedMessages(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
 	allocs := testing.AllocsPerRun(3, func() {
@@ -103,8 +104,8 @@ func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	})
 	per := allocs / float64(len(msgs))
 	t.Logf("%.2f allocations a message (%d messages)", per, len(msgs))
-	if per > 8.2 {
-		t.Errorf("%.2f allocations a message, want at most 8.2", per)
+	if per > 7.8 {
+		t.Errorf("%.2f allocations a message, want at most 7.8", per)
 	}
 }
 

@@ -19,11 +19,15 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	last := decisive(prim)
 	req := first.req
 	callerEP, calleeEP := viaEndpoint(req.src, req.vias), unmapAP(req.dst)
-	call := &Call{
+	// The call, its moments, its responder and room for its first
+	// findings are one allocation: they live and go together.
+	blk := new(callBlock)
+	call := &blk.call
+	*call = Call{
 		CallID: c.callID, From: req.from.URI, To: req.to.URI, Caller: req.from.User, Callee: req.to.User,
 		CallerName: req.from.Display, Asserted: req.more().pai, Src: a.addrString(callerEP), Dst: a.addrString(calleeEP),
 		Start: req.time.UTC(), Times: CallTimes{Invite: req.time.UTC()}, File: c.file,
-		Findings: []Finding{},
+		Findings: blk.findings[:0],
 	}
 	call.Messages, call.Frames = a.messages(c)
 	if call.Callee == "" {
@@ -42,7 +46,7 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 	}
 	// Moments, from the primary leg. The times a call has are kept in one
 	// array, not allocated one by one.
-	moments := new([4]time.Time) // first provisional, ringing, final, end
+	moments := &blk.moments // first provisional, ringing, final, end
 	var ringing bool
 	var tags distinct
 	for _, x := range prim {
@@ -109,7 +113,8 @@ func (a *Analyzer) explainCall(c *callState, rm roleMap) *Call {
 		}
 	}
 	if fin != nil {
-		call.FinalFrom = &Responder{Addr: a.addrString(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
+		blk.responder = Responder{Addr: a.addrString(origin.src), Agent: origin.agent, Role: rm.of(unmapAP(origin.src)), Hop: hop}
+		call.FinalFrom = &blk.responder
 	}
 	call.Reasons = a.decodeReasons(c.more().reasons)
 	call.Warnings = a.decodeWarnings(c.more().warns)
@@ -763,6 +768,14 @@ func (a *Analyzer) noteRing(c *callState) {
 // SBCs rather than phones.
 var serverAgents = []string{"kamailio", "opensips", "openser", "ser (", "repro", "asterisk", "freeswitch", "cisco-sipgateway",
 	"cube", "sbc", "broadworks", "metaswitch", "sonus", "ribbon", "acme packet", "oracle", "sippy", "yate", "3cx", "sipxecs"}
+
+// callBlock is what explainCall allocates for a call at once.
+type callBlock struct {
+	call      Call
+	moments   [4]time.Time
+	responder Responder
+	findings  [2]Finding
+}
 
 // distinct counts distinct strings: the first few in an array, looked
 // through, the rest in a map made only for them (a call's early dialogs
