@@ -92,7 +92,8 @@ func TestHotPathAllocs(t *testing.T) {
 // memos of agents, reason phrases, status codes and responders' names,
 // its count of early dialogs without a map and its placeholders' map used
 // again for every call brought it to 8.06; the call, its moments, its
-// responder and its first findings in one allocation, 7.64.
+// responder and its first findings in one allocation, 7.64; a
+// transaction's final answer in place, 7.23.
 func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	msgs := sharedMessages(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
 	allocs := testing.AllocsPerRun(3, func() {
@@ -104,8 +105,8 @@ func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	})
 	per := allocs / float64(len(msgs))
 	t.Logf("%.2f allocations a message (%d messages)", per, len(msgs))
-	if per > 7.8 {
-		t.Errorf("%.2f allocations a message, want at most 7.8", per)
+	if per > 7.4 {
+		t.Errorf("%.2f allocations a message, want at most 7.4", per)
 	}
 }
 

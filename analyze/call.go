@@ -216,9 +216,9 @@ func (c *callState) addResponse(m *Message, retrans bool) {
 		t.oks++
 	}
 	if t.final == nil {
-		r := newResp(m)
-		r.viaBroken = broken
-		t.final = &r
+		t.finalBuf = newResp(m)
+		t.finalBuf.viaBroken = broken
+		t.final = &t.finalBuf
 	}
 }
 

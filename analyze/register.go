@@ -58,8 +58,8 @@ func (r *regState) add(a *Analyzer, m *Message, retrans bool) {
 		return
 	}
 	if t.final == nil {
-		x := newResp(m)
-		t.final = &x
+		t.finalBuf = newResp(m)
+		t.final = &t.finalBuf
 		// Who is registered where, so that a 404 for a registered user
 		// can be read as the registrar's routing fault.
 		if m.StatusCode < 300 && m.To.User != "" {

@@ -77,7 +77,8 @@ type txn struct {
 	frame0      [4]int // frames' first array: a request, its retransmission or answers
 	lastSend    time.Time
 	provisional []respInfo
-	final       *respInfo
+	final       *respInfo // finalBuf once the final answer came
+	finalBuf    respInfo  // in place: one allocation a transaction fewer
 	cancel      *reqInfo // CANCEL for this INVITE
 	oks         int      // 2xx answers to it, retransmissions included (RFC 3261 §13.3.1.4)
 	acked       bool     // the ACK of a failure answer to this INVITE was seen
