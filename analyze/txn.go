@@ -79,9 +79,9 @@ type txn struct {
 	provisional []respInfo
 	final       *respInfo // finalBuf once the final answer came
 	finalBuf    respInfo  // in place: one allocation a transaction fewer
-	cancel      *reqInfo // CANCEL for this INVITE
-	oks         int      // 2xx answers to it, retransmissions included (RFC 3261 §13.3.1.4)
-	acked       bool     // the ACK of a failure answer to this INVITE was seen
+	cancel      *reqInfo  // CANCEL for this INVITE
+	oks         int       // 2xx answers to it, retransmissions included (RFC 3261 §13.3.1.4)
+	acked       bool      // the ACK of a failure answer to this INVITE was seen
 }
 
 func newReq(m *Message) reqInfo {
