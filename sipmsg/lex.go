@@ -46,7 +46,9 @@ func isPrintable(b []byte) bool {
 	return true
 }
 
-func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+// isLWS reports white space or a line end. Every one of them is at most
+// a space: one comparison tells the other bytes, which are most.
+func isLWS(c byte) bool { return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n') }
 
 func trimLWS(b []byte) []byte {
 	for len(b) > 0 && isLWS(b[0]) {
@@ -71,7 +73,7 @@ func equalFold[T ~string | ~[]byte](b T, s string) bool {
 		return false
 	}
 	for i := 0; i < len(b); i++ {
-		if lower(b[i]) != lower(s[i]) {
+		if c := b[i]; c != s[i] && lower(c) != lower(s[i]) {
 			return false
 		}
 	}
