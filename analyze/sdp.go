@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"bytes"
+	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -307,7 +309,7 @@ func atoi(b []byte) (int, bool) {
 	if len(s) == 0 {
 		return 0, false
 	}
-	const cutoff = 1 << 63
+	const cutoff = uint64(1) << (strconv.IntSize - 1) // of an int's range, on this machine
 	var n uint64
 	over := false
 	for _, c := range s {
@@ -332,9 +334,9 @@ func atoi(b []byte) (int, bool) {
 	}
 	switch {
 	case !neg && (over || n >= cutoff):
-		return 1<<63 - 1, false
+		return math.MaxInt, false
 	case neg && (over || n > cutoff):
-		return -1 << 63, false
+		return math.MinInt, false
 	case neg:
 		return int(-n), true
 	}

@@ -4,7 +4,7 @@ package analyze
 
 // tablesSum is the CRC-32C of the files of data/*.yaml, in name order,
 // that the tables were made from.
-const tablesSum = 0xed72aafe
+const tablesSum uint32 = 0xed72aafe
 
 // findingsTable is the texts of the signalling findings, from data/findings.yaml.
 var findingsTable = []FindingText{

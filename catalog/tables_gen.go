@@ -4,7 +4,7 @@ package catalog
 
 // tablesSum is the CRC-32C of the files of data/*.yaml, in name order,
 // that the tables were made from.
-const tablesSum = 0x524acdd8
+const tablesSum uint32 = 0x524acdd8
 
 // codesTable is the SIP response codes, from data/codes.yaml.
 var codesTable = []Code{

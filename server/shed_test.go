@@ -457,7 +457,7 @@ func BenchmarkAdmit(b *testing.B) {
 	now := time.Now()
 	ids := make([]string, 4096)
 	for i := range ids {
-		ids[i] = fmt.Sprintf("%08x-bench@sipcause.test", i*2654435761)
+		ids[i] = fmt.Sprintf("%08x-bench@sipcause.test", uint32(i)*2654435761)
 	}
 	var m inbound
 	m.msg.Request = true
