@@ -594,19 +594,31 @@ func TestTextCache(t *testing.T) {
 		if i%3 == 0 { // one seen once: the cache fills and is emptied
 			s = base + strconv.Itoa(i) + strings.Repeat("x", r.IntN(200))
 		}
-		e := jsonEnc{b: []byte("x"), cache: &c}
-		e.text(s)
-		want := jsonEnc{b: []byte("x")}
-		want.str(s)
-		if !bytes.Equal(e.b, want.b) {
-			t.Fatalf("text %d (%q) = %s, want %s", i, s, e.b, want.b)
-		}
-		if len(c.js) > textCacheBytes || len(c.all) > textCacheEntries {
-			t.Fatalf("the cache holds %d texts, %d bytes", len(c.all), len(c.js))
-		}
+		checkCachedText(t, &c, i, s, false)
 	}
 	if len(c.all) == 0 {
 		t.Error("nothing was cached")
+	}
+}
+
+// checkCachedText writes s through the cache c (as an explanation when
+// recent) and fails unless it gives the JSON written without a cache and
+// the cache stays within its bounds.
+func checkCachedText(t *testing.T, c *textCache, i int, s string, recent bool) {
+	t.Helper()
+	e := jsonEnc{b: []byte("x"), cache: c}
+	if recent {
+		e.recentText(s)
+	} else {
+		e.text(s)
+	}
+	want := jsonEnc{b: []byte("x")}
+	want.str(s)
+	if !bytes.Equal(e.b, want.b) {
+		t.Fatalf("text %d (%q) = %s, want %s", i, s, e.b, want.b)
+	}
+	if len(c.js) > textCacheBytes || len(c.all) > textCacheEntries {
+		t.Fatalf("the cache holds %d texts, %d bytes", len(c.all), len(c.js))
 	}
 }
 
@@ -639,20 +651,7 @@ func TestTextCacheSlots(t *testing.T) {
 		if i%5 == 0 { // a long text seen once: the cache fills and is emptied
 			s = strconv.Itoa(i) + strings.Repeat("y", textCacheMin+r.IntN(300)+r.IntN(2)*r.IntN(2*recentJSONMax))
 		}
-		e := jsonEnc{b: []byte("x"), cache: &c}
-		if i%3 == 1 { // an explanation: kept in a slot of its own
-			e.recentText(s)
-		} else {
-			e.text(s)
-		}
-		want := jsonEnc{b: []byte("x")}
-		want.str(s)
-		if !bytes.Equal(e.b, want.b) {
-			t.Fatalf("text %d (%q) = %s, want %s", i, s, e.b, want.b)
-		}
-		if len(c.js) > textCacheBytes || len(c.all) > textCacheEntries {
-			t.Fatalf("the cache holds %d texts, %d bytes", len(c.all), len(c.js))
-		}
+		checkCachedText(t, &c, i, s, i%3 == 1) // i%3 == 1: an explanation, kept in a slot of its own
 	}
 	for _, r := range c.recent {
 		if len(r.js) > recentJSONMax {
