@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"container/list"
 	"encoding/binary"
 	"hash/maphash"
 	"net/netip"
@@ -163,7 +162,7 @@ type Analyzer struct {
 	settle    time.Duration
 	maxOpen   int
 	recent    generations[uint32] // reported calls' last INVITE CSeq, to ignore their late retransmissions
-	quiet     *list.List          // open calls, the one quiet the longest first
+	quiet     callList            // open calls, the one quiet the longest first
 	forced    int
 	// Requests of the known methods and responses by code, counted here
 	// and added to the summary by Finish (countedInSummary); knownSeen is
@@ -227,7 +226,7 @@ func New(opt Options) *Analyzer {
 	}
 	return &Analyzer{
 		opt: opt, cat: cat, text: loadTexts(), settle: opt.Settle, maxOpen: opt.MaxOpenCalls,
-		recent: newGenerations[uint32](), quiet: list.New(),
+		recent:  newGenerations[uint32](),
 		fileEnd: map[string]*time.Time{}, fileStart: map[string]*time.Time{}, registered: map[string]regSpan{}, rings: map[string][]time.Duration{},
 		calls: map[string]*callState{}, regs: map[string]*regState{}, dlgs: map[string]*dlgState{},
 		seen: newGenerations[int64](), fp: newFingerprinter(),
@@ -447,7 +446,7 @@ func (a *Analyzer) callFor(m *Message, method string) *callState {
 	c = &callState{callID: m.CallID, order: a.order, first: m.Time, file: m.File}
 	a.calls[m.CallID] = c
 	a.adoptEarly(m.CallID, m.Time)
-	c.elem = a.quiet.PushBack(c)
+	a.quiet.pushBack(c)
 	a.linkNew(c, m)
 	return c
 }
@@ -837,8 +836,7 @@ func (a *Analyzer) sweep(all bool) {
 	quick := min(a.settle, overQuiet)
 	var ready []*callState
 	waiting := a.waitBuf[:0]
-	for e := a.quiet.Front(); e != nil; e = e.Next() {
-		c := e.Value.(*callState)
+	for c := a.quiet.head; c != nil; c = c.next {
 		if !all && now.Sub(c.last) < min(quick, cleanQuiet) {
 			break
 		}
@@ -888,9 +886,8 @@ func (a *Analyzer) report(ready []*callState, rm roleMap) {
 		a.metrics.addCall(call, c)
 		a.countOutcome(call)
 		delete(a.calls, c.callID)
-		if c.elem != nil {
-			a.quiet.Remove(c.elem)
-			c.elem = nil
+		if c.listed {
+			a.quiet.remove(c)
 		}
 		a.unindex(c)
 		if len(c.invites) > 0 {
@@ -912,8 +909,8 @@ func (a *Analyzer) FinishOldest(n int) {
 		return
 	}
 	open := make([]*callState, 0, n)
-	for e := a.quiet.Front(); e != nil && len(open) < n; e = e.Next() {
-		open = append(open, e.Value.(*callState))
+	for c := a.quiet.head; c != nil && len(open) < n; c = c.next {
+		open = append(open, c)
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].order < open[j].order })
 	a.forced += len(open)

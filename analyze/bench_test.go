@@ -93,7 +93,8 @@ func TestHotPathAllocs(t *testing.T) {
 // its count of early dialogs without a map and its placeholders' map used
 // again for every call brought it to 8.06; the call, its moments, its
 // responder and its first findings in one allocation, 7.64; a
-// transaction's final answer in place, 7.23.
+// transaction's final answer in place, 7.23; the quiet list linked through
+// the calls, 7.08.
 func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	msgs := sharedMessages(t, "goffinet-sip_captures__branch-scenario-sipp.pcapng")
 	allocs := testing.AllocsPerRun(3, func() {
@@ -105,8 +106,8 @@ func TestAnalyzerAllocsPerMessage(t *testing.T) {
 	})
 	per := allocs / float64(len(msgs))
 	t.Logf("%.2f allocations a message (%d messages)", per, len(msgs))
-	if per > 7.4 {
-		t.Errorf("%.2f allocations a message, want at most 7.4", per)
+	if per > 7.25 {
+		t.Errorf("%.2f allocations a message, want at most 7.25", per)
 	}
 }
 

@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"container/list"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -56,9 +55,46 @@ type callState struct {
 	emitted    bool
 	resent     bool // a retransmission was seen: the path loses or delays packets
 	ringNoted  bool
-	elem       *list.Element // in Analyzer.quiet
+	// prev and next link the call into Analyzer.quiet while listed: in
+	// the call itself, not in a list element allocated for it.
+	prev, next *callState
+	listed     bool
 	indexKeys  []linkKey
 	indexAddr  netip.Addr
+}
+
+// callList is a list of calls linked through their prev and next.
+type callList struct{ head, tail *callState }
+
+func (l *callList) pushBack(c *callState) {
+	c.prev, c.next, c.listed = l.tail, nil, true
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+}
+
+func (l *callList) remove(c *callState) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.prev, c.next, c.listed = nil, nil, false
+}
+
+func (l *callList) moveToBack(c *callState) {
+	if l.tail != c {
+		l.remove(c)
+		l.pushBack(c)
+	}
 }
 
 // callMore is the part of a call's state that most calls never fill:
@@ -98,8 +134,8 @@ func (c *callState) add(a *Analyzer, m *Message, retrans bool) {
 	}
 	c.last = m.Time
 	c.resent = c.resent || retrans
-	if c.elem != nil {
-		a.quiet.MoveToBack(c.elem)
+	if c.listed {
+		a.quiet.moveToBack(c)
 	}
 	if c.ladder == nil {
 		// Room for a short call's ladder at once rather than growing to it.

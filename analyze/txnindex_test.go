@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"container/list"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -185,6 +186,50 @@ func TestResponderName(t *testing.T) {
 		}
 		if got, want := a.codeText(100+i), strconv.Itoa(100+i); got != want {
 			t.Fatalf("codeText(%d) = %q", 100+i, got)
+		}
+	}
+}
+
+// TestCallList holds the quiet list of calls, linked through the calls, to
+// a container/list under random appends, moves to the back and removals.
+func TestCallList(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var l callList
+	ref := list.New()
+	elems := map[*callState]*list.Element{}
+	var calls []*callState
+	for i := range 5000 {
+		switch op := rng.IntN(4); {
+		case op == 0 || len(calls) == 0:
+			c := &callState{order: i}
+			calls = append(calls, c)
+			l.pushBack(c)
+			elems[c] = ref.PushBack(c)
+		case op == 1:
+			c := calls[rng.IntN(len(calls))]
+			l.moveToBack(c)
+			ref.MoveToBack(elems[c])
+		default:
+			k := rng.IntN(len(calls))
+			c := calls[k]
+			l.remove(c)
+			ref.Remove(elems[c])
+			delete(elems, c)
+			calls = append(calls[:k], calls[k+1:]...)
+			if c.listed || c.prev != nil || c.next != nil {
+				t.Fatalf("step %d: a removed call is still linked", i)
+			}
+		}
+		e := ref.Front()
+		var last *callState
+		for c := l.head; c != nil; c = c.next {
+			if e == nil || e.Value.(*callState) != c || c.prev != last || !c.listed {
+				t.Fatalf("step %d: the list differs from container/list", i)
+			}
+			last, e = c, e.Next()
+		}
+		if e != nil || l.tail != last {
+			t.Fatalf("step %d: the list ends early or its tail is wrong", i)
 		}
 	}
 }
