@@ -1,5 +1,7 @@
 package sipmsg
 
+import "bytes"
+
 // Lexical helpers for the RFC 3261 §25.1 basic rules. None allocates.
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
@@ -137,6 +139,16 @@ func indexTop(b []byte, c byte) int {
 	sep := topSep[c]
 	if sep == 0 {
 		return indexTopAny(b, c)
+	}
+	// Mostly no quote and no < comes before the first c (a Via's
+	// parameters, a tag): then it is the one, found by IndexByte's
+	// quick scans instead of a walk byte by byte.
+	i := bytes.IndexByte(b, c)
+	if i < 0 {
+		return -1
+	}
+	if bytes.IndexByte(b[:i], '"') < 0 && bytes.IndexByte(b[:i], '<') < 0 {
+		return i
 	}
 	mask := topQuote | topOpen | topClose | sep
 	angle := false
