@@ -146,7 +146,7 @@ type Analyzer struct {
 	// before addrs: a call's report asks for the same two or three
 	// addresses a dozen times, and hashing an AddrPort for the map cost
 	// more than the rest of addrString.
-	recentAddrs addrMemo
+	recentAddrs lastFew[netip.AddrPort, string]
 	// syms is the table of the strings of open calls' ladders (see step).
 	syms        []string
 	symNum      map[string]sym
@@ -179,14 +179,11 @@ type Analyzer struct {
 	// Of the last answers explained: whether their agent is a server's,
 	// and what their reason phrase says (a lower-cased copy of each and
 	// a score of substring searches, for every call).
-	agentKinds    [4]agentKind
-	responders    [4]responderText
-	callVars      vars // explainCall's placeholders, used again for each call
-	codeTexts     [700]string
-	nextResponder int
-	wirePhrases   [4]wireAnswer
-	nextAgent     int
-	nextWire      int
+	agentKinds  lastFew[string, bool]
+	wirePhrases lastFew[wireKey, wireAnswer]
+	responders  lastFew[responderKey, string] // their names for the texts
+	callVars    vars                          // explainCall's placeholders, used again for each call
+	codeTexts   [700]string
 
 	pending   *Message  // a message whose time jumped, until the next one confirms it
 	seenAny   bool      // a message was analyzed

@@ -527,11 +527,8 @@ func (a *Analyzer) labelOf(m *Message) string {
 }
 
 func (a *Analyzer) addrString(ap netip.AddrPort) string {
-	m := &a.recentAddrs
-	for i := range m.n {
-		if m.ap[i] == ap {
-			return m.s[i]
-		}
+	if s, ok := a.recentAddrs.get(ap); ok {
+		return s
 	}
 	s, ok := a.addrs[ap]
 	if !ok {
@@ -540,20 +537,37 @@ func (a *Analyzer) addrString(ap netip.AddrPort) string {
 			a.addrs[ap] = s
 		}
 	}
-	m.ap[m.next], m.s[m.next] = ap, s
-	m.next = (m.next + 1) % len(m.ap)
-	if m.n < len(m.ap) {
-		m.n++
-	}
+	a.recentAddrs.put(ap, s)
 	return s
 }
 
-// addrMemo holds the last few addresses written out, replaced in turn.
-type addrMemo struct {
-	ap   [4]netip.AddrPort
-	s    [4]string
+// lastFew keeps what was worked out for the last few keys, replaced in
+// turn, looked through before a map or the work itself: the analyzer's
+// memos of addresses, agents, reason phrases and responders, and the
+// interner's of Via hosts, each for values that repeat call after call.
+type lastFew[K comparable, V any] struct {
+	keys [4]K
+	vals [4]V
 	n    int // entries filled
 	next int
+}
+
+func (l *lastFew[K, V]) get(k K) (V, bool) {
+	for i := range l.n {
+		if l.keys[i] == k {
+			return l.vals[i], true
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+func (l *lastFew[K, V]) put(k K, v V) {
+	l.keys[l.next], l.vals[l.next] = k, v
+	l.next = (l.next + 1) % len(l.keys)
+	if l.n < len(l.keys) {
+		l.n++
+	}
 }
 
 // txns returns every transaction of the call: c.all, which holds them in

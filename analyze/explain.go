@@ -823,68 +823,57 @@ func (a *Analyzer) responderName(r *respInfo) string {
 	if r == nil {
 		return ""
 	}
-	for i := range a.responders {
-		if n := &a.responders[i]; n.ok && n.src == r.src && n.agent == r.agent {
-			return n.name
-		}
+	k := responderKey{r.src, r.agent}
+	if s, ok := a.responders.get(k); ok {
+		return s
 	}
 	s := a.addrString(r.src)
 	if r.agent != "" {
 		s += " (" + r.agent + ")"
 	}
-	a.responders[a.nextResponder] = responderText{src: r.src, agent: r.agent, name: s, ok: true}
-	a.nextResponder = (a.nextResponder + 1) % len(a.responders)
+	a.responders.put(k, s)
 	return s
 }
 
-// responderText is a responder's name for the texts.
-type responderText struct {
-	src         netip.AddrPort
-	agent, name string
-	ok          bool
-}
-
-// agentKind is whether an agent is a server's.
-type agentKind struct {
-	agent  string
-	server bool
-	ok     bool
+// responderKey is what a responder's name is made of.
+type responderKey struct {
+	src   netip.AddrPort
+	agent string
 }
 
 // isServerAgent is isServerAgent, from a's last answers where the agent is
 // one of theirs.
 func (a *Analyzer) isServerAgent(agent string) bool {
-	for i := range a.agentKinds {
-		if k := &a.agentKinds[i]; k.ok && k.agent == agent {
-			return k.server
-		}
+	if server, ok := a.agentKinds.get(agent); ok {
+		return server
 	}
 	server := isServerAgent(agent)
-	a.agentKinds[a.nextAgent] = agentKind{agent: agent, server: server, ok: true}
-	a.nextAgent = (a.nextAgent + 1) % len(a.agentKinds)
+	a.agentKinds.put(agent, server)
 	return server
 }
 
-// wireAnswer is what the catalog says of a reason phrase sent with a code.
-type wireAnswer struct {
-	code   int
-	phrase string
-	wire   catalog.WirePhrase
-	known  bool
-	ok     bool
-}
+// wireKey is a reason phrase with the code it was sent with; wireAnswer
+// is what the catalog says of it.
+type (
+	wireKey struct {
+		code   int
+		phrase string
+	}
+	wireAnswer struct {
+		wire  catalog.WirePhrase
+		known bool
+	}
+)
 
 // wirePhrase is the catalog's WirePhrase, from a's last answers where the
 // code and phrase are one of theirs.
 func (a *Analyzer) wirePhrase(code int, phrase string) (catalog.WirePhrase, bool) {
-	for i := range a.wirePhrases {
-		if w := &a.wirePhrases[i]; w.ok && w.code == code && w.phrase == phrase {
-			return w.wire, w.known
-		}
+	k := wireKey{code, phrase}
+	if w, ok := a.wirePhrases.get(k); ok {
+		return w.wire, w.known
 	}
 	wire, known := a.cat.WirePhrase(code, phrase)
-	a.wirePhrases[a.nextWire] = wireAnswer{code: code, phrase: phrase, wire: wire, known: known, ok: true}
-	a.nextWire = (a.nextWire + 1) % len(a.wirePhrases)
+	a.wirePhrases.put(k, wireAnswer{wire, known})
 	return wire, known
 }
 

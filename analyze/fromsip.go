@@ -53,17 +53,10 @@ type Interner struct {
 	// hostIPs are the last Via hosts decoded as IP addresses, replaced
 	// in turn: a sender puts the same host in the Via of every request,
 	// each with a new branch, so the line is new but the host is not.
-	hostIPs  [4]hostIP
-	nextHost int
+	hostIPs lastFew[string, netip.Addr]
 	// fpr fingerprints messages for an analyzer (Analyzer.NewInterner):
 	// nil, FromSIPInto leaves that to the analyzer.
 	fpr *fingerprinter
-}
-
-// hostIP is a host and its IP address (invalid for a name).
-type hostIP struct {
-	host string
-	ip   netip.Addr
 }
 
 // viaHostIP returns v's host as an IP address (invalid for a name), from
@@ -73,14 +66,11 @@ func (in *Interner) viaHostIP(v *Via) netip.Addr {
 		ip, _ := v.hostAddr()
 		return ip
 	}
-	for i := range in.hostIPs {
-		if h := &in.hostIPs[i]; h.host == v.Host && h.host != "" {
-			return h.ip
-		}
+	if ip, ok := in.hostIPs.get(v.Host); ok {
+		return ip
 	}
 	ip, _ := v.hostAddr()
-	in.hostIPs[in.nextHost] = hostIP{host: v.Host, ip: ip}
-	in.nextHost = (in.nextHost + 1) % len(in.hostIPs)
+	in.hostIPs.put(v.Host, ip)
 	return ip
 }
 
