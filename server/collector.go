@@ -200,7 +200,7 @@ func (d *decoder) sip(out *inbound, payload []byte, meta analyze.Meta, wall time
 	// under load most of what is decoded may be such messages.
 	early := d.c.refusing(wall)
 	if early {
-		if id, ok := callIDOf(payload); ok {
+		if id, ok := sipmsg.ScanCallID(payload); ok {
 			if d.c.refusedEarly(id, wall) {
 				return false
 			}

@@ -312,7 +312,7 @@ func (c *Collector) refusing(wall time.Time) bool {
 
 // refusedEarly reports, and counts, a message of a call refused before,
 // by its Call-ID as it came (callID), as soon as that is known: found by
-// callIDOf's scan before the message is parsed, or else when it was
+// sipmsg.ScanCallID's scan before the message is parsed, or else when it was
 // parsed. Its parsing, or at least its turning into an analyze.Message,
 // is spared. Datagrams read in batches are decoded after they were
 // queued, so under load most of what is decoded may be refused. Only

@@ -1,15 +1,11 @@
-package server
+package sipmsg
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
-
-	"github.com/sipcause/sipcause/sipmsg"
 )
 
-func TestCallIDOf(t *testing.T) {
+func TestScanCallID(t *testing.T) {
 	const inv = "INVITE sip:bob@example.net SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n"
 	for _, c := range []struct {
 		name, msg, want string
@@ -31,55 +27,36 @@ func TestCallIDOf(t *testing.T) {
 		{"a longer name", inv + "Call-IDs: abc\r\n\r\n", "", false},
 		{"name with a space inside", inv + "Call -ID: abc\r\n\r\n", "", false},
 	} {
-		id, ok := callIDOf([]byte(c.msg))
+		id, ok := ScanCallID([]byte(c.msg))
 		if ok != c.ok || string(id) != c.want {
 			t.Errorf("%s: %q %v, want %q %v", c.name, id, ok, c.want, c.ok)
 		}
 		// Wherever the scan answers, Parse agrees.
-		var m sipmsg.Message
-		if ok && sipmsg.Parse([]byte(c.msg), &m) == nil && !bytes.Equal(m.CallID(), id) {
+		var m Message
+		if ok && Parse([]byte(c.msg), &m) == nil && !bytes.Equal(m.CallID(), id) {
 			t.Errorf("%s: scan %q, Parse %q", c.name, id, m.CallID())
 		}
 	}
-	// Past sipmsg.MaxHeaders lines Parse ignores the rest: so does the scan.
+	// Past MaxHeaders lines Parse ignores the rest: so does the scan.
 	var many bytes.Buffer
 	many.WriteString(inv)
-	for range sipmsg.MaxHeaders {
+	for range MaxHeaders {
 		many.WriteString("X: y\r\n")
 	}
 	many.WriteString("Call-ID: late\r\n\r\n")
-	if id, ok := callIDOf(many.Bytes()); ok {
-		t.Errorf("after %d header lines: %q; want none", sipmsg.MaxHeaders, id)
+	if id, ok := ScanCallID(many.Bytes()); ok {
+		t.Errorf("after %d header lines: %q; want none", MaxHeaders, id)
 	}
 }
 
-// callIDSeeds are real messages and the RFC 4475 torture tests.
-func callIDSeeds(tb testing.TB) [][]byte {
-	var seeds [][]byte
-	for _, pattern := range []string{"../sipmsg/testdata/rfc4475/*.dat", "../sipmsg/testdata/real/*.sip"} {
-		files, _ := filepath.Glob(pattern)
-		for _, file := range files {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			seeds = append(seeds, b)
-		}
-	}
-	if len(seeds) < 50 {
-		tb.Fatalf("only %d seeds", len(seeds))
-	}
-	return seeds
-}
-
-// TestCallIDOfSeeds: on every RFC 4475 torture test and real message the
+// TestScanCallIDSeeds: on every RFC 4475 torture test and real message the
 // scan finds the Call-ID Parse finds, or says it cannot.
-func TestCallIDOfSeeds(t *testing.T) {
+func TestScanCallIDSeeds(t *testing.T) {
 	found := 0
-	for _, b := range callIDSeeds(t) {
-		id, ok := callIDOf(b)
-		var m sipmsg.Message
-		if sipmsg.Parse(bytes.Clone(b), &m) != nil {
+	for _, b := range fuzzSeeds(t) {
+		id, ok := ScanCallID(b)
+		var m Message
+		if Parse(bytes.Clone(b), &m) != nil {
 			continue
 		}
 		if ok {
@@ -94,24 +71,24 @@ func TestCallIDOfSeeds(t *testing.T) {
 	}
 }
 
-// FuzzCallIDOf: wherever the scan gives a Call-ID, Parse gives the same
+// FuzzScanCallID: wherever the scan gives a Call-ID, Parse gives the same
 // one (or refuses the message, which is then dropped either way).
-func FuzzCallIDOf(f *testing.F) {
-	for _, s := range callIDSeeds(f) {
+func FuzzScanCallID(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
 	f.Add([]byte("INVITE sip:x SIP/2.0\r\nCall-ID: a\r\n b\r\n\r\n"))
 	f.Add([]byte("SIP/2.0 200 OK\r\nI :\tz\r\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		id, ok := callIDOf(in)
+		id, ok := ScanCallID(in)
 		if !ok {
 			return
 		}
 		if len(id) == 0 {
 			t.Fatalf("ok with an empty Call-ID")
 		}
-		var m sipmsg.Message
-		if sipmsg.Parse(bytes.Clone(in), &m) != nil {
+		var m Message
+		if Parse(bytes.Clone(in), &m) != nil {
 			return
 		}
 		if !bytes.Equal(m.CallID(), id) {
@@ -120,9 +97,9 @@ func FuzzCallIDOf(f *testing.F) {
 	})
 }
 
-// BenchmarkCallIDOf is what a message of a refused call costs to find its
+// BenchmarkScanCallID is what a message of a refused call costs to find its
 // Call-ID, against parsing it.
-func BenchmarkCallIDOf(b *testing.B) {
+func BenchmarkScanCallID(b *testing.B) {
 	msg := []byte("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.1.0.1:5060;branch=z9hG4bK-1;received=10.1.0.1\r\n" +
 		"From: <sip:31201234567@pbx.test>;tag=a1\r\nTo: <sip:31207654321@provider.test>;tag=b2\r\n" +
 		"Call-ID: load-0123456789@sipcause.test\r\nCSeq: 1 INVITE\r\nContact: <sip:31207654321@10.2.0.1:5060>\r\n" +
@@ -130,18 +107,18 @@ func BenchmarkCallIDOf(b *testing.B) {
 	b.Run("scan", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, ok := callIDOf(msg); !ok {
+			if _, ok := ScanCallID(msg); !ok {
 				b.Fatal("no Call-ID")
 			}
 		}
 	})
 	b.Run("parse", func(b *testing.B) {
 		b.ReportAllocs()
-		var m sipmsg.Message
+		var m Message
 		buf := make([]byte, len(msg))
 		for b.Loop() {
 			copy(buf, msg)
-			if sipmsg.Parse(buf, &m) != nil || m.CallID() == nil {
+			if Parse(buf, &m) != nil || m.CallID() == nil {
 				b.Fatal("no Call-ID")
 			}
 		}
