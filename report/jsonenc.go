@@ -694,19 +694,10 @@ func (e *jsonEnc) cachedFindingHead(f *analyze.Finding) bool {
 	if c == nil || e.html || len(f.Parts) > 0 || len(f.Values) > findingJSONValues || f.ID == "" {
 		return false
 	}
-	m := &c.findings[(uint(len(f.ID))*7+uint(f.ID[0])*3+uint(f.ID[len(f.ID)-1]))%uint(len(c.findings))]
-	if m.js != nil && m.id == f.ID && m.severity == f.Severity && m.fault == f.Fault && len(m.kv) == len(f.Values) && (f.Values == nil) == m.nilValues {
-		same := true
-		for _, kv := range m.kv {
-			if v, ok := f.Values[kv[0]]; !ok || v != kv[1] {
-				same = false
-				break
-			}
-		}
-		if same {
-			e.b = append(e.b, m.js...)
-			return true
-		}
+	m := &c.findings[findingSlot(f.ID, len(c.findings))]
+	if m.js != nil && m.id == f.ID && m.severity == f.Severity && m.fault == f.Fault && (f.Values == nil) == m.nilValues && sameValues(m.kv, f.Values) {
+		e.b = append(e.b, m.js...)
+		return true
 	}
 	start := len(e.b)
 	e.findingHead(f)

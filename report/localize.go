@@ -305,18 +305,9 @@ func (m *findingMemo) text(f *analyze.Finding, lang catalog.Lang) string {
 	if m == nil || len(f.Parts) > 0 || len(f.Values) > findingMemoValues || f.ID == "" {
 		return FindingText(*f, lang)
 	}
-	s := &m.slots[(uint(len(f.ID))*7+uint(f.ID[0])*3+uint(f.ID[len(f.ID)-1]))%findingMemoSlots]
-	if s.text != "" && s.id == f.ID && s.lang == lang && len(s.kv) == len(f.Values) {
-		same := true
-		for _, kv := range s.kv {
-			if v, ok := f.Values[kv[0]]; !ok || v != kv[1] {
-				same = false
-				break
-			}
-		}
-		if same {
-			return s.text
-		}
+	s := &m.slots[findingSlot(f.ID, findingMemoSlots)]
+	if s.text != "" && s.id == f.ID && s.lang == lang && sameValues(s.kv, f.Values) {
+		return s.text
 	}
 	text := FindingText(*f, lang)
 	s.id, s.lang, s.text, s.kv = f.ID, lang, text, s.kv[:0]
@@ -686,3 +677,24 @@ func firstSentence(s string) string {
 
 // headlineMax is the length of a first sentence kept whole as a headline.
 const headlineMax = 100
+
+// findingSlot is the slot of n that a finding id picks in the stream's
+// caches of findings (findingMemo, the finding heads' JSON): by its length
+// and its first and last bytes. id is not empty.
+func findingSlot(id string, n int) int {
+	return int((uint(len(id))*7 + uint(id[0])*3 + uint(id[len(id)-1])) % uint(n))
+}
+
+// sameValues reports whether a finding's values are the pairs kept of
+// another's: as many, and each the same.
+func sameValues(kv [][2]string, values map[string]string) bool {
+	if len(kv) != len(values) {
+		return false
+	}
+	for _, p := range kv {
+		if v, ok := values[p[0]]; !ok || v != p[1] {
+			return false
+		}
+	}
+	return true
+}
